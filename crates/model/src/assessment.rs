@@ -1,0 +1,213 @@
+//! One host's patch state at one time, exactly as its own package manager sees it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{OsRelease, PackageManagerKind};
+
+/// A host's state at one time. Built by `pkgmgr` from the outputs of the host's own tools.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub host: String,
+    /// Seconds since the Unix epoch when gathering started; the shell reads the clock.
+    pub taken_at_unix: i64,
+    pub os: OsRelease,
+    pub package_manager: PackageManagerKind,
+    /// `uname -r`.
+    pub running_kernel: String,
+    /// Kernels with a boot image under `/boot`, oldest first.
+    pub installed_kernels: Vec<InstalledKernel>,
+    /// `/proc/sys/kernel/random/boot_id`: changes with every boot.
+    pub boot_id: String,
+    pub installed: Vec<InstalledPackage>,
+    pub updates: Vec<PendingUpdate>,
+    /// Packages held back by the administrator (`apt-mark hold`, dnf versionlock).
+    pub held: Vec<String>,
+    pub reboot: RebootStatus,
+    /// Services that run outdated code. `None` when no tool to tell is installed
+    /// (needrestart, `dnf needs-restarting`).
+    pub services_needing_restart: Option<Vec<String>>,
+    pub disk: Vec<DiskSpace>,
+    pub health: Health,
+}
+
+/// An installed binary package.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InstalledPackage {
+    pub name: String,
+    pub arch: String,
+    /// The full version as the package manager writes it: `[epoch:]version[-revision]` for
+    /// dpkg, `[epoch:]version-release` for rpm.
+    pub version: String,
+}
+
+/// A kernel the host can boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledKernel {
+    /// The kernel release as `uname -r` would print it once booted, e.g. `6.1.0-26-amd64`.
+    pub release: String,
+    /// The package that owns it, when known.
+    pub package: Option<String>,
+}
+
+/// One package the package manager would change on a full upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUpdate {
+    pub name: String,
+    pub arch: String,
+    /// `None` when the package is newly installed (a new kernel ABI package, a new dependency).
+    pub installed_version: Option<String>,
+    pub candidate_version: String,
+    /// Where the candidate comes from: apt's archives or dnf's repositories.
+    pub origins: Vec<Origin>,
+    pub action: UpdateAction,
+    pub classification: Classification,
+    pub severity: Option<Severity>,
+    pub kernel: bool,
+    /// Advisory ids (RHSA-…, ALSA-…, DSA-…) where the package manager knows them.
+    pub advisories: Vec<String>,
+    /// CVE ids where the package manager knows them.
+    pub cves: Vec<String>,
+    /// A plain `apt-get upgrade` would not apply it (it needs new packages or removals).
+    pub kept_back: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateAction {
+    Upgrade,
+    NewInstall,
+}
+
+/// An archive (apt) or repository (dnf) a candidate version is available from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// apt: the Release file's `Label` (e.g. `Debian-Security`); dnf: the repository id.
+    pub label: Option<String>,
+    /// apt: the archive's suite (e.g. `bookworm-security`, `oldstable-security`); dnf: empty.
+    pub suite: String,
+}
+
+impl Origin {
+    /// True when the archive is a security archive: its suite ends in `-security`, the rule
+    /// Debian and Ubuntu share.
+    pub fn is_security_suite(&self) -> bool {
+        self.suite.ends_with("-security")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    Security,
+    Bugfix,
+    Enhancement,
+    Unknown,
+}
+
+/// Severity as the distribution rates it. Ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    None,
+    Low,
+    Moderate,
+    Important,
+    Critical,
+}
+
+impl Severity {
+    /// Parses the severities dnf and updateinfo.xml write (`Low`, `Moderate`, `Important`,
+    /// `Critical`, `None`), case-insensitively, plus the common synonyms `medium` and `high`.
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Severity::None),
+            "low" | "negligible" => Some(Severity::Low),
+            "moderate" | "medium" => Some(Severity::Moderate),
+            "important" | "high" => Some(Severity::Important),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the host must reboot to run what is installed, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebootStatus {
+    pub required: bool,
+    /// Packages that asked for it (`/var/run/reboot-required.pkgs`, `dnf needs-restarting -r`).
+    pub packages: Vec<String>,
+    /// Human-readable reasons, e.g. "running kernel 6.1.0-25-amd64 is not the newest installed
+    /// (6.1.0-26-amd64)".
+    pub reasons: Vec<String>,
+}
+
+/// Free space on a file system patchctl writes to during an upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSpace {
+    /// The path asked about: `/` or `/boot`.
+    pub path: String,
+    /// The mount point it lives on.
+    pub mount: String,
+    pub available_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// Whether the package manager can be used right now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// dpkg was interrupted (`dpkg --configure -a` needed) or left packages half-installed.
+    pub interrupted: bool,
+    /// What the package manager's own audit said (`dpkg --audit`), trimmed; empty when clean.
+    pub audit: Vec<String>,
+    /// Processes holding the package manager's locks.
+    pub locks: Vec<LockHolder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    pub path: String,
+    pub pid: u32,
+    /// The holder's command name (`/proc/PID/comm`), when it could be read.
+    pub command: Option<String>,
+}
+
+/// The one-line summary of an assessment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub n_updates: usize,
+    pub n_security: usize,
+    pub n_kernel: usize,
+    pub reboot_required: bool,
+}
+
+impl Assessment {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            n_updates: self.updates.len(),
+            n_security: self
+                .updates
+                .iter()
+                .filter(|u| u.classification == Classification::Security)
+                .count(),
+            n_kernel: self.updates.iter().filter(|u| u.kernel).count(),
+            reboot_required: self.reboot.required,
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} updates, {} security, {} kernel, {}",
+            self.n_updates,
+            self.n_security,
+            self.n_kernel,
+            if self.reboot_required {
+                "reboot required"
+            } else {
+                "no reboot required"
+            }
+        )
+    }
+}

@@ -1,0 +1,13 @@
+//! The words of patchctl as plain data. Pure: no I/O, no clock, no async runtime.
+//!
+//! Everything here is fed in by the shell (`ops`, `cli`) and can be tested with values alone.
+
+pub mod assessment;
+pub mod os;
+pub mod version;
+
+pub use assessment::{
+    Assessment, Classification, DiskSpace, Health, InstalledKernel, InstalledPackage, LockHolder,
+    Origin, PendingUpdate, RebootStatus, Severity, Summary, UpdateAction,
+};
+pub use os::{OsRelease, PackageManagerKind};

@@ -1,0 +1,1 @@
+//! Debian version order: `[epoch:]upstream[-revision]`, compared like dpkg.

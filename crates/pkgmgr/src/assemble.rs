@@ -1,0 +1,95 @@
+//! From gathered outputs to an [`Assessment`]: the parts every Linux host shares (OS, kernels,
+//! boot id, disk), plus the package state of its apt or dnf backend.
+
+use model::{
+    Assessment, Health, InstalledPackage, OsRelease, PackageManagerKind, PendingUpdate,
+    RebootStatus,
+};
+
+use crate::error::{AssessError, Problem};
+use crate::probe::{Gathered, ProbeSpec};
+use crate::{apt, dnf, system};
+
+/// What a backend (apt or dnf) contributes to an assessment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageState {
+    pub installed: Vec<InstalledPackage>,
+    pub updates: Vec<PendingUpdate>,
+    pub held: Vec<String>,
+    /// The package manager's own verdict on rebooting (reboot-required file, needs-restarting).
+    pub reboot: RebootStatus,
+    pub services_needing_restart: Option<Vec<String>>,
+    pub health: Health,
+}
+
+/// Probes every host gets, whatever its package manager. `os-release` among them decides the
+/// backend when the inventory does not.
+pub fn system_probes() -> Vec<ProbeSpec> {
+    system::probes()
+}
+
+/// The probes of one backend.
+pub fn probes_for(kind: PackageManagerKind) -> Vec<ProbeSpec> {
+    match kind {
+        PackageManagerKind::Apt => apt::probes(),
+        PackageManagerKind::Dnf => dnf::probes(),
+    }
+}
+
+/// The package manager of a host from its os-release, unless `override_kind` says otherwise.
+pub fn detect(
+    gathered: &Gathered,
+    override_kind: Option<PackageManagerKind>,
+) -> Result<(OsRelease, PackageManagerKind), AssessError> {
+    let os = system::os_release(gathered)?;
+    if let Some(kind) = override_kind {
+        return Ok((os, kind));
+    }
+    let kind = os.package_manager().ok_or_else(|| {
+        AssessError::new(
+            system::OS_RELEASE,
+            Problem::UnsupportedOs(format!(
+                "os-release says ID={:?} ID_LIKE={:?}; set package_manager for this host if it is apt- or dnf-based",
+                os.id,
+                os.id_like.join(" ")
+            )),
+        )
+    })?;
+    Ok((os, kind))
+}
+
+/// Builds the assessment from the outputs of [`system_probes`] and [`probes_for`] `kind`.
+pub fn assemble(
+    host: &str,
+    taken_at_unix: i64,
+    os: OsRelease,
+    kind: PackageManagerKind,
+    gathered: &Gathered,
+) -> Result<Assessment, AssessError> {
+    let system = system::parse(gathered, kind)?;
+    let state = match kind {
+        PackageManagerKind::Apt => apt::assemble(gathered)?,
+        PackageManagerKind::Dnf => dnf::assemble(gathered)?,
+    };
+    let mut reboot = state.reboot;
+    if let Some(reason) = system.kernel_reboot_reason() {
+        reboot.required = true;
+        reboot.reasons.push(reason);
+    }
+    Ok(Assessment {
+        host: host.to_owned(),
+        taken_at_unix,
+        os,
+        package_manager: kind,
+        running_kernel: system.running_kernel,
+        installed_kernels: system.installed_kernels,
+        boot_id: system.boot_id,
+        installed: state.installed,
+        updates: state.updates,
+        held: state.held,
+        reboot,
+        services_needing_restart: state.services_needing_restart,
+        disk: system.disk,
+        health: state.health,
+    })
+}
