@@ -12,6 +12,6 @@ mod error;
 mod probe;
 pub mod system;
 
-pub use assemble::{PackageState, assemble, probes_for, system_probes};
+pub use assemble::{PackageState, assemble, detect, probes_for, system_probes};
 pub use error::{AssessError, Problem};
 pub use probe::{CommandSpec, Gathered, Probe, ProbeOutput, ProbeSpec};
