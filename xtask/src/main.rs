@@ -1,1 +1,24 @@
-fn main() {}
+//! `cargo xtask`: the project's automation. `cargo xtask ci` runs exactly what CI runs.
+
+mod images;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match words.as_slice() {
+        ["image", "base"] => images::base_image().map(|tag| println!("{tag}")),
+        _ => {
+            eprintln!("usage: cargo xtask ci | image base");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
