@@ -20,6 +20,9 @@ pub struct Assessment {
     pub boot_id: String,
     pub installed: Vec<InstalledPackage>,
     pub updates: Vec<PendingUpdate>,
+    /// Packages a full upgrade would remove (apt's `Remv` lines), as the package manager names
+    /// them. Nobody wants to learn this during the window.
+    pub removals: Vec<String>,
     /// Packages held back by the administrator (`apt-mark hold`, dnf versionlock).
     pub held: Vec<String>,
     pub reboot: RebootStatus,

@@ -15,6 +15,8 @@ use crate::{apt, dnf, system};
 pub struct PackageState {
     pub installed: Vec<InstalledPackage>,
     pub updates: Vec<PendingUpdate>,
+    /// Packages the full upgrade would remove, as the package manager names them.
+    pub removals: Vec<String>,
     pub held: Vec<String>,
     /// The package manager's own verdict on rebooting (reboot-required file, needs-restarting).
     pub reboot: RebootStatus,
@@ -86,6 +88,7 @@ pub fn assemble(
         boot_id: system.boot_id,
         installed: state.installed,
         updates: state.updates,
+        removals: state.removals,
         held: state.held,
         reboot,
         services_needing_restart: state.services_needing_restart,

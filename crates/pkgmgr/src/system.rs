@@ -135,29 +135,17 @@ pub fn parse_df(stdout: &str) -> Result<Vec<DiskSpace>, AssessError> {
     }
     let mut disk = Vec::new();
     for ((i, line), path) in lines.zip(DISK_PATHS) {
-        let mut fields = line.trim_start().splitn(3, char::is_whitespace);
-        let (Some(avail), Some(rest)) = (fields.next(), fields.next().map(|s| (s, fields.next())))
+        let garbage = || AssessError::garbage(DF, i + 1, line, "AVAIL SIZE MOUNTPOINT");
+        let (avail, rest) = next_word(line).ok_or_else(garbage)?;
+        let (size, mount) = next_word(rest).ok_or_else(garbage)?;
+        let (Ok(available_bytes), Ok(total_bytes)) = (avail.parse::<u64>(), size.parse::<u64>())
         else {
-            return Err(AssessError::garbage(
-                DF,
-                i + 1,
-                line,
-                "AVAIL SIZE MOUNTPOINT",
-            ));
+            return Err(garbage());
         };
-        let (size, mount) = rest;
-        let (Ok(available_bytes), Ok(total_bytes), Some(mount)) = (
-            avail.parse::<u64>(),
-            size.parse::<u64>(),
-            mount.map(str::trim_start),
-        ) else {
-            return Err(AssessError::garbage(
-                DF,
-                i + 1,
-                line,
-                "AVAIL SIZE MOUNTPOINT",
-            ));
-        };
+        let mount = mount.trim_start();
+        if mount.is_empty() {
+            return Err(garbage());
+        }
         disk.push(DiskSpace {
             path: path.to_owned(),
             mount: mount.to_owned(),
@@ -166,6 +154,13 @@ pub fn parse_df(stdout: &str) -> Result<Vec<DiskSpace>, AssessError> {
         });
     }
     Ok(disk)
+}
+
+/// The first white-space-separated word of `text`, and the rest after it.
+fn next_word(text: &str) -> Option<(&str, &str)> {
+    let text = text.trim_start();
+    let end = text.find(char::is_whitespace)?;
+    Some((&text[..end], &text[end..]))
 }
 
 /// A POSIX or OFD lock from `/proc/locks`: the holder's pid (`None` for OFD locks, which belong

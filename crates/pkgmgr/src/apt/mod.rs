@@ -1,14 +1,209 @@
-//! The apt backend (being written).
+//! The apt/dpkg backend: what to run on a Debian or Ubuntu host, and how its answers become the
+//! host's package state.
+//!
+//! Pending updates come from apt's own resolver (`apt-get -s dist-upgrade`), so they are exactly
+//! what a full upgrade would do; `apt-get -s upgrade` alongside tells which of them a plain
+//! upgrade keeps back. Both run with `Debug::NoLocking`, so assessing never waits for, or blocks,
+//! a running apt.
 
-use crate::{AssessError, Gathered, PackageState, ProbeSpec, Problem};
+mod dpkg_query;
+mod health;
+mod reboot;
+mod simulate;
+
+use std::collections::{HashMap, HashSet};
+
+use model::{Classification, Health, InstalledPackage, PendingUpdate, UpdateAction};
+
+pub use dpkg_query::{DpkgPackage, Status, Want, is_package_name};
+pub use simulate::{SimulatedInstall, Simulation};
+
+use crate::PackageState;
+use crate::error::AssessError;
+use crate::probe::{Gathered, ProbeSpec};
+
+pub const DPKG_QUERY: &str = dpkg_query::STEP;
+pub const DIST_UPGRADE: &str = "apt-get -s dist-upgrade";
+pub const UPGRADE: &str = "apt-get -s upgrade";
+const AUDIT: &str = "dpkg --audit";
+const UPDATES_DIR: &str = "/var/lib/dpkg/updates";
+const REBOOT_FLAG: &str = "/var/run/reboot-required";
+const REBOOT_PKGS: &str = "/var/run/reboot-required.pkgs";
+const LOCK_STAT: &str = "stat lock files";
+const PROC_LOCKS: &str = "/proc/locks";
+const NEEDRESTART: &str = "needrestart -b";
 
 pub fn probes() -> Vec<ProbeSpec> {
-    Vec::new()
+    let mut stat = vec!["stat", "-c", "%t %T %i %n", "--"];
+    stat.extend(health::LOCK_FILES);
+    vec![
+        ProbeSpec::run(
+            DIST_UPGRADE,
+            [
+                "apt-get",
+                "-s",
+                "-o",
+                "Debug::NoLocking=true",
+                "dist-upgrade",
+            ],
+        ),
+        ProbeSpec::run(
+            UPGRADE,
+            ["apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade"],
+        ),
+        ProbeSpec::run(DPKG_QUERY, ["dpkg-query", "-W", "-f", dpkg_query::FORMAT]),
+        ProbeSpec::run(AUDIT, ["dpkg", "--audit"]),
+        ProbeSpec::list_dir(UPDATES_DIR, UPDATES_DIR),
+        ProbeSpec::read_file(REBOOT_FLAG, REBOOT_FLAG),
+        ProbeSpec::read_file(REBOOT_PKGS, REBOOT_PKGS),
+        ProbeSpec::run(LOCK_STAT, stat),
+        ProbeSpec::read_file(PROC_LOCKS, PROC_LOCKS),
+        ProbeSpec::run(NEEDRESTART, ["needrestart", "-b", "-r", "l"]),
+    ]
 }
 
-pub fn assemble(_gathered: &Gathered) -> Result<PackageState, AssessError> {
-    Err(AssessError::new(
-        "apt",
-        Problem::Invalid("the apt backend is being written".into()),
-    ))
+pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
+    let packages = dpkg_query::parse(gathered.stdout(DPKG_QUERY, &[0])?)?;
+    let native_arch = packages
+        .iter()
+        .find(|p| p.name == "dpkg" && p.status.is_installed())
+        .map(|p| p.arch.clone())
+        .ok_or_else(|| {
+            AssessError::new(
+                DPKG_QUERY,
+                crate::Problem::Invalid(
+                    "dpkg itself is not installed: the dpkg database is damaged".into(),
+                ),
+            )
+        })?;
+    let by_name: HashMap<String, &DpkgPackage> = packages
+        .iter()
+        .map(|p| (p.qualified_name(&native_arch), p))
+        .collect();
+
+    let full = simulate::parse(DIST_UPGRADE, gathered.stdout(DIST_UPGRADE, &[0])?)?;
+    let plain = simulate::parse(UPGRADE, gathered.stdout(UPGRADE, &[0])?)?;
+    let plain_names: HashSet<&str> = plain.installs.iter().map(|i| i.name.as_str()).collect();
+
+    let updates = full
+        .installs
+        .iter()
+        .map(|install| {
+            let dpkg = by_name.get(&install.name).copied();
+            pending_update(install, dpkg, plain_names.contains(install.name.as_str()))
+        })
+        .collect();
+
+    let installed = packages
+        .iter()
+        .filter(|p| p.status.is_installed())
+        .map(|p| InstalledPackage {
+            name: p.name.clone(),
+            arch: p.arch.clone(),
+            version: p.version.clone(),
+        })
+        .collect();
+    let held = packages
+        .iter()
+        .filter(|p| p.want == Want::Hold && p.status != Status::NotInstalled)
+        .map(|p| p.qualified_name(&native_arch))
+        .collect();
+
+    let mut reboot =
+        reboot::from_flag_files(gathered.file(REBOOT_FLAG)?, gathered.file(REBOOT_PKGS)?);
+    let services_needing_restart = match gathered.optional_stdout(NEEDRESTART, &[0])? {
+        Some(stdout) => {
+            let needrestart = reboot::parse_needrestart(NEEDRESTART, stdout)?;
+            if let Some(reason) = needrestart.kernel_reason() {
+                reboot.required = true;
+                reboot.reasons.push(reason);
+            }
+            Some(needrestart.services)
+        }
+        None => None,
+    };
+
+    let broken: Vec<String> = packages
+        .iter()
+        .filter(|p| p.status.is_broken() || p.reinstall_required)
+        .map(|p| p.qualified_name(&native_arch))
+        .collect();
+    let health = Health {
+        interrupted: health::interrupted(gathered.dir(UPDATES_DIR)?.unwrap_or_default())
+            || !broken.is_empty(),
+        audit: health::parse_audit(gathered.stdout(AUDIT, &[0, 1])?),
+        locks: health::lock_holders(
+            gathered.stdout(LOCK_STAT, &[0, 1])?,
+            gathered.file(PROC_LOCKS)?.unwrap_or_default(),
+            LOCK_STAT,
+        )?,
+    };
+
+    Ok(PackageState {
+        installed,
+        updates,
+        removals: full.removals,
+        held,
+        reboot,
+        services_needing_restart,
+        health,
+    })
+}
+
+fn pending_update(
+    install: &SimulatedInstall,
+    dpkg: Option<&DpkgPackage>,
+    in_plain_upgrade: bool,
+) -> PendingUpdate {
+    let name = install
+        .name
+        .split(':')
+        .next()
+        .unwrap_or(&install.name)
+        .to_owned();
+    let security = install
+        .origins
+        .iter()
+        .any(|o| o.is_security_suite() || o.label.as_deref() == Some("Debian-Security"));
+    let installed_version = install.installed_version.clone();
+    PendingUpdate {
+        kernel: is_kernel(&name, dpkg.map(|p| p.section.as_str())),
+        action: if installed_version.is_some() {
+            UpdateAction::Upgrade
+        } else {
+            UpdateAction::NewInstall
+        },
+        kept_back: installed_version.is_some() && !in_plain_upgrade,
+        name,
+        arch: install.arch.clone(),
+        installed_version,
+        candidate_version: install.candidate_version.clone(),
+        origins: install.origins.clone(),
+        classification: if security {
+            Classification::Security
+        } else {
+            Classification::Unknown
+        },
+        severity: None,
+        advisories: Vec::new(),
+        cves: Vec::new(),
+    }
+}
+
+/// A package that carries a bootable kernel: Debian's and Ubuntu's `linux-image-*` (the
+/// versioned images and their metapackages), and whatever else dpkg files in the `kernel`
+/// section, apart from headers and build tools, which never need a reboot.
+pub fn is_kernel(name: &str, section: Option<&str>) -> bool {
+    const NOT_BOOTED: [&str; 4] = [
+        "linux-headers-",
+        "linux-kbuild-",
+        "linux-source",
+        "linux-libc-dev",
+    ];
+    if NOT_BOOTED.iter().any(|prefix| name.starts_with(prefix)) {
+        return false;
+    }
+    name.starts_with("linux-image-")
+        || name.starts_with("linux-modules-")
+        || section.is_some_and(|s| s == "kernel" || s.ends_with("/kernel"))
 }

@@ -1,0 +1,217 @@
+//! What apt's own resolver would do: the `Inst`, `Remv` and `Conf` lines of `apt-get -s`.
+//!
+//! apt documents these simulation lines (apt-get(8), `-s`) and they have kept their shape for
+//! two decades, unlike `apt list`, whose output apt declares unstable for scripts:
+//!
+//! ```text
+//! Inst libssl3 [3.0.20-1~deb12u2] (3.0.22-1~deb12u2 Debian-Security:12/oldstable-security [amd64])
+//! Inst linux-image-6.1.0-28-amd64 (6.1.119-1 Debian:12.8/stable [amd64]) []
+//! Remv acme-old [1.0-1]
+//! ```
+
+use model::Origin;
+
+use crate::error::AssessError;
+
+/// One package the simulation installs or upgrades.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedInstall {
+    /// As apt prints it: `libc6` or, for a foreign architecture, `libc6:i386`.
+    pub name: String,
+    pub installed_version: Option<String>,
+    pub candidate_version: String,
+    pub origins: Vec<Origin>,
+    pub arch: String,
+}
+
+/// The actions of one simulation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Simulation {
+    pub installs: Vec<SimulatedInstall>,
+    /// Names (as apt prints them) of packages the simulation removes.
+    pub removals: Vec<String>,
+}
+
+/// Parses the standard output of `apt-get -s dist-upgrade` or `apt-get -s upgrade`. Lines that
+/// are not actions (progress, the human summary) are skipped; an action line that does not
+/// parse is an error, never skipped.
+pub fn parse(step: &str, stdout: &str) -> Result<Simulation, AssessError> {
+    let mut simulation = Simulation::default();
+    let mut saw_summary = false;
+    for (index, line) in stdout.lines().enumerate() {
+        let garbage = |expected: &str| AssessError::garbage(step, index + 1, line, expected);
+        if let Some(rest) = line.strip_prefix("Inst ") {
+            let install = parse_install(rest)
+                .ok_or_else(|| garbage("Inst NAME [OLD-VERSION] (NEW-VERSION ORIGINS [ARCH])"))?;
+            simulation.installs.push(install);
+        } else if let Some(rest) = line
+            .strip_prefix("Remv ")
+            .or_else(|| line.strip_prefix("Purg "))
+        {
+            let name = rest
+                .split(' ')
+                .next()
+                .filter(|n| is_apt_name(n))
+                .ok_or_else(|| garbage("Remv NAME [VERSION]"))?;
+            simulation.removals.push(name.to_owned());
+        } else if line.contains(" upgraded, ") && line.contains(" newly installed") {
+            saw_summary = true;
+        }
+    }
+    // apt always ends a simulation with "N upgraded, M newly installed, …". Without it the output
+    // was cut short, and a partial list of updates would be silently wrong.
+    if !saw_summary {
+        return Err(AssessError::new(
+            step,
+            crate::Problem::Invalid(
+                "the output ends before apt's summary line (truncated?)".into(),
+            ),
+        ));
+    }
+    Ok(simulation)
+}
+
+/// `NAME [OLD] (NEW ORIGIN, ORIGIN [ARCH])` with an optional trailing `[]` or other note.
+fn parse_install(rest: &str) -> Option<SimulatedInstall> {
+    let (name, rest) = rest.split_once(' ')?;
+    if !is_apt_name(name) {
+        return None;
+    }
+    let (installed_version, rest) = match rest.strip_prefix('[') {
+        Some(after) => {
+            let (old, rest) = after.split_once("] ")?;
+            (Some(old.to_owned()), rest)
+        }
+        None => (None, rest),
+    };
+    let inner = rest.strip_prefix('(')?;
+    let close = inner.find(')')?;
+    let inner = &inner[..close];
+    let (candidate_version, described) = inner.split_once(' ')?;
+    // The architecture is the last bracketed word; origins come before it, ", "-separated.
+    let arch_start = described.rfind(" [")?;
+    let arch = described[arch_start + 2..].strip_suffix(']')?;
+    let origins = described[..arch_start]
+        .split(", ")
+        .map(parse_origin)
+        .collect();
+    if candidate_version.is_empty() || arch.is_empty() {
+        return None;
+    }
+    Some(SimulatedInstall {
+        name: name.to_owned(),
+        installed_version,
+        candidate_version: candidate_version.to_owned(),
+        origins,
+        arch: arch.to_owned(),
+    })
+}
+
+/// apt's `RelStr`: `[Label:][Version/]Suite`, or the site when the archive has no suite.
+fn parse_origin(text: &str) -> Origin {
+    let (label, rest) = match text.split_once(':') {
+        Some((label, rest)) => (Some(label.to_owned()), rest),
+        None => (None, text),
+    };
+    let suite = match rest.split_once('/') {
+        Some((_version, suite)) => suite,
+        None => rest,
+    };
+    Origin {
+        label,
+        suite: suite.to_owned(),
+    }
+}
+
+/// A package name as apt prints it, with an optional `:arch`.
+fn is_apt_name(name: &str) -> bool {
+    let (package, arch) = match name.split_once(':') {
+        Some((package, arch)) => (package, Some(arch)),
+        None => (name, None),
+    };
+    super::dpkg_query::is_package_name(package)
+        && arch.is_none_or(|a| {
+            !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUMMARY: &str = "1 upgraded, 1 newly installed, 1 to remove and 0 not upgraded.\n";
+
+    #[test]
+    fn upgrade_new_install_removal() {
+        let text = format!(
+            "Inst libssl3 [3.0.20-1~deb12u2] (3.0.22-1~deb12u2 Debian-Security:12/oldstable-security [amd64])\n\
+             Inst linux-image-6.1.0-28-amd64 (6.1.119-1 Debian:12.8/stable [amd64]) []\n\
+             Remv acme-old [1.0-1]\n\
+             Conf libssl3 (3.0.22-1~deb12u2 Debian-Security:12/oldstable-security [amd64])\n{SUMMARY}"
+        );
+        let simulation = parse("sim", &text).unwrap();
+        assert_eq!(simulation.installs.len(), 2);
+        let ssl = &simulation.installs[0];
+        assert_eq!(ssl.installed_version.as_deref(), Some("3.0.20-1~deb12u2"));
+        assert_eq!(ssl.candidate_version, "3.0.22-1~deb12u2");
+        assert_eq!(
+            ssl.origins,
+            [Origin {
+                label: Some("Debian-Security".into()),
+                suite: "oldstable-security".into()
+            }]
+        );
+        assert!(ssl.origins[0].is_security_suite());
+        assert_eq!(simulation.installs[1].installed_version, None);
+        assert_eq!(simulation.removals, ["acme-old"]);
+    }
+
+    #[test]
+    fn origins_with_spaces_and_several_archives() {
+        let text = format!(
+            "Inst foo:i386 [1] (2 Debian:12.15/oldstable, Debian Backports:12-backports/bookworm-backports, Debian-Security:12/oldstable-security [i386])\n{SUMMARY}"
+        );
+        let install = &parse("sim", &text).unwrap().installs[0];
+        assert_eq!(install.name, "foo:i386");
+        assert_eq!(install.arch, "i386");
+        let suites: Vec<&str> = install.origins.iter().map(|o| o.suite.as_str()).collect();
+        assert_eq!(
+            suites,
+            ["oldstable", "bookworm-backports", "oldstable-security"]
+        );
+        assert_eq!(
+            install.origins[1].label.as_deref(),
+            Some("Debian Backports")
+        );
+    }
+
+    #[test]
+    fn origins_without_label_or_version() {
+        assert_eq!(
+            parse_origin("12/bookworm-security"),
+            Origin {
+                label: None,
+                suite: "bookworm-security".into()
+            }
+        );
+        assert_eq!(
+            parse_origin("Acme-Security:bookworm-security").suite,
+            "bookworm-security"
+        );
+        assert_eq!(parse_origin("Acme-Security:localhost").suite, "localhost");
+    }
+
+    #[test]
+    fn bad_action_lines_and_truncation_are_errors() {
+        assert!(parse("sim", &format!("Inst foo [1.0]\n{SUMMARY}")).is_err());
+        assert!(
+            parse(
+                "sim",
+                &format!("Inst $(reboot) [1] (2 x:1/y [all])\n{SUMMARY}")
+            )
+            .is_err()
+        );
+        assert!(parse("sim", "Inst foo [1] (2 Debian:12/stable [amd64])\n").is_err());
+        assert!(parse("sim", SUMMARY).unwrap().installs.is_empty());
+    }
+}
