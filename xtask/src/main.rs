@@ -1,5 +1,7 @@
 //! `cargo xtask`: the project's automation. `cargo xtask ci` runs exactly what CI runs.
 
+mod bench;
+mod ci;
 mod images;
 
 use std::process::ExitCode;
@@ -8,9 +10,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match words.as_slice() {
+        ["ci"] => ci::run(),
+        ["bench", rest @ ..] => bench::run(rest),
         ["image", "base"] => images::base_image().map(|tag| println!("{tag}")),
         _ => {
-            eprintln!("usage: cargo xtask ci | image base");
+            eprintln!("usage: cargo xtask ci | bench parse|assess [RUNS] | image base");
             return ExitCode::from(2);
         }
     };

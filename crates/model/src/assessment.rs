@@ -206,11 +206,7 @@ impl std::fmt::Display for Summary {
             self.n_updates,
             self.n_security,
             self.n_kernel,
-            if self.reboot_required {
-                "reboot required"
-            } else {
-                "no reboot required"
-            }
+            if self.reboot_required { "reboot required" } else { "no reboot required" }
         )
     }
 }

@@ -34,9 +34,7 @@ impl std::str::FromStr for PackageManagerKind {
         match s {
             "apt" => Ok(PackageManagerKind::Apt),
             "dnf" => Ok(PackageManagerKind::Dnf),
-            other => Err(format!(
-                "unknown package manager {other:?}: expected \"apt\" or \"dnf\""
-            )),
+            other => Err(format!("unknown package manager {other:?}: expected \"apt\" or \"dnf\"")),
         }
     }
 }
@@ -108,11 +106,7 @@ fn unquote(value: &str) -> String {
     let quoted = bytes.len() >= 2
         && (bytes[0] == b'"' || bytes[0] == b'\'')
         && bytes[bytes.len() - 1] == bytes[0];
-    let inner = if quoted {
-        &value[1..value.len() - 1]
-    } else {
-        value
-    };
+    let inner = if quoted { &value[1..value.len() - 1] } else { value };
     // os-release allows shell-style backslash escapes inside double quotes.
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();

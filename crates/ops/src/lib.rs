@@ -1,1 +1,6 @@
-//! placeholder
+//! The application: what a user asks patchctl to do, carried out over a transport. The CLI
+//! calls it in-process; the server will call the same functions.
+
+mod assess;
+
+pub use assess::{AssessConfig, AssessFailure, assess_host};

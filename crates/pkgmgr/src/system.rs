@@ -44,10 +44,7 @@ pub fn os_release(gathered: &Gathered) -> Result<OsRelease, AssessError> {
     };
     let os = OsRelease::parse(text);
     if os.id.is_empty() {
-        return Err(AssessError::new(
-            OS_RELEASE,
-            Problem::Invalid("os-release has no ID=".into()),
-        ));
+        return Err(AssessError::new(OS_RELEASE, Problem::Invalid("os-release has no ID=".into())));
     }
     Ok(os)
 }
@@ -68,10 +65,8 @@ impl SystemState {
     /// booted from elsewhere) gives no verdict.
     pub fn kernel_reboot_reason(&self) -> Option<String> {
         let newest = self.installed_kernels.last()?;
-        let running_is_installed = self
-            .installed_kernels
-            .iter()
-            .any(|k| k.release == self.running_kernel);
+        let running_is_installed =
+            self.installed_kernels.iter().any(|k| k.release == self.running_kernel);
         (running_is_installed && newest.release != self.running_kernel).then(|| {
             format!(
                 "running kernel {} is not the newest installed ({})",
@@ -86,12 +81,7 @@ pub fn parse(gathered: &Gathered, _kind: PackageManagerKind) -> Result<SystemSta
     let boot_id = single_line(gathered, BOOT_ID)?;
     let installed_kernels = kernels_in_boot(gathered.dir(BOOT_DIR)?.unwrap_or_default());
     let disk = parse_df(gathered.stdout(DF, &[0, 1])?)?;
-    Ok(SystemState {
-        running_kernel,
-        installed_kernels,
-        boot_id,
-        disk,
-    })
+    Ok(SystemState { running_kernel, installed_kernels, boot_id, disk })
 }
 
 fn single_line(gathered: &Gathered, key: &'static str) -> Result<String, AssessError> {
@@ -113,10 +103,7 @@ pub fn kernels_in_boot(names: &[String]) -> Vec<InstalledKernel> {
         .iter()
         .filter_map(|name| name.strip_prefix("vmlinuz-"))
         .filter(|release| !release.is_empty() && !release.contains("rescue"))
-        .map(|release| InstalledKernel {
-            release: release.to_owned(),
-            package: None,
-        })
+        .map(|release| InstalledKernel { release: release.to_owned(), package: None })
         .collect();
     kernels.sort_by(|a, b| version::rpm::rpmvercmp(&a.release, &b.release));
     kernels
@@ -188,12 +175,7 @@ pub fn parse_proc_locks(text: &str) -> Vec<FileLock> {
             let major = u32::from_str_radix(id.next()?, 16).ok()?;
             let minor = u32::from_str_radix(id.next()?, 16).ok()?;
             let inode = id.next()?.parse().ok()?;
-            Some(FileLock {
-                pid: u32::try_from(pid).ok().filter(|p| *p > 0),
-                major,
-                minor,
-                inode,
-            })
+            Some(FileLock { pid: u32::try_from(pid).ok().filter(|p| *p > 0), major, minor, inode })
         })
         .collect()
 }
@@ -231,10 +213,8 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let releases: Vec<String> = kernels_in_boot(&names)
-            .into_iter()
-            .map(|k| k.release)
-            .collect();
+        let releases: Vec<String> =
+            kernels_in_boot(&names).into_iter().map(|k| k.release).collect();
         assert_eq!(releases, ["6.1.0-9-amd64", "6.1.0-26-amd64"]);
     }
 
@@ -243,15 +223,7 @@ mod tests {
         let text = "1: POSIX  ADVISORY  WRITE 4242 00:2d:1234567 0 EOF\n1: -> POSIX  ADVISORY  WRITE 99 00:2d:1234567 0 EOF\n2: OFDLCK ADVISORY  READ  -1 fd:01:42 0 EOF\n3: FLOCK  ADVISORY  WRITE 77 08:10:9 0 EOF\n";
         let locks = parse_proc_locks(text);
         assert_eq!(locks.len(), 3);
-        assert_eq!(
-            locks[0],
-            FileLock {
-                pid: Some(4242),
-                major: 0,
-                minor: 0x2d,
-                inode: 1234567
-            }
-        );
+        assert_eq!(locks[0], FileLock { pid: Some(4242), major: 0, minor: 0x2d, inode: 1234567 });
         assert_eq!(locks[1].pid, None);
         assert_eq!(locks[1].major, 0xfd);
     }

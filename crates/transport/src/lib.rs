@@ -39,10 +39,7 @@ impl Default for Limits {
         // apt's simulation of a large upgrade prints a few hundred kilobytes and dpkg-query of
         // 5,000 packages about half a megabyte; 32 MiB leaves room without letting a broken
         // host fill our memory.
-        Limits {
-            command_timeout: Duration::from_secs(300),
-            max_output_bytes: 32 << 20,
-        }
+        Limits { command_timeout: Duration::from_secs(300), max_output_bytes: 32 << 20 }
     }
 }
 

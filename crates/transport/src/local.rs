@@ -21,10 +21,7 @@ impl Local {
 #[async_trait::async_trait]
 impl Transport for Local {
     async fn run(&self, command: &Command) -> Result<Output, TransportError> {
-        let (program, args) = command
-            .argv
-            .split_first()
-            .ok_or(TransportError::EmptyCommand)?;
+        let (program, args) = command.argv.split_first().ok_or(TransportError::EmptyCommand)?;
         let what = program.clone();
         let mut child = tokio::process::Command::new(program)
             .args(args)
@@ -35,13 +32,10 @@ impl Transport for Local {
             .kill_on_drop(true)
             .spawn()
             .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound => TransportError::ProgramNotFound {
-                    program: program.clone(),
-                },
-                _ => TransportError::Io {
-                    what: what.clone(),
-                    source,
-                },
+                std::io::ErrorKind::NotFound => {
+                    TransportError::ProgramNotFound { program: program.clone() }
+                }
+                _ => TransportError::Io { what: what.clone(), source },
             })?;
         let limit = self.limits.max_output_bytes;
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -51,23 +45,16 @@ impl Transport for Local {
                 read_capped(stdout, limit, &what),
                 read_capped(stderr, limit, &what)
             )?;
-            let status = child.wait().await.map_err(|source| TransportError::Io {
-                what: what.clone(),
-                source,
-            })?;
-            Ok::<_, TransportError>(Output {
-                exit_code: exit_code(status),
-                stdout,
-                stderr,
-            })
+            let status = child
+                .wait()
+                .await
+                .map_err(|source| TransportError::Io { what: what.clone(), source })?;
+            Ok::<_, TransportError>(Output { exit_code: exit_code(status), stdout, stderr })
         };
         match tokio::time::timeout(self.limits.command_timeout, work).await {
             Ok(result) => result,
             // Dropping `work` drops the child, and kill_on_drop kills it.
-            Err(_) => Err(TransportError::TimedOut {
-                what,
-                after: self.limits.command_timeout,
-            }),
+            Err(_) => Err(TransportError::TimedOut { what, after: self.limits.command_timeout }),
         }
     }
 
@@ -76,16 +63,11 @@ impl Transport for Local {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(TransportError::Io {
-                    what: format!("reading {path}"),
-                    source,
-                });
+                return Err(TransportError::Io { what: format!("reading {path}"), source });
             }
         };
         // Files under /proc report a size of zero, so read up to the cap instead of trusting it.
-        read_capped(file, self.limits.max_output_bytes, path)
-            .await
-            .map(Some)
+        read_capped(file, self.limits.max_output_bytes, path).await.map(Some)
     }
 
     async fn list_dir(&self, path: &str) -> Result<Option<Vec<String>>, TransportError> {
@@ -93,20 +75,14 @@ impl Transport for Local {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(TransportError::Io {
-                    what: format!("listing {path}"),
-                    source,
-                });
+                return Err(TransportError::Io { what: format!("listing {path}"), source });
             }
         };
         let mut names = Vec::new();
         while let Some(entry) = entries
             .next_entry()
             .await
-            .map_err(|source| TransportError::Io {
-                what: format!("listing {path}"),
-                source,
-            })?
+            .map_err(|source| TransportError::Io { what: format!("listing {path}"), source })?
         {
             names.push(entry.file_name().to_string_lossy().into_owned());
         }
@@ -126,18 +102,12 @@ async fn read_capped(
         let n = reader
             .read(&mut chunk)
             .await
-            .map_err(|source| TransportError::Io {
-                what: what.to_owned(),
-                source,
-            })?;
+            .map_err(|source| TransportError::Io { what: what.to_owned(), source })?;
         if n == 0 {
             return Ok(buffer);
         }
         if buffer.len() + n > limit {
-            return Err(TransportError::OutputTooLarge {
-                what: what.to_owned(),
-                limit,
-            });
+            return Err(TransportError::OutputTooLarge { what: what.to_owned(), limit });
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
@@ -145,7 +115,5 @@ async fn read_capped(
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }

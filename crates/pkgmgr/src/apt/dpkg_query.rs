@@ -46,18 +46,12 @@ pub enum Status {
 impl Status {
     /// The package's files are on disk and configured: triggers still pending are normal.
     pub fn is_installed(self) -> bool {
-        matches!(
-            self,
-            Status::Installed | Status::TriggersAwaited | Status::TriggersPending
-        )
+        matches!(self, Status::Installed | Status::TriggersAwaited | Status::TriggersPending)
     }
 
     /// dpkg stopped half-way through installing or configuring it.
     pub fn is_broken(self) -> bool {
-        matches!(
-            self,
-            Status::HalfInstalled | Status::Unpacked | Status::HalfConfigured
-        )
+        matches!(self, Status::HalfInstalled | Status::Unpacked | Status::HalfConfigured)
     }
 }
 

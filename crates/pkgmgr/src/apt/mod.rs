@@ -25,32 +25,23 @@ use crate::probe::{Gathered, ProbeSpec};
 pub const DPKG_QUERY: &str = dpkg_query::STEP;
 pub const DIST_UPGRADE: &str = "apt-get -s dist-upgrade";
 pub const UPGRADE: &str = "apt-get -s upgrade";
-const AUDIT: &str = "dpkg --audit";
-const UPDATES_DIR: &str = "/var/lib/dpkg/updates";
-const REBOOT_FLAG: &str = "/var/run/reboot-required";
-const REBOOT_PKGS: &str = "/var/run/reboot-required.pkgs";
-const LOCK_STAT: &str = "stat lock files";
-const PROC_LOCKS: &str = "/proc/locks";
-const NEEDRESTART: &str = "needrestart -b";
+pub const AUDIT: &str = "dpkg --audit";
+pub const UPDATES_DIR: &str = "/var/lib/dpkg/updates";
+pub const REBOOT_FLAG: &str = "/var/run/reboot-required";
+pub const REBOOT_PKGS: &str = "/var/run/reboot-required.pkgs";
+pub const LOCK_STAT: &str = "stat lock files";
+pub const PROC_LOCKS: &str = "/proc/locks";
+pub const NEEDRESTART: &str = "needrestart -b";
 
 pub fn probes() -> Vec<ProbeSpec> {
-    let mut stat = vec!["stat", "-c", "%t %T %i %n", "--"];
+    let mut stat = vec!["stat", "-c", "%D %i %n", "--"];
     stat.extend(health::LOCK_FILES);
     vec![
         ProbeSpec::run(
             DIST_UPGRADE,
-            [
-                "apt-get",
-                "-s",
-                "-o",
-                "Debug::NoLocking=true",
-                "dist-upgrade",
-            ],
+            ["apt-get", "-s", "-o", "Debug::NoLocking=true", "dist-upgrade"],
         ),
-        ProbeSpec::run(
-            UPGRADE,
-            ["apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade"],
-        ),
+        ProbeSpec::run(UPGRADE, ["apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade"]),
         ProbeSpec::run(DPKG_QUERY, ["dpkg-query", "-W", "-f", dpkg_query::FORMAT]),
         ProbeSpec::run(AUDIT, ["dpkg", "--audit"]),
         ProbeSpec::list_dir(UPDATES_DIR, UPDATES_DIR),
@@ -76,10 +67,8 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
                 ),
             )
         })?;
-    let by_name: HashMap<String, &DpkgPackage> = packages
-        .iter()
-        .map(|p| (p.qualified_name(&native_arch), p))
-        .collect();
+    let by_name: HashMap<String, &DpkgPackage> =
+        packages.iter().map(|p| (p.qualified_name(&native_arch), p)).collect();
 
     let full = simulate::parse(DIST_UPGRADE, gathered.stdout(DIST_UPGRADE, &[0])?)?;
     let plain = simulate::parse(UPGRADE, gathered.stdout(UPGRADE, &[0])?)?;
@@ -155,12 +144,7 @@ fn pending_update(
     dpkg: Option<&DpkgPackage>,
     in_plain_upgrade: bool,
 ) -> PendingUpdate {
-    let name = install
-        .name
-        .split(':')
-        .next()
-        .unwrap_or(&install.name)
-        .to_owned();
+    let name = install.name.split(':').next().unwrap_or(&install.name).to_owned();
     let security = install
         .origins
         .iter()
@@ -179,11 +163,7 @@ fn pending_update(
         installed_version,
         candidate_version: install.candidate_version.clone(),
         origins: install.origins.clone(),
-        classification: if security {
-            Classification::Security
-        } else {
-            Classification::Unknown
-        },
+        classification: if security { Classification::Security } else { Classification::Unknown },
         severity: None,
         advisories: Vec::new(),
         cves: Vec::new(),
@@ -194,12 +174,8 @@ fn pending_update(
 /// versioned images and their metapackages), and whatever else dpkg files in the `kernel`
 /// section, apart from headers and build tools, which never need a reboot.
 pub fn is_kernel(name: &str, section: Option<&str>) -> bool {
-    const NOT_BOOTED: [&str; 4] = [
-        "linux-headers-",
-        "linux-kbuild-",
-        "linux-source",
-        "linux-libc-dev",
-    ];
+    const NOT_BOOTED: [&str; 4] =
+        ["linux-headers-", "linux-kbuild-", "linux-source", "linux-libc-dev"];
     if NOT_BOOTED.iter().any(|prefix| name.starts_with(prefix)) {
         return false;
     }

@@ -10,9 +10,7 @@ pub fn from_flag_files(flag: Option<&str>, pkgs: Option<&str>) -> RebootStatus {
     let mut status = RebootStatus::default();
     if flag.is_some() {
         status.required = true;
-        status
-            .reasons
-            .push("/var/run/reboot-required exists".to_owned());
+        status.reasons.push("/var/run/reboot-required exists".to_owned());
     }
     if let Some(pkgs) = pkgs {
         for name in pkgs.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -55,16 +53,10 @@ pub fn parse_needrestart(step: &str, stdout: &str) -> Result<NeedRestart, Assess
         if line.trim().is_empty() {
             continue;
         }
-        let Some((key, value)) = line
-            .split_once(": ")
-            .filter(|(k, _)| k.starts_with("NEEDRESTART-"))
+        let Some((key, value)) =
+            line.split_once(": ").filter(|(k, _)| k.starts_with("NEEDRESTART-"))
         else {
-            return Err(AssessError::garbage(
-                step,
-                index + 1,
-                line,
-                "NEEDRESTART-KEY: value",
-            ));
+            return Err(AssessError::garbage(step, index + 1, line, "NEEDRESTART-KEY: value"));
         };
         let value = value.trim();
         match key {

@@ -37,16 +37,14 @@ pub struct Simulation {
 /// parse is an error, never skipped.
 pub fn parse(step: &str, stdout: &str) -> Result<Simulation, AssessError> {
     let mut simulation = Simulation::default();
-    let mut saw_summary = false;
+    let mut summary = None;
     for (index, line) in stdout.lines().enumerate() {
         let garbage = |expected: &str| AssessError::garbage(step, index + 1, line, expected);
         if let Some(rest) = line.strip_prefix("Inst ") {
             let install = parse_install(rest)
                 .ok_or_else(|| garbage("Inst NAME [OLD-VERSION] (NEW-VERSION ORIGINS [ARCH])"))?;
             simulation.installs.push(install);
-        } else if let Some(rest) = line
-            .strip_prefix("Remv ")
-            .or_else(|| line.strip_prefix("Purg "))
+        } else if let Some(rest) = line.strip_prefix("Remv ").or_else(|| line.strip_prefix("Purg "))
         {
             let name = rest
                 .split(' ')
@@ -55,20 +53,61 @@ pub fn parse(step: &str, stdout: &str) -> Result<Simulation, AssessError> {
                 .ok_or_else(|| garbage("Remv NAME [VERSION]"))?;
             simulation.removals.push(name.to_owned());
         } else if line.contains(" upgraded, ") && line.contains(" newly installed") {
-            saw_summary = true;
+            summary = Some(parse_summary(line).ok_or_else(|| {
+                garbage("N upgraded, N newly installed, N to remove and N not upgraded.")
+            })?);
         }
     }
-    // apt always ends a simulation with "N upgraded, M newly installed, …". Without it the output
-    // was cut short, and a partial list of updates would be silently wrong.
-    if !saw_summary {
-        return Err(AssessError::new(
+    // apt prints its summary ("N upgraded, M newly installed, …") before the actions. Output
+    // without it, or with fewer actions than it announced, was cut short, and a partial list of
+    // updates would be silently wrong.
+    let truncated = |detail: String| {
+        AssessError::new(
             step,
-            crate::Problem::Invalid(
-                "the output ends before apt's summary line (truncated?)".into(),
-            ),
-        ));
+            crate::Problem::Invalid(format!("the output is truncated: {detail}")),
+        )
+    };
+    let Some(summary) = summary else {
+        return Err(truncated("apt's summary line is missing".into()));
+    };
+    if simulation.installs.len() != summary.installs
+        || simulation.removals.len() != summary.removals
+    {
+        return Err(truncated(format!(
+            "apt announced {} installs and {} removals but listed {} and {}",
+            summary.installs,
+            summary.removals,
+            simulation.installs.len(),
+            simulation.removals.len()
+        )));
     }
     Ok(simulation)
+}
+
+/// The counts of apt's summary line.
+struct Summary {
+    /// Upgraded, newly installed, reinstalled and downgraded: each is one `Inst` line.
+    installs: usize,
+    removals: usize,
+}
+
+/// `12 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.`, with `N reinstalled` and
+/// `N downgraded` when there are any.
+fn parse_summary(line: &str) -> Option<Summary> {
+    let mut summary = Summary { installs: 0, removals: 0 };
+    for part in line.trim_end_matches('.').split(", ").flat_map(|p| p.split(" and ")) {
+        let (count, what) = part.trim().split_once(' ')?;
+        let count: usize = count.parse().ok()?;
+        match what {
+            "upgraded" | "newly installed" | "reinstalled" | "downgraded" => {
+                summary.installs += count
+            }
+            "to remove" => summary.removals += count,
+            "not upgraded" => {}
+            _ => return None,
+        }
+    }
+    Some(summary)
 }
 
 /// `NAME [OLD] (NEW ORIGIN, ORIGIN [ARCH])` with an optional trailing `[]` or other note.
@@ -91,10 +130,7 @@ fn parse_install(rest: &str) -> Option<SimulatedInstall> {
     // The architecture is the last bracketed word; origins come before it, ", "-separated.
     let arch_start = described.rfind(" [")?;
     let arch = described[arch_start + 2..].strip_suffix(']')?;
-    let origins = described[..arch_start]
-        .split(", ")
-        .map(parse_origin)
-        .collect();
+    let origins = described[..arch_start].split(", ").map(parse_origin).collect();
     if candidate_version.is_empty() || arch.is_empty() {
         return None;
     }
@@ -117,10 +153,7 @@ fn parse_origin(text: &str) -> Origin {
         Some((_version, suite)) => suite,
         None => rest,
     };
-    Origin {
-        label,
-        suite: suite.to_owned(),
-    }
+    Origin { label, suite: suite.to_owned() }
 }
 
 /// A package name as apt prints it, with an optional `:arch`.
@@ -140,6 +173,7 @@ mod tests {
     use super::*;
 
     const SUMMARY: &str = "1 upgraded, 1 newly installed, 1 to remove and 0 not upgraded.\n";
+    const ONE: &str = "1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n";
 
     #[test]
     fn upgrade_new_install_removal() {
@@ -156,10 +190,7 @@ mod tests {
         assert_eq!(ssl.candidate_version, "3.0.22-1~deb12u2");
         assert_eq!(
             ssl.origins,
-            [Origin {
-                label: Some("Debian-Security".into()),
-                suite: "oldstable-security".into()
-            }]
+            [Origin { label: Some("Debian-Security".into()), suite: "oldstable-security".into() }]
         );
         assert!(ssl.origins[0].is_security_suite());
         assert_eq!(simulation.installs[1].installed_version, None);
@@ -169,49 +200,41 @@ mod tests {
     #[test]
     fn origins_with_spaces_and_several_archives() {
         let text = format!(
-            "Inst foo:i386 [1] (2 Debian:12.15/oldstable, Debian Backports:12-backports/bookworm-backports, Debian-Security:12/oldstable-security [i386])\n{SUMMARY}"
+            "{ONE}Inst foo:i386 [1] (2 Debian:12.15/oldstable, Debian Backports:12-backports/bookworm-backports, Debian-Security:12/oldstable-security [i386])\n"
         );
         let install = &parse("sim", &text).unwrap().installs[0];
         assert_eq!(install.name, "foo:i386");
         assert_eq!(install.arch, "i386");
         let suites: Vec<&str> = install.origins.iter().map(|o| o.suite.as_str()).collect();
-        assert_eq!(
-            suites,
-            ["oldstable", "bookworm-backports", "oldstable-security"]
-        );
-        assert_eq!(
-            install.origins[1].label.as_deref(),
-            Some("Debian Backports")
-        );
+        assert_eq!(suites, ["oldstable", "bookworm-backports", "oldstable-security"]);
+        assert_eq!(install.origins[1].label.as_deref(), Some("Debian Backports"));
     }
 
     #[test]
     fn origins_without_label_or_version() {
         assert_eq!(
             parse_origin("12/bookworm-security"),
-            Origin {
-                label: None,
-                suite: "bookworm-security".into()
-            }
+            Origin { label: None, suite: "bookworm-security".into() }
         );
-        assert_eq!(
-            parse_origin("Acme-Security:bookworm-security").suite,
-            "bookworm-security"
-        );
+        assert_eq!(parse_origin("Acme-Security:bookworm-security").suite, "bookworm-security");
         assert_eq!(parse_origin("Acme-Security:localhost").suite, "localhost");
     }
 
     #[test]
     fn bad_action_lines_and_truncation_are_errors() {
-        assert!(parse("sim", &format!("Inst foo [1.0]\n{SUMMARY}")).is_err());
+        assert!(parse("sim", &format!("{ONE}Inst foo [1.0]\n")).is_err());
+        assert!(parse("sim", &format!("{ONE}Inst $(reboot) [1] (2 x:1/y [all])\n")).is_err());
+        let no_summary = parse("sim", "Inst foo [1] (2 Debian:12/stable [amd64])\n").unwrap_err();
+        assert!(no_summary.to_string().contains("truncated"), "{no_summary}");
+        let cut = parse("sim", SUMMARY).unwrap_err();
         assert!(
-            parse(
-                "sim",
-                &format!("Inst $(reboot) [1] (2 x:1/y [all])\n{SUMMARY}")
-            )
-            .is_err()
+            cut.to_string().contains("announced 2 installs and 1 removals but listed 0 and 0"),
+            "{cut}"
         );
-        assert!(parse("sim", "Inst foo [1] (2 Debian:12/stable [amd64])\n").is_err());
-        assert!(parse("sim", SUMMARY).unwrap().installs.is_empty());
+        let empty = "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n";
+        assert!(parse("sim", empty).unwrap().installs.is_empty());
+        let unknown_count =
+            "1 upgraded, 0 newly installed, 1 vanished, 0 to remove and 0 not upgraded.\n";
+        assert!(parse("sim", unknown_count).is_err());
     }
 }

@@ -1,0 +1,6 @@
+//! The `patchctl` binary, end to end. Tests that need containers or real package managers run
+//! only with `PATCHCTL_INTEGRATION=1` (which `cargo xtask ci` sets); see `support`.
+
+mod assess_container;
+mod support;
+mod vercmp;

@@ -1,0 +1,94 @@
+//! Assessing one host: run the probes `pkgmgr` asks for over a transport, all at once, and let
+//! `pkgmgr` turn the answers into an assessment.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_util::future::join_all;
+use model::{Assessment, PackageManagerKind};
+use pkgmgr::{AssessError, Gathered, Probe, ProbeOutput, ProbeSpec};
+use transport::{Transport, TransportError};
+
+/// How to assess a host.
+#[derive(Debug, Clone, Default)]
+pub struct AssessConfig {
+    /// Use this package manager instead of the one os-release implies.
+    pub package_manager: Option<PackageManagerKind>,
+}
+
+/// A host that could not be assessed, and at which step.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("host {host}: {error}")]
+pub struct AssessFailure {
+    pub host: String,
+    pub error: AssessError,
+}
+
+/// Assesses `host` through `transport`. Probes run concurrently, so the time taken is close to
+/// that of the slowest one, the package manager's own resolver.
+pub async fn assess_host(
+    host: &str,
+    transport: &dyn Transport,
+    config: &AssessConfig,
+) -> Result<Assessment, AssessFailure> {
+    let fail = |error: AssessError| AssessFailure { host: host.to_owned(), error };
+    let taken_at_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+
+    let mut gathered = Gathered::new();
+    gather(transport, &pkgmgr::system_probes(), &mut gathered).await;
+    let (os, kind) = pkgmgr::detect(&gathered, config.package_manager).map_err(fail)?;
+    gather(transport, &pkgmgr::probes_for(kind), &mut gathered).await;
+
+    let mut assessment =
+        pkgmgr::assemble(host, taken_at_unix, os, kind, &gathered).map_err(fail)?;
+    name_lock_holders(transport, &mut assessment).await;
+    Ok(assessment)
+}
+
+async fn gather(transport: &dyn Transport, probes: &[ProbeSpec], gathered: &mut Gathered) {
+    let outputs = join_all(probes.iter().map(|spec| run_probe(transport, &spec.probe))).await;
+    for (spec, output) in probes.iter().zip(outputs) {
+        gathered.insert(spec.key, output);
+    }
+}
+
+async fn run_probe(transport: &dyn Transport, probe: &Probe) -> ProbeOutput {
+    let result = match probe {
+        Probe::Run(command) => {
+            let command =
+                transport::Command { argv: command.argv.clone(), env: command.env.clone() };
+            transport.run(&command).await.map(|output| ProbeOutput::Ran {
+                exit_code: output.exit_code,
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+        Probe::ReadFile(path) => transport.read_file(path).await.map(|bytes| {
+            ProbeOutput::File(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        }),
+        Probe::ListDir(path) => transport.list_dir(path).await.map(ProbeOutput::Dir),
+    };
+    match result {
+        Ok(output) => output,
+        Err(TransportError::ProgramNotFound { .. }) => ProbeOutput::NotFound,
+        Err(error) => ProbeOutput::Failed(error.to_string()),
+    }
+}
+
+/// Adds the command name of each process holding a package manager lock. Best effort: the
+/// process may have exited since, and then the pid alone is reported.
+async fn name_lock_holders(transport: &dyn Transport, assessment: &mut Assessment) {
+    for holder in &mut assessment.health.locks {
+        if holder.pid == 0 {
+            continue;
+        }
+        if let Ok(Some(comm)) = transport.read_file(&format!("/proc/{}/comm", holder.pid)).await {
+            let comm = String::from_utf8_lossy(&comm).trim().to_owned();
+            if !comm.is_empty() {
+                holder.command = Some(comm);
+            }
+        }
+    }
+}

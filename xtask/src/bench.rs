@@ -1,0 +1,99 @@
+//! `cargo xtask bench …`: the benchmarks BENCHMARKS.md reports.
+//!
+//! - `parse`: criterion, parsing a large host's dpkg database and apt simulation.
+//! - `assess [RUNS]`: `patchctl assess` against `apt-get -s dist-upgrade` alone, the floor it
+//!   cannot beat, alternating runs in one loop so both see the same machine; on this machine and
+//!   in a container of the base image.
+
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::{ci::run_command, images};
+
+/// Times `apt-get -s dist-upgrade` and `patchctl assess` alternately, `$1` times, with the
+/// patchctl binary at `$2`; prints one line of nanoseconds per round. One warm-up round first.
+const TIMING_LOOP: &str = r#"
+runs=$1; patchctl=$2
+export LC_ALL=C
+apt-get -s -o Debug::NoLocking=true dist-upgrade >/dev/null; "$patchctl" assess --format json >/dev/null
+i=0
+while [ "$i" -lt "$runs" ]; do
+  t0=$(date +%s%N)
+  apt-get -s -o Debug::NoLocking=true dist-upgrade >/dev/null || exit 1
+  t1=$(date +%s%N)
+  "$patchctl" assess --format json >/dev/null || exit 1
+  t2=$(date +%s%N)
+  echo "$((t1 - t0)) $((t2 - t1))"
+  i=$((i + 1))
+done
+"#;
+
+pub fn run(args: &[&str]) -> anyhow::Result<()> {
+    match args {
+        ["parse"] => {
+            run_command(Command::new("cargo").args(["bench", "-p", "pkgmgr", "--bench", "parse"]))
+        }
+        ["assess"] => assess(20),
+        ["assess", runs] => assess(runs.parse().context("RUNS must be a number")?),
+        _ => bail!("usage: cargo xtask bench parse | assess [RUNS]"),
+    }
+}
+
+fn assess(runs: usize) -> anyhow::Result<()> {
+    run_command(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "patchctl",
+    ]))?;
+    let patchctl =
+        std::fs::canonicalize("target/release/patchctl").context("finding the release binary")?;
+    let patchctl = patchctl.to_str().context("the binary's path is not UTF-8")?;
+    let runs_text = runs.to_string();
+
+    let local =
+        Command::new("sh").args(["-c", TIMING_LOOP, "sh", &runs_text, patchctl]).output()?;
+    report("this machine", &local)?;
+
+    let image = images::base_image()?;
+    let mount = format!("{patchctl}:/usr/local/bin/patchctl:ro");
+    let container = Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "-v", &mount, &image])
+        .args(["sh", "-c", TIMING_LOOP, "sh", &runs_text, "/usr/local/bin/patchctl"])
+        .output()?;
+    report(&format!("container {image}"), &container)
+}
+
+fn report(place: &str, output: &std::process::Output) -> anyhow::Result<()> {
+    if !output.status.success() {
+        bail!("the timing loop failed on {place}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let mut apt = Vec::new();
+    let mut ours = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut fields = line.split(' ').map(|f| f.parse::<u64>());
+        let (Some(Ok(a)), Some(Ok(p))) = (fields.next(), fields.next()) else {
+            bail!("unexpected timing line {line:?}");
+        };
+        apt.push(a as f64 / 1e6);
+        ours.push(p as f64 / 1e6);
+    }
+    let (apt_median, ours_median) = (median(&mut apt), median(&mut ours));
+    println!(
+        "{place}: {} runs; apt-get -s dist-upgrade median {apt_median:.0} ms (min {:.0}); patchctl assess median {ours_median:.0} ms (min {:.0}); ratio of medians {:.2}",
+        apt.len(),
+        apt[0],
+        ours[0],
+        ours_median / apt_median
+    );
+    Ok(())
+}
+
+/// Sorts `values` and returns their median.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
+}
