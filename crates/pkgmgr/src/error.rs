@@ -11,10 +11,7 @@ pub struct AssessError {
 
 impl AssessError {
     pub fn new(step: impl Into<String>, problem: Problem) -> AssessError {
-        AssessError {
-            step: step.into(),
-            problem,
-        }
+        AssessError { step: step.into(), problem }
     }
 
     /// A parse failure: what was expected, and the offending line (cut to a readable length).
@@ -30,11 +27,7 @@ impl AssessError {
         }
         AssessError::new(
             step,
-            Problem::Garbage {
-                line_number,
-                line: shown,
-                expected: expected.to_owned(),
-            },
+            Problem::Garbage { line_number, line: shown, expected: expected.to_owned() },
         )
     }
 }
@@ -46,11 +39,7 @@ pub enum Problem {
     #[error("exited with code {exit_code}: {stderr_tail}")]
     Failed { exit_code: i32, stderr_tail: String },
     #[error("unexpected output at line {line_number}: expected {expected}, got {line:?}")]
-    Garbage {
-        line_number: usize,
-        line: String,
-        expected: String,
-    },
+    Garbage { line_number: usize, line: String, expected: String },
     #[error("{0}")]
     Invalid(String),
     #[error("could not gather: {0}")]

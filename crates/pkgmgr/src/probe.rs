@@ -36,9 +36,7 @@ impl CommandSpec {
             .iter()
             .map(|word| {
                 if !word.is_empty()
-                    && word
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+%@".contains(&b))
+                    && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+%@".contains(&b))
                 {
                     word.clone()
                 } else {
@@ -74,24 +72,15 @@ impl ProbeSpec {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        ProbeSpec {
-            key,
-            probe: Probe::Run(CommandSpec::new(argv)),
-        }
+        ProbeSpec { key, probe: Probe::Run(CommandSpec::new(argv)) }
     }
 
     pub fn read_file(key: &'static str, path: &str) -> ProbeSpec {
-        ProbeSpec {
-            key,
-            probe: Probe::ReadFile(path.to_owned()),
-        }
+        ProbeSpec { key, probe: Probe::ReadFile(path.to_owned()) }
     }
 
     pub fn list_dir(key: &'static str, path: &str) -> ProbeSpec {
-        ProbeSpec {
-            key,
-            probe: Probe::ListDir(path.to_owned()),
-        }
+        ProbeSpec { key, probe: Probe::ListDir(path.to_owned()) }
     }
 }
 
@@ -134,11 +123,7 @@ impl Gathered {
     /// The standard output of a command that must have run and exited with one of `ok_codes`.
     pub fn stdout(&self, key: &'static str, ok_codes: &[i32]) -> Result<&str, AssessError> {
         match self.outputs.get(key) {
-            Some(ProbeOutput::Ran {
-                exit_code,
-                stdout,
-                stderr,
-            }) => {
+            Some(ProbeOutput::Ran { exit_code, stdout, stderr }) => {
                 if ok_codes.contains(exit_code) {
                     Ok(stdout)
                 } else {
@@ -199,11 +184,7 @@ impl Gathered {
 /// The last few lines of a failed command's output, for the error message: standard error when
 /// it has anything, standard output otherwise (apt writes some errors to standard output).
 fn tail(stderr: &str, stdout: &str) -> String {
-    let text = if stderr.trim().is_empty() {
-        stdout
-    } else {
-        stderr
-    };
+    let text = if stderr.trim().is_empty() { stdout } else { stderr };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(5);
     lines[start..].join("\n")
