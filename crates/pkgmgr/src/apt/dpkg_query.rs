@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn garbage_names_the_line() {
         let error = parse("ok\tamd64\t1\tinstall installed ok\tx\tok\t1\nnope\n").unwrap_err();
-        assert_eq!(error.to_string().contains("line 2"), true, "{error}");
+        assert!(error.to_string().contains("line 2"), "{error}");
         assert!(parse("bad;rm -rf /\tamd64\t1\tinstall installed ok\tx\tx\t1\n").is_err());
         assert!(parse("a\tamd64\t1\tinstall weird ok\tx\tx\t1\n").is_err());
         assert!(parse("a\tamd64\t1\tinstall installed ok\tx\tx\n").is_err());
