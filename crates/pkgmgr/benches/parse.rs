@@ -31,11 +31,11 @@ fn large_host() -> Gathered {
     }
     let mut confs = String::new();
     for (name, version) in names.iter().take(N_UPDATES) {
-        let line = format!(
-            "{name} ({version}+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64])\n"
+        let candidate = format!(
+            "({version}+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64])"
         );
-        simulation.push_str(&format!("Inst {name} [{version}] ({})", &line[name.len() + 2..]));
-        confs.push_str(&format!("Conf {line}"));
+        simulation.push_str(&format!("Inst {name} [{version}] {candidate}\n"));
+        confs.push_str(&format!("Conf {name} {candidate}\n"));
     }
     let header = format!(
         "Reading package lists...\nBuilding dependency tree...\nReading state information...\nCalculating upgrade...\n{N_UPDATES} upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n"

@@ -7,19 +7,20 @@ pub const STEP: &str = "dpkg-query";
 /// One tab-separated line per package; the format is one argv word, never shell-interpreted.
 pub const FORMAT: &str = "${Package}\\t${Architecture}\\t${Version}\\t${db:Status-Want} ${db:Status-Status} ${db:Status-Eflag}\\t${Section}\\t${source:Package}\\t${source:Version}\\n";
 
-/// A package as dpkg records it, in any state.
+/// A package as dpkg records it, in any state. Borrows from dpkg-query's output: a large host
+/// has thousands of packages, and copying each field would cost more than parsing them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DpkgPackage {
-    pub name: String,
-    pub arch: String,
-    pub version: String,
+pub struct DpkgPackage<'a> {
+    pub name: &'a str,
+    pub arch: &'a str,
+    pub version: &'a str,
     pub want: Want,
     pub status: Status,
     /// `reinstreq`: dpkg marked the package as needing a reinstall.
     pub reinstall_required: bool,
-    pub section: String,
-    pub source: String,
-    pub source_version: String,
+    pub section: &'a str,
+    pub source: &'a str,
+    pub source_version: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +56,11 @@ impl Status {
     }
 }
 
-impl DpkgPackage {
+impl DpkgPackage<'_> {
     /// The name apt prints: `libc6:i386` for a foreign architecture, the bare name otherwise.
     pub fn qualified_name(&self, native_arch: &str) -> String {
         if self.arch == native_arch || self.arch == "all" {
-            self.name.clone()
+            self.name.to_owned()
         } else {
             format!("{}:{}", self.name, self.arch)
         }
@@ -68,7 +69,7 @@ impl DpkgPackage {
 
 /// Parses the output of `dpkg-query -W -f FORMAT`. Every line must have the eight fields and a
 /// valid package name: dpkg enforces names, so an invalid one means the output is not dpkg's.
-pub fn parse(stdout: &str) -> Result<Vec<DpkgPackage>, AssessError> {
+pub fn parse(stdout: &str) -> Result<Vec<DpkgPackage<'_>>, AssessError> {
     let mut packages = Vec::new();
     for (index, line) in stdout.lines().enumerate() {
         if line.is_empty() {
@@ -77,10 +78,13 @@ pub fn parse(stdout: &str) -> Result<Vec<DpkgPackage>, AssessError> {
         let expected =
             "PACKAGE\\tARCH\\tVERSION\\tWANT STATUS EFLAG\\tSECTION\\tSOURCE\\tSOURCE-VERSION";
         let garbage = || AssessError::garbage(STEP, index + 1, line, expected);
-        let fields: Vec<&str> = line.split('\t').collect();
-        let [name, arch, version, state, section, source, source_version] = fields[..] else {
+        let mut fields = line.split('\t');
+        let mut field = || fields.next().ok_or_else(garbage);
+        let (name, arch, version, state) = (field()?, field()?, field()?, field()?);
+        let (section, source, source_version) = (field()?, field()?, field()?);
+        if fields.next().is_some() {
             return Err(garbage());
-        };
+        }
         let mut state = state.split(' ');
         let (Some(want), Some(status), Some(eflag), None) =
             (state.next(), state.next(), state.next(), state.next())
@@ -118,15 +122,15 @@ pub fn parse(stdout: &str) -> Result<Vec<DpkgPackage>, AssessError> {
             return Err(garbage());
         }
         packages.push(DpkgPackage {
-            name: name.to_owned(),
-            arch: arch.to_owned(),
-            version: version.to_owned(),
+            name,
+            arch,
+            version,
             want,
             status,
             reinstall_required,
-            section: section.to_owned(),
-            source: source.to_owned(),
-            source_version: source_version.to_owned(),
+            section,
+            source,
+            source_version,
         });
     }
     Ok(packages)

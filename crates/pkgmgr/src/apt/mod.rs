@@ -58,7 +58,7 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
     let native_arch = packages
         .iter()
         .find(|p| p.name == "dpkg" && p.status.is_installed())
-        .map(|p| p.arch.clone())
+        .map(|p| p.arch)
         .ok_or_else(|| {
             AssessError::new(
                 DPKG_QUERY,
@@ -67,19 +67,27 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
                 ),
             )
         })?;
-    let by_name: HashMap<String, &DpkgPackage> =
-        packages.iter().map(|p| (p.qualified_name(&native_arch), p)).collect();
+    let by_name: HashMap<(&str, &str), &DpkgPackage> =
+        packages.iter().map(|p| ((p.name, p.arch), p)).collect();
+    // apt names a package of the native architecture or `all` bare, and any other `name:arch`.
+    let lookup = |apt_name: &str| match apt_name.split_once(':') {
+        Some((name, arch)) => by_name.get(&(name, arch)).copied(),
+        None => by_name
+            .get(&(apt_name, native_arch))
+            .or_else(|| by_name.get(&(apt_name, "all")))
+            .copied(),
+    };
 
     let full = simulate::parse(DIST_UPGRADE, gathered.stdout(DIST_UPGRADE, &[0])?)?;
     let plain = simulate::parse(UPGRADE, gathered.stdout(UPGRADE, &[0])?)?;
-    let plain_names: HashSet<&str> = plain.installs.iter().map(|i| i.name.as_str()).collect();
+    let plain_names: HashSet<&str> = plain.installs.iter().map(|i| i.name).collect();
 
     let updates = full
         .installs
         .iter()
         .map(|install| {
-            let dpkg = by_name.get(&install.name).copied();
-            pending_update(install, dpkg, plain_names.contains(install.name.as_str()))
+            let dpkg = lookup(&install.name);
+            pending_update(install, dpkg, plain_names.contains(install.name))
         })
         .collect();
 
@@ -87,15 +95,15 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
         .iter()
         .filter(|p| p.status.is_installed())
         .map(|p| InstalledPackage {
-            name: p.name.clone(),
-            arch: p.arch.clone(),
-            version: p.version.clone(),
+            name: p.name.to_owned(),
+            arch: p.arch.to_owned(),
+            version: p.version.to_owned(),
         })
         .collect();
     let held = packages
         .iter()
         .filter(|p| p.want == Want::Hold && p.status != Status::NotInstalled)
-        .map(|p| p.qualified_name(&native_arch))
+        .map(|p| p.qualified_name(native_arch))
         .collect();
 
     let mut reboot =
@@ -115,7 +123,7 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
     let broken: Vec<String> = packages
         .iter()
         .filter(|p| p.status.is_broken() || p.reinstall_required)
-        .map(|p| p.qualified_name(&native_arch))
+        .map(|p| p.qualified_name(native_arch))
         .collect();
     let health = Health {
         interrupted: health::interrupted(gathered.dir(UPDATES_DIR)?.unwrap_or_default())
@@ -131,7 +139,7 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
     Ok(PackageState {
         installed,
         updates,
-        removals: full.removals,
+        removals: full.removals.into_iter().map(str::to_owned).collect(),
         held,
         reboot,
         services_needing_restart,
@@ -144,14 +152,14 @@ fn pending_update(
     dpkg: Option<&DpkgPackage>,
     in_plain_upgrade: bool,
 ) -> PendingUpdate {
-    let name = install.name.split(':').next().unwrap_or(&install.name).to_owned();
-    let security = install
-        .origins
+    let name = install.name.split(':').next().unwrap_or(install.name).to_owned();
+    let origins = install.origins();
+    let security = origins
         .iter()
         .any(|o| o.is_security_suite() || o.label.as_deref() == Some("Debian-Security"));
-    let installed_version = install.installed_version.clone();
+    let installed_version = install.installed_version.map(str::to_owned);
     PendingUpdate {
-        kernel: is_kernel(&name, dpkg.map(|p| p.section.as_str())),
+        kernel: is_kernel(&name, dpkg.map(|p| p.section)),
         action: if installed_version.is_some() {
             UpdateAction::Upgrade
         } else {
@@ -159,10 +167,10 @@ fn pending_update(
         },
         kept_back: installed_version.is_some() && !in_plain_upgrade,
         name,
-        arch: install.arch.clone(),
+        arch: install.arch.to_owned(),
         installed_version,
-        candidate_version: install.candidate_version.clone(),
-        origins: install.origins.clone(),
+        candidate_version: install.candidate_version.to_owned(),
+        origins,
         classification: if security { Classification::Security } else { Classification::Unknown },
         severity: None,
         advisories: Vec::new(),

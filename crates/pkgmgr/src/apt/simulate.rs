@@ -13,29 +13,38 @@ use model::Origin;
 
 use crate::error::AssessError;
 
-/// One package the simulation installs or upgrades.
+/// One package the simulation installs or upgrades, borrowed from apt's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimulatedInstall {
+pub struct SimulatedInstall<'a> {
     /// As apt prints it: `libc6` or, for a foreign architecture, `libc6:i386`.
-    pub name: String,
-    pub installed_version: Option<String>,
-    pub candidate_version: String,
-    pub origins: Vec<Origin>,
-    pub arch: String,
+    pub name: &'a str,
+    pub installed_version: Option<&'a str>,
+    pub candidate_version: &'a str,
+    /// The archives, as apt prints them: `Label:Version/Suite, …`; see [`SimulatedInstall::origins`].
+    pub described_origins: &'a str,
+    pub arch: &'a str,
+}
+
+impl SimulatedInstall<'_> {
+    /// The archives the candidate is published in. A version in no archive (only in dpkg's
+    /// status) prints none: `(1.0-1  [all])`.
+    pub fn origins(&self) -> Vec<Origin> {
+        self.described_origins.split(", ").filter(|o| !o.is_empty()).map(parse_origin).collect()
+    }
 }
 
 /// The actions of one simulation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Simulation {
-    pub installs: Vec<SimulatedInstall>,
+pub struct Simulation<'a> {
+    pub installs: Vec<SimulatedInstall<'a>>,
     /// Names (as apt prints them) of packages the simulation removes.
-    pub removals: Vec<String>,
+    pub removals: Vec<&'a str>,
 }
 
 /// Parses the standard output of `apt-get -s dist-upgrade` or `apt-get -s upgrade`. Lines that
 /// are not actions (progress, the human summary) are skipped; an action line that does not
 /// parse is an error, never skipped.
-pub fn parse(step: &str, stdout: &str) -> Result<Simulation, AssessError> {
+pub fn parse<'a>(step: &str, stdout: &'a str) -> Result<Simulation<'a>, AssessError> {
     let mut simulation = Simulation::default();
     let mut summary = None;
     for (index, line) in stdout.lines().enumerate() {
@@ -51,7 +60,7 @@ pub fn parse(step: &str, stdout: &str) -> Result<Simulation, AssessError> {
                 .next()
                 .filter(|n| is_apt_name(n))
                 .ok_or_else(|| garbage("Remv NAME [VERSION]"))?;
-            simulation.removals.push(name.to_owned());
+            simulation.removals.push(name);
         } else if line.contains(" upgraded, ") && line.contains(" newly installed") {
             summary = Some(parse_summary(line).ok_or_else(|| {
                 garbage("N upgraded, N newly installed, N to remove and N not upgraded.")
@@ -111,7 +120,7 @@ fn parse_summary(line: &str) -> Option<Summary> {
 }
 
 /// `NAME [OLD] (NEW ORIGIN, ORIGIN [ARCH])` with an optional trailing `[]` or other note.
-fn parse_install(rest: &str) -> Option<SimulatedInstall> {
+fn parse_install(rest: &str) -> Option<SimulatedInstall<'_>> {
     let (name, rest) = rest.split_once(' ')?;
     if !is_apt_name(name) {
         return None;
@@ -119,7 +128,7 @@ fn parse_install(rest: &str) -> Option<SimulatedInstall> {
     let (installed_version, rest) = match rest.strip_prefix('[') {
         Some(after) => {
             let (old, rest) = after.split_once("] ")?;
-            (Some(old.to_owned()), rest)
+            (Some(old), rest)
         }
         None => (None, rest),
     };
@@ -130,16 +139,15 @@ fn parse_install(rest: &str) -> Option<SimulatedInstall> {
     // The architecture is the last bracketed word; origins come before it, ", "-separated.
     let arch_start = described.rfind(" [")?;
     let arch = described[arch_start + 2..].strip_suffix(']')?;
-    let origins = described[..arch_start].split(", ").map(parse_origin).collect();
     if candidate_version.is_empty() || arch.is_empty() {
         return None;
     }
     Some(SimulatedInstall {
-        name: name.to_owned(),
+        name,
         installed_version,
-        candidate_version: candidate_version.to_owned(),
-        origins,
-        arch: arch.to_owned(),
+        candidate_version,
+        described_origins: &described[..arch_start],
+        arch,
     })
 }
 
@@ -186,13 +194,13 @@ mod tests {
         let simulation = parse("sim", &text).unwrap();
         assert_eq!(simulation.installs.len(), 2);
         let ssl = &simulation.installs[0];
-        assert_eq!(ssl.installed_version.as_deref(), Some("3.0.20-1~deb12u2"));
+        assert_eq!(ssl.installed_version, Some("3.0.20-1~deb12u2"));
         assert_eq!(ssl.candidate_version, "3.0.22-1~deb12u2");
         assert_eq!(
-            ssl.origins,
+            ssl.origins(),
             [Origin { label: Some("Debian-Security".into()), suite: "oldstable-security".into() }]
         );
-        assert!(ssl.origins[0].is_security_suite());
+        assert!(ssl.origins()[0].is_security_suite());
         assert_eq!(simulation.installs[1].installed_version, None);
         assert_eq!(simulation.removals, ["acme-old"]);
     }
@@ -205,9 +213,18 @@ mod tests {
         let install = &parse("sim", &text).unwrap().installs[0];
         assert_eq!(install.name, "foo:i386");
         assert_eq!(install.arch, "i386");
-        let suites: Vec<&str> = install.origins.iter().map(|o| o.suite.as_str()).collect();
+        let origins = install.origins();
+        let suites: Vec<&str> = origins.iter().map(|o| o.suite.as_str()).collect();
         assert_eq!(suites, ["oldstable", "bookworm-backports", "oldstable-security"]);
-        assert_eq!(install.origins[1].label.as_deref(), Some("Debian Backports"));
+        assert_eq!(origins[1].label.as_deref(), Some("Debian Backports"));
+    }
+
+    #[test]
+    fn a_version_in_no_archive() {
+        let text = format!("{ONE}Inst foo [0.9-1] (1.0-1  [all])\n");
+        let install = &parse("sim", &text).unwrap().installs[0];
+        assert!(install.origins().is_empty());
+        assert_eq!(install.arch, "all");
     }
 
     #[test]
