@@ -40,6 +40,8 @@ pub async fn assess_host(
     gather(transport, &pkgmgr::system_probes(), &mut gathered).await;
     let (os, kind) = pkgmgr::detect(&gathered, config.package_manager).map_err(fail)?;
     gather(transport, &pkgmgr::probes_for(kind), &mut gathered).await;
+    let followups = pkgmgr::followup_probes_for(kind, &gathered);
+    gather(transport, &followups, &mut gathered).await;
 
     let mut assessment =
         pkgmgr::assemble(host, taken_at_unix, os, kind, &gathered).map_err(fail)?;

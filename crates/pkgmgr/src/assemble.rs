@@ -38,6 +38,14 @@ pub fn probes_for(kind: PackageManagerKind) -> Vec<ProbeSpec> {
     }
 }
 
+/// Probes that depend on the answers to [`probes_for`]: gather them after those.
+pub fn followup_probes_for(kind: PackageManagerKind, gathered: &Gathered) -> Vec<ProbeSpec> {
+    match kind {
+        PackageManagerKind::Apt => apt::followup_probes(gathered),
+        PackageManagerKind::Dnf => Vec::new(),
+    }
+}
+
 /// The package manager of a host from its os-release, unless `override_kind` says otherwise.
 pub fn detect(
     gathered: &Gathered,

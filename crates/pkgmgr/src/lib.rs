@@ -12,6 +12,8 @@ mod error;
 mod probe;
 pub mod system;
 
-pub use assemble::{PackageState, assemble, detect, probes_for, system_probes};
+pub use assemble::{
+    PackageState, assemble, detect, followup_probes_for, probes_for, system_probes,
+};
 pub use error::{AssessError, Problem};
 pub use probe::{CommandSpec, Gathered, Probe, ProbeOutput, ProbeSpec};

@@ -2,9 +2,11 @@
 //! host's package state.
 //!
 //! Pending updates come from apt's own resolver (`apt-get -s dist-upgrade`), so they are exactly
-//! what a full upgrade would do; `apt-get -s upgrade` alongside tells which of them a plain
-//! upgrade keeps back. Both run with `Debug::NoLocking`, so assessing never waits for, or blocks,
-//! a running apt.
+//! what a full upgrade would do. A plain `apt-get upgrade` keeps back an upgrade only when it
+//! would install a new package or remove one (apt-get(8)), so `apt-get -s upgrade` is asked
+//! afterwards, and only when the full upgrade does either: on most hosts, most days, apt's
+//! resolver then runs once. Both run with `Debug::NoLocking`, so assessing never waits for, or
+//! blocks, a running apt.
 
 mod dpkg_query;
 mod health;
@@ -41,7 +43,6 @@ pub fn probes() -> Vec<ProbeSpec> {
             DIST_UPGRADE,
             ["apt-get", "-s", "-o", "Debug::NoLocking=true", "dist-upgrade"],
         ),
-        ProbeSpec::run(UPGRADE, ["apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade"]),
         ProbeSpec::run(DPKG_QUERY, ["dpkg-query", "-W", "-f", dpkg_query::FORMAT]),
         ProbeSpec::run(AUDIT, ["dpkg", "--audit"]),
         ProbeSpec::list_dir(UPDATES_DIR, UPDATES_DIR),
@@ -51,6 +52,26 @@ pub fn probes() -> Vec<ProbeSpec> {
         ProbeSpec::read_file(PROC_LOCKS, PROC_LOCKS),
         ProbeSpec::run(NEEDRESTART, ["needrestart", "-b", "-r", "l"]),
     ]
+}
+
+/// What to ask once the first probes are in: `apt-get -s upgrade`, when the full upgrade
+/// installs or removes packages and so a plain upgrade may keep some back.
+pub fn followup_probes(gathered: &Gathered) -> Vec<ProbeSpec> {
+    let needs_plain = gathered
+        .stdout(DIST_UPGRADE, &[0])
+        .ok()
+        .and_then(|stdout| simulate::parse(DIST_UPGRADE, stdout).ok())
+        .is_some_and(|full| may_keep_back(&full));
+    if needs_plain { vec![plain_upgrade_probe()] } else { Vec::new() }
+}
+
+fn plain_upgrade_probe() -> ProbeSpec {
+    ProbeSpec::run(UPGRADE, ["apt-get", "-s", "-o", "Debug::NoLocking=true", "upgrade"])
+}
+
+/// A plain upgrade differs from the full one only when the full one installs or removes.
+fn may_keep_back(full: &Simulation) -> bool {
+    !full.removals.is_empty() || full.installs.iter().any(|i| i.installed_version.is_none())
 }
 
 pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
@@ -79,15 +100,22 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
     };
 
     let full = simulate::parse(DIST_UPGRADE, gathered.stdout(DIST_UPGRADE, &[0])?)?;
-    let plain = simulate::parse(UPGRADE, gathered.stdout(UPGRADE, &[0])?)?;
-    let plain_names: HashSet<&str> = plain.installs.iter().map(|i| i.name).collect();
+    let plain_upgrade_output;
+    let plain_names: Option<HashSet<&str>> = if may_keep_back(&full) {
+        plain_upgrade_output = gathered.stdout(UPGRADE, &[0])?;
+        let plain = simulate::parse(UPGRADE, plain_upgrade_output)?;
+        Some(plain.installs.iter().map(|i| i.name).collect())
+    } else {
+        None
+    };
 
     let updates = full
         .installs
         .iter()
         .map(|install| {
-            let dpkg = lookup(&install.name);
-            pending_update(install, dpkg, plain_names.contains(install.name))
+            let dpkg = lookup(install.name);
+            let in_plain_upgrade = plain_names.as_ref().is_none_or(|p| p.contains(install.name));
+            pending_update(install, dpkg, in_plain_upgrade)
         })
         .collect();
 

@@ -240,3 +240,18 @@ fn corrupt_status_file_is_an_error_naming_the_step() {
         }
     }
 }
+
+#[test]
+fn plain_upgrade_is_asked_only_when_the_full_one_installs_or_removes() {
+    let plain =
+        host(&[(apt::DPKG_QUERY, "plain-dpkg-query"), (apt::DIST_UPGRADE, "plain-dist-upgrade")]);
+    assert!(apt::followup_probes(&plain).is_empty());
+    assert!(apt::assemble(&plain).unwrap().updates.iter().all(|u| !u.kept_back));
+
+    let nasty =
+        host(&[(apt::DPKG_QUERY, "nasty-dpkg-query"), (apt::DIST_UPGRADE, "nasty-dist-upgrade")]);
+    let followups = apt::followup_probes(&nasty);
+    assert_eq!(followups.iter().map(|p| p.key).collect::<Vec<_>>(), [apt::UPGRADE]);
+    let error = apt::assemble(&nasty).unwrap_err();
+    assert_eq!(error.step, apt::UPGRADE, "{error}");
+}
