@@ -9,7 +9,9 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::{ci::run_command, images};
+use fleet::images;
+
+use crate::ci::run_command;
 
 /// Times `apt-get -s dist-upgrade` and `patchctl assess` alternately, `$1` times, with the
 /// patchctl binary at `$2`; prints one line of nanoseconds per round. One warm-up round first.

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::images;
+use fleet::images;
 
 /// The environment variable that switches on the tests that need real tools, containers or
 /// services. `cargo test` alone leaves it unset and stays fast.

@@ -2,7 +2,6 @@
 
 mod bench;
 mod ci;
-mod images;
 
 use std::process::ExitCode;
 
@@ -12,7 +11,7 @@ fn main() -> ExitCode {
     let result = match words.as_slice() {
         ["ci"] => ci::run(),
         ["bench", rest @ ..] => bench::run(rest),
-        ["image", "base"] => images::base_image().map(|tag| println!("{tag}")),
+        ["image", "base"] => fleet::images::base_image().map(|tag| println!("{tag}")),
         _ => {
             eprintln!("usage: cargo xtask ci | bench parse|assess [RUNS] | image base");
             return ExitCode::from(2);
