@@ -2,6 +2,7 @@
 
 mod bench;
 mod ci;
+mod fleet_cmd;
 
 use std::process::ExitCode;
 
@@ -11,9 +12,10 @@ fn main() -> ExitCode {
     let result = match words.as_slice() {
         ["ci"] => ci::run(),
         ["bench", rest @ ..] => bench::run(rest),
+        ["fleet", rest @ ..] => fleet_cmd::run(rest),
         ["image", "base"] => fleet::images::base_image().map(|tag| println!("{tag}")),
         _ => {
-            eprintln!("usage: cargo xtask ci | bench parse|assess [RUNS] | image base");
+            eprintln!("usage: cargo xtask ci | fleet … | bench parse|assess [RUNS] | image base");
             return ExitCode::from(2);
         }
     };

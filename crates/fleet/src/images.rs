@@ -7,6 +7,7 @@
 //! time; it is part of the hash, so a machine with another mirror gets its own tag.
 
 mod chroot;
+mod hosts;
 pub mod mirror;
 
 use std::path::Path;
@@ -16,8 +17,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-use chroot::{ChrootMounts, Scratch, run};
+use chroot::{ChrootMounts, Scratch, chroot_command};
 use mirror::DebianMirrors;
+
+pub(crate) use chroot::{BuildLock, run};
+pub use hosts::{FleetImages, fleet_images};
 
 /// Bump when the build steps change in a way the other inputs do not show, to force a rebuild.
 const RECIPE_VERSION: &str = "base-1";
@@ -55,7 +59,7 @@ pub fn base_image() -> anyhow::Result<String> {
     update_apt_lists(&rootfs)?;
     scrub(&rootfs)?;
     eprintln!("  docker import after {:.0?}", started.elapsed());
-    docker_import(&rootfs, &tag)?;
+    docker_import(&rootfs, &tag, &[r#"CMD ["/bin/bash"]"#])?;
     drop(scratch);
     eprintln!("built {tag} in {:.0?}", started.elapsed());
     Ok(tag)
@@ -136,17 +140,7 @@ fn update_apt_lists(rootfs: &Path) -> anyhow::Result<()> {
     std::fs::write(&target, resolv_conf)
         .with_context(|| format!("writing {}", target.display()))?;
     let _mounts = ChrootMounts::mount(rootfs)?;
-    run(
-        Command::new("chroot")
-            .arg(rootfs)
-            .args(["apt-get", "update"])
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("LC_ALL", "C")
-            .env("HOME", "/root")
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        "apt-get update in the chroot",
-    )
+    run(chroot_command(rootfs, "apt-get").arg("update"), "apt-get update in the chroot")
 }
 
 /// Removes what must not be shared by every container (SSH host keys, machine-id) or leaks from
@@ -191,8 +185,9 @@ fn scrub(rootfs: &Path) -> anyhow::Result<()> {
     )
 }
 
-/// `tar -C rootfs -c . | docker import - TAG`, with the two processes joined by a pipe.
-fn docker_import(rootfs: &Path, tag: &str) -> anyhow::Result<()> {
+/// `tar -C rootfs -c . | docker import --change … - TAG`, with the two processes joined by a
+/// pipe. `changes` are Dockerfile instructions (`CMD`, `ENV`; import refuses `STOPSIGNAL`).
+fn docker_import(rootfs: &Path, tag: &str, changes: &[&str]) -> anyhow::Result<()> {
     let mut tar = Command::new("tar")
         .arg("-C")
         .arg(rootfs)
@@ -201,11 +196,12 @@ fn docker_import(rootfs: &Path, tag: &str) -> anyhow::Result<()> {
         .spawn()
         .context("starting tar")?;
     let tar_stdout = tar.stdout.take().context("tar's stdout")?;
-    let import = Command::new("docker")
-        .args(["import", "--change", r#"CMD ["/bin/bash"]"#, "-", tag])
-        .stdin(tar_stdout)
-        .stdout(Stdio::null())
-        .output();
+    let mut import = Command::new("docker");
+    import.arg("import");
+    for change in changes {
+        import.args(["--change", change]);
+    }
+    let import = import.args(["-", tag]).stdin(tar_stdout).stdout(Stdio::null()).output();
     let tar_status = tar.wait().context("waiting for tar")?;
     let import = import.context("running docker import")?;
     anyhow::ensure!(tar_status.success(), "tar of the root filesystem failed ({tar_status})");

@@ -2,5 +2,6 @@
 //! only with `PATCHCTL_INTEGRATION=1` (which `cargo xtask ci` sets); see `support`.
 
 mod assess_container;
+mod assess_fleet;
 mod support;
 mod vercmp;

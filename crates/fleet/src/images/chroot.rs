@@ -1,5 +1,5 @@
 //! A scratch directory for a root filesystem and the bind mounts a chroot needs, both undone on
-//! drop, and a runner for the commands that build it.
+//! drop, a runner for the commands that build it, and a lock that serializes builds.
 //!
 //! The order of cleanup matters: removing a root filesystem while the host's `/dev` is still
 //! bind-mounted inside it would delete the host's device nodes. So [`Scratch`] unmounts whatever is
@@ -64,6 +64,59 @@ impl ChrootMounts {
             mounts.mounted.push(target);
         }
         Ok(mounts)
+    }
+
+    /// Bind-mounts `source` read-only at `target` (created if missing) inside the root
+    /// filesystem; unmounted with the others on drop, before them.
+    pub fn bind_read_only(&mut self, source: &Path, target: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(target)
+            .with_context(|| format!("creating {}", target.display()))?;
+        run(
+            Command::new("mount").arg("--bind").arg(source).arg(target),
+            &format!("bind-mounting {} into the root filesystem", source.display()),
+        )?;
+        self.mounted.push(target.to_owned());
+        run(
+            Command::new("mount").args(["-o", "remount,bind,ro"]).arg(target),
+            &format!("making the bind mount of {} read-only", source.display()),
+        )
+    }
+}
+
+/// `chroot ROOTFS PROGRAM` with a clean environment (what a root login shell would have, plus
+/// `LC_ALL=C` and a non-interactive debconf), ready for arguments.
+pub fn chroot_command(rootfs: &Path, program: &str) -> Command {
+    let mut command = Command::new("chroot");
+    command
+        .arg(rootfs)
+        .arg(program)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LC_ALL", "C")
+        .env("HOME", "/root")
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    command
+}
+
+/// An exclusive lock on a file (created if missing), held until drop: builds of the same thing
+/// in two processes or threads (tests side by side) wait for each other instead of racing.
+pub struct BuildLock {
+    _file: std::fs::File,
+}
+
+impl BuildLock {
+    pub fn acquire(path: &Path) -> anyhow::Result<BuildLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening the lock file {}", path.display()))?;
+        if file.try_lock().is_err() {
+            eprintln!("waiting for another build holding {}", path.display());
+            file.lock().with_context(|| format!("locking {}", path.display()))?;
+        }
+        Ok(BuildLock { _file: file })
     }
 }
 

@@ -1,0 +1,189 @@
+//! The scenario's packages, as data: one row per patch situation the fleet must show (a critical
+//! security fix of a service, a bug fix, a kernel that asks for a reboot, an update whose postinst
+//! fails, an update that breaks a health check, a package the lifecycle holds).
+//!
+//! Scripts are POSIX sh, shared by the Debian maintainer scripts and the RPM scriptlets, and run
+//! under `set -e`. They also run in a chroot at image build time, where no systemd is running:
+//! `systemctl enable` works offline there, and starting is skipped unless `/run/systemd/system`
+//! exists (the test systemd itself uses, `sd_booted()`).
+
+use model::{Classification, Severity};
+
+use super::{Advisory, Dependency, FileSpec, PackageSpec, PerVersion};
+
+pub static PACKAGES: &[PackageSpec] = &[
+    PackageSpec {
+        name: "acme-web",
+        summary: "Acme web service with an HTTP health endpoint",
+        description: "Serves GET /health (\"ok\" when healthy) and GET /version (the package \
+                      version) on port 8080 with busybox httpd, as the systemd service acme-web.",
+        section: "web",
+        depends: &[Dependency::System { deb: "busybox", rpm_file: "/bin/busybox" }],
+        files: &[FileSpec {
+            path: "/usr/lib/systemd/system/acme-web.service",
+            contents: ACME_WEB_UNIT,
+            mode: 0o644,
+        }],
+        postinst: PerVersion::same(ACME_WEB_POSTINST),
+        on_remove: ACME_WEB_PRERM,
+        reboot: false,
+        update: Advisory {
+            id: "ACME-2026:0001",
+            kind: Classification::Security,
+            severity: Some(Severity::Critical),
+            cves: &["CVE-2026-10001", "CVE-2026-10002"],
+            title: "Critical: acme-web security update",
+            description: "acme-web 1.1 fixes a remote code execution flaw (CVE-2026-10001) and a \
+                          header injection (CVE-2026-10002). Both identifiers are fictional.",
+            issued: "2026-01-10",
+        },
+    },
+    PackageSpec {
+        name: "acme-tools",
+        summary: "Acme command line tools",
+        description: "A plain package with nothing but files.",
+        section: "utils",
+        depends: &[],
+        files: &[],
+        postinst: PerVersion::same(""),
+        on_remove: "",
+        reboot: false,
+        update: Advisory {
+            id: "ACME-2026:0002",
+            kind: Classification::Bugfix,
+            severity: None,
+            cves: &[],
+            title: "acme-tools bug fix update",
+            description: "acme-tools 1.1 fixes a crash when the configuration file is empty.",
+            issued: "2026-01-11",
+        },
+    },
+    PackageSpec {
+        name: "acme-kernel",
+        summary: "Acme kernel image (kernel-like test package)",
+        description: "Installs a boot image under /boot and asks for a reboot, as a kernel does. \
+                      The image is a small text file, not a kernel.",
+        section: "kernel",
+        depends: &[],
+        files: &[FileSpec {
+            path: "/boot/vmlinuz-@UPSTREAM@-acme",
+            contents: "acme-kernel @VERSION@: a stand-in for a boot image\n",
+            mode: 0o644,
+        }],
+        postinst: PerVersion::same(""),
+        on_remove: "",
+        reboot: true,
+        update: Advisory {
+            id: "ACME-2026:0003",
+            kind: Classification::Security,
+            severity: Some(Severity::Important),
+            cves: &["CVE-2026-10003"],
+            title: "Important: acme-kernel security update",
+            description: "acme-kernel 1.1 fixes a local privilege escalation (CVE-2026-10003, \
+                          fictional). A reboot is required.",
+            issued: "2026-01-12",
+        },
+    },
+    PackageSpec {
+        name: "acme-broken",
+        summary: "Acme package whose update fails to configure",
+        description: "Version 1.1's postinst prints an error and exits 1.",
+        section: "utils",
+        depends: &[],
+        files: &[],
+        postinst: PerVersion {
+            old: "",
+            new: "echo \"acme-broken: postinst of @VERSION@ failed on purpose \
+                  (patchctl scenario: a broken update)\" >&2\nexit 1\n",
+        },
+        on_remove: "",
+        reboot: false,
+        update: Advisory {
+            id: "ACME-2026:0004",
+            kind: Classification::Bugfix,
+            severity: None,
+            cves: &[],
+            title: "acme-broken bug fix update",
+            description: "acme-broken 1.1 is meant to fix a bug; its postinst fails.",
+            issued: "2026-01-13",
+        },
+    },
+    PackageSpec {
+        name: "acme-regress",
+        summary: "Acme plugin whose update breaks acme-web's health check",
+        description: "Version 1.1 marks acme-web degraded (GET /health no longer says ok); \
+                      version 1.0 marks it ok again, so a rollback heals it.",
+        section: "web",
+        depends: &[Dependency::Scenario("acme-web")],
+        files: &[],
+        postinst: PerVersion {
+            old: "mkdir -p /var/lib/acme-web/www\necho ok > /var/lib/acme-web/www/health\n",
+            new: "mkdir -p /var/lib/acme-web/www\necho degraded > /var/lib/acme-web/www/health\n",
+        },
+        on_remove: "",
+        reboot: false,
+        update: Advisory {
+            id: "ACME-2026:0005",
+            kind: Classification::Bugfix,
+            severity: None,
+            cves: &[],
+            title: "acme-regress bug fix update",
+            description: "acme-regress 1.1 is meant to fix a bug; it breaks acme-web's health \
+                          check.",
+            issued: "2026-01-14",
+        },
+    },
+    PackageSpec {
+        name: "acme-held",
+        summary: "Acme package that administrators pin",
+        description: "A plain package with an update, held on some hosts.",
+        section: "utils",
+        depends: &[],
+        files: &[],
+        postinst: PerVersion::same(""),
+        on_remove: "",
+        reboot: false,
+        update: Advisory {
+            id: "ACME-2026:0006",
+            kind: Classification::Enhancement,
+            severity: None,
+            cves: &[],
+            title: "acme-held enhancement update",
+            description: "acme-held 1.1 adds a feature.",
+            issued: "2026-01-15",
+        },
+    },
+];
+
+const ACME_WEB_UNIT: &str = "\
+[Unit]
+Description=Acme web service (patchctl test fleet)
+After=network.target
+
+[Service]
+ExecStart=/bin/busybox httpd -f -p 8080 -h /var/lib/acme-web/www
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+";
+
+/// Writes the served files, enables the service, and (re)starts it when systemd runs.
+const ACME_WEB_POSTINST: &str = "\
+mkdir -p /var/lib/acme-web/www
+echo ok > /var/lib/acme-web/www/health
+echo @VERSION@ > /var/lib/acme-web/www/version
+systemctl enable --quiet acme-web.service
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl restart acme-web.service
+fi
+";
+
+/// Stops and disables the service when the package is removed for good (not on upgrades).
+const ACME_WEB_PRERM: &str = "\
+if [ -d /run/systemd/system ]; then
+    systemctl stop acme-web.service || true
+fi
+systemctl disable --quiet acme-web.service || true
+";
