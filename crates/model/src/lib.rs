@@ -3,11 +3,15 @@
 //! Everything here is fed in by the shell (`ops`, `cli`) and can be tested with values alone.
 
 pub mod assessment;
+pub mod inventory;
 pub mod os;
+pub mod selector;
 pub mod version;
 
 pub use assessment::{
     Assessment, Classification, DiskSpace, Health, InstalledKernel, InstalledPackage, LockHolder,
     Origin, PendingUpdate, RebootStatus, Severity, Summary, UpdateAction,
 };
+pub use inventory::{InvalidInventory, Inventory, ResolvedHost, TransportKind};
 pub use os::{OsRelease, PackageManagerKind};
+pub use selector::{SelectError, Selector, select};

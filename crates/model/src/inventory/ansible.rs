@@ -1,0 +1,416 @@
+//! Import of Ansible inventories (INI and YAML), purely: the text of an Ansible inventory in,
+//! the text of our `inventory.toml` out, with a warning for everything patchctl does not use.
+//!
+//! Ansible's model maps onto ours directly: groups with `children`, group and host variables
+//! with the same precedence (`all`, then groups from general to specific, then the host). The
+//! connection variables become our fields: `ansible_host` → `address`, `ansible_user` → `user`,
+//! `ansible_port` → `port`, `ansible_ssh_private_key_file` → `ssh_key`, `ansible_become` →
+//! `sudo`, `ansible_connection=local` → `transport = "local"` (and the older `ansible_ssh_*`
+//! spellings). Our groups carry no connection settings, so those set on a group are written on
+//! each of its hosts; those set on `all` go to `[defaults]`. Every other variable is kept in
+//! `vars` where Ansible had it, and listed as a warning, since patchctl does not act on it.
+//!
+//! Ansible has no environments; every imported host gets [`ImportConfig::environment`].
+//! Ansible's default is not to become root; ours is `sudo` for any user but root, which
+//! patching needs, so an unset `ansible_become` is left unset.
+//!
+//! The output is checked by parsing it back with [`Inventory::parse`].
+
+mod ini;
+mod map;
+mod range;
+mod write;
+mod yaml;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::{InvalidInventory, Inventory, InventoryError};
+
+/// What the importer cannot learn from an Ansible inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportConfig {
+    /// The environment of every imported host (checked like any environment name).
+    pub environment: String,
+}
+
+/// The result of an import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnsibleImport {
+    /// Our inventory file's text; it parses with [`Inventory::parse`].
+    pub toml: String,
+    /// The same, parsed.
+    pub inventory: Inventory,
+    /// What was not imported as Ansible meant it, in the order of the source file.
+    pub warnings: Vec<ImportWarning>,
+}
+
+/// Something patchctl keeps but does not act on, or leaves out, with where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportWarning {
+    pub path: PathBuf,
+    /// 1-based. For YAML, the line of the key, found by following its path through the text.
+    pub line: usize,
+    pub column: usize,
+    /// `host "web1"` or `group "webservers"`.
+    pub subject: String,
+    /// The Ansible variable concerned, when there is one.
+    pub variable: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ImportWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: warning: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.subject
+        )?;
+        if let Some(variable) = &self.variable {
+            write!(f, ", variable {variable:?}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Which syntax an Ansible inventory is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnsibleFormat {
+    Ini,
+    Yaml,
+}
+
+impl AnsibleFormat {
+    /// By extension, as Ansible's plugins are usually chosen: `.yml`, `.yaml` and `.json` (a
+    /// subset of YAML) are YAML; anything else (`.ini`, `hosts`, no extension) is INI.
+    pub fn from_path(path: &Path) -> AnsibleFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yml" | "yaml" | "json") => AnsibleFormat::Yaml,
+            _ => AnsibleFormat::Ini,
+        }
+    }
+}
+
+/// Imports an Ansible inventory. `path` names the source in messages and chooses the format
+/// ([`AnsibleFormat::from_path`]).
+pub fn import(
+    path: &Path,
+    text: &str,
+    config: &ImportConfig,
+) -> Result<AnsibleImport, InvalidInventory> {
+    import_as(AnsibleFormat::from_path(path), path, text, config)
+}
+
+/// Imports an Ansible inventory written in `format`; `path` names it in messages.
+pub fn import_as(
+    format: AnsibleFormat,
+    path: &Path,
+    text: &str,
+    config: &ImportConfig,
+) -> Result<AnsibleImport, InvalidInventory> {
+    let mut source = Source::new(path);
+    match format {
+        AnsibleFormat::Ini => ini::parse(&mut source, text),
+        AnsibleFormat::Yaml => yaml::parse(&mut source, text),
+    }
+    if source.errors.is_empty() {
+        source.check_children();
+    }
+    source.check_connection_vars();
+    if !source.errors.is_empty() {
+        return Err(InvalidInventory::new(source.errors));
+    }
+    let document = source.map(config)?;
+    let toml = write::document(&document);
+    let inventory = Inventory::parse(Path::new("inventory.toml"), &toml).map_err(|invalid| {
+        // The checks above are meant to make this impossible; if not, say so plainly.
+        InvalidInventory::new(vec![InventoryError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "the imported inventory would not be valid (a patchctl bug): {invalid}"
+            ),
+        }])
+    })?;
+    let mut warnings = document.warnings;
+    warnings.sort_by_key(|w| (w.line, w.column));
+    Ok(AnsibleImport { toml, inventory, warnings })
+}
+
+/// A position in the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Place {
+    line: usize,
+    column: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Var {
+    name: String,
+    value: String,
+    place: Place,
+}
+
+#[derive(Debug)]
+struct SourceHost {
+    name: String,
+    place: Place,
+    /// Direct groups, in order of appearance; `all` and `ungrouped` are never listed.
+    groups: Vec<String>,
+    vars: Vec<Var>,
+}
+
+#[derive(Debug)]
+struct SourceGroup {
+    name: String,
+    place: Place,
+    children: Vec<(String, Place)>,
+    vars: Vec<Var>,
+}
+
+/// An Ansible inventory as read, before it is mapped onto ours: what both syntaxes produce.
+struct Source<'p> {
+    path: &'p Path,
+    hosts: Vec<SourceHost>,
+    groups: Vec<SourceGroup>,
+    /// Positions in `hosts` and `groups` by name.
+    host_index: HashMap<String, usize>,
+    group_index: HashMap<String, usize>,
+    errors: Vec<InventoryError>,
+    warnings: Vec<ImportWarning>,
+}
+
+impl<'p> Source<'p> {
+    fn new(path: &'p Path) -> Self {
+        Source {
+            path,
+            hosts: Vec::new(),
+            groups: Vec::new(),
+            host_index: HashMap::new(),
+            group_index: HashMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, place: Place, message: String) {
+        self.errors.push(InventoryError {
+            path: self.path.to_path_buf(),
+            line: place.line,
+            column: place.column,
+            message,
+        });
+    }
+
+    fn warn(&mut self, place: Place, subject: String, variable: Option<&str>, message: String) {
+        self.warnings.push(ImportWarning {
+            path: self.path.to_path_buf(),
+            line: place.line,
+            column: place.column,
+            subject,
+            variable: variable.map(str::to_owned),
+            message,
+        });
+    }
+
+    fn host_mut(&mut self, name: &str, place: Place) -> &mut SourceHost {
+        let index = match self.host_index.get(name) {
+            Some(index) => *index,
+            None => {
+                self.host_index.insert(name.to_owned(), self.hosts.len());
+                self.hosts.push(SourceHost {
+                    name: name.to_owned(),
+                    place,
+                    groups: Vec::new(),
+                    vars: Vec::new(),
+                });
+                self.hosts.len() - 1
+            }
+        };
+        &mut self.hosts[index]
+    }
+
+    fn group_mut(&mut self, name: &str, place: Place) -> &mut SourceGroup {
+        let index = match self.group_index.get(name) {
+            Some(index) => *index,
+            None => {
+                self.group_index.insert(name.to_owned(), self.groups.len());
+                self.groups.push(SourceGroup {
+                    name: name.to_owned(),
+                    place,
+                    children: Vec::new(),
+                    vars: Vec::new(),
+                });
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[index]
+    }
+
+    fn group(&self, name: &str) -> Option<&SourceGroup> {
+        self.group_index.get(name).map(|index| &self.groups[*index])
+    }
+
+    /// Adds the hosts a pattern names (ranges expanded, port taken) to `group` (`None`: only
+    /// to the implicit `all`), with their variables. Returns false after an error.
+    fn add_hosts(
+        &mut self,
+        pattern: &str,
+        place: Place,
+        group: Option<&str>,
+        vars: &[Var],
+    ) -> bool {
+        let expanded =
+            range::split_port(pattern).and_then(|(names, port)| Ok((range::expand(names)?, port)));
+        let (names, port) = match expanded {
+            Ok(ok) => ok,
+            Err(message) => {
+                self.error(place, message);
+                return false;
+            }
+        };
+        for name in names {
+            if self.hosts.len() >= MAX_HOSTS && !self.host_index.contains_key(&name) {
+                self.error(
+                    place,
+                    format!("more than {MAX_HOSTS} hosts: patchctl imports at most that many"),
+                );
+                return false;
+            }
+            let host = self.host_mut(&name, place);
+            let new_group =
+                group.filter(|g| !is_implicit(g) && !host.groups.iter().any(|h| h == g));
+            if let Some(group) = new_group {
+                host.groups.push(group.to_owned());
+            }
+            if let Some(port) = port {
+                host.vars.push(Var {
+                    name: "ansible_port".to_owned(),
+                    value: port.to_string(),
+                    place,
+                });
+            }
+            host.vars.extend(vars.iter().cloned());
+        }
+        true
+    }
+
+    /// Every child must be a group, and no group may contain itself.
+    fn check_children(&mut self) {
+        let mut problems = Vec::new();
+        for group in &self.groups {
+            for (child, place) in &group.children {
+                if is_implicit(child) {
+                    // Every host is in `all` already, and `ungrouped` only holds hosts in no group.
+                    continue;
+                }
+                if self.group(child).is_none() {
+                    problems.push((
+                        *place,
+                        format!(
+                            "group {:?} lists child {child:?}, which is not a group",
+                            group.name
+                        ),
+                    ));
+                } else if child == &group.name
+                    || self.descendants(child).contains(group.name.as_str())
+                {
+                    problems.push((
+                        *place,
+                        format!("group {:?} lists child {child:?}, which contains {:?}: children must not form a cycle", group.name, group.name),
+                    ));
+                }
+            }
+        }
+        for (place, message) in problems {
+            self.error(place, message);
+        }
+    }
+
+    /// Connection variables are checked once, where they are set (before any is used).
+    fn check_connection_vars(&mut self) {
+        let mut problems = Vec::new();
+        for group in &self.groups {
+            problems.extend(map::connection(&group.vars).1);
+        }
+        for host in &self.hosts {
+            problems.extend(map::connection(&host.vars).1);
+        }
+        for (place, message) in problems {
+            self.error(place, message);
+        }
+    }
+
+    fn descendants(&self, name: &str) -> BTreeSet<&str> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![name];
+        while let Some(group) = stack.pop() {
+            for (child, _) in self.group(group).map(|g| g.children.as_slice()).unwrap_or_default() {
+                if seen.insert(child.as_str()) {
+                    stack.push(child);
+                }
+            }
+        }
+        seen
+    }
+
+    fn parents(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.groups
+            .iter()
+            .filter(move |g| g.children.iter().any(|(c, _)| c == name))
+            .map(|g| g.name.as_str())
+    }
+
+    /// Depth below `all`: 1 for a top-level group, as Ansible orders group variables.
+    fn depth(&self, name: &str) -> usize {
+        let mut depth = 1;
+        let mut level: BTreeSet<&str> = BTreeSet::from([name]);
+        // Bounded: the graph has no cycle by now, and no chain is longer than the group count.
+        while depth <= self.groups.len() + 1 {
+            let next: BTreeSet<&str> =
+                level.iter().flat_map(|g| self.parents(g)).filter(|g| !is_implicit(g)).collect();
+            if next.is_empty() {
+                break;
+            }
+            depth += 1;
+            level = next;
+        }
+        depth
+    }
+
+    /// A host's groups, direct and inherited, in Ansible's order of precedence (general first);
+    /// `ungrouped` for a host in no group, whose variables Ansible applies to such hosts.
+    fn groups_by_precedence<'a>(&'a self, host: &'a SourceHost) -> Vec<&'a str> {
+        if host.groups.is_empty() {
+            return vec!["ungrouped"];
+        }
+        let mut all: BTreeSet<&str> = BTreeSet::new();
+        let mut stack: Vec<&str> = host.groups.iter().map(String::as_str).collect();
+        while let Some(group) = stack.pop() {
+            if !is_implicit(group) && all.insert(group) {
+                stack.extend(self.parents(group));
+            }
+        }
+        let mut ordered: Vec<(usize, &str)> = all.into_iter().map(|g| (self.depth(g), g)).collect();
+        ordered.sort_unstable();
+        ordered.into_iter().map(|(_, g)| g).collect()
+    }
+}
+
+/// `all` and `ungrouped` exist in every Ansible inventory and are not groups of ours: `all` is
+/// `[defaults]`, and `ungrouped` means no group.
+fn is_implicit(group: &str) -> bool {
+    matches!(group, "all" | "ungrouped")
+}
+
+/// At most this many hosts in one inventory, so that ranges in a hostile file cannot exhaust
+/// memory (each pattern is capped too, by `range::MAX_HOSTS_PER_PATTERN`).
+const MAX_HOSTS: usize = 100_000;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+//! Ansible inventories from `test_data/inventory/ansible/`: each imports to the TOML beside it
+//! (`NAME.EXT.toml`) with the warnings beside it (`NAME.EXT.warnings`), or fails with the
+//! messages beside it (`NAME.EXT.errors`). `PATCHCTL_BLESS=1` rewrites them.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::inventory::TransportKind;
+use crate::inventory::tests::{cases, expect_file, render};
+
+fn config() -> ImportConfig {
+    ImportConfig { environment: "production".to_owned() }
+}
+
+fn sibling(case: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = case.file_name().unwrap().to_os_string();
+    name.push(suffix);
+    case.with_file_name(name)
+}
+
+#[test]
+fn ansible_inventories() {
+    for case in cases("ansible", &["ini", "yml"]) {
+        let text = std::fs::read_to_string(&case).unwrap();
+        let name = Path::new(case.file_name().unwrap());
+        match import(name, &text, &config()) {
+            Ok(imported) => {
+                let warnings: String = imported.warnings.iter().map(|w| format!("{w}\n")).collect();
+                expect_file(&sibling(&case, ".warnings"), &warnings);
+                expect_file(&sibling(&case, ".toml"), &imported.toml);
+                expect_file(&sibling(&case, ".resolved"), &render(&imported.inventory));
+            }
+            Err(error) => expect_file(&sibling(&case, ".errors"), &format!("{error}\n")),
+        }
+    }
+}
+
+/// INI and YAML say the same thing in `docs.ini` and `docs.yml` where they overlap.
+#[test]
+fn the_docs_examples_resolve_as_ansible_would() {
+    let ini =
+        std::fs::read_to_string(crate::inventory::tests::test_data("ansible/docs.ini")).unwrap();
+    let imported = import(Path::new("docs.ini"), &ini, &config()).unwrap();
+    let inventory = &imported.inventory;
+    let host = |name: &str| inventory.host(name).unwrap_or_else(|| panic!("{name} missing"));
+    // Ranges expand; a host variable beats `all`.
+    for name in ["www01.example.com", "www02.example.com", "www03.example.com"] {
+        assert_eq!(host(name).user, "deploy");
+    }
+    assert_eq!(host("mail.example.com").user, "admin");
+    assert!(host("mail.example.com").groups.is_empty());
+    // host:port, and ansible_host.
+    assert_eq!(host("bar.example.com").port, 5309);
+    assert_eq!(host("two.example.com").address, "192.0.2.50");
+    assert_eq!(host("three.example.com").ssh_key.as_deref(), Some(Path::new("~/.ssh/db_ed25519")));
+    // Group of groups: southeast's port reaches atlanta's and raleigh's hosts.
+    assert_eq!(host("host1").port, 2200);
+    assert_eq!(host("host2").groups, ["atlanta", "raleigh", "southeast", "usa"]);
+    assert_eq!(host("host1").vars["ntp_server"], "ntp.atlanta.example.com");
+    assert!(host("host3").sudo);
+    assert_eq!(host("control").transport, TransportKind::Local);
+    // winrm is not something patchctl can drive: left out, with a warning.
+    assert!(inventory.host("win1.example.com").is_none());
+    assert!(imported.warnings.iter().any(|w| w.subject == "host \"win1.example.com\""
+        && w.message.contains("not imported")));
+    // Every variable patchctl does not act on is a warning naming it and its place.
+    let warning = imported
+        .warnings
+        .iter()
+        .find(|w| {
+            w.variable.as_deref() == Some("maxRequestsPerChild") && w.subject == "host \"host1\""
+        })
+        .unwrap();
+    assert_eq!((warning.line, warning.column), (17, 20));
+
+    let yaml =
+        std::fs::read_to_string(crate::inventory::tests::test_data("ansible/docs.yml")).unwrap();
+    let imported = import(Path::new("docs.yml"), &yaml, &config()).unwrap();
+    let inventory = &imported.inventory;
+    let host = |name: &str| inventory.host(name).unwrap_or_else(|| panic!("{name} missing"));
+    assert_eq!(host("www02.example.com").user, "deploy");
+    assert_eq!(host("bar.example.com").port, 5555);
+    assert_eq!(host("foo.example.com").groups, ["east", "prod", "webservers"]);
+    assert!(host("foo.example.com").sudo);
+    assert_eq!(
+        host("one.example.com").vars["ntp_servers"],
+        "[\"ntp1.example.com\", \"ntp2.example.com\"]"
+    );
+    assert_eq!(host("one.example.com").vars["retries"], "3");
+    let warning =
+        imported.warnings.iter().find(|w| w.variable.as_deref() == Some("retries")).unwrap();
+    assert_eq!((warning.line, warning.column), (43, 9));
+}
+
+#[test]
+fn the_output_round_trips() {
+    for case in cases("ansible", &["ini", "yml"]) {
+        let text = std::fs::read_to_string(&case).unwrap();
+        if let Ok(imported) = import(Path::new(case.file_name().unwrap()), &text, &config()) {
+            let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml).unwrap();
+            assert_eq!(again, imported.inventory);
+        }
+    }
+}
+
+#[test]
+fn the_environment_must_be_a_valid_name() {
+    let error = import(Path::new("hosts"), "a\n", &ImportConfig { environment: "Prod".to_owned() })
+        .unwrap_err();
+    assert!(error.to_string().contains("the environment to import into"), "{error}");
+}
+
+/// Text made of the pieces INI and YAML inventories are made of, plus arbitrary characters.
+fn ansible_like_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("[web]\n".to_owned()),
+        Just("[web:vars]\n".to_owned()),
+        Just("[web:children]\n".to_owned()),
+        Just("[all:vars]\n".to_owned()),
+        Just("h[01:0".to_owned()),
+        Just("3]".to_owned()),
+        Just(" ansible_port=".to_owned()),
+        Just(" ansible_host=".to_owned()),
+        Just(" ansible_connection=local".to_owned()),
+        Just("all:\n".to_owned()),
+        Just("  children:\n".to_owned()),
+        Just("    web:\n".to_owned()),
+        Just("      hosts:\n".to_owned()),
+        Just("        h1:\n".to_owned()),
+        Just("  vars:\n".to_owned()),
+        Just("'".to_owned()),
+        Just("\"".to_owned()),
+        Just("\n".to_owned()),
+        "[a-z0-9:.=\\[\\] -]{0,10}",
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..30).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn importing_never_panics_and_what_imports_round_trips(text in ansible_like_text()) {
+        for format in [AnsibleFormat::Ini, AnsibleFormat::Yaml] {
+            if let Ok(imported) = import_as(format, Path::new("hosts"), &text, &config()) {
+                let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml);
+                prop_assert_eq!(again.ok(), Some(imported.inventory));
+            }
+        }
+    }
+
+    #[test]
+    fn host_patterns_never_panic(pattern in "[a-z0-9\\[\\]:]{0,16}") {
+        let _ = range::split_port(&pattern).map(|(names, _)| range::expand(names));
+    }
+}
