@@ -1,14 +1,19 @@
 //! How patchctl reaches a host: run an argv, read a file, list a directory. The local
-//! transport runs on this machine; SSH and the agent channel come later behind the same trait.
+//! transport runs on this machine, the SSH transport (russh) on a remote one; the agent channel
+//! comes later behind the same trait.
 //!
-//! Commands are argv vectors handed to the operating system as they are: no shell ever sees
-//! them, so nothing a host or an inventory says can be interpreted as shell syntax.
+//! Commands are argv vectors. Locally they are handed to the operating system as they are; over
+//! SSH, whose exec request is one string for the remote shell, every word is quoted
+//! (`shell_quote`), so the remote program receives exactly that argv and nothing a host or an
+//! inventory says is ever interpreted as shell syntax.
 
 mod local;
+mod ssh;
 
 use std::time::Duration;
 
 pub use local::Local;
+pub use ssh::{Auth, HostKey, HostKeyPolicy, NulByte, Ssh, SshConfig, shell_quote};
 
 /// A command to run: the program and its arguments, and environment variables to set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +64,46 @@ pub enum TransportError {
     },
     #[error("empty command")]
     EmptyCommand,
+    /// A command that cannot be passed to a remote shell as it is: a NUL byte, an environment
+    /// variable name that is not a shell name, a program name that a shell or `env` would read
+    /// as something else.
+    #[error("{what}: cannot be passed to the remote shell: {reason}")]
+    InvalidCommand { what: String, reason: String },
+    #[error("{host}: connection to {address} refused (is sshd running on that port?)")]
+    ConnectionRefused { host: String, address: String },
+    #[error("{host}: connecting to {address} timed out after {after:?}")]
+    ConnectTimedOut { host: String, address: String, after: Duration },
+    #[error("{host}: {address} is unreachable: {source}")]
+    Unreachable {
+        host: String,
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No method worked; `tried` says what was offered and why each was refused.
+    #[error("{host}: authentication as {user} failed; tried: {}", .tried.join("; "))]
+    AuthFailed { host: String, user: String, tried: Vec<String> },
+    /// The host presented a key other than the pinned one: a reinstalled host, or someone in
+    /// the middle. The connection was closed before authenticating.
+    #[error(
+        "{host}: THE HOST KEY HAS CHANGED: expected {expected_fingerprint}, the host presented \
+         {actual_fingerprint}; if the change is legitimate, pin the new key"
+    )]
+    HostKeyChanged { host: String, expected_fingerprint: String, actual_fingerprint: String },
+    /// No key is pinned for the host and new keys are not accepted.
+    #[error("{host}: unknown host key {fingerprint}; check it and pin it: {key}")]
+    HostKeyUnknown { host: String, fingerprint: String, key: String },
+    #[error("invalid host key {text:?}: {reason}")]
+    InvalidHostKey { text: String, reason: String },
+    /// `sudo -n` would have to ask for a password; patchctl never types one.
+    #[error("{host}: sudo needs a password (allow the user to run the commands with NOPASSWD)")]
+    SudoNeedsPassword { host: String },
+    /// The connection dropped (or stopped answering keepalives) while doing `what`.
+    #[error("{host}: connection lost while {what}")]
+    ConnectionLost { host: String, what: String },
+    /// Any other failure of the SSH protocol.
+    #[error("{host}: SSH: {message}")]
+    Ssh { host: String, message: String },
 }
 
 /// A way to operate on one host.

@@ -1,5 +1,7 @@
 //! The local transport against real processes and files.
 
+mod ssh;
+
 use std::time::{Duration, Instant};
 
 use transport::{Command, Limits, Local, Transport, TransportError};

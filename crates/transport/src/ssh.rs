@@ -1,0 +1,364 @@
+//! The SSH transport: one connection per host (russh), with the host key checked against the
+//! pinned one before anything is sent, and one session channel per command, so that several
+//! commands run at once on one connection.
+
+mod auth;
+mod channel;
+mod command_line;
+mod host_key;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client::{self, Handle};
+use tokio::sync::Semaphore;
+
+pub use auth::Auth;
+pub use command_line::{NulByte, shell_quote};
+pub use host_key::{HostKey, HostKeyPolicy};
+
+use self::host_key::Client;
+use crate::{Command, Limits, Output, Transport, TransportError};
+
+/// Where and how to reach one host.
+#[derive(Debug, Clone)]
+pub struct SshConfig {
+    /// The host's name in the inventory, used in every message.
+    pub host_name: String,
+    /// An IP address or a DNS name.
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub auth: Auth,
+    pub host_key_policy: HostKeyPolicy,
+    /// Run every command through `sudo -n` (never asking for a password). Ignored when `user`
+    /// is root.
+    pub sudo: bool,
+    /// The most the whole of connecting may take: TCP, key exchange and authentication.
+    pub connect_timeout: Duration,
+    /// After this long without hearing from the host, ask it whether it is alive; after three
+    /// unanswered asks the connection counts as lost, and so do the commands running on it.
+    /// Without this, a host that vanished (powered off, cable pulled) would leave them waiting
+    /// until their own timeout.
+    pub keepalive_interval: Duration,
+    /// The most commands run at once on the connection; more wait for a free slot. sshd refuses
+    /// sessions beyond its `MaxSessions`, 10 by default.
+    pub max_channels: usize,
+    pub limits: Limits,
+}
+
+impl SshConfig {
+    /// Port 22, no sudo, a 10 s connect timeout, a keepalive every 15 s, 10 channels at a time,
+    /// the default limits.
+    pub fn new(
+        host_name: impl Into<String>,
+        address: impl Into<String>,
+        user: impl Into<String>,
+        auth: Auth,
+        host_key_policy: HostKeyPolicy,
+    ) -> SshConfig {
+        SshConfig {
+            host_name: host_name.into(),
+            address: address.into(),
+            port: 22,
+            user: user.into(),
+            auth,
+            host_key_policy,
+            sudo: false,
+            connect_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(15),
+            max_channels: 10,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// An authenticated connection to one host.
+pub struct Ssh {
+    handle: Handle<Client>,
+    host: String,
+    host_key: HostKey,
+    sudo: bool,
+    limits: Limits,
+    slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Ssh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ssh").field("host", &self.host).field("host_key", &self.host_key).finish()
+    }
+}
+
+impl Ssh {
+    /// Connects, checks the host key, authenticates.
+    pub async fn connect(config: SshConfig) -> Result<Ssh, TransportError> {
+        let after = config.connect_timeout;
+        match tokio::time::timeout(after, connect(&config)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::ConnectTimedOut {
+                host: config.host_name.clone(),
+                address: format!("{}:{}", config.address, config.port),
+                after,
+            }),
+        }
+    }
+
+    /// The key the host presented: the pinned one, or under `AcceptNew` the one to pin now.
+    pub fn host_key(&self) -> &HostKey {
+        &self.host_key
+    }
+
+    pub fn host_name(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether the connection is gone (closed by the host, or keepalives unanswered).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// Says goodbye to the host. Dropping an `Ssh` closes the connection too, less politely.
+    pub async fn close(self) {
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+
+    /// Runs `command` and turns what only the remote side can report (a missing program, sudo
+    /// wanting a password) into the same errors the local transport gives.
+    async fn run_checked(&self, command: &Command) -> Result<Output, TransportError> {
+        let program = command.argv.first().ok_or(TransportError::EmptyCommand)?;
+        let line = command_line::command_line(command, self.sudo).map_err(|reason| {
+            TransportError::InvalidCommand { what: format!("{}: {program}", self.host), reason }
+        })?;
+        let slot = Arc::clone(&self.slots).acquire_owned().await.expect("never closed");
+        let output =
+            channel::exec(&self.handle, slot, &line, self.limits, &self.host, program).await?;
+        self.remote_failure(program, &output).map_or(Ok(output), Err)
+    }
+
+    fn remote_failure(&self, program: &str, output: &Output) -> Option<TransportError> {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = stderr.trim_end();
+        if stderr.contains('\n') {
+            return None;
+        }
+        let not_found = |program: &str| TransportError::ProgramNotFound {
+            program: format!("{}: {program}", self.host),
+        };
+        // A shell or `env` that cannot find the program: 127 and one line naming it, such as
+        // "patchctl: 1: apt: not found" (dash), "patchctl: line 2: apt: command not found"
+        // (bash), "env: 'apt': No such file or directory"; or the login shell not finding sudo.
+        if output.exit_code == 127 {
+            if is_not_found_message(stderr, program) {
+                return Some(not_found(program));
+            }
+            if self.sudo && is_not_found_message(stderr, "sudo") {
+                return Some(not_found("sudo"));
+            }
+        }
+        // sudo -n refusing to ask for a password: exit 1 and one line of its own.
+        if self.sudo
+            && output.exit_code == 1
+            && stderr.starts_with("sudo: ")
+            && (stderr.contains("password is required") || stderr.contains("terminal is required"))
+        {
+            return Some(TransportError::SudoNeedsPassword { host: self.host.clone() });
+        }
+        None
+    }
+}
+
+fn is_not_found_message(stderr: &str, name: &str) -> bool {
+    [
+        format!("{name}: not found"),
+        format!("{name}: command not found"),
+        format!("{name}: No such file or directory"),
+        format!("'{name}': No such file or directory"),
+        format!("\u{2018}{name}\u{2019}: No such file or directory"),
+    ]
+    .iter()
+    .any(|message| {
+        // The whole name: after a space ("sh: 1: apt: not found" is not about "t").
+        stderr.strip_suffix(message.as_str()).is_some_and(|before| before.ends_with(' '))
+    })
+}
+
+/// The exit code of the scripts below for "no such file or directory".
+const MISSING: i32 = 66;
+
+/// `cat` the file, or exit 66 when it does not exist. A dangling symlink counts as missing, as
+/// it does for the local transport.
+const READ_FILE: &str = r#"[ -e "$1" ] || exit 66; exec cat -- "$1""#;
+
+/// The names in the directory, each ended by a NUL byte (names may hold newlines); 66 when it
+/// does not exist. find needs `./` before a relative path that starts with `-`.
+const LIST_DIR: &str = r#"[ -e "$1" ] || exit 66
+[ -d "$1" ] || { echo "$1: Not a directory" >&2; exit 1; }
+case $1 in -*) set -- "./$1" ;; esac
+exec find -H "$1" -mindepth 1 -maxdepth 1 -printf '%f\0'"#;
+
+impl Ssh {
+    /// Runs one of the fixed scripts above with `path` as its argument.
+    async fn script(
+        &self,
+        script: &str,
+        path: &str,
+        doing: &str,
+    ) -> Result<Option<Vec<u8>>, TransportError> {
+        let command = Command {
+            argv: ["sh", "-c", script, "patchctl", path].map(String::from).to_vec(),
+            // Error messages in English, whatever the host's locale.
+            env: vec![("LC_ALL".into(), "C".into())],
+        };
+        // Errors name what was being read, not the shell that read it.
+        let what = format!("{}: {doing}", self.host);
+        let output = self.run_checked(&command).await.map_err(|error| match error {
+            TransportError::OutputTooLarge { limit, .. } => {
+                TransportError::OutputTooLarge { what: what.clone(), limit }
+            }
+            TransportError::TimedOut { after, .. } => {
+                TransportError::TimedOut { what: what.clone(), after }
+            }
+            TransportError::ConnectionLost { host, .. } => {
+                TransportError::ConnectionLost { host, what: doing.to_owned() }
+            }
+            error => error,
+        })?;
+        match output.exit_code {
+            0 => Ok(Some(output.stdout)),
+            MISSING => Ok(None),
+            _ => {
+                let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+                let kind = if message.contains("Permission denied") {
+                    std::io::ErrorKind::PermissionDenied
+                } else {
+                    std::io::ErrorKind::Other
+                };
+                Err(TransportError::Io { what, source: std::io::Error::new(kind, message) })
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for Ssh {
+    async fn run(&self, command: &Command) -> Result<Output, TransportError> {
+        self.run_checked(command).await
+    }
+
+    async fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
+        self.script(READ_FILE, path, &format!("reading {path}")).await
+    }
+
+    async fn list_dir(&self, path: &str) -> Result<Option<Vec<String>>, TransportError> {
+        let Some(listing) = self.script(LIST_DIR, path, &format!("listing {path}")).await? else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = listing
+            .split(|&byte| byte == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect();
+        names.sort();
+        Ok(Some(names))
+    }
+}
+
+async fn connect(config: &SshConfig) -> Result<Ssh, TransportError> {
+    let host = config.host_name.as_str();
+    let stream = tcp_connect(config).await?;
+    // Commands are small request/response exchanges: Nagle's algorithm would hold each message
+    // back until the previous one is acknowledged, and acknowledgements are delayed (40 ms).
+    let _ = stream.set_nodelay(true);
+    let russh_config = client::Config {
+        keepalive_interval: Some(config.keepalive_interval),
+        keepalive_max: 3,
+        preferred: russh::Preferred {
+            key: host_key::preferred_algorithms(&config.host_key_policy),
+            ..russh::Preferred::default()
+        },
+        ..client::Config::default()
+    };
+    let seen = Arc::new(Mutex::new(None));
+    let client = Client { policy: config.host_key_policy.clone(), seen: Arc::clone(&seen) };
+    let presented = || seen.lock().expect("not poisoned").clone();
+    let mut handle = match client::connect_stream(Arc::new(russh_config), stream, client).await {
+        Ok(handle) => handle,
+        Err(error) => {
+            return Err(match (error, presented()) {
+                (russh::Error::UnknownKey, Some(key)) => {
+                    host_key::refused(host, &config.host_key_policy, &key)
+                }
+                (error, _) => TransportError::Ssh {
+                    host: host.to_owned(),
+                    message: format!("handshake with {}:{}: {error}", config.address, config.port),
+                },
+            });
+        }
+    };
+    let host_key = presented().expect("the host key is checked during the key exchange");
+    auth::authenticate(&mut handle, host, &config.user, &config.auth).await?;
+    Ok(Ssh {
+        handle,
+        host: host.to_owned(),
+        host_key,
+        sudo: config.sudo && config.user != "root",
+        limits: config.limits,
+        slots: Arc::new(Semaphore::new(config.max_channels.max(1))),
+    })
+}
+
+async fn tcp_connect(config: &SshConfig) -> Result<tokio::net::TcpStream, TransportError> {
+    let host = config.host_name.clone();
+    let address = format!("{}:{}", config.address, config.port);
+    let addresses = tokio::net::lookup_host((config.address.as_str(), config.port)).await.map_err(
+        |source| TransportError::Io {
+            what: format!("{host}: resolving {}", config.address),
+            source,
+        },
+    )?;
+    let mut last_error = None;
+    for socket_address in addresses {
+        match tokio::net::TcpStream::connect(socket_address).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    let Some(source) = last_error else {
+        return Err(TransportError::Io {
+            what: format!("{host}: resolving {}", config.address),
+            source: std::io::Error::other("no address"),
+        });
+    };
+    use std::io::ErrorKind;
+    Err(match source.kind() {
+        ErrorKind::ConnectionRefused => TransportError::ConnectionRefused { host, address },
+        ErrorKind::TimedOut => {
+            TransportError::ConnectTimedOut { host, address, after: config.connect_timeout }
+        }
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+            TransportError::Unreachable { host, address, source }
+        }
+        _ => TransportError::Io { what: format!("{host}: connecting to {address}"), source },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_messages_of_the_shells_and_env() {
+        for (stderr, name) in [
+            ("patchctl: 1: apt: not found", "apt"),
+            ("patchctl: line 2: apt: command not found", "apt"),
+            ("patchctl: line 2: /no/apt: No such file or directory", "/no/apt"),
+            ("env: 'apt': No such file or directory", "apt"),
+            ("env: \u{2018}apt\u{2019}: No such file or directory", "apt"),
+            ("bash: line 1: exec: sudo: not found", "sudo"),
+        ] {
+            assert!(is_not_found_message(stderr, name), "{stderr}");
+        }
+        assert!(!is_not_found_message("patchctl: 1: apt: not found", "t"));
+        assert!(!is_not_found_message("E: Unable to locate package x: not found", "apt"));
+    }
+}
