@@ -1,54 +1,319 @@
-//! `patchctl assess`: this machine's patch state, as a table or as JSON.
+//! `patchctl assess [SELECTOR…]`: the patch state of this machine, or of the inventory's hosts
+//! over SSH, as a table, JSON or CSV; every attempt is recorded in the state database.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use model::{Assessment, PackageManagerKind};
-use ops::AssessConfig;
+use model::{Assessment, PackageManagerKind, ResolvedHost, Selector};
+use ops::{AssessConfig, FleetAssessConfig, HostFailure, HostOutcome};
 use transport::Local;
 
+use crate::config::{Paths, runtime};
 use crate::table::Table;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Hosts to assess: `all`, a host, a group, `env:NAME`, `tag:NAME`. None: this machine,
+    /// without an inventory.
+    selectors: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Use this package manager instead of the one /etc/os-release implies.
+    /// Use this package manager instead of the one /etc/os-release implies (this machine only;
+    /// inventory hosts say `package_manager = …`).
     #[arg(long, value_name = "apt|dnf")]
     package_manager: Option<PackageManagerKind>,
+    /// Hosts assessed at the same time.
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+    /// Pin the key a host presents when none is pinned yet (in the state database).
+    #[arg(long)]
+    accept_new_host_keys: bool,
+    /// Seconds to wait for a host to accept the connection.
+    #[arg(long, default_value_t = 10)]
+    connect_timeout: u64,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     Table,
     Json,
+    Csv,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Exit code when some hosts could not be assessed (the others were).
+const SOME_HOSTS_FAILED: u8 = 3;
+
+pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+    if args.selectors.is_empty() {
+        return run_here(&args);
+    }
+    let inventory = paths.inventory()?;
+    let selectors = args
+        .selectors
+        .iter()
+        .map(|text| text.parse::<Selector>().map_err(|error| anyhow::anyhow!("{error}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let hosts: Vec<ResolvedHost> = model::select(&inventory, &selectors)
+        .map_err(|error| anyhow::anyhow!("{error}"))?
+        .into_iter()
+        .cloned()
+        .collect();
+    let config = FleetAssessConfig {
+        concurrency: args.concurrency,
+        accept_new_host_keys: args.accept_new_host_keys,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        actor: std::env::var("USER").unwrap_or_else(|_| "patchctl".into()),
+        ..FleetAssessConfig::default()
+    };
+    let progress = Progress::new(hosts.len());
+    let outcomes = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let on_done = |host: &str, outcome: &HostOutcome, n_done: usize| {
+            progress.host_done(host, outcome, n_done)
+        };
+        let outcomes = ops::assess_hosts(&hosts, &store, &config, &on_done)
+            .await
+            .context("recording assessments")?;
+        store.close().await;
+        anyhow::Ok(outcomes)
+    })?;
+    progress.finish();
+
+    let assessments: Vec<&Assessment> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            HostOutcome::Assessed(a) => Some(a.as_ref()),
+            HostOutcome::Failed(_) => None,
+        })
+        .collect();
+    let failures: Vec<&HostFailure> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            HostOutcome::Failed(f) => Some(f),
+            HostOutcome::Assessed(_) => None,
+        })
+        .collect();
+    match args.format {
+        Format::Json => println!("{}", json(&assessments, &failures)?),
+        Format::Csv => print!("{}", csv(&assessments, &failures)),
+        Format::Table if outcomes.len() == 1 && failures.is_empty() => {
+            print!("{}", render(assessments[0]))
+        }
+        Format::Table => print!("{}", fleet_table(&hosts, &outcomes)),
+    }
+    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(SOME_HOSTS_FAILED) })
+}
+
+/// `patchctl assess` with no selector: this machine, no inventory, no state.
+fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
     let host = local_host_name();
     let config = AssessConfig { package_manager: args.package_manager };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let assessment = runtime
+    let assessment = runtime()?
         .block_on(ops::assess_host(&host, &Local::default(), &config))
         .context("assessing this machine")?;
     match args.format {
-        Format::Json => {
-            let mut value = serde_json::to_value(&assessment).context("encoding the assessment")?;
-            value["summary"] =
-                serde_json::to_value(assessment.summary()).context("encoding the summary")?;
-            let document = serde_json::json!({ "assessments": [value], "failures": [] });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&document).context("encoding the assessment")?
-            );
-        }
+        Format::Json => println!("{}", json(&[&assessment], &[])?),
+        Format::Csv => print!("{}", csv(&[&assessment], &[])),
         Format::Table => print!("{}", render(&assessment)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn json(assessments: &[&Assessment], failures: &[&HostFailure]) -> anyhow::Result<String> {
+    let mut documents = Vec::new();
+    for assessment in assessments {
+        let mut value = serde_json::to_value(assessment).context("encoding an assessment")?;
+        value["summary"] =
+            serde_json::to_value(assessment.summary()).context("encoding a summary")?;
+        documents.push(value);
+    }
+    let failures: Vec<serde_json::Value> = failures
+        .iter()
+        .map(|f| serde_json::json!({ "host": f.host, "kind": f.kind, "message": f.message }))
+        .collect();
+    let document = serde_json::json!({ "assessments": documents, "failures": failures });
+    serde_json::to_string_pretty(&document).context("encoding the assessments")
+}
+
+/// One row per pending update per host, and one per host that failed.
+fn csv(assessments: &[&Assessment], failures: &[&HostFailure]) -> String {
+    let mut out = String::from(
+        "host,status,package,arch,installed_version,candidate_version,origin,classification,severity,kernel,kept_back,advisories,cves,error\n",
+    );
+    for a in assessments {
+        for u in &a.updates {
+            let origin: Vec<String> = u
+                .origins
+                .iter()
+                .map(|o| {
+                    o.label
+                        .clone()
+                        .filter(|_| o.suite.is_empty())
+                        .unwrap_or_else(|| o.suite.clone())
+                })
+                .collect();
+            let fields = [
+                a.host.clone(),
+                "ok".into(),
+                u.name.clone(),
+                u.arch.clone(),
+                u.installed_version.clone().unwrap_or_default(),
+                u.candidate_version.clone(),
+                origin.join(" "),
+                format!("{:?}", u.classification).to_lowercase(),
+                u.severity.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
+                u.kernel.to_string(),
+                u.kept_back.to_string(),
+                u.advisories.join(" "),
+                u.cves.join(" "),
+                String::new(),
+            ];
+            out.push_str(&csv_line(&fields));
+        }
+        if a.updates.is_empty() {
+            let mut fields = vec![String::new(); 14];
+            fields[0] = a.host.clone();
+            fields[1] = "ok".into();
+            out.push_str(&csv_line(&fields));
+        }
+    }
+    for f in failures {
+        let mut fields = vec![String::new(); 14];
+        fields[0] = f.host.clone();
+        fields[1] = f.kind.to_owned();
+        fields[13] = f.message.clone();
+        out.push_str(&csv_line(&fields));
+    }
+    out
+}
+
+/// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A field
+/// that a spreadsheet would run as a formula is prefixed with `'`: package names and messages
+/// come from hosts, which we do not trust.
+fn csv_line(fields: &[String]) -> String {
+    let cells: Vec<String> = fields
+        .iter()
+        .map(|field| {
+            let field = if field.starts_with(['=', '+', '-', '@']) {
+                format!("'{field}")
+            } else {
+                field.clone()
+            };
+            if field.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", field.replace('"', "\"\""))
+            } else {
+                field
+            }
+        })
+        .collect();
+    format!("{}\n", cells.join(","))
+}
+
+/// One line per host: its summary, or why it could not be assessed.
+fn fleet_table(hosts: &[ResolvedHost], outcomes: &[HostOutcome]) -> String {
+    let mut table = Table::new([
+        "HOST",
+        "ENVIRONMENT",
+        "STATUS",
+        "UPDATES",
+        "SECURITY",
+        "KERNEL",
+        "REBOOT",
+        "DETAIL",
+    ]);
+    let (mut n_ok, mut n_failed, mut n_updates, mut n_security) = (0, 0, 0, 0);
+    for (host, outcome) in hosts.iter().zip(outcomes) {
+        match outcome {
+            HostOutcome::Assessed(a) => {
+                let s = a.summary();
+                n_ok += 1;
+                n_updates += s.n_updates;
+                n_security += s.n_security;
+                let health = if a.health.interrupted || !a.health.locks.is_empty() {
+                    "package manager needs attention"
+                } else {
+                    ""
+                };
+                table.row([
+                    host.name.clone(),
+                    host.environment.clone(),
+                    "ok".into(),
+                    s.n_updates.to_string(),
+                    s.n_security.to_string(),
+                    s.n_kernel.to_string(),
+                    if s.reboot_required { "required".into() } else { "-".into() },
+                    health.into(),
+                ]);
+            }
+            HostOutcome::Failed(f) => {
+                n_failed += 1;
+                table.row([
+                    host.name.clone(),
+                    host.environment.clone(),
+                    f.kind.into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    f.message.clone(),
+                ]);
+            }
+        }
+    }
+    let mut out = table.render();
+    out.push_str(&format!(
+        "\n{} hosts: {n_ok} assessed, {n_failed} failed; {n_updates} updates, {n_security} security\n",
+        hosts.len()
+    ));
+    out
+}
+
+/// A progress bar with counts on a terminal, a line for each host that fails; plain lines
+/// otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} hosts {msg} [{elapsed}]",
+                )
+                .expect("a valid template"),
+            );
+            bar
+        });
+        Progress { bar, total }
+    }
+
+    fn host_done(&self, host: &str, outcome: &HostOutcome, n_done: usize) {
+        let failure = match outcome {
+            HostOutcome::Failed(f) => Some(format!("{host}: {} ({})", f.message, f.kind)),
+            HostOutcome::Assessed(_) => None,
+        };
+        match (&self.bar, failure) {
+            (Some(bar), Some(line)) => {
+                bar.println(line);
+                bar.inc(1);
+            }
+            (Some(bar), None) => bar.inc(1),
+            (None, Some(line)) => eprintln!("[{n_done}/{}] {line}", self.total),
+            (None, None) => eprintln!("[{n_done}/{}] {host}: assessed", self.total),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn local_host_name() -> String {

@@ -1,7 +1,12 @@
 //! `patchctl`: fleet patch management. One file per subcommand, each with its `Args` and `run`;
-//! this file parses the command line, dispatches, and maps errors to exit codes in one place.
+//! this file parses the command line, dispatches, and maps errors to exit codes in one place:
+//! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed.
 
 mod assess;
+mod config;
+mod history;
+mod hosts;
+mod init;
 mod table;
 mod vercmp;
 
@@ -16,14 +21,22 @@ use clap::{Parser, Subcommand};
     about = "Fleet patch management: assess, plan, approve, patch in waves, verify, roll back, report."
 )]
 struct Cli {
+    #[command(flatten)]
+    paths: config::Paths,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show a host's patch state as its own package manager sees it.
+    /// Write a commented patchctl.toml and create the state database.
+    Init(init::Args),
+    /// The inventory's hosts; import an Ansible inventory.
+    Hosts(hosts::Args),
+    /// Show hosts' patch state as their own package managers see it.
     Assess(assess::Args),
+    /// A host's assessments over time.
+    History(history::Args),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
 }
@@ -31,7 +44,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Assess(args) => assess::run(args),
+        Command::Init(args) => init::run(args, &cli.paths),
+        Command::Hosts(args) => hosts::run(args, &cli.paths),
+        Command::Assess(args) => assess::run(args, &cli.paths),
+        Command::History(args) => history::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
     };
     match result {

@@ -2,5 +2,7 @@
 //! calls it in-process; the server will call the same functions.
 
 mod assess;
+mod assess_fleet;
 
 pub use assess::{AssessConfig, AssessFailure, assess_host};
+pub use assess_fleet::{FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess_hosts};

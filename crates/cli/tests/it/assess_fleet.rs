@@ -1,9 +1,10 @@
-//! `patchctl assess` on the test fleet's Debian and RPM hosts, compared with what each host's own
-//! package manager says: apt's simulation, and dnf's check-update and updateinfo.
+//! `patchctl assess` over SSH on the test fleet's Debian and RPM hosts: compared with what each
+//! host's own package manager says, with hosts killed and cut off, with a changed host key, and
+//! with keys pinned on first use.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -15,7 +16,7 @@ struct TestFleet {
 }
 
 impl TestFleet {
-    fn up() -> Option<TestFleet> {
+    fn up(stem: &str, n_debian: usize, n_rpm: usize) -> Option<TestFleet> {
         if std::env::var("PATCHCTL_INTEGRATION").as_deref() != Ok("1") {
             eprintln!("skipped: set PATCHCTL_INTEGRATION=1 to run fleet tests");
             return None;
@@ -27,55 +28,51 @@ impl TestFleet {
             rpm_image: images.rpm,
             repo_root: scenario.root,
         };
-        let name = format!("t{}-assess", std::process::id());
+        let name = format!("t{}-{stem}", std::process::id());
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fleets").join(&name);
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let fleet = runtime
-            .block_on(fleet::up(&fleet::FleetSpec { name, dir, n_debian: 1, n_rpm: 1 }, &inputs))
-            .unwrap();
-        for host in &fleet.hosts {
-            let copied = Command::new("docker")
-                .args(["cp", PATCHCTL])
-                .arg(format!("{}:/usr/local/bin/patchctl", host.container))
-                .status()
-                .unwrap();
-            assert!(copied.success());
-        }
+        let spec = fleet::FleetSpec { name, dir, n_debian, n_rpm };
+        let fleet = runtime.block_on(fleet::up(&spec, &inputs)).unwrap();
         Some(TestFleet { fleet, runtime })
     }
 
-    fn run(&self, host: &str, argv: &[&str]) -> (i32, String, String) {
-        let container = &self.fleet.host(host).unwrap().container;
-        let output = Command::new("docker")
-            .args(["exec", "-e", "LC_ALL=C", container])
-            .args(argv)
+    /// Runs patchctl on this machine against the fleet's inventory (or `config`), with its own
+    /// state database.
+    fn patchctl(&self, config: &Path, args: &[&str]) -> Output {
+        Command::new(PATCHCTL)
+            .arg("--config")
+            .arg(config)
+            .arg("--state")
+            .arg(
+                self.fleet
+                    .dir
+                    .join(format!("{}.db", config.file_stem().unwrap().to_string_lossy())),
+            )
+            .args(args)
+            .env_remove("SSH_AUTH_SOCK")
             .output()
-            .unwrap();
-        (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+            .unwrap()
     }
 
-    /// name -> (candidate, classification, severity, advisories) from `patchctl assess`.
-    fn assessed(&self, host: &str) -> BTreeMap<String, (String, String, Value, Value)> {
-        let (code, stdout, stderr) = self.run(host, &["patchctl", "assess", "--format", "json"]);
-        assert_eq!(code, 0, "{stderr}");
-        let document: Value = serde_json::from_str(&stdout).unwrap();
-        document["assessments"][0]["updates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| {
-                let field = |k: &str| u[k].as_str().unwrap().to_owned();
-                (
-                    field("name"),
-                    (
-                        field("candidate_version"),
-                        field("classification"),
-                        u["severity"].clone(),
-                        u["advisories"].clone(),
-                    ),
-                )
-            })
-            .collect()
+    fn exec(&self, host: &str, argv: &[&str]) -> (i64, String) {
+        let container = &self.fleet.host(host).unwrap().container;
+        let output = self
+            .runtime
+            .block_on(async { fleet::docker::Engine::connect().await?.exec(container, argv).await })
+            .unwrap();
+        (output.exit_code, output.stdout)
+    }
+
+    fn inject(&self, host: &str, fault: fleet::Fault) {
+        self.runtime.block_on(fleet::inject(&self.fleet, host, fault)).unwrap();
+    }
+
+    /// The inventory with its text changed by `edit`, written beside it under `name`.
+    fn edited_inventory(&self, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let path = self.fleet.dir.join(name);
+        std::fs::write(&path, edit(std::fs::read_to_string(&self.fleet.inventory).unwrap()))
+            .unwrap();
+        path
     }
 }
 
@@ -88,34 +85,72 @@ impl Drop for TestFleet {
     }
 }
 
-#[test]
-fn assess_agrees_with_each_hosts_package_manager() {
-    let Some(fleet) = TestFleet::up() else { return };
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&output.stdout), text(&output.stderr)))
+}
 
-    // Debian: the same packages and candidates as apt's own simulation.
-    let ours = fleet.assessed("deb1");
-    let (_, simulation, _) = fleet.run("deb1", &["apt-get", "-s", "dist-upgrade"]);
-    let apt: BTreeMap<String, String> = simulation
-        .lines()
-        .filter_map(|l| l.strip_prefix("Inst "))
-        .map(|rest| {
+/// name -> (candidate, classification, severity, advisories) of one host's assessment.
+fn updates(document: &Value, host: &str) -> BTreeMap<String, (String, String, Value, Value)> {
+    let assessment = document["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["host"] == host)
+        .unwrap_or_else(|| panic!("{host} not assessed: {document}"));
+    assessment["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let field = |k: &str| u[k].as_str().unwrap().to_owned();
             (
-                rest.split(' ').next().unwrap().to_owned(),
-                rest.split('(').nth(1).unwrap().split(' ').next().unwrap().to_owned(),
+                field("name"),
+                (
+                    field("candidate_version"),
+                    field("classification"),
+                    u["severity"].clone(),
+                    u["advisories"].clone(),
+                ),
             )
         })
-        .collect();
-    let ours_candidates: BTreeMap<String, String> =
-        ours.iter().map(|(n, (c, ..))| (n.clone(), c.clone())).collect();
-    assert_eq!(ours_candidates, apt);
-    assert_eq!(ours["acme-web"].1, "security");
-    assert_eq!(ours["acme-tools"].1, "unknown");
+        .collect()
+}
 
-    // RPM: the same packages and candidates as `dnf check-update`, and the advisories' types and
-    // severities as `dnf updateinfo list` shows them.
-    let ours = fleet.assessed("rpm1");
-    let (code, check_update, stderr) = fleet.run("rpm1", &["dnf", "-q", "check-update"]);
-    assert_eq!(code, 100, "{stderr}");
+#[test]
+fn assess_all_agrees_with_each_hosts_package_manager_and_survives_lost_hosts() {
+    let Some(fleet) = TestFleet::up("assess", 3, 1) else { return };
+    let inventory = fleet.fleet.inventory.clone();
+
+    let output = fleet.patchctl(&inventory, &["assess", "all", "--format", "json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let document = json(&output);
+    assert_eq!(document["failures"].as_array().unwrap().len(), 0, "{document}");
+
+    // Debian: the same packages and candidates as apt's own simulation.
+    for host in ["deb1", "deb2", "deb3"] {
+        let ours: BTreeMap<String, String> =
+            updates(&document, host).into_iter().map(|(n, (c, ..))| (n, c)).collect();
+        let (_, simulation) = fleet.exec(host, &["apt-get", "-s", "dist-upgrade"]);
+        let apt: BTreeMap<String, String> = simulation
+            .lines()
+            .filter_map(|l| l.strip_prefix("Inst "))
+            .map(|rest| {
+                (
+                    rest.split(' ').next().unwrap().to_owned(),
+                    rest.split('(').nth(1).unwrap().split(' ').next().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, apt, "{host}");
+    }
+    assert_eq!(updates(&document, "deb1")["acme-web"].1, "security");
+
+    // RPM: the same packages and candidates as `dnf check-update`, and the advisories' types
+    // and severities as `dnf updateinfo list` shows them.
+    let ours = updates(&document, "rpm1");
+    let (code, check_update) = fleet.exec("rpm1", &["dnf", "-q", "check-update"]);
+    assert_eq!(code, 100);
     let dnf: BTreeMap<String, String> = check_update
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -124,10 +159,10 @@ fn assess_agrees_with_each_hosts_package_manager() {
             (words[0].rsplit_once('.').unwrap().0.to_owned(), words[1].to_owned())
         })
         .collect();
-    let ours_candidates: BTreeMap<String, String> =
+    let candidates: BTreeMap<String, String> =
         ours.iter().map(|(n, (c, ..))| (n.clone(), c.clone())).collect();
-    assert_eq!(ours_candidates, dnf);
-    let (_, updateinfo, _) = fleet.run("rpm1", &["dnf", "-q", "updateinfo", "list", "--updates"]);
+    assert_eq!(candidates, dnf);
+    let (_, updateinfo) = fleet.exec("rpm1", &["dnf", "-q", "updateinfo", "list", "--updates"]);
     for line in updateinfo.lines().filter(|l| !l.trim().is_empty()) {
         let words: Vec<&str> = line.split_whitespace().collect();
         let (advisory, kind, nevra) = (words[0], words[1], words[2]);
@@ -145,4 +180,84 @@ fn assess_agrees_with_each_hosts_package_manager() {
             _ => assert_eq!(classification, kind),
         }
     }
+
+    // A killed host and a host cut off the network are reported with the reason; the others
+    // are assessed all the same.
+    fleet.inject("deb2", fleet::Fault::Kill);
+    fleet.inject("deb3", fleet::Fault::Partition);
+    let output = fleet
+        .patchctl(&inventory, &["assess", "all", "--format", "json", "--connect-timeout", "3"]);
+    assert_eq!(output.status.code(), Some(3), "some hosts failed: {}", text(&output.stderr));
+    let document = json(&output);
+    let failures: BTreeMap<String, String> = document["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["host"].as_str().unwrap().to_owned(), f["kind"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(failures.keys().collect::<Vec<_>>(), ["deb2", "deb3"], "{document}");
+    assert!(
+        failures
+            .values()
+            .all(|kind| ["timed_out", "unreachable", "refused"].contains(&kind.as_str())),
+        "{failures:?}"
+    );
+    let assessed: Vec<&str> = document["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(assessed, ["deb1", "rpm1"]);
+
+    // Every attempt is in the history, failed ones with their reason.
+    let history = fleet.patchctl(&inventory, &["history", "deb2"]);
+    assert!(history.status.success(), "{}", text(&history.stderr));
+    let history = text(&history.stdout);
+    assert_eq!(history.lines().count(), 3, "a header and two attempts: {history}");
+    assert!(history.lines().nth(1).unwrap().contains(&failures["deb2"]), "{history}");
+}
+
+#[test]
+fn host_keys_are_pinned_and_a_changed_key_is_refused() {
+    let Some(fleet) = TestFleet::up("keys", 2, 0) else { return };
+    // deb1 is given deb2's key: a changed key, refused with both fingerprints.
+    let deb1_key = fleet.fleet.host("deb1").unwrap().host_key.clone();
+    let deb2_key = fleet.fleet.host("deb2").unwrap().host_key.clone();
+    let swapped = fleet.edited_inventory("swapped.toml", |text| {
+        text.replacen(
+            &format!("host_key = \"{deb1_key}\""),
+            &format!("host_key = \"{deb2_key}\""),
+            1,
+        )
+    });
+    let output = fleet.patchctl(&swapped, &["assess", "deb1", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(3));
+    let failure = &json(&output)["failures"][0];
+    assert_eq!(failure["kind"], "host_key_changed", "{failure}");
+    let message = failure["message"].as_str().unwrap();
+    assert_eq!(message.matches("SHA256:").count(), 2, "both fingerprints: {message}");
+
+    // Without pinned keys: refused until --accept-new-host-keys pins them in the state database.
+    let unpinned = fleet.edited_inventory("unpinned.toml", |text| {
+        text.lines().filter(|l| !l.starts_with("host_key = ")).collect::<Vec<_>>().join("\n")
+    });
+    let refused = fleet.patchctl(&unpinned, &["assess", "all", "--format", "json"]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(
+        json(&refused)["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] == "host_key_unknown")
+    );
+    let accepted =
+        fleet.patchctl(&unpinned, &["assess", "all", "--accept-new-host-keys", "--format", "json"]);
+    assert!(accepted.status.success(), "{}", text(&accepted.stderr));
+    let again = fleet.patchctl(&unpinned, &["assess", "all", "--format", "json"]);
+    assert!(
+        again.status.success(),
+        "the pinned keys are used without the flag: {}",
+        text(&again.stderr)
+    );
 }

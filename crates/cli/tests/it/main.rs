@@ -3,5 +3,6 @@
 
 mod assess_container;
 mod assess_fleet;
+mod inventory;
 mod support;
 mod vercmp;

@@ -1,0 +1,56 @@
+//! Where patchctl keeps its inventory and its state, from the command line or the environment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use model::Inventory;
+
+/// Options every subcommand that reads the inventory or the state database takes.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Paths {
+    /// The inventory and settings file.
+    #[arg(long, global = true, env = "PATCHCTL_CONFIG", default_value = "patchctl.toml")]
+    pub config: PathBuf,
+    /// The state database (SQLite); by default `patchctl.db` beside the config file.
+    #[arg(long, global = true, env = "PATCHCTL_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+impl Paths {
+    pub fn state(&self) -> PathBuf {
+        self.state.clone().unwrap_or_else(|| {
+            let dir = self
+                .config
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            dir.join("patchctl.db")
+        })
+    }
+
+    /// Reads and parses the inventory; errors point at file, line and column.
+    pub fn inventory(&self) -> anyhow::Result<Inventory> {
+        let text = std::fs::read_to_string(&self.config).with_context(|| {
+            format!(
+                "reading {} (run `patchctl init` to create one, or pass --config)",
+                self.config.display()
+            )
+        })?;
+        Inventory::parse(&self.config, &text).map_err(|invalid| anyhow::anyhow!("{invalid}"))
+    }
+
+    pub async fn store(&self) -> anyhow::Result<store::Store> {
+        let path = self.state();
+        store::Store::open(&path)
+            .await
+            .with_context(|| format!("opening the state database {}", path.display()))
+    }
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}

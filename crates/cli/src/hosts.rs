@@ -1,0 +1,120 @@
+//! `patchctl hosts list | show HOST | import-ansible FILE`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use model::inventory::ansible;
+
+use crate::config::Paths;
+use crate::table::Table;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Every host of the inventory.
+    List,
+    /// One host, resolved: defaults, groups and overrides applied.
+    Show { host: String },
+    /// Convert an Ansible inventory (INI or YAML) into patchctl's TOML.
+    ImportAnsible {
+        file: PathBuf,
+        /// The environment of the imported hosts (Ansible has no such notion).
+        #[arg(long, default_value = "production")]
+        environment: String,
+        /// Write the TOML here instead of standard output; never overwrites.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::List => {
+            let inventory = paths.inventory()?;
+            let mut table =
+                Table::new(["HOST", "ADDRESS", "ENVIRONMENT", "GROUPS", "TAGS", "PM", "TRANSPORT"]);
+            for host in inventory.hosts() {
+                table.row([
+                    host.name.clone(),
+                    format!("{}:{}", host.address, host.port),
+                    host.environment.clone(),
+                    host.groups.join(","),
+                    host.tags.join(","),
+                    host.package_manager.map(|k| k.to_string()).unwrap_or_else(|| "detect".into()),
+                    host.transport.as_str().to_owned(),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+        Command::Show { host } => {
+            let inventory = paths.inventory()?;
+            let Some(host) = inventory.host(&host) else {
+                bail!("no host {host:?} in {}", paths.config.display());
+            };
+            let mut table = Table::new(["", ""]);
+            let rows = [
+                ("name", host.name.clone()),
+                ("address", format!("{}:{}", host.address, host.port)),
+                ("user", format!("{}{}", host.user, if host.sudo { " (sudo)" } else { "" })),
+                ("environment", host.environment.clone()),
+                ("groups", host.groups.join(", ")),
+                ("tags", host.tags.join(", ")),
+                ("owner", host.owner.clone().unwrap_or_default()),
+                (
+                    "package manager",
+                    host.package_manager
+                        .map(|k| k.to_string())
+                        .unwrap_or_else(|| "detected from os-release".into()),
+                ),
+                ("transport", host.transport.as_str().to_owned()),
+                (
+                    "ssh key",
+                    host.ssh_key
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "ssh-agent".into()),
+                ),
+                (
+                    "host key",
+                    host.host_key.clone().unwrap_or_else(|| "not pinned in the inventory".into()),
+                ),
+            ];
+            for (name, value) in rows {
+                table.row([name.to_owned(), value]);
+            }
+            print!("{}", table.render_without_header());
+        }
+        Command::ImportAnsible { file, environment, output } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let config = ansible::ImportConfig { environment };
+            let imported = ansible::import(&file, &text, &config)
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            for warning in &imported.warnings {
+                eprintln!("{warning}");
+            }
+            match output {
+                Some(path) => {
+                    if path.exists() {
+                        bail!("{} exists already; not overwriting it", path.display());
+                    }
+                    std::fs::write(&path, &imported.toml)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!(
+                        "wrote {} hosts to {}",
+                        imported.inventory.hosts().len(),
+                        path.display()
+                    );
+                }
+                None => print!("{}", imported.toml),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
