@@ -4,6 +4,8 @@
 //! - `assess [RUNS]`: `patchctl assess` against `apt-get -s dist-upgrade` alone, the floor it
 //!   cannot beat, alternating runs in one loop so both see the same machine; on this machine and
 //!   in a container of the base image.
+//! - `fleet-assess [RUNS]`: `patchctl assess all` on the running fleet against Ansible doing the
+//!   same work (`bench_fleet.rs`).
 
 use std::process::Command;
 
@@ -38,7 +40,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         }
         ["assess"] => assess(20),
         ["assess", runs] => assess(runs.parse().context("RUNS must be a number")?),
-        _ => bail!("usage: cargo xtask bench parse | assess [RUNS]"),
+        ["fleet-assess"] => crate::bench_fleet::run(5),
+        ["fleet-assess", runs] => crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?),
+        _ => bail!("usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS]"),
     }
 }
 
@@ -94,7 +98,7 @@ fn report(place: &str, output: &std::process::Output) -> anyhow::Result<()> {
 }
 
 /// Sorts `values` and returns their median.
-fn median(values: &mut [f64]) -> f64 {
+pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation. `cargo xtask ci` runs exactly what CI runs.
 
 mod bench;
+mod bench_fleet;
 mod ci;
 mod fleet_cmd;
 

@@ -1,0 +1,173 @@
+//! `cargo xtask bench fleet-assess [RUNS]`: assessing every host of the running fleet (`cargo
+//! xtask fleet up --debian 20 --rpm 4` first), patchctl against Ansible, alternating in one loop.
+//!
+//! The Ansible side is written to be as fast as Ansible can be: `raw` tasks (no Python module is
+//! shipped or run), no fact gathering, pipelining on, forks equal to the number of hosts, the
+//! `free` strategy (no host waits for another between tasks), and SSH connection reuse
+//! (Ansible's default ControlPersist). It gathers installed packages and what a full upgrade
+//! would change, which is less than patchctl gathers (patchctl also reads advisories, reboot
+//! and service state, held packages and package manager health).
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use fleet::{Family, Fleet};
+
+use crate::ci::run_command;
+
+const PLAYBOOK: &str = r#"- hosts: all
+  gather_facts: false
+  strategy: free
+  tasks:
+    - name: installed packages
+      raw: "{{ installed_command }}"
+      changed_when: false
+    - name: upgradable packages
+      raw: "{{ upgradable_command }}"
+      changed_when: false
+"#;
+
+const DEBIAN_VARS: &str = r#"installed_command="LC_ALL=C dpkg-query -W -f '${Package}\t${Architecture}\t${Version}\n'"
+upgradable_command="LC_ALL=C apt-get -s -o Debug::NoLocking=true dist-upgrade""#;
+const RPM_VARS: &str = r#"installed_command="LC_ALL=C rpm -qa --qf '%{NAME}\t%{ARCH}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n'"
+upgradable_command="LC_ALL=C dnf -q check-update; test $? -ne 1""#;
+
+pub fn run(runs: usize) -> anyhow::Result<()> {
+    let fleet = Fleet::load("patchctl-fleet", std::path::Path::new("fleet")).context("loading the fleet (cargo xtask fleet up first)")?;
+    let dir = std::fs::canonicalize("target")?.join("bench-fleet");
+    std::fs::create_dir_all(&dir)?;
+    let ansible = std::fs::canonicalize("target")?.join("bench-venv/bin/ansible-playbook");
+    if !ansible.exists() {
+        bail!("{} is missing: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install ansible-core", ansible.display());
+    }
+    write_ansible_files(&fleet, &dir)?;
+    run_command(Command::new("cargo").args(["build", "--release", "--locked", "--bin", "patchctl"]))?;
+    let patchctl = std::fs::canonicalize("target/release/patchctl")?;
+    let state = dir.join("state.db");
+
+    let patchctl_all = || -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let output = Command::new(&patchctl)
+            .arg("--config")
+            .arg(&fleet.inventory)
+            .arg("--state")
+            .arg(&state)
+            .args(["assess", "all", "--format", "json"])
+            .output()?;
+        if !output.status.success() {
+            bail!("patchctl assess all failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let ansible_all = |playbook: &str| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let output = Command::new(&ansible)
+            .arg("-i")
+            .arg(dir.join("inventory.ini"))
+            .arg(dir.join(playbook))
+            .env("ANSIBLE_CONFIG", dir.join("ansible.cfg"))
+            .output()?;
+        if !output.status.success() {
+            bail!("ansible-playbook failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let single = |host: &str| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let output = Command::new(&patchctl)
+            .arg("--config")
+            .arg(&fleet.inventory)
+            .arg("--state")
+            .arg(&state)
+            .args(["assess", host, "--format", "json"])
+            .output()?;
+        if !output.status.success() {
+            bail!("patchctl assess {host} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(started.elapsed().as_secs_f64())
+    };
+
+    // Warm both (SSH keys, package caches), then alternate.
+    patchctl_all()?;
+    ansible_all("playbook.yml")?;
+    ansible_all("same-probes.yml")?;
+    let (mut ours, mut theirs, mut theirs_same, mut slowest_alone) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..runs {
+        ours.push(patchctl_all()?);
+        theirs.push(ansible_all("playbook.yml")?);
+        theirs_same.push(ansible_all("same-probes.yml")?);
+        let mut slowest: f64 = 0.0;
+        for host in &fleet.hosts {
+            slowest = slowest.max(single(&host.name)?);
+        }
+        slowest_alone.push(slowest);
+        eprintln!(
+            "round {round}: patchctl {:.2} s, ansible (installed + upgradable) {:.2} s, ansible (patchctl's probes) {:.2} s, slowest host alone {slowest:.2} s",
+            ours[round], theirs[round], theirs_same[round]
+        );
+    }
+    let median = crate::bench::median;
+    let (ours, theirs, theirs_same, slowest) =
+        (median(&mut ours), median(&mut theirs), median(&mut theirs_same), median(&mut slowest_alone));
+    println!(
+        "{} hosts, {runs} rounds (medians): patchctl assess all {ours:.2} s; ansible-playbook installed+upgradable {theirs:.2} s; ansible-playbook running patchctl's probes {theirs_same:.2} s; slowest single host assessed alone {slowest:.2} s",
+        fleet.hosts.len()
+    );
+    println!(
+        "ansible (installed+upgradable) / patchctl = {:.2}; ansible (same probes) / patchctl = {:.2}; patchctl all / slowest alone = {:.2}",
+        theirs / ours,
+        theirs_same / ours,
+        ours / slowest
+    );
+    Ok(())
+}
+
+/// A playbook whose tasks are exactly the commands `patchctl assess` runs on each kind of host
+/// (one `raw` task each, as a shell line), so both sides make the hosts do the same work.
+fn same_probes_playbook() -> String {
+    // One play, so that no host waits for another group's play to end.
+    let mut playbook = String::from("- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n");
+    for (group, kind) in [("debian", model::PackageManagerKind::Apt), ("rpm", model::PackageManagerKind::Dnf)] {
+        for spec in pkgmgr::system_probes().into_iter().chain(pkgmgr::probes_for(kind)) {
+            let line = match &spec.probe {
+                pkgmgr::Probe::Run(command) => format!("LC_ALL=C {}", command.display()),
+                pkgmgr::Probe::ReadFile(path) => format!("cat {path}"),
+                pkgmgr::Probe::ListDir(path) => format!("ls -1A {path}"),
+            };
+            let quoted = line.replace('\\', "\\\\").replace('"', "\\\"");
+            playbook.push_str(&format!(
+                "    - raw: \"{quoted}\"\n      when: \"'{group}' in group_names\"\n      changed_when: false\n      failed_when: false\n"
+            ));
+        }
+    }
+    playbook
+}
+
+fn write_ansible_files(fleet: &Fleet, dir: &std::path::Path) -> anyhow::Result<()> {
+    let known_hosts: String = fleet.hosts.iter().map(|h| format!("{} {}\n", h.address, h.host_key)).collect();
+    std::fs::write(dir.join("known_hosts"), known_hosts)?;
+    let mut inventory = String::new();
+    for (group, family, vars) in [("debian", Family::Debian, DEBIAN_VARS), ("rpm", Family::Rpm, RPM_VARS)] {
+        inventory.push_str(&format!("[{group}]\n"));
+        for host in fleet.hosts.iter().filter(|h| h.family == family) {
+            inventory.push_str(&format!("{} ansible_host={}\n", host.name, host.address));
+        }
+        inventory.push_str(&format!("\n[{group}:vars]\n{vars}\n\n"));
+    }
+    inventory.push_str(&format!(
+        "[all:vars]\nansible_user=root\nansible_ssh_private_key_file={}\nansible_ssh_common_args='-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes'\n",
+        fleet.ssh_key.display(),
+        dir.join("known_hosts").display()
+    ));
+    std::fs::write(dir.join("inventory.ini"), inventory)?;
+    std::fs::write(dir.join("playbook.yml"), PLAYBOOK)?;
+    std::fs::write(dir.join("same-probes.yml"), same_probes_playbook())?;
+    let config = format!(
+        "[defaults]\nforks = {}\nhost_key_checking = True\ngathering = explicit\nlocal_tmp = {}\n\n[ssh_connection]\npipelining = True\n",
+        fleet.hosts.len(),
+        dir.join("ansible-tmp").display()
+    );
+    std::fs::write(dir.join("ansible.cfg"), config)?;
+    Ok(())
+}
