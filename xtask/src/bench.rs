@@ -41,7 +41,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["assess"] => assess(20),
         ["assess", runs] => assess(runs.parse().context("RUNS must be a number")?),
         ["fleet-assess"] => crate::bench_fleet::run(5),
-        ["fleet-assess", runs] => crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?),
+        ["fleet-assess", runs] => {
+            crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
+        }
         _ => bail!("usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS]"),
     }
 }

@@ -34,32 +34,44 @@ const RPM_VARS: &str = r#"installed_command="LC_ALL=C rpm -qa --qf '%{NAME}\t%{A
 upgradable_command="LC_ALL=C dnf -q check-update; test $? -ne 1""#;
 
 pub fn run(runs: usize) -> anyhow::Result<()> {
-    let fleet = Fleet::load("patchctl-fleet", std::path::Path::new("fleet")).context("loading the fleet (cargo xtask fleet up first)")?;
+    let fleet = Fleet::load("patchctl-fleet", std::path::Path::new("fleet"))
+        .context("loading the fleet (cargo xtask fleet up first)")?;
     let dir = std::fs::canonicalize("target")?.join("bench-fleet");
     std::fs::create_dir_all(&dir)?;
     let ansible = std::fs::canonicalize("target")?.join("bench-venv/bin/ansible-playbook");
     if !ansible.exists() {
-        bail!("{} is missing: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install ansible-core", ansible.display());
+        bail!(
+            "{} is missing: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install ansible-core",
+            ansible.display()
+        );
     }
     write_ansible_files(&fleet, &dir)?;
-    run_command(Command::new("cargo").args(["build", "--release", "--locked", "--bin", "patchctl"]))?;
+    run_command(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "patchctl",
+    ]))?;
     let patchctl = std::fs::canonicalize("target/release/patchctl")?;
     let state = dir.join("state.db");
 
-    let patchctl_all = || -> anyhow::Result<f64> {
+    // Times `patchctl assess SELECTOR` against the fleet's inventory.
+    let assess = |selector: &str| -> anyhow::Result<f64> {
         let started = Instant::now();
         let output = Command::new(&patchctl)
             .arg("--config")
             .arg(&fleet.inventory)
             .arg("--state")
             .arg(&state)
-            .args(["assess", "all", "--format", "json"])
+            .args(["assess", selector, "--format", "json"])
             .output()?;
         if !output.status.success() {
-            bail!("patchctl assess all failed: {}", String::from_utf8_lossy(&output.stderr));
+            bail!("patchctl assess {selector} failed: {}", String::from_utf8_lossy(&output.stderr));
         }
         Ok(started.elapsed().as_secs_f64())
     };
+    let patchctl_all = || assess("all");
     let ansible_all = |playbook: &str| -> anyhow::Result<f64> {
         let started = Instant::now();
         let output = Command::new(&ansible)
@@ -69,37 +81,27 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
             .env("ANSIBLE_CONFIG", dir.join("ansible.cfg"))
             .output()?;
         if !output.status.success() {
-            bail!("ansible-playbook failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            bail!(
+                "ansible-playbook failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         Ok(started.elapsed().as_secs_f64())
     };
-    let single = |host: &str| -> anyhow::Result<f64> {
-        let started = Instant::now();
-        let output = Command::new(&patchctl)
-            .arg("--config")
-            .arg(&fleet.inventory)
-            .arg("--state")
-            .arg(&state)
-            .args(["assess", host, "--format", "json"])
-            .output()?;
-        if !output.status.success() {
-            bail!("patchctl assess {host} failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        Ok(started.elapsed().as_secs_f64())
-    };
-
     // Warm both (SSH keys, package caches), then alternate.
     patchctl_all()?;
     ansible_all("playbook.yml")?;
     ansible_all("same-probes.yml")?;
-    let (mut ours, mut theirs, mut theirs_same, mut slowest_alone) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut theirs_same, mut slowest_alone) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..runs {
         ours.push(patchctl_all()?);
         theirs.push(ansible_all("playbook.yml")?);
         theirs_same.push(ansible_all("same-probes.yml")?);
         let mut slowest: f64 = 0.0;
         for host in &fleet.hosts {
-            slowest = slowest.max(single(&host.name)?);
+            slowest = slowest.max(assess(&host.name)?);
         }
         slowest_alone.push(slowest);
         eprintln!(
@@ -108,8 +110,12 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         );
     }
     let median = crate::bench::median;
-    let (ours, theirs, theirs_same, slowest) =
-        (median(&mut ours), median(&mut theirs), median(&mut theirs_same), median(&mut slowest_alone));
+    let (ours, theirs, theirs_same, slowest) = (
+        median(&mut ours),
+        median(&mut theirs),
+        median(&mut theirs_same),
+        median(&mut slowest_alone),
+    );
     println!(
         "{} hosts, {runs} rounds (medians): patchctl assess all {ours:.2} s; ansible-playbook installed+upgradable {theirs:.2} s; ansible-playbook running patchctl's probes {theirs_same:.2} s; slowest single host assessed alone {slowest:.2} s",
         fleet.hosts.len()
@@ -127,8 +133,11 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
 /// (one `raw` task each, as a shell line), so both sides make the hosts do the same work.
 fn same_probes_playbook() -> String {
     // One play, so that no host waits for another group's play to end.
-    let mut playbook = String::from("- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n");
-    for (group, kind) in [("debian", model::PackageManagerKind::Apt), ("rpm", model::PackageManagerKind::Dnf)] {
+    let mut playbook =
+        String::from("- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n");
+    for (group, kind) in
+        [("debian", model::PackageManagerKind::Apt), ("rpm", model::PackageManagerKind::Dnf)]
+    {
         for spec in pkgmgr::system_probes().into_iter().chain(pkgmgr::probes_for(kind)) {
             let line = match &spec.probe {
                 pkgmgr::Probe::Run(command) => format!("LC_ALL=C {}", command.display()),
@@ -145,10 +154,13 @@ fn same_probes_playbook() -> String {
 }
 
 fn write_ansible_files(fleet: &Fleet, dir: &std::path::Path) -> anyhow::Result<()> {
-    let known_hosts: String = fleet.hosts.iter().map(|h| format!("{} {}\n", h.address, h.host_key)).collect();
+    let known_hosts: String =
+        fleet.hosts.iter().map(|h| format!("{} {}\n", h.address, h.host_key)).collect();
     std::fs::write(dir.join("known_hosts"), known_hosts)?;
     let mut inventory = String::new();
-    for (group, family, vars) in [("debian", Family::Debian, DEBIAN_VARS), ("rpm", Family::Rpm, RPM_VARS)] {
+    for (group, family, vars) in
+        [("debian", Family::Debian, DEBIAN_VARS), ("rpm", Family::Rpm, RPM_VARS)]
+    {
         inventory.push_str(&format!("[{group}]\n"));
         for host in fleet.hosts.iter().filter(|h| h.family == family) {
             inventory.push_str(&format!("{} ansible_host={}\n", host.name, host.address));
