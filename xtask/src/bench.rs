@@ -49,15 +49,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn assess(runs: usize) -> anyhow::Result<()> {
-    run_command(Command::new("cargo").args([
-        "build",
-        "--release",
-        "--locked",
-        "--bin",
-        "patchctl",
-    ]))?;
-    let patchctl =
-        std::fs::canonicalize("target/release/patchctl").context("finding the release binary")?;
+    let patchctl = build_release_patchctl()?;
     let patchctl = patchctl.to_str().context("the binary's path is not UTF-8")?;
     let runs_text = runs.to_string();
 
@@ -97,6 +89,18 @@ fn report(place: &str, output: &std::process::Output) -> anyhow::Result<()> {
         ours_median / apt_median
     );
     Ok(())
+}
+
+/// Builds the release binary the benchmarks time and returns its absolute path.
+pub fn build_release_patchctl() -> anyhow::Result<std::path::PathBuf> {
+    run_command(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--locked",
+        "--bin",
+        "patchctl",
+    ]))?;
+    std::fs::canonicalize("target/release/patchctl").context("finding the release binary")
 }
 
 /// Sorts `values` and returns their median.

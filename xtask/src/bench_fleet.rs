@@ -14,8 +14,6 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use fleet::{Family, Fleet};
 
-use crate::ci::run_command;
-
 const PLAYBOOK: &str = r#"- hosts: all
   gather_facts: false
   strategy: free
@@ -46,14 +44,7 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         );
     }
     write_ansible_files(&fleet, &dir)?;
-    run_command(Command::new("cargo").args([
-        "build",
-        "--release",
-        "--locked",
-        "--bin",
-        "patchctl",
-    ]))?;
-    let patchctl = std::fs::canonicalize("target/release/patchctl")?;
+    let patchctl = crate::bench::build_release_patchctl()?;
     let state = dir.join("state.db");
 
     // Times `patchctl assess SELECTOR` against the fleet's inventory.
