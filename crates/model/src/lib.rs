@@ -3,8 +3,10 @@
 //! Everything here is fed in by the shell (`ops`, `cli`) and can be tested with values alone.
 
 pub mod assessment;
+pub mod document;
 pub mod inventory;
 pub mod os;
+pub mod plan;
 pub mod selector;
 pub mod version;
 

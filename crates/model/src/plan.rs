@@ -1,0 +1,125 @@
+//! The action plan: from the latest assessments and the operator's options, exactly what will be
+//! done to every host, in which order, and how to undo it. Pure; content-hashed.
+//!
+//! A plan pins versions: a rollout installs the candidate versions the assessment saw, not
+//! whatever is newest when the window opens, so what the change board approved is what runs.
+
+mod build;
+mod options;
+mod render;
+mod waves;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Classification, PackageManagerKind, Severity};
+
+pub use build::{PlanError, PlanHost, build_plan};
+pub use options::{Limit, PlanOptions, RebootPolicy, Scope, Strategy};
+pub use render::{render_html, render_markdown};
+
+/// An action plan. Its `id` is the SHA-256 of everything else, so an approval of an id is an
+/// approval of exactly this content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// `sha256:` and 64 hex digits over the plan's canonical JSON without this field.
+    pub id: String,
+    pub created_at_unix: i64,
+    /// What the operator asked for, as typed (`all`, `env:staging`, a host…).
+    pub selectors: Vec<String>,
+    pub options: PlanOptions,
+    /// The hosts that will change, sorted by name.
+    pub hosts: Vec<HostPlan>,
+    /// The order of execution: every host of `hosts` is in exactly one wave.
+    pub waves: Vec<Wave>,
+    /// Selected hosts left out, with the reason (nothing to do, no assessment, …).
+    pub excluded: Vec<ExcludedHost>,
+}
+
+/// What the plan does to one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPlan {
+    pub host: String,
+    pub environment: String,
+    pub owner: Option<String>,
+    pub package_manager: PackageManagerKind,
+    /// When the assessment the plan was made from was taken.
+    pub assessed_at_unix: i64,
+    pub running_kernel: String,
+    /// The packages to change, sorted by name and architecture. `from` is the rollback plan.
+    pub changes: Vec<PackageChange>,
+    pub reboot: PlannedReboot,
+    /// Services the assessment already found running outdated code.
+    pub services_needing_restart: Vec<String>,
+    /// What could go wrong, in words a change board reads.
+    pub risks: Vec<String>,
+}
+
+/// One package's pinned change, and its way back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChange {
+    pub name: String,
+    pub arch: String,
+    /// The installed version, which a rollback restores. `None`: the update installs it new.
+    pub from: Option<String>,
+    /// The exact version to install.
+    pub to: String,
+    pub classification: Classification,
+    pub severity: Option<Severity>,
+    pub kernel: bool,
+    pub advisories: Vec<String>,
+    pub cves: Vec<String>,
+}
+
+/// Whether the host reboots after the packages are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedReboot {
+    /// A kernel changes, or the policy is `always`.
+    Yes,
+    /// Only when the host says so after the apply (`/run/reboot-required`, `needs-restarting -r`).
+    IfRequired,
+    /// The policy is `never`: a pending reboot is reported, not done.
+    No,
+}
+
+/// A batch of hosts patched together; the next wave starts only when this one is over and the
+/// error budget holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wave {
+    pub name: String,
+    pub environment: String,
+    /// A canary wave must pass completely before anything else starts.
+    pub canary: bool,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedHost {
+    pub host: String,
+    pub reason: String,
+}
+
+impl Plan {
+    pub fn host(&self, name: &str) -> Option<&HostPlan> {
+        self.hosts.iter().find(|h| h.host == name)
+    }
+
+    /// The hash a plan with this content has; `id` must equal it.
+    pub fn content_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.id = String::new();
+        // Serializing plain structs, Vecs and strings cannot fail.
+        let json = serde_json::to_vec(&unhashed).expect("a plan serializes");
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&json);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// True when the content is what the id says: nothing was changed after hashing.
+    pub fn is_intact(&self) -> bool {
+        self.id == self.content_hash()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,163 @@
+//! What the operator chooses when making a plan: which updates, the reboot policy, the waves.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanOptions {
+    pub scope: Scope,
+    pub reboot: RebootPolicy,
+    pub strategy: Strategy,
+    /// Environments in promotion order; hosts of environments not listed come after, by name.
+    pub environment_order: Vec<String>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            scope: Scope::All,
+            reboot: RebootPolicy::IfRequired,
+            strategy: Strategy::default(),
+            environment_order: ["dev", "staging", "production"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// Which pending updates the plan takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    All,
+    SecurityOnly,
+    KernelOnly,
+    /// Only these package names (every architecture).
+    Packages(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RebootPolicy {
+    #[default]
+    IfRequired,
+    Never,
+    Always,
+}
+
+impl FromStr for RebootPolicy {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "if-required" => Ok(RebootPolicy::IfRequired),
+            "never" => Ok(RebootPolicy::Never),
+            "always" => Ok(RebootPolicy::Always),
+            _ => Err(format!("`{text}` is not a reboot policy: use if-required, never or always")),
+        }
+    }
+}
+
+impl fmt::Display for RebootPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RebootPolicy::IfRequired => "if-required",
+            RebootPolicy::Never => "never",
+            RebootPolicy::Always => "always",
+        })
+    }
+}
+
+/// How hosts are grouped into waves and when a rollout halts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Strategy {
+    /// Canary hosts per environment, patched first; all must pass before the rest start.
+    pub canary: usize,
+    /// The largest batch: how many hosts of an environment may be down at once.
+    pub max_unavailable: Limit,
+    /// Failures tolerated per wave; one more halts the rollout.
+    pub error_budget: Limit,
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy { canary: 1, max_unavailable: Limit::Percent(25), error_budget: Limit::Count(0) }
+    }
+}
+
+/// A number of hosts, absolute or relative to a group's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    Count(usize),
+    /// 1 to 100.
+    Percent(u8),
+}
+
+impl Limit {
+    /// The limit for a group of `n` hosts, rounded down (a 10% budget of 5 hosts tolerates none).
+    pub fn of(self, n: usize) -> usize {
+        match self {
+            Limit::Count(count) => count,
+            Limit::Percent(percent) => n * usize::from(percent) / 100,
+        }
+    }
+
+    /// As a batch size: rounded down but never below one host, or nothing would ever run.
+    pub fn batch_of(self, n: usize) -> usize {
+        self.of(n).max(1)
+    }
+}
+
+impl FromStr for Limit {
+    type Err = String;
+    /// `3` or `25%`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Some(percent) = text.strip_suffix('%') {
+            match percent.parse::<u8>() {
+                Ok(p) if (1..=100).contains(&p) => Ok(Limit::Percent(p)),
+                _ => Err(format!("`{text}`: a percentage is 1% to 100%")),
+            }
+        } else {
+            text.parse::<usize>()
+                .map(Limit::Count)
+                .map_err(|_| format!("`{text}` is neither a number of hosts nor a percentage"))
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Count(count) => write!(f, "{count}"),
+            Limit::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse_and_round_down() {
+        assert_eq!("3".parse(), Ok(Limit::Count(3)));
+        assert_eq!("25%".parse(), Ok(Limit::Percent(25)));
+        assert!("0%".parse::<Limit>().is_err());
+        assert!("101%".parse::<Limit>().is_err());
+        assert!("-1".parse::<Limit>().is_err());
+        assert!("ten".parse::<Limit>().is_err());
+        assert_eq!(Limit::Percent(10).of(5), 0);
+        assert_eq!(Limit::Percent(10).batch_of(5), 1);
+        assert_eq!(Limit::Percent(50).of(7), 3);
+        assert_eq!(Limit::Count(4).of(2), 4);
+    }
+
+    #[test]
+    fn reboot_policies_round_trip() {
+        for policy in [RebootPolicy::IfRequired, RebootPolicy::Never, RebootPolicy::Always] {
+            assert_eq!(policy.to_string().parse(), Ok(policy));
+        }
+        assert!("sometimes".parse::<RebootPolicy>().is_err());
+    }
+}
