@@ -27,6 +27,8 @@ pub fn run() -> anyhow::Result<()> {
         test.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
     }
     test.env(INTEGRATION_ENV, "1").env(BASE_IMAGE_ENV, &base_image);
+    // The rollout simulation runs 500 seeds by default; CI runs thousands (a few seconds).
+    test.env("PATCHCTL_SIM_SEEDS", "5000");
     run_command(&mut test).context("tests failed")
 }
 

@@ -1,0 +1,112 @@
+//! What a rollout is told at its start: the waves, the budget, the timeouts, the policies.
+
+use model::plan::{Limit, Plan, PlannedReboot};
+use serde::{Deserialize, Serialize};
+
+use crate::Millis;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    pub waves: Vec<WaveConfig>,
+    /// Failures tolerated per wave; one more halts the rollout. Canary waves tolerate none.
+    pub error_budget: Limit,
+    /// Hosts with a step in flight at once, across the rollout (SSH sessions, operator sanity).
+    pub max_in_flight: usize,
+    pub timeouts: Timeouts,
+    pub rollback: RollbackPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveConfig {
+    pub name: String,
+    pub canary: bool,
+    pub hosts: Vec<HostConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostConfig {
+    pub name: String,
+    /// Run the snapshot hook between the prechecks and the apply.
+    pub snapshot: bool,
+    pub reboot: RebootPlan,
+}
+
+/// When a host reboots after its apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RebootPlan {
+    Always,
+    /// When the apply says the host asks for it.
+    IfRequired,
+    Never,
+}
+
+/// How long each step may take before the host is given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub precheck: Millis,
+    pub snapshot: Millis,
+    pub apply: Millis,
+    /// From the reboot command until the host is back with a new boot.
+    pub reboot: Millis,
+    pub postcheck: Millis,
+    pub rollback: Millis,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        const MINUTE: Millis = 60_000;
+        Timeouts {
+            precheck: 5 * MINUTE,
+            snapshot: 15 * MINUTE,
+            apply: 30 * MINUTE,
+            reboot: 15 * MINUTE,
+            postcheck: 10 * MINUTE,
+            rollback: 30 * MINUTE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackPolicy {
+    /// A host whose postchecks fail is downgraded to its recorded versions and checked again.
+    #[default]
+    Automatic,
+    /// It is left failed for an operator to decide (`patchctl rollback`).
+    Manual,
+}
+
+impl Config {
+    /// The rollout of a plan: its waves, its error budget, the host's reboot decisions.
+    pub fn from_plan(plan: &Plan, snapshot: impl Fn(&str) -> bool) -> Config {
+        let waves = plan
+            .waves
+            .iter()
+            .map(|wave| WaveConfig {
+                name: wave.name.clone(),
+                canary: wave.canary,
+                hosts: wave
+                    .hosts
+                    .iter()
+                    .map(|name| HostConfig {
+                        name: name.clone(),
+                        snapshot: snapshot(name),
+                        reboot: match plan.host(name).map(|h| h.reboot) {
+                            Some(PlannedReboot::Yes) => RebootPlan::Always,
+                            Some(PlannedReboot::No) => RebootPlan::Never,
+                            Some(PlannedReboot::IfRequired) | None => RebootPlan::IfRequired,
+                        },
+                    })
+                    .collect(),
+            })
+            .collect();
+        Config {
+            waves,
+            error_budget: plan.options.strategy.error_budget,
+            max_in_flight: usize::MAX,
+            timeouts: Timeouts::default(),
+            rollback: RollbackPolicy::Automatic,
+        }
+    }
+}

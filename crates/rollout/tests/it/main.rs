@@ -1,0 +1,3 @@
+mod purity;
+mod scenarios;
+mod simulation;

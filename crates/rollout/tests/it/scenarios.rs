@@ -1,0 +1,228 @@
+//! The rollout's rules, one scenario each, driven by hand.
+
+use model::plan::Limit;
+use rollout::{
+    Action, Config, Event, HostConfig, HostState, Input, Phase, RebootPlan, RollbackPolicy,
+    Rollout, Step, StepResult, Timeouts, WaveConfig,
+};
+
+pub fn config(waves: &[(&str, bool, &[&str])], budget: Limit) -> Config {
+    Config {
+        waves: waves
+            .iter()
+            .map(|(name, canary, hosts)| WaveConfig {
+                name: name.to_string(),
+                canary: *canary,
+                hosts: hosts
+                    .iter()
+                    .map(|h| HostConfig {
+                        name: h.to_string(),
+                        snapshot: false,
+                        reboot: RebootPlan::IfRequired,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        error_budget: budget,
+        max_in_flight: usize::MAX,
+        timeouts: Timeouts::default(),
+        rollback: RollbackPolicy::Automatic,
+    }
+}
+
+/// The steps asked for, as (host, step, token), draining the actions.
+fn runs(rollout: &mut Rollout) -> Vec<(String, Step, u64)> {
+    let mut runs = Vec::new();
+    while let Some(action) = rollout.poll_action() {
+        if let Action::Run { host, step, token, .. } = action {
+            runs.push((host, step, token));
+        }
+    }
+    runs
+}
+
+fn ok() -> StepResult {
+    StepResult::Succeeded { reboot_required: false }
+}
+
+fn fail(reason: &str) -> StepResult {
+    StepResult::Failed { reason: reason.into() }
+}
+
+/// Answers every step with `answer(host, step)` until nothing runs.
+fn drive(rollout: &mut Rollout, answer: impl Fn(&str, Step) -> StepResult) -> Vec<(String, Step)> {
+    let mut log = Vec::new();
+    let mut now = 0;
+    loop {
+        let batch = runs(rollout);
+        if batch.is_empty() {
+            return log;
+        }
+        for (host, step, token) in batch {
+            now += 1000;
+            let result = answer(&host, step);
+            log.push((host, step));
+            rollout.handle(now, Input::StepFinished { token, result }).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_host_goes_through_its_steps_wave_after_wave() {
+    let mut rollout = Rollout::new(config(
+        &[("canary", true, &["a"]), ("batch", false, &["b", "c"])],
+        Limit::Count(0),
+    ));
+    rollout.handle(0, Input::Start).unwrap();
+    let log = drive(&mut rollout, |host, step| match (host, step) {
+        ("b", Step::Apply) => StepResult::Succeeded { reboot_required: true },
+        _ => ok(),
+    });
+    let a: Vec<Step> = log.iter().filter(|(h, _)| h == "a").map(|(_, s)| *s).collect();
+    assert_eq!(a, [Step::Precheck, Step::Apply, Step::Postcheck]);
+    let b: Vec<Step> = log.iter().filter(|(h, _)| h == "b").map(|(_, s)| *s).collect();
+    assert_eq!(b, [Step::Precheck, Step::Apply, Step::Reboot, Step::Postcheck]);
+    let first_b = log.iter().position(|(h, _)| h == "b").unwrap();
+    let last_a = log.iter().rposition(|(h, _)| h == "a").unwrap();
+    assert!(last_a < first_b, "the canary finishes before the batch starts: {log:?}");
+    assert_eq!(rollout.phase(), Phase::Completed);
+    assert!(rollout.hosts().all(|(_, s)| *s == HostState::Done));
+}
+
+#[test]
+fn a_spent_budget_halts_and_later_waves_never_start() {
+    let mut rollout = Rollout::new(config(
+        &[("one", false, &["a", "b", "c", "d"]), ("two", false, &["e", "f"])],
+        Limit::Percent(25),
+    ));
+    rollout.handle(0, Input::Start).unwrap();
+    let log = drive(&mut rollout, |host, step| match (host, step) {
+        ("a" | "b", Step::Apply) => fail("postinst failed"),
+        _ => ok(),
+    });
+    assert!(!log.iter().any(|(h, _)| h == "e" || h == "f"), "{log:?}");
+    assert_eq!(rollout.phase(), Phase::Halted);
+    assert!(matches!(rollout.host_state("e"), Some(HostState::Skipped { .. })));
+    assert!(matches!(
+        rollout.host_state("a"),
+        Some(HostState::Failed { step: Step::Apply, reason }) if reason == "postinst failed"
+    ));
+    // c and d were already running when the budget ran out: they are seen to the end.
+    assert_eq!(rollout.host_state("c"), Some(&HostState::Done));
+}
+
+#[test]
+fn a_failed_postcheck_rolls_the_host_back_and_verifies_it() {
+    let mut rollout = Rollout::new(config(&[("one", false, &["a", "b"])], Limit::Count(1)));
+    rollout.handle(0, Input::Start).unwrap();
+    let log = drive(&mut rollout, |host, step| match (host, step) {
+        ("a", Step::Postcheck) => fail("GET /health said degraded"),
+        _ => ok(),
+    });
+    let a: Vec<Step> = log.iter().filter(|(h, _)| h == "a").map(|(_, s)| *s).collect();
+    assert_eq!(a, [Step::Precheck, Step::Apply, Step::Postcheck, Step::Rollback, Step::Verify]);
+    assert!(matches!(
+        rollout.host_state("a"),
+        Some(HostState::RolledBack { reason }) if reason.contains("degraded")
+    ));
+    assert_eq!(rollout.phase(), Phase::Completed, "one failure is within a budget of one");
+}
+
+#[test]
+fn a_host_that_does_not_come_back_is_lost() {
+    let mut config = config(&[("one", false, &["a"])], Limit::Count(0));
+    config.waves[0].hosts[0].reboot = RebootPlan::Always;
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    let mut now = 0;
+    for step in [Step::Precheck, Step::Apply] {
+        let (_, asked, token) = runs(&mut rollout).pop().unwrap();
+        assert_eq!(asked, step);
+        now += 1000;
+        rollout.handle(now, Input::StepFinished { token, result: ok() }).unwrap();
+    }
+    let (_, step, token) = runs(&mut rollout).pop().unwrap();
+    assert_eq!(step, Step::Reboot);
+    let deadline = rollout.poll_timeout().unwrap();
+    rollout.handle(deadline, Input::Tick).unwrap();
+    assert_eq!(
+        rollout.poll_action(),
+        Some(Action::Abandon { host: "a".into(), step: Step::Reboot, token })
+    );
+    assert!(matches!(rollout.host_state("a"), Some(HostState::Lost { step: Step::Reboot, .. })));
+    // The late answer of an abandoned step changes nothing.
+    rollout.handle(deadline + 1, Input::StepFinished { token, result: ok() }).unwrap();
+    assert!(matches!(rollout.host_state("a"), Some(HostState::Lost { .. })));
+    assert_eq!(rollout.phase(), Phase::Halted);
+}
+
+#[test]
+fn pause_lets_running_steps_finish_and_starts_nothing() {
+    let mut rollout = Rollout::new(config(&[("one", false, &["a"])], Limit::Count(0)));
+    rollout.handle(0, Input::Start).unwrap();
+    let (_, _, token) = runs(&mut rollout).pop().unwrap();
+    rollout.handle(1, Input::Pause).unwrap();
+    rollout.handle(2, Input::StepFinished { token, result: ok() }).unwrap();
+    assert!(runs(&mut rollout).is_empty());
+    assert!(rollout.is_quiet());
+    assert_eq!(rollout.host_state("a"), Some(&HostState::Ready { next: Step::Apply }));
+    assert!(rollout.handle(3, Input::Pause).is_err());
+    rollout.handle(3, Input::Resume).unwrap();
+    assert_eq!(runs(&mut rollout).pop().unwrap().1, Step::Apply);
+}
+
+#[test]
+fn recovery_reissues_steps_in_flight_as_resumes() {
+    let config = config(&[("one", false, &["a", "b"])], Limit::Count(0));
+    let mut journal = vec![(0, Input::Start)];
+    let mut rollout = Rollout::new(config.clone());
+    rollout.handle(0, Input::Start).unwrap();
+    let batch = runs(&mut rollout);
+    let (_, _, token_a) = batch[0].clone();
+    journal.push((5, Input::StepFinished { token: token_a, result: ok() }));
+    rollout.handle(5, journal[1].1.clone()).unwrap();
+    let (_, apply, _) = runs(&mut rollout).pop().unwrap();
+    assert_eq!(apply, Step::Apply);
+    // The process dies here, with a's apply and b's precheck in flight.
+    let mut recovered = Rollout::replay(config, &journal);
+    assert!(recovered.poll_action().is_none(), "replay executes nothing");
+    recovered.handle(10, Input::Recover).unwrap();
+    let mut resumed = Vec::new();
+    while let Some(Action::Run { host, step, resume, .. }) = recovered.poll_action() {
+        resumed.push((host, step, resume));
+    }
+    resumed.sort();
+    assert_eq!(
+        resumed,
+        [("a".to_string(), Step::Apply, true), ("b".to_string(), Step::Precheck, true)]
+    );
+}
+
+#[test]
+fn cancel_skips_hosts_that_have_not_changed() {
+    let mut rollout =
+        Rollout::new(config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0)));
+    rollout.handle(0, Input::Start).unwrap();
+    let (_, _, token) = runs(&mut rollout).pop().unwrap();
+    rollout.handle(1, Input::Cancel).unwrap();
+    assert!(matches!(rollout.host_state("b"), Some(HostState::Skipped { .. })));
+    rollout.handle(2, Input::StepFinished { token, result: ok() }).unwrap();
+    assert!(runs(&mut rollout).is_empty(), "a's precheck passed but its apply must not start");
+    assert!(matches!(rollout.host_state("a"), Some(HostState::Skipped { .. })));
+    assert_eq!(rollout.phase(), Phase::Cancelled);
+    let events: Vec<Event> = std::iter::from_fn(|| rollout.poll_event()).collect();
+    assert!(events.contains(&Event::Finished { phase: Phase::Cancelled }));
+}
+
+#[test]
+fn a_done_host_can_be_rolled_back_by_hand() {
+    let mut rollout = Rollout::new(config(&[("one", false, &["a", "b"])], Limit::Count(0)));
+    rollout.handle(0, Input::Start).unwrap();
+    drive(&mut rollout, |_, _| ok());
+    assert!(rollout.is_settled());
+    rollout.handle(100_000, Input::RollBack { host: "a".into() }).unwrap();
+    let log = drive(&mut rollout, |_, _| ok());
+    assert_eq!(log, [("a".to_string(), Step::Rollback), ("a".to_string(), Step::Verify)]);
+    assert!(matches!(rollout.host_state("a"), Some(HostState::RolledBack { .. })));
+    assert!(rollout.handle(0, Input::RollBack { host: "nope".into() }).is_err());
+}
