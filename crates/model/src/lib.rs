@@ -3,6 +3,7 @@
 //! Everything here is fed in by the shell (`ops`, `cli`) and can be tested with values alone.
 
 pub mod assessment;
+pub mod checks;
 pub mod document;
 pub mod inventory;
 pub mod os;

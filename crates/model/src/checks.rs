@@ -1,0 +1,206 @@
+//! A host's checks and hooks, typed from the inventory's `[checks]` and `[hooks]` tables.
+//!
+//! ```toml
+//! [defaults.checks]
+//! units = ["acme-web"]                                    # systemctl is-active
+//! http = [{ url = "http://{address}:8080/health", status = 200, body = "ok" }]
+//! commands = [["/usr/local/bin/smoke-test", "--quick"]]   # exit 0 passes
+//! journal_errors = true                                   # no new `journalctl -p err -b` lines
+//! kernel = true                                           # running kernel is the newest installed
+//! [defaults.hooks]
+//! snapshot = ["/usr/local/sbin/snapshot", "{host}"]       # before the apply; exit 0 passes
+//! backup_command = ["/usr/local/bin/backup-is-fresh"]     # a precheck; exit 0 passes
+//! backup_path = "/var/backups/latest.tar"                 # or: this file's age
+//! backup_max_age_hours = 26
+//! min_free_mb = { "/" = 500, "/boot" = 50 }
+//! dpkg_recovery = false                                   # run `dpkg --configure -a` if interrupted
+//! lock_wait_seconds = 120
+//! ```
+//!
+//! Words may use `{host}`, `{address}` and `{var.NAME}` (the host's variables); they are
+//! substituted word by word, never given to a shell.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ResolvedHost;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Checks {
+    pub units: Vec<String>,
+    pub http: Vec<HttpCheck>,
+    pub commands: Vec<Vec<String>>,
+    pub journal_errors: bool,
+    pub kernel: bool,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        Checks { units: vec![], http: vec![], commands: vec![], journal_errors: true, kernel: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    pub url: String,
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// The body must contain this text.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hooks {
+    pub snapshot: Option<Vec<String>>,
+    pub backup_command: Option<Vec<String>>,
+    pub backup_path: Option<String>,
+    pub backup_max_age_hours: u32,
+    /// Free space needed per path before the apply, in MiB.
+    pub min_free_mb: BTreeMap<String, u64>,
+    pub dpkg_recovery: bool,
+    pub lock_wait_seconds: u32,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks {
+            snapshot: None,
+            backup_command: None,
+            backup_path: None,
+            backup_max_age_hours: 26,
+            min_free_mb: [("/".to_string(), 300), ("/boot".to_string(), 50)].into(),
+            dpkg_recovery: false,
+            lock_wait_seconds: 120,
+        }
+    }
+}
+
+/// The host's checks and hooks, with its variables substituted.
+pub fn host_checks(host: &ResolvedHost) -> Result<(Checks, Hooks), String> {
+    let checks: Checks = match &host.checks {
+        Some(value) => {
+            value.clone().try_into().map_err(|e| format!("host {}: [checks]: {e}", host.name))?
+        }
+        None => Checks::default(),
+    };
+    let hooks: Hooks = match &host.hooks {
+        Some(value) => {
+            value.clone().try_into().map_err(|e| format!("host {}: [hooks]: {e}", host.name))?
+        }
+        None => Hooks::default(),
+    };
+    let fill = |word: &String| substitute(word, host);
+    let checks = Checks {
+        units: checks.units.iter().map(fill).collect::<Result<_, _>>()?,
+        http: checks
+            .http
+            .iter()
+            .map(|h| Ok(HttpCheck { url: fill(&h.url)?, ..h.clone() }))
+            .collect::<Result<_, String>>()?,
+        commands: checks
+            .commands
+            .iter()
+            .map(|argv| argv.iter().map(fill).collect::<Result<Vec<_>, _>>())
+            .collect::<Result<_, _>>()?,
+        ..checks
+    };
+    let hooks = Hooks {
+        snapshot: hooks.snapshot.as_ref().map(|a| a.iter().map(fill).collect()).transpose()?,
+        backup_command: hooks
+            .backup_command
+            .as_ref()
+            .map(|a| a.iter().map(fill).collect())
+            .transpose()?,
+        ..hooks
+    };
+    for argv in checks.commands.iter().chain(&hooks.snapshot).chain(&hooks.backup_command) {
+        if argv.is_empty() {
+            return Err(format!("host {}: a command in [checks] or [hooks] is empty", host.name));
+        }
+    }
+    Ok((checks, hooks))
+}
+
+/// Replaces `{host}`, `{address}` and `{var.NAME}` in one word.
+fn substitute(word: &str, host: &ResolvedHost) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = word;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| format!("host {}: `{word}`: an unclosed `{{`", host.name))?;
+        let key = &rest[start + 1..start + end];
+        let value = match key {
+            "host" => host.name.clone(),
+            "address" => host.address.clone(),
+            _ => match key.strip_prefix("var.").and_then(|name| host.vars.get(name)) {
+                Some(value) => value.clone(),
+                None => {
+                    return Err(format!(
+                        "host {}: `{word}`: unknown `{{{key}}}` (use host, address or var.NAME)",
+                        host.name
+                    ));
+                }
+            },
+        };
+        out.push_str(&value);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Inventory;
+
+    fn host(text: &str) -> ResolvedHost {
+        let inventory = Inventory::parse(std::path::Path::new("inventory.toml"), text).unwrap();
+        inventory.hosts()[0].clone()
+    }
+
+    #[test]
+    fn checks_are_typed_and_templated() {
+        let host = host(
+            r#"
+[hosts.web1]
+address = "10.0.0.5"
+environment = "dev"
+vars = { site = "shop" }
+[hosts.web1.checks]
+units = ["acme-web"]
+http = [{ url = "http://{address}:8080/{var.site}", body = "ok" }]
+[hosts.web1.hooks]
+snapshot = ["snap", "{host}"]
+"#,
+        );
+        let (checks, hooks) = host_checks(&host).unwrap();
+        assert_eq!(checks.http[0].url, "http://10.0.0.5:8080/shop");
+        assert_eq!(checks.http[0].status, 200);
+        assert!(checks.journal_errors && checks.kernel);
+        assert_eq!(hooks.snapshot, Some(vec!["snap".into(), "web1".into()]));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let typo = host(
+            "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.checks]\nunit = [\"x\"]\n",
+        );
+        assert!(host_checks(&typo).unwrap_err().contains("unknown field `unit`"));
+        let unknown = host(
+            "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.hooks]\nsnapshot = [\"{nope}\"]\n",
+        );
+        assert!(host_checks(&unknown).unwrap_err().contains("unknown `{nope}`"));
+    }
+}
