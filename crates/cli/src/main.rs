@@ -7,6 +7,8 @@ mod config;
 mod history;
 mod hosts;
 mod init;
+mod plan;
+mod rollout;
 mod table;
 mod vercmp;
 
@@ -37,6 +39,14 @@ enum Command {
     Assess(assess::Args),
     /// A host's assessments over time.
     History(history::Args),
+    /// The action plan: pinned versions, waves, rollback, from the latest assessments.
+    Plan(plan::Args),
+    /// Run a plan on its hosts; its status; pause, resume, cancel.
+    Rollout(rollout::Args),
+    /// Roll hosts of a rollout back to the versions recorded before it.
+    Rollback(rollout::RollbackArgs),
+    /// What a rollout did, host by host.
+    Report(rollout::ReportArgs),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
 }
@@ -48,6 +58,10 @@ fn main() -> ExitCode {
         Command::Hosts(args) => hosts::run(args, &cli.paths),
         Command::Assess(args) => assess::run(args, &cli.paths),
         Command::History(args) => history::run(args, &cli.paths),
+        Command::Plan(args) => plan::run(args, &cli.paths),
+        Command::Rollout(args) => rollout::run(args, &cli.paths),
+        Command::Rollback(args) => rollout::rollback(args, &cli.paths),
+        Command::Report(args) => rollout::report(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
     };
     match result {

@@ -15,7 +15,7 @@ use crate::{Classification, PackageManagerKind, Severity};
 
 pub use build::{PlanError, PlanHost, build_plan};
 pub use options::{Limit, PlanOptions, RebootPolicy, Scope, Strategy};
-pub use render::{render_html, render_markdown};
+pub use render::{render_html, render_markdown, short_id};
 
 /// An action plan. Its `id` is the SHA-256 of everything else, so an approval of an id is an
 /// approval of exactly this content.

@@ -49,7 +49,11 @@ pub async fn assess_host(
     Ok(assessment)
 }
 
-async fn gather(transport: &dyn Transport, probes: &[ProbeSpec], gathered: &mut Gathered) {
+pub(crate) async fn gather(
+    transport: &dyn Transport,
+    probes: &[ProbeSpec],
+    gathered: &mut Gathered,
+) {
     let outputs = join_all(probes.iter().map(|spec| run_probe(transport, &spec.probe))).await;
     for (spec, output) in probes.iter().zip(outputs) {
         gathered.insert(spec.key, output);

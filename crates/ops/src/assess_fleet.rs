@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use model::{Assessment, ResolvedHost, TransportKind};
-use store::{AssessmentOutcome, AssessmentRecord, Failure, HostRow, PinnedHostKey, Store};
+use store::{AssessmentOutcome, AssessmentRecord, Failure, HostRow, Store};
 use tokio::sync::Semaphore;
-use transport::{Auth, HostKey, HostKeyPolicy, Local, Ssh, SshConfig, TransportError};
+use transport::Local;
 
 use crate::assess::{AssessConfig, assess_host};
+use crate::connect::{ConnectConfig, connect};
 
 #[derive(Debug, Clone)]
 pub struct FleetAssessConfig {
@@ -118,12 +119,15 @@ async fn assess_one(host: &ResolvedHost, store: &Store, config: &FleetAssessConf
     let result = match host.transport {
         TransportKind::Local => assess_host(&host.name, &Local::new(limits), &assess_config).await,
         TransportKind::Ssh => {
-            let ssh = match connect(host, store, config, limits).await {
+            let connect_config = ConnectConfig {
+                accept_new_host_keys: config.accept_new_host_keys,
+                connect_timeout: config.connect_timeout,
+                limits,
+                actor: config.actor.clone(),
+            };
+            let ssh = match connect(host, store, &connect_config).await {
                 Ok(ssh) => ssh,
-                Err(Connect::Transport(error)) => {
-                    return fail(transport_kind(&error), error.to_string());
-                }
-                Err(Connect::Other(kind, message)) => return fail(kind, message),
+                Err(failure) => return fail(failure.kind, failure.message),
             };
             let result = assess_host(&host.name, &ssh, &assess_config).await;
             ssh.close().await;
@@ -143,96 +147,6 @@ async fn assess_one(host: &ResolvedHost, store: &Store, config: &FleetAssessConf
             };
             fail(kind, failure.to_string())
         }
-    }
-}
-
-enum Connect {
-    Transport(TransportError),
-    Other(&'static str, String),
-}
-
-/// Connects with the host key pinned in the inventory, else the one pinned in the store, else
-/// (with `accept_new_host_keys`) whatever the host presents, which is then pinned.
-async fn connect(
-    host: &ResolvedHost,
-    store: &Store,
-    config: &FleetAssessConfig,
-    limits: transport::Limits,
-) -> Result<Ssh, Connect> {
-    let store_error = |error: store::StoreError| Connect::Other("store", error.to_string());
-    let pinned_text = match &host.host_key {
-        Some(key) => Some(key.clone()),
-        None => store
-            .host_key(&host.name)
-            .await
-            .map_err(store_error)?
-            .map(|k| format!("{} {}", k.key_type, k.key)),
-    };
-    let policy = match pinned_text {
-        Some(text) => {
-            HostKeyPolicy::Pinned(vec![HostKey::parse(&text).map_err(Connect::Transport)?])
-        }
-        None if config.accept_new_host_keys => HostKeyPolicy::AcceptNew,
-        None => HostKeyPolicy::Pinned(Vec::new()),
-    };
-    let accepting_new = matches!(policy, HostKeyPolicy::AcceptNew);
-    let auth = Auth {
-        key_file: host.ssh_key.as_ref().map(|p| expand_home(p)),
-        agent: true,
-        agent_socket: None,
-    };
-    let mut ssh_config = SshConfig::new(&host.name, &host.address, &host.user, auth, policy);
-    ssh_config.port = host.port;
-    ssh_config.sudo = host.sudo;
-    ssh_config.connect_timeout = config.connect_timeout;
-    ssh_config.limits = limits;
-    let ssh = Ssh::connect(ssh_config).await.map_err(|error| match error {
-        TransportError::HostKeyUnknown { host, fingerprint, .. } => Connect::Other(
-            "host_key_unknown",
-            format!("{host}: unknown host key {fingerprint}; pin it in the inventory (host_key = \"…\") or run with --accept-new-host-keys"),
-        ),
-        other => Connect::Transport(other),
-    })?;
-    if accepting_new {
-        let key = ssh.host_key();
-        let openssh = key.to_openssh();
-        let mut words = openssh.split_whitespace();
-        let (key_type, base64) =
-            (words.next().unwrap_or_default(), words.next().unwrap_or_default());
-        store
-            .pin_host_key(&PinnedHostKey {
-                host: host.name.clone(),
-                key_type: key_type.to_owned(),
-                key: base64.to_owned(),
-                fingerprint: key.fingerprint(),
-                pinned_at_unix: now_unix(),
-                pinned_by: config.actor.clone(),
-            })
-            .await
-            .map_err(store_error)?;
-    }
-    Ok(ssh)
-}
-
-fn transport_kind(error: &TransportError) -> &'static str {
-    match error {
-        TransportError::ConnectionRefused { .. } => "refused",
-        TransportError::ConnectTimedOut { .. } | TransportError::TimedOut { .. } => "timed_out",
-        TransportError::Unreachable { .. } => "unreachable",
-        TransportError::AuthFailed { .. } => "auth_failed",
-        TransportError::HostKeyChanged { .. } => "host_key_changed",
-        TransportError::HostKeyUnknown { .. } => "host_key_unknown",
-        TransportError::SudoNeedsPassword { .. } => "sudo_needs_password",
-        TransportError::ConnectionLost { .. } => "connection_lost",
-        _ => "transport",
-    }
-}
-
-/// `~/x` as the user means it: inventories are written by people.
-fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
-        _ => path.to_owned(),
     }
 }
 

@@ -3,6 +3,11 @@
 
 mod assess;
 mod assess_fleet;
+mod connect;
+mod plan;
+pub mod rollout;
 
 pub use assess::{AssessConfig, AssessFailure, assess_host};
 pub use assess_fleet::{FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess_hosts};
+pub use connect::{ConnectConfig, ConnectFailure, connect};
+pub use plan::{LoadPlanError, PlanCreateError, create_plan, load_plan};

@@ -5,6 +5,7 @@
 //!
 //! Every parser is tested on captured output of the real tool, under `test_data/`.
 
+pub mod apply;
 pub mod apt;
 mod assemble;
 pub mod dnf;

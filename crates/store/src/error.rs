@@ -48,4 +48,41 @@ pub enum StoreError {
     /// that does not parse, a value out of range).
     #[error("{doing}: unreadable row: {message}")]
     CorruptRow { doing: String, message: String },
+    /// A plan or rollout id, or a prefix of one, that does not have the expected form.
+    #[error("{given:?} is not a {kind} id: expected {expected}")]
+    InvalidId { kind: &'static str, given: String, expected: &'static str },
+    /// A prefix that names several plans or rollouts.
+    #[error("{prefix:?} matches {n_matches} {kind}s; give more of the id")]
+    AmbiguousId { kind: &'static str, prefix: String, n_matches: u64 },
+    /// A plan saved again under its id with a different body. Ids are content hashes, so
+    /// either the caller's hash is wrong or the stored plan was tampered with.
+    #[error(
+        "saving plan {id}: a different plan is already saved under this id (plans are \
+         immutable: a changed plan has a new id)"
+    )]
+    PlanConflict { id: String },
+    /// The plan has no row: plans are saved before rollouts of them are created.
+    #[error("{doing}: plan {plan_id} is not in the state database (save it first)")]
+    UnknownPlan { doing: String, plan_id: String },
+    /// The rollout has no row.
+    #[error("{doing}: rollout {rollout_id} is not in the state database")]
+    UnknownRollout { doing: String, rollout_id: String },
+    /// A rollout with this id exists already; ids are random, so make another.
+    #[error("creating rollout {rollout_id}: a rollout with this id exists already")]
+    RolloutExists { rollout_id: String },
+    /// The lease being renewed is no longer the caller's: its driving must stop, since another
+    /// process may be driving the rollout.
+    #[error(
+        "renewing the lease on rollout {rollout_id} for {owner}: {}",
+        lease_holder(.holder)
+    )]
+    LeaseLost { rollout_id: String, owner: String, holder: Option<String> },
+}
+
+/// Who has a lease that was lost, in words.
+fn lease_holder(holder: &Option<String>) -> String {
+    match holder {
+        Some(holder) => format!("it is held by {holder} now"),
+        None => "it was released".to_owned(),
+    }
 }

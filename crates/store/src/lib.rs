@@ -1,5 +1,7 @@
-//! The state database: the hosts patchctl has seen, the SSH host keys pinned for them, and every
-//! assessment attempt over time. The only crate with SQL.
+//! The state database: the hosts patchctl has seen, the SSH host keys pinned for them, every
+//! assessment attempt over time, the action plans, the rollouts that carry them out with the
+//! lease of the process driving each, and each rollout's append-only, hash-chained journal. The
+//! only crate with SQL.
 //!
 //! [`Store`] is the interface the application uses; behind it each database has its own module
 //! (`sqlite.rs` now, PostgreSQL later) with its own migrations under `migrations/<database>/`,
@@ -9,8 +11,11 @@
 //! The store reads no clock: every time is passed in, like everywhere else in patchctl.
 
 mod error;
+mod journal_chain;
 mod records;
+mod rollout_records;
 mod sqlite;
+mod validate;
 
 use std::path::Path;
 
@@ -18,6 +23,10 @@ pub use error::StoreError;
 pub use records::{
     ASSESSMENT_FORMAT, AssessmentOutcome, AssessmentRecord, AssessmentSummaryRow, Failure, HostRow,
     PinOutcome, PinnedHostKey, StoredAssessment, StoredHost, SummaryOutcome,
+};
+pub use rollout_records::{
+    Claim, JournalBreak, JournalCheck, JournalEntry, NewJournalEntry, NewRollout,
+    ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
 };
 
 /// A connection pool to the state database, migrated to the current schema.
@@ -119,10 +128,194 @@ impl Store {
         }
     }
 
+    /// Saves a plan under its id (`sha256:` and 64 lowercase hex digits, the hash of its
+    /// content, which the caller computes and checks). Plans are immutable: saving the same
+    /// body again is a no-op that keeps the first `created_at`; a different body under the
+    /// same id is [`StoreError::PlanConflict`].
+    pub async fn save_plan(
+        &self,
+        id: &str,
+        created_at_unix: i64,
+        body_json: &str,
+    ) -> Result<(), StoreError> {
+        validate::check_plan_id(id)?;
+        validate::check_json(body_json, || format!("saving plan {id}"), "the plan")?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.save_plan(id, created_at_unix, body_json).await,
+        }
+    }
+
+    /// The plan with this id, or whose hex digits begin with these (at least 6, with or
+    /// without `sha256:`); a prefix that matches several is [`StoreError::AmbiguousId`].
+    pub async fn plan(&self, id_or_prefix: &str) -> Result<Option<StoredPlan>, StoreError> {
+        let prefix = validate::plan_prefix(id_or_prefix)?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.plan(&prefix).await,
+        }
+    }
+
+    /// Every plan, newest first.
+    pub async fn plans(&self) -> Result<Vec<StoredPlanSummary>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.plans().await,
+        }
+    }
+
+    /// Creates a rollout of a saved plan, in phase [`ROLLOUT_CREATED_PHASE`] and unowned.
+    pub async fn create_rollout(&self, rollout: &NewRollout) -> Result<(), StoreError> {
+        validate::check_rollout_id(&rollout.id)?;
+        validate::check_plan_id(&rollout.plan_id)?;
+        validate::check_json(
+            &rollout.config_json,
+            || format!("creating rollout {}", rollout.id),
+            "the rollout's configuration",
+        )?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.create_rollout(rollout).await,
+        }
+    }
+
+    /// The rollout with this id, else the one whose id begins with these hex digits (at least
+    /// 6); a prefix that matches several is [`StoreError::AmbiguousId`].
+    pub async fn rollout(&self, id_or_prefix: &str) -> Result<Option<RolloutRow>, StoreError> {
+        let prefix = validate::rollout_prefix(id_or_prefix)?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.rollout(&prefix).await,
+        }
+    }
+
+    /// Every rollout, newest first.
+    pub async fn rollouts(&self) -> Result<Vec<RolloutRow>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.rollouts().await,
+        }
+    }
+
+    /// Records where a rollout stands; `id` is exact.
+    pub async fn set_rollout_phase(
+        &self,
+        id: &str,
+        phase: &str,
+        updated_at_unix: i64,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.set_rollout_phase(id, phase, updated_at_unix).await,
+        }
+    }
+
+    /// Takes the lease on a rollout for `lease_seconds` from `now_unix`, so that one process
+    /// at a time drives it: granted when nobody holds it, when `owner` does already (it is
+    /// extended), or when the holder's lease has run out. Of several processes claiming at
+    /// once, exactly one gets [`Claim::Claimed`].
+    pub async fn claim_rollout(
+        &self,
+        id: &str,
+        owner: &str,
+        now_unix: i64,
+        lease_seconds: u32,
+    ) -> Result<Claim, StoreError> {
+        let until_unix = lease_end(|| format!("claiming rollout {id}"), now_unix, lease_seconds)?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.claim_rollout(id, owner, now_unix, until_unix).await,
+        }
+    }
+
+    /// Extends `owner`'s lease to `lease_seconds` from `now_unix`. Fails with
+    /// [`StoreError::LeaseLost`] when the lease is no longer `owner`'s (claimed by another
+    /// process, even if since released): the caller must stop driving the rollout. A lease
+    /// that ran out but that nobody else claimed is still `owner`'s and is renewed.
+    pub async fn renew_rollout_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        now_unix: i64,
+        lease_seconds: u32,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("renewing the lease on rollout {id}");
+        let until_unix = lease_end(doing, now_unix, lease_seconds)?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.renew_rollout_lease(id, owner, until_unix).await,
+        }
+    }
+
+    /// Gives up `owner`'s lease on a rollout. True when `owner` held it (even if it had run
+    /// out), false when someone else had claimed it or nobody held it.
+    pub async fn release_rollout(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.release_rollout(id, owner).await,
+        }
+    }
+
+    /// Appends entries to a rollout's journal, all or none, and returns their seqs: they
+    /// continue from the last entry's (the first entry is 1), and each entry's hash chains it
+    /// to the one before (see `journal_chain.rs`). Concurrent appenders to one rollout are
+    /// serialized, each batch staying contiguous. Appending nothing is a no-op.
+    pub async fn append_journal(
+        &self,
+        rollout_id: &str,
+        entries: &[NewJournalEntry],
+    ) -> Result<Vec<i64>, StoreError> {
+        for entry in entries {
+            let doing = || format!("appending to the journal of rollout {rollout_id}");
+            let what = format!("the body of the {} entry", entry.kind);
+            validate::check_json(&entry.body_json, doing, &what)?;
+        }
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(db) => db.append_journal(rollout_id, entries).await,
+        }
+    }
+
+    /// A rollout's whole journal, in seq order; empty for a rollout without entries (or none).
+    pub async fn journal(&self, rollout_id: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        self.journal_since(rollout_id, 0).await
+    }
+
+    /// The entries of a rollout's journal after `after_seq`, in seq order: for following a
+    /// journal as it grows.
+    pub async fn journal_since(
+        &self,
+        rollout_id: &str,
+        after_seq: i64,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.journal_since(rollout_id, after_seq).await,
+        }
+    }
+
+    /// Recomputes a rollout's hash chain from its stored entries and reports the first entry
+    /// that does not fit. Entries removed from the end leave an intact, shorter chain; the
+    /// triggers refusing deletes guard against that, and so does comparing
+    /// [`JournalCheck::Intact`]'s `last_hash` with one kept elsewhere.
+    pub async fn verify_journal(&self, rollout_id: &str) -> Result<JournalCheck, StoreError> {
+        Ok(journal_chain::verify(&self.journal(rollout_id).await?))
+    }
+
     /// Closes every connection, after the writes in flight; the file is complete afterwards.
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(db) => db.close().await,
         }
     }
+}
+
+/// When a lease taken at `now_unix` for `lease_seconds` ends. A lease of no time would be over
+/// as it is granted.
+fn lease_end(
+    doing: impl Fn() -> String,
+    now_unix: i64,
+    lease_seconds: u32,
+) -> Result<i64, StoreError> {
+    if lease_seconds == 0 {
+        return Err(StoreError::InvalidValue {
+            doing: doing(),
+            message: "a lease must last at least a second".to_owned(),
+        });
+    }
+    now_unix.checked_add(i64::from(lease_seconds)).ok_or_else(|| StoreError::InvalidValue {
+        doing: doing(),
+        message: format!("a lease from {now_unix} for {lease_seconds} s is out of range"),
+    })
 }

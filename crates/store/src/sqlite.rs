@@ -1,6 +1,9 @@
 //! The SQLite backend: one file, WAL mode, migrations from `migrations/sqlite/` embedded in the
 //! binary. Every query binds its values (`$1`, …); nothing is ever formatted into SQL.
 
+mod journal;
+mod rollouts;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -431,5 +434,13 @@ fn query_error(doing: String, host: &str, source: sqlx::Error) -> StoreError {
         StoreError::UnknownHost { doing, host: host.to_owned() }
     } else {
         StoreError::Query { doing, source }
+    }
+}
+
+/// What kind of constraint a failed write violated, if that was the failure.
+fn violation(source: &sqlx::Error) -> Option<sqlx::error::ErrorKind> {
+    match source {
+        sqlx::Error::Database(e) => Some(e.kind()),
+        _ => None,
     }
 }

@@ -1,5 +1,9 @@
 //! The state store on real SQLite files in temporary directories: what is written is read back
-//! after reopening, concurrent writers all land, bad files give errors that name them.
+//! after reopening, concurrent writers all land, bad files give errors that name them. Plans,
+//! rollouts and their leases are in `rollouts.rs`, rollout journals in `journal.rs`.
+
+mod journal;
+mod rollouts;
 
 use std::path::Path;
 
@@ -365,8 +369,19 @@ async fn the_journal_is_wal() {
     assert_eq!(mode, "wal");
 }
 
-/// Runs one statement returning one integer on the file, outside the store: the tests' only
-/// look under the hood.
+/// Runs statements on the file, outside the store, as someone with the sqlite3 shell would:
+/// the tests' way to tamper with what the store wrote.
+async fn sqlite_execute(path: &Path, sql: &str) -> Result<u64, sqlx::Error> {
+    use sqlx::Connection;
+    let mut connection =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await?;
+    let result = sqlx::raw_sql(sql).execute(&mut connection).await;
+    connection.close().await?;
+    Ok(result?.rows_affected())
+}
+
+/// Runs one statement returning one integer on the file, outside the store: a look under the
+/// hood.
 async fn sqlite_count(path: &Path, sql: &'static str) -> i64 {
     use sqlx::Connection;
     let mut connection =

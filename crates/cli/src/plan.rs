@@ -1,0 +1,148 @@
+//! `patchctl plan create|show`: the action plan, from the latest assessments.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use model::plan::{Limit, PlanOptions, RebootPolicy, Scope, render_html, render_markdown};
+
+use crate::config::{Paths, runtime};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Plan the pending updates of the selected hosts: pinned versions, waves, rollback.
+    Create(CreateArgs),
+    /// Show a plan as a change board reads it.
+    Show(ShowArgs),
+}
+
+#[derive(clap::Args)]
+struct CreateArgs {
+    /// `all`, a host, a group, `env:NAME` or `tag:NAME`.
+    #[arg(required = true)]
+    selectors: Vec<String>,
+    #[arg(long, conflicts_with_all = ["kernel_only", "packages"])]
+    security_only: bool,
+    #[arg(long, conflicts_with = "packages")]
+    kernel_only: bool,
+    /// Only these packages (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    packages: Vec<String>,
+    #[arg(long, default_value = "if-required")]
+    reboot: RebootPolicy,
+    /// Canary hosts per environment, patched first.
+    #[arg(long, default_value_t = 1)]
+    canary: usize,
+    /// The largest batch: a number of hosts or a percentage of the environment.
+    #[arg(long, default_value = "25%")]
+    max_unavailable: Limit,
+    /// Failed hosts tolerated per wave before the rollout halts.
+    #[arg(long, default_value = "0")]
+    error_budget: Limit,
+    #[arg(long, default_value = "md")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// The plan's id, or a unique prefix of it (6 hex digits or more).
+    plan: String,
+    #[arg(long, default_value = "md")]
+    format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Md,
+    Html,
+    Json,
+}
+
+pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Create(args) => create(args, paths),
+        Command::Show(args) => show(args, paths),
+    }
+}
+
+fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let inventory = paths.inventory()?;
+    let selectors = args
+        .selectors
+        .iter()
+        .map(|text| text.parse::<model::Selector>().map_err(|error| anyhow::anyhow!("{error}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let hosts =
+        model::select(&inventory, &selectors).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let scope = if args.security_only {
+        Scope::SecurityOnly
+    } else if args.kernel_only {
+        Scope::KernelOnly
+    } else if !args.packages.is_empty() {
+        Scope::Packages(args.packages.clone())
+    } else {
+        Scope::All
+    };
+    let mut options = PlanOptions { scope, reboot: args.reboot, ..PlanOptions::default() };
+    options.strategy.canary = args.canary;
+    options.strategy.max_unavailable = args.max_unavailable;
+    options.strategy.error_budget = args.error_budget;
+    let hosts: Vec<model::ResolvedHost> = hosts.into_iter().cloned().collect();
+    let plan = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let plan = ops::create_plan(&store, &hosts, &args.selectors, &options, now_unix())
+            .await
+            .context("making the plan")?;
+        store.close().await;
+        anyhow::Ok(plan)
+    })?;
+    print(&plan, args.format);
+    if plan.hosts.is_empty() {
+        eprintln!("patchctl: nothing to do: no selected host has a pending update in scope");
+    } else {
+        eprintln!(
+            "patchctl: plan {} saved; start it with `patchctl rollout start {}`",
+            plan.id,
+            short(&plan.id)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(args: ShowArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let plan = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let plan = ops::load_plan(&store, &args.plan).await?;
+        store.close().await;
+        anyhow::Ok(plan)
+    })?;
+    let plan = plan.with_context(|| format!("no plan matches `{}`", args.plan))?;
+    print(&plan, args.format);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(plan: &model::plan::Plan, format: Format) {
+    match format {
+        Format::Md => print!("{}", render_markdown(plan)),
+        Format::Html => print!("{}", render_html(plan)),
+        Format::Json => {
+            println!("{}", serde_json::to_string_pretty(plan).expect("a plan serializes"))
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    model::plan::short_id(id)
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,367 @@
+//! `patchctl rollout start|status|pause|resume|cancel`, `patchctl rollback` and
+//! `patchctl report`: running an approved plan on its hosts, and what came of it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ops::rollout::{self as run, DriveConfig, DriveOutcome, SshSteps, StepsConfig};
+use rollout::{Config, Event, Input, Phase, RollbackPolicy, Rollout};
+
+use crate::config::{Paths, runtime};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Run a plan: waves, prechecks, apply, reboot, postchecks, rollback on failure.
+    Start(StartArgs),
+    /// Where a rollout is, host by host.
+    Status { rollout: String },
+    /// Start nothing new; running steps finish.
+    Pause { rollout: String },
+    /// Continue a paused or interrupted rollout from its journal.
+    Resume(ResumeArgs),
+    /// Stop: hosts not yet changed are skipped, hosts being changed are seen to the end.
+    Cancel { rollout: String },
+}
+
+#[derive(clap::Args)]
+struct StartArgs {
+    /// The plan's id or a unique prefix.
+    plan: String,
+    /// Show what would run, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args)]
+struct ResumeArgs {
+    rollout: String,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// Minutes of warning a reboot gives (`shutdown -r +N`).
+    #[arg(long, default_value_t = 5)]
+    reboot_delay: u32,
+    /// Hosts worked on at once, across the rollout.
+    #[arg(long, default_value_t = 50)]
+    max_in_flight: usize,
+    /// Roll a host back by itself when its postchecks fail.
+    #[arg(long, default_value = "automatic")]
+    rollback: Rollback,
+    /// Seconds a host may not answer before it is given up on.
+    #[arg(long, default_value_t = 120)]
+    unreachable_grace: u64,
+    /// Seconds a host has to come back from a reboot.
+    #[arg(long, default_value_t = 900)]
+    reboot_timeout: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Rollback {
+    Automatic,
+    Manual,
+}
+
+#[derive(clap::Args)]
+pub struct RollbackArgs {
+    rollout: String,
+    /// Only this host (by default every host that was patched).
+    #[arg(long)]
+    host: Vec<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    rollout: String,
+    #[arg(long, default_value = "md")]
+    format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Md,
+    Html,
+    Json,
+}
+
+pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Start(args) => start(args, paths),
+        Command::Status { rollout } => status(&rollout, paths),
+        Command::Pause { rollout } => request(&rollout, Input::Pause, paths),
+        Command::Cancel { rollout } => request(&rollout, Input::Cancel, paths),
+        Command::Resume(args) => drive(&args.rollout, &args.run, paths),
+    }
+}
+
+fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let inventory = paths.inventory()?;
+    let rt = runtime()?;
+    let plan = rt.block_on(async {
+        let store = paths.store().await?;
+        let plan = ops::load_plan(&store, &args.plan).await?;
+        store.close().await;
+        anyhow::Ok(plan)
+    })?;
+    let plan = plan.with_context(|| format!("no plan matches `{}`", args.plan))?;
+    if plan.hosts.is_empty() {
+        anyhow::bail!("plan {} has no host to patch", plan.id);
+    }
+    let mut snapshots = Vec::new();
+    for host in &plan.hosts {
+        let resolved = inventory.host(&host.host).with_context(|| {
+            format!("host {} of the plan is no longer in {}", host.host, paths.config.display())
+        })?;
+        let (_, hooks) = model::checks::host_checks(resolved).map_err(|e| anyhow::anyhow!(e))?;
+        if hooks.snapshot.is_some() {
+            snapshots.push(host.host.clone());
+        }
+    }
+    let mut config = Config::from_plan(&plan, |host| snapshots.iter().any(|h| h == host));
+    apply_run_args(&mut config, &args.run);
+    if args.dry_run {
+        for (index, wave) in config.waves.iter().enumerate() {
+            let kind = if wave.canary { " (canary: no failure tolerated)" } else { "" };
+            println!("wave {} {}{kind}", index + 1, wave.name);
+            for host in &wave.hosts {
+                let snapshot = if host.snapshot { "snapshot, " } else { "" };
+                println!(
+                    "  {}: precheck, {snapshot}apply {} packages, reboot {:?}, postcheck",
+                    host.name,
+                    plan.host(&host.name).map_or(0, |h| h.changes.len()),
+                    host.reboot
+                );
+            }
+        }
+        println!("dry run: nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = new_rollout_id();
+    rt.block_on(async {
+        let store = paths.store().await?;
+        run::create_rollout(&store, &plan, &config, &id, now_unix()).await?;
+        store.close().await;
+        anyhow::Ok(())
+    })?;
+    eprintln!("patchctl: rollout {id} of plan {}", model::plan::short_id(&plan.id));
+    drop(rt);
+    drive(&id, &args.run, paths)
+}
+
+fn apply_run_args(config: &mut Config, args: &RunArgs) {
+    config.max_in_flight = args.max_in_flight.max(1);
+    config.rollback = match args.rollback {
+        Rollback::Automatic => RollbackPolicy::Automatic,
+        Rollback::Manual => RollbackPolicy::Manual,
+    };
+    config.timeouts.reboot = args.reboot_timeout * 1000 + u64::from(args.reboot_delay) * 60_000;
+}
+
+/// Drives a rollout in this process until it ends or is paused (Ctrl-C pauses it).
+fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let inventory = paths.inventory()?;
+    let outcome = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let loaded = run::load(&store, rollout).await?;
+        let hosts =
+            loaded.plan.hosts.iter().filter_map(|h| inventory.host(&h.host).cloned()).collect();
+        let steps_config = StepsConfig {
+            rollout_id: loaded.row.id.clone(),
+            apply: pkgmgr::apply::ApplyOptions::default(),
+            reboot_delay_minutes: args.reboot_delay,
+            reboot_message: "patchctl: rebooting to finish patching".to_owned(),
+            unreachable_grace: Duration::from_secs(args.unreachable_grace),
+            poll_interval: Duration::from_secs(2),
+            connect: ops::ConnectConfig::default(),
+        };
+        let steps =
+            Arc::new(SshSteps::new(steps_config, loaded.plan.clone(), hosts, store.clone()));
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("patchctl: pausing: running steps finish, nothing new starts");
+        };
+        let outcome =
+            run::drive(&store, &loaded.row.id, steps, &DriveConfig::default(), stop, &print_event)
+                .await;
+        store.close().await;
+        anyhow::Ok((loaded.row.id, outcome?))
+    })?;
+    let (id, outcome) = outcome;
+    match outcome {
+        DriveOutcome::Finished(Phase::Completed) => {
+            eprintln!("patchctl: rollout {id} completed; `patchctl report {id}` for the record");
+            Ok(ExitCode::SUCCESS)
+        }
+        DriveOutcome::Finished(phase) => {
+            eprintln!(
+                "patchctl: rollout {id} {}; `patchctl report {id}` says why",
+                run::phase_name(phase)
+            );
+            Ok(ExitCode::from(3))
+        }
+        DriveOutcome::Paused => {
+            eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_event(event: &Event, _rollout: &Rollout) {
+    match event {
+        Event::WaveStarted { name, .. } => eprintln!("wave {name}: started"),
+        Event::WaveFinished { name, failures, budget, .. } => {
+            eprintln!("wave {name}: finished, {failures} failed (budget {budget})");
+        }
+        Event::HostChanged { host, to, .. } => match to {
+            rollout::HostState::Running { step, resume, .. } => {
+                let again = if *resume { " (checking on it after a restart)" } else { "" };
+                eprintln!("{host}: {}{again}", step.as_str());
+            }
+            rollout::HostState::Ready { .. } | rollout::HostState::Pending => {}
+            state => eprintln!("{host}: {}", describe(state)),
+        },
+        Event::Halted { reason, .. } => eprintln!("HALTED: {reason}"),
+        Event::Paused => eprintln!("paused"),
+        Event::Resumed => eprintln!("resumed"),
+        Event::Cancelled => eprintln!("cancelled"),
+        Event::Finished { phase } => eprintln!("finished: {}", run::phase_name(*phase)),
+    }
+}
+
+fn describe(state: &rollout::HostState) -> String {
+    match state {
+        rollout::HostState::Failed { step, reason } => {
+            format!("FAILED at {}: {reason}", step.as_str())
+        }
+        rollout::HostState::Lost { step, reason } => {
+            format!("LOST during {}: {reason}", step.as_str())
+        }
+        rollout::HostState::RolledBack { reason } => format!("rolled back ({reason})"),
+        rollout::HostState::Skipped { reason } => format!("skipped: {reason}"),
+        other => other.name().to_owned(),
+    }
+}
+
+fn status(rollout: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let loaded = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let loaded = run::load(&store, rollout).await?;
+        store.close().await;
+        anyhow::Ok(loaded)
+    })?;
+    println!(
+        "rollout {} of plan {}: {}",
+        loaded.row.id,
+        model::plan::short_id(&loaded.plan.id),
+        run::phase_name(loaded.machine.phase())
+    );
+    for (host, state) in loaded.machine.hosts() {
+        println!("  {host}: {}", describe(state));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn request(rollout: &str, input: Input, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let message = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let message = run::request(&store, rollout, input, &DriveConfig::default().owner).await?;
+        store.close().await;
+        anyhow::Ok(message)
+    })?;
+    eprintln!("patchctl: {message}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patchctl rollback ROLLOUT [--host HOST]`.
+pub fn rollback(args: RollbackArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let loaded = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let loaded = run::load(&store, &args.rollout).await?;
+        store.close().await;
+        anyhow::Ok(loaded)
+    })?;
+    let hosts: Vec<String> = if args.host.is_empty() {
+        loaded
+            .machine
+            .hosts()
+            .filter(|(_, s)| {
+                matches!(s, rollout::HostState::Done | rollout::HostState::Failed { .. })
+            })
+            .map(|(h, _)| h.to_owned())
+            .collect()
+    } else {
+        args.host.clone()
+    };
+    for host in hosts {
+        request(&loaded.row.id, Input::RollBack { host }, paths)?;
+    }
+    drive(&loaded.row.id, &args.run, paths)
+}
+
+/// `patchctl report ROLLOUT`.
+pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let loaded = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let loaded = run::load(&store, &args.rollout).await?;
+        store.close().await;
+        anyhow::Ok(loaded)
+    })?;
+    let document = run::report(&loaded);
+    match args.format {
+        Format::Md => print!("{}", document.to_markdown()),
+        Format::Html => print!("{}", document.to_html()),
+        Format::Json => {
+            let hosts: Vec<_> = loaded.machine.hosts().map(|(h, s)| serde_json::json!({"host": h, "state": s, "steps": loaded.machine.host_steps(h)})).collect();
+            let outputs: Vec<_> = loaded
+                .outputs
+                .iter()
+                .map(|(h, o)| serde_json::json!({"host": h, "output": o}))
+                .collect();
+            let json = serde_json::json!({
+                "rollout": loaded.row.id,
+                "plan": loaded.plan.id,
+                "phase": run::phase_name(loaded.machine.phase()),
+                "hosts": hosts,
+                "outputs": outputs,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// 16 hex digits from the clock and the process: unique enough for one state database, and
+/// letters and digits only, as unit names on the hosts need.
+fn new_rollout_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

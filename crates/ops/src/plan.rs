@@ -1,0 +1,72 @@
+//! Making an action plan from the hosts' latest assessments, and keeping it.
+
+use model::plan::{Plan, PlanError, PlanHost, PlanOptions, build_plan};
+use model::{Assessment, ResolvedHost};
+use store::{AssessmentOutcome, Store, SummaryOutcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanCreateError {
+    #[error("the state database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// Makes the plan for `hosts` from their latest assessments and saves it. A host whose latest
+/// attempt failed is left out with that failure as the reason: a plan is never made from an
+/// older state than the last one seen.
+pub async fn create_plan(
+    store: &Store,
+    hosts: &[ResolvedHost],
+    selectors: &[String],
+    options: &PlanOptions,
+    now_unix: i64,
+) -> Result<Plan, PlanCreateError> {
+    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let mut assessments: Vec<Assessment> = Vec::new();
+    let mut failed = Vec::new();
+    for row in store.latest_assessments(Some(&names)).await? {
+        match row.outcome {
+            SummaryOutcome::Assessed(_) => {
+                if let Some(stored) = store.assessment(&row.id).await?
+                    && let AssessmentOutcome::Assessed(assessment) = stored.record.outcome
+                {
+                    assessments.push(*assessment);
+                }
+            }
+            SummaryOutcome::Failed(failure) => failed.push((row.host, failure.message)),
+        }
+    }
+    let plan_hosts: Vec<PlanHost> = hosts.iter().map(PlanHost::from).collect();
+    let mut plan = build_plan(&plan_hosts, &assessments, selectors, options, now_unix)?;
+    for (host, message) in failed {
+        if let Some(excluded) = plan.excluded.iter_mut().find(|e| e.host == host) {
+            excluded.reason = format!("its latest assessment failed: {message}");
+        }
+    }
+    plan.id = plan.content_hash();
+    let body = serde_json::to_string(&plan).expect("a plan serializes");
+    store.save_plan(&plan.id, plan.created_at_unix, &body).await?;
+    Ok(plan)
+}
+
+/// A saved plan by id or unique prefix, checked to be intact.
+pub async fn load_plan(store: &Store, id: &str) -> Result<Option<Plan>, LoadPlanError> {
+    let Some(stored) = store.plan(id).await? else { return Ok(None) };
+    let plan: Plan = serde_json::from_str(&stored.body_json)
+        .map_err(|e| LoadPlanError::Unreadable(stored.id.clone(), e.to_string()))?;
+    if plan.id != stored.id || !plan.is_intact() {
+        return Err(LoadPlanError::Tampered(stored.id));
+    }
+    Ok(Some(plan))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadPlanError {
+    #[error("the state database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("plan {0} cannot be read: {1}")]
+    Unreadable(String, String),
+    #[error("plan {0} was changed after it was made: its content no longer has its id")]
+    Tampered(String),
+}

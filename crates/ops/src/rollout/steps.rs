@@ -1,0 +1,270 @@
+//! The steps of a host's run, carried out over SSH: prechecks, snapshot, apply, reboot,
+//! postchecks, rollback. Each answers with a `StepResult` and the commands it ran.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::checks::{Checks, Hooks, host_checks};
+use model::plan::{HostPlan, Plan};
+use model::{Assessment, ResolvedHost};
+use pkgmgr::CommandSpec;
+use pkgmgr::apply::{ApplyOptions, PinnedPackage};
+use rollout::{Step, StepResult};
+use store::Store;
+use tokio::sync::Mutex;
+use transport::{Output, Transport};
+
+use super::journal::{self, OutputRecord};
+use crate::assess::{AssessConfig, assess_host};
+use crate::connect::{ConnectConfig, connect};
+
+/// What a step reports: its result, and every command it ran, for the journal.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub result: StepResult,
+    pub outputs: Vec<OutputRecord>,
+}
+
+/// Runs one step on one host. With `resume`, the step may have been started by a process that
+/// died: check on it, never start it a second time.
+#[async_trait::async_trait]
+pub trait StepRunner: Send + Sync {
+    async fn run(&self, host: &str, step: Step, resume: bool) -> StepReport;
+}
+
+#[derive(Debug, Clone)]
+pub struct StepsConfig {
+    pub rollout_id: String,
+    pub apply: ApplyOptions,
+    /// `shutdown -r +N`: minutes of warning before a reboot (0 in tests).
+    pub reboot_delay_minutes: u32,
+    pub reboot_message: String,
+    /// How long a host may not answer before it is given up on as unreachable.
+    pub unreachable_grace: Duration,
+    /// How often a running unit, or a rebooting host, is looked at.
+    pub poll_interval: Duration,
+    pub connect: ConnectConfig,
+}
+
+/// Steps over SSH for the hosts of one plan.
+pub struct SshSteps {
+    pub(super) config: StepsConfig,
+    plan: Plan,
+    hosts: HashMap<String, ResolvedHost>,
+    store: Store,
+    connections: Mutex<HashMap<String, Arc<transport::Ssh>>>,
+}
+
+impl SshSteps {
+    pub fn new(config: StepsConfig, plan: Plan, hosts: Vec<ResolvedHost>, store: Store) -> Self {
+        let hosts = hosts.into_iter().map(|h| (h.name.clone(), h)).collect();
+        SshSteps { config, plan, hosts, store, connections: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl SshSteps {
+    /// The facts the host's latest precheck recorded, from the journal, so that they survive a
+    /// restart of patchctl.
+    pub(super) async fn facts(&self, host: &str) -> BTreeMap<String, String> {
+        let Ok(entries) = self.store.journal(&self.config.rollout_id).await else {
+            return BTreeMap::new();
+        };
+        let mut facts = BTreeMap::new();
+        for entry in
+            entries.iter().filter(|e| e.kind == journal::OUTPUT && e.host.as_deref() == Some(host))
+        {
+            if let Ok(record) = serde_json::from_str::<OutputRecord>(&entry.body_json)
+                && !record.facts.is_empty()
+            {
+                facts = record.facts;
+            }
+        }
+        facts
+    }
+}
+
+/// The commands a step ran, and how to fail it with the last one's words.
+pub(super) struct Log {
+    step: Step,
+    outputs: Vec<OutputRecord>,
+}
+
+impl Log {
+    fn record(&mut self, command: &CommandSpec, output: &Result<Output, String>, note: &str) {
+        let (exit_code, stdout, stderr) = match output {
+            Ok(output) => (Some(output.exit_code), &output.stdout[..], &output.stderr[..]),
+            Err(error) => (None, &b""[..], error.as_bytes()),
+        };
+        let digest = <sha2::Sha256 as sha2::Digest>::digest([stdout, stderr].concat());
+        self.outputs.push(OutputRecord {
+            step: self.step,
+            argv: command.argv.clone(),
+            exit_code,
+            stdout_tail: tail(stdout),
+            stderr_tail: tail(stderr),
+            output_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            note: note.to_owned(),
+            facts: BTreeMap::new(),
+        });
+    }
+
+    /// The output of a command that ran as a unit, read back from its files.
+    pub(super) fn record_unit(
+        &mut self,
+        command: &CommandSpec,
+        code: i32,
+        stdout: &str,
+        stderr: &str,
+        unit: &str,
+    ) {
+        let output = Ok(Output {
+            exit_code: code,
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        });
+        self.record(command, &output, &format!("ran as {unit}"));
+    }
+
+    /// A remark with no command, for the report.
+    pub(super) fn note(&mut self, note: &str) {
+        self.record(
+            &CommandSpec { argv: Vec::new(), env: Vec::new() },
+            &Ok(Output { exit_code: 0, stdout: Vec::new(), stderr: Vec::new() }),
+            note,
+        );
+    }
+
+    /// Facts later steps need, journaled with this step.
+    pub(super) fn facts(&mut self, facts: BTreeMap<String, String>) {
+        self.note("facts for later steps");
+        if let Some(last) = self.outputs.last_mut() {
+            last.facts = facts;
+        }
+    }
+
+    fn done(self, result: StepResult) -> StepReport {
+        StepReport { result, outputs: self.outputs }
+    }
+}
+
+fn tail(bytes: &[u8]) -> String {
+    const KEEP: usize = 4000;
+    let text = String::from_utf8_lossy(bytes);
+    let start = text.len().saturating_sub(KEEP);
+    let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    text[start..].to_owned()
+}
+
+pub(super) fn failed(reason: impl Into<String>) -> StepResult {
+    StepResult::Failed { reason: reason.into() }
+}
+
+pub(super) fn unreachable(reason: impl Into<String>) -> StepResult {
+    StepResult::Unreachable { reason: reason.into() }
+}
+
+pub(super) const OK: StepResult = StepResult::Succeeded { reboot_required: false };
+
+#[async_trait::async_trait]
+impl StepRunner for SshSteps {
+    async fn run(&self, host: &str, step: Step, resume: bool) -> StepReport {
+        let mut log = Log { step, outputs: Vec::new() };
+        let (Some(inventory_host), Some(plan)) = (self.hosts.get(host), self.plan.host(host))
+        else {
+            return log.done(failed(format!("{host} is not in the plan and the inventory")));
+        };
+        let (checks, hooks) = match host_checks(inventory_host) {
+            Ok(typed) => typed,
+            Err(problem) => return log.done(failed(problem)),
+        };
+        let context = HostContext { steps: self, host: inventory_host, plan, checks, hooks };
+        let result = match step {
+            Step::Precheck => context.precheck(&mut log).await,
+            Step::Snapshot => context.snapshot(&mut log).await,
+            Step::Apply => context.apply(&mut log, resume).await,
+            Step::Reboot => context.reboot(&mut log, resume).await,
+            Step::Postcheck | Step::Verify => context.postcheck(&mut log).await,
+            Step::Rollback => context.rollback(&mut log, resume).await,
+        };
+        log.done(result)
+    }
+}
+
+pub(super) struct HostContext<'a> {
+    pub(super) steps: &'a SshSteps,
+    pub(super) host: &'a ResolvedHost,
+    pub(super) plan: &'a HostPlan,
+    pub(super) checks: Checks,
+    pub(super) hooks: Hooks,
+}
+
+impl HostContext<'_> {
+    /// The host's connection, made again when it dropped, trying until the grace runs out.
+    pub(super) async fn transport(&self) -> Result<Arc<transport::Ssh>, String> {
+        let mut connections = self.steps.connections.lock().await;
+        if let Some(ssh) = connections.get(&self.host.name)
+            && !ssh.is_closed()
+        {
+            return Ok(ssh.clone());
+        }
+        let started = tokio::time::Instant::now();
+        loop {
+            match connect(self.host, &self.steps.store, &self.steps.config.connect).await {
+                Ok(ssh) => {
+                    let ssh = Arc::new(ssh);
+                    connections.insert(self.host.name.clone(), ssh.clone());
+                    return Ok(ssh);
+                }
+                Err(failure) if failure.retryable() => {
+                    if started.elapsed() > self.steps.config.unreachable_grace {
+                        return Err(failure.to_string());
+                    }
+                    tokio::time::sleep(self.steps.config.poll_interval).await;
+                }
+                Err(failure) => return Err(failure.to_string()),
+            }
+        }
+    }
+
+    pub(super) async fn forget_connection(&self) {
+        self.steps.connections.lock().await.remove(&self.host.name);
+    }
+
+    /// Runs a command, recording it. `Err` is a transport failure, in words.
+    pub(super) async fn run(
+        &self,
+        log: &mut Log,
+        command: &CommandSpec,
+        note: &str,
+    ) -> Result<Output, String> {
+        let ssh = self.transport().await?;
+        let command = transport::Command { argv: command.argv.clone(), env: command.env.clone() };
+        let output = ssh.run(&command).await.map_err(|e| e.to_string());
+        log.record(
+            &CommandSpec { argv: command.argv.clone(), env: command.env.clone() },
+            &output,
+            note,
+        );
+        if output.is_err() {
+            self.forget_connection().await;
+        }
+        output
+    }
+
+    pub(super) async fn assess(&self) -> Result<Assessment, StepResult> {
+        let ssh = self.transport().await.map_err(unreachable)?;
+        let config = AssessConfig { package_manager: self.host.package_manager };
+        assess_host(&self.host.name, ssh.as_ref(), &config).await.map_err(|failure| match &failure
+            .error
+            .problem
+        {
+            pkgmgr::Problem::Transport(message) => unreachable(message.clone()),
+            _ => failed(format!("assessing the host: {failure}")),
+        })
+    }
+
+    pub(super) fn targets(&self) -> Vec<PinnedPackage> {
+        self.plan.changes.iter().map(|c| PinnedPackage::new(&c.name, &c.arch, &c.to)).collect()
+    }
+}

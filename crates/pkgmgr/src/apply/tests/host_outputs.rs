@@ -1,0 +1,218 @@
+//! Units, postchecks, the journal and reboots on the fleet's Debian host.
+
+use super::captured;
+use crate::apply::*;
+use crate::{Gathered, ProbeOutput};
+
+fn show(stdout: &str) -> UnitState {
+    parse_unit_status(stdout).unwrap()
+}
+
+#[test]
+fn unit_states() {
+    let name = UnitName::new("capture", "deb1-apply").unwrap();
+    let status = unit_status_command(&name).argv;
+    assert_eq!(
+        status,
+        [
+            "systemctl",
+            "show",
+            "patchctl-capture-deb1-apply.service",
+            "--property=ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState"
+        ]
+    );
+    assert_eq!(show(captured!("unit-show-running").stdout), UnitState::Running);
+    let exited = show(captured!("unit-show-exited-0").stdout);
+    assert_eq!(exited, UnitState::Exited { code: 0 });
+    let failed = show(captured!("unit-show-exited-100").stdout);
+    assert_eq!(failed, UnitState::Exited { code: 100 });
+    assert_eq!(
+        show(captured!("unit-show-killed").stdout),
+        UnitState::Killed { signal: 9, core_dumped: false }
+    );
+    assert_eq!(show(captured!("unit-show-not-found").stdout), UnitState::NotFound);
+
+    // Released the way the capture released them.
+    assert_eq!(
+        release_unit_command(&name, &exited).unwrap().argv,
+        ["systemctl", "stop", "patchctl-capture-deb1-apply.service"]
+    );
+    assert_eq!(captured!("systemctl-stop").rc, 0);
+    let broken = UnitName::new("capture", "deb1-broken").unwrap();
+    assert_eq!(
+        release_unit_command(&broken, &failed).unwrap().argv,
+        ["systemctl", "reset-failed", "patchctl-capture-deb1-broken.service"]
+    );
+    assert_eq!(captured!("systemctl-reset-failed").rc, 0);
+    assert_eq!(release_unit_command(&name, &UnitState::Running), None);
+
+    assert!(parse_unit_status("LoadState=loaded\n").is_err());
+    assert!(parse_unit_status("garbage").is_err());
+}
+
+#[test]
+fn unit_start() {
+    let start = |c: super::Captured| parse_unit_start(c.rc, c.stdout, c.stderr);
+    assert_eq!(start(captured!("systemd-run-started")), UnitStart::Started);
+    assert_eq!(start(captured!("systemd-run-already-loaded")), UnitStart::AlreadyExists);
+    assert_eq!(
+        start(captured!("systemd-run-no-program")),
+        UnitStart::Failed {
+            message: "Failed to find executable /usr/bin/patchctl-no-such-program: No such file or directory".into()
+        }
+    );
+    assert_eq!(
+        prepare_unit_dir_command().argv,
+        ["mkdir", "-p", "-m", "0700", "--", "/var/lib/patchctl/units"]
+    );
+    let name = UnitName::new("capture", "deb1-apply").unwrap();
+    let probes = unit_output_probes(&name);
+    assert_eq!(
+        probes[0].probe,
+        crate::Probe::ReadFile("/var/lib/patchctl/units/patchctl-capture-deb1-apply.stdout".into())
+    );
+}
+
+#[test]
+fn is_active() {
+    let all = ["acme-web.service", "ssh.service"];
+    assert_eq!(
+        is_active_command(&all).unwrap().argv,
+        ["systemctl", "is-active", "--", "acme-web.service", "ssh.service"]
+    );
+    let c = captured!("systemctl-is-active-all");
+    let states = parse_is_active(&all, c.rc, c.stdout).unwrap();
+    assert!(states.iter().all(|(_, s)| *s == UnitActivity::Active));
+
+    let mixed = ["acme-web.service", "acme-nope.service", "patchctl-capture-deb1-false.service"];
+    let c = captured!("systemctl-is-active-mixed");
+    // Exit code 0: at least one is active.
+    assert_eq!(c.rc, 0);
+    let states: Vec<UnitActivity> =
+        parse_is_active(&mixed, c.rc, c.stdout).unwrap().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(states, [UnitActivity::Active, UnitActivity::Inactive, UnitActivity::Failed]);
+    assert!(parse_is_active(&mixed[..2], c.rc, c.stdout).is_err());
+    assert!(parse_is_active(&mixed, 3, c.stdout).is_err());
+}
+
+#[test]
+fn journal_errors_since_the_mark() {
+    assert_eq!(
+        journal_mark_command().argv,
+        ["journalctl", "--no-pager", "-q", "-n", "0", "--show-cursor"]
+    );
+    let c = captured!("journal-mark");
+    let mark = parse_journal_mark(c.rc, c.stdout).unwrap();
+    let cursor = mark.cursor.clone().unwrap();
+    assert!(cursor.starts_with("s=") && cursor.contains(";i=d2;"));
+
+    let since = JournalSince::from_mark(&mark);
+    let argv = journal_errors_command(&since).unwrap().argv;
+    assert_eq!(argv.last().unwrap(), &format!("--cursor={cursor}"));
+    assert_eq!(
+        journal_errors_command(&JournalSince::ThisBoot).unwrap().argv.join(" "),
+        "journalctl --no-pager -q -p err -o short-iso -n 1000 -b"
+    );
+
+    let errors = |c: super::Captured| parse_journal_errors(c.rc, c.stdout).unwrap();
+    let baseline = errors(captured!("journal-errors-boot"));
+    assert_eq!(baseline.len(), 5);
+    assert_eq!(baseline[0].identifier, "sshd");
+    assert_eq!(baseline[0].pid, Some(38));
+    assert_eq!(baseline[0].timestamp, "2026-11-22T01:12:33+0000");
+    assert_eq!(
+        baseline[0].message,
+        "error: kex_exchange_identification: Connection closed by remote host"
+    );
+
+    let after = errors(captured!("journal-errors-after"));
+    let new = new_journal_errors(&baseline, &after);
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].identifier, "acme-capture");
+    assert_eq!(new[0].message, "patchctl capture: an error logged after the mark");
+
+    // Across the reboot: sshd's usual complaint is in the baseline, the rest is new (a
+    // container's bind mounts fail to unmount at every shutdown).
+    let after_reboot = errors(captured!("journal-errors-after-reboot"));
+    assert_eq!(after_reboot.len(), 7);
+    let new = new_journal_errors(&baseline, &after_reboot);
+    assert_eq!(new.len(), 6);
+    assert!(
+        new[1..]
+            .iter()
+            .all(|e| e.identifier == "systemd" && e.message.starts_with("Failed unmounting "))
+    );
+
+    // Why --cursor: systemd 252's --after-cursor with -p err skips the first error after the mark.
+    let skipped = errors(captured!("journal-errors-after-cursor-bug"));
+    assert_eq!(skipped.len(), 6);
+    assert!(skipped.iter().all(|e| e.identifier != "acme-capture"));
+}
+
+#[test]
+fn journal_odd_lines() {
+    let text = "2026-11-22T01:00:00+0000 deb1 kernel: oops\n  second line\n-- Boot 1234 --\n2026-11-22T01:00:01+0000 deb1 (true)[280]: t.service: Failed\n";
+    let entries = parse_journal_errors(0, text).unwrap();
+    assert_eq!(entries[0].identifier, "kernel");
+    assert_eq!(entries[0].pid, None);
+    assert_eq!(entries[0].message, "oops\nsecond line");
+    assert_eq!(entries[1].identifier, "(true)");
+    assert!(parse_journal_errors(0, "  continuation first\n").is_err());
+    assert!(parse_journal_errors(0, "not a journal line\n").is_err());
+    assert!(parse_journal_errors(1, "").is_err());
+    assert!(parse_journal_mark(0, "-- cursor: s=1;x=2\n-- cursor: s=3\n").is_err());
+    assert_eq!(parse_journal_mark(0, "").unwrap().cursor, None);
+}
+
+fn identity(boot_id: &'static str, stat: &'static str) -> BootIdentity {
+    let mut gathered = Gathered::new();
+    gathered.insert(BOOT_ID, ProbeOutput::File(Some(boot_id.to_owned())));
+    gathered.insert(INIT_STAT, ProbeOutput::File(Some(stat.to_owned())));
+    boot_identity(&gathered).unwrap()
+}
+
+#[test]
+fn reboot_in_a_container() {
+    let before = identity(captured!("boot-id-before").stdout, captured!("init-stat-before").stdout);
+    let after = identity(captured!("boot-id-after").stdout, captured!("init-stat-after").stdout);
+    // The kernel's boot id is the Docker host's and stays; PID 1 started again.
+    assert_eq!(before.boot_id, after.boot_id);
+    assert_eq!((before.init_start_ticks, after.init_start_ticks), (113626, 122018));
+    assert!(rebooted(&before, &after));
+    assert!(!rebooted(&before, &before));
+    let real_machine = BootIdentity { boot_id: "another".into(), ..before.clone() };
+    assert!(rebooted(&before, &real_machine));
+
+    assert_eq!(
+        reboot_command(0, "patchctl: rebooting after patching").unwrap().argv,
+        ["shutdown", "-r", "now", "patchctl: rebooting after patching"]
+    );
+    assert_eq!(captured!("shutdown-now").rc, 0);
+    assert_eq!(
+        reboot_command(5, "patchctl: rebooting after patching").unwrap().argv,
+        ["shutdown", "-r", "+5", "patchctl: rebooting after patching"]
+    );
+    let scheduled = captured!("shutdown-scheduled");
+    assert_eq!(scheduled.rc, 0);
+    assert!(scheduled.stderr.starts_with("Reboot scheduled for "));
+    assert_eq!(cancel_reboot_command().argv, ["shutdown", "-c"]);
+    assert_eq!(captured!("shutdown-cancel").rc, 0);
+}
+
+#[test]
+fn boot_identity_refuses_garbage() {
+    let parse = |boot_id: &str, stat: &str| {
+        let mut gathered = Gathered::new();
+        gathered.insert(BOOT_ID, ProbeOutput::File(Some(boot_id.to_owned())));
+        gathered.insert(INIT_STAT, ProbeOutput::File(Some(stat.to_owned())));
+        boot_identity(&gathered)
+    };
+    let stat = captured!("init-stat-before").stdout;
+    assert!(parse("", stat).is_err());
+    assert!(parse("a b", stat).is_err());
+    assert!(parse("x", "2 (init) S 0").is_err());
+    assert!(parse("x", "1 (sys) temd) S 0 1").is_err());
+    // A command name with spaces and parentheses.
+    let odd = stat.replacen("(systemd)", "(my (odd) init)", 1);
+    assert_eq!(parse("x", &odd).unwrap().init_start_ticks, 113626);
+}

@@ -1,0 +1,245 @@
+//! Running a command as its own transient systemd service, so that it outlives the SSH
+//! connection that started it, and finding out afterwards, from any later connection, whether
+//! it still runs and how it ended.
+//!
+//! Checked against systemd 252 (Debian 12); the options used exist since systemd 236, so RHEL 8
+//! (systemd 239) takes them too:
+//! - `--remain-after-exit` and no `--collect`: a transient service that ends is unloaded, with
+//!   its exit status, unless it stays "active (exited)" after success or "failed" after a
+//!   failure; `--collect` would unload even a failed one. So the status stays readable until
+//!   [`release_unit_command`] or a reboot.
+//! - `StandardOutput=file:` (not `truncate:` or `append:`, which systemd 239 lacks): the paths
+//!   are named after the unit, which is never reused, so the files do not exist beforehand. The
+//!   directory must exist, or the unit fails with status 209 before running anything:
+//!   [`prepare_unit_dir_command`] makes it.
+//! - PID 1 expands `$NAME` and `${NAME}` in the command line of a transient service (systemd-run
+//!   252 has no `--expand-environment=no`), so every `$` of the argv is written `$$`.
+//! - A unit starts with a clean environment: the command's environment goes in with `--setenv`.
+
+use super::outcome::OutputError;
+use super::validate::{self, InvalidInput};
+use crate::probe::{CommandSpec, ProbeSpec};
+
+/// Where units write their standard output and error: root's, kept across reboots.
+pub const UNIT_OUTPUT_DIR: &str = "/var/lib/patchctl/units";
+/// The keys of [`unit_output_probes`].
+pub const UNIT_STDOUT: &str = "unit stdout";
+pub const UNIT_STDERR: &str = "unit stderr";
+
+const STATUS_PROPERTIES: &str = "ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState";
+
+/// `patchctl-<rollout>-<host-step>`: the name of one step of one rollout on one host, which a
+/// restarted patchctl can compute again from its journal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UnitName(String);
+
+impl UnitName {
+    /// `rollout` is letters and digits (so that the name splits back at its first dash);
+    /// `host_step` letters, digits, `-` and `_` (`web1-apply`, `web1-rollback-2`). No dots: in a
+    /// unit name the text after a dot is the unit type.
+    pub fn new(rollout: &str, host_step: &str) -> Result<UnitName, InvalidInput> {
+        validate::word("rollout id", rollout, b"")?;
+        validate::word("unit step", host_step, b"-_")?;
+        let name = format!("patchctl-{rollout}-{host_step}");
+        if name.len() > 200 {
+            return Err(InvalidInput::new("unit name", &name, "longer than 200"));
+        }
+        Ok(UnitName(name))
+    }
+
+    /// Without the `.service` suffix.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `NAME.service`, as systemctl is told it.
+    pub fn service(&self) -> String {
+        format!("{}.service", self.0)
+    }
+
+    pub fn stdout_path(&self) -> String {
+        format!("{UNIT_OUTPUT_DIR}/{}.stdout", self.0)
+    }
+
+    pub fn stderr_path(&self) -> String {
+        format!("{UNIT_OUTPUT_DIR}/{}.stderr", self.0)
+    }
+}
+
+impl std::fmt::Display for UnitName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `mkdir -p -m 0700 /var/lib/patchctl/units`: run once before [`run_as_unit`].
+pub fn prepare_unit_dir_command() -> CommandSpec {
+    CommandSpec::new(["mkdir", "-p", "-m", "0700", "--", UNIT_OUTPUT_DIR])
+}
+
+/// `systemd-run --unit=NAME.service --remain-after-exit --property=StandardOutput=file:… … --
+/// ARGV`: starts `command` as the unit `name` and returns once it started (exit code 0), or
+/// fails at once when the program does not exist or the unit is already loaded
+/// ([`parse_unit_start`]).
+pub fn run_as_unit(name: &UnitName, command: &CommandSpec) -> Result<CommandSpec, InvalidInput> {
+    let Some(program) = command.argv.first() else {
+        return Err(InvalidInput::new("command", "", "empty argv"));
+    };
+    if program.is_empty() || program.starts_with('-') {
+        return Err(InvalidInput::new("program", program, "empty or starting with -"));
+    }
+    if let Some(word) = command.argv.iter().find(|w| w.contains(|c: char| c.is_control())) {
+        return Err(InvalidInput::new("argument", word, "contains a control character"));
+    }
+    let mut argv: Vec<String> = vec![
+        "systemd-run".into(),
+        format!("--unit={}", name.service()),
+        format!("--description=patchctl {name}"),
+        "--remain-after-exit".into(),
+        format!("--property=StandardOutput=file:{}", name.stdout_path()),
+        format!("--property=StandardError=file:{}", name.stderr_path()),
+    ];
+    for (key, value) in &command.env {
+        let key_ok = key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !key_ok {
+            return Err(InvalidInput::new("environment variable", key, "not a variable name"));
+        }
+        if value.contains(|c: char| c.is_control()) {
+            return Err(InvalidInput::new(
+                "environment value",
+                value,
+                "contains a control character",
+            ));
+        }
+        argv.push(format!("--setenv={key}={value}"));
+    }
+    argv.push("--".into());
+    argv.extend(command.argv.iter().map(|word| word.replace('$', "$$")));
+    Ok(CommandSpec::new(argv))
+}
+
+/// Whether `systemd-run` started the unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitStart {
+    Started,
+    /// A unit of that name is loaded: an earlier patchctl started it. Ask its status instead.
+    AlreadyExists,
+    /// systemd-run's own message (the program does not exist, systemd is not running, …).
+    Failed {
+        message: String,
+    },
+}
+
+/// systemd-run exits 0 once the unit started, and says `Running as unit: NAME.service` on
+/// standard error; otherwise it exits 1 with the reason on standard error.
+pub fn parse_unit_start(exit_code: i32, _stdout: &str, stderr: &str) -> UnitStart {
+    if exit_code == 0 {
+        return UnitStart::Started;
+    }
+    if stderr.contains("was already loaded or has a fragment file") {
+        return UnitStart::AlreadyExists;
+    }
+    let message = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let message = if message.is_empty() {
+        format!("systemd-run exited with code {exit_code}")
+    } else {
+        message.chars().take(300).collect()
+    };
+    UnitStart::Failed { message }
+}
+
+/// `systemctl show NAME.service --property=…`: works for a unit that is loaded and for one that
+/// is not (then `LoadState=not-found`), and exits 0 either way.
+pub fn unit_status_command(name: &UnitName) -> CommandSpec {
+    CommandSpec::new([
+        "systemctl".to_owned(),
+        "show".to_owned(),
+        name.service(),
+        format!("--property={STATUS_PROPERTIES}"),
+    ])
+}
+
+/// Where a unit is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitState {
+    /// No such unit loaded: never started, released, or gone with a reboot. The host itself
+    /// must tell what happened (assess it, verify the versions).
+    NotFound,
+    /// Starting, running or stopping.
+    Running,
+    /// The program exited by itself with this code.
+    Exited { code: i32 },
+    /// The program was killed by this signal (`systemctl kill`, the OOM killer, a crash).
+    Killed { signal: i32, core_dumped: bool },
+    /// The unit failed without its program exiting or being killed, e.g. systemd could not set
+    /// it up: systemd's `Result` (`resources`, `start-limit-hit`, …).
+    Failed { result: String },
+}
+
+/// Parses [`unit_status_command`]'s `KEY=VALUE` lines, in whatever order systemd prints them.
+pub fn parse_unit_status(stdout: &str) -> Result<UnitState, OutputError> {
+    let invalid = |problem: String| OutputError { command: "systemctl show", problem };
+    let mut values = [None; 6];
+    let keys = ["LoadState", "ActiveState", "SubState", "Result", "ExecMainCode", "ExecMainStatus"];
+    for line in stdout.lines().filter(|l| !l.is_empty()) {
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("expected KEY=VALUE, got {line:?}")))?;
+        if let Some(slot) = keys.iter().position(|k| *k == key) {
+            values[slot] = Some(value);
+        }
+    }
+    let mut found = [""; 6];
+    for (slot, key) in keys.iter().enumerate() {
+        found[slot] = values[slot].ok_or_else(|| invalid(format!("no {key}= line")))?;
+    }
+    let [load, active, sub, result, code, status] = found;
+    let number = |key: &str, text: &str| {
+        text.parse::<i32>().map_err(|_| invalid(format!("{key}={text:?} is not a number")))
+    };
+    match load {
+        "loaded" => {}
+        "not-found" => return Ok(UnitState::NotFound),
+        other => return Err(invalid(format!("LoadState={other:?}"))),
+    }
+    if matches!(active, "activating" | "deactivating" | "reloading")
+        || (active == "active" && sub != "exited")
+    {
+        return Ok(UnitState::Running);
+    }
+    // ExecMainCode is the siginfo code of the main process's end: CLD_EXITED, CLD_KILLED,
+    // CLD_DUMPED; 0 when it has not ended (or never ran).
+    let status = number("ExecMainStatus", status)?;
+    match number("ExecMainCode", code)? {
+        1 => Ok(UnitState::Exited { code: status }),
+        2 => Ok(UnitState::Killed { signal: status, core_dumped: false }),
+        3 => Ok(UnitState::Killed { signal: status, core_dumped: true }),
+        0 if active == "failed" => Ok(UnitState::Failed { result: result.to_owned() }),
+        // Loaded but inactive with no recorded end: stopped before it ran; nothing to read.
+        0 if active == "inactive" => Ok(UnitState::NotFound),
+        other => Err(invalid(format!("ExecMainCode={other} with ActiveState={active}"))),
+    }
+}
+
+/// The standard output and error files of `name`, as [`UNIT_STDOUT`] and [`UNIT_STDERR`].
+pub fn unit_output_probes(name: &UnitName) -> Vec<ProbeSpec> {
+    vec![
+        ProbeSpec::read_file(UNIT_STDOUT, &name.stdout_path()),
+        ProbeSpec::read_file(UNIT_STDERR, &name.stderr_path()),
+    ]
+}
+
+/// Unloads a unit that ended, once its status and outputs are read: `systemctl stop` for one
+/// that succeeded (it stays "active (exited)"), `systemctl reset-failed` for one that failed.
+/// `None` for a unit that runs (never stop an apply half-way) or is not loaded.
+pub fn release_unit_command(name: &UnitName, state: &UnitState) -> Option<CommandSpec> {
+    let verb = match state {
+        UnitState::Exited { code: 0 } => "stop",
+        UnitState::Exited { .. } | UnitState::Killed { .. } | UnitState::Failed { .. } => {
+            "reset-failed"
+        }
+        UnitState::Running | UnitState::NotFound => return None,
+    };
+    Some(CommandSpec::new(["systemctl".to_owned(), verb.to_owned(), name.service()]))
+}

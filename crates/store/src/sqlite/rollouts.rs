@@ -1,0 +1,330 @@
+//! Plans, rollouts and rollout leases in SQLite. Ids and JSON arrive checked (`validate.rs`);
+//! lookups by prefix arrive as lowercase hex prefixes.
+
+use sqlx::error::ErrorKind;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Sqlite, get, violation};
+use crate::StoreError;
+use crate::rollout_records::{
+    Claim, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
+};
+
+/// The columns `rollout_row` reads; a macro so that every query stays a `&'static str`.
+macro_rules! rollout_columns {
+    () => {
+        "id, plan_id, created_at, config, phase, updated_at, owner, lease_expires"
+    };
+}
+
+/// How often a claim or renewal that lost to another writer looks again: the row it lost to
+/// may be released in between, which one more try settles.
+const LEASE_ATTEMPTS: usize = 3;
+
+impl Sqlite {
+    pub(crate) async fn save_plan(
+        &self,
+        id: &str,
+        created_at_unix: i64,
+        body_json: &str,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("saving plan {id}");
+        // Insert-if-absent, then compare: one statement decides, so two processes saving the
+        // same plan at once both succeed and neither overwrites the other.
+        let inserted = sqlx::query(
+            "INSERT INTO plans (id, created_at, body) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(created_at_unix)
+        .bind(body_json)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        if inserted.rows_affected() == 1 {
+            return Ok(());
+        }
+        let stored: String = sqlx::query_scalar("SELECT body FROM plans WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        if stored == body_json {
+            Ok(())
+        } else {
+            Err(StoreError::PlanConflict { id: id.to_owned() })
+        }
+    }
+
+    pub(crate) async fn plan(&self, prefix: &str) -> Result<Option<StoredPlan>, StoreError> {
+        let doing = || format!("reading plan {prefix}");
+        // The count of all matches comes with the first one, in one statement: window
+        // functions run before LIMIT.
+        let row = sqlx::query(
+            "SELECT id, created_at, body, COUNT(*) OVER () AS n_matches
+             FROM plans WHERE substr(id, 1, $2) = $1
+             ORDER BY id LIMIT 1",
+        )
+        .bind(prefix)
+        .bind(prefix_len(prefix))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        let Some(row) = row else { return Ok(None) };
+        // Plan ids all have the same length, so an exact id never matches more than itself.
+        check_unique(&row, "plan", prefix, &doing)?;
+        Ok(Some(StoredPlan {
+            id: get(&row, "id", &doing)?,
+            created_at_unix: get(&row, "created_at", &doing)?,
+            body_json: get(&row, "body", &doing)?,
+        }))
+    }
+
+    pub(crate) async fn plans(&self) -> Result<Vec<StoredPlanSummary>, StoreError> {
+        let doing = || "listing plans".to_owned();
+        let rows =
+            sqlx::query("SELECT id, created_at FROM plans ORDER BY created_at DESC, id DESC")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredPlanSummary {
+                    id: get(row, "id", &doing)?,
+                    created_at_unix: get(row, "created_at", &doing)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn create_rollout(&self, rollout: &NewRollout) -> Result<(), StoreError> {
+        let doing = || format!("creating rollout {} of plan {}", rollout.id, rollout.plan_id);
+        sqlx::query(
+            "INSERT INTO rollouts (id, plan_id, created_at, config, phase, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $3)",
+        )
+        .bind(&rollout.id)
+        .bind(&rollout.plan_id)
+        .bind(rollout.created_at_unix)
+        .bind(&rollout.config_json)
+        .bind(ROLLOUT_CREATED_PHASE)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| match violation(&source) {
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::UnknownPlan { doing: doing(), plan_id: rollout.plan_id.clone() }
+            }
+            Some(ErrorKind::UniqueViolation) => {
+                StoreError::RolloutExists { rollout_id: rollout.id.clone() }
+            }
+            _ => StoreError::Query { doing: doing(), source },
+        })?;
+        Ok(())
+    }
+
+    pub(crate) async fn rollout(&self, prefix: &str) -> Result<Option<RolloutRow>, StoreError> {
+        let doing = || format!("reading rollout {prefix}");
+        // Rollout ids differ in length, so one can be the beginning of another: an exact match
+        // sorts first and wins.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            rollout_columns!(),
+            ", COUNT(*) OVER () AS n_matches
+             FROM rollouts WHERE substr(id, 1, $2) = $1
+             ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END, id LIMIT 1"
+        ))
+        .bind(prefix)
+        .bind(prefix_len(prefix))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        let Some(row) = row else { return Ok(None) };
+        let rollout = rollout_row(&row, &doing)?;
+        if rollout.id != prefix {
+            check_unique(&row, "rollout", prefix, &doing)?;
+        }
+        Ok(Some(rollout))
+    }
+
+    pub(crate) async fn rollouts(&self) -> Result<Vec<RolloutRow>, StoreError> {
+        let doing = || "listing rollouts".to_owned();
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            rollout_columns!(),
+            " FROM rollouts ORDER BY created_at DESC, id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        rows.iter().map(|row| rollout_row(row, &doing)).collect()
+    }
+
+    pub(crate) async fn set_rollout_phase(
+        &self,
+        id: &str,
+        phase: &str,
+        updated_at_unix: i64,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("setting the phase of rollout {id} to {phase}");
+        let updated = sqlx::query("UPDATE rollouts SET phase = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(phase)
+            .bind(updated_at_unix)
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::UnknownRollout { doing: doing(), rollout_id: id.to_owned() });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn claim_rollout(
+        &self,
+        id: &str,
+        owner: &str,
+        now_unix: i64,
+        until_unix: i64,
+    ) -> Result<Claim, StoreError> {
+        let doing = || format!("claiming rollout {id} for {owner}");
+        for _ in 0..LEASE_ATTEMPTS {
+            // The condition and the change are one statement, and SQLite runs one writer at a
+            // time: of two processes claiming at once, the second sees the first's owner and
+            // changes nothing. A lease ends at `lease_expires`, so `<=` lets a claim take it
+            // from that second on.
+            let claimed = sqlx::query(
+                "UPDATE rollouts SET owner = $2, lease_expires = $3
+                 WHERE id = $1 AND (owner IS NULL OR owner = $2 OR lease_expires <= $4)",
+            )
+            .bind(id)
+            .bind(owner)
+            .bind(until_unix)
+            .bind(now_unix)
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+            if claimed.rows_affected() == 1 {
+                return Ok(Claim::Claimed);
+            }
+            match self.lease(id, &doing).await? {
+                Some((Some(holder), Some(until_unix))) if until_unix > now_unix => {
+                    return Ok(Claim::HeldBy { owner: holder, until_unix });
+                }
+                Some(_) => continue,
+                None => {
+                    return Err(StoreError::UnknownRollout {
+                        doing: doing(),
+                        rollout_id: id.to_owned(),
+                    });
+                }
+            }
+        }
+        Err(StoreError::InvalidValue {
+            doing: doing(),
+            message: "the lease kept changing hands while claiming".to_owned(),
+        })
+    }
+
+    pub(crate) async fn renew_rollout_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until_unix: i64,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("renewing the lease on rollout {id} for {owner}");
+        // Renewal needs the caller's name on the row, even if its lease ran out: a claim by
+        // anyone else, even one already released, would have replaced the name, and the caller
+        // must then stop, because that process may have driven the rollout meanwhile.
+        let renewed =
+            sqlx::query("UPDATE rollouts SET lease_expires = $3 WHERE id = $1 AND owner = $2")
+                .bind(id)
+                .bind(owner)
+                .bind(until_unix)
+                .execute(&self.pool)
+                .await
+                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        if renewed.rows_affected() == 1 {
+            return Ok(());
+        }
+        match self.lease(id, &doing).await? {
+            Some((holder, _)) => Err(StoreError::LeaseLost {
+                rollout_id: id.to_owned(),
+                owner: owner.to_owned(),
+                holder,
+            }),
+            None => Err(StoreError::UnknownRollout { doing: doing(), rollout_id: id.to_owned() }),
+        }
+    }
+
+    pub(crate) async fn release_rollout(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
+        let doing = || format!("releasing rollout {id} for {owner}");
+        let released = sqlx::query(
+            "UPDATE rollouts SET owner = NULL, lease_expires = NULL WHERE id = $1 AND owner = $2",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        if released.rows_affected() == 1 {
+            return Ok(true);
+        }
+        match self.lease(id, &doing).await? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::UnknownRollout { doing: doing(), rollout_id: id.to_owned() }),
+        }
+    }
+
+    /// A rollout's owner and lease end, or `None` when there is no such rollout.
+    async fn lease(
+        &self,
+        id: &str,
+        // Sync, so that the future stays Send for callers that spawn it.
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> Result<Option<(Option<String>, Option<i64>)>, StoreError> {
+        let row = sqlx::query("SELECT owner, lease_expires FROM rollouts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        row.map(|row| Ok((get(&row, "owner", doing)?, get(&row, "lease_expires", doing)?)))
+            .transpose()
+    }
+}
+
+fn rollout_row(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<RolloutRow, StoreError> {
+    Ok(RolloutRow {
+        id: get(row, "id", doing)?,
+        plan_id: get(row, "plan_id", doing)?,
+        created_at_unix: get(row, "created_at", doing)?,
+        config_json: get(row, "config", doing)?,
+        phase: get(row, "phase", doing)?,
+        updated_at_unix: get(row, "updated_at", doing)?,
+        owner: get(row, "owner", doing)?,
+        lease_expires_unix: get(row, "lease_expires", doing)?,
+    })
+}
+
+/// Fails with [`StoreError::AmbiguousId`] when the row's `n_matches` says the prefix matched
+/// more than one id.
+fn check_unique(
+    row: &SqliteRow,
+    kind: &'static str,
+    prefix: &str,
+    doing: &dyn Fn() -> String,
+) -> Result<(), StoreError> {
+    let n_matches: i64 = get(row, "n_matches", doing)?;
+    if n_matches > 1 {
+        return Err(StoreError::AmbiguousId {
+            kind,
+            prefix: prefix.to_owned(),
+            n_matches: n_matches.unsigned_abs(),
+        });
+    }
+    Ok(())
+}
+
+/// A prefix's length for `substr`: prefixes are ASCII hex, so bytes are characters.
+fn prefix_len(prefix: &str) -> i64 {
+    i64::try_from(prefix.len()).unwrap_or(i64::MAX)
+}

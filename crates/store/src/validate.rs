@@ -1,0 +1,117 @@
+//! What the store checks before any query, the same for every backend: the syntax of plan and
+//! rollout ids, and that JSON documents parse. Lookups by prefix compare a bound substring (no
+//! `LIKE`, so no wildcard can sneak in), and only hex digits reach them.
+
+use crate::StoreError;
+
+/// Plan ids are `sha256:` and the 64 hex digits of the plan's content hash.
+const PLAN_ID_SCHEME: &str = "sha256:";
+const PLAN_HEX_DIGITS: usize = 64;
+
+/// Rollout ids are random hex strings the application makes, 16 digits in practice.
+const ROLLOUT_HEX_DIGITS: std::ops::RangeInclusive<usize> = 6..=64;
+
+/// The shortest prefix a lookup accepts: 6 hex digits are 16 million values, enough to name
+/// one of a database's plans or rollouts, and short enough to type.
+const MIN_PREFIX_DIGITS: usize = 6;
+
+/// Checks an id a plan is saved under: `sha256:` and 64 lowercase hex digits.
+pub(crate) fn check_plan_id(id: &str) -> Result<(), StoreError> {
+    let hex = id.strip_prefix(PLAN_ID_SCHEME).unwrap_or("");
+    if hex.len() == PLAN_HEX_DIGITS && is_lowercase_hex(hex) {
+        Ok(())
+    } else {
+        Err(invalid("plan", id, "`sha256:` and 64 lowercase hex digits"))
+    }
+}
+
+/// Checks an id a rollout is created with: 6 to 64 lowercase hex digits.
+pub(crate) fn check_rollout_id(id: &str) -> Result<(), StoreError> {
+    if ROLLOUT_HEX_DIGITS.contains(&id.len()) && is_lowercase_hex(id) {
+        Ok(())
+    } else {
+        Err(invalid("rollout", id, "6 to 64 lowercase hex digits"))
+    }
+}
+
+/// What a plan lookup compares the ids' beginnings with: `sha256:` and the hex digits given
+/// (at least 6, with or without `sha256:`, in either case), in lowercase.
+pub(crate) fn plan_prefix(given: &str) -> Result<String, StoreError> {
+    let hex = given.strip_prefix(PLAN_ID_SCHEME).unwrap_or(given);
+    hex_prefix(hex, PLAN_HEX_DIGITS).map(|hex| format!("{PLAN_ID_SCHEME}{hex}")).ok_or_else(|| {
+        invalid("plan", given, "at least 6 hex digits of a plan id, with or without `sha256:`")
+    })
+}
+
+/// What a rollout lookup compares the ids' beginnings with: the hex digits given (at least 6),
+/// in lowercase.
+pub(crate) fn rollout_prefix(given: &str) -> Result<String, StoreError> {
+    hex_prefix(given, *ROLLOUT_HEX_DIGITS.end())
+        .ok_or_else(|| invalid("rollout", given, "at least 6 hex digits of a rollout id"))
+}
+
+/// Checks that a JSON document parses, so that what is stored can be read back. It is stored
+/// as given, byte for byte: journal hashes cover the exact text.
+pub(crate) fn check_json(
+    json: &str,
+    doing: impl Fn() -> String,
+    what: &str,
+) -> Result<(), StoreError> {
+    serde_json::from_str::<serde_json::Value>(json).map(drop).map_err(|e| {
+        StoreError::InvalidValue { doing: doing(), message: format!("{what} is not JSON: {e}") }
+    })
+}
+
+fn hex_prefix(hex: &str, max_digits: usize) -> Option<String> {
+    let fits = (MIN_PREFIX_DIGITS..=max_digits).contains(&hex.len())
+        && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    fits.then(|| hex.to_ascii_lowercase())
+}
+
+fn is_lowercase_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn invalid(kind: &'static str, given: &str, expected: &'static str) -> StoreError {
+    StoreError::InvalidId { kind, given: given.to_owned(), expected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_ids_and_prefixes() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert!(check_plan_id(&format!("sha256:{hex}")).is_ok());
+        for bad in [hex.clone(), format!("sha256:{}", &hex[1..]), format!("sha256:{hex}0")] {
+            assert!(check_plan_id(&bad).is_err(), "{bad}");
+        }
+        assert!(check_plan_id(&format!("sha256:{}", hex.to_uppercase())).is_err());
+
+        assert_eq!(plan_prefix("abcdef").unwrap(), "sha256:abcdef");
+        assert_eq!(plan_prefix("sha256:ABCDEF0").unwrap(), "sha256:abcdef0");
+        assert_eq!(plan_prefix(&hex).unwrap(), format!("sha256:{hex}"));
+        for bad in ["abcde", "sha256:abcde", "abcde%", "abc_ef", "abcdeg", "sha256:", "", "abcdéf"]
+        {
+            let error = plan_prefix(bad).unwrap_err();
+            assert!(matches!(error, StoreError::InvalidId { kind: "plan", .. }), "{bad}: {error}");
+        }
+        assert!(plan_prefix(&format!("{hex}0")).is_err());
+    }
+
+    #[test]
+    fn rollout_ids_and_prefixes() {
+        assert!(check_rollout_id("0123456789abcdef").is_ok());
+        assert!(check_rollout_id("abcdef").is_ok());
+        for bad in ["abcde", "ABCDEF", "abcdef%", "sha256:abcdef", &"a".repeat(65)] {
+            assert!(check_rollout_id(bad).is_err(), "{bad}");
+        }
+        assert_eq!(rollout_prefix("0123AB").unwrap(), "0123ab");
+        let error = rollout_prefix("01%3ab").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"01%3ab\" is not a rollout id: expected at least 6 hex digits of a rollout id"
+        );
+    }
+}

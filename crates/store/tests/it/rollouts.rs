@@ -1,0 +1,259 @@
+//! Plans, rollouts and rollout leases: plans are immutable and found by a prefix of their id,
+//! rollouts belong to saved plans, and of processes racing for a lease exactly one wins.
+
+use store::{
+    Claim, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, Store, StoreError, StoredPlanSummary,
+};
+
+use crate::{open, sqlite_execute};
+
+/// A plan id whose hex digits begin with `start`.
+pub(crate) fn plan_id(start: &str) -> String {
+    format!("sha256:{start}{}", "0".repeat(64 - start.len()))
+}
+
+pub(crate) fn new_rollout(id: &str, plan_id: &str, created_at_unix: i64) -> NewRollout {
+    NewRollout {
+        id: id.to_owned(),
+        plan_id: plan_id.to_owned(),
+        created_at_unix,
+        config_json: r#"{"error_budget":1}"#.to_owned(),
+    }
+}
+
+/// Saves a plan and creates a rollout of it with this id.
+pub(crate) async fn store_with_rollout(store: &Store, rollout_id: &str) {
+    let plan = plan_id("feed01");
+    store.save_plan(&plan, 100, r#"{"hosts":[]}"#).await.unwrap();
+    store.create_rollout(&new_rollout(rollout_id, &plan, 200)).await.unwrap();
+}
+
+#[tokio::test]
+async fn plans_are_immutable_and_found_by_prefix() {
+    let store = Store::open_in_memory().await.unwrap();
+    let first = plan_id("abcdef01");
+    let second = plan_id("abcdef02");
+    let body = r#"{"hosts":["deb1"]}"#;
+    store.save_plan(&first, 100, body).await.unwrap();
+    // Saving it again is a no-op, and keeps the first time.
+    store.save_plan(&first, 150, body).await.unwrap();
+    let error = store.save_plan(&first, 160, r#"{"hosts":["deb2"]}"#).await.unwrap_err();
+    assert!(matches!(&error, StoreError::PlanConflict { id } if *id == first), "{error}");
+    store.save_plan(&second, 200, "{}").await.unwrap();
+
+    let found = store.plan(&first).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.created_at_unix, found.body_json.as_str()),
+        (first.as_str(), 100, body)
+    );
+    for given in ["abcdef01", "sha256:abcdef01", "ABCDEF01", &first[7..]] {
+        let found = store.plan(given).await.unwrap();
+        assert_eq!(found.map(|p| p.id), Some(first.clone()), "{given}");
+    }
+    assert_eq!(store.plan("abcdef03").await.unwrap(), None);
+
+    let error = store.plan("abcdef").await.unwrap_err();
+    assert!(matches!(error, StoreError::AmbiguousId { kind: "plan", n_matches: 2, .. }), "{error}");
+    assert_eq!(error.to_string(), "\"sha256:abcdef\" matches 2 plans; give more of the id");
+    // What would be wildcards to LIKE are refused, as is anything but hex.
+    for given in ["abcde%", "abc_ef", "abcde", "sha256:abcdeg", "%%%%%%"] {
+        let error = store.plan(given).await.unwrap_err();
+        assert!(matches!(error, StoreError::InvalidId { kind: "plan", .. }), "{given}: {error}");
+    }
+
+    let error = store.save_plan("sha256:abc", 1, "{}").await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidId { .. }), "{error}");
+    let error = store.save_plan(&plan_id("01"), 1, "{not json").await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidValue { .. }), "{error}");
+
+    assert_eq!(
+        store.plans().await.unwrap(),
+        [
+            StoredPlanSummary { id: second, created_at_unix: 200 },
+            StoredPlanSummary { id: first, created_at_unix: 100 },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_cannot_be_changed_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = open(&path).await;
+    store.save_plan(&plan_id("abcdef"), 100, "{}").await.unwrap();
+    store.close().await;
+    let error = sqlite_execute(&path, "UPDATE plans SET body = '{\"evil\":1}'").await.unwrap_err();
+    assert!(error.to_string().contains("plans are immutable"), "{error}");
+}
+
+#[tokio::test]
+async fn rollouts_belong_to_saved_plans() {
+    let store = Store::open_in_memory().await.unwrap();
+    let plan = plan_id("feed");
+    let error =
+        store.create_rollout(&new_rollout("0123456789abcdef", &plan, 10)).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::UnknownPlan { plan_id, .. } if *plan_id == plan),
+        "{error}"
+    );
+    store.save_plan(&plan, 1, "{}").await.unwrap();
+
+    store.create_rollout(&new_rollout("0123456789abcdef", &plan, 10)).await.unwrap();
+    // A rollout id that is the beginning of another one.
+    store.create_rollout(&new_rollout("012345", &plan, 20)).await.unwrap();
+    store.create_rollout(&new_rollout("fedcba9876543210", &plan, 30)).await.unwrap();
+    let error = store.create_rollout(&new_rollout("012345", &plan, 40)).await.unwrap_err();
+    assert!(matches!(error, StoreError::RolloutExists { .. }), "{error}");
+    for bad in ["01234", "0123456789ABCDEF", "rollout1"] {
+        let error = store.create_rollout(&new_rollout(bad, &plan, 40)).await.unwrap_err();
+        assert!(matches!(error, StoreError::InvalidId { kind: "rollout", .. }), "{bad}: {error}");
+    }
+
+    let rollout = store.rollout("0123456789abcdef").await.unwrap().unwrap();
+    assert_eq!(
+        rollout,
+        RolloutRow {
+            id: "0123456789abcdef".to_owned(),
+            plan_id: plan.clone(),
+            created_at_unix: 10,
+            config_json: r#"{"error_budget":1}"#.to_owned(),
+            phase: ROLLOUT_CREATED_PHASE.to_owned(),
+            updated_at_unix: 10,
+            owner: None,
+            lease_expires_unix: None,
+        }
+    );
+    // The exact id wins over the longer id it begins.
+    assert_eq!(store.rollout("012345").await.unwrap().unwrap().id, "012345");
+    assert_eq!(store.rollout("0123456").await.unwrap().unwrap().id, "0123456789abcdef");
+    assert_eq!(store.rollout("FEDCBA").await.unwrap().unwrap().id, "fedcba9876543210");
+    assert_eq!(store.rollout("aaaaaa").await.unwrap(), None);
+    let error = store.rollout("01234_").await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidId { kind: "rollout", .. }), "{error}");
+
+    store.create_rollout(&new_rollout("fedcba01", &plan, 50)).await.unwrap();
+    let error = store.rollout("fedcba").await.unwrap_err();
+    assert!(
+        matches!(error, StoreError::AmbiguousId { kind: "rollout", n_matches: 2, .. }),
+        "{error}"
+    );
+
+    store.set_rollout_phase("012345", "running", 60).await.unwrap();
+    let rollout = store.rollout("012345").await.unwrap().unwrap();
+    assert_eq!((rollout.phase.as_str(), rollout.updated_at_unix), ("running", 60));
+    let error = store.set_rollout_phase("aaaaaa", "running", 60).await.unwrap_err();
+    assert!(matches!(error, StoreError::UnknownRollout { .. }), "{error}");
+
+    let ids: Vec<String> = store.rollouts().await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, ["fedcba01", "fedcba9876543210", "012345", "0123456789abcdef"]);
+}
+
+#[tokio::test]
+async fn a_lease_is_held_until_it_runs_out_or_is_released() {
+    let store = Store::open_in_memory().await.unwrap();
+    let id = "0123456789abcdef";
+    store_with_rollout(&store, id).await;
+
+    assert_eq!(store.claim_rollout(id, "alice", 1000, 60).await.unwrap(), Claim::Claimed);
+    let held_by_alice = Claim::HeldBy { owner: "alice".to_owned(), until_unix: 1060 };
+    assert_eq!(store.claim_rollout(id, "bob", 1059, 60).await.unwrap(), held_by_alice);
+    // Claiming again extends one's own lease.
+    assert_eq!(store.claim_rollout(id, "alice", 1030, 60).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.claim_rollout(id, "bob", 1089, 60).await.unwrap(),
+        Claim::HeldBy { owner: "alice".to_owned(), until_unix: 1090 }
+    );
+    // A lease that ran out is still its owner's to renew while nobody else claims it.
+    store.renew_rollout_lease(id, "alice", 2000, 60).await.unwrap();
+    let rollout = store.rollout(id).await.unwrap().unwrap();
+    assert_eq!((rollout.owner.as_deref(), rollout.lease_expires_unix), (Some("alice"), Some(2060)));
+
+    // Run out, it goes to whoever claims it; the old owner can no longer renew or release it.
+    assert_eq!(store.claim_rollout(id, "bob", 2060, 30).await.unwrap(), Claim::Claimed);
+    let error = store.renew_rollout_lease(id, "alice", 2061, 60).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::LeaseLost { holder: Some(holder), .. } if holder == "bob"),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "renewing the lease on rollout 0123456789abcdef for alice: it is held by bob now"
+    );
+    assert!(!store.release_rollout(id, "alice").await.unwrap());
+    store.renew_rollout_lease(id, "bob", 2070, 30).await.unwrap();
+
+    assert!(store.release_rollout(id, "bob").await.unwrap());
+    let rollout = store.rollout(id).await.unwrap().unwrap();
+    assert_eq!((rollout.owner, rollout.lease_expires_unix), (None, None));
+    // Released, it is nobody's to renew, but anybody's to claim.
+    let error = store.renew_rollout_lease(id, "bob", 2071, 30).await.unwrap_err();
+    assert!(matches!(error, StoreError::LeaseLost { holder: None, .. }), "{error}");
+    assert_eq!(store.claim_rollout(id, "carol", 2072, 30).await.unwrap(), Claim::Claimed);
+
+    let error = store.claim_rollout(id, "carol", 2072, 0).await.unwrap_err();
+    assert!(matches!(error, StoreError::InvalidValue { .. }), "{error}");
+    for error in [
+        store.claim_rollout("aaaaaa", "carol", 1, 30).await.unwrap_err(),
+        store.renew_rollout_lease("aaaaaa", "carol", 1, 30).await.unwrap_err(),
+        store.release_rollout("aaaaaa", "carol").await.unwrap_err(),
+    ] {
+        assert!(matches!(error, StoreError::UnknownRollout { .. }), "{error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_processes_claiming_at_once_exactly_one_wins() {
+    const ROUNDS: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    // Two pools on one file stand for two patchctl processes.
+    let first = open(&path).await;
+    let second = open(&path).await;
+    let plan = plan_id("feed01");
+    first.save_plan(&plan, 1, "{}").await.unwrap();
+    for round in 0..ROUNDS {
+        let id = format!("{round:016x}");
+        first.create_rollout(&new_rollout(&id, &plan, 1)).await.unwrap();
+        let claim = |store: Store, owner: &'static str| {
+            let id = id.clone();
+            tokio::spawn(async move { store.claim_rollout(&id, owner, 1000, 60).await.unwrap() })
+        };
+        let a = claim(first.clone(), "process-a");
+        let b = claim(second.clone(), "process-b");
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let winner = match (&a, &b) {
+            (Claim::Claimed, Claim::HeldBy { owner, until_unix: 1060 }) if owner == "process-a" => {
+                "process-a"
+            }
+            (Claim::HeldBy { owner, until_unix: 1060 }, Claim::Claimed) if owner == "process-b" => {
+                "process-b"
+            }
+            _ => panic!("round {round}: {a:?} and {b:?}"),
+        };
+        let rollout = second.rollout(&id).await.unwrap().unwrap();
+        assert_eq!(rollout.owner.as_deref(), Some(winner));
+    }
+}
+
+/// The application spawns what it asks the store, so every future must be `Send`; this only
+/// has to compile.
+#[tokio::test]
+async fn every_future_can_be_spawned() {
+    fn send<T: Send>(_: T) {}
+    let store = Store::open_in_memory().await.unwrap();
+    let (id, rollout) = (plan_id("ab"), new_rollout("abcdef", &plan_id("ab"), 1));
+    send(store.save_plan(&id, 1, "{}"));
+    send(store.plan(&id));
+    send(store.plans());
+    send(store.create_rollout(&rollout));
+    send(store.rollout("abcdef"));
+    send(store.rollouts());
+    send(store.set_rollout_phase("abcdef", "running", 1));
+    send(store.claim_rollout("abcdef", "a", 1, 1));
+    send(store.renew_rollout_lease("abcdef", "a", 1, 1));
+    send(store.release_rollout("abcdef", "a"));
+    send(store.append_journal("abcdef", &[]));
+    send(store.journal("abcdef"));
+    send(store.journal_since("abcdef", 0));
+    send(store.verify_journal("abcdef"));
+}
