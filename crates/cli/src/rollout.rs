@@ -21,6 +21,8 @@ pub struct Args {
 enum Command {
     /// Run a plan: waves, prechecks, apply, reboot, postchecks, rollback on failure.
     Start(StartArgs),
+    /// Rollouts, newest first.
+    List,
     /// Where a rollout is, host by host.
     Status { rollout: String },
     /// Start nothing new; running steps finish.
@@ -101,6 +103,7 @@ enum Format {
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Start(args) => start(args, paths),
+        Command::List => list(paths),
         Command::Status { rollout } => status(&rollout, paths),
         Command::Pause { rollout } => request(&rollout, Input::Pause, paths),
         Command::Cancel { rollout } => request(&rollout, Input::Cancel, paths),
@@ -197,11 +200,20 @@ fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCod
         let outcome =
             run::drive(&store, &loaded.row.id, steps, &DriveConfig::default(), stop, &print_event)
                 .await;
+        let outcome = outcome?;
+        let after = run::load(&store, &loaded.row.id).await?;
+        let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
         store.close().await;
-        anyhow::Ok((loaded.row.id, outcome?))
+        anyhow::Ok((loaded.row.id, outcome, n_failed))
     })?;
-    let (id, outcome) = outcome;
+    let (id, outcome, n_failed) = outcome;
     match outcome {
+        DriveOutcome::Finished(Phase::Completed) if n_failed > 0 => {
+            eprintln!(
+                "patchctl: rollout {id} completed within its error budget, but {n_failed} hosts failed; `patchctl report {id}`"
+            );
+            Ok(ExitCode::from(3))
+        }
         DriveOutcome::Finished(Phase::Completed) => {
             eprintln!("patchctl: rollout {id} completed; `patchctl report {id}` for the record");
             Ok(ExitCode::SUCCESS)
@@ -252,6 +264,8 @@ fn describe(state: &rollout::HostState) -> String {
         }
         rollout::HostState::RolledBack { reason } => format!("rolled back ({reason})"),
         rollout::HostState::Skipped { reason } => format!("skipped: {reason}"),
+        rollout::HostState::Running { step, .. } => format!("running {}", step.as_str()),
+        rollout::HostState::Ready { next } => format!("next: {}", next.as_str()),
         other => other.name().to_owned(),
     }
 }
@@ -271,6 +285,25 @@ fn status(rollout: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
     );
     for (host, state) in loaded.machine.hosts() {
         println!("  {host}: {}", describe(state));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
+    let rows = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let rows = store.rollouts().await?;
+        store.close().await;
+        anyhow::Ok(rows)
+    })?;
+    for row in rows {
+        println!(
+            "{}  plan {}  {}  {}",
+            row.id,
+            model::plan::short_id(&row.plan_id),
+            row.phase,
+            row.owner.map(|o| format!("driven by {o}")).unwrap_or_default()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -337,6 +370,10 @@ pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
                 "phase": run::phase_name(loaded.machine.phase()),
                 "hosts": hosts,
                 "outputs": outputs,
+                "journal": match &loaded.journal_check {
+                    store::JournalCheck::Intact { n_entries, .. } => serde_json::json!({"intact": true, "entries": n_entries}),
+                    store::JournalCheck::Broken { seq, reason } => serde_json::json!({"intact": false, "seq": seq, "reason": format!("{reason:?}")}),
+                },
             });
             println!("{}", serde_json::to_string_pretty(&json)?);
         }

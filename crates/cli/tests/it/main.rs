@@ -4,5 +4,7 @@
 mod assess_container;
 mod assess_fleet;
 mod inventory;
+mod rollout_fleet;
 mod support;
+mod test_fleet;
 mod vercmp;

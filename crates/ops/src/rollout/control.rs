@@ -16,6 +16,8 @@ pub struct Loaded {
     pub machine: Rollout,
     pub outputs: Vec<(Option<String>, journal::OutputRecord)>,
     pub events: Vec<(i64, Event)>,
+    /// Whether the journal's hash chain is unbroken.
+    pub journal_check: store::JournalCheck,
 }
 
 pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
@@ -39,7 +41,8 @@ pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
             _ => {}
         }
     }
-    Ok(Loaded { row, plan, machine, outputs, events })
+    let journal_check = store.verify_journal(&row.id).await?;
+    Ok(Loaded { row, plan, machine, outputs, events, journal_check })
 }
 
 /// Pause, resume, cancel or roll back a host. When another process drives the rollout, the

@@ -26,7 +26,7 @@ pub struct DriveConfig {
 impl Default for DriveConfig {
     fn default() -> Self {
         DriveConfig {
-            owner: format!("patchctl:{}", std::process::id()),
+            owner: format!("patchctl@{}:{}", this_machine(), std::process::id()),
             lease_seconds: 60,
             request_poll: Duration::from_secs(1),
         }
@@ -57,11 +57,18 @@ pub async fn drive(
         .await?
         .ok_or_else(|| RolloutError::UnknownRollout(rollout_id.to_owned()))?;
     let id = row.id.clone();
-    match store.claim_rollout(&id, &config.owner, now_unix(), config.lease_seconds).await? {
-        Claim::Claimed => {}
-        Claim::HeldBy { owner, until_unix } => {
-            return Err(RolloutError::Busy { rollout: id, owner, until_unix });
-        }
+    let mut claim =
+        store.claim_rollout(&id, &config.owner, now_unix(), config.lease_seconds).await?;
+    if let Claim::HeldBy { owner, .. } = &claim
+        && is_dead_here(owner)
+    {
+        // The process that held it ran on this machine and is gone (killed, crashed): its
+        // lease would only make the operator wait for nothing.
+        store.release_rollout(&id, owner).await?;
+        claim = store.claim_rollout(&id, &config.owner, now_unix(), config.lease_seconds).await?;
+    }
+    if let Claim::HeldBy { owner, until_unix } = claim {
+        return Err(RolloutError::Busy { rollout: id, owner, until_unix });
     }
     let result = drive_claimed(store, &id, &row.config_json, runner, config, stop, on_event).await;
     // A lease left behind expires by itself; releasing it is a courtesy to the next process.
@@ -216,6 +223,25 @@ impl Driver<'_> {
         }
         Ok(())
     }
+}
+
+/// This machine's name, for lease owners (`patchctl@NAME:PID`).
+fn this_machine() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+/// True when `owner` is a patchctl process of this machine that no longer runs.
+fn is_dead_here(owner: &str) -> bool {
+    let Some((machine, pid)) = owner.strip_prefix("patchctl@").and_then(|o| o.rsplit_once(':'))
+    else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else { return false };
+    machine == this_machine()
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 pub fn phase_name(phase: Phase) -> &'static str {

@@ -299,6 +299,7 @@ impl HostContext<'_> {
                         return Err(failed(format!("starting {unit}: {message}")));
                     }
                 }
+                self.steps.flush(&self.host.name, log).await;
                 state = UnitState::Running;
             }
             while state == UnitState::Running {
@@ -374,6 +375,7 @@ impl HostContext<'_> {
             // With `now` the connection may break before an exit code comes back: only the new
             // boot below proves anything.
             let _ = self.run(log, &command, "reboot").await;
+            self.steps.flush(&self.host.name, log).await;
             self.forget_connection().await;
         }
         loop {

@@ -64,6 +64,21 @@ impl SshSteps {
 }
 
 impl SshSteps {
+    /// Journals what the step ran so far, at once: a command that changes the host (starting
+    /// the apply, the reboot) must be on record even if patchctl dies before the step ends.
+    pub(super) async fn flush(&self, host: &str, log: &mut Log) {
+        let now = super::driver::now_ms();
+        let entries: Vec<_> = log
+            .outputs
+            .iter()
+            .map(|o| journal::JournalRecord::Output(o.clone()).to_entry(now, Some(host)))
+            .collect();
+        // A failed write leaves the records in the log, journaled with the step's result.
+        if self.store.append_journal(&self.config.rollout_id, &entries).await.is_ok() {
+            log.outputs.clear();
+        }
+    }
+
     /// The facts the host's latest precheck recorded, from the journal, so that they survive a
     /// restart of patchctl.
     pub(super) async fn facts(&self, host: &str) -> BTreeMap<String, String> {

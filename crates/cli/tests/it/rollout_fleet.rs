@@ -1,0 +1,279 @@
+//! `patchctl plan` and `patchctl rollout` on the test fleet: the issue's acceptance, end to end
+//! over SSH against real apt and dnf, real systemd units and real (container) reboots.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{PATCHCTL, text};
+use crate::test_fleet::TestFleet;
+
+/// Checks every host of the fleet gets: acme-web's unit and its health endpoint. The journal
+/// check is off: every container reboot logs unmount errors a real host does not.
+fn with_checks(inventory: String) -> String {
+    inventory.replacen(
+        "[defaults]\n",
+        "[defaults.checks]\nunits = [\"acme-web\"]\n\
+         http = [{ url = \"http://{address}:8080/health\", body = \"ok\" }]\n\
+         journal_errors = false\n\n[defaults]\n",
+        1,
+    )
+}
+
+struct Run<'a> {
+    fleet: &'a TestFleet,
+    config: PathBuf,
+}
+
+impl Run<'_> {
+    fn new(fleet: &TestFleet) -> Run<'_> {
+        let config = fleet.edited_inventory("rollout.toml", with_checks);
+        Run { fleet, config }
+    }
+
+    fn patchctl(&self, args: &[&str]) -> Output {
+        self.fleet.patchctl(&self.config, args)
+    }
+
+    fn ok(&self, args: &[&str]) -> Output {
+        let output = self.patchctl(args);
+        assert!(
+            output.status.success(),
+            "patchctl {args:?}: {}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        output
+    }
+
+    /// Assesses everything and plans `args`; the plan's id.
+    fn plan(&self, args: &[&str]) -> String {
+        self.ok(&["assess", "all"]);
+        let mut all = vec!["plan", "create", "all", "--format", "json"];
+        all.extend_from_slice(args);
+        let plan: Value = serde_json::from_slice(&self.ok(&all).stdout).unwrap();
+        plan["id"].as_str().unwrap().to_owned()
+    }
+
+    fn report(&self, rollout: &str) -> Value {
+        serde_json::from_slice(&self.ok(&["report", rollout, "--format", "json"]).stdout).unwrap()
+    }
+
+    fn latest_rollout(&self) -> String {
+        let list = text(&self.ok(&["rollout", "list"]).stdout);
+        list.split_whitespace().next().expect("a rollout").to_owned()
+    }
+
+    fn installed(&self, host: &str, package: &str) -> String {
+        let is_rpm = host.starts_with("rpm");
+        let argv: Vec<&str> = if is_rpm {
+            vec!["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}\\n", package]
+        } else {
+            vec!["dpkg-query", "-W", "-f", "${Version}\\n", package]
+        };
+        let (_, out) = self.fleet.exec(host, &argv);
+        out.lines().last().unwrap_or_default().to_owned()
+    }
+
+    /// PID 1's start time: a container's boot identity.
+    fn boot(&self, host: &str) -> String {
+        let (_, stat) = self.fleet.exec(host, &["cat", "/proc/1/stat"]);
+        stat.rsplit(')').next().unwrap().split_whitespace().nth(19).unwrap().to_owned()
+    }
+}
+
+/// Host name → (state, detail) from a report.
+fn states(report: &Value) -> BTreeMap<String, (String, Value)> {
+    report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                (h["state"]["state"].as_str().unwrap().to_owned(), h["state"].clone()),
+            )
+        })
+        .collect()
+}
+
+/// How many times `host`'s apply unit was started, from the journal.
+fn apply_starts(report: &Value, host: &str) -> usize {
+    report["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["host"] == host)
+        .filter(|o| o["output"]["argv"][0] == "systemd-run")
+        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
+        .count()
+}
+
+const RUN_FLAGS: [&str; 6] =
+    ["--reboot-delay", "0", "--reboot-timeout", "120", "--unreachable-grace", "15"];
+
+#[test]
+fn a_rollout_patches_reboots_and_verifies_every_host() {
+    let Some(fleet) = TestFleet::up("roll", 6, 2) else { return };
+    let run = Run::new(&fleet);
+    let plan =
+        run.plan(&["--packages", "acme-web,acme-tools,acme-kernel", "--max-unavailable", "50%"]);
+    let hosts: Vec<String> = fleet.fleet.hosts.iter().map(|h| h.name.clone()).collect();
+    let boots: BTreeMap<&str, String> = hosts.iter().map(|h| (h.as_str(), run.boot(h))).collect();
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    run.ok(&args);
+    let rollout = run.latest_rollout();
+    let report = run.report(&rollout);
+    assert_eq!(report["phase"], "completed", "{report:#}");
+    assert_eq!(report["journal"]["intact"], true);
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "done", "{host}: {detail}");
+        for package in ["acme-web", "acme-tools", "acme-kernel"] {
+            assert_eq!(run.installed(&host, package), "1.1-1", "{host} {package}");
+        }
+        assert_ne!(run.boot(&host), boots[host.as_str()], "{host} was rebooted for its kernel");
+        assert_eq!(apply_starts(&report, &host), 1, "{host} applied once");
+    }
+    let markdown = text(&run.ok(&["report", &rollout]).stdout);
+    assert!(markdown.contains("| deb1 | done |"), "{markdown}");
+}
+
+#[test]
+fn a_broken_update_fails_its_host_and_halts_the_rollout() {
+    let Some(fleet) = TestFleet::up("broken", 3, 1) else { return };
+    let run = Run::new(&fleet);
+    let plan = run.plan(&["--packages", "acme-broken", "--canary", "1"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    let output = run.patchctl(&args);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let report = run.report(&run.latest_rollout());
+    assert_eq!(report["phase"], "halted", "{report:#}");
+    let states = states(&report);
+    let failed: Vec<_> = states.iter().filter(|(_, (s, _))| s == "failed").collect();
+    assert_eq!(failed.len(), 1, "only the canary ran: {states:?}");
+    let (host, (_, detail)) = failed[0];
+    assert_eq!(detail["step"], "apply");
+    let reason = detail["reason"].as_str().unwrap();
+    assert!(reason.contains("failed on purpose"), "the postinst's own words: {reason}");
+    for (other, (state, _)) in &states {
+        if other != host {
+            assert_eq!(state, "skipped", "{other}");
+            assert_eq!(run.installed(other, "acme-broken"), "1.0-1", "{other} untouched");
+        }
+    }
+}
+
+#[test]
+fn a_regression_is_rolled_back_by_itself() {
+    let Some(fleet) = TestFleet::up("regress", 1, 1) else { return };
+    let run = Run::new(&fleet);
+    let plan = run.plan(&["--packages", "acme-regress", "--error-budget", "100%", "--canary", "0"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    run.patchctl(&args);
+    let report = run.report(&run.latest_rollout());
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "rolled_back", "{host}: {detail}");
+        assert!(detail["reason"].as_str().unwrap().contains("degraded"), "{detail}");
+        assert_eq!(run.installed(&host, "acme-regress"), "1.0-1", "{host} back at 1.0");
+        let address = &fleet.fleet.host(&host).unwrap().address;
+        let (_, health) =
+            fleet.exec(&host, &["busybox", "wget", "-qO-", "http://127.0.0.1:8080/health"]);
+        assert_eq!(health.trim(), "ok", "{host} ({address}) is healthy again");
+    }
+}
+
+#[test]
+fn a_killed_host_is_lost_and_a_healed_one_is_patched_once() {
+    let Some(fleet) = TestFleet::up("faults", 3, 0) else { return };
+    let run = Run::new(&fleet);
+    let plan = run.plan(&[
+        "--packages",
+        "acme-tools",
+        "--canary",
+        "0",
+        "--max-unavailable",
+        "100%",
+        "--error-budget",
+        "100%",
+    ]);
+    let mut child = spawn(&run, &["rollout", "start", &plan]);
+    // deb1 dies; deb2 is cut off and comes back within the grace.
+    fleet.inject("deb1", fleet::Fault::Kill);
+    fleet.inject("deb2", fleet::Fault::Partition);
+    std::thread::sleep(Duration::from_secs(5));
+    fleet.runtime.block_on(fleet::heal(&fleet.fleet, "deb2")).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "a lost host makes the exit code 3");
+    let report = run.report(&run.latest_rollout());
+    let states = states(&report);
+    assert_eq!(states["deb1"].0, "lost", "{:?}", states["deb1"]);
+    assert_eq!(states["deb2"].0, "done", "{:?}", states["deb2"]);
+    assert_eq!(states["deb3"].0, "done", "{:?}", states["deb3"]);
+    assert!(apply_starts(&report, "deb2") <= 1, "deb2 patched at most once");
+    assert_eq!(run.installed("deb2", "acme-tools"), "1.1-1");
+}
+
+#[test]
+fn a_killed_patchctl_resumes_from_its_journal() {
+    let Some(fleet) = TestFleet::up("resume", 2, 1) else { return };
+    let run = Run::new(&fleet);
+    let plan = run.plan(&[
+        "--packages",
+        "acme-web,acme-tools,acme-kernel",
+        "--canary",
+        "0",
+        "--max-unavailable",
+        "100%",
+    ]);
+    let mut child = spawn(&run, &["rollout", "start", &plan]);
+    // Wait until some host is applying or rebooting, then kill -9 patchctl: the resumed run
+    // must find the unit or the new boot instead of applying or rebooting again.
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(120), "no step ever ran");
+        let list = text(&run.patchctl(&["rollout", "list"]).stdout);
+        if let Some(id) = list.split_whitespace().next() {
+            let status = text(&run.patchctl(&["rollout", "status", id]).stdout);
+            if status.contains("running apply") || status.contains("running reboot") {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rollout = run.latest_rollout();
+    let mut args = vec!["rollout", "resume", &rollout[..]];
+    args.extend(RUN_FLAGS);
+    run.ok(&args);
+    let report = run.report(&rollout);
+    assert_eq!(report["phase"], "completed", "{report:#}");
+    assert_eq!(report["journal"]["intact"], true);
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "done", "{host}: {detail}");
+        assert_eq!(apply_starts(&report, &host), 1, "{host}: one apply, never repeated");
+        assert_eq!(run.installed(&host, "acme-web"), "1.1-1");
+    }
+}
+
+fn spawn(run: &Run, args: &[&str]) -> std::process::Child {
+    let database = run.fleet.fleet.dir.join("rollout.db");
+    Command::new(PATCHCTL)
+        .arg("--config")
+        .arg(&run.config)
+        .arg("--state")
+        .arg(database)
+        .args(args)
+        .args(RUN_FLAGS)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
