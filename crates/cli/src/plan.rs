@@ -44,6 +44,9 @@ struct CreateArgs {
     /// Failed hosts tolerated per wave before the rollout halts.
     #[arg(long, default_value = "0")]
     error_budget: Limit,
+    /// Kernels kept on each host after it is patched (the running one always); 0 keeps all.
+    #[arg(long, default_value_t = 2)]
+    keep_kernels: usize,
     #[arg(long, default_value = "md")]
     format: Format,
 }
@@ -92,6 +95,7 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     options.strategy.canary = args.canary;
     options.strategy.max_unavailable = args.max_unavailable;
     options.strategy.error_budget = args.error_budget;
+    options.keep_kernels = args.keep_kernels;
     let hosts: Vec<model::ResolvedHost> = hosts.into_iter().cloned().collect();
     let plan = runtime()?.block_on(async {
         let store = paths.store().await?;

@@ -68,6 +68,12 @@ struct RunArgs {
     /// Seconds a host has to come back from a reboot.
     #[arg(long, default_value_t = 900)]
     reboot_timeout: u64,
+    /// Milliseconds between looks at a running apply or a rebooting host.
+    #[arg(long, default_value_t = 500)]
+    poll_interval_ms: u64,
+    /// Seconds an apply waits for the package manager's lock held by someone else.
+    #[arg(long, default_value_t = 120)]
+    lock_timeout: u32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -184,11 +190,14 @@ fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCod
             loaded.plan.hosts.iter().filter_map(|h| inventory.host(&h.host).cloned()).collect();
         let steps_config = StepsConfig {
             rollout_id: loaded.row.id.clone(),
-            apply: pkgmgr::apply::ApplyOptions::default(),
+            apply: pkgmgr::apply::ApplyOptions {
+                lock_timeout_seconds: args.lock_timeout,
+                ..pkgmgr::apply::ApplyOptions::default()
+            },
             reboot_delay_minutes: args.reboot_delay,
             reboot_message: "patchctl: rebooting to finish patching".to_owned(),
             unreachable_grace: Duration::from_secs(args.unreachable_grace),
-            poll_interval: Duration::from_secs(2),
+            poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
             connect: ops::ConnectConfig::default(),
         };
         let steps =

@@ -6,6 +6,7 @@
 //! http = [{ url = "http://{address}:8080/health", status = 200, body = "ok" }]
 //! commands = [["/usr/local/bin/smoke-test", "--quick"]]   # exit 0 passes
 //! journal_errors = true                                   # no new `journalctl -p err -b` lines
+//! journal_ignore = ["Failed unmounting"]                  # …except those containing these
 //! kernel = true                                           # running kernel is the newest installed
 //! [defaults.hooks]
 //! snapshot = ["/usr/local/sbin/snapshot", "{host}"]       # before the apply; exit 0 passes
@@ -33,12 +34,21 @@ pub struct Checks {
     pub http: Vec<HttpCheck>,
     pub commands: Vec<Vec<String>>,
     pub journal_errors: bool,
+    /// Journal errors containing one of these texts are not held against the host.
+    pub journal_ignore: Vec<String>,
     pub kernel: bool,
 }
 
 impl Default for Checks {
     fn default() -> Self {
-        Checks { units: vec![], http: vec![], commands: vec![], journal_errors: true, kernel: true }
+        Checks {
+            units: vec![],
+            http: vec![],
+            commands: vec![],
+            journal_errors: true,
+            journal_ignore: vec![],
+            kernel: true,
+        }
     }
 }
 

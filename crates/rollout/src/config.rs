@@ -29,6 +29,9 @@ pub struct HostConfig {
     /// Run the snapshot hook between the prechecks and the apply.
     pub snapshot: bool,
     pub reboot: RebootPlan,
+    /// Remove old kernels after the postchecks pass.
+    #[serde(default)]
+    pub cleanup_kernels: bool,
 }
 
 /// When a host reboots after its apply.
@@ -51,6 +54,12 @@ pub struct Timeouts {
     pub reboot: Millis,
     pub postcheck: Millis,
     pub rollback: Millis,
+    #[serde(default = "default_cleanup")]
+    pub cleanup: Millis,
+}
+
+fn default_cleanup() -> Millis {
+    10 * 60_000
 }
 
 impl Default for Timeouts {
@@ -63,6 +72,7 @@ impl Default for Timeouts {
             reboot: 15 * MINUTE,
             postcheck: 10 * MINUTE,
             rollback: 30 * MINUTE,
+            cleanup: 10 * MINUTE,
         }
     }
 }
@@ -92,6 +102,7 @@ impl Config {
                     .map(|name| HostConfig {
                         name: name.clone(),
                         snapshot: snapshot(name),
+                        cleanup_kernels: plan.options.keep_kernels > 0,
                         reboot: match plan.host(name).map(|h| h.reboot) {
                             Some(PlannedReboot::Yes) => RebootPlan::Always,
                             Some(PlannedReboot::No) => RebootPlan::Never,

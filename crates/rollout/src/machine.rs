@@ -272,6 +272,7 @@ impl Rollout {
             Step::Reboot => timeouts.reboot,
             Step::Postcheck | Step::Verify => timeouts.postcheck,
             Step::Rollback => timeouts.rollback,
+            Step::Cleanup => timeouts.cleanup,
         };
         let deadline = now.saturating_add(timeout);
         self.hosts[index].steps.push(StepRecord {
@@ -333,7 +334,8 @@ impl Rollout {
             Step::Apply => Step::Postcheck,
             Step::Reboot if host.rolling_back.is_some() => Step::Verify,
             Step::Reboot => Step::Postcheck,
-            Step::Postcheck => return HostState::Done,
+            Step::Postcheck if host.config.cleanup_kernels => Step::Cleanup,
+            Step::Postcheck | Step::Cleanup => return HostState::Done,
             // A rollback reboots only when the host asks (an older kernel to boot), whatever
             // the plan said for the way forward.
             Step::Rollback if reboot_required && host.config.reboot != RebootPlan::Never => {
@@ -349,6 +351,11 @@ impl Rollout {
     }
 
     fn step_failed(&mut self, index: usize, step: Step, reason: String) {
+        if step == Step::Cleanup {
+            // The host is patched and verified; kernels left behind are reported, not a failure.
+            self.set_state(index, HostState::Done);
+            return;
+        }
         let automatic = self.config.rollback == RollbackPolicy::Automatic;
         if step == Step::Postcheck && automatic && self.hosts[index].rolling_back.is_none() {
             self.hosts[index].rolling_back = Some(format!("postcheck failed: {reason}"));
@@ -388,6 +395,7 @@ impl Rollout {
             Step::Reboot => timeouts.reboot,
             Step::Postcheck | Step::Verify => timeouts.postcheck,
             Step::Rollback => timeouts.rollback,
+            Step::Cleanup => timeouts.cleanup,
         }
     }
 

@@ -18,6 +18,8 @@ pub enum Step {
     Rollback,
     /// The postchecks again, after a rollback.
     Verify,
+    /// Old kernels removed, keeping the newest few; its failure does not fail the host.
+    Cleanup,
 }
 
 impl Step {
@@ -30,6 +32,7 @@ impl Step {
             Step::Postcheck => "postcheck",
             Step::Rollback => "rollback",
             Step::Verify => "verify",
+            Step::Cleanup => "cleanup",
         }
     }
 

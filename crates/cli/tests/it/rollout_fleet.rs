@@ -34,6 +34,18 @@ impl Run<'_> {
         Run { fleet, config }
     }
 
+    /// With the hooks table `hooks` for every host, in its own inventory and state database.
+    fn with_hooks<'a>(fleet: &'a TestFleet, name: &str, hooks: &str) -> Run<'a> {
+        let config = fleet.edited_inventory(name, |text| {
+            with_checks(text).replacen(
+                "[defaults]\n",
+                &format!("[defaults.hooks]\n{hooks}\n\n[defaults]\n"),
+                1,
+            )
+        });
+        Run { fleet, config }
+    }
+
     fn patchctl(&self, args: &[&str]) -> Output {
         self.fleet.patchctl(&self.config, args)
     }
@@ -262,8 +274,45 @@ fn a_killed_patchctl_resumes_from_its_journal() {
     }
 }
 
+#[test]
+fn a_held_lock_is_waited_for_and_named_when_it_stays() {
+    let Some(fleet) = TestFleet::up("lock", 1, 1) else { return };
+    let plan_args = ["--packages", "acme-tools", "--canary", "0", "--error-budget", "100%"];
+    for host in ["deb1", "rpm1"] {
+        fleet.inject(host, fleet::Fault::HoldLock);
+    }
+    // Held for longer than the hosts wait: the precheck fails and names the holder.
+    let impatient = Run::with_hooks(&fleet, "impatient.toml", "lock_wait_seconds = 3");
+    let plan = impatient.plan(&plan_args);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    impatient.patchctl(&args);
+    let report = impatient.report(&impatient.latest_rollout());
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "failed", "{host}: {detail}");
+        assert_eq!(detail["step"], "precheck", "{host}: {detail}");
+        assert!(detail["reason"].as_str().unwrap().contains("held by pid"), "{detail}");
+        assert_eq!(impatient.installed(&host, "acme-tools"), "1.0-1", "{host} untouched");
+    }
+    // Released while the hosts wait: they go on.
+    let patient = Run::with_hooks(&fleet, "patient.toml", "lock_wait_seconds = 120");
+    let plan = patient.plan(&plan_args);
+    let mut child = spawn(&patient, &["rollout", "start", &plan]);
+    std::thread::sleep(Duration::from_secs(4));
+    for host in ["deb1", "rpm1"] {
+        fleet.runtime.block_on(fleet::heal(&fleet.fleet, host)).unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    let report = patient.report(&patient.latest_rollout());
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "done", "{host}: {detail}");
+        assert_eq!(patient.installed(&host, "acme-tools"), "1.1-1");
+    }
+}
+
 fn spawn(run: &Run, args: &[&str]) -> std::process::Child {
-    let database = run.fleet.fleet.dir.join("rollout.db");
+    let stem = run.config.file_stem().unwrap().to_string_lossy().into_owned();
+    let database = run.fleet.fleet.dir.join(format!("{stem}.db"));
     Command::new(PATCHCTL)
         .arg("--config")
         .arg(&run.config)

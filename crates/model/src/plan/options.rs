@@ -12,6 +12,13 @@ pub struct PlanOptions {
     pub strategy: Strategy,
     /// Environments in promotion order; hosts of environments not listed come after, by name.
     pub environment_order: Vec<String>,
+    /// Kernels kept after a host is patched (the running one always among them); 0 keeps all.
+    #[serde(default = "default_keep_kernels")]
+    pub keep_kernels: usize,
+}
+
+fn default_keep_kernels() -> usize {
+    2
 }
 
 impl Default for PlanOptions {
@@ -21,6 +28,7 @@ impl Default for PlanOptions {
             reboot: RebootPolicy::IfRequired,
             strategy: Strategy::default(),
             environment_order: ["dev", "staging", "production"].map(String::from).to_vec(),
+            keep_kernels: default_keep_kernels(),
         }
     }
 }

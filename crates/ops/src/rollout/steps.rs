@@ -50,7 +50,7 @@ pub struct StepsConfig {
 /// Steps over SSH for the hosts of one plan.
 pub struct SshSteps {
     pub(super) config: StepsConfig,
-    plan: Plan,
+    pub(super) plan: Plan,
     hosts: HashMap<String, ResolvedHost>,
     store: Store,
     connections: Mutex<HashMap<String, Arc<transport::Ssh>>>,
@@ -201,6 +201,7 @@ impl StepRunner for SshSteps {
             Step::Reboot => context.reboot(&mut log, resume).await,
             Step::Postcheck | Step::Verify => context.postcheck(&mut log).await,
             Step::Rollback => context.rollback(&mut log, resume).await,
+            Step::Cleanup => context.cleanup(&mut log, resume).await,
         };
         log.done(result)
     }

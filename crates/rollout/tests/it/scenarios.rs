@@ -19,6 +19,7 @@ pub fn config(waves: &[(&str, bool, &[&str])], budget: Limit) -> Config {
                         name: h.to_string(),
                         snapshot: false,
                         reboot: RebootPlan::IfRequired,
+                        cleanup_kernels: false,
                     })
                     .collect(),
             })
@@ -225,4 +226,19 @@ fn a_done_host_can_be_rolled_back_by_hand() {
     assert_eq!(log, [("a".to_string(), Step::Rollback), ("a".to_string(), Step::Verify)]);
     assert!(matches!(rollout.host_state("a"), Some(HostState::RolledBack { .. })));
     assert!(rollout.handle(0, Input::RollBack { host: "nope".into() }).is_err());
+}
+
+#[test]
+fn a_failed_kernel_cleanup_leaves_the_host_done() {
+    let mut config = config(&[("one", false, &["a"])], Limit::Count(0));
+    config.waves[0].hosts[0].cleanup_kernels = true;
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    let log = drive(&mut rollout, |_, step| match step {
+        Step::Cleanup => fail("apt-get purge exited 100"),
+        _ => ok(),
+    });
+    assert_eq!(log.last().unwrap().1, Step::Cleanup);
+    assert_eq!(rollout.host_state("a"), Some(&HostState::Done));
+    assert_eq!(rollout.phase(), Phase::Completed);
 }

@@ -101,6 +101,7 @@ fn random_config(rng: &mut Rng) -> Config {
                         snapshot: rng.chance(30),
                         reboot: [RebootPlan::Always, RebootPlan::IfRequired, RebootPlan::Never]
                             [rng.below(3) as usize],
+                        cleanup_kernels: rng.chance(50),
                     }
                 })
                 .collect(),
@@ -121,21 +122,23 @@ fn random_config(rng: &mut Rng) -> Config {
             reboot: 120_000,
             postcheck: 60_000,
             rollback: 300_000,
+            cleanup: 60_000,
         },
         rollback: if rng.chance(80) { RollbackPolicy::Automatic } else { RollbackPolicy::Manual },
     }
 }
 
 fn random_fault(rng: &mut Rng) -> Fault {
-    let steps = [Step::Precheck, Step::Apply, Step::Reboot, Step::Postcheck, Step::Rollback];
+    let steps =
+        [Step::Precheck, Step::Apply, Step::Reboot, Step::Postcheck, Step::Rollback, Step::Cleanup];
     match rng.below(14) {
         0 => Fault::PrecheckFails,
         1 => Fault::ApplyFails,
         2 => Fault::AsksForReboot,
         3 => Fault::RebootNeverReturns,
         4 => Fault::PostcheckFails { rollback_works: rng.chance(70) },
-        5 => Fault::Unreachable(steps[rng.below(5) as usize]),
-        6 => Fault::TooSlow(steps[rng.below(5) as usize]),
+        5 => Fault::Unreachable(steps[rng.below(6) as usize]),
+        6 => Fault::TooSlow(steps[rng.below(6) as usize]),
         _ => Fault::None,
     }
 }
