@@ -78,8 +78,12 @@ pub fn report(loaded: &Loaded) -> Document {
         let commands: Vec<String> = loaded
             .outputs
             .iter()
-            .filter(|(h, o)| h.as_deref() == Some(host) && !o.argv.is_empty())
+            .filter(|(h, o)| h.as_deref() == Some(host) && o.facts.is_empty())
             .map(|(_, o)| {
+                if o.argv.is_empty() {
+                    // A remark of the step's own: what a rollback kept, a host coming back.
+                    return format!("{}: {}", o.step.as_str(), o.note);
+                }
                 format!(
                     "{}: `{}` → {} ({}) sha256 {}",
                     o.step.as_str(),
