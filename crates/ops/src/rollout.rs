@@ -9,11 +9,13 @@
 
 mod control;
 mod driver;
-mod host_steps;
 mod http;
 mod journal;
+mod prechecks;
+mod reboot_checks;
 mod report;
 mod steps;
+mod units;
 
 use model::plan::Plan;
 use rollout::Config;

@@ -284,3 +284,11 @@ impl HostContext<'_> {
         self.plan.changes.iter().map(|c| PinnedPackage::new(&c.name, &c.arch, &c.to)).collect()
     }
 }
+
+pub(super) fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub(super) fn now_unix() -> i64 {
+    (super::driver::now_ms() / 1000) as i64
+}

@@ -1,0 +1,180 @@
+//! The prechecks (nothing changes on a host that fails them) and the snapshot hook. The facts
+//! later steps need (the boot before a reboot, the journal's position) are journaled here with
+//! the command that found them, so that a restarted patchctl finds them again.
+
+use std::collections::BTreeMap;
+
+use pkgmgr::CommandSpec;
+use pkgmgr::apply::{self as apply, JournalSince};
+use rollout::StepResult;
+
+use super::steps::{HostContext, Log, OK, failed, lossy, now_unix, unreachable};
+
+/// Keys of the facts a precheck records.
+pub(super) const FACT_BOOT_ID: &str = "boot_id";
+pub(super) const FACT_INIT_START: &str = "init_start_ticks";
+pub(super) const FACT_JOURNAL_CURSOR: &str = "journal_cursor";
+pub(super) const FACT_JOURNAL_BASELINE: &str = "journal_baseline";
+impl HostContext<'_> {
+    pub(super) async fn precheck(&self, log: &mut Log) -> StepResult {
+        let mut assessment = match self.assess().await {
+            Ok(assessment) => assessment,
+            Err(result) => return result,
+        };
+        if assessment.health.interrupted {
+            if !self.hooks.dpkg_recovery {
+                return failed(
+                    "dpkg was interrupted; run `dpkg --configure -a` or allow dpkg_recovery in [hooks]",
+                );
+            }
+            let recovery = CommandSpec::new(["dpkg", "--configure", "-a"])
+                .with_env("DEBIAN_FRONTEND", "noninteractive");
+            match self.run(log, &recovery, "recovering an interrupted dpkg").await {
+                Ok(output) if output.exit_code == 0 => {}
+                Ok(output) => {
+                    return failed(format!("dpkg --configure -a exited {}", output.exit_code));
+                }
+                Err(error) => return unreachable(error),
+            }
+            assessment = match self.assess().await {
+                Ok(assessment) => assessment,
+                Err(result) => return result,
+            };
+        }
+        // A lock held by someone else: wait a bounded time, naming the holder.
+        let lock_deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_secs(u64::from(self.hooks.lock_wait_seconds));
+        while let Some(holder) = assessment.health.locks.first() {
+            if tokio::time::Instant::now() >= lock_deadline {
+                return failed(format!(
+                    "{} is held by pid {} ({}) after waiting {} s",
+                    holder.path,
+                    holder.pid,
+                    holder.command.as_deref().unwrap_or("unknown"),
+                    self.hooks.lock_wait_seconds
+                ));
+            }
+            tokio::time::sleep(self.steps.config.poll_interval).await;
+            assessment = match self.assess().await {
+                Ok(assessment) => assessment,
+                Err(result) => return result,
+            };
+        }
+        for (path, min_mb) in &self.hooks.min_free_mb {
+            if let Some(disk) = assessment.disk.iter().find(|d| &d.path == path)
+                && disk.available_bytes < min_mb * 1024 * 1024
+            {
+                return failed(format!(
+                    "{} MiB free on {path}, {min_mb} MiB needed",
+                    disk.available_bytes / (1024 * 1024)
+                ));
+            }
+        }
+        // The host must still be as planned: each package at its recorded version (or already
+        // at the target, from an earlier attempt).
+        for change in &self.plan.changes {
+            let installed = assessment
+                .installed
+                .iter()
+                .find(|p| p.name == change.name && p.arch == change.arch)
+                .map(|p| p.version.as_str());
+            let as_planned = installed == change.from.as_deref() || installed == Some(&change.to);
+            if !as_planned && !change.kernel {
+                return failed(format!(
+                    "{} is at {} on the host, the plan expected {}: assess and plan again",
+                    change.name,
+                    installed.unwrap_or("(not installed)"),
+                    change.from.as_deref().unwrap_or("(not installed)")
+                ));
+            }
+        }
+        if let Some(result) = self.backup_check(log).await {
+            return result;
+        }
+        self.record_facts(log).await
+    }
+
+    async fn backup_check(&self, log: &mut Log) -> Option<StepResult> {
+        if let Some(argv) = &self.hooks.backup_command {
+            let command = CommandSpec::new(argv.clone());
+            return match self.run(log, &command, "backup freshness").await {
+                Ok(output) if output.exit_code == 0 => None,
+                Ok(output) => Some(failed(format!(
+                    "the backup check `{}` exited {}",
+                    command.display(),
+                    output.exit_code
+                ))),
+                Err(error) => Some(unreachable(error)),
+            };
+        }
+        let path = self.hooks.backup_path.as_ref()?;
+        let command = CommandSpec::new(["stat", "-c", "%Y", "--", path]);
+        let output = match self.run(log, &command, "backup age").await {
+            Ok(output) => output,
+            Err(error) => return Some(unreachable(error)),
+        };
+        let modified: Option<i64> = String::from_utf8_lossy(&output.stdout).trim().parse().ok();
+        let Some(modified) = modified.filter(|_| output.exit_code == 0) else {
+            return Some(failed(format!("the backup {path} does not exist")));
+        };
+        let age_hours = (now_unix() - modified) / 3600;
+        if age_hours > i64::from(self.hooks.backup_max_age_hours) {
+            return Some(failed(format!(
+                "the backup {path} is {age_hours} hours old, at most {} allowed",
+                self.hooks.backup_max_age_hours
+            )));
+        }
+        None
+    }
+
+    /// The boot identity and the journal's position and errors so far, for later steps.
+    async fn record_facts(&self, log: &mut Log) -> StepResult {
+        let mut facts = BTreeMap::new();
+        match self.gather(&apply::boot_identity_probes()).await {
+            Ok(gathered) => match apply::boot_identity(&gathered) {
+                Ok(identity) => {
+                    facts.insert(FACT_BOOT_ID.to_owned(), identity.boot_id);
+                    facts.insert(FACT_INIT_START.to_owned(), identity.init_start_ticks.to_string());
+                }
+                Err(error) => return failed(format!("reading the boot identity: {error}")),
+            },
+            Err(error) => return unreachable(error),
+        }
+        if self.checks.journal_errors {
+            let mark = match self.run(log, &apply::journal_mark_command(), "journal position").await
+            {
+                Ok(output) => apply::parse_journal_mark(output.exit_code, &lossy(&output.stdout)),
+                Err(error) => return unreachable(error),
+            };
+            let mark = match mark {
+                Ok(mark) => mark,
+                Err(error) => return failed(error.to_string()),
+            };
+            let baseline = match self.journal_errors(log, &JournalSince::ThisBoot).await {
+                Ok(entries) => entries,
+                Err(result) => return result,
+            };
+            if let Some(cursor) = mark.cursor {
+                facts.insert(FACT_JOURNAL_CURSOR.to_owned(), cursor);
+            }
+            let known: Vec<(String, String)> =
+                baseline.into_iter().map(|e| (e.identifier, e.message)).collect();
+            facts.insert(
+                FACT_JOURNAL_BASELINE.to_owned(),
+                serde_json::to_string(&known).expect("strings serialize"),
+            );
+        }
+        log.facts(facts);
+        OK
+    }
+
+    pub(super) async fn snapshot(&self, log: &mut Log) -> StepResult {
+        let Some(argv) = &self.hooks.snapshot else { return OK };
+        let command = CommandSpec::new(argv.clone());
+        match self.run(log, &command, "snapshot hook").await {
+            Ok(output) if output.exit_code == 0 => OK,
+            Ok(output) => failed(format!("the snapshot hook exited {}", output.exit_code)),
+            Err(error) => unreachable(error),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The steps that change packages (apply, rollback, old-kernel cleanup), each command run as its
+//! own systemd unit that outlives the connection and is checked on, not repeated, on resume.
+
+use std::time::Duration;
+
+use model::PackageManagerKind;
+use pkgmgr::CommandSpec;
+use pkgmgr::apply::{self as apply, ApplyOutcome, FailureReason, UnitName, UnitStart, UnitState};
+use rollout::StepResult;
+
+use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
+
+impl HostContext<'_> {
+    pub(super) async fn apply(&self, log: &mut Log, resume: bool) -> StepResult {
+        let targets = self.targets();
+        if targets.is_empty() {
+            return OK;
+        }
+        let command = match apply::apply_command(
+            self.plan.package_manager,
+            &targets,
+            &self.steps.config.apply,
+        ) {
+            Ok(command) => command,
+            Err(error) => return failed(error.to_string()),
+        };
+        let result = self.run_unit(log, "apply", &[command], resume).await;
+        if let Err(result) = result {
+            return result;
+        }
+        let assessment = match self.assess().await {
+            Ok(assessment) => assessment,
+            Err(result) => return result,
+        };
+        let mismatches =
+            apply::verify_installed(self.plan.package_manager, &assessment.installed, &targets);
+        if !mismatches.is_empty() {
+            return failed(format!("after the apply, not as planned: {mismatches:?}"));
+        }
+        StepResult::Succeeded { reboot_required: assessment.reboot.required }
+    }
+
+    pub(super) async fn rollback(&self, log: &mut Log, resume: bool) -> StepResult {
+        let items: Vec<apply::RollbackItem> = self
+            .plan
+            .changes
+            .iter()
+            .map(|c| apply::RollbackItem {
+                name: c.name.clone(),
+                arch: c.arch.clone(),
+                updated_version: c.to.clone(),
+                previous_version: c.from.clone(),
+                kernel: c.kernel,
+            })
+            .collect();
+        let assessment = match self.assess().await {
+            Ok(assessment) => assessment,
+            Err(result) => return result,
+        };
+        let plan =
+            apply::plan_rollback(self.plan.package_manager, &items, &assessment.running_kernel);
+        let commands = match apply::rollback_commands(
+            self.plan.package_manager,
+            &plan,
+            &self.steps.config.apply,
+        ) {
+            Ok(commands) => commands,
+            Err(error) => return failed(error.to_string()),
+        };
+        if let Err(result) = self.run_unit(log, "rollback", &commands, resume).await {
+            return result;
+        }
+        let after = match self.assess().await {
+            Ok(assessment) => assessment,
+            Err(result) => return result,
+        };
+        let mismatches = apply::verify_rollback(self.plan.package_manager, &after.installed, &plan);
+        if !mismatches.is_empty() {
+            return failed(format!("after the rollback, not as recorded: {mismatches:?}"));
+        }
+        for kept in &plan.kept {
+            log.note(&format!(
+                "kept {} {}: {}",
+                kept.package.name, kept.package.version, kept.reason
+            ));
+        }
+        StepResult::Succeeded { reboot_required: after.reboot.required }
+    }
+
+    /// Removes old kernels, keeping the plan's `keep_kernels` newest (the running one always).
+    pub(super) async fn cleanup(&self, log: &mut Log, resume: bool) -> StepResult {
+        let assessment = match self.assess().await {
+            Ok(assessment) => assessment,
+            Err(result) => return result,
+        };
+        let keep = self.steps.plan.options.keep_kernels;
+        let kind = self.plan.package_manager;
+        let cleanup = match apply::kernel_cleanup(
+            kind,
+            &assessment.installed,
+            &assessment.running_kernel,
+            keep,
+        ) {
+            Ok(cleanup) => cleanup,
+            Err(error) => return failed(error.to_string()),
+        };
+        let command = match apply::kernel_cleanup_command(kind, &cleanup, &self.steps.config.apply)
+        {
+            Ok(Some(command)) => command,
+            Ok(None) => return OK,
+            Err(error) => return failed(error.to_string()),
+        };
+        match self.run_unit(log, "cleanup", &[command], resume).await {
+            Ok(()) => OK,
+            Err(result) => result,
+        }
+    }
+
+    /// Runs `commands` in order, each as its own systemd unit that outlives the connection;
+    /// on `resume`, finds out what became of a unit an earlier process started. `Err` is the
+    /// step's result when a command failed or the host was lost. dnf, which cannot wait for its
+    /// lock, is tried again (as a new unit) until the apply's lock timeout has passed.
+    async fn run_unit(
+        &self,
+        log: &mut Log,
+        what: &str,
+        commands: &[CommandSpec],
+        resume: bool,
+    ) -> Result<(), StepResult> {
+        let lock_wait =
+            Duration::from_secs(u64::from(self.steps.config.apply.lock_timeout_seconds));
+        for (index, command) in commands.iter().enumerate() {
+            let locked_until = tokio::time::Instant::now() + lock_wait;
+            for attempt in 0.. {
+                let step_name = match attempt {
+                    0 => format!("{}-{what}-{index}", unit_safe(&self.host.name)),
+                    n => format!("{}-{what}-{index}-retry{n}", unit_safe(&self.host.name)),
+                };
+                let unit = UnitName::new(&self.steps.config.rollout_id, &step_name)
+                    .map_err(|e| failed(e.to_string()))?;
+                let Some((code, stdout, stderr)) =
+                    self.run_one_unit(log, &unit, command, resume).await?
+                else {
+                    break;
+                };
+                match apply::parse_apply_output(self.plan.package_manager, code, &stdout, &stderr) {
+                    Ok(ApplyOutcome::Succeeded { .. }) => break,
+                    Ok(ApplyOutcome::Failed { reason: FailureReason::Locked { .. }, .. })
+                        if self.plan.package_manager == PackageManagerKind::Dnf
+                            && tokio::time::Instant::now() < locked_until =>
+                    {
+                        tokio::time::sleep(self.steps.config.poll_interval).await;
+                    }
+                    Ok(ApplyOutcome::Failed { reason, exit_code, output_tail, .. }) => {
+                        return Err(failed(format!(
+                            "{what} failed ({}), exit code {exit_code}:\n{output_tail}",
+                            describe(&reason)
+                        )));
+                    }
+                    Err(error) => return Err(failed(format!("{what}: {error}"))),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one command as `unit` (or, on `resume`, finds the one an earlier process started)
+    /// and waits for it: its exit code and outputs, or `None` when it ran and was unloaded
+    /// before (a reboot unloads units), and only the host's packages can tell what it did.
+    async fn run_one_unit(
+        &self,
+        log: &mut Log,
+        unit: &UnitName,
+        command: &CommandSpec,
+        resume: bool,
+    ) -> Result<Option<(i32, String, String)>, StepResult> {
+        let mut state =
+            if resume { self.unit_state(log, unit).await? } else { UnitState::NotFound };
+        if state == UnitState::NotFound {
+            if resume && self.unit_output_exists(unit).await {
+                return Ok(None);
+            }
+            self.run(log, &apply::prepare_unit_dir_command(), "unit output directory")
+                .await
+                .map_err(unreachable)?;
+            let start = apply::run_as_unit(unit, command).map_err(|e| failed(e.to_string()))?;
+            let output =
+                self.run(log, &start, &format!("starting {unit}")).await.map_err(unreachable)?;
+            match apply::parse_unit_start(
+                output.exit_code,
+                &lossy(&output.stdout),
+                &lossy(&output.stderr),
+            ) {
+                UnitStart::Started | UnitStart::AlreadyExists => {}
+                UnitStart::Failed { message } => {
+                    return Err(failed(format!("starting {unit}: {message}")));
+                }
+            }
+            self.steps.flush(&self.host.name, log).await;
+            state = UnitState::Running;
+        }
+        while state == UnitState::Running {
+            tokio::time::sleep(self.steps.config.poll_interval).await;
+            state = self.unit_state(log, unit).await?;
+        }
+        let code = match state {
+            UnitState::Exited { code } => code,
+            UnitState::Killed { signal, .. } => 128 + signal,
+            UnitState::Failed { result } => return Err(failed(format!("{unit}: {result}"))),
+            UnitState::NotFound | UnitState::Running => {
+                return Err(failed(format!("{unit} disappeared while running")));
+            }
+        };
+        let gathered = self.gather(&apply::unit_output_probes(unit)).await.map_err(unreachable)?;
+        let stdout =
+            gathered.file(apply::UNIT_STDOUT).ok().flatten().unwrap_or_default().to_owned();
+        let stderr =
+            gathered.file(apply::UNIT_STDERR).ok().flatten().unwrap_or_default().to_owned();
+        log.record_unit(command, code, &stdout, &stderr, &unit.to_string());
+        if let Some(release) = apply::release_unit_command(unit, &state) {
+            let _ = self.run(log, &release, "releasing the unit").await;
+        }
+        Ok(Some((code, stdout, stderr)))
+    }
+
+    async fn unit_state(&self, log: &mut Log, unit: &UnitName) -> Result<UnitState, StepResult> {
+        let output = self
+            .run(log, &apply::unit_status_command(unit), "unit status")
+            .await
+            .map_err(unreachable)?;
+        apply::parse_unit_status(&lossy(&output.stdout)).map_err(|e| failed(e.to_string()))
+    }
+
+    async fn unit_output_exists(&self, unit: &UnitName) -> bool {
+        match self.gather(&apply::unit_output_probes(unit)).await {
+            Ok(gathered) => gathered.file(apply::UNIT_STDOUT).ok().flatten().is_some(),
+            Err(_) => false,
+        }
+    }
+}
+
+fn describe(reason: &FailureReason) -> String {
+    match reason {
+        FailureReason::Scriptlet { packages } => {
+            format!("a maintainer script of {} failed", packages.join(", "))
+        }
+        FailureReason::Locked { holder: Some(h) } => {
+            format!("the lock is held by pid {} ({})", h.pid, h.command.as_deref().unwrap_or("?"))
+        }
+        FailureReason::Locked { holder: None } => "the package manager's lock is held".into(),
+        FailureReason::NotFound { items } => format!("not available: {}", items.join(", ")),
+        FailureReason::Held { items } => format!("held: {}", items.join(", ")),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// Host names may hold dots; unit step names may not.
+fn unit_safe(host: &str) -> String {
+    host.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+}
