@@ -8,6 +8,7 @@ pub mod document;
 pub mod inventory;
 pub mod os;
 pub mod plan;
+pub mod policy;
 pub mod selector;
 pub mod version;
 
