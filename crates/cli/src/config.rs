@@ -14,6 +14,10 @@ pub struct Paths {
     /// The state database (SQLite); by default `patchctl.db` beside the config file.
     #[arg(long, global = true, env = "PATCHCTL_STATE")]
     pub state: Option<PathBuf>,
+    /// The policy file (environments, windows, approvals, the promotion gate); by default
+    /// `policy.toml` beside the config file, when there is one.
+    #[arg(long, global = true, env = "PATCHCTL_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 impl Paths {
@@ -26,6 +30,33 @@ impl Paths {
                 .unwrap_or(Path::new("."));
             dir.join("patchctl.db")
         })
+    }
+
+    /// The policy, when a file is named or `policy.toml` lies beside the config file.
+    pub fn policy(&self) -> anyhow::Result<Option<model::policy::Policy>> {
+        let path = match &self.policy {
+            Some(path) => path.clone(),
+            None => {
+                let beside = self.state_dir().join("policy.toml");
+                if !beside.exists() {
+                    return Ok(None);
+                }
+                beside
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the policy {}", path.display()))?;
+        model::policy::Policy::parse(&path, &text)
+            .map(Some)
+            .map_err(|invalid| anyhow::anyhow!("{invalid}"))
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.config
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned()
     }
 
     /// Reads and parses the inventory; errors point at file, line and column.

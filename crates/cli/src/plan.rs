@@ -96,12 +96,23 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     options.strategy.max_unavailable = args.max_unavailable;
     options.strategy.error_budget = args.error_budget;
     options.keep_kernels = args.keep_kernels;
+    let policy = paths.policy()?;
+    if let Some(policy) = &policy {
+        options.environment_order = policy.environment_order();
+    }
     let hosts: Vec<model::ResolvedHost> = hosts.into_iter().cloned().collect();
     let plan = runtime()?.block_on(async {
         let store = paths.store().await?;
-        let plan = ops::create_plan(&store, &hosts, &args.selectors, &options, now_unix())
-            .await
-            .context("making the plan")?;
+        let plan = ops::create_plan(
+            &store,
+            &hosts,
+            &args.selectors,
+            &options,
+            policy.as_ref(),
+            now_unix(),
+        )
+        .await
+        .context("making the plan")?;
         store.close().await;
         anyhow::Ok(plan)
     })?;

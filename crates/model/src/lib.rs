@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod os;
 pub mod plan;
 pub mod policy;
+pub mod promotion;
 pub mod selector;
 pub mod version;
 

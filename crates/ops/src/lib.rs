@@ -5,6 +5,7 @@ mod assess;
 mod assess_fleet;
 mod connect;
 mod plan;
+pub mod promotion;
 pub mod rollout;
 
 pub use assess::{AssessConfig, AssessFailure, assess_host};

@@ -1,6 +1,8 @@
 //! Making an action plan from the hosts' latest assessments, and keeping it.
 
 use model::plan::{Plan, PlanError, PlanHost, PlanOptions, build_plan};
+use model::policy::Policy;
+use model::promotion::{Refusal, check};
 use model::{Assessment, ResolvedHost};
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
@@ -10,16 +12,26 @@ pub enum PlanCreateError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error("reading the rollouts on record: {0}")]
+    Evidence(#[from] crate::rollout::RolloutError),
+    #[error(
+        "the promotion gate refuses this plan:\n{}",
+        .0.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    Gate(Vec<Refusal>),
 }
 
 /// Makes the plan for `hosts` from their latest assessments and saves it. A host whose latest
 /// attempt failed is left out with that failure as the reason: a plan is never made from an
-/// older state than the last one seen.
+/// older state than the last one seen. With a `policy`, the promotion gate applies: a host of
+/// an environment may only receive versions verified on the environment before it, at least
+/// its soak earlier; otherwise the plan is refused and not saved.
 pub async fn create_plan(
     store: &Store,
     hosts: &[ResolvedHost],
     selectors: &[String],
     options: &PlanOptions,
+    policy: Option<&Policy>,
     now_unix: i64,
 ) -> Result<Plan, PlanCreateError> {
     let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
@@ -42,6 +54,12 @@ pub async fn create_plan(
     for (host, message) in failed {
         if let Some(excluded) = plan.excluded.iter_mut().find(|e| e.host == host) {
             excluded.reason = format!("its latest assessment failed: {message}");
+        }
+    }
+    if let Some(policy) = policy {
+        let refusals = gate(store, &plan, policy, now_unix).await?;
+        if !refusals.is_empty() {
+            return Err(PlanCreateError::Gate(refusals));
         }
     }
     plan.id = plan.content_hash();
@@ -69,4 +87,31 @@ pub enum LoadPlanError {
     Unreadable(String, String),
     #[error("plan {0} was changed after it was made: its content no longer has its id")]
     Tampered(String),
+}
+
+async fn gate(
+    store: &Store,
+    plan: &Plan,
+    policy: &Policy,
+    now_unix: i64,
+) -> Result<Vec<Refusal>, PlanCreateError> {
+    let now = chrono::DateTime::from_timestamp(now_unix, 0).unwrap_or_default();
+    let mut environments: Vec<&str> = plan.hosts.iter().map(|h| h.environment.as_str()).collect();
+    environments.sort();
+    environments.dedup();
+    let mut evidence = None;
+    let mut refusals = Vec::new();
+    for environment in environments {
+        let (Some(this), Some(previous)) =
+            (policy.environment(environment), policy.previous_environment(environment))
+        else {
+            continue;
+        };
+        if evidence.is_none() {
+            evidence = Some(crate::promotion::verified_versions(store).await?);
+        }
+        let evidence = evidence.as_deref().unwrap_or_default();
+        refusals.extend(check(plan, environment, &previous.name, this.soak, evidence, now));
+    }
+    Ok(refusals)
 }

@@ -310,6 +310,67 @@ fn a_held_lock_is_waited_for_and_named_when_it_stays() {
     }
 }
 
+const POLICY: &str = r#"
+[[environments]]
+name = "dev"
+schedule = "@daily"
+timezone = "UTC"
+window = "2h"
+approval = "auto"
+
+[[environments]]
+name = "staging"
+schedule = "@daily"
+timezone = "UTC"
+window = "2h"
+approval = "auto"
+soak = "0m"
+
+[[environments]]
+name = "production"
+schedule = "@daily"
+timezone = "UTC"
+window = "2h"
+approval = "auto"
+soak = "24h"
+"#;
+
+#[test]
+fn production_only_gets_versions_verified_on_staging() {
+    let Some(fleet) = TestFleet::up("gate", 3, 0) else { return };
+    let run = Run::new(&fleet);
+    std::fs::write(fleet.fleet.dir.join("policy.toml"), POLICY).unwrap();
+    let hosts: BTreeMap<String, String> =
+        fleet.fleet.hosts.iter().map(|h| (h.environment.to_string(), h.name.clone())).collect();
+    run.ok(&["assess", "all"]);
+    // Nothing verified anywhere yet: staging and production are refused, naming each version.
+    for environment in ["staging", "production"] {
+        let selector = format!("env:{environment}");
+        let output = run.patchctl(&["plan", "create", &selector, "--packages", "acme-tools"]);
+        assert!(!output.status.success(), "{environment} plan accepted");
+        let message = text(&output.stderr);
+        assert!(message.contains("the promotion gate refuses this plan"), "{message}");
+        assert!(message.contains("acme-tools all 1.1-1"), "{message}");
+    }
+    // Dev first, then staging is allowed; production still waits for its 24 hours of soak.
+    for environment in ["dev", "staging"] {
+        let selector = format!("env:{environment}");
+        let output =
+            run.ok(&["plan", "create", &selector, "--packages", "acme-tools", "--format", "json"]);
+        let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut args = vec!["rollout", "start", plan["id"].as_str().unwrap()];
+        args.extend(RUN_FLAGS);
+        run.ok(&args);
+        assert_eq!(run.installed(&hosts[environment], "acme-tools"), "1.1-1");
+    }
+    let output = run.patchctl(&["plan", "create", "env:production", "--packages", "acme-tools"]);
+    let message = text(&output.stderr);
+    assert!(
+        !output.status.success() && message.contains("the soak of 24 hours ends at"),
+        "{message}"
+    );
+}
+
 fn spawn(run: &Run, args: &[&str]) -> std::process::Child {
     let stem = run.config.file_stem().unwrap().to_string_lossy().into_owned();
     let database = run.fleet.fleet.dir.join(format!("{stem}.db"));
