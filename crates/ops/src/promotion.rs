@@ -26,8 +26,10 @@ pub async fn verified_versions(store: &Store) -> Result<Vec<Verified>, RolloutEr
                 .filter(|r| r.step == Step::Postcheck && r.outcome == Some(StepOutcome::Succeeded))
                 .filter_map(|r| r.finished_at)
                 .max();
-            let Some(at) = passed.and_then(|ms| DateTime::<Utc>::from_timestamp_millis(ms as i64))
-            else {
+            // Whole seconds, like the plans' own times, so that a plan made in the same second
+            // as the verification does not see it in the future.
+            let seconds = passed.map(|ms| (ms / 1000) as i64);
+            let Some(at) = seconds.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)) else {
                 continue;
             };
             evidence.extend(plan.changes.iter().map(|change| Verified {
