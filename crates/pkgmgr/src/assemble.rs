@@ -42,7 +42,7 @@ pub fn probes_for(kind: PackageManagerKind) -> Vec<ProbeSpec> {
 pub fn followup_probes_for(kind: PackageManagerKind, gathered: &Gathered) -> Vec<ProbeSpec> {
     match kind {
         PackageManagerKind::Apt => apt::followup_probes(gathered),
-        PackageManagerKind::Dnf => Vec::new(),
+        PackageManagerKind::Dnf => dnf::followup_probes(gathered),
     }
 }
 

@@ -2,8 +2,9 @@
 //! Packages" section and the entries it wraps over several lines.
 
 use crate::error::{AssessError, Problem};
-use crate::probe::{Gathered, ProbeOutput, ProbeSpec};
+use crate::probe::{Gathered, ProbeOutput};
 
+use super::batch::DnfCommand;
 use super::nevra::{Evr, split_name_arch};
 
 pub const CHECK_UPDATE: &str = "dnf check-update";
@@ -12,12 +13,10 @@ pub const CHECK_UPDATE: &str = "dnf check-update";
 /// `skip_if_unavailable=False` makes a repository that cannot be read an error (exit code 1):
 /// Debian's dnf.conf sets it to True, and then dnf, being quiet, says nothing at all and exits
 /// 0 as if there were no updates.
-pub fn probes() -> Vec<ProbeSpec> {
-    vec![ProbeSpec::run(
-        CHECK_UPDATE,
-        ["dnf", "-q", "--setopt=skip_if_unavailable=False", "check-update"],
-    )]
-}
+pub const COMMAND: DnfCommand = DnfCommand {
+    key: CHECK_UPDATE,
+    args: &["-q", "--setopt=skip_if_unavailable=False", "check-update"],
+};
 
 /// A package from a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]

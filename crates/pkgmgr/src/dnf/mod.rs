@@ -2,6 +2,10 @@
 //! [`PackageState`].
 //!
 //! Decisions every caller should know:
+//! - dnf is started once per host: its commands run together in one Python process (`batch.rs`),
+//!   asked for after the first probes ([`followup_probes`]), because the interpreter is the one
+//!   `/usr/bin/dnf` names. The version locks are read from the plugin's files when its
+//!   configuration is the usual one, with no dnf command at all.
 //! - Versions are `[epoch:]version-release`, the epoch written only when it is not 0, as dnf
 //!   prints them; installed, installed-before-update and candidate versions alike (an explicit
 //!   `Epoch: 0` and no epoch print the same, as rpm compares them the same).
@@ -38,7 +42,9 @@ macro_rules! captured {
     };
 }
 
+mod batch;
 mod check_update;
+mod config;
 mod health;
 mod needs_restarting;
 mod nevra;
@@ -46,6 +52,7 @@ mod rpm_query;
 mod updateinfo;
 mod versionlock;
 
+pub use batch::DnfCommand;
 pub use check_update::{Available, CheckUpdate};
 pub use nevra::{Evr, Nevra};
 pub use rpm_query::InstalledRpm;
@@ -58,24 +65,51 @@ pub const CHECK_UPDATE: &str = check_update::CHECK_UPDATE;
 pub const UPDATEINFO: &str = updateinfo::ADVISORIES;
 pub const UPDATEINFO_CVES: &str = updateinfo::CVES;
 pub const VERSIONLOCK: &str = versionlock::VERSIONLOCK;
+pub const DNF_CONF: &str = versionlock::DNF_CONF;
+pub const VERSIONLOCK_CONF: &str = versionlock::PLUGIN_CONF;
+pub const VERSIONLOCK_LIST: &str = versionlock::LOCK_LIST;
+pub const DNF_SCRIPT: &str = batch::DNF_SCRIPT;
+pub const BATCH: &str = batch::BATCH;
+pub const BATCH_PROGRAM: &str = batch::PROGRAM;
+pub const PLUGIN_FILES: &str = batch::PLUGIN_FILES;
 pub const NEEDS_RESTARTING_REBOOT: &str = needs_restarting::REBOOT;
 pub const NEEDS_RESTARTING_SERVICES: &str = needs_restarting::SERVICES;
 pub const CHECK: &str = health::CHECK;
 pub const RPMDB_LOCK: &str = health::RPMDB_LOCK;
 pub const PROCESSES: &str = health::PROCESSES;
 
-/// Every probe the backend needs, in the order they are best run: rpm first, then dnf.
+/// The first probes: rpm, and the files that decide the dnf batch ([`followup_probes`]).
 pub fn probes() -> Vec<ProbeSpec> {
     let mut probes = rpm_query::probes();
-    probes.extend(check_update::probes());
-    probes.extend(updateinfo::probes());
+    probes.extend(batch::probes());
     probes.extend(versionlock::probes());
-    probes.extend(needs_restarting::probes());
     probes.extend(health::probes());
     probes
 }
 
+/// The dnf batch: every dnf command of the assessment, in one probe.
+pub fn followup_probes(gathered: &Gathered) -> Vec<ProbeSpec> {
+    batch::followup_probes(gathered, &dnf_commands(gathered))
+}
+
+/// The dnf commands the batch runs for a host whose first probes gave `gathered`. They run at
+/// the same time, so their order does not matter.
+pub fn dnf_commands(gathered: &Gathered) -> Vec<DnfCommand> {
+    let mut commands = vec![check_update::COMMAND];
+    commands.extend(updateinfo::COMMANDS);
+    commands.extend(needs_restarting::COMMANDS);
+    commands.push(health::COMMAND);
+    if versionlock::asks_dnf(gathered) {
+        commands.push(versionlock::COMMAND);
+    }
+    commands
+}
+
+/// Builds the package state from the outputs of [`probes`] and [`followup_probes`]. (Given
+/// each dnf command's output under its own key instead of the batch's, it uses those: the
+/// batch's outputs are the commands' own.)
 pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
+    let gathered = &batch::expand(gathered, &dnf_commands(gathered))?;
     let installed = rpm_query::installed(gathered)?;
     let kernels = rpm_query::installonly_kernels(gathered)?;
     let listed = check_update::check_update(gathered)?;

@@ -4,8 +4,9 @@
 use model::RebootStatus;
 
 use crate::error::{AssessError, Problem};
-use crate::probe::{Gathered, ProbeOutput, ProbeSpec};
+use crate::probe::{Gathered, ProbeOutput};
 
+use super::batch::DnfCommand;
 use super::nevra::is_name;
 use super::plugin_missing;
 
@@ -14,12 +15,15 @@ pub const SERVICES: &str = "dnf needs-restarting -s";
 
 /// Both only look at installed packages, so no repository is loaded (`--disablerepo=*`): no
 /// network, and a broken repository cannot make them fail.
-pub fn probes() -> Vec<ProbeSpec> {
-    vec![
-        ProbeSpec::run(REBOOT, ["dnf", "-q", "--disablerepo=*", "needs-restarting", "-r"]),
-        ProbeSpec::run(SERVICES, ["dnf", "-q", "--disablerepo=*", "needs-restarting", "-s"]),
-    ]
-}
+///
+/// `-r` is not worked out from rpm's install times instead: the plugin's rule changes between
+/// versions of dnf-plugins-core (4.3.1 takes the boot time from `/proc/1` alone and does not list
+/// `kernel-core`; later versions also use `/proc/uptime` and list it), and only the host's own
+/// plugin gives the host's own answer.
+pub const COMMANDS: [DnfCommand; 2] = [
+    DnfCommand { key: REBOOT, args: &["-q", "--disablerepo=*", "needs-restarting", "-r"] },
+    DnfCommand { key: SERVICES, args: &["-q", "--disablerepo=*", "needs-restarting", "-s"] },
+];
 
 const REBOOT_HEADER: &str = "Core libraries or services have been updated since boot-up:";
 

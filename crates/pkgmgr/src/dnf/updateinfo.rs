@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use model::{Classification, Severity};
 
 use crate::error::AssessError;
-use crate::probe::{Gathered, ProbeSpec};
+use crate::probe::Gathered;
 
+use super::batch::DnfCommand;
 use super::nevra::{Evr, Nevra};
 
 pub const ADVISORIES: &str = "dnf updateinfo list";
@@ -17,14 +18,26 @@ pub const CVES: &str = "dnf updateinfo list --with-cve";
 
 /// `--updates`: advisories about newer versions of installed packages that have an update.
 /// Both lists are needed: the first has no CVE ids, the second no advisory ids; they are joined
-/// on the package. `dnf updateinfo info` has both, but as free text around the description.
-pub fn probes() -> Vec<ProbeSpec> {
-    let base =
-        ["dnf", "-q", "--setopt=skip_if_unavailable=False", "updateinfo", "list", "--updates"];
-    let mut with_cve = base.to_vec();
-    with_cve.push("--with-cve");
-    vec![ProbeSpec::run(ADVISORIES, base), ProbeSpec::run(CVES, with_cve)]
-}
+/// on the package. No one dnf 4 command gives both with the packages: `dnf updateinfo info` has
+/// advisory and CVE ids, but as free text around the description, and names the packages (by
+/// file name, without epoch) only with `-v`.
+pub const COMMANDS: [DnfCommand; 2] = [
+    DnfCommand {
+        key: ADVISORIES,
+        args: &["-q", "--setopt=skip_if_unavailable=False", "updateinfo", "list", "--updates"],
+    },
+    DnfCommand {
+        key: CVES,
+        args: &[
+            "-q",
+            "--setopt=skip_if_unavailable=False",
+            "updateinfo",
+            "list",
+            "--updates",
+            "--with-cve",
+        ],
+    },
+];
 
 /// One line of `dnf updateinfo list`: an advisory (or, with `--with-cve`, a CVE of it) and a
 /// package it lists.

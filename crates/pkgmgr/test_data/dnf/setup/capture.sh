@@ -150,6 +150,57 @@ RPM_QA=(rpm --query --all --queryformat '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEAS
 RPM_INSTALLONLY=(rpm --query --queryformat '%{NAME}\n' --whatprovides
     'installonlypkg(kernel)' 'installonlypkg(kernel-module)' 'multiversion(kernel)')
 
+# The dnf batch (pkgmgr/src/dnf/batch.rs): batch.py, run by the interpreter that /usr/bin/dnf
+# names (/usr/bin/python3 here), with the dnf commands of the table above but versionlock-list,
+# in pkgmgr::dnf::dnf_commands() order. `$(cat …)` would drop the file's final newline.
+BATCH_PY=$(cat "$SETUP/../../../src/dnf/batch.py" && printf x)
+BATCH_PY=${BATCH_PY%x}
+Q=(-q --setopt=skip_if_unavailable=False)
+LOCAL=(-q '--disablerepo=*')
+BATCH=(/usr/bin/python3 -c "$BATCH_PY" /usr/bin/dnf
+    "${Q[@]}" check-update ';'
+    "${Q[@]}" updateinfo list --updates ';'
+    "${Q[@]}" updateinfo list --updates --with-cve ';'
+    "${LOCAL[@]}" needs-restarting -r ';'
+    "${LOCAL[@]}" needs-restarting -s ';'
+    "${LOCAL[@]}" check)
+# The batch when the version locks cannot be read from the plugin's files: one command more.
+BATCH_VERSIONLOCK=("${BATCH[@]}" ';' "${LOCAL[@]}" versionlock list)
+
+# same_as_alone BATCH_CAPTURE PREFIX NAME...: the output of the batch's Nth command is byte for
+# byte the capture PREFIX-NAME (its Nth NAME) of the same command run alone in the same state;
+# `-` skips a command that was not run alone. The one difference allowed: the traceback of an
+# exception dnf does not catch starts with the frame of dnf's script when run alone.
+same_as_alone() {
+    python3 - "$OUT" "$@" <<'PYTHON'
+import re, sys
+SCRIPT_FRAME = re.compile(
+    rb'^Traceback \(most recent call last\):\n'
+    rb'  File "/usr/bin/dnf", line [0-9]+, in <module>\n'
+    rb'    main\.user_main\(sys\.argv\[1:\], exit_code=True\)\n', re.M)
+out, batch, prefix, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+data = open("%s/%s.stdout" % (out, batch), "rb").read()
+magic, plugins, rest = data.split(b"\n", 2)
+assert magic == b"patchctl-dnf-batch 1", magic
+for i, name in enumerate(names, 1):
+    header, rest = rest.split(b"\n", 1)
+    words = header.split(b" ")
+    assert words[:2] == [b"command", b"%d" % i], header
+    code, n_out, n_err = int(words[3]), int(words[5]), int(words[7])
+    got = (rest[:n_out], rest[n_out:n_out + n_err], code)
+    rest = rest[n_out + n_err:]
+    if name != "-":
+        alone = "%s/%s-%s" % (out, prefix, name)
+        stderr = SCRIPT_FRAME.sub(b"Traceback (most recent call last):\n",
+                                  open(alone + ".stderr", "rb").read())
+        want = (open(alone + ".stdout", "rb").read(), stderr, int(open(alone + ".rc").read()))
+        assert got == want, "%s: command %d differs from %s" % (batch, i, alone)
+assert rest == b"end %d\n" % len(names), rest
+print("%s: each command's output is that of the command run alone" % batch)
+PYTHON
+}
+BATCH_NAMES=(check-update updateinfo-list updateinfo-list-cves needs-restarting-r needs-restarting-s check)
+
 capture_all() { # capture_all PREFIX
     cap "$1-rpm-qa" "${RPM_QA[@]}"
     cap "$1-rpm-installonly" "${RPM_INSTALLONLY[@]}"
@@ -160,10 +211,15 @@ capture_all() { # capture_all PREFIX
     cap "$1-needs-restarting-r" "${DNF_LOCAL[@]}" needs-restarting -r
     cap "$1-needs-restarting-s" "${DNF_LOCAL[@]}" needs-restarting -s
     cap "$1-check" "${DNF_LOCAL[@]}" check
+    cap "$1-dnf-batch" "${BATCH[@]}"
+    same_as_alone "$1-dnf-batch" "$1" "${BATCH_NAMES[@]}"
 }
 
 # --- State 1: everything installed, no updates --------------------------------------------------
 capture_all none
+# dnf's script (for its interpreter line) and Debian's dnf.conf, as the batch's probes read them.
+cp "$R/usr/bin/dnf" "$OUT/usr-bin-dnf"
+cp "$R/etc/dnf/dnf.conf" "$OUT/dnf.conf"
 
 # --- State 2: updates with advisories, a version lock, a package that asks for a reboot ---------
 build updates noarch acme-web 1.1 1
@@ -184,6 +240,9 @@ mkdir -p "$R/etc/dnf/plugins/needs-restarting.d"
 printf 'acme-db\nacme-absent\n' >"$R/etc/dnf/plugins/needs-restarting.d/acme.conf"
 capture_all updates
 cp "$R/etc/dnf/plugins/versionlock.list" "$OUT/updates-versionlock.list"
+cp "$R/etc/dnf/plugins/versionlock.conf" "$OUT/updates-versionlock.conf"
+cap updates-dnf-batch-versionlock "${BATCH_VERSIONLOCK[@]}"
+same_as_alone updates-dnf-batch-versionlock updates "${BATCH_NAMES[@]}" versionlock-list
 
 # The same check-update without -q (the metadata is downloaded again: metadata_expire=0), with
 # the metadata left in the cache (the "Last metadata expiration check" line), and on an 80-column
@@ -234,6 +293,8 @@ sed -i 's|file:///repo/updates|file:///repo/missing|' "$R/etc/yum.repos.d/acme.r
 cap broken-repo-check-update "${DNF_Q[@]}" check-update
 cap broken-repo-check-update-skip dnf -q check-update
 cap broken-repo-updateinfo-list "${DNF_Q[@]}" updateinfo list --updates
+cap broken-repo-dnf-batch "${BATCH[@]}"
+same_as_alone broken-repo-dnf-batch broken-repo check-update updateinfo-list - - - -
 sed -i 's|file:///repo/missing|file:///repo/updates|' "$R/etc/yum.repos.d/acme.repo"
 # A repository with no baseurl.
 printf '[broken]\nname=Broken\nenabled=1\n' >"$R/etc/yum.repos.d/broken.repo"
@@ -256,8 +317,17 @@ in_root dpkg -r dnf-plugins-core >/dev/null
 cap no-plugins-versionlock-list "${DNF_LOCAL[@]}" versionlock list
 cap no-plugins-needs-restarting-r "${DNF_LOCAL[@]}" needs-restarting -r
 cap no-plugins-needs-restarting-s "${DNF_LOCAL[@]}" needs-restarting -s
+# dpkg -r keeps configuration files: the plugin's configuration and lock file are still there.
+cp "$R/etc/dnf/plugins/versionlock.conf" "$OUT/no-plugins-versionlock.conf"
+cp "$R/etc/dnf/plugins/versionlock.list" "$OUT/no-plugins-versionlock.list"
+cap no-plugins-dnf-batch "${BATCH[@]}"
+same_as_alone no-plugins-dnf-batch no-plugins - - - needs-restarting-r needs-restarting-s -
 # No package provides any installonly capability.
 in_root rpm -e --nodeps --allmatches kernel-core 2>/dev/null
 cap no-kernel-rpm-installonly "${RPM_INSTALLONLY[@]}"
+# The interpreter without the dnf module: the batch cannot start.
+mv "$R/usr/lib/python3/dist-packages/dnf" "$R/usr/lib/python3/dist-packages/dnf.away"
+cap no-dnf-module-dnf-batch "${BATCH[@]}"
+mv "$R/usr/lib/python3/dist-packages/dnf.away" "$R/usr/lib/python3/dist-packages/dnf"
 
 echo "captured into $OUT"
