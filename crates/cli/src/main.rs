@@ -3,12 +3,15 @@
 //! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed.
 
 mod assess;
+mod change;
+mod clock;
 mod config;
 mod history;
 mod hosts;
 mod init;
 mod plan;
 mod rollout;
+mod schedule;
 mod table;
 mod vercmp;
 
@@ -43,6 +46,13 @@ enum Command {
     Plan(plan::Args),
     /// Run a plan on its hosts; its status; pause, resume, cancel.
     Rollout(rollout::Args),
+    /// Change approval of a plan: request, approve, reject, show, list.
+    Change(change::Args),
+    /// What runs next, where, when and why: each environment's next window and plan.
+    Schedule(schedule::ScheduleArgs),
+    /// Long-running: starts approved rollouts in their windows; stops starting hosts at the
+    /// cutoff. `--once` looks once and drives what started to its end.
+    Scheduler(schedule::SchedulerArgs),
     /// Roll hosts of a rollout back to the versions recorded before it.
     Rollback(rollout::RollbackArgs),
     /// What a rollout did, host by host.
@@ -53,6 +63,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = clock::init() {
+        eprintln!("patchctl: {error:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Init(args) => init::run(args, &cli.paths),
         Command::Hosts(args) => hosts::run(args, &cli.paths),
@@ -60,6 +74,9 @@ fn main() -> ExitCode {
         Command::History(args) => history::run(args, &cli.paths),
         Command::Plan(args) => plan::run(args, &cli.paths),
         Command::Rollout(args) => rollout::run(args, &cli.paths),
+        Command::Change(args) => change::run(args, &cli.paths),
+        Command::Schedule(args) => schedule::schedule(args, &cli.paths),
+        Command::Scheduler(args) => schedule::scheduler(args, &cli.paths),
         Command::Rollback(args) => rollout::rollback(args, &cli.paths),
         Command::Report(args) => rollout::report(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),

@@ -52,7 +52,7 @@ struct ResumeArgs {
 }
 
 #[derive(clap::Args, Clone)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// Minutes of warning a reboot gives (`shutdown -r +N`).
     #[arg(long, default_value_t = 5)]
     reboot_delay: u32,
@@ -130,18 +130,21 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     if plan.hosts.is_empty() {
         anyhow::bail!("plan {} has no host to patch", plan.id);
     }
-    let mut snapshots = Vec::new();
-    for host in &plan.hosts {
-        let resolved = inventory.host(&host.host).with_context(|| {
-            format!("host {} of the plan is no longer in {}", host.host, paths.config.display())
-        })?;
-        let (_, hooks) = model::checks::host_checks(resolved).map_err(|e| anyhow::anyhow!(e))?;
-        if hooks.snapshot.is_some() {
-            snapshots.push(host.host.clone());
-        }
-    }
-    let mut config = Config::from_plan(&plan, |host| snapshots.iter().any(|h| h == host));
+    let hosts = ops::scheduler::plan_hosts(&inventory, &plan);
+    let mut config = run::rollout_config(&plan, &hosts)
+        .map_err(|reason| anyhow::anyhow!("{reason} ({})", paths.config.display()))?;
     apply_run_args(&mut config, &args.run);
+    // The change approval the policy asks for each environment of the plan; without a policy
+    // file there are no rules to meet.
+    if let Some(policy) = paths.policy()? {
+        let approved = rt.block_on(async {
+            let store = paths.store().await?;
+            let approved = ops::change::require_approved(&store, &policy, &plan).await;
+            store.close().await;
+            anyhow::Ok(approved)
+        })?;
+        approved?;
+    }
     if args.dry_run {
         for (index, wave) in config.waves.iter().enumerate() {
             let kind = if wave.canary { " (canary: no failure tolerated)" } else { "" };
@@ -159,10 +162,10 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         println!("dry run: nothing was changed");
         return Ok(ExitCode::SUCCESS);
     }
-    let id = new_rollout_id();
+    let id = run::new_rollout_id();
     rt.block_on(async {
         let store = paths.store().await?;
-        run::create_rollout(&store, &plan, &config, &id, now_unix()).await?;
+        run::create_rollout(&store, &plan, &config, &id, crate::clock::now_unix()).await?;
         store.close().await;
         anyhow::Ok(())
     })?;
@@ -171,7 +174,7 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     drive(&id, &args.run, paths)
 }
 
-fn apply_run_args(config: &mut Config, args: &RunArgs) {
+pub(crate) fn apply_run_args(config: &mut Config, args: &RunArgs) {
     config.max_in_flight = args.max_in_flight.max(1);
     config.rollback = match args.rollback {
         Rollback::Automatic => RollbackPolicy::Automatic,
@@ -181,7 +184,7 @@ fn apply_run_args(config: &mut Config, args: &RunArgs) {
 }
 
 /// Drives a rollout in this process until it ends or is paused (Ctrl-C pauses it).
-fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let inventory = paths.inventory()?;
     let outcome = runtime()?.block_on(async {
         let store = paths.store().await?;
@@ -206,9 +209,10 @@ fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCod
             let _ = tokio::signal::ctrl_c().await;
             eprintln!("patchctl: pausing: running steps finish, nothing new starts");
         };
+        let drive_config =
+            DriveConfig { clock_offset_ms: crate::clock::offset_ms(), ..DriveConfig::default() };
         let outcome =
-            run::drive(&store, &loaded.row.id, steps, &DriveConfig::default(), stop, &print_event)
-                .await;
+            run::drive(&store, &loaded.row.id, steps, &drive_config, stop, &print_event).await;
         let outcome = outcome?;
         let after = run::load(&store, &loaded.row.id).await?;
         let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
@@ -256,6 +260,9 @@ fn print_event(event: &Event, _rollout: &Rollout) {
             state => eprintln!("{host}: {}", describe(state)),
         },
         Event::Halted { reason, .. } => eprintln!("HALTED: {reason}"),
+        Event::CutoffPassed { skipped, .. } => eprintln!(
+            "CUTOFF: the maintenance window's cutoff passed; {skipped} hosts not started are skipped"
+        ),
         Event::Paused => eprintln!("paused"),
         Event::Resumed => eprintln!("resumed"),
         Event::Cancelled => eprintln!("cancelled"),
@@ -388,26 +395,4 @@ pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// 16 hex digits from the clock and the process: unique enough for one state database, and
-/// letters and digits only, as unit names on the hosts need.
-fn new_rollout_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    hasher.write_u32(std::process::id());
-    format!("{:016x}", hasher.finish())
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }

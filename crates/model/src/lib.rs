@@ -3,6 +3,7 @@
 //! Everything here is fed in by the shell (`ops`, `cli`) and can be tested with values alone.
 
 pub mod assessment;
+pub mod change;
 pub mod checks;
 pub mod document;
 pub mod inventory;
@@ -10,6 +11,7 @@ pub mod os;
 pub mod plan;
 pub mod policy;
 pub mod promotion;
+pub mod scheduling;
 pub mod selector;
 pub mod version;
 

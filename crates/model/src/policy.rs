@@ -24,6 +24,9 @@
 //! baseline = "strict"                # default: `default` if declared, else approve all
 //! blackouts = [{ from = "2026-11-27", to = "2026-11-30", reason = "sales weekend" }]
 //!
+//! [roles]                            # who may approve: role = [user names]
+//! cab = ["alice", "bob", "carol"]
+//!
 //! [[blackouts]]                      # for every environment, or those listed
 //! from = "2026-12-20"                # both days included, in each environment's zone
 //! to = "2027-01-03"
@@ -55,6 +58,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -72,6 +76,9 @@ pub use schedule::{Blackout, OpenWindow, Schedule, Window};
 pub struct Policy {
     environments: Vec<Environment>,
     baselines: Vec<Baseline>,
+    /// Role → the users holding it, each list sorted. Every role an approval rule names is
+    /// declared here, with at least as many members as the rule needs approvers.
+    roles: BTreeMap<String, Vec<String>>,
 }
 
 /// One environment's rules.
@@ -147,6 +154,16 @@ impl Policy {
     /// The declared baselines, sorted by name.
     pub fn baselines(&self) -> &[Baseline] {
         &self.baselines
+    }
+
+    /// The declared roles and their members, by role name.
+    pub fn roles(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.roles
+    }
+
+    /// True when `user` is listed under `role` in `[roles]`.
+    pub fn holds_role(&self, user: &str, role: &str) -> bool {
+        self.roles.get(role).is_some_and(|members| members.iter().any(|m| m == user))
     }
 }
 

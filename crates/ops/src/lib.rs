@@ -3,10 +3,12 @@
 
 mod assess;
 mod assess_fleet;
+pub mod change;
 mod connect;
 mod plan;
 pub mod promotion;
 pub mod rollout;
+pub mod scheduler;
 
 pub use assess::{AssessConfig, AssessFailure, assess_host};
 pub use assess_fleet::{FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess_hosts};

@@ -47,6 +47,38 @@ pub enum RolloutError {
     Refused(String),
 }
 
+/// The rollout configuration of `plan`: its waves, with the snapshot hook for the hosts of
+/// `hosts` (their inventory entries) that have one. An error names a host whose checks or
+/// hooks cannot be read, or one the inventory no longer has.
+pub fn rollout_config(plan: &Plan, hosts: &[model::ResolvedHost]) -> Result<Config, String> {
+    let mut snapshots = Vec::new();
+    for host in &plan.hosts {
+        let resolved = hosts.iter().find(|h| h.name == host.host).ok_or_else(|| {
+            format!("host {} of the plan is no longer in the inventory", host.host)
+        })?;
+        let (_, hooks) = model::checks::host_checks(resolved)?;
+        if hooks.snapshot.is_some() {
+            snapshots.push(host.host.clone());
+        }
+    }
+    Ok(Config::from_plan(plan, |host| snapshots.iter().any(|h| h == host)))
+}
+
+/// 16 hex digits from the clock and the process: unique enough for one state database, and
+/// letters and digits only, as unit names on the hosts need.
+pub fn new_rollout_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
 /// Records a new rollout of `plan` and returns its id. Nothing runs until it is driven.
 pub async fn create_rollout(
     store: &Store,

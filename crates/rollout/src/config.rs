@@ -14,6 +14,11 @@ pub struct Config {
     pub max_in_flight: usize,
     pub timeouts: Timeouts,
     pub rollback: RollbackPolicy,
+    /// The maintenance window's cutoff: no host starts (begins its precheck) at or after this
+    /// instant. Hosts already started run to their end; hosts not started by then end
+    /// `Skipped` with a reason saying so. `None`: no cutoff (a rollout started by hand).
+    #[serde(default)]
+    pub start_no_host_after: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +123,7 @@ impl Config {
             max_in_flight: usize::MAX,
             timeouts: Timeouts::default(),
             rollback: RollbackPolicy::Automatic,
+            start_no_host_after: None,
         }
     }
 }

@@ -16,7 +16,7 @@ mod machine;
 mod state;
 
 pub use config::{Config, HostConfig, RebootPlan, RollbackPolicy, Timeouts, WaveConfig};
-pub use machine::Rollout;
+pub use machine::{CUTOFF_REASON, Rollout};
 pub use state::{
     Action, Event, HostState, Input, Millis, Phase, Step, StepOutcome, StepRecord, StepResult,
     StopReason,

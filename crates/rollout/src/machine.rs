@@ -154,14 +154,21 @@ impl Rollout {
         self.events.pop_front()
     }
 
-    /// The earliest deadline of a running step: feed `Input::Tick` then.
+    /// The earliest deadline of a running step, or the cutoff while hosts wait to start:
+    /// feed `Input::Tick` then.
     pub fn poll_timeout(&self) -> Option<Millis> {
+        let cutoff = self
+            .config
+            .start_no_host_after
+            .filter(|_| !self.phase.is_final())
+            .filter(|_| self.hosts.iter().any(|h| h.state == HostState::Pending));
         self.hosts
             .iter()
             .filter_map(|h| match h.state {
                 HostState::Running { deadline, .. } => Some(deadline),
                 _ => None,
             })
+            .chain(cutoff)
             .min()
     }
 
@@ -434,6 +441,7 @@ impl Rollout {
         if self.phase == Phase::NotStarted {
             return;
         }
+        self.apply_cutoff(now);
         loop {
             // Hosts between steps go on unless paused; while stopping, only hosts already
             // changing (or rolling back) are still in `Ready`.
@@ -494,6 +502,26 @@ impl Rollout {
         }
     }
 
+    /// At or after the window's cutoff, every host that has not started is skipped, saying
+    /// why; hosts already started go on. Checked whatever the phase, so a rollout paused across
+    /// its cutoff does not start hosts late when resumed.
+    fn apply_cutoff(&mut self, now: Millis) {
+        let Some(cutoff) = self.config.start_no_host_after else { return };
+        if now < cutoff || self.phase.is_final() {
+            return;
+        }
+        let waiting: Vec<usize> =
+            (0..self.hosts.len()).filter(|&i| self.hosts[i].state == HostState::Pending).collect();
+        if waiting.is_empty() {
+            return;
+        }
+        self.events.push_back(Event::CutoffPassed { cutoff, skipped: waiting.len() });
+        for index in waiting {
+            let reason = format!("{CUTOFF_REASON} before it started");
+            self.set_state(index, HostState::Skipped { reason });
+        }
+    }
+
     /// When every host of the current wave is final: records it and, when running, opens the
     /// next one. True when a new wave opened.
     fn close_wave(&mut self) -> bool {
@@ -537,6 +565,9 @@ impl Rollout {
         }
     }
 }
+
+/// How the reason of a host skipped at the cutoff begins, for reports and tests to find it.
+pub const CUTOFF_REASON: &str = "cutoff: the maintenance window's cutoff passed";
 
 /// Steps before anything on the host changes: a stopped rollout does not start them.
 fn is_before_change(step: Step) -> bool {

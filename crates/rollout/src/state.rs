@@ -182,6 +182,11 @@ pub enum Event {
         reason: String,
         in_flight: usize,
     },
+    /// The window's cutoff passed with `skipped` hosts not started: they are skipped.
+    CutoffPassed {
+        cutoff: Millis,
+        skipped: usize,
+    },
     Paused,
     Resumed,
     Cancelled,

@@ -10,6 +10,7 @@
 //!
 //! The store reads no clock: every time is passed in, like everywhere else in patchctl.
 
+mod change_records;
 mod error;
 mod journal_chain;
 mod records;
@@ -19,6 +20,7 @@ mod validate;
 
 use std::path::Path;
 
+pub use change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
 pub use error::StoreError;
 pub use records::{
     ASSESSMENT_FORMAT, AssessmentOutcome, AssessmentRecord, AssessmentSummaryRow, Failure, HostRow,
@@ -291,6 +293,92 @@ impl Store {
     /// [`JournalCheck::Intact`]'s `last_hash` with one kept elsewhere.
     pub async fn verify_journal(&self, rollout_id: &str) -> Result<JournalCheck, StoreError> {
         Ok(journal_chain::verify(&self.journal(rollout_id).await?))
+    }
+
+    /// Appends an action to the change journal of plan `plan_id` (saved already), chained to
+    /// the one before, when `accept` (given the journal as it is, inside the write
+    /// transaction) says yes. `Ok(Err(reason))`: `accept` refused, nothing was written.
+    pub async fn append_change(
+        &self,
+        plan_id: &str,
+        entry: &NewChangeEntry,
+        accept: &(dyn Fn(&[ChangeEntry]) -> Result<(), String> + Sync),
+    ) -> Result<Result<i64, String>, StoreError> {
+        validate::check_plan_id(plan_id)?;
+        validate::check_json(
+            &entry.body_json,
+            || format!("recording a change of plan {plan_id}"),
+            "the body of the change entry",
+        )?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.append_change(plan_id, entry, accept).await,
+        }
+    }
+
+    /// A plan's change journal in seq order; empty when nobody acted on it.
+    pub async fn change_journal(&self, plan_id: &str) -> Result<Vec<ChangeEntry>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.change_journal(plan_id).await,
+        }
+    }
+
+    /// Recomputes a plan's change-journal chain, as [`Store::verify_journal`] does a rollout's.
+    pub async fn verify_change_journal(&self, plan_id: &str) -> Result<JournalCheck, StoreError> {
+        let entries: Vec<JournalEntry> = self
+            .change_journal(plan_id)
+            .await?
+            .into_iter()
+            .map(|e| JournalEntry {
+                seq: e.seq,
+                at_ms: e.at_ms,
+                kind: e.kind,
+                host: Some(e.actor),
+                body_json: e.body_json,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect();
+        Ok(journal_chain::verify(&entries))
+    }
+
+    /// Claims the window of `environment` opening at `window_start_unix` for the scheduler
+    /// `owner`: true for exactly one caller, ever; false when it was claimed before (by a
+    /// scheduler since restarted, or by another one).
+    pub async fn claim_window(
+        &self,
+        environment: &str,
+        window_start_unix: i64,
+        owner: &str,
+        now_unix: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.claim_window(environment, window_start_unix, owner, now_unix).await
+            }
+        }
+    }
+
+    /// Records what came of a claimed window: the plan and rollout started, or why none.
+    pub async fn record_window(
+        &self,
+        environment: &str,
+        window_start_unix: i64,
+        plan_id: Option<&str>,
+        rollout_id: Option<&str>,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.record_window(environment, window_start_unix, plan_id, rollout_id, outcome).await
+            }
+        }
+    }
+
+    /// Every claimed window, oldest first.
+    pub async fn window_claims(&self) -> Result<Vec<WindowClaim>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.window_claims().await,
+        }
     }
 
     /// Closes every connection, after the writes in flight; the file is complete afterwards.

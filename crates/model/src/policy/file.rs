@@ -26,6 +26,9 @@ pub(crate) struct PolicyFile {
     pub blackouts: Vec<BlackoutFile>,
     #[serde(default)]
     pub baselines: BTreeMap<Spanned<String>, BaselineFile>,
+    /// Who holds each role an approval rule may name: role → user names.
+    #[serde(default)]
+    pub roles: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,8 +18,8 @@ use super::file::{
     SlaFile,
 };
 use super::validate::{
-    check_cutoff, check_soak, check_word, non_empty, parse_date, parse_schedule, parse_timezone,
-    severity,
+    check_cutoff, check_soak, check_user, check_word, non_empty, parse_date, parse_schedule,
+    parse_timezone, severity,
 };
 use super::{Approval, Baseline, BaselineRule, Blackout, Environment, Policy, Schedule, Sla};
 use crate::inventory::validate::check_environment;
@@ -32,6 +32,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPol
     let baselines: BTreeMap<String, Baseline> =
         file.baselines.iter().map(|(name, baseline)| cx.baseline(name, baseline)).collect();
     let names = cx.environment_names(&file.environments);
+    let roles = cx.roles(&file.roles);
     let shared: Vec<(Blackout, Option<Vec<String>>)> = file
         .blackouts
         .iter()
@@ -57,12 +58,14 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPol
         .environments
         .iter()
         .enumerate()
-        .filter_map(|(index, environment)| cx.environment(environment, index, &shared, &baselines))
+        .filter_map(|(index, environment)| {
+            cx.environment(environment, index, &shared, &baselines, &roles)
+        })
         .collect();
     if !cx.errors.is_empty() {
         return Err(super::InvalidPolicy::new(cx.errors));
     }
-    Ok(Policy { environments, baselines: baselines.into_values().collect() })
+    Ok(Policy { environments, baselines: baselines.into_values().collect(), roles })
 }
 
 struct Context<'a> {
@@ -134,6 +137,7 @@ impl Context<'_> {
         index: usize,
         shared: &[(Blackout, Option<Vec<String>>)],
         baselines: &BTreeMap<String, Baseline>,
+        roles: &BTreeMap<String, Vec<String>>,
     ) -> Option<Environment> {
         let name = file.name.get_ref();
         let cron = self.check(file.schedule.span(), parse_schedule(file.schedule.get_ref()));
@@ -181,7 +185,7 @@ impl Context<'_> {
                 .check(soak.span(), parse_duration(soak.get_ref()))
                 .and_then(|s| self.check(soak.span(), check_soak(s, index, name))),
         };
-        let approval = self.approval(&file.approval);
+        let approval = self.approval(&file.approval, roles);
         let sla = self.sla(&file.sla_days);
         let strategy = self.strategy(file);
         let baseline = match &file.baseline {
@@ -251,7 +255,40 @@ impl Context<'_> {
         Some(Blackout { from, to, reason })
     }
 
-    fn approval(&mut self, file: &Spanned<ApprovalFile>) -> Option<Approval> {
+    /// `[roles]`: names checked, members checked and unique. A role without members is kept
+    /// (and refused where a rule needs approvers from it).
+    fn roles(
+        &mut self,
+        file: &BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut roles = BTreeMap::new();
+        for (role, members) in file {
+            self.check(role.span(), check_word("role", role.get_ref()));
+            let mut names: Vec<String> = Vec::new();
+            for member in members {
+                let Some(name) = self.check(member.span(), check_user(member.get_ref())) else {
+                    continue;
+                };
+                if names.contains(&name) {
+                    self.error(
+                        member.span(),
+                        format!("{name:?} is listed twice in role {:?}", role.get_ref()),
+                    );
+                    continue;
+                }
+                names.push(name);
+            }
+            names.sort();
+            roles.insert(role.get_ref().clone(), names);
+        }
+        roles
+    }
+
+    fn approval(
+        &mut self,
+        file: &Spanned<ApprovalFile>,
+        roles: &BTreeMap<String, Vec<String>>,
+    ) -> Option<Approval> {
         let required = match file.get_ref() {
             ApprovalFile::Auto => return Some(Approval::Automatic),
             ApprovalFile::Required(required) => required,
@@ -267,9 +304,47 @@ impl Context<'_> {
         );
         let role = match &required.role {
             None => Some(None),
-            Some(role) => self.check(role.span(), check_word("role", role.get_ref()).map(Some)),
+            Some(role) => self
+                .check(role.span(), check_word("role", role.get_ref()))
+                .and_then(|name| self.declared_role(role, roles, approvers).map(|()| Some(name))),
         };
         Some(Approval::Required { approvers: approvers?, role: role?, ticket: required.ticket })
+    }
+
+    /// The role an approval rule names exists in `[roles]` with enough members to ever
+    /// satisfy it (`approvers` distinct people, the requester not among them).
+    fn declared_role(
+        &mut self,
+        role: &Spanned<String>,
+        roles: &BTreeMap<String, Vec<String>>,
+        approvers: Option<u32>,
+    ) -> Option<()> {
+        let Some(members) = roles.get(role.get_ref()) else {
+            let mut message = format!(
+                "unknown role {:?}: declare it with its members in [roles], e.g. {} = [\"alice\", \"bob\"]",
+                role.get_ref(),
+                role.get_ref()
+            );
+            if let Some(word) = nearest(role.get_ref(), roles.keys().map(String::as_str)) {
+                message.push_str(&format!(" (did you mean {word:?}?)"));
+            }
+            self.error(role.span(), message);
+            return None;
+        };
+        let needed = approvers.unwrap_or(1) as usize;
+        if members.len() < needed {
+            self.error(
+                role.span(),
+                format!(
+                    "role {:?} has {} members but the rule needs {needed} approvers: no change \
+                     could ever be approved",
+                    role.get_ref(),
+                    members.len()
+                ),
+            );
+            return None;
+        }
+        Some(())
     }
 
     fn sla(&mut self, file: &SlaFile) -> Option<Sla> {

@@ -163,6 +163,43 @@ impl Schedule {
         Some(OpenWindow { window, hosts_may_start: now < window.cutoff })
     }
 
+    /// The openings from `from` up to (not including) `until` whose windows a blackout takes
+    /// away, each with the blackout, at most `limit` of them: what `patchctl schedule` shows as
+    /// skipped. Openings under the same blackout are counted once, at the first.
+    pub fn skipped_openings(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<(Window, &Blackout)> {
+        let mut skipped: Vec<(Window, &Blackout)> = Vec::new();
+        let mut opening =
+            self.cron.find_next_occurrence(&from.with_timezone(&self.timezone), true).ok();
+        while skipped.len() < limit {
+            let Some(start) = opening else { break };
+            if start.with_timezone(&Utc) >= until {
+                break;
+            }
+            let following = self.cron.find_next_occurrence(&start, false).ok();
+            let window = self.window(&start, following.as_ref());
+            let overlapped =
+                self.blackout_spans.iter().position(|(s, e)| window.start < *e && *s < window.end);
+            match overlapped {
+                None => opening = following,
+                Some(index) => {
+                    skipped.push((window, &self.blackouts[index]));
+                    // Jump past the blackout, as `next_windows` does.
+                    let end = self.blackout_spans[index].1.max(window.end);
+                    opening = self
+                        .cron
+                        .find_next_occurrence(&end.with_timezone(&self.timezone), true)
+                        .ok();
+                }
+            }
+        }
+        skipped
+    }
+
     /// The blackout covering `instant`, if any: why nothing runs then.
     pub fn blackout_at(&self, instant: DateTime<Utc>) -> Option<&Blackout> {
         self.blackout_spans

@@ -116,6 +116,11 @@ pub(super) fn check_word(what: &str, name: &str) -> Result<String, String> {
     }
 }
 
+/// User names, as `--as` gives them and `[roles]` lists them: see [`crate::change::check_actor`].
+pub(super) fn check_user(name: &str) -> Result<String, String> {
+    crate::change::check_actor(name).map(|()| name.to_owned())
+}
+
 pub(super) fn non_empty<T>(what: &str, list: Vec<T>) -> Result<Vec<T>, String> {
     if list.is_empty() {
         Err(format!("an empty list of {what} matches nothing: leave `{what}` out to match all"))

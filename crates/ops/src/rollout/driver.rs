@@ -21,6 +21,10 @@ pub struct DriveConfig {
     pub lease_seconds: u32,
     /// How often requests from other processes (pause, cancel) are looked for.
     pub request_poll: Duration,
+    /// Milliseconds added to this machine's clock for the rollout's own time (its steps'
+    /// times, its cutoff): zero, except when a test or a rehearsal runs patchctl at a virtual
+    /// time (`PATCHCTL_NOW`). Leases keep the real clock: they are about live processes.
+    pub clock_offset_ms: i64,
 }
 
 impl Default for DriveConfig {
@@ -29,6 +33,7 @@ impl Default for DriveConfig {
             owner: format!("patchctl@{}:{}", this_machine(), std::process::id()),
             lease_seconds: 60,
             request_poll: Duration::from_secs(1),
+            clock_offset_ms: 0,
         }
     }
 }
@@ -92,7 +97,8 @@ async fn drive_claimed(
     let mut last_seq = entries.last().map_or(0, |e| e.seq);
     let inputs = journal::inputs(id, &entries)?;
     let mut machine = Rollout::replay(config, &inputs);
-    let mut driver = Driver { store, id, machine: &mut machine, on_event };
+    let offset = drive_config.clock_offset_ms;
+    let mut driver = Driver { store, id, machine: &mut machine, on_event, offset };
 
     if !driver.machine.is_quiet() {
         driver.feed(Input::Recover, Vec::new(), None).await?;
@@ -139,7 +145,8 @@ async fn drive_claimed(
         let sleep = async {
             match deadline {
                 Some(at) => {
-                    tokio::time::sleep(Duration::from_millis(at.saturating_sub(now_ms()))).await
+                    let now = shifted(now_ms(), offset);
+                    tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await
                 }
                 None => std::future::pending().await,
             }
@@ -186,6 +193,8 @@ struct Driver<'a> {
     id: &'a str,
     machine: &'a mut Rollout,
     on_event: &'a (dyn Fn(&Event, &Rollout) + Send + Sync),
+    /// See [`DriveConfig::clock_offset_ms`].
+    offset: i64,
 }
 
 impl Driver<'_> {
@@ -198,7 +207,7 @@ impl Driver<'_> {
         before: Vec<JournalRecord>,
         host: Option<&str>,
     ) -> Result<(), RolloutError> {
-        let now = now_ms();
+        let now = shifted(now_ms(), self.offset);
         let accepted = self.machine.handle(now, input.clone()).is_ok();
         let mut entries: Vec<_> = before.iter().map(|r| r.to_entry(now, host)).collect();
         if accepted {
@@ -254,6 +263,11 @@ pub fn phase_name(phase: Phase) -> &'static str {
         Phase::Halted => "halted",
         Phase::Cancelled => "cancelled",
     }
+}
+
+/// `now` moved by `offset_ms`, saturating at the ends of the range.
+fn shifted(now: Millis, offset_ms: i64) -> Millis {
+    now.saturating_add_signed(offset_ms)
 }
 
 pub(crate) fn now_ms() -> Millis {

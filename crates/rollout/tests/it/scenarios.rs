@@ -28,6 +28,7 @@ pub fn config(waves: &[(&str, bool, &[&str])], budget: Limit) -> Config {
         max_in_flight: usize::MAX,
         timeouts: Timeouts::default(),
         rollback: RollbackPolicy::Automatic,
+        start_no_host_after: None,
     }
 }
 
@@ -241,4 +242,43 @@ fn a_failed_kernel_cleanup_leaves_the_host_done() {
     assert_eq!(log.last().unwrap().1, Step::Cleanup);
     assert_eq!(rollout.host_state("a"), Some(&HostState::Done));
     assert_eq!(rollout.phase(), Phase::Completed);
+}
+
+#[test]
+fn no_host_starts_after_the_cutoff_and_started_hosts_finish() {
+    let mut config = config(
+        &[("canary", true, &["a"]), ("one", false, &["b"]), ("two", false, &["c"])],
+        Limit::Count(0),
+    );
+    // `drive` advances 1 s per step: a's precheck finishes at 1 s, its apply at 2 s, its
+    // postcheck at 3 s; the cutoff at 1.5 s falls while a runs.
+    config.start_no_host_after = Some(1_500);
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    assert_eq!(rollout.poll_timeout(), Some(1_500), "the cutoff is a deadline to wake up for");
+    let log = drive(&mut rollout, |_, _| ok());
+    assert!(log.iter().all(|(h, _)| h == "a"), "{log:?}");
+    assert_eq!(rollout.host_state("a"), Some(&HostState::Done), "a started, so it finishes");
+    for host in ["b", "c"] {
+        assert!(
+            matches!(rollout.host_state(host), Some(HostState::Skipped { reason })
+                if reason.starts_with(rollout::CUTOFF_REASON)),
+            "{host}: {:?}",
+            rollout.host_state(host)
+        );
+    }
+    assert_eq!(rollout.phase(), Phase::Completed);
+    let events: Vec<Event> = std::iter::from_fn(|| rollout.poll_event()).collect();
+    assert!(events.contains(&Event::CutoffPassed { cutoff: 1_500, skipped: 2 }), "{events:?}");
+}
+
+#[test]
+fn a_rollout_started_after_its_cutoff_starts_nothing() {
+    let mut config = config(&[("one", false, &["a", "b"])], Limit::Count(0));
+    config.start_no_host_after = Some(10_000);
+    let mut rollout = Rollout::new(config);
+    rollout.handle(10_000, Input::Start).unwrap();
+    assert!(runs(&mut rollout).is_empty());
+    assert!(rollout.is_settled());
+    assert!(rollout.hosts().all(|(_, s)| matches!(s, HostState::Skipped { .. })));
 }

@@ -125,6 +125,8 @@ fn random_config(rng: &mut Rng) -> Config {
             cleanup: 60_000,
         },
         rollback: if rng.chance(80) { RollbackPolicy::Automatic } else { RollbackPolicy::Manual },
+        // A window's cutoff somewhere in the first few host runs, or none.
+        start_no_host_after: rng.chance(40).then(|| rng.below(400_000)),
     }
 }
 
@@ -232,6 +234,12 @@ fn simulate(seed: u64) {
                         observer.waves_opened.contains(&wave),
                         "{host} ran {step:?} before its wave opened"
                     );
+                    if let Some(cutoff) = config.start_no_host_after
+                        && step == Step::Precheck
+                        && !resume
+                    {
+                        assert!(now < cutoff, "{host} started at {now}, after the cutoff {cutoff}");
+                    }
                     if !resume && matches!(step, Step::Precheck | Step::Snapshot | Step::Apply) {
                         assert!(
                             !observer.stopped,
@@ -322,6 +330,10 @@ fn simulate(seed: u64) {
             );
         } else {
             feed(&mut rollout, &mut journal, now, Input::Tick);
+            // A tick deals with every deadline due (a step's, the cutoff): asking to be woken
+            // again for the same instant would spin, and only an operator's cancel would end it.
+            let again = rollout.poll_timeout();
+            assert!(again.is_none_or(|t| t > now), "woken at {now}, asks again for {again:?}");
         }
     }
 
@@ -329,6 +341,21 @@ fn simulate(seed: u64) {
     for (name, state) in rollout.hosts() {
         assert!(state.is_final(), "{name} ended {state:?}");
         let fake = &hosts[name];
+        if let rollout::HostState::Skipped { reason } = state
+            && reason.starts_with(rollout::CUTOFF_REASON)
+        {
+            assert!(fake.executed.is_empty(), "{name} skipped at the cutoff was touched");
+        }
+        let started = rollout.host_steps(name).first().map(|record| record.started_at);
+        if let (Some(cutoff), Some(started)) = (config.start_no_host_after, started) {
+            assert!(started < cutoff, "{name} started at {started}, after the cutoff {cutoff}");
+        }
+        if config.start_no_host_after.is_some_and(|cutoff| now < cutoff) || started.is_some() {
+            assert!(
+                !matches!(state, rollout::HostState::Skipped { reason } if reason.starts_with(rollout::CUTOFF_REASON)),
+                "{name} was skipped for a cutoff that had not passed, or after it started"
+            );
+        }
         assert!(fake.executed.get(&Step::Apply).copied().unwrap_or(0) <= 1, "{name} patched twice");
         assert!(
             fake.executed.get(&Step::Rollback).copied().unwrap_or(0) <= 1,

@@ -43,6 +43,9 @@ fn render(policy: &Policy) -> String {
     for b in policy.baselines() {
         render_baseline(&mut out, b);
     }
+    for (role, members) in policy.roles() {
+        let _ = writeln!(out, "role {role} = [{}]", members.join(","));
+    }
     out
 }
 

@@ -1,0 +1,171 @@
+//! `patchctl change request|approve|reject|show|list`: change approval of a plan's hash, by
+//! the rules of the policy's environments.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use model::change::{ChangeKind, ChangeState};
+use ops::change::{Act, Change};
+
+use crate::config::{Paths, runtime};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Ask for a plan to be approved (with the change ticket, when a rule requires one).
+    Request {
+        plan: String,
+        #[arg(long)]
+        ticket: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Approve a plan someone else requested.
+    Approve {
+        plan: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Reject a plan: final for this plan; a new plan can be requested again.
+    Reject {
+        plan: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// A change: each environment's rule, who approved, what is missing, the journal.
+    Show {
+        plan: String,
+        #[arg(long, default_value = "text")]
+        format: Format,
+    },
+    /// Every plan with its change's state, newest first.
+    List,
+}
+
+#[derive(clap::Args)]
+struct Who {
+    /// Who acts (default: $USER). patchctl trusts this name: it has no login of its own, so
+    /// the state database's file permissions decide who may act at all.
+    #[arg(long = "as")]
+    actor: Option<String>,
+    #[arg(long)]
+    comment: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let policy = paths.policy()?.context(
+        "change approval follows the policy's rules, and there is no policy.toml beside the \
+         inventory (or --policy)",
+    )?;
+    let act = |plan: String, kind: ChangeKind, who: Who, ticket: Option<String>| {
+        let actor = match who.actor {
+            Some(actor) => actor,
+            None => std::env::var("USER").context("--as USER is needed: $USER is not set")?,
+        };
+        let act = Act { kind, actor, ticket, comment: who.comment };
+        let change = runtime()?.block_on(async {
+            let store = paths.store().await?;
+            let change = ops::change::act(&store, &policy, &plan, act, crate::clock::now()).await;
+            store.close().await;
+            anyhow::Ok(change?)
+        })?;
+        print_text(&change);
+        Ok(ExitCode::SUCCESS)
+    };
+    match args.command {
+        Command::Request { plan, ticket, who } => act(plan, ChangeKind::Request, who, ticket),
+        Command::Approve { plan, who } => act(plan, ChangeKind::Approve, who, None),
+        Command::Reject { plan, who } => act(plan, ChangeKind::Reject, who, None),
+        Command::Show { plan, format } => {
+            let change = runtime()?.block_on(async {
+                let store = paths.store().await?;
+                let loaded = ops::load_plan(&store, &plan).await?;
+                let loaded = loaded.with_context(|| format!("no plan matches `{plan}`"))?;
+                let change = ops::change::change(&store, &policy, loaded).await;
+                store.close().await;
+                anyhow::Ok(change?)
+            })?;
+            match format {
+                Format::Text => print_text(&change),
+                Format::Json => {
+                    let json = serde_json::json!({
+                        "plan": change.plan.id,
+                        "status": change.status,
+                        "journal": change.actions,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List => {
+            let candidates = runtime()?.block_on(async {
+                let store = paths.store().await?;
+                let candidates = ops::scheduler::candidates(&store, &policy).await;
+                store.close().await;
+                anyhow::Ok(candidates?)
+            })?;
+            for candidate in candidates {
+                let ran = if candidate.rolled_out { ", rolled out" } else { "" };
+                println!(
+                    "{}  {}  {}  {}{ran}",
+                    model::plan::short_id(&candidate.plan_id),
+                    candidate.created_at.format("%Y-%m-%d %H:%M"),
+                    candidate.environments.join(","),
+                    candidate.change.state.as_str(),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_text(change: &Change) {
+    let status = &change.status;
+    println!(
+        "change of plan {}: {}",
+        model::plan::short_id(&change.plan.id),
+        status.state.as_str()
+    );
+    if let Some(requester) = &status.requested_by {
+        let ticket = status.ticket.as_deref().map(|t| format!(", ticket {t}")).unwrap_or_default();
+        println!("  requested by {requester}{ticket}");
+    }
+    for environment in &status.environments {
+        let by = if environment.approved_by.is_empty() {
+            String::new()
+        } else {
+            format!("; approved by {}", environment.approved_by.join(", "))
+        };
+        println!("  {}: {}{by}", environment.environment, environment.rule);
+        for missing in &environment.missing {
+            println!("    missing: {missing}");
+        }
+    }
+    if !change.actions.is_empty() {
+        println!("  journal:");
+    }
+    for action in &change.actions {
+        let comment = action.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default();
+        println!(
+            "    {} {} {}{comment}",
+            action.at.format("%Y-%m-%dT%H:%M:%SZ"),
+            action.actor,
+            action.kind.as_str()
+        );
+    }
+    if status.state == ChangeState::Approved {
+        println!("  may run: `patchctl rollout start {}`", model::plan::short_id(&change.plan.id));
+    }
+}

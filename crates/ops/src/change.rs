@@ -1,0 +1,180 @@
+//! Change approval in the store: requests, approvals and rejections of a plan's hash, checked
+//! by `model::change` against the policy inside the write that records them, and the status
+//! a rollout must show before it starts.
+
+use chrono::{DateTime, Utc};
+use model::change::{
+    ChangeAction, ChangeKind, ChangeState, ChangeStatus, SYSTEM_ACTOR, check_action, evaluate,
+};
+use model::plan::Plan;
+use model::policy::Policy;
+use serde::{Deserialize, Serialize};
+use store::{ChangeEntry, JournalCheck, NewChangeEntry, Store};
+
+use crate::plan::{LoadPlanError, load_plan};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("the state database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Plan(#[from] LoadPlanError),
+    #[error("no plan matches `{0}`")]
+    UnknownPlan(String),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error(
+        "the change journal of plan {plan} is broken at entry {seq}: its approvals cannot be trusted"
+    )]
+    Tampered { plan: String, seq: i64 },
+    #[error("the change journal of plan {plan} has an unreadable entry {seq}: {problem}")]
+    Unreadable { plan: String, seq: i64, problem: String },
+    #[error(
+        "plan {} may not run: its change is {}:\n{}",
+        model::plan::short_id(plan),
+        state.as_str(),
+        missing.iter().map(|m| format!("  {m}")).collect::<Vec<_>>().join("\n")
+    )]
+    NotApproved { plan: String, state: ChangeState, missing: Vec<String> },
+}
+
+/// What a journal entry's body holds besides the kind and actor.
+#[derive(Debug, Serialize, Deserialize)]
+struct Body {
+    /// The plan, so an entry copied into another plan's journal does not pass as its own.
+    plan: String,
+    ticket: Option<String>,
+    comment: Option<String>,
+}
+
+/// A change: its plan, every action on record, and where it stands under the policy.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub plan: Plan,
+    pub actions: Vec<ChangeAction>,
+    pub status: ChangeStatus,
+}
+
+/// The environments of a plan's hosts, each once, in promotion order when the policy knows
+/// them (by name otherwise).
+pub fn plan_environments(plan: &Plan, policy: &Policy) -> Vec<String> {
+    let mut names: Vec<String> = plan.hosts.iter().map(|h| h.environment.clone()).collect();
+    let order = policy.environment_order();
+    names.sort_by_key(|n| (order.iter().position(|o| o == n).unwrap_or(usize::MAX), n.clone()));
+    names.dedup();
+    names
+}
+
+/// An action someone takes on a change.
+#[derive(Debug, Clone)]
+pub struct Act {
+    pub kind: ChangeKind,
+    pub actor: String,
+    /// Requests only.
+    pub ticket: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Records `act` on the change of plan `plan` (an id or unique prefix) when the rules allow
+/// it, and returns the change as it stands afterwards.
+pub async fn act(
+    store: &Store,
+    policy: &Policy,
+    plan: &str,
+    act: Act,
+    now: DateTime<Utc>,
+) -> Result<Change, ChangeError> {
+    let plan =
+        load_plan(store, plan).await?.ok_or_else(|| ChangeError::UnknownPlan(plan.into()))?;
+    let environments = plan_environments(&plan, policy);
+    let Act { kind, actor, ticket, comment } = act;
+    let action =
+        ChangeAction { at: now, actor: actor.clone(), kind, ticket: ticket.clone(), comment };
+    let body = Body { plan: plan.id.clone(), ticket, comment: action.comment.clone() };
+    let entry = NewChangeEntry {
+        at_ms: now.timestamp_millis(),
+        kind: kind.as_str().to_owned(),
+        actor,
+        body_json: serde_json::to_string(&body).expect("a change body serializes"),
+    };
+    let plan_id = plan.id.clone();
+    let accept = |journal: &[ChangeEntry]| -> Result<(), String> {
+        let actions = actions(&plan_id, journal).map_err(|e| e.to_string())?;
+        check_action(policy, &environments, &actions, &action).map_err(|refused| refused.0)
+    };
+    store.append_change(&plan.id, &entry, &accept).await?.map_err(ChangeError::Refused)?;
+    change(store, policy, plan).await
+}
+
+/// A plan's change as it stands: its journal checked link by link, then evaluated.
+pub async fn change(store: &Store, policy: &Policy, plan: Plan) -> Result<Change, ChangeError> {
+    if let JournalCheck::Broken { seq, .. } = store.verify_change_journal(&plan.id).await? {
+        return Err(ChangeError::Tampered { plan: plan.id.clone(), seq });
+    }
+    let actions = actions(&plan.id, &store.change_journal(&plan.id).await?)?;
+    let status = evaluate(policy, &plan_environments(&plan, policy), &actions);
+    Ok(Change { plan, actions, status })
+}
+
+/// Refuses, saying what is missing, unless every environment of `plan` has its approval.
+pub async fn require_approved(
+    store: &Store,
+    policy: &Policy,
+    plan: &Plan,
+) -> Result<Change, ChangeError> {
+    let change = change(store, policy, plan.clone()).await?;
+    if change.status.state != ChangeState::Approved {
+        return Err(ChangeError::NotApproved {
+            plan: plan.id.clone(),
+            state: change.status.state,
+            missing: change.status.missing(),
+        });
+    }
+    Ok(change)
+}
+
+/// The scheduler's approval of a plan whose environments are all `auto`, journaled as
+/// [`SYSTEM_ACTOR`].
+pub async fn auto_approve(
+    store: &Store,
+    policy: &Policy,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Result<Change, ChangeError> {
+    let system = Act {
+        kind: ChangeKind::AutoApprove,
+        actor: SYSTEM_ACTOR.to_owned(),
+        ticket: None,
+        comment: Some("approval = \"auto\" in the policy".to_owned()),
+    };
+    act(store, policy, &plan.id, system, now).await
+}
+
+fn actions(plan: &str, journal: &[ChangeEntry]) -> Result<Vec<ChangeAction>, ChangeError> {
+    journal
+        .iter()
+        .map(|entry| {
+            let unreadable = |problem: String| ChangeError::Unreadable {
+                plan: plan.to_owned(),
+                seq: entry.seq,
+                problem,
+            };
+            let body: Body =
+                serde_json::from_str(&entry.body_json).map_err(|e| unreadable(e.to_string()))?;
+            if body.plan != plan {
+                return Err(unreadable(format!("it belongs to plan {}", body.plan)));
+            }
+            let kind = ChangeKind::from_name(&entry.kind)
+                .ok_or_else(|| unreadable(format!("unknown action {:?}", entry.kind)))?;
+            let at = DateTime::<Utc>::from_timestamp_millis(entry.at_ms)
+                .ok_or_else(|| unreadable(format!("time {} is out of range", entry.at_ms)))?;
+            Ok(ChangeAction {
+                at,
+                actor: entry.actor.clone(),
+                kind,
+                ticket: body.ticket,
+                comment: body.comment,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,309 @@
+//! The scheduler's side effects: reading the plans and claims on record for
+//! `model::scheduling` to decide on, claiming a window before anything starts, and creating the
+//! rollout with the window's cutoff. Driving the rollout is the caller's (`rollout::drive`).
+//!
+//! Starting nothing twice: a window is claimed (`Store::claim_window`, one conditional INSERT)
+//! before its plan is made or its rollout created. A scheduler that dies after the claim leaves
+//! that window unused rather than risking a second start; one that dies while the rollout runs
+//! leaves a rollout that the next scheduler (or `rollout resume`) continues from its journal.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use model::plan::{PlanOptions, Scope};
+use model::policy::{Decision as BaselineDecision, Environment, Policy, Window, approved};
+use model::scheduling::{Decision, Idle, Outlook, PlanCandidate, decide, outlook};
+use model::{Inventory, ResolvedHost};
+use rollout::Config;
+use store::Store;
+
+use crate::assess_fleet::{FleetAssessConfig, HostOutcome, assess_hosts};
+use crate::change::{ChangeError, auto_approve, change, plan_environments, require_approved};
+use crate::plan::{LoadPlanError, PlanCreateError, create_plan, load_plan};
+use crate::rollout::{RolloutError, create_rollout, rollout_config};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error("the state database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Plan(#[from] LoadPlanError),
+    #[error(transparent)]
+    PlanCreate(#[from] PlanCreateError),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Rollout(#[from] RolloutError),
+}
+
+/// Every saved plan, as the scheduler sees it: its environments, whether it ran, its change.
+pub async fn candidates(
+    store: &Store,
+    policy: &Policy,
+) -> Result<Vec<PlanCandidate>, SchedulerError> {
+    let rolled_out: BTreeSet<String> =
+        store.rollouts().await?.into_iter().map(|row| row.plan_id).collect();
+    let mut candidates = Vec::new();
+    for summary in store.plans().await? {
+        let Some(plan) = load_plan(store, &summary.id).await? else { continue };
+        if plan.hosts.is_empty() {
+            continue;
+        }
+        let environments = plan_environments(&plan, policy);
+        let change = change(store, policy, plan).await?;
+        candidates.push(PlanCandidate {
+            plan_id: summary.id.clone(),
+            created_at: DateTime::from_timestamp(summary.created_at_unix, 0).unwrap_or_default(),
+            environments,
+            rolled_out: rolled_out.contains(&summary.id),
+            change: change.status,
+        });
+    }
+    Ok(candidates)
+}
+
+/// The windows claimed so far, as (environment, opening).
+async fn claimed(store: &Store) -> Result<BTreeSet<(String, i64)>, SchedulerError> {
+    Ok(store
+        .window_claims()
+        .await?
+        .into_iter()
+        .map(|claim| (claim.environment, claim.window_start_unix))
+        .collect())
+}
+
+/// What `patchctl schedule` shows: each environment's outlook at `now`.
+pub async fn outlooks(
+    store: &Store,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Vec<Outlook>, SchedulerError> {
+    let candidates = candidates(store, policy).await?;
+    let claimed = claimed(store).await?;
+    Ok(policy
+        .environments()
+        .iter()
+        .map(|environment| {
+            let taken = |start: DateTime<Utc>| {
+                claimed.contains(&(environment.name.clone(), start.timestamp()))
+            };
+            outlook(environment, now, taken, &candidates)
+        })
+        .collect())
+}
+
+/// What one pass of the scheduler did for an environment.
+#[derive(Debug, Clone)]
+pub struct PassResult {
+    pub environment: String,
+    pub what: Passed,
+}
+
+#[derive(Debug, Clone)]
+pub enum Passed {
+    /// A rollout was created in `window`, to be driven now.
+    Started {
+        window: Window,
+        plan_id: String,
+        rollout_id: String,
+    },
+    /// The window was claimed and nothing needed to start (an `auto` environment with nothing
+    /// its baseline approves, hosts that could not be assessed…), for this reason.
+    NothingToStart {
+        window: Window,
+        reason: String,
+    },
+    Waiting(Idle),
+}
+
+/// The settings of a pass: how rollouts are configured and who claims.
+pub struct Pass<'a> {
+    pub store: &'a Store,
+    pub policy: &'a Policy,
+    pub inventory: &'a Inventory,
+    /// The scheduler process, for the claims (`patchctl@machine:pid`).
+    pub owner: String,
+    /// How hosts of `auto` environments are assessed.
+    pub assess: FleetAssessConfig,
+    /// The operator's run settings (timeouts, rollback policy) applied to each rollout.
+    pub adjust: &'a (dyn Fn(&mut Config) + Sync),
+}
+
+/// One look at every environment at `now`: starts what is due, returns what it did.
+pub async fn run_pass(
+    pass: &Pass<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<PassResult>, SchedulerError> {
+    let candidates = candidates(pass.store, pass.policy).await?;
+    let claimed = claimed(pass.store).await?;
+    let mut results = Vec::new();
+    for environment in pass.policy.environments() {
+        let taken =
+            |start: DateTime<Utc>| claimed.contains(&(environment.name.clone(), start.timestamp()));
+        let what = match decide(environment, now, taken, &candidates) {
+            Decision::Wait(idle) => Passed::Waiting(idle),
+            Decision::Start { window, plan_id } => {
+                if !claim(pass, environment, &window, now).await? {
+                    Passed::Waiting(Idle::AlreadyClaimed { window })
+                } else {
+                    start_plan(pass, environment, window, &plan_id, now).await?
+                }
+            }
+            Decision::AssessAndStart { window } => {
+                if !claim(pass, environment, &window, now).await? {
+                    Passed::Waiting(Idle::AlreadyClaimed { window })
+                } else {
+                    assess_and_start(pass, environment, window, now).await?
+                }
+            }
+        };
+        results.push(PassResult { environment: environment.name.clone(), what });
+    }
+    Ok(results)
+}
+
+async fn claim(
+    pass: &Pass<'_>,
+    environment: &Environment,
+    window: &Window,
+    now: DateTime<Utc>,
+) -> Result<bool, SchedulerError> {
+    Ok(pass
+        .store
+        .claim_window(&environment.name, window.start.timestamp(), &pass.owner, now.timestamp())
+        .await?)
+}
+
+/// Creates the rollout of an approved plan in a claimed window, with its cutoff.
+async fn start_plan(
+    pass: &Pass<'_>,
+    environment: &Environment,
+    window: Window,
+    plan_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Passed, SchedulerError> {
+    let store = pass.store;
+    let Some(plan) = load_plan(store, plan_id).await? else {
+        return nothing(pass, environment, window, None, format!("plan {plan_id} vanished")).await;
+    };
+    // Checked again after the claim: an approval withdrawn by a policy change in between
+    // must not slip through.
+    if let Err(ChangeError::NotApproved { missing, .. }) =
+        require_approved(store, pass.policy, &plan).await
+    {
+        let reason = format!("not approved: {}", missing.join("; "));
+        return nothing(pass, environment, window, Some(&plan.id), reason).await;
+    }
+    let hosts: Vec<ResolvedHost> =
+        plan.hosts.iter().filter_map(|h| pass.inventory.host(&h.host).cloned()).collect();
+    let mut config = match rollout_config(&plan, &hosts) {
+        Ok(config) => config,
+        Err(reason) => return nothing(pass, environment, window, Some(&plan.id), reason).await,
+    };
+    (pass.adjust)(&mut config);
+    config.start_no_host_after = Some(window.cutoff.timestamp_millis().max(0) as u64);
+    let rollout_id = crate::rollout::new_rollout_id();
+    create_rollout(store, &plan, &config, &rollout_id, now.timestamp()).await?;
+    let outcome = format!("rollout {rollout_id} started");
+    store
+        .record_window(
+            &environment.name,
+            window.start.timestamp(),
+            Some(&plan.id),
+            Some(&rollout_id),
+            &outcome,
+        )
+        .await?;
+    Ok(Passed::Started { window, plan_id: plan.id, rollout_id })
+}
+
+/// For `approval = "auto"`: assess the environment's hosts, plan what its baseline approves,
+/// approve it as the system, and start it.
+async fn assess_and_start(
+    pass: &Pass<'_>,
+    environment: &Environment,
+    window: Window,
+    now: DateTime<Utc>,
+) -> Result<Passed, SchedulerError> {
+    let hosts: Vec<ResolvedHost> = pass
+        .inventory
+        .hosts()
+        .iter()
+        .filter(|h| h.environment == environment.name)
+        .cloned()
+        .collect();
+    if hosts.is_empty() {
+        let reason = "the inventory has no host in this environment".to_owned();
+        return nothing(pass, environment, window, None, reason).await;
+    }
+    let outcomes = assess_hosts(&hosts, pass.store, &pass.assess, &|_, _, _| {}).await?;
+    let mut packages: BTreeSet<String> = BTreeSet::new();
+    let mut n_updates = 0;
+    for outcome in &outcomes {
+        let HostOutcome::Assessed(assessment) = outcome else { continue };
+        for update in &assessment.updates {
+            n_updates += 1;
+            if approved(update, None, now, &environment.baseline) == BaselineDecision::Approved {
+                packages.insert(update.name.clone());
+            }
+        }
+    }
+    if packages.is_empty() {
+        let reason = format!(
+            "nothing pending: baseline {:?} approves none of the {n_updates} pending updates",
+            environment.baseline.name
+        );
+        return nothing(pass, environment, window, None, reason).await;
+    }
+    let options = PlanOptions {
+        scope: Scope::Packages(packages.into_iter().collect()),
+        reboot: environment.reboot,
+        strategy: environment.strategy,
+        environment_order: pass.policy.environment_order(),
+        ..PlanOptions::default()
+    };
+    let selectors = vec![format!("env:{}", environment.name)];
+    let plan =
+        create_plan(pass.store, &hosts, &selectors, &options, Some(pass.policy), now.timestamp())
+            .await?;
+    if plan.hosts.is_empty() {
+        let reason = "nothing pending on the hosts that could be assessed".to_owned();
+        return nothing(pass, environment, window, Some(&plan.id), reason).await;
+    }
+    auto_approve(pass.store, pass.policy, &plan, now).await?;
+    let plan_id = plan.id.clone();
+    start_plan(pass, environment, window, &plan_id, now).await
+}
+
+async fn nothing(
+    pass: &Pass<'_>,
+    environment: &Environment,
+    window: Window,
+    plan_id: Option<&str>,
+    reason: String,
+) -> Result<Passed, SchedulerError> {
+    pass.store
+        .record_window(&environment.name, window.start.timestamp(), plan_id, None, &reason)
+        .await?;
+    Ok(Passed::NothingToStart { window, reason })
+}
+
+/// Rollouts the scheduler started that are not over: after a restart, they are driven on
+/// (from their journals) instead of being started again.
+pub async fn unfinished_rollouts(store: &Store) -> Result<Vec<String>, SchedulerError> {
+    let mut unfinished = Vec::new();
+    for claim in store.window_claims().await? {
+        let Some(id) = claim.rollout_id else { continue };
+        if let Some(row) = store.rollout(&id).await?
+            && !matches!(row.phase.as_str(), "completed" | "halted" | "cancelled")
+        {
+            unfinished.push(row.id);
+        }
+    }
+    Ok(unfinished)
+}
+
+/// The hosts of `inventory` a plan names, for driving its rollout.
+pub fn plan_hosts(inventory: &Inventory, plan: &model::plan::Plan) -> Vec<ResolvedHost> {
+    plan.hosts.iter().filter_map(|h| inventory.host(&h.host).cloned()).collect()
+}
