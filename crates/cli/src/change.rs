@@ -116,6 +116,11 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
                 store.close().await;
                 anyhow::Ok(candidates?)
             })?;
+            if candidates.is_empty() {
+                eprintln!(
+                    "patchctl: no plan with hosts on record: `patchctl plan create` makes one"
+                );
+            }
             for candidate in candidates {
                 let ran = if candidate.rolled_out { ", rolled out" } else { "" };
                 println!(

@@ -216,6 +216,18 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
         let outcome = outcome?;
         let after = run::load(&store, &loaded.row.id).await?;
         let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
+        let n_cut = after
+            .machine
+            .hosts()
+            .filter(|(_, s)| {
+                matches!(s, rollout::HostState::Skipped { reason } if reason.starts_with(rollout::CUTOFF_REASON))
+            })
+            .count();
+        if n_cut > 0 {
+            eprintln!(
+                "patchctl: {n_cut} hosts were not started before the window's cutoff; they wait for the next window"
+            );
+        }
         store.close().await;
         anyhow::Ok((loaded.row.id, outcome, n_failed))
     })?;

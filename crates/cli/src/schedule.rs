@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use model::policy::{Policy, Window};
-use model::scheduling::{Idle, Runs};
+use model::scheduling::Runs;
 use ops::scheduler::{Pass, Passed};
 
 use crate::config::{Paths, runtime};
@@ -135,6 +135,7 @@ pub fn scheduler(args: SchedulerArgs, paths: &Paths) -> anyhow::Result<ExitCode>
         eprintln!("scheduler: continuing rollout {rollout}, started before a restart");
         spawn(&mut drivers, rollout);
     }
+    let mut last_said: std::collections::HashMap<String, String> = Default::default();
     loop {
         let now = crate::clock::now();
         let results = runtime()?.block_on(async {
@@ -169,10 +170,11 @@ pub fn scheduler(args: SchedulerArgs, paths: &Paths) -> anyhow::Result<ExitCode>
                         window.start
                     );
                 }
-                Passed::Waiting(Idle::NoWindowOpen) => {}
                 Passed::Waiting(idle) => {
-                    if args.once {
-                        eprintln!("scheduler: {environment}: {}", idle.describe());
+                    // In the long-running loop, only what changed since the last look.
+                    let line = idle.describe();
+                    if last_said.insert(environment.clone(), line.clone()).as_ref() != Some(&line) {
+                        eprintln!("scheduler: {environment}: {line}");
                     }
                 }
             }
