@@ -4,7 +4,8 @@
 //! (`PATCHCTL_NOW`): Tuesday 2026-12-08, whatever day the test runs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -102,6 +103,21 @@ impl Run<'_> {
         plan["id"].as_str().unwrap().to_owned()
     }
 
+    fn spawn(&self, now: &str, args: &[&str]) -> std::process::Child {
+        Command::new(PATCHCTL)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--state")
+            .arg(self.fleet.fleet.dir.join("policy.db"))
+            .args(args)
+            .env("PATCHCTL_NOW", now)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     fn installed(&self, host: &str) -> String {
         let (_, out) =
             self.fleet.exec(host, &["dpkg-query", "-W", "-f", "${Version}\\n", "acme-tools"]);
@@ -123,6 +139,18 @@ impl Run<'_> {
         let output = self.at("2026-12-08T00:00:00Z", &["report", rollout, "--format", "json"]);
         serde_json::from_slice(&output.stdout).unwrap()
     }
+}
+
+/// How often the apply unit of `host` was started, from the commands journaled.
+fn apply_starts(report: &Value, host: &str) -> usize {
+    report["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["host"] == host)
+        .filter(|o| o["output"]["argv"][0] == "systemd-run")
+        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
+        .count()
 }
 
 fn host_state<'r>(report: &'r Value, host: &str) -> &'r Value {
@@ -171,13 +199,29 @@ fn environments_follow_their_windows_approvals_and_the_promotion_gate() {
     assert!(schedule.contains("next window: 2026-12-08 09:00 UTC"), "{schedule}");
     let mut scheduler = vec!["scheduler", "--once"];
     scheduler.extend(RUN_FLAGS);
-    run.ok("2026-12-08T09:05:00Z", &scheduler);
+    // Killed (-9) once its rollout runs, then restarted: the rollout is continued from its
+    // journal, and neither the window nor the apply starts a second time.
+    let mut first = run.spawn("2026-12-08T09:05:00Z", &scheduler);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while run.rollouts().is_empty() {
+        assert!(Instant::now() < deadline, "the scheduler started no rollout");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let restarted = run.ok("2026-12-08T09:06:00Z", &scheduler);
+    assert!(restarted.contains("continuing rollout"), "{restarted}");
+    assert!(restarted.contains("was handled already"), "{restarted}");
     assert_eq!(run.installed("deb1"), "1.1-1");
     let (_, web) = fleet.exec("deb1", &["dpkg-query", "-W", "-f", "${Version}\\n", "acme-web"]);
     assert_eq!(web.trim(), "1.0-1", "the baseline approves acme-tools only");
     assert_eq!(run.installed("deb3"), "1.0-1", "staging is not dev");
     let rollouts = run.rollouts();
     assert_eq!(rollouts.len(), 1, "{rollouts:?}");
+    let report = run.report(&rollouts[0].0);
+    assert_eq!(host_state(&report, "deb1")["state"]["state"], "done", "{report:#}");
+    assert_eq!(apply_starts(&report, "deb1"), 1, "deb1 applied once");
     let dev_change = run.ok("2026-12-08T09:06:00Z", &["change", "show", &rollouts[0].1]);
     assert!(dev_change.contains("system:scheduler auto_approve"), "{dev_change}");
     // A restarted scheduler in the same window starts nothing again.
