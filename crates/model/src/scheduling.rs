@@ -56,8 +56,6 @@ pub enum Idle {
     NothingPending,
     /// Plans wait, but none is approved: the newest one and what it lacks.
     NotApproved { plan_id: String, missing: Vec<String> },
-    /// The policy does not declare the environment.
-    UnknownEnvironment,
 }
 
 impl Idle {
@@ -77,7 +75,6 @@ impl Idle {
                 crate::plan::short_id(plan_id),
                 missing.join("; ")
             ),
-            Idle::UnknownEnvironment => "the policy does not declare this environment".to_owned(),
         }
     }
 }

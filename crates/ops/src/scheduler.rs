@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
+use model::change::{ChangeState, ChangeStatus, EnvironmentApproval};
 use model::plan::{PlanOptions, Scope};
 use model::policy::{Decision as BaselineDecision, Environment, Policy, Window, approved};
 use model::scheduling::{Decision, Idle, Outlook, PlanCandidate, decide, outlook};
@@ -50,16 +51,41 @@ pub async fn candidates(
             continue;
         }
         let environments = plan_environments(&plan, policy);
-        let change = change(store, policy, plan).await?;
+        let status = match change(store, policy, plan).await {
+            Ok(change) => change.status,
+            // One plan's broken journal makes that plan unapprovable, not the scheduler stop.
+            Err(error @ (ChangeError::Tampered { .. } | ChangeError::Unreadable { .. })) => {
+                broken(&environments, &error.to_string())
+            }
+            Err(error) => return Err(error.into()),
+        };
         candidates.push(PlanCandidate {
             plan_id: summary.id.clone(),
             created_at: DateTime::from_timestamp(summary.created_at_unix, 0).unwrap_or_default(),
             environments,
             rolled_out: rolled_out.contains(&summary.id),
-            change: change.status,
+            change: status,
         });
     }
     Ok(candidates)
+}
+
+/// The status of a change whose journal cannot be trusted: never approved, saying why.
+fn broken(environments: &[String], why: &str) -> ChangeStatus {
+    ChangeStatus {
+        state: ChangeState::NotRequested,
+        requested_by: None,
+        ticket: None,
+        environments: environments
+            .iter()
+            .map(|name| EnvironmentApproval {
+                environment: name.clone(),
+                rule: "unknown".to_owned(),
+                approved_by: Vec::new(),
+                missing: vec![why.to_owned()],
+            })
+            .collect(),
+    }
 }
 
 /// The windows claimed so far, as (environment, opening).
@@ -188,11 +214,17 @@ async fn start_plan(
     };
     // Checked again after the claim: an approval withdrawn by a policy change in between
     // must not slip through.
-    if let Err(ChangeError::NotApproved { missing, .. }) =
-        require_approved(store, pass.policy, &plan).await
-    {
-        let reason = format!("not approved: {}", missing.join("; "));
-        return nothing(pass, environment, window, Some(&plan.id), reason).await;
+    match require_approved(store, pass.policy, &plan).await {
+        Ok(_) => {}
+        Err(ChangeError::NotApproved { missing, .. }) => {
+            let reason = format!("not approved: {}", missing.join("; "));
+            return nothing(pass, environment, window, Some(&plan.id), reason).await;
+        }
+        Err(error @ (ChangeError::Tampered { .. } | ChangeError::Unreadable { .. })) => {
+            let reason = format!("not started: {error}");
+            return nothing(pass, environment, window, Some(&plan.id), reason).await;
+        }
+        Err(error) => return Err(error.into()),
     }
     let hosts: Vec<ResolvedHost> =
         plan.hosts.iter().filter_map(|h| pass.inventory.host(&h.host).cloned()).collect();
