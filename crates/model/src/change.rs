@@ -260,15 +260,17 @@ pub fn evaluate(
     let request = journal.iter().find(|a| a.kind == ChangeKind::Request);
     let rejection = journal.iter().find(|a| a.kind == ChangeKind::Reject);
     let requester = request.map(|r| r.actor.as_str());
-    let approvers: Vec<&str> = {
-        let mut names: Vec<&str> = journal
-            .iter()
-            .filter(|a| a.kind == ChangeKind::Approve && Some(a.actor.as_str()) != requester)
-            .map(|a| a.actor.as_str())
-            .collect();
-        names.dedup();
-        names
-    };
+    // Distinct people, in the order they approved; the requester never counts.
+    let mut approvers: Vec<&str> = Vec::new();
+    for action in journal {
+        let name = action.actor.as_str();
+        if action.kind == ChangeKind::Approve
+            && Some(name) != requester
+            && !approvers.contains(&name)
+        {
+            approvers.push(name);
+        }
+    }
     let mut statuses = Vec::new();
     for (name, rule) in rules(policy, environments) {
         let mut missing = Vec::new();

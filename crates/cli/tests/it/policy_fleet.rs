@@ -247,6 +247,12 @@ fn environments_follow_their_windows_approvals_and_the_promotion_gate() {
         "erin requested this change and cannot approve it",
     );
     run.ok(noon, &["change", "approve", &staging, "--as", "frank", "--comment", "dev looks fine"]);
+    // Approval is of that plan's hash: a plan made again (another hash) has none.
+    let other = run.plan("2026-12-08T12:06:00Z", "staging", &[]);
+    assert_ne!(other, staging);
+    let shown = run.ok("2026-12-08T12:06:00Z", &["change", "show", &other]);
+    assert!(shown.contains(": not requested"), "{shown}");
+    run.refused("2026-12-08T12:06:00Z", &["rollout", "start", &other], "no change request");
     run.ok("2026-12-08T12:10:00Z", &start);
     assert_eq!(run.installed("deb3"), "1.1-1");
 
