@@ -18,9 +18,33 @@ pub struct Paths {
     /// `policy.toml` beside the config file, when there is one.
     #[arg(long, global = true, env = "PATCHCTL_POLICY")]
     pub policy: Option<PathBuf>,
+    /// Act as if it were this time (RFC 3339, e.g. 2026-12-01T10:00:00Z): a virtual clock for
+    /// what assess records, plan create's promotion gate, compliance and postmortems, to see
+    /// what they will say later. Rollouts always run on the real clock.
+    #[arg(long, global = true, env = "PATCHCTL_NOW", value_parser = parse_now)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_now(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}"))
 }
 
 impl Paths {
+    /// The time commands act at: `--now` when given, else the clock. The one place the shell
+    /// reads the time for assess, plan, compliance and postmortems.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        // Whole seconds: the store keeps seconds, and reports read better without nanoseconds.
+        use chrono::SubsecRound;
+        self.now.unwrap_or_else(chrono::Utc::now).trunc_subsecs(0)
+    }
+
+    /// Whether `--now` set a virtual clock.
+    pub fn virtual_clock(&self) -> bool {
+        self.now.is_some()
+    }
+
     pub fn state(&self) -> PathBuf {
         self.state.clone().unwrap_or_else(|| {
             let dir = self

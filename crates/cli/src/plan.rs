@@ -109,7 +109,7 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
             &args.selectors,
             &options,
             policy.as_ref(),
-            now_unix(),
+            paths.now().timestamp(),
         )
         .await
         .context("making the plan")?;
@@ -153,11 +153,4 @@ fn print(plan: &model::plan::Plan, format: Format) {
 
 fn short(id: &str) -> &str {
     model::plan::short_id(id)
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }

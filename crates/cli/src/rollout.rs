@@ -212,6 +212,9 @@ fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCod
         let outcome = outcome?;
         let after = run::load(&store, &loaded.row.id).await?;
         let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
+        if let DriveOutcome::Finished(_) = outcome {
+            conclude(&store, &loaded.row.id, paths).await;
+        }
         store.close().await;
         anyhow::Ok((loaded.row.id, outcome, n_failed))
     })?;
@@ -238,6 +241,39 @@ fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCod
             eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// After a rollout ends: its postmortem when hosts failed or were rolled back, and the owners
+/// told. What goes wrong here is reported; it never changes how the rollout ended.
+async fn conclude(store: &store::Store, id: &str, paths: &Paths) {
+    let policy = match paths.policy() {
+        Ok(policy) => policy,
+        Err(error) => {
+            eprintln!("patchctl: no notification, no postmortem: {error:#}");
+            return;
+        }
+    };
+    let config = run::ConcludeConfig {
+        notifications: policy.as_ref().map(|p| p.notifications()),
+        postmortem_due: policy
+            .as_ref()
+            .map_or(model::postmortem::DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due),
+    };
+    // The rollout ran on the real clock; its postmortem opens on it too.
+    match run::conclude(store, id, &config, chrono::Utc::now()).await {
+        Ok(conclusion) => {
+            if let Some(p) = &conclusion.postmortem {
+                eprintln!(
+                    "patchctl: postmortem {} opened for rollout {id}, due at {}: `patchctl postmortem show {}`",
+                    p.id, p.due_at, p.id
+                );
+            }
+            for problem in conclusion.notified.iter().flat_map(|n| n.problems()) {
+                eprintln!("patchctl: {problem}");
+            }
+        }
+        Err(error) => eprintln!("patchctl: after rollout {id}: {error}"),
     }
 }
 

@@ -4,11 +4,14 @@
 
 pub mod assessment;
 pub mod checks;
+pub mod compliance;
 pub mod document;
 pub mod inventory;
+pub mod notification;
 pub mod os;
 pub mod plan;
 pub mod policy;
+pub mod postmortem;
 pub mod promotion;
 pub mod selector;
 pub mod version;

@@ -41,6 +41,8 @@
 //! auto_approve_after_days = 0        # default 0
 //! ```
 //!
+//! `[notifications]` and `[compliance]`: see `settings.rs`.
+//!
 //! Windows, daylight saving, month ends and blackouts: see `schedule.rs`. Which updates a
 //! baseline approves: see `baseline.rs`.
 
@@ -50,6 +52,7 @@ mod error;
 mod file;
 mod resolve;
 mod schedule;
+mod settings;
 mod validate;
 
 #[cfg(test)]
@@ -66,12 +69,15 @@ pub use baseline::{Baseline, BaselineRule, Decision, PackagePattern, Rejection, 
 pub use duration::format_duration;
 pub use error::{InvalidPolicy, PolicyError};
 pub use schedule::{Blackout, OpenWindow, Schedule, Window};
+pub use settings::ComplianceSettings;
 
 /// A parsed and checked policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     environments: Vec<Environment>,
     baselines: Vec<Baseline>,
+    notifications: crate::notification::Notifications,
+    compliance: ComplianceSettings,
 }
 
 /// One environment's rules.
@@ -147,6 +153,16 @@ impl Policy {
     /// The declared baselines, sorted by name.
     pub fn baselines(&self) -> &[Baseline] {
         &self.baselines
+    }
+
+    /// Who is told of what (`[notifications]`); empty when the table is left out.
+    pub fn notifications(&self) -> &crate::notification::Notifications {
+        &self.notifications
+    }
+
+    /// Compliance thresholds (`[compliance]`); defaults when the table is left out.
+    pub fn compliance(&self) -> &ComplianceSettings {
+        &self.compliance
     }
 }
 

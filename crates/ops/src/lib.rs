@@ -3,8 +3,11 @@
 
 mod assess;
 mod assess_fleet;
+pub mod compliance;
 mod connect;
+pub mod notify;
 mod plan;
+pub mod postmortem;
 pub mod promotion;
 pub mod rollout;
 

@@ -26,6 +26,10 @@ pub(crate) struct PolicyFile {
     pub blackouts: Vec<BlackoutFile>,
     #[serde(default)]
     pub baselines: BTreeMap<Spanned<String>, BaselineFile>,
+    /// Who is told of halted rollouts, rollbacks, emergencies (`settings.rs`).
+    pub notifications: Option<super::settings::NotificationsFile>,
+    /// Compliance thresholds (`settings.rs`).
+    pub compliance: Option<super::settings::ComplianceFile>,
 }
 
 #[derive(Debug, Deserialize)]

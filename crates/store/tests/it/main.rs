@@ -3,6 +3,7 @@
 //! rollouts and their leases are in `rollouts.rs`, rollout journals in `journal.rs`.
 
 mod journal;
+mod postmortems;
 mod rollouts;
 
 use std::path::Path;
