@@ -9,6 +9,7 @@ mod config;
 mod history;
 mod hosts;
 mod init;
+mod notifications;
 mod plan;
 mod postmortem;
 mod rollout;
@@ -52,6 +53,8 @@ enum Command {
     Report(rollout::ReportArgs),
     /// Root-cause records after rollbacks and emergencies: list, show, open, close.
     Postmortem(postmortem::Args),
+    /// Delivery attempts of notifications on record; a test notification.
+    Notifications(notifications::Args),
     /// Whether hosts are patched as the policy says, with the evidence; exit code 4 if not.
     Compliance(compliance::Args),
     /// Compare two package versions the way dpkg or rpm does.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Report(args) => rollout::report(args, &cli.paths),
         Command::Postmortem(args) => postmortem::run(args, &cli.paths),
         Command::Compliance(args) => compliance::run(args, &cli.paths),
+        Command::Notifications(args) => notifications::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
     };
     match result {

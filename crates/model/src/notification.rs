@@ -23,6 +23,8 @@ pub enum EventKind {
     Emergency,
     PostmortemOpened,
     PostmortemClosed,
+    /// `patchctl notifications test`: proves the settings reach people.
+    Test,
 }
 
 impl EventKind {
@@ -33,6 +35,7 @@ impl EventKind {
             EventKind::Emergency => "emergency",
             EventKind::PostmortemOpened => "postmortem_opened",
             EventKind::PostmortemClosed => "postmortem_closed",
+            EventKind::Test => "test",
         }
     }
 }

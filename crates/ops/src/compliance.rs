@@ -65,8 +65,11 @@ pub async fn compliance(
     let mut rows = store.rollouts().await?;
     rows.sort_by_key(|row| (row.created_at_unix, row.id.clone()));
     let time = |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    let mut evidence = Vec::new();
     for row in rows {
         let loaded = load(store, &row.id).await?;
+        // Each journal is replayed once, for the evidence and the hosts' rollouts alike.
+        evidence.extend(crate::promotion::verified_by(&loaded));
         for (host, state) in loaded.machine.hosts() {
             let Some(input) = inputs.iter_mut().find(|i| i.host == host) else { continue };
             let Some(plan) = loaded.plan.host(host) else { continue };
@@ -96,7 +99,6 @@ pub async fn compliance(
             });
         }
     }
-    let evidence = crate::promotion::verified_versions(store).await?;
     let postmortems = crate::postmortem::postmortems(store).await?;
     Ok(evaluate(&Inputs { now, policy, hosts: inputs, evidence, postmortems }))
 }
