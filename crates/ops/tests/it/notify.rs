@@ -155,3 +155,21 @@ async fn a_receiver_that_never_answers_times_out() {
     }
     silent.abort();
 }
+
+#[tokio::test]
+async fn starttls_is_required_when_asked_for_never_skipped() {
+    // The receiver does not offer STARTTLS: the message must not go out in the clear.
+    let relay = SmtpReceiver::start(&[]).await;
+    let settings = Notifications {
+        webhooks: vec![],
+        email: vec!["ops@example.com".into()],
+        smtp: Some(Smtp { security: SmtpSecurity::Starttls, ..smtp(relay.port) }),
+        contacts: BTreeMap::new(),
+        timeout_seconds: 5,
+    };
+    let store = Store::open_in_memory().await.unwrap();
+    let report = notify(&store, &settings, &event(&[])).await;
+    assert_eq!(report.failures().count(), 1, "{report:?}");
+    assert!(relay.mails.lock().unwrap().is_empty(), "sent without TLS");
+    assert_eq!(store.notifications().await.unwrap()[0].record.error, report.deliveries[0].error);
+}
