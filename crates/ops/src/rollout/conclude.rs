@@ -76,10 +76,10 @@ pub async fn conclude(
     let request = NewPostmortemRequest {
         subject: Subject::Rollout(row.id.clone()),
         title: format!(
-            "rollout {} {} with {} hosts failed or rolled back",
+            "rollout {} {}; failed or rolled back: {}",
             row.id,
             phase_name(phase),
-            hosts.len()
+            hosts.join(", ")
         ),
         hosts: hosts.clone(),
         owner: owners.first().cloned(),
