@@ -66,6 +66,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         accept_new_host_keys: args.accept_new_host_keys,
         connect_timeout: Duration::from_secs(args.connect_timeout),
         actor: std::env::var("USER").unwrap_or_else(|_| "patchctl".into()),
+        taken_at_unix: paths.virtual_clock().then(|| paths.now().timestamp()),
         ..FleetAssessConfig::default()
     };
     let progress = Progress::new(hosts.len());

@@ -1,33 +1,23 @@
-//! The binary's one clock: this machine's, or a virtual one when `PATCHCTL_NOW` is set (an
-//! RFC 3339 instant such as `2026-12-08T21:30:00Z`). The virtual clock starts at that instant
+//! The binary's one clock: this machine's, or a virtual one when `--now` / `PATCHCTL_NOW` is
+//! given (an RFC 3339 instant such as `2026-12-08T21:30:00Z`, parsed with the other global
+//! options in `config.rs`). The virtual clock starts at that instant
 //! when the process starts and advances with real time, so a rollout started at a virtual
 //! time reaches its window's cutoff as it would have then. For tests and rehearsals (what would
-//! the scheduler do during next Tuesday's window?); this is the only place that reads it.
+//! the scheduler do during next Tuesday's window?). Everything that reads the time goes through here.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// The real time and the virtual time at the start of the process (equal without
 /// `PATCHCTL_NOW`), and the monotonic instant they were taken.
 static START: OnceLock<(DateTime<Utc>, DateTime<Utc>, Instant)> = OnceLock::new();
 
-/// Reads `PATCHCTL_NOW`, once, before any command runs: a value that is not an instant is an
-/// error of the whole invocation rather than a silent fallback to the real clock.
-pub fn init() -> anyhow::Result<()> {
+/// Starts the clock, once, before any command runs: at `virtual_start` when given.
+pub fn init(virtual_start: Option<DateTime<Utc>>) {
     let real = Utc::now();
-    let virtual_start = match std::env::var("PATCHCTL_NOW") {
-        Err(_) => real,
-        Ok(text) => {
-            DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc)).with_context(
-                || format!("PATCHCTL_NOW={text:?} is not an instant such as 2026-12-08T21:30:00Z"),
-            )?
-        }
-    };
-    let _ = START.set((real, virtual_start, Instant::now()));
-    Ok(())
+    let _ = START.set((real, virtual_start.unwrap_or(real), Instant::now()));
 }
 
 /// The current time, real or virtual.

@@ -18,9 +18,33 @@ pub struct Paths {
     /// `policy.toml` beside the config file, when there is one.
     #[arg(long, global = true, env = "PATCHCTL_POLICY")]
     pub policy: Option<PathBuf>,
+    /// Act as if it were this time (RFC 3339, e.g. 2026-12-01T10:00:00Z): a virtual clock that
+    /// starts there and advances in real time, for everything patchctl dates (assessments,
+    /// plans and the promotion gate, rollouts and their window's cutoff, the scheduler,
+    /// compliance, postmortems): to rehearse a window or see what compliance will say later.
+    #[arg(long, global = true, env = "PATCHCTL_NOW", value_parser = parse_now)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_now(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}"))
 }
 
 impl Paths {
+    /// The time commands act at, from `clock.rs`, in whole seconds.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        // Whole seconds: the store keeps seconds, and reports read better without nanoseconds.
+        use chrono::SubsecRound;
+        crate::clock::now().trunc_subsecs(0)
+    }
+
+    /// Whether `--now` set a virtual clock.
+    pub fn virtual_clock(&self) -> bool {
+        self.now.is_some()
+    }
+
     pub fn state(&self) -> PathBuf {
         self.state.clone().unwrap_or_else(|| {
             let dir = self

@@ -1,15 +1,19 @@
 //! `patchctl`: fleet patch management. One file per subcommand, each with its `Args` and `run`;
 //! this file parses the command line, dispatches, and maps errors to exit codes in one place:
-//! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed.
+//! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed,
+//! 4 not compliant (`patchctl compliance`, for monitoring).
 
 mod assess;
 mod change;
 mod clock;
+mod compliance;
 mod config;
 mod history;
 mod hosts;
 mod init;
+mod notifications;
 mod plan;
+mod postmortem;
 mod rollout;
 mod schedule;
 mod table;
@@ -57,16 +61,21 @@ enum Command {
     Rollback(rollout::RollbackArgs),
     /// What a rollout did, host by host.
     Report(rollout::ReportArgs),
+    /// Root-cause records after rollbacks and emergencies: list, show, open, close.
+    Postmortem(postmortem::Args),
+    /// Delivery attempts of notifications on record; a test notification.
+    Notifications(notifications::Args),
+    /// Whether hosts are patched as the policy says, with the evidence; exit code 4 if not.
+    Compliance(compliance::Args),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(error) = clock::init() {
-        eprintln!("patchctl: {error:#}");
-        return ExitCode::FAILURE;
-    }
+    clock::init(cli.paths.now);
+    // Once, before any TLS connection (DESIGN.md): webhooks and SMTP use rustls.
+    ops::notify::install_crypto_provider();
     let result = match cli.command {
         Command::Init(args) => init::run(args, &cli.paths),
         Command::Hosts(args) => hosts::run(args, &cli.paths),
@@ -79,6 +88,9 @@ fn main() -> ExitCode {
         Command::Scheduler(args) => schedule::scheduler(args, &cli.paths),
         Command::Rollback(args) => rollout::rollback(args, &cli.paths),
         Command::Report(args) => rollout::report(args, &cli.paths),
+        Command::Postmortem(args) => postmortem::run(args, &cli.paths),
+        Command::Compliance(args) => compliance::run(args, &cli.paths),
+        Command::Notifications(args) => notifications::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
     };
     match result {

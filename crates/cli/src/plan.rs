@@ -109,7 +109,7 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
             &args.selectors,
             &options,
             policy.as_ref(),
-            crate::clock::now_unix(),
+            paths.now().timestamp(),
         )
         .await
         .context("making the plan")?;

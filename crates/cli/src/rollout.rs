@@ -228,6 +228,9 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
                 "patchctl: {n_cut} hosts were not started before the window's cutoff; they wait for the next window"
             );
         }
+        if let DriveOutcome::Finished(_) = outcome {
+            conclude(&store, &loaded.row.id, paths).await;
+        }
         store.close().await;
         anyhow::Ok((loaded.row.id, outcome, n_failed))
     })?;
@@ -254,6 +257,38 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// After a rollout ends: its postmortem when hosts failed or were rolled back, and the owners
+/// told. What goes wrong here is reported; it never changes how the rollout ended.
+async fn conclude(store: &store::Store, id: &str, paths: &Paths) {
+    let policy = match paths.policy() {
+        Ok(policy) => policy,
+        Err(error) => {
+            eprintln!("patchctl: no notification, no postmortem: {error:#}");
+            return;
+        }
+    };
+    let config = run::ConcludeConfig {
+        notifications: policy.as_ref().map(|p| p.notifications()),
+        postmortem_due: policy
+            .as_ref()
+            .map_or(model::postmortem::DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due),
+    };
+    match run::conclude(store, id, &config, paths.now()).await {
+        Ok(conclusion) => {
+            if let Some(p) = &conclusion.postmortem {
+                eprintln!(
+                    "patchctl: postmortem {} opened for rollout {id}, due at {}: `patchctl postmortem show {}`",
+                    p.id, p.due_at, p.id
+                );
+            }
+            for problem in conclusion.notified.iter().flat_map(|n| n.problems()) {
+                eprintln!("patchctl: {problem}");
+            }
+        }
+        Err(error) => eprintln!("patchctl: after rollout {id}: {error}"),
     }
 }
 

@@ -5,11 +5,14 @@
 pub mod assessment;
 pub mod change;
 pub mod checks;
+pub mod compliance;
 pub mod document;
 pub mod inventory;
+pub mod notification;
 pub mod os;
 pub mod plan;
 pub mod policy;
+pub mod postmortem;
 pub mod promotion;
 pub mod scheduling;
 pub mod selector;

@@ -44,6 +44,8 @@
 //! auto_approve_after_days = 0        # default 0
 //! ```
 //!
+//! `[notifications]` and `[compliance]`: see `settings.rs`.
+//!
 //! Windows, daylight saving, month ends and blackouts: see `schedule.rs`. Which updates a
 //! baseline approves: see `baseline.rs`.
 
@@ -53,6 +55,7 @@ mod error;
 mod file;
 mod resolve;
 mod schedule;
+mod settings;
 mod validate;
 
 #[cfg(test)]
@@ -70,6 +73,7 @@ pub use baseline::{Baseline, BaselineRule, Decision, PackagePattern, Rejection, 
 pub use duration::format_duration;
 pub use error::{InvalidPolicy, PolicyError};
 pub use schedule::{Blackout, OpenWindow, Schedule, Window};
+pub use settings::ComplianceSettings;
 
 /// A parsed and checked policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +83,8 @@ pub struct Policy {
     /// Role → the users holding it, each list sorted. Every role an approval rule names is
     /// declared here, with at least as many members as the rule needs approvers.
     roles: BTreeMap<String, Vec<String>>,
+    notifications: crate::notification::Notifications,
+    compliance: ComplianceSettings,
 }
 
 /// One environment's rules.
@@ -164,6 +170,16 @@ impl Policy {
     /// True when `user` is listed under `role` in `[roles]`.
     pub fn holds_role(&self, user: &str, role: &str) -> bool {
         self.roles.get(role).is_some_and(|members| members.iter().any(|m| m == user))
+    }
+
+    /// Who is told of what (`[notifications]`); empty when the table is left out.
+    pub fn notifications(&self) -> &crate::notification::Notifications {
+        &self.notifications
+    }
+
+    /// Compliance thresholds (`[compliance]`); defaults when the table is left out.
+    pub fn compliance(&self) -> &ComplianceSettings {
+        &self.compliance
     }
 }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Plan;
+use crate::plan::{HostPlan, PackageChange, Plan};
 
 /// A package version applied to a host whose postchecks then passed: evidence for promotion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,38 +44,61 @@ pub fn check(
     evidence: &[Verified],
     now: DateTime<Utc>,
 ) -> Vec<Refusal> {
+    plan.hosts
+        .iter()
+        .filter(|h| h.environment == environment)
+        .flat_map(|host| check_host(host, previous, soak, evidence, now))
+        .collect()
+}
+
+/// The changes of one host's plan that `evidence` from `previous` does not cover at `now`.
+/// Compliance asks the same question of rollouts after the fact, with `now` their start.
+pub fn check_host(
+    host: &HostPlan,
+    previous: &str,
+    soak: TimeDelta,
+    evidence: &[Verified],
+    now: DateTime<Utc>,
+) -> Vec<Refusal> {
     let mut refusals = Vec::new();
-    for host in plan.hosts.iter().filter(|h| h.environment == environment) {
-        for change in &host.changes {
-            let verified = evidence
-                .iter()
-                .filter(|v| {
-                    v.environment == previous
-                        && v.name == change.name
-                        && v.arch == change.arch
-                        && v.version == change.to
-                })
-                .map(|v| v.verified_at)
-                .min();
-            let reason = match verified {
-                None => format!("never applied and verified on {previous}"),
-                Some(at) if now - at < soak => format!(
-                    "verified on {previous} at {at}, the soak of {} hours ends at {}",
-                    soak.num_hours(),
-                    at + soak
-                ),
-                Some(_) => continue,
-            };
-            refusals.push(Refusal {
-                host: host.host.clone(),
-                name: change.name.clone(),
-                arch: change.arch.clone(),
-                version: change.to.clone(),
-                reason,
-            });
-        }
+    for change in &host.changes {
+        let verified = earliest_verification(evidence, previous, change).map(|v| v.verified_at);
+        let reason = match verified {
+            None => format!("never applied and verified on {previous}"),
+            Some(at) if now - at < soak => format!(
+                "verified on {previous} at {at}, the soak of {} hours ends at {}",
+                soak.num_hours(),
+                at + soak
+            ),
+            Some(_) => continue,
+        };
+        refusals.push(Refusal {
+            host: host.host.clone(),
+            name: change.name.clone(),
+            arch: change.arch.clone(),
+            version: change.to.clone(),
+            reason,
+        });
     }
     refusals
+}
+
+/// The first verification of exactly this change's target version on `environment`: the
+/// evidence a promotion rests on.
+pub fn earliest_verification<'a>(
+    evidence: &'a [Verified],
+    environment: &str,
+    change: &PackageChange,
+) -> Option<&'a Verified> {
+    evidence
+        .iter()
+        .filter(|v| {
+            v.environment == environment
+                && v.name == change.name
+                && v.arch == change.arch
+                && v.version == change.to
+        })
+        .min_by_key(|v| v.verified_at)
 }
 
 #[cfg(test)]

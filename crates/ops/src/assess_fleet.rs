@@ -23,6 +23,9 @@ pub struct FleetAssessConfig {
     pub command_timeout: Duration,
     /// Who pins keys, for the record.
     pub actor: String,
+    /// The time to record the assessments at (`patchctl --now`, a virtual clock); `None`: the
+    /// clock, when each host's assessment starts.
+    pub taken_at_unix: Option<i64>,
 }
 
 impl Default for FleetAssessConfig {
@@ -33,6 +36,7 @@ impl Default for FleetAssessConfig {
             connect_timeout: Duration::from_secs(10),
             command_timeout: Duration::from_secs(300),
             actor: "patchctl".to_owned(),
+            taken_at_unix: None,
         }
     }
 }
@@ -84,8 +88,11 @@ pub async fn assess_hosts(
         async move {
             let _permit = limit.acquire().await.expect("the semaphore is never closed");
             let started = Instant::now();
-            let taken_at_unix = now_unix();
-            let outcome = assess_one(host, store, config).await;
+            let taken_at_unix = config.taken_at_unix.unwrap_or_else(now_unix);
+            let mut outcome = assess_one(host, store, config).await;
+            if let HostOutcome::Assessed(assessment) = &mut outcome {
+                assessment.taken_at_unix = taken_at_unix;
+            }
             let record = AssessmentRecord {
                 host: host.name.clone(),
                 taken_at_unix,

@@ -4,8 +4,11 @@
 mod assess;
 mod assess_fleet;
 pub mod change;
+pub mod compliance;
 mod connect;
+pub mod notify;
 mod plan;
+pub mod postmortem;
 pub mod promotion;
 pub mod rollout;
 pub mod scheduler;

@@ -7,6 +7,7 @@
 //! inputs rebuild the machine (`Rollout::replay`) and `Input::Recover` re-issues the steps that
 //! were in flight as resumes, which the steps answer by checking the host, never by repeating.
 
+mod conclude;
 mod control;
 mod driver;
 mod http;
@@ -21,6 +22,7 @@ use model::plan::Plan;
 use rollout::Config;
 use store::{NewRollout, Store};
 
+pub use conclude::{ConcludeConfig, ConcludeError, Conclusion, conclude};
 pub use control::{Loaded, load, request};
 pub use driver::{DriveConfig, DriveOutcome, drive, phase_name};
 pub use journal::{JournalRecord, OutputRecord};

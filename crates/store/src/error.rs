@@ -77,6 +77,12 @@ pub enum StoreError {
         lease_holder(.holder)
     )]
     LeaseLost { rollout_id: String, owner: String, holder: Option<String> },
+    /// No postmortem has this id.
+    #[error("no postmortem has the id {id}")]
+    UnknownPostmortem { id: i64 },
+    /// A closed postmortem stays closed: its root cause is evidence.
+    #[error("postmortem {id} was closed already, by {closed_by} at Unix time {closed_at_unix}")]
+    PostmortemClosed { id: i64, closed_by: String, closed_at_unix: i64 },
 }
 
 /// Who has a lease that was lost, in words.

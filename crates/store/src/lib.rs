@@ -13,6 +13,7 @@
 mod change_records;
 mod error;
 mod journal_chain;
+mod postmortem_records;
 mod records;
 mod rollout_records;
 mod sqlite;
@@ -22,6 +23,10 @@ use std::path::Path;
 
 pub use change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
 pub use error::StoreError;
+pub use postmortem_records::{
+    NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
+    StoredNotification, StoredPostmortem,
+};
 pub use records::{
     ASSESSMENT_FORMAT, AssessmentOutcome, AssessmentRecord, AssessmentSummaryRow, Failure, HostRow,
     PinOutcome, PinnedHostKey, StoredAssessment, StoredHost, SummaryOutcome,
@@ -120,6 +125,14 @@ impl Store {
     ) -> Result<Vec<AssessmentSummaryRow>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.history(host, limit).await,
+        }
+    }
+
+    /// Every successful assessment of a host in full, oldest first: the snapshots from which
+    /// compliance learns when each pending update was first seen.
+    pub async fn assessments_of(&self, host: &str) -> Result<Vec<StoredAssessment>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.assessments_of(host).await,
         }
     }
 
@@ -378,6 +391,82 @@ impl Store {
     pub async fn window_claims(&self) -> Result<Vec<WindowClaim>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.window_claims().await,
+        }
+    }
+
+    /// Opens a postmortem and records who opened it (`body_json`: the details, for the
+    /// record). One per subject: when one exists already it is returned as
+    /// [`Opened::Exists`], unchanged, so that automatic openers can call this every time.
+    pub async fn open_postmortem(
+        &self,
+        new: &NewPostmortem,
+        body_json: &str,
+    ) -> Result<Opened, StoreError> {
+        validate::check_json(body_json, || "opening a postmortem".to_owned(), "its details")?;
+        if new.due_at_unix < new.opened_at_unix {
+            return Err(StoreError::InvalidValue {
+                doing: format!("opening a postmortem for {}", new.subject_ref),
+                message: "it would be due before it is opened".to_owned(),
+            });
+        }
+        match &self.backend {
+            Backend::Sqlite(db) => db.open_postmortem(new, body_json).await,
+        }
+    }
+
+    /// Closes an open postmortem with its root cause, and records who closed it. A closed
+    /// one is [`StoreError::PostmortemClosed`]; an unknown id [`StoreError::UnknownPostmortem`].
+    pub async fn close_postmortem(
+        &self,
+        id: i64,
+        closure: &PostmortemClosure,
+        body_json: &str,
+    ) -> Result<StoredPostmortem, StoreError> {
+        validate::check_json(body_json, || format!("closing postmortem {id}"), "its details")?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.close_postmortem(id, closure, body_json).await,
+        }
+    }
+
+    pub async fn postmortem(&self, id: i64) -> Result<Option<StoredPostmortem>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.postmortem(id).await,
+        }
+    }
+
+    /// Every postmortem, oldest first.
+    pub async fn postmortems(&self) -> Result<Vec<StoredPostmortem>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.postmortems().await,
+        }
+    }
+
+    /// A postmortem's record: who did what, when, in order.
+    pub async fn postmortem_events(&self, id: i64) -> Result<Vec<PostmortemEvent>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.postmortem_events(id).await,
+        }
+    }
+
+    /// Records one delivery attempt of a notification, delivered or not; returns its id.
+    pub async fn record_notification(
+        &self,
+        record: &NotificationRecord,
+    ) -> Result<i64, StoreError> {
+        validate::check_json(
+            &record.event_json,
+            || format!("recording a notification to {}", record.target),
+            "the event",
+        )?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_notification(record).await,
+        }
+    }
+
+    /// Every delivery attempt, oldest first.
+    pub async fn notifications(&self) -> Result<Vec<StoredNotification>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.notifications().await,
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod changes;
 mod journal;
+mod postmortems;
 mod rollouts;
 
 use std::path::Path;
@@ -332,6 +333,25 @@ impl Sqlite {
         .await
         .map_err(|source| StoreError::Query { doing: doing(), source })?;
         rows.iter().map(|row| summary_row(row, &doing)).collect()
+    }
+
+    pub(crate) async fn assessments_of(
+        &self,
+        host: &str,
+    ) -> Result<Vec<StoredAssessment>, StoreError> {
+        let doing = || format!("reading the assessments of {host}");
+        let rows =
+            sqlx::query("SELECT id FROM assessments WHERE host = $1 AND ok ORDER BY taken_at, id")
+                .bind(host)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        let mut assessments = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = get(row, "id", &doing)?;
+            assessments.extend(self.assessment(&id).await?);
+        }
+        Ok(assessments)
     }
 
     pub(crate) async fn assessment(

@@ -3,6 +3,7 @@
 
 mod assess_container;
 mod assess_fleet;
+mod compliance_fleet;
 mod inventory;
 mod policy_fleet;
 mod rollout_fleet;

@@ -29,6 +29,10 @@ pub(crate) struct PolicyFile {
     /// Who holds each role an approval rule may name: role → user names.
     #[serde(default)]
     pub roles: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    /// Who is told of halted rollouts, rollbacks, emergencies (`settings.rs`).
+    pub notifications: Option<super::settings::NotificationsFile>,
+    /// Compliance thresholds (`settings.rs`).
+    pub compliance: Option<super::settings::ComplianceFile>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -62,10 +62,32 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPol
             cx.environment(environment, index, &shared, &baselines, &roles)
         })
         .collect();
+    let notifications = file
+        .notifications
+        .as_ref()
+        .map(|n| super::settings::notifications(&mut cx, n))
+        .unwrap_or_default();
+    let compliance = file
+        .compliance
+        .as_ref()
+        .map(|c| super::settings::compliance(&mut cx, c))
+        .unwrap_or_default();
     if !cx.errors.is_empty() {
         return Err(super::InvalidPolicy::new(cx.errors));
     }
-    Ok(Policy { environments, baselines: baselines.into_values().collect(), roles })
+    Ok(Policy {
+        environments,
+        baselines: baselines.into_values().collect(),
+        roles,
+        notifications,
+        compliance,
+    })
+}
+
+impl super::settings::Report for Context<'_> {
+    fn report(&mut self, span: Range<usize>, message: String) {
+        self.error(span, message);
+    }
 }
 
 struct Context<'a> {

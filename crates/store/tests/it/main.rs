@@ -4,6 +4,7 @@
 
 mod changes;
 mod journal;
+mod postmortems;
 mod rollouts;
 
 use std::path::Path;

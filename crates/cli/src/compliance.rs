@@ -1,0 +1,130 @@
+//! `patchctl compliance [SELECTOR...]`: whether hosts and environments are patched as the
+//! policy says, with the evidence. Exit code 4 when anything is not compliant, for monitoring.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use model::compliance::{Check, Report, Status, to_csv, to_document};
+
+use crate::config::{Paths, runtime};
+use crate::table::Table;
+
+/// The exit code when something is not compliant (see `main.rs`).
+pub const NOT_COMPLIANT: u8 = 4;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// `all` (the default), a host, a group, `env:NAME` or `tag:NAME`.
+    selectors: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Md,
+    Html,
+    Csv,
+}
+
+pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let inventory = paths.inventory()?;
+    let texts = if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors };
+    let selectors = texts
+        .iter()
+        .map(|text| text.parse::<model::Selector>().map_err(|error| anyhow::anyhow!("{error}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let hosts: Vec<model::ResolvedHost> = model::select(&inventory, &selectors)
+        .map_err(|error| anyhow::anyhow!("{error}"))?
+        .into_iter()
+        .cloned()
+        .collect();
+    let policy = paths.policy()?;
+    let now = paths.now();
+    let report = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let report = ops::compliance::compliance(&store, &hosts, policy.as_ref(), now)
+            .await
+            .context("evaluating compliance")?;
+        store.close().await;
+        anyhow::Ok(report)
+    })?;
+    match args.format {
+        Format::Table => print!("{}", table(&report)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Md => print!("{}", to_document(&report).to_markdown()),
+        Format::Html => print!("{}", to_document(&report).to_html()),
+        Format::Csv => print!("{}", to_csv(&report)),
+    }
+    if report.compliant {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("patchctl: not compliant (exit code {NOT_COMPLIANT})");
+        Ok(ExitCode::from(NOT_COMPLIANT))
+    }
+}
+
+/// A line per host with each check's status, then what fails, with its summary.
+fn table(report: &Report) -> String {
+    let mut table = Table::new([
+        "HOST",
+        "ENVIRONMENT",
+        "SLA",
+        "PROMOTION",
+        "HEALTHY",
+        "KERNELS",
+        "ROLLBACK",
+        "ASSESSED",
+        "POSTMORTEMS",
+    ]);
+    for host in &report.hosts {
+        let cell = |check: Check| {
+            let status = host.findings.iter().find(|f| f.check == check).map(|f| f.status);
+            match status {
+                Some(Status::Pass) => "ok",
+                Some(Status::Fail) => "FAIL",
+                _ => "-",
+            }
+            .to_owned()
+        };
+        table.row([
+            host.host.clone(),
+            host.environment.clone(),
+            cell(Check::Sla),
+            cell(Check::Promotion),
+            cell(Check::Healthy),
+            cell(Check::Kernels),
+            cell(Check::RollbackPlan),
+            cell(Check::AssessmentAge),
+            cell(Check::Postmortems),
+        ]);
+    }
+    let mut out = table.render();
+    for host in &report.hosts {
+        for finding in host.findings.iter().filter(|f| f.status == Status::Fail) {
+            out.push_str(&format!(
+                "{} {}: {}\n",
+                host.host,
+                finding.check.as_str(),
+                finding.summary
+            ));
+            for detail in &finding.details {
+                out.push_str(&format!("    {detail}\n"));
+            }
+        }
+    }
+    for finding in report.fleet_findings.iter().filter(|f| f.status == Status::Fail) {
+        out.push_str(&format!("fleet {}: {}\n", finding.check.as_str(), finding.summary));
+        for detail in &finding.details {
+            out.push_str(&format!("    {detail}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "{} at {}\n",
+        if report.compliant { "compliant" } else { "NOT compliant" },
+        report.evaluated_at
+    ));
+    out
+}

@@ -1,0 +1,104 @@
+//! Compliance: gathers what the store holds about the selected hosts (every assessment, the
+//! rollouts that worked on them, the promotion evidence, the postmortems) and hands it to
+//! `model::compliance::evaluate`, which judges it at the time passed in.
+
+use chrono::{DateTime, Utc};
+use model::ResolvedHost;
+use model::compliance::{HostInputs, HostRollout, Inputs, Report, RolloutOutcome, evaluate};
+use model::policy::Policy;
+use rollout::HostState;
+use store::{AssessmentOutcome, Store, SummaryOutcome};
+
+use crate::postmortem::PostmortemError;
+use crate::rollout::{RolloutError, load};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComplianceError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("reading the rollouts on record")]
+    Rollout(#[from] RolloutError),
+    #[error("reading the postmortems")]
+    Postmortem(#[from] PostmortemError),
+}
+
+/// The compliance of `hosts` at `now`.
+pub async fn compliance(
+    store: &Store,
+    hosts: &[ResolvedHost],
+    policy: Option<&Policy>,
+    now: DateTime<Utc>,
+) -> Result<Report, ComplianceError> {
+    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let latest = store.latest_assessments(Some(&names)).await?;
+    let mut inputs: Vec<HostInputs> = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        let assessments = store
+            .assessments_of(&host.name)
+            .await?
+            .into_iter()
+            .filter_map(|stored| match stored.record.outcome {
+                AssessmentOutcome::Assessed(mut assessment) => {
+                    // The record's time is the one the store orders by (and the one a virtual
+                    // clock set).
+                    assessment.taken_at_unix = stored.record.taken_at_unix;
+                    Some(*assessment)
+                }
+                AssessmentOutcome::Failed(_) => None,
+            })
+            .collect();
+        let latest_failure =
+            latest.iter().find(|row| row.host == host.name).and_then(|row| match &row.outcome {
+                SummaryOutcome::Failed(failure) => {
+                    Some((row.taken_at_unix, failure.message.clone()))
+                }
+                SummaryOutcome::Assessed(_) => None,
+            });
+        inputs.push(HostInputs {
+            host: host.name.clone(),
+            environment: host.environment.clone(),
+            assessments,
+            latest_failure,
+            rollouts: Vec::new(),
+        });
+    }
+    let mut rows = store.rollouts().await?;
+    rows.sort_by_key(|row| (row.created_at_unix, row.id.clone()));
+    let time = |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    let mut evidence = Vec::new();
+    for row in rows {
+        let loaded = load(store, &row.id).await?;
+        // Each journal is replayed once, for the evidence and the hosts' rollouts alike.
+        evidence.extend(crate::promotion::verified_by(&loaded));
+        for (host, state) in loaded.machine.hosts() {
+            let Some(input) = inputs.iter_mut().find(|i| i.host == host) else { continue };
+            let Some(plan) = loaded.plan.host(host) else { continue };
+            let (outcome, detail) = match state {
+                HostState::Done => (RolloutOutcome::Done, "done, postchecks passed".to_owned()),
+                HostState::RolledBack { reason } => {
+                    (RolloutOutcome::RolledBack, format!("rolled back and verified: {reason}"))
+                }
+                HostState::Failed { step, reason } => {
+                    (RolloutOutcome::Failed, format!("failed at {}: {reason}", step.as_str()))
+                }
+                HostState::Lost { step, reason } => {
+                    (RolloutOutcome::Lost, format!("lost during {}: {reason}", step.as_str()))
+                }
+                // Skipped or never started: the rollout did nothing to this host.
+                HostState::Skipped { .. } | HostState::Pending => continue,
+                other => (RolloutOutcome::Unfinished, format!("unfinished: {}", other.name())),
+            };
+            input.rollouts.push(HostRollout {
+                rollout: row.id.clone(),
+                started_at: time(row.created_at_unix),
+                planned_at: time(loaded.plan.created_at_unix),
+                outcome,
+                detail,
+                plan: plan.clone(),
+                keep_kernels: loaded.plan.options.keep_kernels,
+            });
+        }
+    }
+    let postmortems = crate::postmortem::postmortems(store).await?;
+    Ok(evaluate(&Inputs { now, policy, hosts: inputs, evidence, postmortems }))
+}

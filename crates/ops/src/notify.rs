@@ -1,0 +1,104 @@
+//! Telling owners: an event goes to every recipient the policy's `[notifications]` names for it
+//! (`model::notification::Notifications::recipients`), by webhook (an HTTP POST of the event's
+//! JSON) and by e-mail (through the SMTP relay), all at once, each delivery bounded by the
+//! timeout. Every attempt is recorded in the store, delivered or not, and returned.
+//!
+//! A notification never fails what triggered it: [`notify`] returns no error. A delivery that
+//! failed, and even a record the store could not write, is in the [`NotifyReport`] for the
+//! caller to show.
+
+mod email;
+mod webhook;
+
+use std::time::Duration;
+
+use model::notification::{Event, Notifications, Recipient};
+use store::{NotificationRecord, Store};
+
+/// What became of every delivery of one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyReport {
+    pub deliveries: Vec<Delivery>,
+    /// Deliveries (or failures) the store could not record, in words. Empty normally.
+    pub unrecorded: Vec<String>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// `webhook` or `email`.
+    pub channel: &'static str,
+    /// The URL, the address, or the owner that could not be reached.
+    pub target: String,
+    /// `None`: delivered (a 2xx answer; the relay accepted the message); else why not.
+    pub error: Option<String>,
+}
+
+impl NotifyReport {
+    pub fn failures(&self) -> impl Iterator<Item = &Delivery> {
+        self.deliveries.iter().filter(|d| d.error.is_some())
+    }
+
+    /// One line per failed delivery and unrecorded record, for an operator.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .failures()
+            .map(|d| {
+                format!(
+                    "notification by {} to {} failed: {}",
+                    d.channel,
+                    d.target,
+                    d.error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        problems.extend(self.unrecorded.iter().cloned());
+        problems
+    }
+}
+
+/// Installs rustls's aws-lc-rs crypto provider as the process default, once; later calls do
+/// nothing. Every binary calls it at start (DESIGN.md), before any TLS connection.
+pub fn install_crypto_provider() {
+    // An error means a provider is installed already: the one we want, or a test's.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Delivers `event` to everyone `settings` names for it and records every attempt.
+pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> NotifyReport {
+    install_crypto_provider();
+    let timeout = Duration::from_secs(u64::from(settings.timeout_seconds.max(1)));
+    let recipients = settings.recipients(event);
+    let attempts = recipients.iter().map(|recipient| async move {
+        let error = match recipient {
+            Recipient::Webhook(url) => webhook::post(url, event, timeout).await.err(),
+            Recipient::Email(address) => match &settings.smtp {
+                Some(smtp) => email::send(smtp, address, event, timeout).await.err(),
+                None => Some("no SMTP relay".to_owned()),
+            },
+            Recipient::Unreachable { reason, .. } => Some(reason.clone()),
+        };
+        Delivery { channel: recipient.channel(), target: recipient.target().to_owned(), error }
+    });
+    let deliveries = futures_util::future::join_all(attempts).await;
+    let event_json = serde_json::to_string(event).expect("an event serializes");
+    let mut unrecorded = Vec::new();
+    for delivery in &deliveries {
+        let record = NotificationRecord {
+            at_unix: event.at.timestamp(),
+            kind: event.kind.as_str().to_owned(),
+            subject: event.subject.clone(),
+            channel: delivery.channel.to_owned(),
+            target: delivery.target.clone(),
+            error: delivery.error.clone(),
+            event_json: event_json.clone(),
+        };
+        if let Err(error) = store.record_notification(&record).await {
+            unrecorded.push(format!(
+                "the {} notification to {} could not be recorded: {error}",
+                delivery.channel, delivery.target
+            ));
+        }
+    }
+    NotifyReport { deliveries, unrecorded }
+}

@@ -1,0 +1,121 @@
+//! Postmortems in the store: opened by hand or by patchctl (a rollout that ended with failed,
+//! lost or rolled-back hosts; the emergency track), closed with a root cause by a person. Each
+//! action is recorded with its actor and time.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use model::postmortem::{Postmortem, Subject, check_text};
+use store::{NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Store, StoredPostmortem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostmortemError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A postmortem to open.
+#[derive(Debug, Clone)]
+pub struct NewPostmortemRequest {
+    pub subject: Subject,
+    pub title: String,
+    pub hosts: Vec<String>,
+    pub owner: Option<String>,
+    /// Due this long after `now`: `model::postmortem::DEFAULT_DUE_AFTER`, or the policy's
+    /// `postmortem_due`.
+    pub due_after: TimeDelta,
+    /// Who opens it: a user, or `patchctl` when patchctl does.
+    pub opened_by: String,
+}
+
+/// Opens a postmortem at `now`; returns it and whether it is new. One exists per subject: for
+/// a subject that has one, that one is returned unchanged (so automatic openers may call this
+/// every time they see the condition).
+pub async fn open_postmortem(
+    store: &Store,
+    request: &NewPostmortemRequest,
+    now: DateTime<Utc>,
+) -> Result<(Postmortem, bool), PostmortemError> {
+    let invalid = PostmortemError::Invalid;
+    let title = check_text("title", &request.title).map_err(invalid)?;
+    let reference = check_text("subject", request.subject.reference()).map_err(invalid)?;
+    if request.due_after < TimeDelta::zero() {
+        return Err(PostmortemError::Invalid("a postmortem cannot be due before it opens".into()));
+    }
+    let new = NewPostmortem {
+        subject_kind: request.subject.kind().to_owned(),
+        subject_ref: reference,
+        title,
+        hosts: request.hosts.clone(),
+        owner: request.owner.clone(),
+        opened_at_unix: now.timestamp(),
+        opened_by: request.opened_by.clone(),
+        due_at_unix: (now + request.due_after).timestamp(),
+    };
+    let body = serde_json::json!({ "title": new.title, "hosts": new.hosts, "owner": new.owner });
+    Ok(match store.open_postmortem(&new, &body.to_string()).await? {
+        Opened::Opened(stored) => (from_stored(stored)?, true),
+        Opened::Exists(stored) => (from_stored(stored)?, false),
+    })
+}
+
+/// Closes postmortem `id` with its root cause and follow-up actions, by `by`, at `now`.
+pub async fn close_postmortem(
+    store: &Store,
+    id: i64,
+    root_cause: &str,
+    actions: &[String],
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Postmortem, PostmortemError> {
+    let root_cause = check_text("root cause", root_cause).map_err(PostmortemError::Invalid)?;
+    let actions = actions
+        .iter()
+        .map(|a| check_text("action", a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(PostmortemError::Invalid)?;
+    let by = check_text("closer's name", by).map_err(PostmortemError::Invalid)?;
+    let closure =
+        PostmortemClosure { root_cause, actions, closed_at_unix: now.timestamp(), closed_by: by };
+    let body = serde_json::json!({ "root_cause": closure.root_cause, "actions": closure.actions });
+    from_stored(store.close_postmortem(id, &closure, &body.to_string()).await?)
+}
+
+/// Every postmortem, oldest first.
+pub async fn postmortems(store: &Store) -> Result<Vec<Postmortem>, PostmortemError> {
+    store.postmortems().await?.into_iter().map(from_stored).collect()
+}
+
+/// One postmortem and its record of actions.
+pub async fn postmortem(
+    store: &Store,
+    id: i64,
+) -> Result<Option<(Postmortem, Vec<PostmortemEvent>)>, PostmortemError> {
+    let Some(stored) = store.postmortem(id).await? else { return Ok(None) };
+    Ok(Some((from_stored(stored)?, store.postmortem_events(id).await?)))
+}
+
+fn from_stored(stored: StoredPostmortem) -> Result<Postmortem, PostmortemError> {
+    let time = |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    let subject =
+        Subject::from_parts(&stored.subject_kind, &stored.subject_ref).ok_or_else(|| {
+            PostmortemError::Invalid(format!(
+                "postmortem {} is about an unknown kind of subject {:?}",
+                stored.id, stored.subject_kind
+            ))
+        })?;
+    Ok(Postmortem {
+        id: stored.id,
+        subject,
+        title: stored.title,
+        hosts: stored.hosts,
+        owner: stored.owner,
+        opened_at: time(stored.opened_at_unix),
+        opened_by: stored.opened_by,
+        due_at: time(stored.due_at_unix),
+        root_cause: stored.root_cause,
+        actions: stored.actions,
+        closed_at: stored.closed_at_unix.map(time),
+        closed_by: stored.closed_by,
+    })
+}

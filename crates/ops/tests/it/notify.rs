@@ -1,0 +1,175 @@
+//! Notifications over real HTTP and SMTP, with reqwest and lettre as clients, to receivers on
+//! 127.0.0.1: delivered ones arrive whole, failed ones are recorded with their reason.
+
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use model::notification::{Contact, Event, EventKind, Notifications, Smtp, SmtpSecurity};
+use ops::notify::notify;
+use store::Store;
+
+use crate::receivers::{HttpReceiver, SmtpReceiver};
+
+fn event(owners: &[&str]) -> Event {
+    Event {
+        kind: EventKind::HostsFailed,
+        subject: "patchctl: rollout abc rolled back deb2".into(),
+        body: "deb2: rolled back: postcheck failed".into(),
+        hosts: vec!["deb2".into()],
+        owners: owners.iter().map(|o| o.to_string()).collect(),
+        at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+    }
+}
+
+fn smtp(port: u16) -> Smtp {
+    Smtp {
+        relay: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::None,
+        from: "Patching <patchctl@example.com>".into(),
+        username: None,
+        password_env: None,
+    }
+}
+
+#[tokio::test]
+async fn owners_get_the_webhook_and_the_email() {
+    let hook = HttpReceiver::start(204).await;
+    let team_hook = HttpReceiver::start(200).await;
+    let relay = SmtpReceiver::start(&[]).await;
+    let mut contacts = BTreeMap::new();
+    contacts.insert(
+        "team-web".to_owned(),
+        Contact { email: vec!["web@example.com".into()], webhooks: vec![team_hook.url.clone()] },
+    );
+    let settings = Notifications {
+        webhooks: vec![hook.url.clone()],
+        email: vec![],
+        smtp: Some(smtp(relay.port)),
+        contacts,
+        timeout_seconds: 5,
+    };
+    let store = Store::open_in_memory().await.unwrap();
+    let event = event(&["team-web", "dba@example.com"]);
+    let report = notify(&store, &settings, &event).await;
+    assert!(report.problems().is_empty(), "{:?}", report.problems());
+    assert_eq!(report.deliveries.len(), 4);
+
+    for receiver in [&hook, &team_hook] {
+        let requests = receiver.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            (requests[0].method.as_str(), requests[0].path.as_str()),
+            ("POST", "/hooks/patching")
+        );
+        assert_eq!(requests[0].content_type.as_deref(), Some("application/json"));
+        let received: Event = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(received, event);
+    }
+    let mails = relay.mails.lock().unwrap().clone();
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["dba@example.com", "web@example.com"]);
+    for mail in &mails {
+        assert_eq!(mail.from, "patchctl@example.com");
+        assert!(
+            mail.data.contains("Subject: patchctl: rollout abc rolled back deb2"),
+            "{}",
+            mail.data
+        );
+        assert!(mail.data.contains("deb2: rolled back: postcheck failed"), "{}", mail.data);
+        assert!(mail.data.contains("Hosts: deb2"), "{}", mail.data);
+    }
+    let recorded = store.notifications().await.unwrap();
+    assert_eq!(recorded.len(), 4);
+    assert!(recorded.iter().all(|n| n.record.error.is_none() && n.record.kind == "hosts_failed"));
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_recorded_and_reported_not_lost() {
+    let broken_hook = HttpReceiver::start(500).await;
+    let relay = SmtpReceiver::start(&["gone@example.com"]).await;
+    // A port nothing listens on: bound, then closed.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let settings = Notifications {
+        webhooks: vec![broken_hook.url.clone(), format!("http://127.0.0.1:{closed}/hook")],
+        email: vec!["gone@example.com".into(), "ops@example.com".into()],
+        smtp: Some(smtp(relay.port)),
+        contacts: BTreeMap::new(),
+        timeout_seconds: 5,
+    };
+    let store = Store::open_in_memory().await.unwrap();
+    let report = notify(&store, &settings, &event(&["team-nobody"])).await;
+    let outcome: BTreeMap<String, Option<String>> =
+        report.deliveries.iter().map(|d| (d.target.clone(), d.error.clone())).collect();
+    assert_eq!(outcome.len(), 5, "{outcome:?}");
+    let error = |target: &str| outcome[target].clone().unwrap_or_default();
+    assert!(error(&broken_hook.url).starts_with("HTTP 500"), "{outcome:?}");
+    assert!(error(&broken_hook.url).contains("status 500 on purpose"), "{outcome:?}");
+    assert!(
+        error(&format!("http://127.0.0.1:{closed}/hook")).starts_with("could not connect"),
+        "{outcome:?}"
+    );
+    assert!(error("gone@example.com").contains("no such user"), "{outcome:?}");
+    assert_eq!(outcome["ops@example.com"], None, "one refused address does not stop the others");
+    assert!(error("team-nobody").contains("[notifications.contacts.team-nobody]"), "{outcome:?}");
+    assert_eq!(report.problems().len(), 4);
+    assert_eq!(relay.mails.lock().unwrap().len(), 1);
+
+    let recorded = store.notifications().await.unwrap();
+    assert_eq!(recorded.len(), 5);
+    let failed: Vec<_> = recorded.iter().filter(|n| n.record.error.is_some()).collect();
+    assert_eq!(failed.len(), 4);
+    let event: Event = serde_json::from_str(&failed[0].record.event_json).unwrap();
+    assert_eq!(event.hosts, ["deb2"]);
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_times_out() {
+    // Accepts the connection and says nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let settings = Notifications {
+        webhooks: vec![format!("http://127.0.0.1:{port}/hook")],
+        email: vec!["ops@example.com".into()],
+        smtp: Some(smtp(port)),
+        contacts: BTreeMap::new(),
+        timeout_seconds: 1,
+    };
+    let store = Store::open_in_memory().await.unwrap();
+    let started = std::time::Instant::now();
+    let report = notify(&store, &settings, &event(&[])).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(report.failures().count(), 2, "{report:?}");
+    for delivery in report.failures() {
+        assert!(delivery.error.as_deref().unwrap().contains("timed out"), "{delivery:?}");
+    }
+    silent.abort();
+}
+
+#[tokio::test]
+async fn starttls_is_required_when_asked_for_never_skipped() {
+    // The receiver does not offer STARTTLS: the message must not go out in the clear.
+    let relay = SmtpReceiver::start(&[]).await;
+    let settings = Notifications {
+        webhooks: vec![],
+        email: vec!["ops@example.com".into()],
+        smtp: Some(Smtp { security: SmtpSecurity::Starttls, ..smtp(relay.port) }),
+        contacts: BTreeMap::new(),
+        timeout_seconds: 5,
+    };
+    let store = Store::open_in_memory().await.unwrap();
+    let report = notify(&store, &settings, &event(&[])).await;
+    assert_eq!(report.failures().count(), 1, "{report:?}");
+    assert!(relay.mails.lock().unwrap().is_empty(), "sent without TLS");
+    assert_eq!(store.notifications().await.unwrap()[0].record.error, report.deliveries[0].error);
+}

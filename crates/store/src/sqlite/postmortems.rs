@@ -1,0 +1,247 @@
+//! Postmortems and notification deliveries in SQLite. Opening and closing a postmortem write
+//! its row and its record entry in one transaction, so the record never misses an action.
+
+use sqlx::sqlite::SqliteRow;
+
+use super::{Sqlite, get};
+use crate::StoreError;
+use crate::postmortem_records::{
+    NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
+    StoredNotification, StoredPostmortem,
+};
+
+const POSTMORTEM_COLUMNS: &str = "id, subject_kind, subject_ref, title, hosts, owner, opened_at, \
+     opened_by, due_at, root_cause, actions, closed_at, closed_by";
+
+impl Sqlite {
+    pub(crate) async fn open_postmortem(
+        &self,
+        new: &NewPostmortem,
+        body_json: &str,
+    ) -> Result<Opened, StoreError> {
+        let doing = || format!("opening a postmortem for {} {}", new.subject_kind, new.subject_ref);
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        let hosts = serde_json::to_string(&new.hosts).expect("names serialize");
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let inserted = sqlx::query(
+            "INSERT INTO postmortems (subject_kind, subject_ref, title, hosts, owner, opened_at,
+                 opened_by, due_at, actions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '[]')
+             ON CONFLICT (subject_kind, subject_ref) DO NOTHING",
+        )
+        .bind(&new.subject_kind)
+        .bind(&new.subject_ref)
+        .bind(&new.title)
+        .bind(&hosts)
+        .bind(&new.owner)
+        .bind(new.opened_at_unix)
+        .bind(&new.opened_by)
+        .bind(new.due_at_unix)
+        .execute(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let row = sqlx::query(&format!(
+            "SELECT {POSTMORTEM_COLUMNS} FROM postmortems WHERE subject_kind = $1 AND subject_ref = $2"
+        ))
+        .bind(&new.subject_kind)
+        .bind(&new.subject_ref)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let stored = postmortem(&row, &doing)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(Opened::Exists(stored));
+        }
+        sqlx::query(
+            "INSERT INTO postmortem_events (postmortem_id, seq, at, actor, action, body)
+             VALUES ($1, 1, $2, $3, 'opened', $4)",
+        )
+        .bind(stored.id)
+        .bind(new.opened_at_unix)
+        .bind(&new.opened_by)
+        .bind(body_json)
+        .execute(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        transaction.commit().await.map_err(query_error)?;
+        Ok(Opened::Opened(stored))
+    }
+
+    pub(crate) async fn close_postmortem(
+        &self,
+        id: i64,
+        closure: &PostmortemClosure,
+        body_json: &str,
+    ) -> Result<StoredPostmortem, StoreError> {
+        let doing = || format!("closing postmortem {id}");
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        let actions = serde_json::to_string(&closure.actions).expect("strings serialize");
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        // Only an open one: the condition, not a read before, decides, so two people closing
+        // at once cannot both succeed.
+        let updated = sqlx::query(
+            "UPDATE postmortems SET root_cause = $2, actions = $3, closed_at = $4, closed_by = $5
+             WHERE id = $1 AND closed_at IS NULL",
+        )
+        .bind(id)
+        .bind(&closure.root_cause)
+        .bind(&actions)
+        .bind(closure.closed_at_unix)
+        .bind(&closure.closed_by)
+        .execute(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        if updated.rows_affected() == 0 {
+            drop(transaction);
+            return Err(match self.postmortem(id).await? {
+                None => StoreError::UnknownPostmortem { id },
+                Some(stored) => StoreError::PostmortemClosed {
+                    id,
+                    closed_by: stored.closed_by.unwrap_or_default(),
+                    closed_at_unix: stored.closed_at_unix.unwrap_or_default(),
+                },
+            });
+        }
+        sqlx::query(
+            "INSERT INTO postmortem_events (postmortem_id, seq, at, actor, action, body)
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, 'closed', $4
+             FROM postmortem_events WHERE postmortem_id = $1",
+        )
+        .bind(id)
+        .bind(closure.closed_at_unix)
+        .bind(&closure.closed_by)
+        .bind(body_json)
+        .execute(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let row =
+            sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(query_error)?;
+        let stored = postmortem(&row, &doing)?;
+        transaction.commit().await.map_err(query_error)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn postmortem(&self, id: i64) -> Result<Option<StoredPostmortem>, StoreError> {
+        let doing = || format!("reading postmortem {id}");
+        let row =
+            sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        row.map(|row| postmortem(&row, &doing)).transpose()
+    }
+
+    pub(crate) async fn postmortems(&self) -> Result<Vec<StoredPostmortem>, StoreError> {
+        let doing = || "listing postmortems".to_owned();
+        let rows =
+            sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems ORDER BY id"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        rows.iter().map(|row| postmortem(row, &doing)).collect()
+    }
+
+    pub(crate) async fn postmortem_events(
+        &self,
+        id: i64,
+    ) -> Result<Vec<PostmortemEvent>, StoreError> {
+        let doing = || format!("reading the record of postmortem {id}");
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, body FROM postmortem_events
+             WHERE postmortem_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        rows.iter()
+            .map(|row| {
+                Ok(PostmortemEvent {
+                    seq: get(row, "seq", &doing)?,
+                    at_unix: get(row, "at", &doing)?,
+                    actor: get(row, "actor", &doing)?,
+                    action: get(row, "action", &doing)?,
+                    body_json: get(row, "body", &doing)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn record_notification(
+        &self,
+        record: &NotificationRecord,
+    ) -> Result<i64, StoreError> {
+        let doing = || format!("recording a notification to {}", record.target);
+        let row = sqlx::query(
+            "INSERT INTO notifications (at, kind, subject, channel, target, delivered, error, event)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(record.at_unix)
+        .bind(&record.kind)
+        .bind(&record.subject)
+        .bind(&record.channel)
+        .bind(&record.target)
+        .bind(record.error.is_none())
+        .bind(&record.error)
+        .bind(&record.event_json)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        get(&row, "id", &doing)
+    }
+
+    pub(crate) async fn notifications(&self) -> Result<Vec<StoredNotification>, StoreError> {
+        let doing = || "listing notifications".to_owned();
+        let rows = sqlx::query(
+            "SELECT id, at, kind, subject, channel, target, error, event FROM notifications
+             ORDER BY at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredNotification {
+                    id: get(row, "id", &doing)?,
+                    record: NotificationRecord {
+                        at_unix: get(row, "at", &doing)?,
+                        kind: get(row, "kind", &doing)?,
+                        subject: get(row, "subject", &doing)?,
+                        channel: get(row, "channel", &doing)?,
+                        target: get(row, "target", &doing)?,
+                        error: get(row, "error", &doing)?,
+                        event_json: get(row, "event", &doing)?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+fn postmortem(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<StoredPostmortem, StoreError> {
+    let corrupt = |message: String| StoreError::CorruptRow { doing: doing(), message };
+    let list = |column: &str| -> Result<Vec<String>, StoreError> {
+        let json: String = get(row, column, doing)?;
+        serde_json::from_str(&json).map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    Ok(StoredPostmortem {
+        id: get(row, "id", doing)?,
+        subject_kind: get(row, "subject_kind", doing)?,
+        subject_ref: get(row, "subject_ref", doing)?,
+        title: get(row, "title", doing)?,
+        hosts: list("hosts")?,
+        owner: get(row, "owner", doing)?,
+        opened_at_unix: get(row, "opened_at", doing)?,
+        opened_by: get(row, "opened_by", doing)?,
+        due_at_unix: get(row, "due_at", doing)?,
+        root_cause: get(row, "root_cause", doing)?,
+        actions: list("actions")?,
+        closed_at_unix: get(row, "closed_at", doing)?,
+        closed_by: get(row, "closed_by", doing)?,
+    })
+}
