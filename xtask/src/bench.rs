@@ -6,6 +6,9 @@
 //!   in a container of the base image.
 //! - `fleet-assess [RUNS]`: `patchctl assess all` on the running fleet against Ansible doing the
 //!   same work (`bench_fleet.rs`).
+//! - `rollout [ROUNDS]`: a rolling patch with reboots of a fresh fleet, patchctl against an
+//!   Ansible playbook and against the package managers' and reboots' own time
+//!   (`bench_rollout.rs`).
 
 use std::process::Command;
 
@@ -44,7 +47,13 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["fleet-assess", runs] => {
             crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
         }
-        _ => bail!("usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS]"),
+        ["rollout"] => crate::bench_rollout::run(3),
+        ["rollout", rounds] => {
+            crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?)
+        }
+        _ => bail!(
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS]"
+        ),
     }
 }
 

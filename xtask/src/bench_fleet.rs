@@ -36,13 +36,7 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         .context("loading the fleet (cargo xtask fleet up first)")?;
     let dir = std::fs::canonicalize("target")?.join("bench-fleet");
     std::fs::create_dir_all(&dir)?;
-    let ansible = std::fs::canonicalize("target")?.join("bench-venv/bin/ansible-playbook");
-    if !ansible.exists() {
-        bail!(
-            "{} is missing: python3 -m venv target/bench-venv && target/bench-venv/bin/pip install ansible-core",
-            ansible.display()
-        );
-    }
+    let ansible = ansible_playbook_binary()?;
     write_ansible_files(&fleet, &dir)?;
     let patchctl = crate::bench::build_release_patchctl()?;
     let state = dir.join("state.db");
@@ -118,6 +112,24 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         ours / slowest
     );
     Ok(())
+}
+
+/// `ansible-playbook` from ansible-core in `target/bench-venv`, installed there from PyPI when
+/// missing.
+pub fn ansible_playbook_binary() -> anyhow::Result<std::path::PathBuf> {
+    let venv = std::fs::canonicalize("target")?.join("bench-venv");
+    let ansible = venv.join("bin/ansible-playbook");
+    if !ansible.exists() {
+        crate::ci::run_command(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+            .context("making a Python venv for Ansible (python3-venv)")?;
+        crate::ci::run_command(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "ansible-core",
+        ]))
+        .context("installing ansible-core from PyPI")?;
+    }
+    Ok(ansible)
 }
 
 /// A playbook whose tasks are exactly the commands `patchctl assess` runs on each kind of host

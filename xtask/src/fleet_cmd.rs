@@ -83,7 +83,7 @@ fn fleet_dir(name: &str) -> PathBuf {
 
 /// The scenario repositories and the host images built from them; cached, so this is quick
 /// once they exist.
-fn build_inputs() -> anyhow::Result<fleet::FleetInputs> {
+pub fn build_inputs() -> anyhow::Result<fleet::FleetInputs> {
     let scenario = fleet::scenario::build(&fleet::cache_dir())
         .context("building the scenario repositories")?;
     let images = fleet::images::fleet_images(&scenario).context("building the fleet images")?;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_fleet;
+mod bench_rollout;
 mod ci;
 mod fleet_cmd;
 
@@ -16,7 +17,9 @@ fn main() -> ExitCode {
         ["fleet", rest @ ..] => fleet_cmd::run(rest),
         ["image", "base"] => fleet::images::base_image().map(|tag| println!("{tag}")),
         _ => {
-            eprintln!("usage: cargo xtask ci | fleet … | bench parse|assess [RUNS] | image base");
+            eprintln!(
+                "usage: cargo xtask ci | fleet … | bench parse|assess|fleet-assess|rollout [RUNS] | image base"
+            );
             return ExitCode::from(2);
         }
     };

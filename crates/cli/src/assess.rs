@@ -111,7 +111,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 /// `patchctl assess` with no selector: this machine, no inventory, no state.
 fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
     let host = local_host_name();
-    let config = AssessConfig { package_manager: args.package_manager };
+    let config = AssessConfig { package_manager: args.package_manager, ..AssessConfig::default() };
     let assessment = runtime()?
         .block_on(ops::assess_host(&host, &Local::default(), &config))
         .context("assessing this machine")?;

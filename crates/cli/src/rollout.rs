@@ -68,8 +68,9 @@ pub(crate) struct RunArgs {
     /// Seconds a host has to come back from a reboot.
     #[arg(long, default_value_t = 900)]
     reboot_timeout: u64,
-    /// Milliseconds between looks at a running apply or a rebooting host.
-    #[arg(long, default_value_t = 500)]
+    /// Longest wait, in milliseconds, between looks at a running apply or a rebooting host (the
+    /// first looks come sooner: 100 ms, then twice as long each time).
+    #[arg(long, default_value_t = 250)]
     poll_interval_ms: u64,
     /// Seconds an apply waits for the package manager's lock held by someone else.
     #[arg(long, default_value_t = 120)]

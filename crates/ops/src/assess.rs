@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
 use model::{Assessment, PackageManagerKind};
-use pkgmgr::{AssessError, Gathered, Probe, ProbeOutput, ProbeSpec};
+use pkgmgr::{AssessError, Depth, Gathered, Probe, ProbeOutput, ProbeSpec};
 use transport::{Transport, TransportError};
 
 /// How to assess a host.
@@ -13,6 +13,8 @@ use transport::{Transport, TransportError};
 pub struct AssessConfig {
     /// Use this package manager instead of the one os-release implies.
     pub package_manager: Option<PackageManagerKind>,
+    /// How much to gather: a full assessment, or less for a rollout's checks.
+    pub depth: Depth,
 }
 
 /// A host that could not be assessed, and at which step.
@@ -39,12 +41,13 @@ pub async fn assess_host(
     let mut gathered = Gathered::new();
     gather(transport, &pkgmgr::system_probes(), &mut gathered).await;
     let (os, kind) = pkgmgr::detect(&gathered, config.package_manager).map_err(fail)?;
-    gather(transport, &pkgmgr::probes_for(kind), &mut gathered).await;
-    let followups = pkgmgr::followup_probes_for(kind, &gathered);
+    gather(transport, &pkgmgr::probes_at(kind, config.depth), &mut gathered).await;
+    let followups = pkgmgr::followup_probes_at(kind, config.depth, &gathered);
     gather(transport, &followups, &mut gathered).await;
 
     let mut assessment =
-        pkgmgr::assemble(host, taken_at_unix, os, kind, &gathered).map_err(fail)?;
+        pkgmgr::assemble_at(host, taken_at_unix, os, kind, config.depth, &gathered)
+            .map_err(fail)?;
     name_lock_holders(transport, &mut assessment).await;
     Ok(assessment)
 }

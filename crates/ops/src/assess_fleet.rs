@@ -120,7 +120,8 @@ async fn assess_one(host: &ResolvedHost, store: &Store, config: &FleetAssessConf
     let fail = |kind: &'static str, message: String| {
         HostOutcome::Failed(HostFailure { host: host.name.clone(), kind, message })
     };
-    let assess_config = AssessConfig { package_manager: host.package_manager };
+    let assess_config =
+        AssessConfig { package_manager: host.package_manager, ..AssessConfig::default() };
     let limits =
         transport::Limits { command_timeout: config.command_timeout, ..Default::default() };
     let result = match host.transport {

@@ -24,25 +24,55 @@ pub struct PackageState {
     pub health: Health,
 }
 
+/// How much of a host's state to gather. An assessment is [`Depth::Full`]; a rollout's
+/// prechecks and verifications need less, and asking the resolver what could be updated (apt's
+/// simulation, dnf's repository metadata) is most of an assessment's cost, several seconds on a
+/// dnf host. The lesser depths leave `updates` and `removals` empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Depth {
+    /// Everything: pending updates, advisories, held packages, services, health, reboot.
+    #[default]
+    Full,
+    /// Installed packages, the package manager's health (interrupted runs, locks) and its
+    /// verdict on rebooting: what a precheck and the check after an apply need.
+    Health,
+    /// Installed packages and kernels only; on dnf hosts, dnf is not started at all.
+    Installed,
+}
+
 /// Probes every host gets, whatever its package manager. `os-release` among them decides the
 /// backend when the inventory does not.
 pub fn system_probes() -> Vec<ProbeSpec> {
     system::probes()
 }
 
-/// The probes of one backend.
+/// The probes of one backend, for a full assessment.
 pub fn probes_for(kind: PackageManagerKind) -> Vec<ProbeSpec> {
+    probes_at(kind, Depth::Full)
+}
+
+/// The probes of one backend, for `depth`.
+pub fn probes_at(kind: PackageManagerKind, depth: Depth) -> Vec<ProbeSpec> {
     match kind {
-        PackageManagerKind::Apt => apt::probes(),
-        PackageManagerKind::Dnf => dnf::probes(),
+        PackageManagerKind::Apt => apt::probes_at(depth),
+        PackageManagerKind::Dnf => dnf::probes_at(depth),
     }
 }
 
 /// Probes that depend on the answers to [`probes_for`]: gather them after those.
 pub fn followup_probes_for(kind: PackageManagerKind, gathered: &Gathered) -> Vec<ProbeSpec> {
+    followup_probes_at(kind, Depth::Full, gathered)
+}
+
+/// Probes that depend on the answers to [`probes_at`] `depth`.
+pub fn followup_probes_at(
+    kind: PackageManagerKind,
+    depth: Depth,
+    gathered: &Gathered,
+) -> Vec<ProbeSpec> {
     match kind {
         PackageManagerKind::Apt => apt::followup_probes(gathered),
-        PackageManagerKind::Dnf => dnf::followup_probes(gathered),
+        PackageManagerKind::Dnf => dnf::followup_probes_at(depth, gathered),
     }
 }
 
@@ -76,10 +106,23 @@ pub fn assemble(
     kind: PackageManagerKind,
     gathered: &Gathered,
 ) -> Result<Assessment, AssessError> {
+    assemble_at(host, taken_at_unix, os, kind, Depth::Full, gathered)
+}
+
+/// Builds the host's state at `depth` from the outputs of [`system_probes`] and [`probes_at`]
+/// `kind` and `depth`.
+pub fn assemble_at(
+    host: &str,
+    taken_at_unix: i64,
+    os: OsRelease,
+    kind: PackageManagerKind,
+    depth: Depth,
+    gathered: &Gathered,
+) -> Result<Assessment, AssessError> {
     let system = system::parse(gathered, kind)?;
     let state = match kind {
-        PackageManagerKind::Apt => apt::assemble(gathered)?,
-        PackageManagerKind::Dnf => dnf::assemble(gathered)?,
+        PackageManagerKind::Apt => apt::assemble_at(gathered, depth)?,
+        PackageManagerKind::Dnf => dnf::assemble_at(gathered, depth)?,
     };
     let mut reboot = state.reboot;
     if let Some(reason) = system.kernel_reboot_reason() {

@@ -14,7 +14,8 @@ mod probe;
 pub mod system;
 
 pub use assemble::{
-    PackageState, assemble, detect, followup_probes_for, probes_for, system_probes,
+    Depth, PackageState, assemble, assemble_at, detect, followup_probes_at, followup_probes_for,
+    probes_at, probes_for, system_probes,
 };
 pub use error::{AssessError, Problem};
 pub use probe::{CommandSpec, Gathered, Probe, ProbeOutput, ProbeSpec};

@@ -32,8 +32,9 @@ use crate::scenario::{self, BASE_PROVIDES_PACKAGE, PACKAGES, Scenario, Version};
 const RECIPE_VERSION: &str = "hosts-1";
 const DEBIAN_REPOSITORY: &str = "patchctl/fleet-debian";
 const RPM_REPOSITORY: &str = "patchctl/fleet-rpm";
-/// Installed from Debian's mirror into both images.
-const COMMON_PACKAGES: [&str; 1] = ["busybox"];
+/// Installed from Debian's mirror into both images. python3 because Ansible's modules need it
+/// (`cargo xtask bench rollout` runs Ansible against the fleet), as almost every server has it.
+const COMMON_PACKAGES: [&str; 2] = ["busybox", "python3"];
 /// Installed from Debian's mirror into the RPM image.
 const RPM_TOOLS: [&str; 3] = ["dnf", "dnf-plugins-core", "rpm"];
 /// Where the scenario root is bind-mounted (read-only) in the chroot during the build.

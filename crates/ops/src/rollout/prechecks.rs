@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use pkgmgr::CommandSpec;
+use pkgmgr::Depth;
 use pkgmgr::apply::{self as apply, JournalSince};
 use rollout::StepResult;
 
@@ -17,7 +18,7 @@ pub(super) const FACT_JOURNAL_CURSOR: &str = "journal_cursor";
 pub(super) const FACT_JOURNAL_BASELINE: &str = "journal_baseline";
 impl HostContext<'_> {
     pub(super) async fn precheck(&self, log: &mut Log) -> StepResult {
-        let mut assessment = match self.assess().await {
+        let mut assessment = match self.state(Depth::Health).await {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -36,7 +37,7 @@ impl HostContext<'_> {
                 }
                 Err(error) => return unreachable(error),
             }
-            assessment = match self.assess().await {
+            assessment = match self.state(Depth::Health).await {
                 Ok(assessment) => assessment,
                 Err(result) => return result,
             };
@@ -55,7 +56,7 @@ impl HostContext<'_> {
                 ));
             }
             tokio::time::sleep(self.steps.config.poll_interval).await;
-            assessment = match self.assess().await {
+            assessment = match self.state(Depth::Health).await {
                 Ok(assessment) => assessment,
                 Err(result) => return result,
             };

@@ -1,10 +1,11 @@
 //! The steps after the apply: the reboot, proven by a new boot identity, and the postchecks.
 
+use pkgmgr::Depth;
 use pkgmgr::Gathered;
 use pkgmgr::apply::{self as apply, JournalSince, KernelCheck};
 use rollout::StepResult;
 
-use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
+use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
 
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
 
@@ -34,8 +35,9 @@ impl HostContext<'_> {
             self.steps.flush(&self.host.name, log).await;
             self.forget_connection().await;
         }
+        let mut backoff = Backoff::new(self.steps.config.poll_interval);
         loop {
-            tokio::time::sleep(self.steps.config.poll_interval).await;
+            backoff.wait().await;
             if let Ok(now) = self.boot_identity().await
                 && apply::rebooted(&before, &now)
             {
@@ -115,7 +117,7 @@ impl HostContext<'_> {
             }
         }
         if self.checks.kernel {
-            match self.assess().await {
+            match self.state(Depth::Installed).await {
                 Ok(assessment) => {
                     if let KernelCheck::NotNewest { running, newest } =
                         apply::running_kernel_check(&assessment)

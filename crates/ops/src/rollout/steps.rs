@@ -8,8 +8,8 @@ use std::time::Duration;
 use model::checks::{Checks, Hooks, host_checks};
 use model::plan::{HostPlan, Plan};
 use model::{Assessment, ResolvedHost};
-use pkgmgr::CommandSpec;
 use pkgmgr::apply::{ApplyOptions, PinnedPackage};
+use pkgmgr::{CommandSpec, Depth};
 use rollout::{Step, StepResult};
 use store::Store;
 use tokio::sync::Mutex;
@@ -225,6 +225,7 @@ impl HostContext<'_> {
             return Ok(ssh.clone());
         }
         let started = tokio::time::Instant::now();
+        let mut backoff = Backoff::new(self.steps.config.poll_interval);
         loop {
             match connect(self.host, &self.steps.store, &self.steps.config.connect).await {
                 Ok(ssh) => {
@@ -236,7 +237,7 @@ impl HostContext<'_> {
                     if started.elapsed() > self.steps.config.unreachable_grace {
                         return Err(failure.to_string());
                     }
-                    tokio::time::sleep(self.steps.config.poll_interval).await;
+                    backoff.wait().await;
                 }
                 Err(failure) => return Err(failure.to_string()),
             }
@@ -268,20 +269,43 @@ impl HostContext<'_> {
         output
     }
 
-    pub(super) async fn assess(&self) -> Result<Assessment, StepResult> {
+    /// The host's packages and, from [`Depth::Health`] on, its health and reboot verdict: never
+    /// its pending updates, which no step needs and which cost most of an assessment.
+    pub(super) async fn state(&self, depth: Depth) -> Result<Assessment, StepResult> {
         let ssh = self.transport().await.map_err(unreachable)?;
-        let config = AssessConfig { package_manager: self.host.package_manager };
+        let config = AssessConfig { package_manager: self.host.package_manager, depth };
         assess_host(&self.host.name, ssh.as_ref(), &config).await.map_err(|failure| match &failure
             .error
             .problem
         {
             pkgmgr::Problem::Transport(message) => unreachable(message.clone()),
-            _ => failed(format!("assessing the host: {failure}")),
+            _ => failed(format!("reading the host's packages: {failure}")),
         })
     }
 
     pub(super) fn targets(&self) -> Vec<PinnedPackage> {
         self.plan.changes.iter().map(|c| PinnedPackage::new(&c.name, &c.arch, &c.to)).collect()
+    }
+}
+
+/// Waits between looks at something expected to change soon (a unit ending, a host coming
+/// back): 100 ms at first, doubling up to the poll interval, so that the end of a short apply is
+/// seen at once and a long one is not looked at more often than the interval allows.
+pub(super) struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(100);
+
+    pub(super) fn new(max: Duration) -> Backoff {
+        Backoff { next: Backoff::FIRST.min(max), max }
+    }
+
+    pub(super) async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(self.max);
     }
 }
 

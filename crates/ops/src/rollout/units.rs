@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use model::PackageManagerKind;
+use model::plan::PlannedReboot;
 use pkgmgr::CommandSpec;
+use pkgmgr::Depth;
 use pkgmgr::apply::{self as apply, ApplyOutcome, FailureReason, UnitName, UnitStart, UnitState};
 use rollout::StepResult;
 
-use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
+use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
 
 impl HostContext<'_> {
     pub(super) async fn apply(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -28,7 +30,11 @@ impl HostContext<'_> {
         if let Err(result) = result {
             return result;
         }
-        let assessment = match self.assess().await {
+        // When the plan reboots the host anyway, the host's own verdict changes nothing, and on a
+        // dnf host asking for it means starting dnf.
+        let reboot_planned = self.plan.reboot == PlannedReboot::Yes;
+        let depth = if reboot_planned { Depth::Installed } else { Depth::Health };
+        let assessment = match self.state(depth).await {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -37,7 +43,7 @@ impl HostContext<'_> {
         if !mismatches.is_empty() {
             return failed(format!("after the apply, not as planned: {mismatches:?}"));
         }
-        StepResult::Succeeded { reboot_required: assessment.reboot.required }
+        StepResult::Succeeded { reboot_required: reboot_planned || assessment.reboot.required }
     }
 
     pub(super) async fn rollback(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -53,7 +59,7 @@ impl HostContext<'_> {
                 kernel: c.kernel,
             })
             .collect();
-        let assessment = match self.assess().await {
+        let assessment = match self.state(Depth::Installed).await {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -70,7 +76,7 @@ impl HostContext<'_> {
         if let Err(result) = self.run_unit(log, "rollback", &commands, resume).await {
             return result;
         }
-        let after = match self.assess().await {
+        let after = match self.state(Depth::Health).await {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -89,7 +95,7 @@ impl HostContext<'_> {
 
     /// Removes old kernels, keeping the plan's `keep_kernels` newest (the running one always).
     pub(super) async fn cleanup(&self, log: &mut Log, resume: bool) -> StepResult {
-        let assessment = match self.assess().await {
+        let assessment = match self.state(Depth::Installed).await {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -199,8 +205,9 @@ impl HostContext<'_> {
             self.steps.flush(&self.host.name, log).await;
             state = UnitState::Running;
         }
+        let mut backoff = Backoff::new(self.steps.config.poll_interval);
         while state == UnitState::Running {
-            tokio::time::sleep(self.steps.config.poll_interval).await;
+            backoff.wait().await;
             state = self.unit_state(log, unit).await?;
         }
         let code = match state {

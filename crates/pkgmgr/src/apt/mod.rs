@@ -20,9 +20,9 @@ use model::{Classification, Health, InstalledPackage, PendingUpdate, UpdateActio
 pub use dpkg_query::{DpkgPackage, Status, Want, is_package_name};
 pub use simulate::{SimulatedInstall, Simulation};
 
-use crate::PackageState;
 use crate::error::AssessError;
 use crate::probe::{Gathered, ProbeSpec};
+use crate::{Depth, PackageState};
 
 pub const DPKG_QUERY: &str = dpkg_query::STEP;
 pub const DIST_UPGRADE: &str = "apt-get -s dist-upgrade";
@@ -36,22 +36,37 @@ pub const PROC_LOCKS: &str = "/proc/locks";
 pub const NEEDRESTART: &str = "needrestart -b";
 
 pub fn probes() -> Vec<ProbeSpec> {
-    let mut stat = vec!["stat", "-c", "%D %i %n", "--"];
-    stat.extend(health::LOCK_FILES);
-    vec![
-        ProbeSpec::run(
-            DIST_UPGRADE,
-            ["apt-get", "-s", "-o", "Debug::NoLocking=true", "dist-upgrade"],
-        ),
+    probes_at(Depth::Full)
+}
+
+/// The probes for `depth`: dpkg's database and the reboot flag files always (both cheap), the
+/// health probes from [`Depth::Health`] on, apt's resolver and needrestart only when full.
+pub fn probes_at(depth: Depth) -> Vec<ProbeSpec> {
+    let mut probes = vec![
         ProbeSpec::run(DPKG_QUERY, ["dpkg-query", "-W", "-f", dpkg_query::FORMAT]),
-        ProbeSpec::run(AUDIT, ["dpkg", "--audit"]),
-        ProbeSpec::list_dir(UPDATES_DIR, UPDATES_DIR),
         ProbeSpec::read_file(REBOOT_FLAG, REBOOT_FLAG),
         ProbeSpec::read_file(REBOOT_PKGS, REBOOT_PKGS),
-        ProbeSpec::run(LOCK_STAT, stat),
-        ProbeSpec::read_file(PROC_LOCKS, PROC_LOCKS),
-        ProbeSpec::run(NEEDRESTART, ["needrestart", "-b", "-r", "l"]),
-    ]
+    ];
+    if depth != Depth::Installed {
+        let mut stat = vec!["stat", "-c", "%D %i %n", "--"];
+        stat.extend(health::LOCK_FILES);
+        probes.extend([
+            ProbeSpec::run(AUDIT, ["dpkg", "--audit"]),
+            ProbeSpec::list_dir(UPDATES_DIR, UPDATES_DIR),
+            ProbeSpec::run(LOCK_STAT, stat),
+            ProbeSpec::read_file(PROC_LOCKS, PROC_LOCKS),
+        ]);
+    }
+    if depth == Depth::Full {
+        probes.extend([
+            ProbeSpec::run(
+                DIST_UPGRADE,
+                ["apt-get", "-s", "-o", "Debug::NoLocking=true", "dist-upgrade"],
+            ),
+            ProbeSpec::run(NEEDRESTART, ["needrestart", "-b", "-r", "l"]),
+        ]);
+    }
+    probes
 }
 
 /// What to ask once the first probes are in: `apt-get -s upgrade`, when the full upgrade
@@ -75,6 +90,13 @@ fn may_keep_back(full: &Simulation) -> bool {
 }
 
 pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
+    assemble_at(gathered, Depth::Full)
+}
+
+/// The package state from the outputs of [`probes_at`] `depth`: below [`Depth::Full`] without
+/// updates, removals or services; at [`Depth::Installed`], health is only what dpkg's database
+/// shows (half-installed packages).
+pub fn assemble_at(gathered: &Gathered, depth: Depth) -> Result<PackageState, AssessError> {
     let packages = dpkg_query::parse(gathered.stdout(DPKG_QUERY, &[0])?)?;
     let native_arch = packages
         .iter()
@@ -99,25 +121,30 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
             .copied(),
     };
 
-    let full = simulate::parse(DIST_UPGRADE, gathered.stdout(DIST_UPGRADE, &[0])?)?;
-    let plain_upgrade_output;
-    let plain_names: Option<HashSet<&str>> = if may_keep_back(&full) {
-        plain_upgrade_output = gathered.stdout(UPGRADE, &[0])?;
-        let plain = simulate::parse(UPGRADE, plain_upgrade_output)?;
-        Some(plain.installs.iter().map(|i| i.name).collect())
+    let (updates, removals) = if depth == Depth::Full {
+        let full = simulate::parse(DIST_UPGRADE, gathered.stdout(DIST_UPGRADE, &[0])?)?;
+        let plain_upgrade_output;
+        let plain_names: Option<HashSet<&str>> = if may_keep_back(&full) {
+            plain_upgrade_output = gathered.stdout(UPGRADE, &[0])?;
+            let plain = simulate::parse(UPGRADE, plain_upgrade_output)?;
+            Some(plain.installs.iter().map(|i| i.name).collect())
+        } else {
+            None
+        };
+        let updates = full
+            .installs
+            .iter()
+            .map(|install| {
+                let dpkg = lookup(install.name);
+                let in_plain_upgrade =
+                    plain_names.as_ref().is_none_or(|p| p.contains(install.name));
+                pending_update(install, dpkg, in_plain_upgrade)
+            })
+            .collect();
+        (updates, full.removals.into_iter().map(str::to_owned).collect())
     } else {
-        None
+        (Vec::new(), Vec::new())
     };
-
-    let updates = full
-        .installs
-        .iter()
-        .map(|install| {
-            let dpkg = lookup(install.name);
-            let in_plain_upgrade = plain_names.as_ref().is_none_or(|p| p.contains(install.name));
-            pending_update(install, dpkg, in_plain_upgrade)
-        })
-        .collect();
 
     let installed = packages
         .iter()
@@ -153,21 +180,26 @@ pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
         .filter(|p| p.status.is_broken() || p.reinstall_required)
         .map(|p| p.qualified_name(native_arch))
         .collect();
-    let health = Health {
-        interrupted: health::interrupted(gathered.dir(UPDATES_DIR)?.unwrap_or_default())
-            || !broken.is_empty(),
-        audit: health::parse_audit(gathered.stdout(AUDIT, &[0, 1])?),
-        locks: health::lock_holders(
-            gathered.stdout(LOCK_STAT, &[0, 1])?,
-            gathered.file(PROC_LOCKS)?.unwrap_or_default(),
-            LOCK_STAT,
-        )?,
+    let interrupted_by_packages = !broken.is_empty();
+    let health = if depth == Depth::Installed {
+        Health { interrupted: interrupted_by_packages, ..Health::default() }
+    } else {
+        Health {
+            interrupted: health::interrupted(gathered.dir(UPDATES_DIR)?.unwrap_or_default())
+                || interrupted_by_packages,
+            audit: health::parse_audit(gathered.stdout(AUDIT, &[0, 1])?),
+            locks: health::lock_holders(
+                gathered.stdout(LOCK_STAT, &[0, 1])?,
+                gathered.file(PROC_LOCKS)?.unwrap_or_default(),
+                LOCK_STAT,
+            )?,
+        }
     };
 
     Ok(PackageState {
         installed,
         updates,
-        removals: full.removals.into_iter().map(str::to_owned).collect(),
+        removals,
         held,
         reboot,
         services_needing_restart,

@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use model::{InstalledPackage, Origin, PendingUpdate, UpdateAction};
 
-use crate::{AssessError, Gathered, PackageState, ProbeOutput, ProbeSpec};
+use crate::{AssessError, Depth, Gathered, PackageState, ProbeOutput, ProbeSpec};
 
 /// A captured output under `test_data/dnf/`: `NAME.rc`, `NAME.stdout` and `NAME.stderr`.
 #[cfg(test)]
@@ -80,37 +80,82 @@ pub const PROCESSES: &str = health::PROCESSES;
 
 /// The first probes: rpm, and the files that decide the dnf batch ([`followup_probes`]).
 pub fn probes() -> Vec<ProbeSpec> {
+    probes_at(Depth::Full)
+}
+
+/// The first probes for `depth`: rpm's database always; dnf (its batch, its lock, and for a
+/// full assessment its versionlock files) from [`Depth::Health`] on.
+pub fn probes_at(depth: Depth) -> Vec<ProbeSpec> {
     let mut probes = rpm_query::probes();
-    probes.extend(batch::probes());
-    probes.extend(versionlock::probes());
-    probes.extend(health::probes());
+    if depth != Depth::Installed {
+        probes.extend(batch::probes());
+        probes.extend(health::probes());
+    }
+    if depth == Depth::Full {
+        probes.extend(versionlock::probes());
+    }
     probes
 }
 
 /// The dnf batch: every dnf command of the assessment, in one probe.
 pub fn followup_probes(gathered: &Gathered) -> Vec<ProbeSpec> {
-    batch::followup_probes(gathered, &dnf_commands(gathered))
+    followup_probes_at(Depth::Full, gathered)
+}
+
+/// The dnf batch for `depth`; none at [`Depth::Installed`].
+pub fn followup_probes_at(depth: Depth, gathered: &Gathered) -> Vec<ProbeSpec> {
+    let commands = dnf_commands_at(depth, gathered);
+    if commands.is_empty() { Vec::new() } else { batch::followup_probes(gathered, &commands) }
 }
 
 /// The dnf commands the batch runs for a host whose first probes gave `gathered`. They run at
 /// the same time, so their order does not matter.
 pub fn dnf_commands(gathered: &Gathered) -> Vec<DnfCommand> {
-    let mut commands = vec![check_update::COMMAND];
-    commands.extend(updateinfo::COMMANDS);
-    commands.extend(needs_restarting::COMMANDS);
-    commands.push(health::COMMAND);
-    if versionlock::asks_dnf(gathered) {
-        commands.push(versionlock::COMMAND);
+    dnf_commands_at(Depth::Full, gathered)
+}
+
+/// The dnf commands for `depth`: at [`Depth::Health`] only `dnf check` and `needs-restarting
+/// -r`, which load no repository.
+pub fn dnf_commands_at(depth: Depth, gathered: &Gathered) -> Vec<DnfCommand> {
+    match depth {
+        Depth::Installed => Vec::new(),
+        Depth::Health => vec![needs_restarting::REBOOT_COMMAND, health::COMMAND],
+        Depth::Full => {
+            let mut commands = vec![check_update::COMMAND];
+            commands.extend(updateinfo::COMMANDS);
+            commands.extend(needs_restarting::COMMANDS);
+            commands.push(health::COMMAND);
+            if versionlock::asks_dnf(gathered) {
+                commands.push(versionlock::COMMAND);
+            }
+            commands
+        }
     }
-    commands
 }
 
 /// Builds the package state from the outputs of [`probes`] and [`followup_probes`]. (Given
 /// each dnf command's output under its own key instead of the batch's, it uses those: the
 /// batch's outputs are the commands' own.)
 pub fn assemble(gathered: &Gathered) -> Result<PackageState, AssessError> {
-    let gathered = &batch::expand(gathered, &dnf_commands(gathered))?;
+    assemble_at(gathered, Depth::Full)
+}
+
+/// The package state from the outputs of [`probes_at`] and [`followup_probes_at`] `depth`.
+pub fn assemble_at(gathered: &Gathered, depth: Depth) -> Result<PackageState, AssessError> {
+    let gathered = &batch::expand(gathered, &dnf_commands_at(depth, gathered))?;
     let installed = rpm_query::installed(gathered)?;
+    if depth != Depth::Full {
+        let (reboot, health) = match depth {
+            Depth::Health => (needs_restarting::reboot(gathered)?, health::health(gathered)?),
+            _ => Default::default(),
+        };
+        return Ok(PackageState {
+            installed: installed_packages(&installed),
+            reboot,
+            health,
+            ..PackageState::default()
+        });
+    }
     let kernels = rpm_query::installonly_kernels(gathered)?;
     let listed = check_update::check_update(gathered)?;
     let advisories = updateinfo::advisories(gathered)?;
@@ -282,6 +327,48 @@ mod tests {
             (needs_restarting::SERVICES, captured!("none-needs-restarting-s")),
             (health::CHECK, captured!("none-check")),
         ])
+    }
+
+    /// The lesser depths run only the dnf commands that load no repository (or none at all) and
+    /// read the same packages, reboot verdict and health from them.
+    #[test]
+    fn lesser_depths_skip_the_repositories() {
+        let full_gathered = updates_state();
+        let full = assemble(&full_gathered).unwrap();
+        assert_eq!(
+            dnf_commands_at(Depth::Health, &full_gathered),
+            [needs_restarting::REBOOT_COMMAND, health::COMMAND]
+        );
+        assert!(dnf_commands_at(Depth::Installed, &full_gathered).is_empty());
+        let keys: Vec<&str> = probes_at(Depth::Installed).iter().map(|p| p.key).collect();
+        assert!(!keys.contains(&batch::DNF_SCRIPT), "dnf is not started");
+
+        let only = |keys: &[&'static str]| {
+            let mut gathered = Gathered::new();
+            for key in keys {
+                gathered.insert(key, full_gathered.get(key).unwrap().clone());
+            }
+            gathered
+        };
+        let health = assemble_at(
+            &only(&[
+                rpm_query::INSTALLED,
+                needs_restarting::REBOOT,
+                health::CHECK,
+                health::RPMDB_LOCK,
+                health::PROCESSES,
+            ]),
+            Depth::Health,
+        )
+        .unwrap();
+        assert_eq!(health.installed, full.installed);
+        assert_eq!(health.reboot, full.reboot);
+        assert_eq!(health.health, full.health);
+        assert!(health.updates.is_empty() && health.services_needing_restart.is_none());
+
+        let installed = assemble_at(&only(&[rpm_query::INSTALLED]), Depth::Installed).unwrap();
+        assert_eq!(installed.installed, full.installed);
+        assert_eq!(installed.health, Health::default());
     }
 
     /// One line per update: name.arch installed -> candidate, action, classification,

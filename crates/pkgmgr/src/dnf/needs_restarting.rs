@@ -20,10 +20,11 @@ pub const SERVICES: &str = "dnf needs-restarting -s";
 /// versions of dnf-plugins-core (4.3.1 takes the boot time from `/proc/1` alone and does not list
 /// `kernel-core`; later versions also use `/proc/uptime` and list it), and only the host's own
 /// plugin gives the host's own answer.
-pub const COMMANDS: [DnfCommand; 2] = [
-    DnfCommand { key: REBOOT, args: &["-q", "--disablerepo=*", "needs-restarting", "-r"] },
-    DnfCommand { key: SERVICES, args: &["-q", "--disablerepo=*", "needs-restarting", "-s"] },
-];
+pub const COMMANDS: [DnfCommand; 2] = [REBOOT_COMMAND, SERVICES_COMMAND];
+pub const REBOOT_COMMAND: DnfCommand =
+    DnfCommand { key: REBOOT, args: &["-q", "--disablerepo=*", "needs-restarting", "-r"] };
+pub const SERVICES_COMMAND: DnfCommand =
+    DnfCommand { key: SERVICES, args: &["-q", "--disablerepo=*", "needs-restarting", "-s"] };
 
 const REBOOT_HEADER: &str = "Core libraries or services have been updated since boot-up:";
 

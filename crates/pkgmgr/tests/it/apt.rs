@@ -255,3 +255,39 @@ fn plain_upgrade_is_asked_only_when_the_full_one_installs_or_removes() {
     let error = apt::assemble(&nasty).unwrap_err();
     assert_eq!(error.step, apt::UPGRADE, "{error}");
 }
+
+/// Only the probes of `depth` were gathered: the lesser depths never ask apt's resolver, and
+/// still see the same packages, the same interrupted dpkg and the same reboot flag.
+#[test]
+fn lesser_depths_read_the_same_state_without_the_resolver() {
+    use pkgmgr::Depth;
+    let full = host(&[
+        (apt::DPKG_QUERY, "errors-interrupted-dpkg-query"),
+        (apt::DIST_UPGRADE, "errors-interrupted-dist-upgrade"),
+        (apt::UPGRADE, "errors-interrupted-dist-upgrade"),
+        (apt::AUDIT, "errors-interrupted-dpkg-audit"),
+    ]);
+    let mut full = full;
+    full.insert(apt::UPDATES_DIR, ProbeOutput::Dir(Some(vec!["0000".into()])));
+    let read = |name: &str| std::fs::read_to_string(format!("{DATA}/{name}.stdout")).unwrap();
+    full.insert(apt::REBOOT_FLAG, ProbeOutput::File(Some(read("reboot-required"))));
+    let expected = apt::assemble(&full).unwrap();
+
+    for depth in [Depth::Health, Depth::Installed] {
+        let keys: Vec<&str> = apt::probes_at(depth).iter().map(|p| p.key).collect();
+        assert!(!keys.contains(&apt::DIST_UPGRADE) && !keys.contains(&apt::NEEDRESTART));
+        let mut gathered = Gathered::new();
+        for key in &keys {
+            gathered.insert(key, full.get(key).unwrap().clone());
+        }
+        let state = apt::assemble_at(&gathered, depth).unwrap();
+        assert_eq!(state.installed, expected.installed, "{depth:?}");
+        assert_eq!(state.reboot, expected.reboot, "{depth:?}");
+        assert!(state.updates.is_empty() && state.removals.is_empty());
+        assert_eq!(state.services_needing_restart, None);
+        assert!(state.health.interrupted, "{depth:?}");
+        if depth == Depth::Health {
+            assert_eq!(state.health, expected.health);
+        }
+    }
+}
