@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL mode, migrations from `migrations/sqlite/` embedded in the
 //! binary. Every query binds its values (`$1`, …); nothing is ever formatted into SQL.
 
+mod advisories;
 mod journal;
 mod rollouts;
 

@@ -2,6 +2,7 @@
 //! after reopening, concurrent writers all land, bad files give errors that name them. Plans,
 //! rollouts and their leases are in `rollouts.rs`, rollout journals in `journal.rs`.
 
+mod advisories;
 mod journal;
 mod rollouts;
 
