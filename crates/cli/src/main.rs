@@ -2,8 +2,11 @@
 //! this file parses the command line, dispatches, and maps errors to exit codes in one place:
 //! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed.
 
+mod advisories;
 mod assess;
 mod config;
+mod cve;
+mod cves;
 mod history;
 mod hosts;
 mod init;
@@ -47,6 +50,12 @@ enum Command {
     Rollback(rollout::RollbackArgs),
     /// What a rollout did, host by host.
     Report(rollout::ReportArgs),
+    /// Security advisories: import OSV records and dnf updateinfo; list; show one.
+    Advisories(advisories::Args),
+    /// Each host's exposure to known CVEs, with the update that fixes it.
+    Cves(cves::Args),
+    /// One CVE: which hosts are affected, fixed, or not concerned.
+    Cve(cve::Args),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
 }
@@ -62,6 +71,9 @@ fn main() -> ExitCode {
         Command::Rollout(args) => rollout::run(args, &cli.paths),
         Command::Rollback(args) => rollout::rollback(args, &cli.paths),
         Command::Report(args) => rollout::report(args, &cli.paths),
+        Command::Advisories(args) => advisories::run(args, &cli.paths),
+        Command::Cves(args) => cves::run(args, &cli.paths),
+        Command::Cve(args) => cve::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
     };
     match result {

@@ -76,6 +76,9 @@ pub async fn assess_hosts(
             })
             .await?;
     }
+    // Each update is marked with the advisories it fixes before it is recorded and shown.
+    let index = crate::advisories::load_index(store).await?;
+    let index = &index;
     let limit = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let done = std::sync::atomic::AtomicUsize::new(0);
     let work = hosts.iter().map(|host| {
@@ -85,7 +88,10 @@ pub async fn assess_hosts(
             let _permit = limit.acquire().await.expect("the semaphore is never closed");
             let started = Instant::now();
             let taken_at_unix = now_unix();
-            let outcome = assess_one(host, store, config).await;
+            let mut outcome = assess_one(host, store, config).await;
+            if let HostOutcome::Assessed(assessment) = &mut outcome {
+                crate::advisories::annotate_assessment(index, assessment);
+            }
             let record = AssessmentRecord {
                 host: host.name.clone(),
                 taken_at_unix,
