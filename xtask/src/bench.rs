@@ -6,6 +6,9 @@
 //!   in a container of the base image.
 //! - `fleet-assess [RUNS]`: `patchctl assess all` on the running fleet against Ansible doing the
 //!   same work (`bench_fleet.rs`).
+//! - `advisories`: 10,000 generated hosts of 2,000 packages matched against 100,000 generated
+//!   advisories, with the peak memory of the process (`crates/model/benches/advisories.rs`, built
+//!   with the release profile).
 
 use std::process::Command;
 
@@ -40,11 +43,20 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         }
         ["assess"] => assess(20),
         ["assess", runs] => assess(runs.parse().context("RUNS must be a number")?),
+        ["advisories"] => run_command(Command::new("cargo").args([
+            "bench",
+            "-p",
+            "model",
+            "--bench",
+            "advisories",
+        ])),
         ["fleet-assess"] => crate::bench_fleet::run(5),
         ["fleet-assess", runs] => {
             crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
         }
-        _ => bail!("usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS]"),
+        _ => bail!(
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | advisories"
+        ),
     }
 }
 

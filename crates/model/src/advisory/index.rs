@@ -3,6 +3,7 @@
 //! (two when its source package differs), and versions are compared only for the few packages
 //! an advisory names.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use super::ecosystem::{HostRelease, ReleaseKey};
 use super::range::Placement;
 use super::{Advisory, Classification};
 use crate::InstalledPackage;
+use crate::version;
 
 /// Advisories filed for matching. Holds them; look them up by the position an [`Exposure`]
 /// gives.
@@ -103,13 +105,31 @@ impl AdvisoryIndex {
                     _ => &[],
                 };
                 for entry in by_binary.iter().chain(by_source) {
-                    if let Some(exposure) = self.judge(host, *entry, package) {
-                        merge(&mut exposures, exposure);
-                    }
+                    exposures.extend(self.judge(host, *entry, package));
                 }
             }
         }
-        exposures.sort_by(|a, b| (a.advisory, &a.package).cmp(&(b.advisory, &b.package)));
+        // One verdict per advisory and package. When several versions of a package are
+        // installed (kernels, which dnf installs beside each other), the newest decides, as dnf
+        // decides whether an advisory is installed: the old kernel kept for a rollback does not
+        // keep the host exposed. A package matched twice (by binary and by source name, or by a
+        // release and its Pro stream) is affected when either match says so; a verdict that
+        // could not be reached outranks a fixed one.
+        exposures.sort_by(|a, b| {
+            (a.advisory, &a.package)
+                .cmp(&(b.advisory, &b.package))
+                .then_with(|| {
+                    version::compare(host.scheme, &b.installed_version, &a.installed_version)
+                        .unwrap_or(Ordering::Equal)
+                })
+                .then_with(|| {
+                    (rank(a.status), a.fixed_version.is_none())
+                        .cmp(&(rank(b.status), b.fixed_version.is_none()))
+                })
+        });
+        exposures.dedup_by(|later, first| {
+            later.advisory == first.advisory && later.package == first.package
+        });
         exposures
     }
 
@@ -171,20 +191,11 @@ impl AdvisoryIndex {
     }
 }
 
-/// One verdict per advisory and package: a package matched twice (by binary and by source
-/// name, or by a release and its Pro stream) is affected when either match says so.
-fn merge(exposures: &mut Vec<Exposure>, exposure: Exposure) {
-    let known = exposures
-        .iter_mut()
-        .find(|known| known.advisory == exposure.advisory && known.package == exposure.package);
-    match known {
-        None => exposures.push(exposure),
-        Some(known) => {
-            if exposure.status < known.status
-                || (exposure.status == known.status && known.fixed_version.is_none())
-            {
-                *known = exposure;
-            }
-        }
+/// Which of two verdicts on the same advisory and package is kept: the lower.
+fn rank(status: ExposureStatus) -> u8 {
+    match status {
+        ExposureStatus::Affected => 0,
+        ExposureStatus::Undecided => 1,
+        ExposureStatus::Fixed => 2,
     }
 }

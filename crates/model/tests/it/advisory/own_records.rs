@@ -222,3 +222,19 @@ fn rpm_hosts_are_matched_by_their_release_and_their_repositories_updateinfo() {
         ("EXSA-2026:0101", ExposureStatus::Fixed)
     );
 }
+
+#[test]
+fn of_several_installed_versions_the_newest_decides() {
+    let index = AdvisoryIndex::new(all_own().advisories);
+    let alma = HostRelease::of(&os("almalinux", "9.4"), PackageManagerKind::Dnf);
+    // An installonly package: the old version stays installed beside the fixed one.
+    let both = [rpm("examplesh", "1:3.1.2-3.el9"), rpm("examplesh", "1:3.1.2-4.el9_4")];
+    let exposures = index.match_host(&alma, &both);
+    assert_eq!(exposures.len(), 2, "{exposures:?}");
+    assert!(
+        exposures
+            .iter()
+            .all(|e| e.status == ExposureStatus::Fixed && e.installed_version == "1:3.1.2-4.el9_4"),
+        "{exposures:?}"
+    );
+}
