@@ -33,7 +33,7 @@ pub fn annotate_assessment(index: &AdvisoryIndex, assessment: &mut Assessment) {
         return;
     }
     let host = HostRelease::of(&assessment.os, assessment.package_manager);
-    for exposure in index.match_host(&host, &assessment.installed) {
+    for exposure in index.exposures(&host, &assessment.installed) {
         if exposure.status != ExposureStatus::Affected {
             continue;
         }

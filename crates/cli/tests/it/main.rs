@@ -3,6 +3,7 @@
 
 mod assess_container;
 mod assess_fleet;
+mod cves_fleet;
 mod inventory;
 mod rollout_fleet;
 mod support;

@@ -116,8 +116,9 @@ fn finding(
     }
 }
 
-/// What each host is exposed to: the findings whose status is affected or undecided (a
-/// verdict that could not be reached is shown, not hidden). Hosts in the order given.
+/// What each host is exposed to: the security advisories whose status is affected or
+/// undecided (a verdict that could not be reached is shown, not hidden). Hosts in the order
+/// given.
 pub async fn exposure(
     store: &Store,
     index: &AdvisoryIndex,
@@ -129,10 +130,11 @@ pub async fn exposure(
             Err(state) => (None, state),
             Ok(assessment) => {
                 let release = HostRelease::of(&assessment.os, assessment.package_manager);
+                // Bug fix and enhancement advisories (updateinfo) expose nothing.
                 let findings = index
-                    .match_host(&release, &assessment.installed)
+                    .exposures(&release, &assessment.installed)
                     .into_iter()
-                    .filter(|e| e.status != ExposureStatus::Fixed)
+                    .filter(|e| index.is_security(e.advisory))
                     .map(|e| finding(index, &assessment, release.scheme, e))
                     .collect();
                 (Some(assessment.taken_at_unix), HostExposureState::Assessed { findings })
