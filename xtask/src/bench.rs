@@ -9,6 +9,9 @@
 //! - `rollout [ROUNDS]`: a rolling patch with reboots of a fresh fleet, patchctl against an
 //!   Ansible playbook and against the package managers' and reboots' own time
 //!   (`bench_rollout.rs`).
+//! - `advisories`: 10,000 generated hosts of 2,000 packages matched against 100,000 generated
+//!   advisories, with the peak memory of the process (`crates/model/benches/advisories.rs`, built
+//!   with the release profile).
 
 use std::process::Command;
 
@@ -43,6 +46,13 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         }
         ["assess"] => assess(20),
         ["assess", runs] => assess(runs.parse().context("RUNS must be a number")?),
+        ["advisories"] => run_command(Command::new("cargo").args([
+            "bench",
+            "-p",
+            "model",
+            "--bench",
+            "advisories",
+        ])),
         ["fleet-assess"] => crate::bench_fleet::run(5),
         ["fleet-assess", runs] => {
             crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
@@ -52,7 +62,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?)
         }
         _ => bail!(
-            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS]"
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] | advisories"
         ),
     }
 }

@@ -194,7 +194,7 @@ fn csv(assessments: &[&Assessment], failures: &[&HostFailure]) -> String {
 /// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A field
 /// that a spreadsheet would run as a formula is prefixed with `'`: package names and messages
 /// come from hosts, which we do not trust.
-fn csv_line(fields: &[String]) -> String {
+pub(crate) fn csv_line(fields: &[String]) -> String {
     let cells: Vec<String> = fields
         .iter()
         .map(|field| {

@@ -66,7 +66,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` from Unix seconds (the civil-from-days algorithm; no time zone data).
-fn format_utc(unix: i64) -> String {
+pub(crate) fn format_utc(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     let z = days + 719_468;

@@ -3,11 +3,14 @@
 //! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed,
 //! 4 not compliant (`patchctl compliance`, for monitoring).
 
+mod advisories;
 mod assess;
 mod change;
 mod clock;
 mod compliance;
 mod config;
+mod cve;
+mod cves;
 mod history;
 mod hosts;
 mod init;
@@ -67,6 +70,12 @@ enum Command {
     Notifications(notifications::Args),
     /// Whether hosts are patched as the policy says, with the evidence; exit code 4 if not.
     Compliance(compliance::Args),
+    /// Security advisories: import OSV records and dnf updateinfo; list; show one.
+    Advisories(advisories::Args),
+    /// Each host's exposure to known CVEs, with the update that fixes it.
+    Cves(cves::Args),
+    /// One CVE: which hosts are affected, fixed, or not concerned.
+    Cve(cve::Args),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
 }
@@ -91,6 +100,9 @@ fn main() -> ExitCode {
         Command::Postmortem(args) => postmortem::run(args, &cli.paths),
         Command::Compliance(args) => compliance::run(args, &cli.paths),
         Command::Notifications(args) => notifications::run(args, &cli.paths),
+        Command::Advisories(args) => advisories::run(args, &cli.paths),
+        Command::Cves(args) => cves::run(args, &cli.paths),
+        Command::Cve(args) => cve::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
     };
     match result {

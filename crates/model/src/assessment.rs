@@ -41,6 +41,13 @@ pub struct InstalledPackage {
     /// The full version as the package manager writes it: `[epoch:]version[-revision]` for
     /// dpkg, `[epoch:]version-release` for rpm.
     pub version: String,
+    /// The source package it was built from and that source's version, when the host reports
+    /// them (dpkg does). Debian and Ubuntu advisories name source packages and their versions.
+    /// RPM advisories name every binary package, so RPM hosts leave these empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
 }
 
 /// A kernel the host can boot.

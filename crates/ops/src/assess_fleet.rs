@@ -80,6 +80,9 @@ pub async fn assess_hosts(
             })
             .await?;
     }
+    // Each update is marked with the advisories it fixes before it is recorded and shown.
+    let index = crate::advisories::load_index(store).await?;
+    let index = &index;
     let limit = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let done = std::sync::atomic::AtomicUsize::new(0);
     let work = hosts.iter().map(|host| {
@@ -92,6 +95,7 @@ pub async fn assess_hosts(
             let mut outcome = assess_one(host, store, config).await;
             if let HostOutcome::Assessed(assessment) = &mut outcome {
                 assessment.taken_at_unix = taken_at_unix;
+                crate::advisories::annotate_assessment(index, assessment);
             }
             let record = AssessmentRecord {
                 host: host.name.clone(),

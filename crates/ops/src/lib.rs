@@ -1,6 +1,7 @@
 //! The application: what a user asks patchctl to do, carried out over a transport. The CLI
 //! calls it in-process; the server will call the same functions.
 
+pub mod advisories;
 mod assess;
 mod assess_fleet;
 pub mod change;

@@ -49,6 +49,11 @@ pub async fn create_plan(
             SummaryOutcome::Failed(failure) => failed.push((row.host, failure.message)),
         }
     }
+    // The advisories known now, not only those known when each host was assessed.
+    let index = crate::advisories::load_index(store).await?;
+    for assessment in &mut assessments {
+        crate::advisories::annotate_assessment(&index, assessment);
+    }
     let plan_hosts: Vec<PlanHost> = hosts.iter().map(PlanHost::from).collect();
     let mut plan = build_plan(&plan_hosts, &assessments, selectors, options, now_unix)?;
     for (host, message) in failed {

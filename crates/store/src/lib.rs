@@ -11,6 +11,7 @@
 //! The store reads no clock: every time is passed in, like everywhere else in patchctl.
 
 mod change_records;
+mod advisory_records;
 mod error;
 mod journal_chain;
 mod postmortem_records;
@@ -22,6 +23,7 @@ mod validate;
 use std::path::Path;
 
 pub use change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
+pub use advisory_records::{ADVISORY_FORMAT, AdvisoryImportCounts, NewAdvisory, StoredAdvisory};
 pub use error::StoreError;
 pub use postmortem_records::{
     NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
@@ -133,6 +135,32 @@ impl Store {
     pub async fn assessments_of(&self, host: &str) -> Result<Vec<StoredAssessment>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.assessments_of(host).await,
+        }
+    }
+
+    /// Imports advisories in one transaction: new ones are inserted, known ones (same id and
+    /// format) replaced, so importing a file twice never duplicates anything.
+    pub async fn import_advisories(
+        &self,
+        advisories: &[NewAdvisory<'_>],
+        imported_at_unix: i64,
+    ) -> Result<AdvisoryImportCounts, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.import_advisories(advisories, imported_at_unix).await,
+        }
+    }
+
+    /// Every advisory, by id and format.
+    pub async fn advisories(&self) -> Result<Vec<StoredAdvisory>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.advisories().await,
+        }
+    }
+
+    /// The advisories with this id (one per format), or that fix this CVE.
+    pub async fn advisories_by_id(&self, id: &str) -> Result<Vec<StoredAdvisory>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.advisories_by_id(id).await,
         }
     }
 

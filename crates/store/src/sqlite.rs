@@ -2,6 +2,7 @@
 //! binary. Every query binds its values (`$1`, …); nothing is ever formatted into SQL.
 
 mod changes;
+mod advisories;
 mod journal;
 mod postmortems;
 mod rollouts;

@@ -2,4 +2,5 @@
 //! python3-rpm) run only when `PATCHCTL_INTEGRATION=1`, as CI sets it; without it they say they
 //! were skipped and pass.
 
+mod advisory;
 mod version;

@@ -161,7 +161,13 @@ mod tests {
     use PackageManagerKind::{Apt, Dnf};
 
     fn p(name: &str, arch: &str, version: &str) -> InstalledPackage {
-        InstalledPackage { name: name.into(), arch: arch.into(), version: version.into() }
+        InstalledPackage {
+            name: name.into(),
+            arch: arch.into(),
+            version: version.into(),
+            source: None,
+            source_version: None,
+        }
     }
 
     #[test]

@@ -92,7 +92,13 @@ mod tests {
     use PackageManagerKind::{Apt, Dnf};
 
     fn installed(name: &str, arch: &str, version: &str) -> InstalledPackage {
-        InstalledPackage { name: name.into(), arch: arch.into(), version: version.into() }
+        InstalledPackage {
+            name: name.into(),
+            arch: arch.into(),
+            version: version.into(),
+            source: None,
+            source_version: None,
+        }
     }
 
     #[test]

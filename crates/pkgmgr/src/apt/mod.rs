@@ -153,6 +153,9 @@ pub fn assemble_at(gathered: &Gathered, depth: Depth) -> Result<PackageState, As
             name: p.name.to_owned(),
             arch: p.arch.to_owned(),
             version: p.version.to_owned(),
+            // dpkg-query prints the binary's own name and version when they are the source's.
+            source: Some(p.source.to_owned()).filter(|source| !source.is_empty()),
+            source_version: Some(p.source_version.to_owned()).filter(|version| !version.is_empty()),
         })
         .collect();
     let held = packages

@@ -182,6 +182,8 @@ fn installed_packages(installed: &[InstalledRpm]) -> Vec<InstalledPackage> {
             name: p.name.clone(),
             arch: p.arch.clone(),
             version: p.evr.to_string(),
+            source: None,
+            source_version: None,
         })
         .collect()
 }

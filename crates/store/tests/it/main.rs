@@ -3,6 +3,7 @@
 //! rollouts and their leases are in `rollouts.rs`, rollout journals in `journal.rs`.
 
 mod changes;
+mod advisories;
 mod journal;
 mod postmortems;
 mod rollouts;

@@ -1,0 +1,160 @@
+//! `patchctl advisories import FILE|DIR...`: OSV JSON (`.json`) and dnf updateinfo (`.xml`,
+//! `.xml.gz`), directories walked recursively, every record imported or skipped with a reason
+//! that names its file and record, all in one transaction.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use model::advisory::{
+    ImportWarning, ParsedFile, Skipped, osv::parse_osv, updateinfo::parse_updateinfo,
+};
+use store::{AdvisoryImportCounts, NewAdvisory, Store};
+
+/// The largest file read, and the largest an updateinfo may grow to once decompressed. Real
+/// updateinfo of a whole distribution is tens of megabytes; beyond this is not an advisory
+/// file, or a decompression bomb.
+const MAX_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub n_files: usize,
+    /// Files in the directories given that are not advisory files (README, SOURCES.md): left
+    /// alone. A file named on the command line is never ignored, it is skipped with a reason.
+    pub ignored_files: Vec<PathBuf>,
+    pub n_advisories: usize,
+    pub counts: AdvisoryImportCounts,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<ImportWarning>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Path { path: PathBuf, source: std::io::Error },
+    #[error("the state database: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+/// Reads every file, then imports every advisory read in one transaction.
+pub async fn import_advisories(
+    store: &Store,
+    paths: &[PathBuf],
+    now_unix: i64,
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport::default();
+    let mut files = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path)
+            .map_err(|source| ImportError::Path { path: path.clone(), source })?;
+        if metadata.is_dir() {
+            walk(path, &mut files, &mut report.ignored_files)
+                .map_err(|source| ImportError::Path { path: path.clone(), source })?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut parsed_files: Vec<(String, ParsedFile)> = Vec::new();
+    for file in &files {
+        let name = file.display().to_string();
+        let parsed = read_file(file, &name);
+        report.skipped.extend(parsed.skipped.iter().cloned());
+        report.warnings.extend(parsed.warnings.iter().cloned());
+        report.n_advisories += parsed.advisories.len();
+        parsed_files.push((name, parsed));
+    }
+    report.n_files = files.len();
+    let new: Vec<NewAdvisory<'_>> = parsed_files
+        .iter()
+        .flat_map(|(name, parsed)| {
+            parsed
+                .advisories
+                .iter()
+                .map(move |advisory| NewAdvisory { advisory, source_file: name })
+        })
+        .collect();
+    report.counts = store.import_advisories(&new, now_unix).await?;
+    Ok(report)
+}
+
+/// The advisory files under `directory`, sorted, recursively.
+fn walk(
+    directory: &Path,
+    files: &mut Vec<PathBuf>,
+    ignored: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            walk(&entry, files, ignored)?;
+        } else if kind_of(&entry).is_some() {
+            files.push(entry);
+        } else {
+            ignored.push(entry);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum FileKind {
+    Osv,
+    Updateinfo,
+    UpdateinfoGz,
+}
+
+fn kind_of(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
+    if name.ends_with(".json") {
+        Some(FileKind::Osv)
+    } else if name.ends_with(".xml") {
+        Some(FileKind::Updateinfo)
+    } else if name.ends_with(".xml.gz") {
+        Some(FileKind::UpdateinfoGz)
+    } else {
+        None
+    }
+}
+
+/// A file that cannot be read is skipped with the reason, like a record that cannot be.
+fn read_file(path: &Path, name: &str) -> ParsedFile {
+    let skip = |reason: String| ParsedFile {
+        skipped: vec![Skipped { file: name.to_owned(), record: "(file)".to_owned(), reason }],
+        ..ParsedFile::default()
+    };
+    let Some(kind) = kind_of(path) else {
+        return skip(
+            "not an advisory file: expected OSV .json, or updateinfo .xml or .xml.gz".into(),
+        );
+    };
+    let bytes = match read_capped(std::fs::File::open(path).map(|f| f.take(MAX_BYTES + 1))) {
+        Ok(bytes) => bytes,
+        Err(reason) => return skip(reason),
+    };
+    match kind {
+        FileKind::Osv => parse_osv(name, &bytes),
+        FileKind::Updateinfo => match String::from_utf8(bytes) {
+            Ok(text) => parse_updateinfo(name, &text),
+            Err(error) => skip(format!("not UTF-8 text: {error}")),
+        },
+        FileKind::UpdateinfoGz => {
+            let decoder = flate2::read::GzDecoder::new(&bytes[..]).take(MAX_BYTES + 1);
+            match read_capped(Ok(decoder)).map(String::from_utf8) {
+                Ok(Ok(text)) => parse_updateinfo(name, &text),
+                Ok(Err(error)) => skip(format!("not UTF-8 text once decompressed: {error}")),
+                Err(reason) => skip(format!("cannot be decompressed: {reason}")),
+            }
+        }
+    }
+}
+
+fn read_capped(reader: std::io::Result<impl Read>) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader.and_then(|mut r| r.read_to_end(&mut bytes)).map_err(|error| error.to_string())?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(format!("larger than {} MiB", MAX_BYTES / 1024 / 1024));
+    }
+    Ok(bytes)
+}
