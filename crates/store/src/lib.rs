@@ -10,8 +10,8 @@
 //!
 //! The store reads no clock: every time is passed in, like everywhere else in patchctl.
 
-mod change_records;
 mod advisory_records;
+mod change_records;
 mod error;
 mod journal_chain;
 mod postmortem_records;
@@ -22,8 +22,8 @@ mod validate;
 
 use std::path::Path;
 
-pub use change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
 pub use advisory_records::{ADVISORY_FORMAT, AdvisoryImportCounts, NewAdvisory, StoredAdvisory};
+pub use change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
 pub use error::StoreError;
 pub use postmortem_records::{
     NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,

@@ -1,8 +1,8 @@
 //! The SQLite backend: one file, WAL mode, migrations from `migrations/sqlite/` embedded in the
 //! binary. Every query binds its values (`$1`, …); nothing is ever formatted into SQL.
 
-mod changes;
 mod advisories;
+mod changes;
 mod journal;
 mod postmortems;
 mod rollouts;

@@ -2,8 +2,8 @@
 //! after reopening, concurrent writers all land, bad files give errors that name them. Plans,
 //! rollouts and their leases are in `rollouts.rs`, rollout journals in `journal.rs`.
 
-mod changes;
 mod advisories;
+mod changes;
 mod journal;
 mod postmortems;
 mod rollouts;
