@@ -198,6 +198,8 @@ fn host(rng: &mut Rng, family: Family) -> (HostRelease, Vec<InstalledPackage>) {
             version,
         });
     }
+    // dpkg-query and rpm list packages by name, and patchctl keeps that order.
+    installed.sort_by(|a, b| a.name.cmp(&b.name));
     (HostRelease::of(&os, manager), installed)
 }
 
