@@ -11,6 +11,7 @@ mod compliance;
 mod config;
 mod cve;
 mod cves;
+mod emergency;
 mod history;
 mod hosts;
 mod init;
@@ -70,6 +71,8 @@ enum Command {
     Notifications(notifications::Args),
     /// Whether hosts are patched as the policy says, with the evidence; exit code 4 if not.
     Compliance(compliance::Args),
+    /// The expedited plan for a critical advisory (CVSS >= 9.0, or named): owners told, postmortem due.
+    Emergency(emergency::Args),
     /// Security advisories: import OSV records and dnf updateinfo; list; show one.
     Advisories(advisories::Args),
     /// Each host's exposure to known CVEs, with the update that fixes it.
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Report(args) => rollout::report(args, &cli.paths),
         Command::Postmortem(args) => postmortem::run(args, &cli.paths),
         Command::Compliance(args) => compliance::run(args, &cli.paths),
+        Command::Emergency(args) => emergency::run(args, &cli.paths),
         Command::Notifications(args) => notifications::run(args, &cli.paths),
         Command::Advisories(args) => advisories::run(args, &cli.paths),
         Command::Cves(args) => cves::run(args, &cli.paths),

@@ -33,6 +33,15 @@ struct CreateArgs {
     /// Only these packages (comma-separated).
     #[arg(long, value_delimiter = ',')]
     packages: Vec<String>,
+    #[command(flatten)]
+    strategy: StrategyArgs,
+    #[arg(long, default_value = "md")]
+    format: Format,
+}
+
+/// How a plan's hosts are patched: shared by `plan create` and `emergency`.
+#[derive(clap::Args)]
+pub(crate) struct StrategyArgs {
     #[arg(long, default_value = "if-required")]
     reboot: RebootPolicy,
     /// Canary hosts per environment, patched first.
@@ -47,8 +56,25 @@ struct CreateArgs {
     /// Kernels kept on each host after it is patched (the running one always); 0 keeps all.
     #[arg(long, default_value_t = 2)]
     keep_kernels: usize,
-    #[arg(long, default_value = "md")]
-    format: Format,
+}
+
+impl StrategyArgs {
+    /// The plan options for `scope`, environments in the policy's promotion order.
+    pub(crate) fn options(
+        &self,
+        scope: Scope,
+        policy: Option<&model::policy::Policy>,
+    ) -> PlanOptions {
+        let mut options = PlanOptions { scope, reboot: self.reboot, ..PlanOptions::default() };
+        options.strategy.canary = self.canary;
+        options.strategy.max_unavailable = self.max_unavailable;
+        options.strategy.error_budget = self.error_budget;
+        options.keep_kernels = self.keep_kernels;
+        if let Some(policy) = policy {
+            options.environment_order = policy.environment_order();
+        }
+        options
+    }
 }
 
 #[derive(clap::Args)]
@@ -91,15 +117,8 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     } else {
         Scope::All
     };
-    let mut options = PlanOptions { scope, reboot: args.reboot, ..PlanOptions::default() };
-    options.strategy.canary = args.canary;
-    options.strategy.max_unavailable = args.max_unavailable;
-    options.strategy.error_budget = args.error_budget;
-    options.keep_kernels = args.keep_kernels;
     let policy = paths.policy()?;
-    if let Some(policy) = &policy {
-        options.environment_order = policy.environment_order();
-    }
+    let options = args.strategy.options(scope, policy.as_ref());
     let hosts: Vec<model::ResolvedHost> = hosts.into_iter().cloned().collect();
     let plan = runtime()?.block_on(async {
         let store = paths.store().await?;
@@ -151,6 +170,6 @@ fn print(plan: &model::plan::Plan, format: Format) {
     }
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     model::plan::short_id(id)
 }

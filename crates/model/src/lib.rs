@@ -8,6 +8,7 @@ pub mod change;
 pub mod checks;
 pub mod compliance;
 pub mod document;
+pub mod emergency;
 pub mod inventory;
 pub mod notification;
 pub mod os;

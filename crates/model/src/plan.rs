@@ -33,6 +33,10 @@ pub struct Plan {
     pub waves: Vec<Wave>,
     /// Selected hosts left out, with the reason (nothing to do, no assessment, …).
     pub excluded: Vec<ExcludedHost>,
+    /// Set on the emergency track's plans: the advisories they answer. Left out of the JSON
+    /// when absent, so the ids of other plans do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<crate::emergency::Emergency>,
 }
 
 /// What the plan does to one host.

@@ -44,7 +44,7 @@
 //! auto_approve_after_days = 0        # default 0
 //! ```
 //!
-//! `[notifications]` and `[compliance]`: see `settings.rs`.
+//! `[notifications]`, `[compliance]` and `[emergency]`: see `settings.rs`.
 //!
 //! Windows, daylight saving, month ends and blackouts: see `schedule.rs`. Which updates a
 //! baseline approves: see `baseline.rs`.
@@ -85,6 +85,7 @@ pub struct Policy {
     roles: BTreeMap<String, Vec<String>>,
     notifications: crate::notification::Notifications,
     compliance: ComplianceSettings,
+    emergency: crate::emergency::EmergencySettings,
 }
 
 /// One environment's rules.
@@ -180,6 +181,11 @@ impl Policy {
     /// Compliance thresholds (`[compliance]`); defaults when the table is left out.
     pub fn compliance(&self) -> &ComplianceSettings {
         &self.compliance
+    }
+
+    /// The emergency track's threshold and soak cap (`[emergency]`); defaults when left out.
+    pub fn emergency(&self) -> &crate::emergency::EmergencySettings {
+        &self.emergency
     }
 }
 

@@ -66,8 +66,12 @@ pub fn check_host(
         let reason = match verified {
             None => format!("never applied and verified on {previous}"),
             Some(at) if now - at < soak => format!(
-                "verified on {previous} at {at}, the soak of {} hours ends at {}",
-                soak.num_hours(),
+                "verified on {previous} at {at}, the soak of {} ends at {}",
+                if soak.num_minutes() % 60 == 0 {
+                    format!("{} hours", soak.num_hours())
+                } else {
+                    crate::policy::format_duration(soak)
+                },
                 at + soak
             ),
             Some(_) => continue,
@@ -139,6 +143,7 @@ mod tests {
             hosts: vec![host("prod1", "production"), host("dev1", "dev")],
             waves: vec![],
             excluded: vec![],
+            emergency: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! them back as a matching index, marking each pending update of an assessment with the
 //! advisories and CVEs it fixes, and the exposure of hosts (`exposure.rs`).
 
-mod exposure;
+pub(crate) mod exposure;
 mod import;
 
 use std::cmp::Ordering;

@@ -7,6 +7,7 @@ mod assess_fleet;
 pub mod change;
 pub mod compliance;
 mod connect;
+pub mod emergency;
 pub mod notify;
 mod plan;
 pub mod postmortem;

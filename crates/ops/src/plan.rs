@@ -1,5 +1,6 @@
 //! Making an action plan from the hosts' latest assessments, and keeping it.
 
+use model::emergency::EmergencySettings;
 use model::plan::{Plan, PlanError, PlanHost, PlanOptions, build_plan};
 use model::policy::Policy;
 use model::promotion::{Refusal, check};
@@ -34,6 +35,24 @@ pub async fn create_plan(
     policy: Option<&Policy>,
     now_unix: i64,
 ) -> Result<Plan, PlanCreateError> {
+    let plan = make_plan(store, hosts, selectors, options, now_unix).await?;
+    if let Some(policy) = policy {
+        let refusals = gate(store, &plan, policy, None, now_unix).await?;
+        if !refusals.is_empty() {
+            return Err(PlanCreateError::Gate(refusals));
+        }
+    }
+    save_plan(store, plan).await
+}
+
+/// The plan for `hosts` from their latest assessments, not gated and not saved.
+pub(crate) async fn make_plan(
+    store: &Store,
+    hosts: &[ResolvedHost],
+    selectors: &[String],
+    options: &PlanOptions,
+    now_unix: i64,
+) -> Result<Plan, PlanCreateError> {
     let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let mut assessments: Vec<Assessment> = Vec::new();
     let mut failed = Vec::new();
@@ -61,12 +80,11 @@ pub async fn create_plan(
             excluded.reason = format!("its latest assessment failed: {message}");
         }
     }
-    if let Some(policy) = policy {
-        let refusals = gate(store, &plan, policy, now_unix).await?;
-        if !refusals.is_empty() {
-            return Err(PlanCreateError::Gate(refusals));
-        }
-    }
+    Ok(plan)
+}
+
+/// Gives `plan` its id (the hash of its content) and saves it.
+pub(crate) async fn save_plan(store: &Store, mut plan: Plan) -> Result<Plan, PlanCreateError> {
     plan.id = plan.content_hash();
     let body = serde_json::to_string(&plan).expect("a plan serializes");
     store.save_plan(&plan.id, plan.created_at_unix, &body).await?;
@@ -94,17 +112,31 @@ pub enum LoadPlanError {
     Tampered(String),
 }
 
-async fn gate(
+/// What the promotion gate refuses in `plan`. An emergency plan (`emergency`) waits at most the
+/// emergency's soak cap, and its first environment with hosts waits for none before it.
+pub(crate) async fn gate(
     store: &Store,
     plan: &Plan,
     policy: &Policy,
+    emergency: Option<&EmergencySettings>,
     now_unix: i64,
 ) -> Result<Vec<Refusal>, PlanCreateError> {
     let now = chrono::DateTime::from_timestamp(now_unix, 0).unwrap_or_default();
     let mut environments: Vec<&str> = plan.hosts.iter().map(|h| h.environment.as_str()).collect();
     environments.sort();
     environments.dedup();
-    let mut evidence = None;
+    let evidence = crate::promotion::verified_versions(store).await?;
+    // The emergency starts where the exposure starts: its earliest environment waits for none
+    // before it, unless the one before it has verified some of its versions already (an
+    // earlier run of the emergency patched it).
+    let first =
+        policy.environment_order().into_iter().find(|name| environments.contains(&name.as_str()));
+    if emergency.is_some()
+        && let Some(first) = first
+        && !previous_verified_some(plan, policy, &first, &evidence)
+    {
+        environments.retain(|e| *e != first);
+    }
     let mut refusals = Vec::new();
     for environment in environments {
         let (Some(this), Some(previous)) =
@@ -112,11 +144,29 @@ async fn gate(
         else {
             continue;
         };
-        if evidence.is_none() {
-            evidence = Some(crate::promotion::verified_versions(store).await?);
-        }
-        let evidence = evidence.as_deref().unwrap_or_default();
-        refusals.extend(check(plan, environment, &previous.name, this.soak, evidence, now));
+        let evidence = &evidence;
+        let soak = emergency.map_or(this.soak, |settings| settings.capped_soak(this.soak));
+        refusals.extend(check(plan, environment, &previous.name, soak, evidence, now));
     }
     Ok(refusals)
+}
+
+/// Whether the environment before `environment` verified any version `plan` gives its hosts.
+fn previous_verified_some(
+    plan: &Plan,
+    policy: &Policy,
+    environment: &str,
+    evidence: &[model::promotion::Verified],
+) -> bool {
+    let Some(previous) = policy.previous_environment(environment) else { return false };
+    plan.hosts.iter().filter(|h| h.environment == environment).flat_map(|h| &h.changes).any(
+        |change| {
+            evidence.iter().any(|v| {
+                v.environment == previous.name
+                    && v.name == change.name
+                    && v.arch == change.arch
+                    && v.version == change.to
+            })
+        },
+    )
 }

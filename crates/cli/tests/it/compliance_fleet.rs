@@ -20,7 +20,7 @@ const RUN_FLAGS: [&str; 6] =
     ["--reboot-delay", "0", "--reboot-timeout", "120", "--unreachable-grace", "15"];
 
 /// An HTTP receiver on 127.0.0.1 for the webhook: records each request body, answers 204.
-fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks/patching", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));

@@ -20,7 +20,12 @@ const ACME_TOOLS_CVE: &str = "CVE-2026-10009";
 
 /// OSV records for the fleet's Debian 12 hosts, shaped like Debian's DSA records (source
 /// package, `introduced: 0`, `fixed`, CVE and DEBIAN-CVE ids in `upstream`).
-fn debian_record(id: &str, package: &str, cves: &[&str]) -> String {
+pub(crate) fn debian_record(id: &str, package: &str, cves: &[&str]) -> String {
+    debian_record_scored(id, package, cves, "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+}
+
+/// [`debian_record`] with its own CVSS v3.1 vector.
+pub(crate) fn debian_record_scored(id: &str, package: &str, cves: &[&str], vector: &str) -> String {
     let upstream: Vec<String> =
         cves.iter().flat_map(|cve| [format!("\"{cve}\""), format!("\"DEBIAN-{cve}\"")]).collect();
     format!(
@@ -31,7 +36,7 @@ fn debian_record(id: &str, package: &str, cves: &[&str]) -> String {
   "modified": "2026-01-10T08:00:00Z",
   "upstream": [{upstream}],
   "summary": "{package} - security update",
-  "severity": [{{ "type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" }}],
+  "severity": [{{ "type": "CVSS_V3", "score": "{vector}" }}],
   "affected": [
     {{
       "package": {{ "name": "{package}", "ecosystem": "Debian:12", "purl": "pkg:deb/debian/{package}?arch=source" }},

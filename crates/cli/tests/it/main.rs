@@ -5,6 +5,7 @@ mod assess_container;
 mod assess_fleet;
 mod compliance_fleet;
 mod cves_fleet;
+mod emergency_fleet;
 mod inventory;
 mod policy_fleet;
 mod rollout_fleet;

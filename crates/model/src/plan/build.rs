@@ -106,6 +106,7 @@ pub fn build_plan(
         hosts: planned,
         waves,
         excluded,
+        emergency: None,
     };
     plan.id = plan.content_hash();
     Ok(plan)

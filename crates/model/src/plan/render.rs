@@ -29,6 +29,19 @@ fn document(plan: &Plan) -> Document {
         plan.waves.len()
     ));
 
+    if let Some(emergency) = &plan.emergency {
+        doc.heading("Emergency");
+        doc.paragraph(format!(
+            "Expedited for {} ({}){}: {}. Outside the maintenance windows; each environment after \
+             the first waits for its versions to be verified on the one before it, with the soak \
+             capped. A postmortem is due after the emergency.",
+            emergency.advisories.join(", "),
+            if emergency.cves.is_empty() { "no CVE".to_owned() } else { emergency.cves.join(", ") },
+            emergency.cvss_score.map(|s| format!(", CVSS {s:.1}")).unwrap_or_default(),
+            emergency.reason
+        ));
+    }
+
     doc.heading("Scope");
     let scope = match &plan.options.scope {
         Scope::All => "every pending update".to_string(),

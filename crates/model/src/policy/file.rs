@@ -33,6 +33,8 @@ pub(crate) struct PolicyFile {
     pub notifications: Option<super::settings::NotificationsFile>,
     /// Compliance thresholds (`settings.rs`).
     pub compliance: Option<super::settings::ComplianceFile>,
+    /// The emergency track's threshold and soak cap (`settings.rs`).
+    pub emergency: Option<super::settings::EmergencyFile>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -72,6 +72,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPol
         .as_ref()
         .map(|c| super::settings::compliance(&mut cx, c))
         .unwrap_or_default();
+    let emergency =
+        file.emergency.as_ref().map(|e| super::settings::emergency(&mut cx, e)).unwrap_or_default();
     if !cx.errors.is_empty() {
         return Err(super::InvalidPolicy::new(cx.errors));
     }
@@ -81,6 +83,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPol
         roles,
         notifications,
         compliance,
+        emergency,
     })
 }
 

@@ -21,6 +21,10 @@
 //! max_assessment_age = "2d"           # default 7d
 //! keep_kernels = 2                    # default: the last rollout's --keep-kernels, else 2
 //! postmortem_due = "24h"              # default 24h
+//!
+//! [emergency]
+//! cvss_threshold = 9.0                # an advisory scored this high is an emergency; default 9.0
+//! soak_cap = "30m"                    # the longest soak an emergency plan waits; default 30m
 //! ```
 
 use std::collections::BTreeMap;
@@ -31,6 +35,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::duration::parse_duration;
+use crate::emergency::EmergencySettings;
 use crate::notification::{Contact, Notifications, Smtp, SmtpSecurity, is_address, is_webhook_url};
 use crate::postmortem::DEFAULT_DUE_AFTER;
 
@@ -66,6 +71,43 @@ pub(crate) struct ContactFile {
     pub email: Vec<Spanned<String>>,
     #[serde(default)]
     pub webhooks: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmergencyFile {
+    pub cvss_threshold: Option<Spanned<f64>>,
+    pub soak_cap: Option<Spanned<String>>,
+}
+
+/// The `[emergency]` settings, checked: a threshold from 0 to 10, a cap of no less than zero.
+pub(crate) fn emergency(cx: &mut dyn Report, file: &EmergencyFile) -> EmergencySettings {
+    let defaults = EmergencySettings::default();
+    let cvss_threshold = match &file.cvss_threshold {
+        None => defaults.cvss_threshold,
+        Some(value) if (0.0..=10.0).contains(value.get_ref()) => *value.get_ref(),
+        Some(value) => {
+            cx.report(
+                value.span(),
+                format!(
+                    "cvss_threshold = {} is not a CVSS score: expected 0.0 to 10.0",
+                    value.get_ref()
+                ),
+            );
+            defaults.cvss_threshold
+        }
+    };
+    let soak_cap = match &file.soak_cap {
+        None => defaults.soak_cap,
+        Some(value) => match parse_duration(value.get_ref()) {
+            Ok(cap) => cap,
+            Err(message) => {
+                cx.report(value.span(), message);
+                defaults.soak_cap
+            }
+        },
+    };
+    EmergencySettings { cvss_threshold, soak_cap }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,267 @@
+//! The emergency track (`patchctl emergency`): from the advisories that qualify (CVSS at or
+//! above the policy's threshold, or named by an operator) and the hosts exposed to them, an
+//! expedited plan of the updates that fix them; the owners told; a postmortem due a day later.
+//!
+//! The plan takes the hosts the promotion gate admits now, with the emergency's rules
+//! (`model::emergency`): the first exposed environment at once, each later one once the fixes
+//! were verified on the one before it at most the soak cap earlier. The others are deferred,
+//! with the gate's reason; running the track again later plans them.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use model::ResolvedHost;
+use model::advisory::ExposureStatus;
+use model::emergency::{Emergency, EmergencySettings};
+use model::notification::{Event, EventKind, Notifications};
+use model::plan::{Plan, PlanOptions, Scope};
+use model::policy::Policy;
+use model::postmortem::{DEFAULT_DUE_AFTER, Postmortem, Subject};
+use model::promotion::Refusal;
+use store::Store;
+
+use crate::advisories::exposure::{HostExposureState, exposure};
+use crate::notify::{NotifyReport, notify};
+use crate::plan::{PlanCreateError, gate, make_plan, save_plan};
+use crate::postmortem::{NewPostmortemRequest, PostmortemError, open_postmortem};
+
+/// What to expedite.
+#[derive(Debug, Clone)]
+pub struct EmergencyRequest<'a> {
+    /// Advisory ids or CVE ids named by the operator; empty: every advisory over the threshold.
+    pub named: &'a [String],
+    pub hosts: &'a [ResolvedHost],
+    /// The plan's strategy, reboot policy and environment order; its scope is replaced by the
+    /// fixing packages.
+    pub options: PlanOptions,
+    pub policy: Option<&'a Policy>,
+    /// Who asked: an operator, or the scheduler.
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// What the emergency track did.
+#[derive(Debug)]
+pub struct EmergencyOutcome {
+    /// The advisories that qualified and expose at least one host, with their highest score.
+    pub advisories: Vec<(String, Option<f64>)>,
+    /// The saved plan; none when every exposed host waits (or none is exposed).
+    pub plan: Option<Plan>,
+    /// Hosts exposed but not planned now: what the gate said about each of their fixes.
+    pub deferred: Vec<Refusal>,
+    /// Exposed hosts whose repositories offer no fixed version yet.
+    pub unfixable: Vec<(String, String)>,
+    /// The postmortem of the emergency (one per advisory set; the same on a second run).
+    pub postmortem: Option<Postmortem>,
+    pub notified: Option<NotifyReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmergencyError {
+    #[error("the state database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Plan(#[from] PlanCreateError),
+    #[error("opening the emergency's postmortem: {0}")]
+    Postmortem(#[from] PostmortemError),
+    #[error("no advisory on record is called {0}: import it first (`patchctl advisories import`)")]
+    UnknownAdvisory(String),
+}
+
+pub async fn emergency(
+    store: &Store,
+    request: &EmergencyRequest<'_>,
+) -> Result<EmergencyOutcome, EmergencyError> {
+    let settings = request.policy.map(|p| *p.emergency()).unwrap_or_default();
+    let index = crate::advisories::load_index(store).await?;
+    for name in request.named {
+        if store.advisories_by_id(name).await?.is_empty() {
+            return Err(EmergencyError::UnknownAdvisory(name.clone()));
+        }
+    }
+    let is_named = |advisory: &str, cves: &[String]| {
+        request.named.iter().any(|n| n == advisory || cves.iter().any(|c| c == n))
+    };
+
+    // Exposed hosts, the fixing packages, and the advisories that caused them.
+    let mut advisories: Vec<(String, Option<f64>)> = Vec::new();
+    let mut cves = BTreeSet::new();
+    let mut packages = BTreeSet::new();
+    let mut exposed = BTreeSet::new();
+    let mut unfixable = Vec::new();
+    for host in exposure(store, &index, request.hosts).await? {
+        let HostExposureState::Assessed { findings } = host.state else { continue };
+        for finding in findings {
+            let named = is_named(&finding.advisory, &finding.cves);
+            if finding.status != ExposureStatus::Affected
+                || !settings.qualifies(finding.cvss_score, named)
+            {
+                continue;
+            }
+            if !advisories.iter().any(|(id, _)| *id == finding.advisory) {
+                advisories.push((finding.advisory.clone(), finding.cvss_score));
+            }
+            cves.extend(finding.cves.iter().cloned());
+            match finding.update {
+                Some(_) => {
+                    packages.insert(finding.package.clone());
+                    exposed.insert(host.host.clone());
+                }
+                None => unfixable.push((
+                    host.host.clone(),
+                    format!(
+                        "{} {}: no update to a fixed version is offered yet ({})",
+                        finding.package, finding.installed_version, finding.advisory
+                    ),
+                )),
+            }
+        }
+    }
+    advisories.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut outcome = EmergencyOutcome {
+        advisories: advisories.clone(),
+        plan: None,
+        deferred: Vec::new(),
+        unfixable,
+        postmortem: None,
+        notified: None,
+    };
+    if advisories.is_empty() {
+        return Ok(outcome);
+    }
+
+    let emergency = Emergency {
+        advisories: advisories.iter().map(|(id, _)| id.clone()).collect(),
+        cves: cves.into_iter().collect(),
+        cvss_score: advisories.iter().filter_map(|(_, s)| *s).reduce(f64::max),
+        reason: reason(&advisories, &settings, request),
+    };
+    if !exposed.is_empty() {
+        let (plan, deferred) =
+            expedited_plan(store, request, &settings, &exposed, &packages, emergency.clone())
+                .await?;
+        outcome.plan = plan;
+        outcome.deferred = deferred;
+    }
+
+    // The postmortem is the emergency's, whatever was planned this time.
+    let due_after = request.policy.map_or(DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due);
+    let subject = Subject::Emergency(emergency.advisories.join(" "));
+    let all_hosts: Vec<String> = exposed.iter().cloned().collect();
+    let owners = owners(request.hosts, &all_hosts);
+    let (postmortem, _) = open_postmortem(
+        store,
+        &NewPostmortemRequest {
+            subject,
+            title: format!("Emergency patch for {}", emergency.advisories.join(", ")),
+            hosts: all_hosts.clone(),
+            owner: owners.first().cloned(),
+            due_after,
+            opened_by: request.actor.to_owned(),
+        },
+        request.now,
+    )
+    .await?;
+    outcome.postmortem = Some(postmortem);
+
+    let event = Event {
+        kind: EventKind::Emergency,
+        subject: format!(
+            "Emergency: {} ({})",
+            emergency.advisories.join(", "),
+            emergency.cvss_score.map_or("unscored".to_owned(), |s| format!("CVSS {s:.1}"))
+        ),
+        body: event_body(&emergency, &outcome),
+        hosts: all_hosts,
+        owners,
+        at: request.now,
+    };
+    let settings = request.policy.map(|p| p.notifications().clone()).unwrap_or_default();
+    if settings != Notifications::default() {
+        outcome.notified = Some(notify(store, &settings, &event).await);
+    }
+    Ok(outcome)
+}
+
+/// The plan of the fixing packages for the exposed hosts the gate admits now, saved; and what
+/// the gate said of the others.
+async fn expedited_plan(
+    store: &Store,
+    request: &EmergencyRequest<'_>,
+    settings: &EmergencySettings,
+    exposed: &BTreeSet<String>,
+    packages: &BTreeSet<String>,
+    emergency: Emergency,
+) -> Result<(Option<Plan>, Vec<Refusal>), PlanCreateError> {
+    let mut options = request.options.clone();
+    options.scope = Scope::Packages(packages.iter().cloned().collect());
+    let selectors: Vec<String> = exposed.iter().cloned().collect();
+    let now_unix = request.now.timestamp();
+    let mut admitted: Vec<ResolvedHost> =
+        request.hosts.iter().filter(|h| exposed.contains(&h.name)).cloned().collect();
+    let mut deferred = Vec::new();
+    if let Some(policy) = request.policy {
+        let draft = make_plan(store, &admitted, &selectors, &options, now_unix).await?;
+        deferred = gate(store, &draft, policy, Some(settings), now_unix).await?;
+        admitted.retain(|h| !deferred.iter().any(|r| r.host == h.name));
+    }
+    if admitted.is_empty() {
+        return Ok((None, deferred));
+    }
+    let mut plan = make_plan(store, &admitted, &selectors, &options, now_unix).await?;
+    if plan.hosts.is_empty() {
+        return Ok((None, deferred));
+    }
+    plan.emergency = Some(emergency);
+    Ok((Some(save_plan(store, plan).await?), deferred))
+}
+
+fn reason(
+    advisories: &[(String, Option<f64>)],
+    settings: &EmergencySettings,
+    request: &EmergencyRequest<'_>,
+) -> String {
+    if request.named.is_empty() {
+        let highest = advisories.iter().filter_map(|(_, s)| *s).reduce(f64::max).unwrap_or(0.0);
+        format!("CVSS {highest:.1} >= {:.1}", settings.cvss_threshold)
+    } else {
+        format!("named by {}", request.actor)
+    }
+}
+
+/// The owners of `hosts`, each once.
+fn owners(inventory: &[ResolvedHost], hosts: &[String]) -> Vec<String> {
+    let owners: BTreeSet<String> = inventory
+        .iter()
+        .filter(|h| hosts.contains(&h.name))
+        .filter_map(|h| h.owner.clone())
+        .collect();
+    owners.into_iter().collect()
+}
+
+fn event_body(emergency: &Emergency, outcome: &EmergencyOutcome) -> String {
+    let mut body = format!(
+        "Advisories: {}\nCVEs: {}\nWhy: {}\n",
+        emergency.advisories.join(", "),
+        emergency.cves.join(", "),
+        emergency.reason
+    );
+    match &outcome.plan {
+        Some(plan) => body.push_str(&format!(
+            "Expedited plan {} for {}\n",
+            plan.id,
+            plan.hosts.iter().map(|h| h.host.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+        None => body.push_str("No host can be planned yet.\n"),
+    }
+    for refusal in &outcome.deferred {
+        body.push_str(&format!("Waiting: {refusal}\n"));
+    }
+    for (host, why) in &outcome.unfixable {
+        body.push_str(&format!("No fix yet on {host}: {why}\n"));
+    }
+    if let Some(postmortem) = &outcome.postmortem {
+        body.push_str(&format!("Postmortem {} due at {}\n", postmortem.id, postmortem.due_at));
+    }
+    body
+}
