@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use model::{Assessment, PackageManagerKind, ResolvedHost, Selector};
+use model::{Assessment, PackageManagerKind, ResolvedHost};
 use ops::{AssessConfig, FleetAssessConfig, HostFailure, HostOutcome};
 use transport::Local;
 
@@ -51,16 +51,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         return run_here(&args);
     }
     let inventory = paths.inventory()?;
-    let selectors = args
-        .selectors
-        .iter()
-        .map(|text| text.parse::<Selector>().map_err(|error| anyhow::anyhow!("{error}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let hosts: Vec<ResolvedHost> = model::select(&inventory, &selectors)
-        .map_err(|error| anyhow::anyhow!("{error}"))?
-        .into_iter()
-        .cloned()
-        .collect();
+    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
     let config = FleetAssessConfig {
         concurrency: args.concurrency,
         accept_new_host_keys: args.accept_new_host_keys,

@@ -32,15 +32,7 @@ enum Format {
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let inventory = paths.inventory()?;
     let texts = if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors };
-    let selectors = texts
-        .iter()
-        .map(|text| text.parse::<model::Selector>().map_err(|error| anyhow::anyhow!("{error}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let hosts: Vec<model::ResolvedHost> = model::select(&inventory, &selectors)
-        .map_err(|error| anyhow::anyhow!("{error}"))?
-        .into_iter()
-        .cloned()
-        .collect();
+    let hosts = crate::config::select_hosts(&inventory, &texts)?;
     let policy = paths.policy()?;
     let now = paths.now();
     let report = runtime()?.block_on(async {

@@ -109,3 +109,17 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("starting the async runtime")
 }
+
+/// The hosts of `inventory` that `selectors` (`all`, a host, a group, `env:NAME`, `tag:NAME`)
+/// pick; a selector that is malformed or picks nothing is an error that says so.
+pub fn select_hosts(
+    inventory: &Inventory,
+    selectors: &[String],
+) -> anyhow::Result<Vec<model::ResolvedHost>> {
+    let selectors = selectors
+        .iter()
+        .map(|text| text.parse::<model::Selector>().map_err(|error| anyhow::anyhow!("{error}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let hosts = model::select(inventory, &selectors).map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok(hosts.into_iter().cloned().collect())
+}

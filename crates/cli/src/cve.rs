@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use model::Selector;
 use model::advisory::{AdvisoryIndex, is_cve_id};
 use ops::advisories::CveVerdict;
 
@@ -30,15 +29,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let inventory = paths.inventory()?;
     let texts =
         if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors.clone() };
-    let selectors = texts
-        .iter()
-        .map(|text| text.parse::<Selector>().map_err(|error| anyhow::anyhow!("{error}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let hosts: Vec<model::ResolvedHost> = model::select(&inventory, &selectors)
-        .map_err(|error| anyhow::anyhow!("{error}"))?
-        .into_iter()
-        .cloned()
-        .collect();
+    let hosts = crate::config::select_hosts(&inventory, &texts)?;
     let (advisories, report) = runtime()?.block_on(async {
         let store = paths.store().await?;
         let advisories: Vec<_> = store

@@ -29,16 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let inventory = paths.inventory()?;
-    let selectors = args
-        .selectors
-        .iter()
-        .map(|text| text.parse::<model::Selector>().map_err(|error| anyhow::anyhow!("{error}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let hosts: Vec<model::ResolvedHost> = model::select(&inventory, &selectors)
-        .map_err(|error| anyhow::anyhow!("{error}"))?
-        .into_iter()
-        .cloned()
-        .collect();
+    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
     let policy = paths.policy()?;
     let request = ops::emergency::EmergencyRequest {
         named: &args.ids,

@@ -101,13 +101,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 
 fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let inventory = paths.inventory()?;
-    let selectors = args
-        .selectors
-        .iter()
-        .map(|text| text.parse::<model::Selector>().map_err(|error| anyhow::anyhow!("{error}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let hosts =
-        model::select(&inventory, &selectors).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
     let scope = if args.security_only {
         Scope::SecurityOnly
     } else if args.kernel_only {
@@ -119,7 +113,6 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     };
     let policy = paths.policy()?;
     let options = args.strategy.options(scope, policy.as_ref());
-    let hosts: Vec<model::ResolvedHost> = hosts.into_iter().cloned().collect();
     let plan = runtime()?.block_on(async {
         let store = paths.store().await?;
         let plan = ops::create_plan(
