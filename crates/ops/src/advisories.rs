@@ -1,9 +1,10 @@
 //! Advisories in the application: importing OSV and updateinfo files into the store, reading
 //! them back as a matching index, marking each pending update of an assessment with the
-//! advisories and CVEs it fixes, and the exposure of hosts (`exposure.rs`).
+//! advisories and CVEs it fixes, and the exposure of hosts (`exposure.rs`), matched on every core (`parallel.rs`).
 
 pub(crate) mod exposure;
 mod import;
+pub(crate) mod parallel;
 
 use std::cmp::Ordering;
 

@@ -24,6 +24,13 @@ pub struct AdvisoryIndex {
     by_release: HashMap<ReleaseKey, FxHashMap<String, Postings>>,
 }
 
+// The application matches hosts on several threads against one index: it must stay `Sync`
+// (plain data, no interior mutability). Checked at compile time.
+const _: () = {
+    const fn is_sync<T: Sync>() {}
+    is_sync::<AdvisoryIndex>();
+};
+
 /// The advisory entries that name one package in one release.
 #[derive(Debug, Default)]
 struct Postings {
@@ -55,6 +62,26 @@ impl ParsedVersion {
 struct Entry {
     advisory: u32,
     affected: u32,
+}
+
+/// An installed package some advisory names, with its version parsed once for all its hits.
+#[derive(Clone, Copy)]
+struct Hit<'a> {
+    /// Its position in the host's list.
+    position: u32,
+    package: &'a InstalledPackage,
+    /// `None` when its package manager's order cannot read it.
+    version: Option<&'a ParsedVersion>,
+}
+
+/// A verdict found while matching a host, before any string is built: positions in the index
+/// and in the host's list, the fixed version borrowed from the advisory.
+struct Found<'index> {
+    advisory: u32,
+    package: u32,
+    status: ExposureStatus,
+    fixed_version: Option<&'index str>,
+    reason: Option<String>,
 }
 
 /// What one advisory means for one installed package of one host.
@@ -151,70 +178,103 @@ impl AdvisoryIndex {
         installed: &[InstalledPackage],
         with_fixed: bool,
     ) -> Vec<Exposure> {
-        let mut exposures: Vec<Exposure> = Vec::new();
+        let mut found: Vec<Found<'_>> = Vec::new();
+        // The installed packages some advisory names, by position, with their postings.
+        let mut hits: Vec<(u32, &Postings)> = Vec::new();
         for key in &host.keys {
             let Some(names) = self.by_release.get(key) else { continue };
-            // The installed packages some advisory names, with their postings.
-            let mut hits: Vec<(&InstalledPackage, &Postings)> = Vec::new();
-            for package in installed {
+            hits.clear();
+            for (position, package) in installed.iter().enumerate() {
                 if let Some(postings) = names.get(&package.name) {
-                    hits.push((package, postings));
+                    hits.push((position as u32, postings));
                 }
                 if let Some(source) = &package.source
                     && source != &package.name
                     && let Some(postings) = names.get(source)
                 {
-                    hits.push((package, postings));
+                    hits.push((position as u32, postings));
                 }
             }
+            let name = |position: u32| installed[position as usize].name.as_str();
             // When several versions of a package are installed (kernels, which dnf installs
             // beside each other), the newest decides, as dnf decides whether an advisory is
             // installed: the old kernel kept for a rollback does not keep the host exposed.
-            // Package managers list packages sorted by name; a generated list may not be.
-            if !hits.is_sorted_by(|(a, _), (b, _)| a.name <= b.name) {
-                hits.sort_by(|(a, _), (b, _)| a.name.cmp(&b.name));
+            // Package managers list packages sorted by name; a generated list may not be. The
+            // sort is stable, so the hits of one package stay side by side.
+            if !hits.is_sorted_by(|(a, _), (b, _)| name(*a) <= name(*b)) {
+                hits.sort_by(|(a, _), (b, _)| name(*a).cmp(name(*b)));
             }
-            for run in hits.chunk_by(|(a, _), (b, _)| a.name == b.name) {
-                let newest = run
-                    .iter()
-                    .map(|(package, _)| package.version.as_str())
-                    .max_by(|a, b| version::compare(host.scheme, a, b).unwrap_or(Ordering::Equal))
-                    .unwrap_or_default();
-                for (package, postings) in run {
-                    if package.version == newest {
-                        self.judge_postings(host, package, postings, with_fixed, &mut exposures);
+            // The installed version of the package hit last, parsed once for all its hits (by
+            // binary and by source name) instead of once per hit.
+            let mut parsed: Option<(u32, Option<ParsedVersion>)> = None;
+            for run in hits.chunk_by(|(a, _), (b, _)| name(*a) == name(*b)) {
+                let newest = match run {
+                    [(only, _)] => installed[*only as usize].version.as_str(),
+                    _ => run
+                        .iter()
+                        .map(|(position, _)| installed[*position as usize].version.as_str())
+                        .max_by(|a, b| {
+                            version::compare(host.scheme, a, b).unwrap_or(Ordering::Equal)
+                        })
+                        .unwrap_or_default(),
+                };
+                for (position, postings) in run {
+                    let package = &installed[*position as usize];
+                    if package.version != newest {
+                        continue;
                     }
+                    if parsed.as_ref().is_none_or(|(last, _)| last != position) {
+                        let version = ParsedVersion::parse(host.scheme, compared_version(package));
+                        parsed = Some((*position, version));
+                    }
+                    let version = parsed.as_ref().and_then(|(_, version)| version.as_ref());
+                    let hit = Hit { position: *position, package, version };
+                    self.judge_postings(host, hit, postings, with_fixed, &mut found);
                 }
             }
         }
         // One verdict per advisory and package: a package matched twice (by binary and by
         // source name, or by a release and its Pro stream) is affected when either match says
         // so; a verdict that could not be reached outranks a fixed one.
-        exposures.sort_by(|a, b| {
-            (a.advisory, &a.package, rank(a.status), a.fixed_version.is_none()).cmp(&(
+        let name = |found: &Found<'_>| installed[found.package as usize].name.as_str();
+        found.sort_by(|a, b| {
+            (a.advisory, name(a), rank(a.status), a.fixed_version.is_none()).cmp(&(
                 b.advisory,
-                &b.package,
+                name(b),
                 rank(b.status),
                 b.fixed_version.is_none(),
             ))
         });
-        exposures.dedup_by(|later, first| {
-            later.advisory == first.advisory && later.package == first.package
+        found.dedup_by(|later, first| {
+            later.advisory == first.advisory && name(later) == name(first)
         });
-        exposures
+        // The strings are built only now, for the verdicts kept.
+        found
+            .into_iter()
+            .map(|found| {
+                let package = &installed[found.package as usize];
+                Exposure {
+                    advisory: found.advisory as usize,
+                    package: package.name.clone(),
+                    installed_version: package.version.clone(),
+                    status: found.status,
+                    fixed_version: found.fixed_version.map(str::to_owned),
+                    reason: found.reason,
+                }
+            })
+            .collect()
     }
 
-    fn judge_postings(
-        &self,
+    fn judge_postings<'index>(
+        &'index self,
         host: &HostRelease,
-        package: &InstalledPackage,
+        hit: Hit<'_>,
         postings: &Postings,
         with_fixed: bool,
-        exposures: &mut Vec<Exposure>,
+        found: &mut Vec<Found<'index>>,
     ) {
         let sorted = &postings.by_fixed_version;
-        let installed = ParsedVersion::parse(host.scheme, compared_version(package));
-        match &installed {
+        match hit.version {
             Some(installed) => {
                 // The entries fixed at or before the installed version come first. On a patched
                 // host the newest fix is usually installed: one comparison settles them all.
@@ -222,60 +282,51 @@ impl AdvisoryIndex {
                     Some((newest_fix, _)) if newest_fix <= installed => sorted.len(),
                     _ => sorted.partition_point(|(fixed, _)| fixed <= installed),
                 };
-                let exposure = |entry: &Entry, status| {
-                    let fixed = simple_fix(&self.advisories[entry.advisory as usize], *entry);
-                    Exposure {
-                        advisory: entry.advisory as usize,
-                        package: package.name.clone(),
-                        installed_version: package.version.clone(),
-                        status,
-                        fixed_version: fixed.map(str::to_owned),
-                        reason: None,
-                    }
+                let verdict = |entry: &Entry, status| Found {
+                    advisory: entry.advisory,
+                    package: hit.position,
+                    status,
+                    fixed_version: simple_fix(&self.advisories[entry.advisory as usize], *entry),
+                    reason: None,
                 };
                 if with_fixed {
-                    exposures.extend(
-                        sorted[..split].iter().map(|(_, e)| exposure(e, ExposureStatus::Fixed)),
+                    found.extend(
+                        sorted[..split].iter().map(|(_, e)| verdict(e, ExposureStatus::Fixed)),
                     );
                 }
-                exposures.extend(
-                    sorted[split..].iter().map(|(_, e)| exposure(e, ExposureStatus::Affected)),
+                found.extend(
+                    sorted[split..].iter().map(|(_, e)| verdict(e, ExposureStatus::Affected)),
                 );
             }
             // An installed version its package manager's order cannot read: every entry is
             // judged one by one, and says undecided with the reason.
             None => {
                 for (_, entry) in sorted {
-                    exposures.extend(self.judge(host, *entry, package));
+                    found.extend(self.judge(host, *entry, hit));
                 }
             }
         }
         for entry in &postings.other {
-            if let Some(exposure) = self.judge(host, *entry, package)
-                && (with_fixed || exposure.status != ExposureStatus::Fixed)
+            if let Some(verdict) = self.judge(host, *entry, hit)
+                && (with_fixed || verdict.status != ExposureStatus::Fixed)
             {
-                exposures.push(exposure);
+                found.push(verdict);
             }
         }
     }
 
-    fn judge(
-        &self,
-        host: &HostRelease,
-        entry: Entry,
-        package: &InstalledPackage,
-    ) -> Option<Exposure> {
+    fn judge(&self, host: &HostRelease, entry: Entry, hit: Hit<'_>) -> Option<Found<'_>> {
         let advisory = &self.advisories[entry.advisory as usize];
         let affected = &advisory.affected[entry.affected as usize];
-        let mut inside_fix: Option<Option<String>> = None;
+        let mut inside_fix: Option<Option<&str>> = None;
         let mut after_fix = false;
         let mut undecided = None;
-        let version = compared_version(package);
+        let version = compared_version(hit.package);
         for range in &affected.ranges {
             match range.place(host.scheme, version) {
                 Ok(Placement::Inside) => {
-                    let fix = range.fixed.clone();
-                    if inside_fix.as_ref().is_none_or(|known| known.is_none()) {
+                    let fix = range.fixed.as_deref();
+                    if inside_fix.is_none_or(|known| known.is_none()) {
                         inside_fix = Some(fix);
                     }
                 }
@@ -292,16 +343,14 @@ impl AdvisoryIndex {
             let fix = affected
                 .ranges
                 .iter()
-                .filter_map(|r| r.fixed.clone().or(r.last_affected.clone()))
-                .next();
+                .find_map(|r| r.fixed.as_deref().or(r.last_affected.as_deref()));
             (ExposureStatus::Fixed, fix, None)
         } else {
             return None;
         };
-        Some(Exposure {
-            advisory: entry.advisory as usize,
-            package: package.name.clone(),
-            installed_version: package.version.clone(),
+        Some(Found {
+            advisory: entry.advisory,
+            package: hit.position,
             status,
             fixed_version,
             reason,

@@ -293,6 +293,11 @@ fn syntax_warning(upstream: &str, revision: &str) -> Option<DebProblem> {
 /// dpkg's `verrevcmp`: alternately compares a run of non-digits, character by character in
 /// [`order`], and a run of digits, as a number of any length.
 fn verrevcmp(mut a: &[u8], mut b: &[u8]) -> Ordering {
+    // Not in dpkg, and the same answer: identical bytes compare equal step by step. Matching a
+    // patched host compares its installed version with the fix it installed, often this one.
+    if a == b {
+        return Ordering::Equal;
+    }
     while !a.is_empty() || !b.is_empty() {
         loop {
             let a_non_digit = a.first().is_some_and(|byte| !byte.is_ascii_digit());

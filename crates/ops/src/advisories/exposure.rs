@@ -7,6 +7,7 @@ use model::{Assessment, ResolvedHost, Severity};
 use serde::Serialize;
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
+use super::parallel::map_in_parallel;
 use super::reaches;
 
 /// One host's exposure.
@@ -118,16 +119,16 @@ fn finding(
 
 /// What each host is exposed to: the security advisories whose status is affected or
 /// undecided (a verdict that could not be reached is shown, not hidden). Hosts in the order
-/// given.
+/// given. The assessments are matched on every core: that is most of the work on a large fleet.
 pub async fn exposure(
     store: &Store,
     index: &AdvisoryIndex,
     hosts: &[ResolvedHost],
 ) -> Result<Vec<HostExposure>, store::StoreError> {
-    let mut out = Vec::new();
-    for (host, latest) in latest(store, hosts).await? {
+    let latest = latest(store, hosts).await?;
+    Ok(map_in_parallel(&latest, |(host, latest)| {
         let (assessed_at_unix, state) = match latest {
-            Err(state) => (None, state),
+            Err(state) => (None, state.clone()),
             Ok(assessment) => {
                 let release = HostRelease::of(&assessment.os, assessment.package_manager);
                 // Bug fix and enhancement advisories (updateinfo) expose nothing.
@@ -135,14 +136,13 @@ pub async fn exposure(
                     .exposures(&release, &assessment.installed)
                     .into_iter()
                     .filter(|e| index.is_security(e.advisory))
-                    .map(|e| finding(index, &assessment, release.scheme, e))
+                    .map(|e| finding(index, assessment, release.scheme, e))
                     .collect();
                 (Some(assessment.taken_at_unix), HostExposureState::Assessed { findings })
             }
         };
-        out.push(HostExposure { host, assessed_at_unix, state });
-    }
-    Ok(out)
+        HostExposure { host: host.clone(), assessed_at_unix, state }
+    }))
 }
 
 /// One host's verdict for one CVE.
