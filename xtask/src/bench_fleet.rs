@@ -37,7 +37,7 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
     let dir = std::fs::canonicalize("target")?.join("bench-fleet");
     std::fs::create_dir_all(&dir)?;
     let ansible = ansible_playbook_binary()?;
-    write_ansible_files(&fleet, &dir)?;
+    write_ansible_files(&fleet, &dir, &dnf_script(&fleet)?)?;
     let patchctl = crate::bench::build_release_patchctl()?;
     let state = dir.join("state.db");
 
@@ -56,7 +56,19 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         }
         Ok(started.elapsed().as_secs_f64())
     };
-    let patchctl_all = || assess("all");
+    // The hosts' own CPU during `patchctl assess all`, from their cgroups: on this machine all
+    // hosts share its cores, so the run cannot take less than that CPU over the cores.
+    let patchctl_all = || -> anyhow::Result<f64> {
+        let before = fleet_cpu_seconds(&fleet)?;
+        let elapsed = assess("all")?;
+        let used = fleet_cpu_seconds(&fleet)? - before;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        eprintln!(
+            "  patchctl assess all: {elapsed:.2} s; the hosts used {used:.2} s of CPU, {:.2} s on {cores} cores",
+            used / cores
+        );
+        Ok(elapsed)
+    };
     let ansible_all = |playbook: &str| -> anyhow::Result<f64> {
         let started = Instant::now();
         let output = Command::new(&ansible)
@@ -134,20 +146,33 @@ pub fn ansible_playbook_binary() -> anyhow::Result<std::path::PathBuf> {
 
 /// A playbook whose tasks are exactly the commands `patchctl assess` runs on each kind of host
 /// (one `raw` task each, as a shell line), so both sides make the hosts do the same work.
-fn same_probes_playbook() -> String {
+fn same_probes_playbook(dnf_script: &str) -> String {
     // One play, so that no host waits for another group's play to end.
     let mut playbook =
         String::from("- hosts: all\n  gather_facts: false\n  strategy: free\n  tasks:\n");
     for (group, kind) in
         [("debian", model::PackageManagerKind::Apt), ("rpm", model::PackageManagerKind::Dnf)]
     {
-        for spec in pkgmgr::system_probes().into_iter().chain(pkgmgr::probes_for(kind)) {
+        // The follow-up probes too: on dnf hosts the batch that runs every dnf command, made
+        // from the hosts' own `/usr/bin/dnf` as patchctl makes it.
+        let mut gathered = pkgmgr::Gathered::new();
+        gathered.insert(
+            pkgmgr::dnf::DNF_SCRIPT,
+            pkgmgr::ProbeOutput::File(Some(dnf_script.to_owned())),
+        );
+        let followups = match kind {
+            model::PackageManagerKind::Dnf => pkgmgr::followup_probes_for(kind, &gathered),
+            model::PackageManagerKind::Apt => Vec::new(),
+        };
+        for spec in
+            pkgmgr::system_probes().into_iter().chain(pkgmgr::probes_for(kind)).chain(followups)
+        {
             let line = match &spec.probe {
                 pkgmgr::Probe::Run(command) => format!("LC_ALL=C {}", command.display()),
                 pkgmgr::Probe::ReadFile(path) => format!("cat {path}"),
                 pkgmgr::Probe::ListDir(path) => format!("ls -1A {path}"),
             };
-            let quoted = line.replace('\\', "\\\\").replace('"', "\\\"");
+            let quoted = line.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
             playbook.push_str(&format!(
                 "    - raw: \"{quoted}\"\n      when: \"'{group}' in group_names\"\n      changed_when: false\n      failed_when: false\n"
             ));
@@ -156,7 +181,45 @@ fn same_probes_playbook() -> String {
     playbook
 }
 
-fn write_ansible_files(fleet: &Fleet, dir: &std::path::Path) -> anyhow::Result<()> {
+/// `/usr/bin/dnf` of the fleet's first RPM host (its first line names dnf's interpreter).
+fn dnf_script(fleet: &Fleet) -> anyhow::Result<String> {
+    let host = fleet.hosts.iter().find(|h| h.family == Family::Rpm).context("no RPM host")?;
+    let output = Command::new("docker")
+        .args(["exec", &host.container, "cat", pkgmgr::dnf::DNF_SCRIPT])
+        .output()?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The CPU time every host's container has used so far, in seconds (cgroup v1 `cpuacct.usage`
+/// or v2 `cpu.stat`).
+fn fleet_cpu_seconds(fleet: &Fleet) -> anyhow::Result<f64> {
+    let mut total = 0.0;
+    for host in &fleet.hosts {
+        let output =
+            Command::new("docker").args(["inspect", "-f", "{{.Id}}", &host.container]).output()?;
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let v1 = format!("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage");
+        let v2 = format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat");
+        total += if let Ok(text) = std::fs::read_to_string(&v1) {
+            text.trim().parse::<f64>().context("cpuacct.usage")? / 1e9
+        } else {
+            let text = std::fs::read_to_string(&v2)
+                .with_context(|| format!("reading the CPU use of {}", host.container))?;
+            let usec = text
+                .lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))
+                .context("cpu.stat has no usage_usec")?;
+            usec.trim().parse::<f64>()? / 1e6
+        };
+    }
+    Ok(total)
+}
+
+fn write_ansible_files(
+    fleet: &Fleet,
+    dir: &std::path::Path,
+    dnf_script: &str,
+) -> anyhow::Result<()> {
     let known_hosts: String =
         fleet.hosts.iter().map(|h| format!("{} {}\n", h.address, h.host_key)).collect();
     std::fs::write(dir.join("known_hosts"), known_hosts)?;
@@ -177,7 +240,7 @@ fn write_ansible_files(fleet: &Fleet, dir: &std::path::Path) -> anyhow::Result<(
     ));
     std::fs::write(dir.join("inventory.ini"), inventory)?;
     std::fs::write(dir.join("playbook.yml"), PLAYBOOK)?;
-    std::fs::write(dir.join("same-probes.yml"), same_probes_playbook())?;
+    std::fs::write(dir.join("same-probes.yml"), same_probes_playbook(dnf_script))?;
     let config = format!(
         "[defaults]\nforks = {}\nhost_key_checking = True\ngathering = explicit\nlocal_tmp = {}\n\n[ssh_connection]\npipelining = True\n",
         fleet.hosts.len(),
