@@ -171,26 +171,31 @@ fn finding<'a>(report: &'a Value, host: &str, check: &str) -> &'a Value {
     host["findings"].as_array().unwrap().iter().find(|f| f["check"] == check).unwrap()
 }
 
-fn rfc3339(time: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The fleet's inventory moved one environment up (dev hosts to staging, staging hosts to
+/// production), every host owned by team-web, with acme-web's unit and health endpoint as
+/// postchecks.
+pub(crate) fn staging_then_production(inventory: String) -> String {
+    inventory
+        .replace("environment = \"staging\"", "environment = \"production\"")
+        .replace("environment = \"dev\"", "environment = \"staging\"")
+        .replacen(
+            "[defaults]\n",
+            "[defaults.checks]\nunits = [\"acme-web\"]\n\
+             http = [{ url = \"http://{address}:8080/health\", body = \"ok\" }]\n\
+             journal_errors = false\n\n[defaults]\nowner = \"team-web\"\n",
+            1,
+        )
 }
 
 #[test]
 fn compliance_matches_what_happened_and_a_rollback_postmortem_goes_overdue() {
     let Some(fleet) = TestFleet::up("comply", 3, 0) else { return };
     // deb1 staging, deb2 and deb3 production, all owned by team-web.
-    let config = fleet.edited_inventory("comply.toml", |inventory| {
-        inventory
-            .replace("environment = \"staging\"", "environment = \"production\"")
-            .replace("environment = \"dev\"", "environment = \"staging\"")
-            .replacen(
-                "[defaults]\n",
-                "[defaults.checks]\nunits = [\"acme-web\"]\n\
-                 http = [{ url = \"http://{address}:8080/health\", body = \"ok\" }]\n\
-                 journal_errors = false\n\n[defaults]\nowner = \"team-web\"\n",
-                1,
-            )
-    });
+    let config = fleet.edited_inventory("comply.toml", staging_then_production);
     let (webhook, received) = webhook_receiver();
     std::fs::write(fleet.fleet.dir.join("policy.toml"), policy(&webhook)).unwrap();
     let run = Run { fleet: &fleet, config };

@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::compliance_fleet::webhook_receiver;
+use crate::compliance_fleet::{rfc3339, staging_then_production, webhook_receiver};
 use crate::cves_fleet::{debian_record, debian_record_scored};
 use crate::support::text;
 use crate::test_fleet::TestFleet;
@@ -89,25 +89,10 @@ impl Run<'_> {
     }
 }
 
-fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 #[test]
 fn a_critical_advisory_is_expedited_staging_first_and_its_postmortem_goes_overdue() {
     let Some(fleet) = TestFleet::up("emerg", 2, 0) else { return };
-    let config = fleet.edited_inventory("emergency.toml", |inventory| {
-        inventory
-            .replace("environment = \"staging\"", "environment = \"production\"")
-            .replace("environment = \"dev\"", "environment = \"staging\"")
-            .replacen(
-                "[defaults]\n",
-                "[defaults.checks]\nunits = [\"acme-web\"]\n\
-                 http = [{ url = \"http://{address}:8080/health\", body = \"ok\" }]\n\
-                 journal_errors = false\n\n[defaults]\nowner = \"team-web\"\n",
-                1,
-            )
-    });
+    let config = fleet.edited_inventory("emergency.toml", staging_then_production);
     let (webhook, received) = webhook_receiver();
     std::fs::write(fleet.fleet.dir.join("policy.toml"), policy(&webhook)).unwrap();
     let records = fleet.fleet.dir.join("emergency-advisories");
