@@ -125,6 +125,11 @@ pub(crate) async fn gate(
     let mut environments: Vec<&str> = plan.hosts.iter().map(|h| h.environment.as_str()).collect();
     environments.sort();
     environments.dedup();
+    // Replaying every rollout's journal is the costly part: only when something is gated.
+    let gated = environments.iter().any(|e| policy.previous_environment(e).is_some());
+    if !gated {
+        return Ok(Vec::new());
+    }
     let evidence = crate::promotion::verified_versions(store).await?;
     // The emergency starts where the exposure starts: its earliest environment waits for none
     // before it, unless the one before it has verified some of its versions already (an
