@@ -19,7 +19,17 @@ pub struct Config {
     /// `Skipped` with a reason saying so. `None`: no cutoff (a rollout started by hand).
     #[serde(default)]
     pub start_no_host_after: Option<Millis>,
+    /// Prechecks of the next wave's hosts run while the current wave runs, so that its hosts
+    /// start their apply the moment it opens; a precheck older than this when its wave opens is
+    /// run again. A precheck changes nothing on a host: an ahead one that fails is not counted,
+    /// the host is prechecked again when its wave opens. `None`: each wave's prechecks wait for
+    /// the wave (how rollouts journaled before this option was added are replayed).
+    #[serde(default)]
+    pub precheck_ahead: Option<Millis>,
 }
+
+/// How old an ahead precheck may be when its wave opens, by default.
+pub const PRECHECK_MAX_AGE: Millis = 10 * 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaveConfig {
@@ -124,6 +134,7 @@ impl Config {
             timeouts: Timeouts::default(),
             rollback: RollbackPolicy::Automatic,
             start_no_host_after: None,
+            precheck_ahead: Some(PRECHECK_MAX_AGE),
         }
     }
 }

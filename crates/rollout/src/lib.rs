@@ -15,7 +15,9 @@ mod config;
 mod machine;
 mod state;
 
-pub use config::{Config, HostConfig, RebootPlan, RollbackPolicy, Timeouts, WaveConfig};
+pub use config::{
+    Config, HostConfig, PRECHECK_MAX_AGE, RebootPlan, RollbackPolicy, Timeouts, WaveConfig,
+};
 pub use machine::{CUTOFF_REASON, Rollout};
 pub use state::{
     Action, Event, HostState, Input, Millis, Phase, Step, StepOutcome, StepRecord, StepResult,

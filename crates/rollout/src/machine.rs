@@ -114,7 +114,7 @@ impl Rollout {
                     return Err(Refused("the rollout has already started".into()));
                 }
                 self.phase = Phase::Running;
-                self.start_wave(0);
+                self.start_wave(0, now);
             }
             Input::StepFinished { token, result } => self.step_finished(now, token, result),
             Input::Tick => self.check_deadlines(now),
@@ -211,11 +211,30 @@ impl Rollout {
         self.stop.as_ref()
     }
 
-    fn start_wave(&mut self, wave: usize) {
+    fn start_wave(&mut self, wave: usize, now: Millis) {
         self.current_wave = wave;
-        if let Some(run) = self.waves.get(wave) {
-            self.events.push_back(Event::WaveStarted { wave, name: run.name.clone() });
+        let Some(run) = self.waves.get(wave) else { return };
+        self.events.push_back(Event::WaveStarted { wave, name: run.name.clone() });
+        // Hosts prechecked ahead go on from their precheck, unless it is too old by now.
+        let max_age = self.config.precheck_ahead.unwrap_or(Millis::MAX);
+        for index in run.hosts.clone() {
+            let HostState::Ready { next } = self.hosts[index].state else { continue };
+            let prechecked_at = self.hosts[index]
+                .steps
+                .iter()
+                .rev()
+                .find(|r| r.step == Step::Precheck && r.outcome == Some(StepOutcome::Succeeded))
+                .and_then(|r| r.finished_at)
+                .unwrap_or(0);
+            if next != Step::Precheck && now.saturating_sub(prechecked_at) > max_age {
+                self.set_state(index, HostState::Ready { next: Step::Precheck });
+            }
         }
+    }
+
+    /// A host of a wave that has not opened yet: only its precheck can run, ahead.
+    fn is_ahead(&self, index: usize) -> bool {
+        self.hosts[index].wave > self.current_wave
     }
 
     fn set_state(&mut self, index: usize, state: HostState) {
@@ -250,10 +269,7 @@ impl Rollout {
 
     /// No host starts any more; hosts that have not changed anything are skipped now.
     fn begin_stop(&mut self, reason: StopReason) {
-        let why = match &reason {
-            StopReason::Halted(why) => format!("not started: the rollout halted ({why})"),
-            StopReason::Cancelled => "not started: the rollout was cancelled".to_string(),
-        };
+        let why = not_started(&reason);
         self.stop = Some(reason);
         self.phase = Phase::Stopping;
         for index in 0..self.hosts.len() {
@@ -310,6 +326,16 @@ impl Rollout {
             return;
         };
         let HostState::Running { step, .. } = self.hosts[index].state else { unreachable!() };
+        if self.is_ahead(index) && !matches!(result, StepResult::Succeeded { .. }) {
+            let outcome = match result {
+                StepResult::Unreachable { reason } => StepOutcome::Unreachable { reason },
+                StepResult::Failed { reason } => StepOutcome::Failed { reason },
+                StepResult::Succeeded { .. } => unreachable!(),
+            };
+            self.finish_record(index, now, outcome);
+            self.retry_when_open(index);
+            return;
+        }
         match result {
             StepResult::Succeeded { reboot_required } => {
                 self.finish_record(index, now, StepOutcome::Succeeded);
@@ -383,6 +409,10 @@ impl Rollout {
             let host = self.hosts[index].config.name.clone();
             self.actions.push_back(Action::Abandon { host, step, token });
             self.finish_record(index, now, StepOutcome::TimedOut);
+            if self.is_ahead(index) {
+                self.retry_when_open(index);
+                continue;
+            }
             let waited = format!("{step:?} timed out after {} s", self.timeout_of(step) / 1000);
             if step == Step::Reboot {
                 let reason = format!("did not come back: {waited}");
@@ -391,6 +421,16 @@ impl Rollout {
                 self.step_failed(index, step, waited);
             }
         }
+    }
+
+    /// An ahead precheck that did not pass decides nothing yet: the host waits for its wave
+    /// and is prechecked again then, or is skipped when the rollout stopped meanwhile.
+    fn retry_when_open(&mut self, index: usize) {
+        let state = match &self.stop {
+            Some(reason) => HostState::Skipped { reason: not_started(reason) },
+            None => HostState::Pending,
+        };
+        self.set_state(index, state);
     }
 
     fn timeout_of(&self, step: Step) -> Millis {
@@ -454,7 +494,7 @@ impl Rollout {
                         let reason =
                             "stopped before its apply: the rollout halted or was cancelled";
                         self.set_state(index, HostState::Skipped { reason: reason.into() });
-                    } else {
+                    } else if !self.is_ahead(index) {
                         self.start_step(index, next, now, false);
                     }
                 }
@@ -480,6 +520,7 @@ impl Rollout {
                             .collect()
                     })
                     .unwrap_or_default();
+                let pending = if pending.is_empty() { self.ahead(now, room) } else { pending };
                 for &index in &pending {
                     self.start_step(index, Step::Precheck, now, false);
                 }
@@ -487,7 +528,7 @@ impl Rollout {
                     continue;
                 }
             }
-            if !self.close_wave() {
+            if !self.close_wave(now) {
                 break;
             }
         }
@@ -502,21 +543,57 @@ impl Rollout {
         }
     }
 
+    /// With `precheck_ahead`, once every host of the current wave has started: the next wave's
+    /// hosts whose precheck can run now, up to `room`. None at or after the cutoff.
+    fn ahead(&self, now: Millis, room: usize) -> Vec<usize> {
+        let cutoff_passed = self.config.start_no_host_after.is_some_and(|c| now >= c);
+        if self.config.precheck_ahead.is_none() || self.stop.is_some() || cutoff_passed {
+            return Vec::new();
+        }
+        self.waves
+            .get(self.current_wave + 1)
+            .map(|w| {
+                w.hosts
+                    .iter()
+                    .copied()
+                    // Once: a host whose ahead precheck did not pass waits for its wave.
+                    .filter(|&i| {
+                        self.hosts[i].state == HostState::Pending && self.hosts[i].steps.is_empty()
+                    })
+                    .take(room)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// At or after the window's cutoff, every host that has not started is skipped, saying
-    /// why; hosts already started go on. Checked whatever the phase, so a rollout paused across
+    /// why (a host prechecked ahead of its wave has not started); hosts already started go on. Checked whatever the phase, so a rollout paused across
     /// its cutoff does not start hosts late when resumed.
     fn apply_cutoff(&mut self, now: Millis) {
         let Some(cutoff) = self.config.start_no_host_after else { return };
         if now < cutoff || self.phase.is_final() {
             return;
         }
-        let waiting: Vec<usize> =
-            (0..self.hosts.len()).filter(|&i| self.hosts[i].state == HostState::Pending).collect();
+        let waiting: Vec<usize> = (0..self.hosts.len())
+            .filter(|&i| match self.hosts[i].state {
+                HostState::Pending => true,
+                HostState::Ready { next } => self.is_ahead(i) && is_before_change(next),
+                HostState::Running { step: Step::Precheck, .. } => self.is_ahead(i),
+                _ => false,
+            })
+            .collect();
         if waiting.is_empty() {
             return;
         }
         self.events.push_back(Event::CutoffPassed { cutoff, skipped: waiting.len() });
         for index in waiting {
+            if let HostState::Running { step, token, .. } = self.hosts[index].state {
+                // Prechecking ahead of a wave that now will not open: its answer is not needed.
+                let host = self.hosts[index].config.name.clone();
+                self.actions.push_back(Action::Abandon { host, step, token });
+                let reason = "abandoned: the window's cutoff passed".to_string();
+                self.finish_record(index, now, StepOutcome::Failed { reason });
+            }
             let reason = format!("{CUTOFF_REASON} before it started");
             self.set_state(index, HostState::Skipped { reason });
         }
@@ -524,7 +601,7 @@ impl Rollout {
 
     /// When every host of the current wave is final: records it and, when running, opens the
     /// next one. True when a new wave opened.
-    fn close_wave(&mut self) -> bool {
+    fn close_wave(&mut self, now: Millis) -> bool {
         let Some(wave) = self.waves.get(self.current_wave) else { return false };
         if wave.finished || !wave.hosts.iter().all(|&i| self.hosts[i].state.is_final()) {
             return false;
@@ -541,7 +618,7 @@ impl Rollout {
             budget: wave.budget,
         });
         if self.current_wave + 1 < self.waves.len() {
-            self.start_wave(self.current_wave + 1);
+            self.start_wave(self.current_wave + 1, now);
             true
         } else {
             self.phase = Phase::Completed;
@@ -568,6 +645,13 @@ impl Rollout {
 
 /// How the reason of a host skipped at the cutoff begins, for reports and tests to find it.
 pub const CUTOFF_REASON: &str = "cutoff: the maintenance window's cutoff passed";
+
+fn not_started(reason: &StopReason) -> String {
+    match reason {
+        StopReason::Halted(why) => format!("not started: the rollout halted ({why})"),
+        StopReason::Cancelled => "not started: the rollout was cancelled".to_string(),
+    }
+}
 
 /// Steps before anything on the host changes: a stopped rollout does not start them.
 fn is_before_change(step: Step) -> bool {

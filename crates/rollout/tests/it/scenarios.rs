@@ -29,6 +29,7 @@ pub fn config(waves: &[(&str, bool, &[&str])], budget: Limit) -> Config {
         timeouts: Timeouts::default(),
         rollback: RollbackPolicy::Automatic,
         start_no_host_after: None,
+        precheck_ahead: None,
     }
 }
 
@@ -281,4 +282,80 @@ fn a_rollout_started_after_its_cutoff_starts_nothing() {
     assert!(runs(&mut rollout).is_empty());
     assert!(rollout.is_settled());
     assert!(rollout.hosts().all(|(_, s)| matches!(s, HostState::Skipped { .. })));
+}
+
+#[test]
+fn the_next_wave_is_prechecked_while_the_current_one_runs() {
+    let mut config =
+        config(&[("canary", true, &["a"]), ("batch", false, &["b", "c"])], Limit::Count(0));
+    config.precheck_ahead = Some(60_000);
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    let first = runs(&mut rollout);
+    assert_eq!(
+        first.iter().map(|(h, s, _)| (h.as_str(), *s)).collect::<Vec<_>>(),
+        [("a", Step::Precheck), ("b", Step::Precheck), ("c", Step::Precheck)]
+    );
+    // b's precheck passes, c's fails: neither goes further while the canary runs, and c's
+    // failure is not counted yet.
+    rollout.handle(1_000, Input::StepFinished { token: first[1].2, result: ok() }).unwrap();
+    rollout
+        .handle(1_000, Input::StepFinished { token: first[2].2, result: fail("lock held") })
+        .unwrap();
+    assert!(runs(&mut rollout).is_empty(), "nothing of the batch starts before its wave");
+    assert_eq!(rollout.host_state("b"), Some(&HostState::Ready { next: Step::Apply }));
+    assert_eq!(rollout.host_state("c"), Some(&HostState::Pending));
+    assert_eq!(rollout.wave_failures()[1].1, 0);
+    // The canary goes through its precheck, apply and postcheck; when it is done, b applies at
+    // once and c is prechecked again.
+    let mut token = first[0].2;
+    for now in [2_000, 3_000] {
+        rollout.handle(now, Input::StepFinished { token, result: ok() }).unwrap();
+        token = runs(&mut rollout)[0].2;
+    }
+    rollout.handle(4_000, Input::StepFinished { token, result: ok() }).unwrap();
+    let opened = runs(&mut rollout);
+    let steps: Vec<_> = opened.iter().map(|(h, s, _)| (h.as_str(), *s)).collect();
+    assert_eq!(steps, [("b", Step::Apply), ("c", Step::Precheck)]);
+    for (_, _, token) in opened {
+        rollout.handle(5_000, Input::StepFinished { token, result: ok() }).unwrap();
+    }
+    let log = drive(&mut rollout, |_, _| ok());
+    assert!(!log.iter().any(|(_, s)| *s == Step::Precheck), "{log:?}");
+    assert_eq!(rollout.phase(), Phase::Completed);
+    assert!(rollout.hosts().all(|(_, s)| *s == HostState::Done));
+}
+
+#[test]
+fn a_precheck_too_old_when_its_wave_opens_runs_again() {
+    let mut config = config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0));
+    config.precheck_ahead = Some(60_000);
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    let first = runs(&mut rollout);
+    rollout.handle(1_000, Input::StepFinished { token: first[1].2, result: ok() }).unwrap();
+    rollout.handle(1_000, Input::StepFinished { token: first[0].2, result: ok() }).unwrap();
+    let apply = runs(&mut rollout);
+    // a's apply takes two minutes: b's precheck is older than a minute when its wave opens.
+    rollout.handle(121_000, Input::StepFinished { token: apply[0].2, result: ok() }).unwrap();
+    let post = runs(&mut rollout);
+    rollout.handle(122_000, Input::StepFinished { token: post[0].2, result: ok() }).unwrap();
+    let opened: Vec<_> = runs(&mut rollout).into_iter().map(|(h, s, _)| (h, s)).collect();
+    assert_eq!(opened, [("b".to_string(), Step::Precheck)]);
+}
+
+#[test]
+fn a_host_prechecked_ahead_is_skipped_when_the_rollout_halts() {
+    let mut config = config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0));
+    config.precheck_ahead = Some(60_000);
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    let log = drive(&mut rollout, |host, step| match (host, step) {
+        ("a", Step::Apply) => fail("postinst failed"),
+        _ => ok(),
+    });
+    let b: Vec<Step> = log.iter().filter(|(h, _)| h == "b").map(|(_, s)| *s).collect();
+    assert_eq!(b, [Step::Precheck], "only b's precheck ran: {log:?}");
+    assert!(matches!(rollout.host_state("b"), Some(HostState::Skipped { .. })));
+    assert_eq!(rollout.phase(), Phase::Halted);
 }

@@ -127,6 +127,8 @@ fn random_config(rng: &mut Rng) -> Config {
         rollback: if rng.chance(80) { RollbackPolicy::Automatic } else { RollbackPolicy::Manual },
         // A window's cutoff somewhere in the first few host runs, or none.
         start_no_host_after: rng.chance(40).then(|| rng.below(400_000)),
+        // Prechecks ahead of their wave, kept for up to a few host runs, or not at all.
+        precheck_ahead: rng.chance(60).then(|| rng.below(200_000)),
     }
 }
 
@@ -225,20 +227,30 @@ fn simulate(seed: u64) {
     for _round in 0..100_000 {
         // The shell's side: execute actions, record events, check the invariants as they happen.
         // Events first: they were emitted before the actions of the same input.
-        observer.observe(&mut rollout);
+        observer.observe(&mut rollout, now);
         while let Some(action) = rollout.poll_action() {
             match action {
                 Action::Run { host, step, token, resume, .. } => {
                     let wave = wave_of[host.as_str()];
-                    assert!(
-                        observer.waves_opened.contains(&wave),
-                        "{host} ran {step:?} before its wave opened"
-                    );
+                    let open = observer.waves_opened.contains(&wave);
+                    let next = observer.waves_opened.iter().max().is_some_and(|w| w + 1 == wave);
+                    let ahead = step == Step::Precheck && config.precheck_ahead.is_some() && next;
+                    assert!(open || ahead, "{host} ran {step:?} before its wave opened");
                     if let Some(cutoff) = config.start_no_host_after
                         && step == Step::Precheck
                         && !resume
                     {
                         assert!(now < cutoff, "{host} started at {now}, after the cutoff {cutoff}");
+                    }
+                    if let Some(cutoff) = config.start_no_host_after
+                        && matches!(step, Step::Snapshot | Step::Apply)
+                        && !resume
+                    {
+                        let opened = observer.opened_at[&wave];
+                        assert!(
+                            opened < cutoff,
+                            "{host}: {step:?} in wave {wave} opened at {opened}, after the cutoff {cutoff}"
+                        );
                     }
                     if !resume && matches!(step, Step::Precheck | Step::Snapshot | Step::Apply) {
                         assert!(
@@ -290,7 +302,7 @@ fn simulate(seed: u64) {
                 // kill -9: the answers on their way are lost with the process; the hosts'
                 // units run on. A new process rebuilds the rollout from the journal.
                 crashes += 1;
-                observer.observe(&mut rollout);
+                observer.observe(&mut rollout, now);
                 deliveries.clear();
                 rollout = Rollout::replay(config.clone(), &journal);
                 if rollout.phase() == Phase::Paused {
@@ -341,22 +353,29 @@ fn simulate(seed: u64) {
     for (name, state) in rollout.hosts() {
         assert!(state.is_final(), "{name} ended {state:?}");
         let fake = &hosts[name];
+        // Only a precheck (ahead of its wave) may have run on a host that has not started.
+        let touched = fake.executed.keys().any(|&step| step != Step::Precheck);
         if let rollout::HostState::Skipped { reason } = state
             && reason.starts_with(rollout::CUTOFF_REASON)
         {
-            assert!(fake.executed.is_empty(), "{name} skipped at the cutoff was touched");
+            assert!(!touched, "{name} skipped at the cutoff was touched");
         }
-        let started = rollout.host_steps(name).first().map(|record| record.started_at);
+        let steps = rollout.host_steps(name);
+        let started = steps.first().map(|record| record.started_at);
+        let went_on = steps.iter().any(|record| record.step != Step::Precheck);
         if let (Some(cutoff), Some(started)) = (config.start_no_host_after, started) {
             assert!(started < cutoff, "{name} started at {started}, after the cutoff {cutoff}");
         }
-        if config.start_no_host_after.is_some_and(|cutoff| now < cutoff) || started.is_some() {
+        if config.start_no_host_after.is_some_and(|cutoff| now < cutoff) || went_on {
             assert!(
                 !matches!(state, rollout::HostState::Skipped { reason } if reason.starts_with(rollout::CUTOFF_REASON)),
                 "{name} was skipped for a cutoff that had not passed, or after it started"
             );
         }
         assert!(fake.executed.get(&Step::Apply).copied().unwrap_or(0) <= 1, "{name} patched twice");
+        // Once ahead of its wave, once more when that one failed or was too old by then.
+        let prechecks = fake.executed.get(&Step::Precheck).copied().unwrap_or(0);
+        assert!(prechecks <= 2, "{name} prechecked {prechecks} times");
         assert!(
             fake.executed.get(&Step::Rollback).copied().unwrap_or(0) <= 1,
             "{name} rolled back twice"
@@ -382,7 +401,7 @@ fn simulate(seed: u64) {
     if observer.stopped {
         let later_started = rollout.hosts().any(|(h, _)| {
             !observer.waves_opened.contains(&wave_of[h])
-                && hosts[h].executed.values().sum::<u32>() > 0
+                && hosts[h].executed.keys().any(|&step| step != Step::Precheck)
         });
         assert!(!later_started, "a host of an unopened wave was touched");
     } else {
@@ -400,13 +419,14 @@ struct Observer {
     wave_of: BTreeMap<String, usize>,
     stopped: bool,
     waves_opened: BTreeSet<usize>,
+    opened_at: BTreeMap<usize, Millis>,
     waves_closed: BTreeSet<usize>,
     /// The wave that was open when the rollout stopped, and its hosts not yet final then.
     in_flight_at_halt: BTreeMap<usize, usize>,
 }
 
 impl Observer {
-    fn observe(&mut self, rollout: &mut Rollout) {
+    fn observe(&mut self, rollout: &mut Rollout, now: Millis) {
         while let Some(event) = rollout.poll_event() {
             match event {
                 Event::WaveStarted { wave, .. } => {
@@ -414,6 +434,7 @@ impl Observer {
                     let previous_closed = wave == 0 || self.waves_closed.contains(&(wave - 1));
                     assert!(previous_closed, "wave {wave} opened early");
                     self.waves_opened.insert(wave);
+                    self.opened_at.insert(wave, now);
                 }
                 Event::WaveFinished { wave, .. } => {
                     self.waves_closed.insert(wave);
