@@ -75,6 +75,10 @@ pub(crate) struct RunArgs {
     /// Seconds an apply waits for the package manager's lock held by someone else.
     #[arg(long, default_value_t = 120)]
     lock_timeout: u32,
+    /// The next wave's hosts are prechecked while the current wave runs; a precheck older than
+    /// this many seconds when its wave opens is run again. 0: each wave's prechecks wait for it.
+    #[arg(long, default_value_t = rollout::PRECHECK_MAX_AGE / 1000)]
+    precheck_ahead: u64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -182,6 +186,7 @@ pub(crate) fn apply_run_args(config: &mut Config, args: &RunArgs) {
         Rollback::Manual => RollbackPolicy::Manual,
     };
     config.timeouts.reboot = args.reboot_timeout * 1000 + u64::from(args.reboot_delay) * 60_000;
+    config.precheck_ahead = (args.precheck_ahead > 0).then(|| args.precheck_ahead * 1000);
 }
 
 /// Drives a rollout in this process until it ends or is paused (Ctrl-C pauses it).

@@ -9,6 +9,9 @@ use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
 
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
 
+/// The longest wait between looks at a rebooting host.
+const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl HostContext<'_> {
     pub(super) async fn reboot(&self, log: &mut Log, resume: bool) -> StepResult {
         let facts = self.steps.facts(&self.host.name).await;
@@ -35,14 +38,23 @@ impl HostContext<'_> {
             self.steps.flush(&self.host.name, log).await;
             self.forget_connection().await;
         }
-        let mut backoff = Backoff::new(self.steps.config.poll_interval);
+        // A host coming back is looked for often: a refused connection costs nothing, and a
+        // reboot's end is on the critical path of its wave.
+        let mut backoff = Backoff::new(self.steps.config.poll_interval.min(REBOOT_POLL));
         loop {
             backoff.wait().await;
-            if let Ok(now) = self.boot_identity().await
-                && apply::rebooted(&before, &now)
-            {
-                log.note("the host is back with a new boot");
-                return OK;
+            let Ok(ssh) = self.transport_once().await else { continue };
+            let mut gathered = Gathered::new();
+            crate::assess::gather(ssh.as_ref(), &apply::boot_identity_probes(), &mut gathered)
+                .await;
+            match apply::boot_identity(&gathered) {
+                Ok(now) if apply::rebooted(&before, &now) => {
+                    log.note("the host is back with a new boot");
+                    return OK;
+                }
+                Ok(_) => {}
+                // The old connection broke as the host went down.
+                Err(_) => self.forget_connection().await,
             }
             // The rollout's reboot timeout decides when to give up.
         }
@@ -53,106 +65,120 @@ impl HostContext<'_> {
         apply::boot_identity(&gathered).map_err(|e| e.to_string())
     }
 
+    /// The postchecks, all at once (they are independent): units active, HTTP checks, new
+    /// errors in the journal, the running kernel, custom commands. A host that stops answering
+    /// is unreachable; otherwise every problem found is reported.
     pub(super) async fn postcheck(&self, log: &mut Log) -> StepResult {
+        let (mut units_log, mut journal_log, mut custom_log) =
+            (log.sibling(), log.sibling(), log.sibling());
+        let (units, http, journal, kernel, custom) = tokio::join!(
+            self.units_check(&mut units_log),
+            self.http_checks(),
+            self.journal_check(&mut journal_log),
+            self.kernel_check(),
+            self.custom_checks(&mut custom_log),
+        );
+        for sibling in [units_log, journal_log, custom_log] {
+            log.absorb(sibling);
+        }
         let mut problems = Vec::new();
-        if !self.checks.units.is_empty() {
-            let command = match apply::is_active_command(&self.checks.units) {
-                Ok(command) => command,
-                Err(error) => return failed(error.to_string()),
-            };
-            match self.run(log, &command, "units active").await {
-                Ok(output) => {
-                    match apply::parse_is_active(
-                        &self.checks.units,
-                        output.exit_code,
-                        &lossy(&output.stdout),
-                    ) {
-                        Ok(states) => problems.extend(
-                            states
-                                .into_iter()
-                                .filter(|(_, s)| *s != apply::UnitActivity::Active)
-                                .map(|(unit, s)| format!("{unit} is {s:?}")),
-                        ),
-                        Err(error) => problems.push(error.to_string()),
-                    }
-                }
-                Err(error) => return unreachable(error),
-            }
-        }
-        for check in &self.checks.http {
-            if let Err(problem) =
-                super::http::check(check, self.steps.config.connect.connect_timeout).await
-            {
-                problems.push(problem);
-            }
-        }
-        if self.checks.journal_errors {
-            let facts = self.steps.facts(&self.host.name).await;
-            let since = match facts.get(FACT_JOURNAL_CURSOR) {
-                Some(cursor) => JournalSince::Mark(cursor.clone()),
-                None => JournalSince::ThisBoot,
-            };
-            let baseline: Vec<(String, String)> = facts
-                .get(FACT_JOURNAL_BASELINE)
-                .and_then(|json| serde_json::from_str(json).ok())
-                .unwrap_or_default();
-            match self.journal_errors(log, &since).await {
-                Ok(entries) => {
-                    let new: Vec<String> = entries
-                        .into_iter()
-                        .filter(|e| {
-                            !baseline.iter().any(|(i, m)| *i == e.identifier && *m == e.message)
-                        })
-                        .filter(|e| {
-                            let ignore = &self.checks.journal_ignore;
-                            !ignore.iter().any(|text| e.message.contains(text.as_str()))
-                        })
-                        .map(|e| format!("{}: {}", e.identifier, e.message))
-                        .collect();
-                    if !new.is_empty() {
-                        problems.push(format!("new errors in the journal: {}", new.join("; ")));
-                    }
-                }
+        for found in [units, Ok(http), journal, kernel, custom] {
+            match found {
+                Ok(found) => problems.extend(found),
                 Err(result) => return result,
-            }
-        }
-        if self.checks.kernel {
-            match self.state(Depth::Installed).await {
-                Ok(assessment) => {
-                    if let KernelCheck::NotNewest { running, newest } =
-                        apply::running_kernel_check(&assessment)
-                    {
-                        problems
-                            .push(format!("running kernel {running}, newest installed {newest}"));
-                    }
-                }
-                Err(result) => return result,
-            }
-        }
-        for argv in &self.checks.commands {
-            let command = match apply::custom_check_command(argv) {
-                Ok(command) => command,
-                Err(error) => return failed(error.to_string()),
-            };
-            match self.run(log, &command, "custom check").await {
-                Ok(output) => {
-                    let result = apply::parse_custom_check(
-                        output.exit_code,
-                        &lossy(&output.stdout),
-                        &lossy(&output.stderr),
-                    );
-                    if !result.passed {
-                        problems.push(format!(
-                            "`{}` exited {}",
-                            command.display(),
-                            result.exit_code
-                        ));
-                    }
-                }
-                Err(error) => return unreachable(error),
             }
         }
         if problems.is_empty() { OK } else { failed(problems.join("; ")) }
+    }
+
+    async fn units_check(&self, log: &mut Log) -> Result<Vec<String>, StepResult> {
+        if self.checks.units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let command =
+            apply::is_active_command(&self.checks.units).map_err(|e| failed(e.to_string()))?;
+        let output = self.run(log, &command, "units active").await.map_err(unreachable)?;
+        Ok(
+            match apply::parse_is_active(
+                &self.checks.units,
+                output.exit_code,
+                &lossy(&output.stdout),
+            ) {
+                Ok(states) => states
+                    .into_iter()
+                    .filter(|(_, s)| *s != apply::UnitActivity::Active)
+                    .map(|(unit, s)| format!("{unit} is {s:?}"))
+                    .collect(),
+                Err(error) => vec![error.to_string()],
+            },
+        )
+    }
+
+    async fn http_checks(&self) -> Vec<String> {
+        let timeout = self.steps.config.connect.connect_timeout;
+        let checks = self.checks.http.iter().map(|check| super::http::check(check, timeout));
+        futures_util::future::join_all(checks).await.into_iter().filter_map(Result::err).collect()
+    }
+
+    async fn journal_check(&self, log: &mut Log) -> Result<Vec<String>, StepResult> {
+        if !self.checks.journal_errors {
+            return Ok(Vec::new());
+        }
+        let facts = self.steps.facts(&self.host.name).await;
+        let since = match facts.get(FACT_JOURNAL_CURSOR) {
+            Some(cursor) => JournalSince::Mark(cursor.clone()),
+            None => JournalSince::ThisBoot,
+        };
+        let baseline: Vec<(String, String)> = facts
+            .get(FACT_JOURNAL_BASELINE)
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default();
+        let new: Vec<String> = self
+            .journal_errors(log, &since)
+            .await?
+            .into_iter()
+            .filter(|e| !baseline.iter().any(|(i, m)| *i == e.identifier && *m == e.message))
+            .filter(|e| {
+                let ignore = &self.checks.journal_ignore;
+                !ignore.iter().any(|text| e.message.contains(text.as_str()))
+            })
+            .map(|e| format!("{}: {}", e.identifier, e.message))
+            .collect();
+        Ok(if new.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("new errors in the journal: {}", new.join("; "))]
+        })
+    }
+
+    async fn kernel_check(&self) -> Result<Vec<String>, StepResult> {
+        if !self.checks.kernel {
+            return Ok(Vec::new());
+        }
+        let assessment = self.state(Depth::Installed).await?;
+        Ok(match apply::running_kernel_check(&assessment) {
+            KernelCheck::NotNewest { running, newest } => {
+                vec![format!("running kernel {running}, newest installed {newest}")]
+            }
+            _ => Vec::new(),
+        })
+    }
+
+    async fn custom_checks(&self, log: &mut Log) -> Result<Vec<String>, StepResult> {
+        let mut problems = Vec::new();
+        for argv in &self.checks.commands {
+            let command = apply::custom_check_command(argv).map_err(|e| failed(e.to_string()))?;
+            let output = self.run(log, &command, "custom check").await.map_err(unreachable)?;
+            let result = apply::parse_custom_check(
+                output.exit_code,
+                &lossy(&output.stdout),
+                &lossy(&output.stderr),
+            );
+            if !result.passed {
+                problems.push(format!("`{}` exited {}", command.display(), result.exit_code));
+            }
+        }
+        Ok(problems)
     }
 
     pub(super) async fn journal_errors(

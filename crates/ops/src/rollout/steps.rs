@@ -158,6 +158,16 @@ impl Log {
         }
     }
 
+    /// An empty log for the same step, for a check that runs beside others.
+    pub(super) fn sibling(&self) -> Log {
+        Log { step: self.step, outputs: Vec::new() }
+    }
+
+    /// What a sibling recorded, after this log's own records.
+    pub(super) fn absorb(&mut self, sibling: Log) {
+        self.outputs.extend(sibling.outputs);
+    }
+
     fn done(self, result: StepResult) -> StepReport {
         StepReport { result, outputs: self.outputs }
     }
@@ -218,21 +228,11 @@ pub(super) struct HostContext<'a> {
 impl HostContext<'_> {
     /// The host's connection, made again when it dropped, trying until the grace runs out.
     pub(super) async fn transport(&self) -> Result<Arc<transport::Ssh>, String> {
-        let mut connections = self.steps.connections.lock().await;
-        if let Some(ssh) = connections.get(&self.host.name)
-            && !ssh.is_closed()
-        {
-            return Ok(ssh.clone());
-        }
         let started = tokio::time::Instant::now();
         let mut backoff = Backoff::new(self.steps.config.poll_interval);
         loop {
-            match connect(self.host, &self.steps.store, &self.steps.config.connect).await {
-                Ok(ssh) => {
-                    let ssh = Arc::new(ssh);
-                    connections.insert(self.host.name.clone(), ssh.clone());
-                    return Ok(ssh);
-                }
+            match self.transport_once().await {
+                Ok(ssh) => return Ok(ssh),
                 Err(failure) if failure.retryable() => {
                     if started.elapsed() > self.steps.config.unreachable_grace {
                         return Err(failure.to_string());
@@ -242,6 +242,22 @@ impl HostContext<'_> {
                 Err(failure) => return Err(failure.to_string()),
             }
         }
+    }
+
+    /// The host's connection, or one attempt at making it again.
+    pub(super) async fn transport_once(
+        &self,
+    ) -> Result<Arc<transport::Ssh>, crate::connect::ConnectFailure> {
+        let mut connections = self.steps.connections.lock().await;
+        if let Some(ssh) = connections.get(&self.host.name)
+            && !ssh.is_closed()
+        {
+            return Ok(ssh.clone());
+        }
+        let ssh =
+            Arc::new(connect(self.host, &self.steps.store, &self.steps.config.connect).await?);
+        connections.insert(self.host.name.clone(), ssh.clone());
+        Ok(ssh)
     }
 
     pub(super) async fn forget_connection(&self) {

@@ -10,7 +10,7 @@ use pkgmgr::Depth;
 use pkgmgr::apply::{self as apply, ApplyOutcome, FailureReason, UnitName, UnitStart, UnitState};
 use rollout::StepResult;
 
-use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
+use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 
 impl HostContext<'_> {
     pub(super) async fn apply(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -205,10 +205,8 @@ impl HostContext<'_> {
             self.steps.flush(&self.host.name, log).await;
             state = UnitState::Running;
         }
-        let mut backoff = Backoff::new(self.steps.config.poll_interval);
         while state == UnitState::Running {
-            backoff.wait().await;
-            state = self.unit_state(log, unit).await?;
+            state = self.unit_end(log, unit).await?;
         }
         let code = match state {
             UnitState::Exited { code } => code,
@@ -218,21 +216,38 @@ impl HostContext<'_> {
                 return Err(failed(format!("{unit} disappeared while running")));
             }
         };
-        let gathered = self.gather(&apply::unit_output_probes(unit)).await.map_err(unreachable)?;
+        // Its outputs are read while it is released: two commands, one round trip.
+        let mut release_log = log.sibling();
+        let release = async {
+            if let Some(release) = apply::release_unit_command(unit, &state) {
+                let _ = self.run(&mut release_log, &release, "releasing the unit").await;
+            }
+        };
+        let probes = apply::unit_output_probes(unit);
+        let (gathered, ()) = tokio::join!(self.gather(&probes), release);
+        let gathered = gathered.map_err(unreachable)?;
         let stdout =
             gathered.file(apply::UNIT_STDOUT).ok().flatten().unwrap_or_default().to_owned();
         let stderr =
             gathered.file(apply::UNIT_STDERR).ok().flatten().unwrap_or_default().to_owned();
         log.record_unit(command, code, &stdout, &stderr, &unit.to_string());
-        if let Some(release) = apply::release_unit_command(unit, &state) {
-            let _ = self.run(log, &release, "releasing the unit").await;
-        }
+        log.absorb(release_log);
         Ok(Some((code, stdout, stderr)))
     }
 
     async fn unit_state(&self, log: &mut Log, unit: &UnitName) -> Result<UnitState, StepResult> {
         let output = self
             .run(log, &apply::unit_status_command(unit), "unit status")
+            .await
+            .map_err(unreachable)?;
+        apply::parse_unit_status(&lossy(&output.stdout)).map_err(|e| failed(e.to_string()))
+    }
+
+    /// The unit's state once it stopped running, or after a few seconds if it still runs,
+    /// watched on the host itself ([`apply::unit_wait_command`]).
+    async fn unit_end(&self, log: &mut Log, unit: &UnitName) -> Result<UnitState, StepResult> {
+        let output = self
+            .run(log, &apply::unit_wait_command(unit, UNIT_WAIT_SECONDS), "waiting for the unit")
             .await
             .map_err(unreachable)?;
         apply::parse_unit_status(&lossy(&output.stdout)).map_err(|e| failed(e.to_string()))
@@ -245,6 +260,9 @@ impl HostContext<'_> {
         }
     }
 }
+
+/// How long one look at a running unit may wait on the host for its end.
+const UNIT_WAIT_SECONDS: u32 = 5;
 
 fn describe(reason: &FailureReason) -> String {
     match reason {

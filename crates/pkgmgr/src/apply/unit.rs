@@ -160,6 +160,21 @@ pub fn unit_status_command(name: &UnitName) -> CommandSpec {
     ])
 }
 
+/// [`unit_status_command`] once the unit has stopped running, or after about `seconds`
+/// (at most 60) if it still runs: the host looks at the unit every 100 ms itself, so that its
+/// end is seen at once without a round trip per look. The output is the status command's.
+pub fn unit_wait_command(name: &UnitName, seconds: u32) -> CommandSpec {
+    // The unit's name goes in as `$0`, never into the script's text.
+    let looks = seconds.clamp(1, 60) * 10;
+    let script = format!(
+        "i=0; while [ $i -lt {looks} ]; do \
+         case $(systemctl show -p SubState --value \"$0\") in \
+         start*|running|reload*|stop*|final*) sleep 0.1; i=$((i+1)) ;; *) break ;; esac; done; \
+         exec systemctl show \"$0\" --property={STATUS_PROPERTIES}"
+    );
+    CommandSpec::new(["sh".to_owned(), "-c".to_owned(), script, name.service()])
+}
+
 /// Where a unit is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitState {
