@@ -60,12 +60,14 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
     // hosts share its cores, so the run cannot take less than that CPU over the cores.
     let patchctl_all = || -> anyhow::Result<f64> {
         let before = fleet_cpu_seconds(&fleet)?;
+        let own_before = children_cpu_seconds()?;
         let elapsed = assess("all")?;
         let used = fleet_cpu_seconds(&fleet)? - before;
+        let own = children_cpu_seconds()? - own_before;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         eprintln!(
-            "  patchctl assess all: {elapsed:.2} s; the hosts used {used:.2} s of CPU, {:.2} s on {cores} cores",
-            used / cores
+            "  patchctl assess all: {elapsed:.2} s; the hosts used {used:.2} s of CPU, patchctl itself {own:.2} s: {:.2} s on {cores} cores",
+            (used + own) / cores
         );
         Ok(elapsed)
     };
@@ -188,6 +190,20 @@ fn dnf_script(fleet: &Fleet) -> anyhow::Result<String> {
         .args(["exec", &host.container, "cat", pkgmgr::dnf::DNF_SCRIPT])
         .output()?;
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The CPU time (user and system) of this process's children that have ended, in seconds:
+/// `cutime` and `cstime` of `/proc/self/stat`, in clock ticks of 1/100 s.
+fn children_cpu_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').context("/proc/self/stat")?.1.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i).context("/proc/self/stat is short")?.parse::<f64>()?)
+    };
+    // cutime and cstime are fields 16 and 17; the slice starts at field 3.
+    Ok((ticks(16 - 3)? + ticks(17 - 3)?) / 100.0)
 }
 
 /// The CPU time every host's container has used so far, in seconds (cgroup v1 `cpuacct.usage`

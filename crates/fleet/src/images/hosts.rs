@@ -35,6 +35,8 @@ const RPM_REPOSITORY: &str = "patchctl/fleet-rpm";
 /// Installed from Debian's mirror into both images. python3 because Ansible's modules need it
 /// (`cargo xtask bench rollout` runs Ansible against the fleet), as almost every server has it.
 const COMMON_PACKAGES: [&str; 2] = ["busybox", "python3"];
+/// Installed from Debian's mirror into the Debian image: Ansible's `apt` module needs it.
+const APT_TOOLS: [&str; 1] = ["python3-apt"];
 /// Installed from Debian's mirror into the RPM image.
 const RPM_TOOLS: [&str; 3] = ["dnf", "dnf-plugins-core", "rpm"];
 /// Where the scenario root is bind-mounted (read-only) in the chroot during the build.
@@ -127,6 +129,7 @@ fn hosts_hash(base_tag: &str, scenario_hash: &str) -> String {
         scenario_hash,
         &COMMON_PACKAGES.join(","),
         &RPM_TOOLS.join(","),
+        &APT_TOOLS.join(","),
         SSHD_DROP_IN,
         APT_SOURCES,
         RPM_REPO_FILE,
@@ -164,8 +167,9 @@ fn build_host_image(
         let mut mounts = ChrootMounts::mount(&rootfs)?;
         mounts.bind_read_only(&scenario.root, &rootfs.join(SCENARIO_MOUNT))?;
         let mut packages: Vec<&str> = COMMON_PACKAGES.to_vec();
-        if kind == PackageManagerKind::Dnf {
-            packages.extend(RPM_TOOLS);
+        match kind {
+            PackageManagerKind::Apt => packages.extend(APT_TOOLS),
+            PackageManagerKind::Dnf => packages.extend(RPM_TOOLS),
         }
         run(chroot_command(&rootfs, "apt-get").args(["-q", "update"]), "apt-get update")?;
         run(

@@ -32,6 +32,15 @@ fn unit_states() {
     );
     assert_eq!(show(captured!("unit-show-not-found").stdout), UnitState::NotFound);
 
+    // Waiting for its end on the host prints the same status; the name is an argument ($0),
+    // never part of the script, and the wait is bounded.
+    let wait = unit_wait_command(&name, 5).argv;
+    assert_eq!(wait[..2], ["sh", "-c"]);
+    assert_eq!(wait[3], "patchctl-capture-deb1-apply.service");
+    assert!(!wait[2].contains("patchctl-capture"), "{}", wait[2]);
+    assert!(wait[2].contains("-lt 50 ]") && wait[2].ends_with(&status[3]), "{}", wait[2]);
+    assert!(unit_wait_command(&name, 3600).argv[2].contains("-lt 600 ]"));
+
     // Released the way the capture released them.
     assert_eq!(
         release_unit_command(&name, &exited).unwrap().argv,
