@@ -6,11 +6,10 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::ecosystem::{HostRelease, ReleaseKey};
+use super::postings::{Entry, Filed, InstalledVersion, ParsedVersion, Postings, ReleasePostings};
 use super::range::Placement;
 use super::{Advisory, Classification};
 use crate::InstalledPackage;
@@ -21,7 +20,7 @@ use crate::version;
 #[derive(Debug, Default)]
 pub struct AdvisoryIndex {
     advisories: Vec<Advisory>,
-    by_release: HashMap<ReleaseKey, FxHashMap<String, Postings>>,
+    by_release: HashMap<ReleaseKey, ReleasePostings>,
 }
 
 // The application matches hosts on several threads against one index: it must stay `Sync`
@@ -31,39 +30,6 @@ const _: () = {
     is_sync::<AdvisoryIndex>();
 };
 
-/// The advisory entries that name one package in one release.
-#[derive(Debug, Default)]
-struct Postings {
-    /// Entries of one range from the first version up to a fix (nearly every real record),
-    /// sorted by their fixed version, parsed once: one binary search splits them into fixed
-    /// and affected, without re-parsing or chasing each advisory in memory.
-    by_fixed_version: Vec<(ParsedVersion, Entry)>,
-    /// Every other shape, judged one by one.
-    other: Vec<Entry>,
-}
-
-/// A version parsed in its release's order; within one release all are of one kind.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum ParsedVersion {
-    Deb(version::DebVersion),
-    Rpm(version::Evr),
-}
-
-impl ParsedVersion {
-    fn parse(scheme: version::Scheme, text: &str) -> Option<ParsedVersion> {
-        match scheme {
-            version::Scheme::Deb => version::DebVersion::parse(text).ok().map(ParsedVersion::Deb),
-            version::Scheme::Rpm => version::Evr::parse(text).ok().map(ParsedVersion::Rpm),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    advisory: u32,
-    affected: u32,
-}
-
 /// An installed package some advisory names, with its version parsed once for all its hits.
 #[derive(Clone, Copy)]
 struct Hit<'a> {
@@ -71,7 +37,7 @@ struct Hit<'a> {
     position: u32,
     package: &'a InstalledPackage,
     /// `None` when its package manager's order cannot read it.
-    version: Option<&'a ParsedVersion>,
+    version: Option<InstalledVersion<'a>>,
 }
 
 /// A verdict found while matching a host, before any string is built: positions in the index
@@ -79,6 +45,8 @@ struct Hit<'a> {
 struct Found<'index> {
     advisory: u32,
     package: u32,
+    /// The package's name as a number of the host: equal for equal names, ordered like them.
+    name: u32,
     status: ExposureStatus,
     fixed_version: Option<&'index str>,
     reason: Option<String>,
@@ -112,7 +80,7 @@ pub enum ExposureStatus {
 
 impl AdvisoryIndex {
     pub fn new(advisories: Vec<Advisory>) -> AdvisoryIndex {
-        let mut by_release: HashMap<ReleaseKey, FxHashMap<String, Postings>> = HashMap::new();
+        let mut filed: HashMap<ReleaseKey, Vec<Filed<'_>>> = HashMap::new();
         for (advisory_position, advisory) in advisories.iter().enumerate() {
             for (affected_position, affected) in advisory.affected.iter().enumerate() {
                 let entry = Entry {
@@ -123,22 +91,15 @@ impl AdvisoryIndex {
                 // Every fixed version was checked on import; one that would not parse here is
                 // judged the slow way, never dropped.
                 let fixed =
-                    simple_fix(advisory, entry).and_then(|f| ParsedVersion::parse(scheme, f));
-                let names = by_release.entry(affected.ecosystem.key()).or_default();
+                    simple_fix(&advisories, entry).and_then(|f| ParsedVersion::parse(scheme, f));
+                let release = filed.entry(affected.ecosystem.key()).or_default();
                 for name in std::iter::once(&affected.package).chain(&affected.binaries) {
-                    let postings = names.entry(name.clone()).or_default();
-                    match &fixed {
-                        Some(fixed) => postings.by_fixed_version.push((fixed.clone(), entry)),
-                        None => postings.other.push(entry),
-                    }
+                    release.push((name, fixed.clone(), entry));
                 }
             }
         }
-        for names in by_release.values_mut() {
-            for postings in names.values_mut() {
-                postings.by_fixed_version.sort_by(|(a, _), (b, _)| a.cmp(b));
-            }
-        }
+        let by_release =
+            filed.into_iter().map(|(key, entries)| (key, ReleasePostings::new(entries))).collect();
         AdvisoryIndex { advisories, by_release }
     }
 
@@ -178,38 +139,41 @@ impl AdvisoryIndex {
         installed: &[InstalledPackage],
         with_fixed: bool,
     ) -> Vec<Exposure> {
+        let names = name_numbers(installed);
         let mut found: Vec<Found<'_>> = Vec::new();
         // The installed packages some advisory names, by position, with their postings.
-        let mut hits: Vec<(u32, &Postings)> = Vec::new();
+        let mut hits: Vec<(u32, Postings<'_>)> = Vec::new();
         for key in &host.keys {
-            let Some(names) = self.by_release.get(key) else { continue };
+            let Some(release) = self.by_release.get(key) else { continue };
             hits.clear();
             for (position, package) in installed.iter().enumerate() {
-                if let Some(postings) = names.get(&package.name) {
+                if let Some(postings) = release.get(&package.name) {
                     hits.push((position as u32, postings));
                 }
                 if let Some(source) = &package.source
                     && source != &package.name
-                    && let Some(postings) = names.get(source)
+                    && let Some(postings) = release.get(source)
                 {
                     hits.push((position as u32, postings));
                 }
             }
-            let name = |position: u32| installed[position as usize].name.as_str();
+            let name = |position: u32| names[position as usize];
             // When several versions of a package are installed (kernels, which dnf installs
             // beside each other), the newest decides, as dnf decides whether an advisory is
             // installed: the old kernel kept for a rollback does not keep the host exposed.
             // Package managers list packages sorted by name; a generated list may not be. The
             // sort is stable, so the hits of one package stay side by side.
-            if !hits.is_sorted_by(|(a, _), (b, _)| name(*a) <= name(*b)) {
-                hits.sort_by(|(a, _), (b, _)| name(*a).cmp(name(*b)));
+            if !hits.is_sorted_by_key(|(position, _)| name(*position)) {
+                hits.sort_by_key(|(position, _)| name(*position));
             }
             // The installed version of the package hit last, parsed once for all its hits (by
             // binary and by source name) instead of once per hit.
-            let mut parsed: Option<(u32, Option<ParsedVersion>)> = None;
+            let mut parsed: Option<(u32, Option<InstalledVersion<'_>>)> = None;
             for run in hits.chunk_by(|(a, _), (b, _)| name(*a) == name(*b)) {
+                // One package hit by its binary and its source name is one version.
+                let one_package = run.iter().all(|(position, _)| *position == run[0].0);
                 let newest = match run {
-                    [(only, _)] => installed[*only as usize].version.as_str(),
+                    _ if one_package => installed[run[0].0 as usize].version.as_str(),
                     _ => run
                         .iter()
                         .map(|(position, _)| installed[*position as usize].version.as_str())
@@ -220,34 +184,34 @@ impl AdvisoryIndex {
                 };
                 for (position, postings) in run {
                     let package = &installed[*position as usize];
-                    if package.version != newest {
+                    if !one_package && package.version != newest {
                         continue;
                     }
                     if parsed.as_ref().is_none_or(|(last, _)| last != position) {
-                        let version = ParsedVersion::parse(host.scheme, compared_version(package));
+                        let version =
+                            InstalledVersion::parse(host.scheme, compared_version(package));
                         parsed = Some((*position, version));
                     }
-                    let version = parsed.as_ref().and_then(|(_, version)| version.as_ref());
+                    let version = parsed.and_then(|(_, version)| version);
                     let hit = Hit { position: *position, package, version };
-                    self.judge_postings(host, hit, postings, with_fixed, &mut found);
+                    self.judge_postings(
+                        host,
+                        hit,
+                        name(*position),
+                        *postings,
+                        with_fixed,
+                        &mut found,
+                    );
                 }
             }
         }
         // One verdict per advisory and package: a package matched twice (by binary and by
         // source name, or by a release and its Pro stream) is affected when either match says
         // so; a verdict that could not be reached outranks a fixed one.
-        let name = |found: &Found<'_>| installed[found.package as usize].name.as_str();
-        found.sort_by(|a, b| {
-            (a.advisory, name(a), rank(a.status), a.fixed_version.is_none()).cmp(&(
-                b.advisory,
-                name(b),
-                rank(b.status),
-                b.fixed_version.is_none(),
-            ))
+        found.sort_by_key(|found| {
+            (found.advisory, found.name, rank(found.status), found.fixed_version.is_none())
         });
-        found.dedup_by(|later, first| {
-            later.advisory == first.advisory && name(later) == name(first)
-        });
+        found.dedup_by(|later, first| later.advisory == first.advisory && later.name == first.name);
         // The strings are built only now, for the verdicts kept.
         found
             .into_iter()
@@ -269,24 +233,27 @@ impl AdvisoryIndex {
         &'index self,
         host: &HostRelease,
         hit: Hit<'_>,
-        postings: &Postings,
+        name: u32,
+        postings: Postings<'_>,
         with_fixed: bool,
         found: &mut Vec<Found<'index>>,
     ) {
-        let sorted = &postings.by_fixed_version;
-        match hit.version {
+        let sorted = postings.by_fixed_version;
+        match &hit.version {
             Some(installed) => {
                 // The entries fixed at or before the installed version come first. On a patched
                 // host the newest fix is usually installed: one comparison settles them all.
+                let at_or_before = |fixed: &ParsedVersion| fixed.cmp_installed(installed).is_le();
                 let split = match sorted.last() {
-                    Some((newest_fix, _)) if newest_fix <= installed => sorted.len(),
-                    _ => sorted.partition_point(|(fixed, _)| fixed <= installed),
+                    Some((newest_fix, _)) if at_or_before(newest_fix) => sorted.len(),
+                    _ => sorted.partition_point(|(fixed, _)| at_or_before(fixed)),
                 };
                 let verdict = |entry: &Entry, status| Found {
                     advisory: entry.advisory,
                     package: hit.position,
+                    name,
                     status,
-                    fixed_version: simple_fix(&self.advisories[entry.advisory as usize], *entry),
+                    fixed_version: simple_fix(&self.advisories, *entry),
                     reason: None,
                 };
                 if with_fixed {
@@ -302,12 +269,12 @@ impl AdvisoryIndex {
             // judged one by one, and says undecided with the reason.
             None => {
                 for (_, entry) in sorted {
-                    found.extend(self.judge(host, *entry, hit));
+                    found.extend(self.judge(host, *entry, hit, name));
                 }
             }
         }
-        for entry in &postings.other {
-            if let Some(verdict) = self.judge(host, *entry, hit)
+        for entry in postings.other {
+            if let Some(verdict) = self.judge(host, *entry, hit, name)
                 && (with_fixed || verdict.status != ExposureStatus::Fixed)
             {
                 found.push(verdict);
@@ -315,7 +282,13 @@ impl AdvisoryIndex {
         }
     }
 
-    fn judge(&self, host: &HostRelease, entry: Entry, hit: Hit<'_>) -> Option<Found<'_>> {
+    fn judge(
+        &self,
+        host: &HostRelease,
+        entry: Entry,
+        hit: Hit<'_>,
+        name: u32,
+    ) -> Option<Found<'_>> {
         let advisory = &self.advisories[entry.advisory as usize];
         let affected = &advisory.affected[entry.affected as usize];
         let mut inside_fix: Option<Option<&str>> = None;
@@ -351,6 +324,7 @@ impl AdvisoryIndex {
         Some(Found {
             advisory: entry.advisory,
             package: hit.position,
+            name,
             status,
             fixed_version,
             reason,
@@ -370,8 +344,40 @@ fn compared_version(package: &InstalledPackage) -> &str {
     package.source_version.as_deref().unwrap_or(&package.version)
 }
 
+/// For each installed package, a number for its name: equal for equal names, and ordered as
+/// the names are, so that verdicts are sorted and merged without comparing strings. Package
+/// managers list packages by name, so this is usually one pass.
+fn name_numbers(installed: &[InstalledPackage]) -> Vec<u32> {
+    let mut numbers = Vec::with_capacity(installed.len());
+    let sorted = installed.windows(2).all(|pair| pair[0].name <= pair[1].name);
+    if sorted {
+        for (position, package) in installed.iter().enumerate() {
+            let first_of_name = match numbers.last() {
+                Some(&previous) if installed[position - 1].name == package.name => previous,
+                _ => position as u32,
+            };
+            numbers.push(first_of_name);
+        }
+    } else {
+        let mut by_name: Vec<u32> = (0..installed.len() as u32).collect();
+        by_name.sort_by(|a, b| installed[*a as usize].name.cmp(&installed[*b as usize].name));
+        numbers.resize(installed.len(), 0);
+        let mut rank = 0;
+        for (at, position) in by_name.iter().enumerate() {
+            if at > 0
+                && installed[by_name[at - 1] as usize].name != installed[*position as usize].name
+            {
+                rank = at as u32;
+            }
+            numbers[*position as usize] = rank;
+        }
+    }
+    numbers
+}
+
 /// The fixed version of an entry whose only range runs from the first version to a fix.
-fn simple_fix(advisory: &Advisory, entry: Entry) -> Option<&str> {
+fn simple_fix(advisories: &[Advisory], entry: Entry) -> Option<&str> {
+    let advisory = &advisories[entry.advisory as usize];
     match &advisory.affected[entry.affected as usize].ranges[..] {
         [range] if range.introduced.is_none() && range.last_affected.is_none() => {
             range.fixed.as_deref()
