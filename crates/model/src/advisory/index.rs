@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::ecosystem::{HostRelease, ReleaseKey};
-use super::postings::{Entry, Filed, InstalledVersion, ParsedVersion, Postings, ReleasePostings};
+use super::postings::{Entry, Filed, FixedVersion, InstalledVersion, Postings, ReleasePostings};
 use super::range::Placement;
 use super::{Advisory, Classification};
 use crate::InstalledPackage;
-use crate::version;
+use crate::version::{self, Scheme};
 
 /// Advisories filed for matching. Holds them; look them up by the position an [`Exposure`]
 /// gives.
@@ -80,26 +80,28 @@ pub enum ExposureStatus {
 
 impl AdvisoryIndex {
     pub fn new(advisories: Vec<Advisory>) -> AdvisoryIndex {
-        let mut filed: HashMap<ReleaseKey, Vec<Filed<'_>>> = HashMap::new();
+        let mut filed: HashMap<ReleaseKey, (Scheme, Vec<Filed<'_>>)> = HashMap::new();
         for (advisory_position, advisory) in advisories.iter().enumerate() {
             for (affected_position, affected) in advisory.affected.iter().enumerate() {
                 let entry = Entry {
                     advisory: advisory_position as u32,
                     affected: affected_position as u32,
                 };
-                let scheme = affected.ecosystem.distribution.scheme();
                 // Every fixed version was checked on import; one that would not parse here is
                 // judged the slow way, never dropped.
-                let fixed =
-                    simple_fix(&advisories, entry).and_then(|f| ParsedVersion::parse(scheme, f));
-                let release = filed.entry(affected.ecosystem.key()).or_default();
+                let fixed = simple_fix(&advisories, entry);
+                let scheme = affected.ecosystem.distribution.scheme();
+                let (_, release) =
+                    filed.entry(affected.ecosystem.key()).or_insert((scheme, vec![]));
                 for name in std::iter::once(&affected.package).chain(&affected.binaries) {
-                    release.push((name, fixed.clone(), entry));
+                    release.push((name, fixed, entry));
                 }
             }
         }
-        let by_release =
-            filed.into_iter().map(|(key, entries)| (key, ReleasePostings::new(entries))).collect();
+        let by_release = filed
+            .into_iter()
+            .map(|(key, (scheme, entries))| (key, ReleasePostings::new(scheme, entries)))
+            .collect();
         AdvisoryIndex { advisories, by_release }
     }
 
@@ -234,7 +236,7 @@ impl AdvisoryIndex {
         host: &HostRelease,
         hit: Hit<'_>,
         name: u32,
-        postings: Postings<'_>,
+        postings: Postings<'index>,
         with_fixed: bool,
         found: &mut Vec<Found<'index>>,
     ) {
@@ -243,27 +245,25 @@ impl AdvisoryIndex {
             Some(installed) => {
                 // The entries fixed at or before the installed version come first. On a patched
                 // host the newest fix is usually installed: one comparison settles them all.
-                let at_or_before = |fixed: &ParsedVersion| fixed.cmp_installed(installed).is_le();
+                let at_or_before =
+                    |fixed: &FixedVersion| fixed.cmp_installed(postings.arena, installed).is_le();
                 let split = match sorted.last() {
                     Some((newest_fix, _)) if at_or_before(newest_fix) => sorted.len(),
                     _ => sorted.partition_point(|(fixed, _)| at_or_before(fixed)),
                 };
-                let verdict = |entry: &Entry, status| Found {
+                // The fix, from the index's own copy of its text, close to its neighbours'.
+                let verdict = |(fixed, entry): &(FixedVersion, Entry), status| Found {
                     advisory: entry.advisory,
                     package: hit.position,
                     name,
                     status,
-                    fixed_version: simple_fix(&self.advisories, *entry),
+                    fixed_version: Some(fixed.text(postings.arena)),
                     reason: None,
                 };
                 if with_fixed {
-                    found.extend(
-                        sorted[..split].iter().map(|(_, e)| verdict(e, ExposureStatus::Fixed)),
-                    );
+                    found.extend(sorted[..split].iter().map(|p| verdict(p, ExposureStatus::Fixed)));
                 }
-                found.extend(
-                    sorted[split..].iter().map(|(_, e)| verdict(e, ExposureStatus::Affected)),
-                );
+                found.extend(sorted[split..].iter().map(|p| verdict(p, ExposureStatus::Affected)));
             }
             // An installed version its package manager's order cannot read: every entry is
             // judged one by one, and says undecided with the reason.

@@ -154,9 +154,9 @@ impl fmt::Display for DebVersion {
 /// A version split into its parts without copying, so that [`compare`] allocates nothing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Parts<'a> {
-    epoch: u32,
-    upstream: &'a str,
-    revision: &'a str,
+    pub(crate) epoch: u32,
+    pub(crate) upstream: &'a str,
+    pub(crate) revision: &'a str,
 }
 
 impl<'a> Parts<'a> {

@@ -189,9 +189,9 @@ impl fmt::Display for Evr {
 /// A version split into its parts without copying, so that [`compare`] allocates nothing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Parts<'a> {
-    epoch: Option<&'a str>,
-    version: &'a str,
-    release: Option<&'a str>,
+    pub(crate) epoch: Option<&'a str>,
+    pub(crate) version: &'a str,
+    pub(crate) release: Option<&'a str>,
 }
 
 impl<'a> Parts<'a> {
