@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::ecosystem::{HostRelease, ReleaseKey};
-use super::postings::{Entry, Filed, FixedVersion, InstalledVersion, Postings, ReleasePostings};
+use super::postings::{
+    Entry, Filed, FixedVersion, InstalledVersion, Postings, ReleasePostings, Span,
+};
 use super::range::Placement;
 use super::{Advisory, Classification};
 use crate::InstalledPackage;
@@ -30,15 +32,18 @@ const _: () = {
     is_sync::<AdvisoryIndex>();
 };
 
-/// An installed package some advisory names, with its version parsed once for all its hits.
+/// An installed package some advisory names.
 #[derive(Clone, Copy)]
 struct Hit<'a> {
     /// Its position in the host's list.
     position: u32,
     package: &'a InstalledPackage,
-    /// `None` when its package manager's order cannot read it.
-    version: Option<InstalledVersion<'a>>,
 }
+
+/// The installed version of the package hit last, parsed when first needed and once for all
+/// its hits (by binary and by source name): its position, and the version (`None` when its
+/// package manager's order cannot read it).
+type LastParsed<'a> = Option<(u32, Option<InstalledVersion<'a>>)>;
 
 /// A verdict found while matching a host, before any string is built: positions in the index
 /// and in the host's list, the fixed version borrowed from the advisory.
@@ -144,19 +149,19 @@ impl AdvisoryIndex {
         let names = name_numbers(installed);
         let mut found: Vec<Found<'_>> = Vec::new();
         // The installed packages some advisory names, by position, with their postings.
-        let mut hits: Vec<(u32, Postings<'_>)> = Vec::new();
+        let mut hits: Vec<(u32, Span)> = Vec::with_capacity(installed.len());
         for key in &host.keys {
             let Some(release) = self.by_release.get(key) else { continue };
             hits.clear();
             for (position, package) in installed.iter().enumerate() {
-                if let Some(postings) = release.get(&package.name) {
-                    hits.push((position as u32, postings));
+                if let Some(span) = release.find(&package.name) {
+                    hits.push((position as u32, span));
                 }
                 if let Some(source) = &package.source
                     && source != &package.name
-                    && let Some(postings) = release.get(source)
+                    && let Some(span) = release.find(source)
                 {
-                    hits.push((position as u32, postings));
+                    hits.push((position as u32, span));
                 }
             }
             let name = |position: u32| names[position as usize];
@@ -168,9 +173,7 @@ impl AdvisoryIndex {
             if !hits.is_sorted_by_key(|(position, _)| name(*position)) {
                 hits.sort_by_key(|(position, _)| name(*position));
             }
-            // The installed version of the package hit last, parsed once for all its hits (by
-            // binary and by source name) instead of once per hit.
-            let mut parsed: Option<(u32, Option<InstalledVersion<'_>>)> = None;
+            let mut parsed: LastParsed<'_> = None;
             for run in hits.chunk_by(|(a, _), (b, _)| name(*a) == name(*b)) {
                 // One package hit by its binary and its source name is one version.
                 let one_package = run.iter().all(|(position, _)| *position == run[0].0);
@@ -184,25 +187,23 @@ impl AdvisoryIndex {
                         })
                         .unwrap_or_default(),
                 };
-                for (position, postings) in run {
+                for (position, span) in run {
+                    let postings = release.postings(*span);
                     let package = &installed[*position as usize];
                     if !one_package && package.version != newest {
                         continue;
                     }
-                    if parsed.as_ref().is_none_or(|(last, _)| last != position) {
-                        let version =
-                            InstalledVersion::parse(host.scheme, compared_version(package));
-                        parsed = Some((*position, version));
-                    }
-                    let version = parsed.and_then(|(_, version)| version);
-                    let hit = Hit { position: *position, package, version };
+                    let hit = Hit { position: *position, package };
+                    let verdicts = &mut found;
+                    let name = name(*position);
                     self.judge_postings(
                         host,
                         hit,
-                        name(*position),
-                        *postings,
+                        name,
+                        postings,
                         with_fixed,
-                        &mut found,
+                        &mut parsed,
+                        verdicts,
                     );
                 }
             }
@@ -210,14 +211,26 @@ impl AdvisoryIndex {
         // One verdict per advisory and package: a package matched twice (by binary and by
         // source name, or by a release and its Pro stream) is affected when either match says
         // so; a verdict that could not be reached outranks a fixed one.
-        found.sort_by_key(|found| {
-            (found.advisory, found.name, rank(found.status), found.fixed_version.is_none())
-        });
-        found.dedup_by(|later, first| later.advisory == first.advisory && later.name == first.name);
+        // Sorted as two words per verdict, its position last: the order of a stable sort, and
+        // the first of each advisory and package is the one kept.
+        let mut order: Vec<(u64, u64)> = found
+            .iter()
+            .enumerate()
+            .map(|(at, found)| {
+                let package = u64::from(found.advisory) << 32 | u64::from(found.name);
+                let preference = u64::from(rank(found.status)) << 33
+                    | u64::from(found.fixed_version.is_none()) << 32
+                    | at as u64;
+                (package, preference)
+            })
+            .collect();
+        order.sort_unstable();
+        order.dedup_by_key(|(package, _)| *package);
         // The strings are built only now, for the verdicts kept.
-        found
+        order
             .into_iter()
-            .map(|found| {
+            .map(|(_, preference)| {
+                let found = &mut found[(preference & u64::from(u32::MAX)) as usize];
                 let package = &installed[found.package as usize];
                 Exposure {
                     advisory: found.advisory as usize,
@@ -225,32 +238,48 @@ impl AdvisoryIndex {
                     installed_version: package.version.clone(),
                     status: found.status,
                     fixed_version: found.fixed_version.map(str::to_owned),
-                    reason: found.reason,
+                    reason: found.reason.take(),
                 }
             })
             .collect()
     }
 
-    fn judge_postings<'index>(
+    #[allow(clippy::too_many_arguments)]
+    fn judge_postings<'index, 'host>(
         &'index self,
         host: &HostRelease,
-        hit: Hit<'_>,
+        hit: Hit<'host>,
         name: u32,
         postings: Postings<'index>,
         with_fixed: bool,
+        parsed: &mut LastParsed<'host>,
         found: &mut Vec<Found<'index>>,
     ) {
         let sorted = postings.by_fixed_version;
-        match &hit.version {
-            Some(installed) => {
-                // The entries fixed at or before the installed version come first. On a patched
-                // host the newest fix is usually installed: one comparison settles them all.
-                let at_or_before =
-                    |fixed: &FixedVersion| fixed.cmp_installed(postings.arena, installed).is_le();
-                let split = match sorted.last() {
-                    Some((newest_fix, _)) if at_or_before(newest_fix) => sorted.len(),
-                    _ => sorted.partition_point(|(fixed, _)| at_or_before(fixed)),
-                };
+        let text = compared_version(hit.package);
+        // The entries fixed at or before the installed version come first. On a patched host
+        // the newest fix is usually installed, and often byte for byte as the advisory writes
+        // it: then it is equal (the same bytes are split the same way), with nothing parsed.
+        let split = match sorted.last() {
+            Some((newest_fix, _)) if newest_fix.text(postings.arena) == text => Some(sorted.len()),
+            _ => {
+                if parsed.as_ref().is_none_or(|(last, _)| *last != hit.position) {
+                    *parsed = Some((hit.position, InstalledVersion::parse(host.scheme, text)));
+                }
+                parsed.and_then(|(_, version)| version).map(|installed| {
+                    let at_or_before = |fixed: &FixedVersion| {
+                        fixed.cmp_installed(postings.arena, &installed).is_le()
+                    };
+                    // One comparison settles them all when the newest fix is installed.
+                    match sorted.last() {
+                        Some((newest_fix, _)) if at_or_before(newest_fix) => sorted.len(),
+                        _ => sorted.partition_point(|(fixed, _)| at_or_before(fixed)),
+                    }
+                })
+            }
+        };
+        match split {
+            Some(split) => {
                 // The fix, from the index's own copy of its text, close to its neighbours'.
                 let verdict = |(fixed, entry): &(FixedVersion, Entry), status| Found {
                     advisory: entry.advisory,

@@ -181,9 +181,9 @@ pub(super) struct ReleasePostings {
     other: Vec<Entry>,
 }
 
-/// Where the entries of one name lie.
+/// Where the entries of one name lie: small, so a host's hits are cheap to collect.
 #[derive(Debug, Clone, Copy)]
-struct Span {
+pub(super) struct Span {
     by_fixed_version: (u32, u32),
     other: (u32, u32),
 }
@@ -244,18 +244,29 @@ impl ReleasePostings {
         postings
     }
 
-    /// The entries that name `name`, if any.
-    pub fn get(&self, name: &str) -> Option<Postings<'_>> {
-        let span = match ShortName::new(name) {
+    /// Where the entries that name `name` lie, if there are any.
+    pub fn find(&self, name: &str) -> Option<Span> {
+        match ShortName::new(name) {
             Some(short) => self.short_names.get(&short),
             None => self.long_names.get(name),
-        }?;
+        }
+        .copied()
+    }
+
+    /// The entries that name `name`, if any.
+    #[cfg(test)]
+    pub fn get(&self, name: &str) -> Option<Postings<'_>> {
+        self.find(name).map(|span| self.postings(span))
+    }
+
+    /// The entries [`ReleasePostings::find`] found.
+    pub fn postings(&self, span: Span) -> Postings<'_> {
         let slice = |(start, len): (u32, u32)| start as usize..(start + len) as usize;
-        Some(Postings {
+        Postings {
             arena: &self.arena,
             by_fixed_version: &self.by_fixed_version[slice(span.by_fixed_version)],
             other: &self.other[slice(span.other)],
-        })
+        }
     }
 }
 
