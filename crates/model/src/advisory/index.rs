@@ -38,6 +38,8 @@ struct Hit<'a> {
     /// Its position in the host's list.
     position: u32,
     package: &'a InstalledPackage,
+    /// Its name as a number of the host: equal for equal names, ordered like them.
+    name: u32,
 }
 
 /// The installed version of the package hit last, parsed when first needed and once for all
@@ -193,18 +195,8 @@ impl AdvisoryIndex {
                     if !one_package && package.version != newest {
                         continue;
                     }
-                    let hit = Hit { position: *position, package };
-                    let verdicts = &mut found;
-                    let name = name(*position);
-                    self.judge_postings(
-                        host,
-                        hit,
-                        name,
-                        postings,
-                        with_fixed,
-                        &mut parsed,
-                        verdicts,
-                    );
+                    let hit = Hit { position: *position, package, name: name(*position) };
+                    self.judge_postings(host, hit, postings, with_fixed, &mut parsed, &mut found);
                 }
             }
         }
@@ -244,12 +236,10 @@ impl AdvisoryIndex {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn judge_postings<'index, 'host>(
         &'index self,
         host: &HostRelease,
         hit: Hit<'host>,
-        name: u32,
         postings: Postings<'index>,
         with_fixed: bool,
         parsed: &mut LastParsed<'host>,
@@ -284,7 +274,7 @@ impl AdvisoryIndex {
                 let verdict = |(fixed, entry): &(FixedVersion, Entry), status| Found {
                     advisory: entry.advisory,
                     package: hit.position,
-                    name,
+                    name: hit.name,
                     status,
                     fixed_version: Some(fixed.text(postings.arena)),
                     reason: None,
@@ -298,12 +288,12 @@ impl AdvisoryIndex {
             // judged one by one, and says undecided with the reason.
             None => {
                 for (_, entry) in sorted {
-                    found.extend(self.judge(host, *entry, hit, name));
+                    found.extend(self.judge(host, *entry, hit));
                 }
             }
         }
         for entry in postings.other {
-            if let Some(verdict) = self.judge(host, *entry, hit, name)
+            if let Some(verdict) = self.judge(host, *entry, hit)
                 && (with_fixed || verdict.status != ExposureStatus::Fixed)
             {
                 found.push(verdict);
@@ -311,13 +301,7 @@ impl AdvisoryIndex {
         }
     }
 
-    fn judge(
-        &self,
-        host: &HostRelease,
-        entry: Entry,
-        hit: Hit<'_>,
-        name: u32,
-    ) -> Option<Found<'_>> {
+    fn judge(&self, host: &HostRelease, entry: Entry, hit: Hit<'_>) -> Option<Found<'_>> {
         let advisory = &self.advisories[entry.advisory as usize];
         let affected = &advisory.affected[entry.affected as usize];
         let mut inside_fix: Option<Option<&str>> = None;
@@ -353,7 +337,7 @@ impl AdvisoryIndex {
         Some(Found {
             advisory: entry.advisory,
             package: hit.position,
-            name,
+            name: hit.name,
             status,
             fixed_version,
             reason,
