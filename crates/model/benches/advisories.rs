@@ -20,6 +20,8 @@ use model::advisory::{AdvisoryIndex, ExposureStatus, HostRelease, osv::parse_osv
 use model::{InstalledPackage, OsRelease, PackageManagerKind};
 
 const N_ADVISORIES: usize = 100_000;
+/// The hosts matched, unless `PATCHCTL_BENCH_HOSTS` says otherwise (a smaller fleet for
+/// `valgrind --tool=callgrind`, whose instruction counts do not depend on the machine's load).
 const N_HOSTS: usize = 10_000;
 const N_INSTALLED: usize = 2_000;
 /// Hosts generated, then matched, at a time: enough to keep both cores busy, few enough to keep
@@ -231,6 +233,10 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
+    let n_hosts: usize = match std::env::var("PATCHCTL_BENCH_HOSTS") {
+        Ok(text) => text.parse().expect("PATCHCTL_BENCH_HOSTS must be a number of hosts"),
+        Err(_) => N_HOSTS,
+    };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let generated = Instant::now();
     let files: Vec<String> =
@@ -264,9 +270,9 @@ fn main() {
     let mut matched_all_verdicts = Duration::ZERO;
     let matched_on_cpu = AtomicU64::new(0);
     let (mut affected, mut all_verdicts, mut exposed_hosts) = (0usize, 0usize, 0usize);
-    for first in (0..N_HOSTS).step_by(HOSTS_PER_BATCH) {
+    for first in (0..n_hosts).step_by(HOSTS_PER_BATCH) {
         let batch: Vec<(HostRelease, Vec<InstalledPackage>)> = (first
-            ..N_HOSTS.min(first + HOSTS_PER_BATCH))
+            ..n_hosts.min(first + HOSTS_PER_BATCH))
             .map(|n| host(&mut rng, FAMILIES[n % 4]))
             .collect();
         let timer = Instant::now();
@@ -299,7 +305,7 @@ fn main() {
         indexed.as_secs_f64()
     );
     println!(
-        "exposures of {N_HOSTS} hosts x {N_INSTALLED} packages: {:.2} s wall, {:.2} s on the CPU \
+        "exposures of {n_hosts} hosts x {N_INSTALLED} packages: {:.2} s wall, {:.2} s on the CPU \
          (summed over {} threads); {affected} (host, advisory, package) exposures, \
          {exposed_hosts} hosts exposed",
         matched.as_secs_f64(),
@@ -308,7 +314,7 @@ fn main() {
     );
     println!(
         "every verdict (fixed included) of {} hosts: {:.2} s; {all_verdicts} verdicts",
-        N_HOSTS / 10,
+        n_hosts.div_ceil(10),
         matched_all_verdicts.as_secs_f64()
     );
     println!(

@@ -15,6 +15,7 @@ pub mod cvss;
 pub mod ecosystem;
 pub mod index;
 pub mod osv;
+mod postings;
 pub mod range;
 pub mod updateinfo;
 

@@ -6,22 +6,23 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::ecosystem::{HostRelease, ReleaseKey};
+use super::postings::{
+    Entry, Filed, FixedVersion, InstalledVersion, Postings, ReleasePostings, Span,
+};
 use super::range::Placement;
 use super::{Advisory, Classification};
 use crate::InstalledPackage;
-use crate::version;
+use crate::version::{self, Scheme};
 
 /// Advisories filed for matching. Holds them; look them up by the position an [`Exposure`]
 /// gives.
 #[derive(Debug, Default)]
 pub struct AdvisoryIndex {
     advisories: Vec<Advisory>,
-    by_release: HashMap<ReleaseKey, FxHashMap<String, Postings>>,
+    by_release: HashMap<ReleaseKey, ReleasePostings>,
 }
 
 // The application matches hosts on several threads against one index: it must stay `Sync`
@@ -31,54 +32,28 @@ const _: () = {
     is_sync::<AdvisoryIndex>();
 };
 
-/// The advisory entries that name one package in one release.
-#[derive(Debug, Default)]
-struct Postings {
-    /// Entries of one range from the first version up to a fix (nearly every real record),
-    /// sorted by their fixed version, parsed once: one binary search splits them into fixed
-    /// and affected, without re-parsing or chasing each advisory in memory.
-    by_fixed_version: Vec<(ParsedVersion, Entry)>,
-    /// Every other shape, judged one by one.
-    other: Vec<Entry>,
-}
-
-/// A version parsed in its release's order; within one release all are of one kind.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum ParsedVersion {
-    Deb(version::DebVersion),
-    Rpm(version::Evr),
-}
-
-impl ParsedVersion {
-    fn parse(scheme: version::Scheme, text: &str) -> Option<ParsedVersion> {
-        match scheme {
-            version::Scheme::Deb => version::DebVersion::parse(text).ok().map(ParsedVersion::Deb),
-            version::Scheme::Rpm => version::Evr::parse(text).ok().map(ParsedVersion::Rpm),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    advisory: u32,
-    affected: u32,
-}
-
-/// An installed package some advisory names, with its version parsed once for all its hits.
+/// An installed package some advisory names.
 #[derive(Clone, Copy)]
 struct Hit<'a> {
     /// Its position in the host's list.
     position: u32,
     package: &'a InstalledPackage,
-    /// `None` when its package manager's order cannot read it.
-    version: Option<&'a ParsedVersion>,
+    /// Its name as a number of the host: equal for equal names, ordered like them.
+    name: u32,
 }
+
+/// The installed version of the package hit last, parsed when first needed and once for all
+/// its hits (by binary and by source name): its position, and the version (`None` when its
+/// package manager's order cannot read it).
+type LastParsed<'a> = Option<(u32, Option<InstalledVersion<'a>>)>;
 
 /// A verdict found while matching a host, before any string is built: positions in the index
 /// and in the host's list, the fixed version borrowed from the advisory.
 struct Found<'index> {
     advisory: u32,
     package: u32,
+    /// The package's name as a number of the host: equal for equal names, ordered like them.
+    name: u32,
     status: ExposureStatus,
     fixed_version: Option<&'index str>,
     reason: Option<String>,
@@ -112,33 +87,28 @@ pub enum ExposureStatus {
 
 impl AdvisoryIndex {
     pub fn new(advisories: Vec<Advisory>) -> AdvisoryIndex {
-        let mut by_release: HashMap<ReleaseKey, FxHashMap<String, Postings>> = HashMap::new();
+        let mut filed: HashMap<ReleaseKey, (Scheme, Vec<Filed<'_>>)> = HashMap::new();
         for (advisory_position, advisory) in advisories.iter().enumerate() {
             for (affected_position, affected) in advisory.affected.iter().enumerate() {
                 let entry = Entry {
                     advisory: advisory_position as u32,
                     affected: affected_position as u32,
                 };
-                let scheme = affected.ecosystem.distribution.scheme();
                 // Every fixed version was checked on import; one that would not parse here is
                 // judged the slow way, never dropped.
-                let fixed =
-                    simple_fix(advisory, entry).and_then(|f| ParsedVersion::parse(scheme, f));
-                let names = by_release.entry(affected.ecosystem.key()).or_default();
+                let fixed = simple_fix(&advisories, entry);
+                let scheme = affected.ecosystem.distribution.scheme();
+                let (_, release) =
+                    filed.entry(affected.ecosystem.key()).or_insert((scheme, vec![]));
                 for name in std::iter::once(&affected.package).chain(&affected.binaries) {
-                    let postings = names.entry(name.clone()).or_default();
-                    match &fixed {
-                        Some(fixed) => postings.by_fixed_version.push((fixed.clone(), entry)),
-                        None => postings.other.push(entry),
-                    }
+                    release.push((name, fixed, entry));
                 }
             }
         }
-        for names in by_release.values_mut() {
-            for postings in names.values_mut() {
-                postings.by_fixed_version.sort_by(|(a, _), (b, _)| a.cmp(b));
-            }
-        }
+        let by_release = filed
+            .into_iter()
+            .map(|(key, (scheme, entries))| (key, ReleasePostings::new(scheme, entries)))
+            .collect();
         AdvisoryIndex { advisories, by_release }
     }
 
@@ -178,38 +148,39 @@ impl AdvisoryIndex {
         installed: &[InstalledPackage],
         with_fixed: bool,
     ) -> Vec<Exposure> {
+        let names = name_numbers(installed);
         let mut found: Vec<Found<'_>> = Vec::new();
         // The installed packages some advisory names, by position, with their postings.
-        let mut hits: Vec<(u32, &Postings)> = Vec::new();
+        let mut hits: Vec<(u32, Span)> = Vec::with_capacity(installed.len());
         for key in &host.keys {
-            let Some(names) = self.by_release.get(key) else { continue };
+            let Some(release) = self.by_release.get(key) else { continue };
             hits.clear();
             for (position, package) in installed.iter().enumerate() {
-                if let Some(postings) = names.get(&package.name) {
-                    hits.push((position as u32, postings));
+                if let Some(span) = release.find(&package.name) {
+                    hits.push((position as u32, span));
                 }
                 if let Some(source) = &package.source
                     && source != &package.name
-                    && let Some(postings) = names.get(source)
+                    && let Some(span) = release.find(source)
                 {
-                    hits.push((position as u32, postings));
+                    hits.push((position as u32, span));
                 }
             }
-            let name = |position: u32| installed[position as usize].name.as_str();
+            let name = |position: u32| names[position as usize];
             // When several versions of a package are installed (kernels, which dnf installs
             // beside each other), the newest decides, as dnf decides whether an advisory is
             // installed: the old kernel kept for a rollback does not keep the host exposed.
             // Package managers list packages sorted by name; a generated list may not be. The
             // sort is stable, so the hits of one package stay side by side.
-            if !hits.is_sorted_by(|(a, _), (b, _)| name(*a) <= name(*b)) {
-                hits.sort_by(|(a, _), (b, _)| name(*a).cmp(name(*b)));
+            if !hits.is_sorted_by_key(|(position, _)| name(*position)) {
+                hits.sort_by_key(|(position, _)| name(*position));
             }
-            // The installed version of the package hit last, parsed once for all its hits (by
-            // binary and by source name) instead of once per hit.
-            let mut parsed: Option<(u32, Option<ParsedVersion>)> = None;
+            let mut parsed: LastParsed<'_> = None;
             for run in hits.chunk_by(|(a, _), (b, _)| name(*a) == name(*b)) {
+                // One package hit by its binary and its source name is one version.
+                let one_package = run.iter().all(|(position, _)| *position == run[0].0);
                 let newest = match run {
-                    [(only, _)] => installed[*only as usize].version.as_str(),
+                    _ if one_package => installed[run[0].0 as usize].version.as_str(),
                     _ => run
                         .iter()
                         .map(|(position, _)| installed[*position as usize].version.as_str())
@@ -218,40 +189,40 @@ impl AdvisoryIndex {
                         })
                         .unwrap_or_default(),
                 };
-                for (position, postings) in run {
+                for (position, span) in run {
+                    let postings = release.postings(*span);
                     let package = &installed[*position as usize];
-                    if package.version != newest {
+                    if !one_package && package.version != newest {
                         continue;
                     }
-                    if parsed.as_ref().is_none_or(|(last, _)| last != position) {
-                        let version = ParsedVersion::parse(host.scheme, compared_version(package));
-                        parsed = Some((*position, version));
-                    }
-                    let version = parsed.as_ref().and_then(|(_, version)| version.as_ref());
-                    let hit = Hit { position: *position, package, version };
-                    self.judge_postings(host, hit, postings, with_fixed, &mut found);
+                    let hit = Hit { position: *position, package, name: name(*position) };
+                    self.judge_postings(host, hit, postings, with_fixed, &mut parsed, &mut found);
                 }
             }
         }
         // One verdict per advisory and package: a package matched twice (by binary and by
         // source name, or by a release and its Pro stream) is affected when either match says
         // so; a verdict that could not be reached outranks a fixed one.
-        let name = |found: &Found<'_>| installed[found.package as usize].name.as_str();
-        found.sort_by(|a, b| {
-            (a.advisory, name(a), rank(a.status), a.fixed_version.is_none()).cmp(&(
-                b.advisory,
-                name(b),
-                rank(b.status),
-                b.fixed_version.is_none(),
-            ))
-        });
-        found.dedup_by(|later, first| {
-            later.advisory == first.advisory && name(later) == name(first)
-        });
+        // Sorted as two words per verdict, its position last: the order of a stable sort, and
+        // the first of each advisory and package is the one kept.
+        let mut order: Vec<(u64, u64)> = found
+            .iter()
+            .enumerate()
+            .map(|(at, found)| {
+                let package = u64::from(found.advisory) << 32 | u64::from(found.name);
+                let preference = u64::from(rank(found.status)) << 33
+                    | u64::from(found.fixed_version.is_none()) << 32
+                    | at as u64;
+                (package, preference)
+            })
+            .collect();
+        order.sort_unstable();
+        order.dedup_by_key(|(package, _)| *package);
         // The strings are built only now, for the verdicts kept.
-        found
+        order
             .into_iter()
-            .map(|found| {
+            .map(|(_, preference)| {
+                let found = &mut found[(preference & u64::from(u32::MAX)) as usize];
                 let package = &installed[found.package as usize];
                 Exposure {
                     advisory: found.advisory as usize,
@@ -259,44 +230,59 @@ impl AdvisoryIndex {
                     installed_version: package.version.clone(),
                     status: found.status,
                     fixed_version: found.fixed_version.map(str::to_owned),
-                    reason: found.reason,
+                    reason: found.reason.take(),
                 }
             })
             .collect()
     }
 
-    fn judge_postings<'index>(
+    fn judge_postings<'index, 'host>(
         &'index self,
         host: &HostRelease,
-        hit: Hit<'_>,
-        postings: &Postings,
+        hit: Hit<'host>,
+        postings: Postings<'index>,
         with_fixed: bool,
+        parsed: &mut LastParsed<'host>,
         found: &mut Vec<Found<'index>>,
     ) {
-        let sorted = &postings.by_fixed_version;
-        match hit.version {
-            Some(installed) => {
-                // The entries fixed at or before the installed version come first. On a patched
-                // host the newest fix is usually installed: one comparison settles them all.
-                let split = match sorted.last() {
-                    Some((newest_fix, _)) if newest_fix <= installed => sorted.len(),
-                    _ => sorted.partition_point(|(fixed, _)| fixed <= installed),
-                };
-                let verdict = |entry: &Entry, status| Found {
+        let sorted = postings.by_fixed_version;
+        let text = compared_version(hit.package);
+        // The entries fixed at or before the installed version come first. On a patched host
+        // the newest fix is usually installed, and often byte for byte as the advisory writes
+        // it: then it is equal (the same bytes are split the same way), with nothing parsed.
+        let split = match sorted.last() {
+            Some((newest_fix, _)) if newest_fix.text(postings.arena) == text => Some(sorted.len()),
+            _ => {
+                if parsed.as_ref().is_none_or(|(last, _)| *last != hit.position) {
+                    *parsed = Some((hit.position, InstalledVersion::parse(host.scheme, text)));
+                }
+                parsed.and_then(|(_, version)| version).map(|installed| {
+                    let at_or_before = |fixed: &FixedVersion| {
+                        fixed.cmp_installed(postings.arena, &installed).is_le()
+                    };
+                    // One comparison settles them all when the newest fix is installed.
+                    match sorted.last() {
+                        Some((newest_fix, _)) if at_or_before(newest_fix) => sorted.len(),
+                        _ => sorted.partition_point(|(fixed, _)| at_or_before(fixed)),
+                    }
+                })
+            }
+        };
+        match split {
+            Some(split) => {
+                // The fix, from the index's own copy of its text, close to its neighbours'.
+                let verdict = |(fixed, entry): &(FixedVersion, Entry), status| Found {
                     advisory: entry.advisory,
                     package: hit.position,
+                    name: hit.name,
                     status,
-                    fixed_version: simple_fix(&self.advisories[entry.advisory as usize], *entry),
+                    fixed_version: Some(fixed.text(postings.arena)),
                     reason: None,
                 };
                 if with_fixed {
-                    found.extend(
-                        sorted[..split].iter().map(|(_, e)| verdict(e, ExposureStatus::Fixed)),
-                    );
+                    found.extend(sorted[..split].iter().map(|p| verdict(p, ExposureStatus::Fixed)));
                 }
-                found.extend(
-                    sorted[split..].iter().map(|(_, e)| verdict(e, ExposureStatus::Affected)),
-                );
+                found.extend(sorted[split..].iter().map(|p| verdict(p, ExposureStatus::Affected)));
             }
             // An installed version its package manager's order cannot read: every entry is
             // judged one by one, and says undecided with the reason.
@@ -306,7 +292,7 @@ impl AdvisoryIndex {
                 }
             }
         }
-        for entry in &postings.other {
+        for entry in postings.other {
             if let Some(verdict) = self.judge(host, *entry, hit)
                 && (with_fixed || verdict.status != ExposureStatus::Fixed)
             {
@@ -351,6 +337,7 @@ impl AdvisoryIndex {
         Some(Found {
             advisory: entry.advisory,
             package: hit.position,
+            name: hit.name,
             status,
             fixed_version,
             reason,
@@ -370,8 +357,40 @@ fn compared_version(package: &InstalledPackage) -> &str {
     package.source_version.as_deref().unwrap_or(&package.version)
 }
 
+/// For each installed package, a number for its name: equal for equal names, and ordered as
+/// the names are, so that verdicts are sorted and merged without comparing strings. Package
+/// managers list packages by name, so this is usually one pass.
+fn name_numbers(installed: &[InstalledPackage]) -> Vec<u32> {
+    let mut numbers = Vec::with_capacity(installed.len());
+    let sorted = installed.windows(2).all(|pair| pair[0].name <= pair[1].name);
+    if sorted {
+        for (position, package) in installed.iter().enumerate() {
+            let first_of_name = match numbers.last() {
+                Some(&previous) if installed[position - 1].name == package.name => previous,
+                _ => position as u32,
+            };
+            numbers.push(first_of_name);
+        }
+    } else {
+        let mut by_name: Vec<u32> = (0..installed.len() as u32).collect();
+        by_name.sort_by(|a, b| installed[*a as usize].name.cmp(&installed[*b as usize].name));
+        numbers.resize(installed.len(), 0);
+        let mut rank = 0;
+        for (at, position) in by_name.iter().enumerate() {
+            if at > 0
+                && installed[by_name[at - 1] as usize].name != installed[*position as usize].name
+            {
+                rank = at as u32;
+            }
+            numbers[*position as usize] = rank;
+        }
+    }
+    numbers
+}
+
 /// The fixed version of an entry whose only range runs from the first version to a fix.
-fn simple_fix(advisory: &Advisory, entry: Entry) -> Option<&str> {
+fn simple_fix(advisories: &[Advisory], entry: Entry) -> Option<&str> {
+    let advisory = &advisories[entry.advisory as usize];
     match &advisory.affected[entry.affected as usize].ranges[..] {
         [range] if range.introduced.is_none() && range.last_affected.is_none() => {
             range.fixed.as_deref()

@@ -51,7 +51,7 @@ impl DebVersion {
         }
     }
 
-    fn parts(&self) -> Parts<'_> {
+    pub(crate) fn parts(&self) -> Parts<'_> {
         Parts { epoch: self.epoch, upstream: &self.upstream, revision: &self.revision }
     }
 }
@@ -153,17 +153,17 @@ impl fmt::Display for DebVersion {
 
 /// A version split into its parts without copying, so that [`compare`] allocates nothing.
 #[derive(Debug, Clone, Copy)]
-struct Parts<'a> {
-    epoch: u32,
-    upstream: &'a str,
-    revision: &'a str,
+pub(crate) struct Parts<'a> {
+    pub(crate) epoch: u32,
+    pub(crate) upstream: &'a str,
+    pub(crate) revision: &'a str,
 }
 
 impl<'a> Parts<'a> {
     /// dpkg's `parseversion`, step by step and in its order, so that a version with several
     /// problems is refused for the same one. Every byte it looks for (blanks, `:`, `-`) is
     /// ASCII, so every slice below falls on a character boundary.
-    fn parse(version: &'a str) -> Result<Parts<'a>, DebProblem> {
+    pub(crate) fn parse(version: &'a str) -> Result<Parts<'a>, DebProblem> {
         // A C string ends at its first NUL, so dpkg can never see one; refusing it beats
         // silently comparing a prefix.
         if version.as_bytes().contains(&0) {
@@ -207,7 +207,7 @@ impl<'a> Parts<'a> {
     }
 
     /// dpkg's `dpkg_version_compare`.
-    fn cmp_dpkg(&self, other: &Parts<'_>) -> Ordering {
+    pub(crate) fn cmp_dpkg(&self, other: &Parts<'_>) -> Ordering {
         self.epoch
             .cmp(&other.epoch)
             .then_with(|| verrevcmp(self.upstream.as_bytes(), other.upstream.as_bytes()))

@@ -41,7 +41,7 @@ impl Evr {
         })
     }
 
-    fn parts(&self) -> Parts<'_> {
+    pub(crate) fn parts(&self) -> Parts<'_> {
         Parts {
             epoch: self.epoch.as_deref(),
             version: &self.version,
@@ -188,17 +188,17 @@ impl fmt::Display for Evr {
 
 /// A version split into its parts without copying, so that [`compare`] allocates nothing.
 #[derive(Debug, Clone, Copy)]
-struct Parts<'a> {
-    epoch: Option<&'a str>,
-    version: &'a str,
-    release: Option<&'a str>,
+pub(crate) struct Parts<'a> {
+    pub(crate) epoch: Option<&'a str>,
+    pub(crate) version: &'a str,
+    pub(crate) release: Option<&'a str>,
 }
 
 impl<'a> Parts<'a> {
     /// rpm's `parseEVR`: the epoch is the leading run of digits when a colon follows it, the
     /// release what follows the last hyphen after that run. Digits, `:` and `-` are ASCII, so
     /// every slice falls on a character boundary.
-    fn parse(evr: &'a str) -> Result<Parts<'a>, RpmProblem> {
+    pub(crate) fn parse(evr: &'a str) -> Result<Parts<'a>, RpmProblem> {
         // NUL is ASCII, so the C string ends on a character boundary.
         let evr = &evr[..until_nul(evr.as_bytes()).len()];
         if evr.is_empty() {
@@ -222,7 +222,7 @@ impl<'a> Parts<'a> {
     }
 
     /// rpm's `rpmverCmp`: a missing epoch is `0`; a missing release sorts before any release.
-    fn cmp_rpm(&self, other: &Parts<'_>) -> Ordering {
+    pub(crate) fn cmp_rpm(&self, other: &Parts<'_>) -> Ordering {
         rpmvercmp(self.epoch.unwrap_or("0"), other.epoch.unwrap_or("0"))
             .then_with(|| rpmvercmp(self.version, other.version))
             .then_with(|| match (self.release, other.release) {
