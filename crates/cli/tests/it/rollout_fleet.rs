@@ -269,7 +269,10 @@ fn a_killed_patchctl_resumes_from_its_journal() {
     assert_eq!(report["journal"]["intact"], true);
     for (host, (state, detail)) in states(&report) {
         assert_eq!(state, "done", "{host}: {detail}");
-        assert_eq!(apply_starts(&report, &host), 1, "{host}: one apply, never repeated");
+        // The start is journaled once `systemd-run` returns: a kill in between loses that one
+        // record (the resumed run finds the unit and does not start it). The resumed run's
+        // records are all there, so two would mean a second start; the version proves one.
+        assert!(apply_starts(&report, &host) <= 1, "{host}: one apply, never repeated");
         assert_eq!(run.installed(&host, "acme-web"), "1.1-1");
     }
 }
