@@ -508,18 +508,7 @@ impl Rollout {
                     })
                     .count();
                 let room = self.config.max_in_flight.saturating_sub(in_flight);
-                let pending: Vec<usize> = self
-                    .waves
-                    .get(self.current_wave)
-                    .map(|w| {
-                        w.hosts
-                            .iter()
-                            .copied()
-                            .filter(|&i| self.hosts[i].state == HostState::Pending)
-                            .take(room)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let pending = self.pending_in(self.current_wave, room, false);
                 let pending = if pending.is_empty() { self.ahead(now, room) } else { pending };
                 for &index in &pending {
                     self.start_step(index, Step::Precheck, now, false);
@@ -550,25 +539,27 @@ impl Rollout {
         if self.config.precheck_ahead.is_none() || self.stop.is_some() || cutoff_passed {
             return Vec::new();
         }
-        self.waves
-            .get(self.current_wave + 1)
-            .map(|w| {
-                w.hosts
-                    .iter()
-                    .copied()
-                    // Once: a host whose ahead precheck did not pass waits for its wave.
-                    .filter(|&i| {
-                        self.hosts[i].state == HostState::Pending && self.hosts[i].steps.is_empty()
-                    })
-                    .take(room)
-                    .collect()
-            })
-            .unwrap_or_default()
+        // Once: a host whose ahead precheck did not pass waits for its wave.
+        self.pending_in(self.current_wave + 1, room, true)
+    }
+
+    /// Up to `room` hosts of `wave` still `Pending`; with `untouched`, only those that never
+    /// ran a step.
+    fn pending_in(&self, wave: usize, room: usize, untouched: bool) -> Vec<usize> {
+        let Some(wave) = self.waves.get(wave) else { return Vec::new() };
+        wave.hosts
+            .iter()
+            .copied()
+            .filter(|&i| self.hosts[i].state == HostState::Pending)
+            .filter(|&i| !untouched || self.hosts[i].steps.is_empty())
+            .take(room)
+            .collect()
     }
 
     /// At or after the window's cutoff, every host that has not started is skipped, saying
-    /// why (a host prechecked ahead of its wave has not started); hosts already started go on. Checked whatever the phase, so a rollout paused across
-    /// its cutoff does not start hosts late when resumed.
+    /// why (a host prechecked ahead of its wave has not started); hosts already started go on.
+    /// Checked whatever the phase, so a rollout paused across its cutoff does not start hosts
+    /// late when resumed.
     fn apply_cutoff(&mut self, now: Millis) {
         let Some(cutoff) = self.config.start_no_host_after else { return };
         if now < cutoff || self.phase.is_final() {

@@ -43,11 +43,9 @@ impl HostContext<'_> {
         let mut backoff = Backoff::new(self.steps.config.poll_interval.min(REBOOT_POLL));
         loop {
             backoff.wait().await;
+            // One attempt per look: the loop is the retry.
             let Ok(ssh) = self.transport_once().await else { continue };
-            let mut gathered = Gathered::new();
-            crate::assess::gather(ssh.as_ref(), &apply::boot_identity_probes(), &mut gathered)
-                .await;
-            match apply::boot_identity(&gathered) {
+            match boot_identity_over(ssh.as_ref()).await {
                 Ok(now) if apply::rebooted(&before, &now) => {
                     log.note("the host is back with a new boot");
                     return OK;
@@ -61,8 +59,7 @@ impl HostContext<'_> {
     }
 
     async fn boot_identity(&self) -> Result<apply::BootIdentity, String> {
-        let gathered = self.gather(&apply::boot_identity_probes()).await?;
-        apply::boot_identity(&gathered).map_err(|e| e.to_string())
+        boot_identity_over(self.transport().await?.as_ref()).await
     }
 
     /// The postchecks, all at once (they are independent): units active, HTTP checks, new
@@ -198,4 +195,10 @@ impl HostContext<'_> {
         crate::assess::gather(ssh.as_ref(), probes, &mut gathered).await;
         Ok(gathered)
     }
+}
+
+async fn boot_identity_over(ssh: &transport::Ssh) -> Result<apply::BootIdentity, String> {
+    let mut gathered = Gathered::new();
+    crate::assess::gather(ssh, &apply::boot_identity_probes(), &mut gathered).await;
+    apply::boot_identity(&gathered).map_err(|e| e.to_string())
 }

@@ -284,13 +284,19 @@ fn a_rollout_started_after_its_cutoff_starts_nothing() {
     assert!(rollout.hosts().all(|(_, s)| matches!(s, HostState::Skipped { .. })));
 }
 
-#[test]
-fn the_next_wave_is_prechecked_while_the_current_one_runs() {
-    let mut config =
-        config(&[("canary", true, &["a"]), ("batch", false, &["b", "c"])], Limit::Count(0));
+/// A started rollout of `waves` with no error budget that prechecks a wave ahead, keeping a
+/// precheck for a minute.
+fn started_ahead(waves: &[(&str, bool, &[&str])]) -> Rollout {
+    let mut config = config(waves, Limit::Count(0));
     config.precheck_ahead = Some(60_000);
     let mut rollout = Rollout::new(config);
     rollout.handle(0, Input::Start).unwrap();
+    rollout
+}
+
+#[test]
+fn the_next_wave_is_prechecked_while_the_current_one_runs() {
+    let mut rollout = started_ahead(&[("canary", true, &["a"]), ("batch", false, &["b", "c"])]);
     let first = runs(&mut rollout);
     assert_eq!(
         first.iter().map(|(h, s, _)| (h.as_str(), *s)).collect::<Vec<_>>(),
@@ -328,10 +334,7 @@ fn the_next_wave_is_prechecked_while_the_current_one_runs() {
 
 #[test]
 fn a_precheck_too_old_when_its_wave_opens_runs_again() {
-    let mut config = config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0));
-    config.precheck_ahead = Some(60_000);
-    let mut rollout = Rollout::new(config);
-    rollout.handle(0, Input::Start).unwrap();
+    let mut rollout = started_ahead(&[("one", false, &["a"]), ("two", false, &["b"])]);
     let first = runs(&mut rollout);
     rollout.handle(1_000, Input::StepFinished { token: first[1].2, result: ok() }).unwrap();
     rollout.handle(1_000, Input::StepFinished { token: first[0].2, result: ok() }).unwrap();
@@ -346,10 +349,7 @@ fn a_precheck_too_old_when_its_wave_opens_runs_again() {
 
 #[test]
 fn a_host_prechecked_ahead_is_skipped_when_the_rollout_halts() {
-    let mut config = config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0));
-    config.precheck_ahead = Some(60_000);
-    let mut rollout = Rollout::new(config);
-    rollout.handle(0, Input::Start).unwrap();
+    let mut rollout = started_ahead(&[("one", false, &["a"]), ("two", false, &["b"])]);
     let log = drive(&mut rollout, |host, step| match (host, step) {
         ("a", Step::Apply) => fail("postinst failed"),
         _ => ok(),
