@@ -124,6 +124,19 @@ fn apply_starts(report: &Value, host: &str) -> usize {
         .count()
 }
 
+/// How long `host`'s apply ran by the host's own clock (systemd's record of the unit), in ms.
+fn apply_host_ms(report: &Value, host: &str) -> Vec<u64> {
+    report["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["host"] == host)
+        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().starts_with("ran as "))
+        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
+        .map(|o| o["output"]["host_ms"].as_u64().unwrap_or(0))
+        .collect()
+}
+
 const RUN_FLAGS: [&str; 6] =
     ["--reboot-delay", "0", "--reboot-timeout", "120", "--unreachable-grace", "15"];
 
@@ -149,9 +162,15 @@ fn a_rollout_patches_reboots_and_verifies_every_host() {
         }
         assert_ne!(run.boot(&host), boots[host.as_str()], "{host} was rebooted for its kernel");
         assert_eq!(apply_starts(&report, &host), 1, "{host} applied once");
+        let ran = apply_host_ms(&report, &host);
+        assert!(
+            matches!(ran[..], [ms] if ms > 0 && ms < 120_000),
+            "{host}: the apply's run time by the host's clock: {ran:?}"
+        );
     }
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
     assert!(markdown.contains("| deb1 | done |"), "{markdown}");
+    assert!(markdown.contains("s on the host)"), "{markdown}");
 }
 
 #[test]

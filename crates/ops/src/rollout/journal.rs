@@ -35,6 +35,10 @@ pub struct OutputRecord {
     /// What later steps need to know (the boot before a reboot, the journal's position).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, String>,
+    /// For a command run as a unit: how long its main process ran, in milliseconds, by the
+    /// host's own clock (systemd's record of its start and exit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ms: Option<u64>,
 }
 
 /// A journal entry, decoded.

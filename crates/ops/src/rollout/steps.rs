@@ -121,10 +121,12 @@ impl Log {
             output_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
             note: note.to_owned(),
             facts: BTreeMap::new(),
+            host_ms: None,
         });
     }
 
-    /// The output of a command that ran as a unit, read back from its files.
+    /// The output of a command that ran as a unit, read back from its files, and how long it
+    /// ran by the host's clock when systemd said.
     pub(super) fn record_unit(
         &mut self,
         command: &CommandSpec,
@@ -132,13 +134,21 @@ impl Log {
         stdout: &str,
         stderr: &str,
         unit: &str,
+        ran_for: Option<std::time::Duration>,
     ) {
         let output = Ok(Output {
             exit_code: code,
             stdout: stdout.as_bytes().to_vec(),
             stderr: stderr.as_bytes().to_vec(),
         });
-        self.record(command, &output, &format!("ran as {unit}"));
+        let note = match ran_for {
+            Some(ran) => format!("ran as {unit} for {:.2} s on the host", ran.as_secs_f64()),
+            None => format!("ran as {unit}"),
+        };
+        self.record(command, &output, &note);
+        if let Some(last) = self.outputs.last_mut() {
+            last.host_ms = ran_for.map(|d| d.as_millis() as u64);
+        }
     }
 
     /// A remark with no command, for the report.

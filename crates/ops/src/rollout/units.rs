@@ -180,8 +180,8 @@ impl HostContext<'_> {
         command: &CommandSpec,
         resume: bool,
     ) -> Result<Option<(i32, String, String)>, StepResult> {
-        let mut state =
-            if resume { self.unit_state(log, unit).await? } else { UnitState::NotFound };
+        let (mut state, mut ran_for) =
+            if resume { self.unit_state(log, unit).await? } else { (UnitState::NotFound, None) };
         if state == UnitState::NotFound {
             if resume && self.unit_output_exists(unit).await {
                 return Ok(None);
@@ -206,7 +206,7 @@ impl HostContext<'_> {
             state = UnitState::Running;
         }
         while state == UnitState::Running {
-            state = self.unit_end(log, unit).await?;
+            (state, ran_for) = self.unit_end(log, unit).await?;
         }
         let code = match state {
             UnitState::Exited { code } => code,
@@ -230,27 +230,27 @@ impl HostContext<'_> {
             gathered.file(apply::UNIT_STDOUT).ok().flatten().unwrap_or_default().to_owned();
         let stderr =
             gathered.file(apply::UNIT_STDERR).ok().flatten().unwrap_or_default().to_owned();
-        log.record_unit(command, code, &stdout, &stderr, &unit.to_string());
+        log.record_unit(command, code, &stdout, &stderr, &unit.to_string(), ran_for);
         log.absorb(release_log);
         Ok(Some((code, stdout, stderr)))
     }
 
-    async fn unit_state(&self, log: &mut Log, unit: &UnitName) -> Result<UnitState, StepResult> {
+    async fn unit_state(&self, log: &mut Log, unit: &UnitName) -> Result<UnitStatus, StepResult> {
         let output = self
             .run(log, &apply::unit_status_command(unit), "unit status")
             .await
             .map_err(unreachable)?;
-        apply::parse_unit_status(&lossy(&output.stdout)).map_err(|e| failed(e.to_string()))
+        unit_status(&output.stdout)
     }
 
     /// The unit's state once it stopped running, or after a few seconds if it still runs,
     /// watched on the host itself ([`apply::unit_wait_command`]).
-    async fn unit_end(&self, log: &mut Log, unit: &UnitName) -> Result<UnitState, StepResult> {
+    async fn unit_end(&self, log: &mut Log, unit: &UnitName) -> Result<UnitStatus, StepResult> {
         let output = self
             .run(log, &apply::unit_wait_command(unit, UNIT_WAIT_SECONDS), "waiting for the unit")
             .await
             .map_err(unreachable)?;
-        apply::parse_unit_status(&lossy(&output.stdout)).map_err(|e| failed(e.to_string()))
+        unit_status(&output.stdout)
     }
 
     async fn unit_output_exists(&self, unit: &UnitName) -> bool {
@@ -259,6 +259,15 @@ impl HostContext<'_> {
             Err(_) => false,
         }
     }
+}
+
+/// A unit's state, and how long its main process ran by the host's clock once it ended.
+type UnitStatus = (UnitState, Option<Duration>);
+
+fn unit_status(stdout: &[u8]) -> Result<UnitStatus, StepResult> {
+    let stdout = lossy(stdout);
+    let state = apply::parse_unit_status(&stdout).map_err(|e| failed(e.to_string()))?;
+    Ok((state, apply::parse_unit_run_time(&stdout)))
 }
 
 /// How long one look at a running unit may wait on the host for its end.

@@ -26,7 +26,8 @@ pub const UNIT_OUTPUT_DIR: &str = "/var/lib/patchctl/units";
 pub const UNIT_STDOUT: &str = "unit stdout";
 pub const UNIT_STDERR: &str = "unit stderr";
 
-const STATUS_PROPERTIES: &str = "ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState";
+const STATUS_PROPERTIES: &str = "ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState,\
+    ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic";
 
 /// `patchctl-<rollout>-<host-step>`: the name of one step of one rollout on one host, which a
 /// restarted patchctl can compute again from its journal.
@@ -161,15 +162,23 @@ pub fn unit_status_command(name: &UnitName) -> CommandSpec {
 }
 
 /// [`unit_status_command`] once the unit has stopped running, or after about `seconds`
-/// (at most 60) if it still runs: the host looks at the unit every 100 ms itself, so that its
-/// end is seen at once without a round trip per look. The output is the status command's.
+/// (at most 60) if it still runs. The host watches it itself, so that its end is seen at once
+/// without a round trip per look: first its main process, every 20 ms (a test of `/proc`, no
+/// systemctl), then systemd's word that the unit stopped, every 50 ms. The output is the status
+/// command's.
 pub fn unit_wait_command(name: &UnitName, seconds: u32) -> CommandSpec {
     // The unit's name goes in as `$0`, never into the script's text.
-    let looks = seconds.clamp(1, 60) * 10;
+    let seconds = seconds.clamp(1, 60);
+    let (fine, looks) = (seconds * 50, seconds * 20);
     let script = format!(
-        "i=0; while [ $i -lt {looks} ]; do \
+        "pid=$(systemctl show -p MainPID --value \"$0\"); i=0; \
+         case $pid in ''|*[!0-9]*) pid=0 ;; esac; \
+         while [ \"$pid\" -gt 0 ] && [ -d /proc/$pid ] && [ $i -lt {fine} ]; do \
+         sleep 0.02; i=$((i+1)); done; \
+         if [ $i -ge {fine} ]; then i={looks}; else i=0; fi; \
+         while [ $i -lt {looks} ]; do \
          case $(systemctl show -p SubState --value \"$0\") in \
-         start*|running|reload*|stop*|final*) sleep 0.1; i=$((i+1)) ;; *) break ;; esac; done; \
+         start*|running|reload*|stop*|final*) sleep 0.05; i=$((i+1)) ;; *) break ;; esac; done; \
          exec systemctl show \"$0\" --property={STATUS_PROPERTIES}"
     );
     CommandSpec::new(["sh".to_owned(), "-c".to_owned(), script, name.service()])
@@ -235,6 +244,22 @@ pub fn parse_unit_status(stdout: &str) -> Result<UnitState, OutputError> {
         0 if active == "inactive" => Ok(UnitState::NotFound),
         other => Err(invalid(format!("ExecMainCode={other} with ActiveState={active}"))),
     }
+}
+
+/// How long the unit's main process ran, by the host's own clock (its start and exit as systemd
+/// recorded them, in microseconds of `CLOCK_MONOTONIC`), from [`unit_status_command`]'s output:
+/// `None` while it runs, when it never ran, or when systemd did not say.
+pub fn parse_unit_run_time(stdout: &str) -> Option<std::time::Duration> {
+    let value = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&v| v > 0)
+    };
+    let start = value("ExecMainStartTimestampMonotonic")?;
+    let exit = value("ExecMainExitTimestampMonotonic")?;
+    exit.checked_sub(start).map(std::time::Duration::from_micros)
 }
 
 /// The standard output and error files of `name`, as [`UNIT_STDOUT`] and [`UNIT_STDERR`].

@@ -18,7 +18,8 @@ fn unit_states() {
             "systemctl",
             "show",
             "patchctl-capture-deb1-apply.service",
-            "--property=ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState"
+            "--property=ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState,\
+             ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic"
         ]
     );
     assert_eq!(show(captured!("unit-show-running").stdout), UnitState::Running);
@@ -38,8 +39,8 @@ fn unit_states() {
     assert_eq!(wait[..2], ["sh", "-c"]);
     assert_eq!(wait[3], "patchctl-capture-deb1-apply.service");
     assert!(!wait[2].contains("patchctl-capture"), "{}", wait[2]);
-    assert!(wait[2].contains("-lt 50 ]") && wait[2].ends_with(&status[3]), "{}", wait[2]);
-    assert!(unit_wait_command(&name, 3600).argv[2].contains("-lt 600 ]"));
+    assert!(wait[2].contains("-lt 250 ]") && wait[2].ends_with(&status[3]), "{}", wait[2]);
+    assert!(unit_wait_command(&name, 3600).argv[2].contains("-lt 3000 ]"));
 
     // Released the way the capture released them.
     assert_eq!(
@@ -57,6 +58,27 @@ fn unit_states() {
 
     assert!(parse_unit_status("LoadState=loaded\n").is_err());
     assert!(parse_unit_status("garbage").is_err());
+}
+
+#[test]
+fn unit_run_time() {
+    let running = captured!("unit-show-timed-running").stdout;
+    assert_eq!(show(running), UnitState::Running);
+    assert_eq!(parse_unit_run_time(running), None, "no exit yet");
+    let exited = captured!("unit-show-timed-exited").stdout;
+    assert_eq!(show(exited), UnitState::Exited { code: 0 });
+    // `sleep 1.5`, by the host's clock.
+    let ran = parse_unit_run_time(exited);
+    assert_eq!(ran, Some(std::time::Duration::from_micros(1_515_512)));
+    // Without the timestamps (systemd did not say), or with an exit before the start (a host
+    // that lies), there is no run time; the state is read as before.
+    assert_eq!(parse_unit_run_time(captured!("unit-show-exited-0").stdout), None);
+    let backwards = exited.replace(
+        "ExecMainStartTimestampMonotonic=1547137920",
+        "ExecMainStartTimestampMonotonic=1648653432",
+    );
+    assert_eq!(parse_unit_run_time(&backwards), None);
+    assert_eq!(show(&backwards), UnitState::Exited { code: 0 });
 }
 
 #[test]

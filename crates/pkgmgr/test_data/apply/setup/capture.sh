@@ -21,6 +21,7 @@ D=$FLEET-deb1
 R=$FLEET-rpm1
 UNITS=/var/lib/patchctl/units
 SHOW=--property=ActiveState,SubState,Result,ExecMainStatus,ExecMainCode,LoadState
+TIMED=ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic
 mkdir -p "$OUT"
 
 fault() { cargo xtask fleet "$1" "$2" --name "$FLEET"; }
@@ -201,6 +202,16 @@ quiet "$D" systemctl kill --signal=KILL "$U.service"
 unit_wait "$D" "$U"
 run unit-show-killed "$D" systemctl show "$U.service" "$SHOW"
 quiet "$D" systemctl reset-failed "$U.service"
+
+# A unit's run time by the host's clock: its main process's start and exit, as systemd
+# recorded them (microseconds of CLOCK_MONOTONIC), while it runs and once it ended.
+U=patchctl-capture-deb1-timed
+uo "$U"
+quiet "$D" systemd-run "${UO[@]}" -- /bin/sleep 1.5
+run unit-show-timed-running "$D" systemctl show "$U.service" "$SHOW,$TIMED"
+unit_wait "$D" "$U"
+run unit-show-timed-exited "$D" systemctl show "$U.service" "$SHOW,$TIMED"
+quiet "$D" systemctl stop "$U.service"
 
 # Journal: the mark, this boot's errors, an error logged after the mark, the errors since.
 run journal-mark "$D" journalctl --no-pager -q -n 0 --show-cursor
