@@ -15,6 +15,10 @@ pub struct AssessConfig {
     pub package_manager: Option<PackageManagerKind>,
     /// How much to gather: a full assessment, or less for a rollout's checks.
     pub depth: Depth,
+    /// The package manager the host is expected to have (its plan's, its last assessment's):
+    /// its probes are gathered with the system's, in one round trip. The host's os-release
+    /// still decides; when it says otherwise, the right probes are gathered after.
+    pub expected: Option<PackageManagerKind>,
 }
 
 /// A host that could not be assessed, and at which step.
@@ -39,9 +43,14 @@ pub async fn assess_host(
         .unwrap_or_default();
 
     let mut gathered = Gathered::new();
-    gather(transport, &pkgmgr::system_probes(), &mut gathered).await;
+    let guess = config.package_manager.or(config.expected);
+    let mut first = pkgmgr::system_probes();
+    first.extend(guess.map(|kind| pkgmgr::probes_at(kind, config.depth)).unwrap_or_default());
+    gather(transport, &first, &mut gathered).await;
     let (os, kind) = pkgmgr::detect(&gathered, config.package_manager).map_err(fail)?;
-    gather(transport, &pkgmgr::probes_at(kind, config.depth), &mut gathered).await;
+    if guess != Some(kind) {
+        gather(transport, &pkgmgr::probes_at(kind, config.depth), &mut gathered).await;
+    }
     let followups = pkgmgr::followup_probes_at(kind, config.depth, &gathered);
     gather(transport, &followups, &mut gathered).await;
 

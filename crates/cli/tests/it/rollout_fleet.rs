@@ -119,7 +119,8 @@ fn apply_starts(report: &Value, host: &str) -> usize {
         .unwrap()
         .iter()
         .filter(|o| o["host"] == host)
-        .filter(|o| o["output"]["argv"][0] == "systemd-run")
+        // The unit is started by `sh -c 'mkdir … && exec "$@"' DIR systemd-run …`.
+        .filter(|o| o["output"]["argv"].as_array().unwrap().iter().any(|w| w == "systemd-run"))
         .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
         .count()
 }

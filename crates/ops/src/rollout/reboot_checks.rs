@@ -9,8 +9,9 @@ use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
 
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
 
-/// The longest wait between looks at a rebooting host.
-const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The wait between looks at a rebooting host: a look is a TCP connection that is refused at
+/// once while sshd is down, and a login once it is up.
+const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl HostContext<'_> {
     pub(super) async fn reboot(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -22,9 +23,10 @@ impl HostContext<'_> {
             },
             _ => return failed("no boot identity was recorded before the reboot"),
         };
-        let current = self.boot_identity().await;
-        let already = matches!(&current, Ok(now) if apply::rebooted(&before, now));
-        if !(resume && already) {
+        // Only a resumed step can find the reboot done already.
+        let already = resume
+            && matches!(&self.boot_identity().await, Ok(now) if apply::rebooted(&before, now));
+        if !already {
             let command = match apply::reboot_command(
                 self.steps.config.reboot_delay_minutes,
                 &self.steps.config.reboot_message,

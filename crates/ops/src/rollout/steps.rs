@@ -299,7 +299,11 @@ impl HostContext<'_> {
     /// its pending updates, which no step needs and which cost most of an assessment.
     pub(super) async fn state(&self, depth: Depth) -> Result<Assessment, StepResult> {
         let ssh = self.transport().await.map_err(unreachable)?;
-        let config = AssessConfig { package_manager: self.host.package_manager, depth };
+        let config = AssessConfig {
+            package_manager: self.host.package_manager,
+            depth,
+            expected: Some(self.plan.package_manager),
+        };
         assess_host(&self.host.name, ssh.as_ref(), &config).await.map_err(|failure| match &failure
             .error
             .problem

@@ -186,10 +186,8 @@ impl HostContext<'_> {
             if resume && self.unit_output_exists(unit).await {
                 return Ok(None);
             }
-            self.run(log, &apply::prepare_unit_dir_command(), "unit output directory")
-                .await
-                .map_err(unreachable)?;
             let start = apply::run_as_unit(unit, command).map_err(|e| failed(e.to_string()))?;
+            let start = apply::in_unit_dir(start);
             let output =
                 self.run(log, &start, &format!("starting {unit}")).await.map_err(unreachable)?;
             match apply::parse_unit_start(

@@ -11,7 +11,7 @@
 //! - `StandardOutput=file:` (not `truncate:` or `append:`, which systemd 239 lacks): the paths
 //!   are named after the unit, which is never reused, so the files do not exist beforehand. The
 //!   directory must exist, or the unit fails with status 209 before running anything:
-//!   [`prepare_unit_dir_command`] makes it.
+//!   [`in_unit_dir`] makes it first.
 //! - PID 1 expands `$NAME` and `${NAME}` in the command line of a transient service (systemd-run
 //!   252 has no `--expand-environment=no`), so every `$` of the argv is written `$$`.
 //! - A unit starts with a clean environment: the command's environment goes in with `--setenv`.
@@ -73,9 +73,18 @@ impl std::fmt::Display for UnitName {
     }
 }
 
-/// `mkdir -p -m 0700 /var/lib/patchctl/units`: run once before [`run_as_unit`].
-pub fn prepare_unit_dir_command() -> CommandSpec {
-    CommandSpec::new(["mkdir", "-p", "-m", "0700", "--", UNIT_OUTPUT_DIR])
+/// `command` run once `/var/lib/patchctl/units` exists, in the same round trip: `sh -c 'mkdir
+/// -p -m 0700 -- "$0" && exec "$@"' /var/lib/patchctl/units ARGV…`. For [`run_as_unit`], whose
+/// output files go there; a failed mkdir exits non-zero with its message on standard error.
+pub fn in_unit_dir(command: CommandSpec) -> CommandSpec {
+    let mut argv = vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        "mkdir -p -m 0700 -- \"$0\" && exec \"$@\"".to_owned(),
+        UNIT_OUTPUT_DIR.to_owned(),
+    ];
+    argv.extend(command.argv);
+    CommandSpec { argv, env: command.env }
 }
 
 /// `systemd-run --unit=NAME.service --remain-after-exit --property=StandardOutput=file:… … --

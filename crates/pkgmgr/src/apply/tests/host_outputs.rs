@@ -92,9 +92,22 @@ fn unit_start() {
             message: "Failed to find executable /usr/bin/patchctl-no-such-program: No such file or directory".into()
         }
     );
+    // The output directory is made in the same round trip as the unit is started; the
+    // directory and the argv are arguments of the script, never part of its text.
+    let start =
+        in_unit_dir(crate::CommandSpec::new(["systemd-run", "--unit=x.service", "--", "true"]));
     assert_eq!(
-        prepare_unit_dir_command().argv,
-        ["mkdir", "-p", "-m", "0700", "--", "/var/lib/patchctl/units"]
+        start.argv,
+        [
+            "sh",
+            "-c",
+            "mkdir -p -m 0700 -- \"$0\" && exec \"$@\"",
+            "/var/lib/patchctl/units",
+            "systemd-run",
+            "--unit=x.service",
+            "--",
+            "true"
+        ]
     );
     let name = UnitName::new("capture", "deb1-apply").unwrap();
     let probes = unit_output_probes(&name);
