@@ -348,7 +348,13 @@ impl Rollout {
             }
             StepResult::Unreachable { reason } => {
                 self.finish_record(index, now, StepOutcome::Unreachable { reason: reason.clone() });
-                self.set_state(index, HostState::Lost { step, reason });
+                if step == Step::Cleanup {
+                    // Patched and verified before it went away: as a failed cleanup, done, the
+                    // step on record as unreachable. Its wave may have closed already.
+                    self.step_failed(index, step, reason);
+                } else {
+                    self.set_state(index, HostState::Lost { step, reason });
+                }
             }
         }
     }
@@ -590,11 +596,22 @@ impl Rollout {
         }
     }
 
-    /// When every host of the current wave is final: records it and, when running, opens the
-    /// next one. True when a new wave opened.
+    /// When every host of the current wave is final, or verified with only its old-kernel
+    /// cleanup left (which changes nothing a later wave depends on and cannot fail the host):
+    /// records it and, when running, opens the next one. The last wave waits for every host of
+    /// the rollout to be final. True when a new wave opened.
     fn close_wave(&mut self, now: Millis) -> bool {
         let Some(wave) = self.waves.get(self.current_wave) else { return false };
-        if wave.finished || !wave.hosts.iter().all(|&i| self.hosts[i].state.is_final()) {
+        let last = self.current_wave + 1 == self.waves.len();
+        let closed = if last {
+            self.hosts.iter().all(|h| h.state.is_final())
+        } else {
+            wave.hosts.iter().all(|&i| {
+                let state = &self.hosts[i].state;
+                state.is_final() || only_cleanup_left(state)
+            })
+        };
+        if wave.finished || !closed {
             return false;
         }
         if self.phase != Phase::Running {
@@ -642,6 +659,14 @@ fn not_started(reason: &StopReason) -> String {
         StopReason::Halted(why) => format!("not started: the rollout halted ({why})"),
         StopReason::Cancelled => "not started: the rollout was cancelled".to_string(),
     }
+}
+
+/// Patched and verified, with the old-kernel cleanup to do or doing.
+fn only_cleanup_left(state: &HostState) -> bool {
+    matches!(
+        state,
+        HostState::Ready { next: Step::Cleanup } | HostState::Running { step: Step::Cleanup, .. }
+    )
 }
 
 /// Steps before anything on the host changes: a stopped rollout does not start them.

@@ -243,6 +243,58 @@ fn a_failed_kernel_cleanup_leaves_the_host_done() {
     assert_eq!(log.last().unwrap().1, Step::Cleanup);
     assert_eq!(rollout.host_state("a"), Some(&HostState::Done));
     assert_eq!(rollout.phase(), Phase::Completed);
+
+    // Gone during its cleanup, after it was verified: done too, its wave may have closed.
+    let mut gone = self::config(&[("one", false, &["a"])], Limit::Count(0));
+    gone.waves[0].hosts[0].cleanup_kernels = true;
+    let mut rollout = Rollout::new(gone);
+    rollout.handle(0, Input::Start).unwrap();
+    drive(&mut rollout, |_, step| match step {
+        Step::Cleanup => StepResult::Unreachable { reason: "connection refused".into() },
+        _ => ok(),
+    });
+    assert_eq!(rollout.host_state("a"), Some(&HostState::Done));
+    assert_eq!(rollout.phase(), Phase::Completed);
+}
+
+#[test]
+fn a_kernel_cleanup_runs_beside_the_next_wave_and_the_rollout_waits_for_it() {
+    let mut config = config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0));
+    for wave in &mut config.waves {
+        wave.hosts[0].cleanup_kernels = true;
+    }
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    // a's steps up to its cleanup, which is left running.
+    let mut now = 0;
+    let (cleanup_of_a, others) = loop {
+        let mut batch = runs(&mut rollout);
+        let (host, step, token) = batch.remove(0);
+        assert_eq!(host, "a");
+        if step == Step::Cleanup {
+            break (token, batch);
+        }
+        assert_eq!(batch, []);
+        now += 1000;
+        rollout.handle(now, Input::StepFinished { token, result: ok() }).unwrap();
+    };
+    // Wave two opened as soon as a was verified: b is prechecked while a cleans up.
+    let events: Vec<Event> = std::iter::from_fn(|| rollout.poll_event()).collect();
+    assert!(events.contains(&Event::WaveStarted { wave: 1, name: "two".into() }), "{events:?}");
+    let [(host, Step::Precheck, token)] = &others[..] else { panic!("{others:?}") };
+    assert_eq!(host, "b");
+    rollout.handle(now, Input::StepFinished { token: *token, result: ok() }).unwrap();
+    // b goes to its end, cleanup included; the rollout is not over while a still cleans up.
+    let log = drive(&mut rollout, |_, _| ok());
+    assert!(log.iter().all(|(host, _)| host == "b"), "{log:?}");
+    assert_eq!(log.last(), Some(&("b".to_owned(), Step::Cleanup)));
+    assert_eq!(rollout.phase(), Phase::Running);
+    assert!(!rollout.is_settled());
+    now += 60_000;
+    rollout.handle(now, Input::StepFinished { token: cleanup_of_a, result: ok() }).unwrap();
+    assert_eq!(rollout.host_state("a"), Some(&HostState::Done));
+    assert_eq!(rollout.phase(), Phase::Completed);
+    assert!(rollout.is_settled());
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use model::plan::Limit;
 use rollout::{
-    Action, Config, Event, HostConfig, Input, Millis, Phase, RebootPlan, RollbackPolicy, Rollout,
-    Step, StepResult, Timeouts, WaveConfig,
+    Action, Config, Event, HostConfig, HostState, Input, Millis, Phase, RebootPlan, RollbackPolicy,
+    Rollout, Step, StepResult, Timeouts, WaveConfig,
 };
 
 /// splitmix64: enough randomness for a simulation, and no dependency.
@@ -433,11 +433,30 @@ impl Observer {
                     assert!(!self.stopped, "wave {wave} started after the rollout stopped");
                     let previous_closed = wave == 0 || self.waves_closed.contains(&(wave - 1));
                     assert!(previous_closed, "wave {wave} opened early");
+                    // The hosts of the wave before are all final, or verified with only their
+                    // old-kernel cleanup left.
+                    for (host, state) in rollout.hosts() {
+                        let before = wave > 0 && self.wave_of[host] == wave - 1;
+                        let cleaning = matches!(
+                            state,
+                            HostState::Ready { next: Step::Cleanup }
+                                | HostState::Running { step: Step::Cleanup, .. }
+                        );
+                        assert!(
+                            !before || state.is_final() || cleaning,
+                            "wave {wave} opened with {host} {state:?}"
+                        );
+                    }
                     self.waves_opened.insert(wave);
                     self.opened_at.insert(wave, now);
                 }
                 Event::WaveFinished { wave, .. } => {
                     self.waves_closed.insert(wave);
+                }
+                Event::Finished { phase } => {
+                    let running: Vec<_> =
+                        rollout.hosts().filter(|(_, s)| !s.is_final()).map(|(h, _)| h).collect();
+                    assert!(running.is_empty(), "{phase:?} with {running:?} not final");
                 }
                 Event::Halted { in_flight, .. } if !self.stopped => {
                     let wave = *self.waves_opened.iter().max().unwrap();
