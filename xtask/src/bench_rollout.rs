@@ -12,18 +12,22 @@
 //! - **Ansible, raw**: the same with the package-manager command line patchctl runs as a `raw`
 //!   task instead of the modules: the fastest way Ansible has to run it (the modules ship and
 //!   start Python first), reported beside it.
-//! - **the floor**: the package managers' and the reboots' own time on the critical path. The
-//!   harness runs each wave's pinned install (`docker exec`, the same argv) and reboot on the
-//!   wave's hosts at once, takes each host's time from the start of its install until its sshd
-//!   answers after the new boot, and adds the slowest host of each wave. What `docker exec`
-//!   itself costs is measured and taken off.
+//! - **the floor**: the package managers' and the reboots' own time on the critical path of
+//!   patchctl's run itself, by the hosts' own clocks (the containers share the kernel's clock
+//!   with the harness): per host, how long its apply unit ran (systemd's record of the unit's
+//!   start and exit, which patchctl journals) and its reboot, from the moment patchctl's
+//!   `shutdown -r now` returned (journaled) until the new boot's sshd was ready (systemd's
+//!   `ActiveEnterTimestamp` of the ssh service), and in the last wave its old-kernel cleanup
+//!   unit (the others run beside the next wave). A wave can end no sooner than its slowest
+//!   host's sum; the floor adds up those of every wave.
 //!
 //! Orchestration overhead = (patchctl's wall time - floor) / patchctl's wall time. The order of
-//! patchctl and Ansible alternates between rounds; medians are reported.
+//! patchctl and the playbooks alternates between rounds; medians are reported. Each side runs
+//! on a fleet of its own, started fresh just before it, and the machine is left to settle
+//! (`sync`, a pause) before the clock starts.
 
-use std::io::Read as _;
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -53,40 +57,58 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         // patchctl goes first, then last, then first…; Ansible's two playbooks swap places too.
-        let mut sides = [0, 1, 2, 3];
+        let mut sides = [0, 1, 2];
         if round % 2 == 1 {
             sides.reverse();
         }
         for side in sides {
             let fleet = bench.fresh_fleet()?;
             let plan = bench.plan(&fleet)?;
+            settle();
             match side {
-                0 => ours.push(bench.patchctl_rollout(&fleet, &plan)?),
+                0 => {
+                    let (wall, floor) = bench.patchctl_rollout(&fleet, &plan)?;
+                    ours.push(wall);
+                    floors.push(floor);
+                }
                 1 => theirs.push(bench.ansible_rollout(&fleet, &plan, Playbook::Modules)?),
-                2 => raw.push(bench.ansible_rollout(&fleet, &plan, Playbook::Raw)?),
-                _ => floors.push(bench.floor(&fleet, &plan)?),
+                _ => raw.push(bench.ansible_rollout(&fleet, &plan, Playbook::Raw)?),
             }
         }
         eprintln!(
-            "round {round}: patchctl {:.2} s, ansible-playbook {:.2} s (raw: {:.2} s), floor {:.2} s",
-            ours[round], theirs[round], raw[round], floors[round]
+            "round {round}: patchctl {:.2} s (floor {:.2} s, overhead {:.1} %), ansible-playbook {:.2} s (raw: {:.2} s): ansible / patchctl = {:.2}",
+            ours[round],
+            floors[round],
+            100.0 * (ours[round] - floors[round]) / ours[round],
+            theirs[round],
+            raw[round],
+            theirs[round] / ours[round],
         );
     }
     bench.runtime.block_on(fleet::down(FLEET))?;
     let median = crate::bench::median;
+    let mut overheads: Vec<f64> =
+        ours.iter().zip(&floors).map(|(wall, floor)| (wall - floor) / wall).collect();
+    let mut ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
+    let (overhead, ratio) = (median(&mut overheads), median(&mut ratios));
     let (ours, theirs, raw, floor) =
         (median(&mut ours), median(&mut theirs), median(&mut raw), median(&mut floors));
     println!(
-        "{rounds} rounds (medians): patchctl rollout {ours:.2} s; ansible-playbook {theirs:.2} s, with raw installs {raw:.2} s; package managers and reboots alone {floor:.2} s"
+        "{rounds} rounds (medians): patchctl rollout {ours:.2} s, its package managers and reboots {floor:.2} s; ansible-playbook {theirs:.2} s, with raw installs {raw:.2} s"
     );
     println!(
-        "ansible / patchctl = {:.2} (raw: {:.2}); orchestration overhead = {:.1} % of patchctl's wall time ({:.2} s)",
-        theirs / ours,
-        raw / ours,
-        100.0 * (ours - floor) / ours,
-        ours - floor
+        "orchestration overhead = {:.1} % of patchctl's wall time (median of the rounds); ansible / patchctl = {ratio:.2} (median of the rounds' ratios; raw: {:.2})",
+        100.0 * overhead,
+        raw / ours
     );
     Ok(())
+}
+
+/// Lets the writes of starting a fleet reach the disk before anything is timed: the VM's disk
+/// is shared, and a flush in the middle of a run slows every package manager in it.
+fn settle() {
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_secs(3));
 }
 
 /// How the Ansible playbook installs the pinned versions.
@@ -221,17 +243,17 @@ impl Bench {
         Ok(Plan { id, waves, hosts })
     }
 
-    fn patchctl_rollout(&self, fleet: &Fleet, plan: &Plan) -> anyhow::Result<f64> {
+    /// patchctl's wall time, and the floor of its run (see the top).
+    fn patchctl_rollout(&self, fleet: &Fleet, plan: &Plan) -> anyhow::Result<(f64, f64)> {
         let started = Instant::now();
         self.patchctl(&["rollout", "start", &plan.id, "--reboot-delay", "0"])?;
         let elapsed = started.elapsed().as_secs_f64();
         check_patched(fleet, plan)?;
         // Kept for a look at where the time went (the journal has every step's times).
-        std::fs::copy(
-            self.dir.join("state.db"),
-            self.dir.join(format!("patchctl-{}.db", &plan.id[7..19])),
-        )?;
-        Ok(elapsed)
+        let kept = self.dir.join(format!("patchctl-{}.db", &plan.id[7..19]));
+        std::fs::copy(self.dir.join("state.db"), &kept)?;
+        let floor = self.floor(fleet, plan, &kept)?;
+        Ok((elapsed, floor))
     }
 
     fn ansible_rollout(&self, fleet: &Fleet, plan: &Plan, book: Playbook) -> anyhow::Result<f64> {
@@ -329,98 +351,115 @@ impl Bench {
         Ok(())
     }
 
-    /// The package managers' and reboots' own time on the critical path (see the top).
-    fn floor(&self, fleet: &Fleet, plan: &Plan) -> anyhow::Result<f64> {
-        let exec_cost = docker_exec_cost(&fleet.hosts[0].container)?;
-        let mut total = 0.0;
-        for wave in &plan.waves {
-            let times = std::thread::scope(|scope| {
-                let handles: Vec<_> = wave
-                    .iter()
-                    .map(|name| scope.spawn(move || install_and_reboot(fleet, plan, name)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("no panic"))
-                    .collect::<anyhow::Result<Vec<f64>>>()
-            })?;
-            // Two `docker exec`s are on each host's path: the install and the reboot.
-            total += times.into_iter().fold(0.0, f64::max) - 2.0 * exec_cost;
+    /// The package managers' and reboots' own time on the critical path of the rollout
+    /// journaled in `db` (see the top), in seconds; each wave's figures are printed.
+    fn floor(&self, fleet: &Fleet, plan: &Plan, db: &Path) -> anyhow::Result<f64> {
+        let entries = self.runtime.block_on(async {
+            let store = store::Store::open(db).await?;
+            let rollouts = store.rollouts().await?;
+            let [rollout] = &rollouts[..] else { bail!("{} rollouts in {db:?}", rollouts.len()) };
+            Ok(store.journal(&rollout.id).await?)
+        })?;
+        let mut hosts: BTreeMap<&str, HostTimes> = BTreeMap::new();
+        let mut waves = Vec::new();
+        for entry in &entries {
+            let body: Value = serde_json::from_str(&entry.body_json)?;
+            match (entry.kind.as_str(), entry.host.as_deref()) {
+                ("event", _) if body["event"] == "wave_started" => waves.push((entry.at_ms, 0)),
+                ("event", _) if body["event"] == "wave_finished" => {
+                    waves.last_mut().context("a wave finished before it started")?.1 = entry.at_ms;
+                }
+                ("output", Some(host)) => {
+                    let times = hosts.entry(plan.host(host)?.0.as_str()).or_default();
+                    let ran = body["host_ms"].as_i64().unwrap_or(0);
+                    match body["step"].as_str() {
+                        Some("apply") => times.apply_ms += ran,
+                        Some("cleanup") => times.cleanup_ms += ran,
+                        Some("reboot") if body["argv"][0] == "shutdown" => {
+                            times.reboot_sent_ms = Some(entry.at_ms);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
         }
-        check_patched(fleet, plan)?;
-        Ok(total)
+        if waves.len() != plan.waves.len() {
+            bail!("{} waves journaled, {} planned", waves.len(), plan.waves.len());
+        }
+        let mut total = 0;
+        for (index, (wave, (started, finished))) in plan.waves.iter().zip(waves).enumerate() {
+            let mut slowest = (0, String::new());
+            for name in wave {
+                let times =
+                    hosts.get(name.as_str()).with_context(|| format!("{name}: no record"))?;
+                if times.apply_ms == 0 {
+                    bail!("{name}: no apply time journaled");
+                }
+                let sent = times.reboot_sent_ms.with_context(|| format!("{name}: no reboot"))?;
+                let reboot_ms = sshd_ready_ms(fleet, name)? - sent;
+                // A wave's cleanups run beside the next wave; the last one's are waited for.
+                let last = index + 1 == plan.waves.len();
+                let sum = times.apply_ms + reboot_ms + if last { times.cleanup_ms } else { 0 };
+                if sum > slowest.0 {
+                    slowest = (
+                        sum,
+                        format!(
+                            "{name}: apply {} ms, reboot {reboot_ms} ms, cleanup {} ms",
+                            times.apply_ms, times.cleanup_ms
+                        ),
+                    );
+                }
+            }
+            eprintln!(
+                "  wave {index}: {} ms, floor {} ms ({})",
+                finished - started,
+                slowest.0,
+                slowest.1
+            );
+            total += slowest.0;
+        }
+        Ok(total as f64 / 1000.0)
     }
+}
+
+/// One host's share of the floor, from patchctl's journal.
+#[derive(Default)]
+struct HostTimes {
+    /// How long the apply and cleanup units ran, by the host's clock.
+    apply_ms: i64,
+    cleanup_ms: i64,
+    /// When patchctl's `shutdown -r now` had returned.
+    reboot_sent_ms: Option<i64>,
+}
+
+/// When the host's ssh service last became ready, by its systemd, in Unix milliseconds.
+fn sshd_ready_ms(fleet: &Fleet, name: &str) -> anyhow::Result<i64> {
+    let host = fleet.host(name)?;
+    let unit = match host.family {
+        Family::Debian => "ssh_2eservice",
+        Family::Rpm => "sshd_2eservice",
+    };
+    let output = Command::new("docker")
+        .args(["exec", &host.container, "busctl", "get-property", "org.freedesktop.systemd1"])
+        .arg(format!("/org/freedesktop/systemd1/unit/{unit}"))
+        .args(["org.freedesktop.systemd1.Unit", "ActiveEnterTimestamp"])
+        .output()?;
+    // `t 1764690000123456`: microseconds since the epoch.
+    let text = String::from_utf8_lossy(&output.stdout);
+    let micros: i64 = text
+        .trim()
+        .strip_prefix("t ")
+        .and_then(|v| v.parse().ok())
+        .filter(|&v| v > 0)
+        .with_context(|| format!("{name}: sshd's start: {text:?} {:?}", output.stderr))?;
+    Ok(micros / 1000)
 }
 
 /// `env K=V… ARGV…`: the command with its environment, for Ansible's `raw`.
 fn shell_line(command: &pkgmgr::CommandSpec) -> String {
     let env: String = command.env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
     format!("env LC_ALL=C {env}{}", command.display())
-}
-
-/// One host's install and reboot, timed from the start of the install until its sshd answers
-/// after the new boot.
-fn install_and_reboot(fleet: &Fleet, plan: &Plan, name: &str) -> anyhow::Result<f64> {
-    let host = fleet.host(name)?;
-    let command = plan.install_command(name)?;
-    let started = Instant::now();
-    let mut exec = Command::new("docker");
-    exec.arg("exec");
-    for (key, value) in &command.env {
-        exec.arg("-e").arg(format!("{key}={value}"));
-    }
-    let output = exec.arg(&host.container).args(&command.argv).output()?;
-    if !output.status.success() {
-        bail!("the install on {name} failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let boot = started_at(&host.container)?;
-    let reboot = pkgmgr::apply::reboot_command(0, "floor")?;
-    // The exec may end with an error as the container stops under it.
-    let _ = Command::new("docker").arg("exec").arg(&host.container).args(&reboot.argv).output();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while started_at(&host.container)? == boot {
-        if Instant::now() > deadline {
-            bail!("{name} did not reboot");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    while !sshd_answers(&host.address) {
-        if Instant::now() > deadline {
-            bail!("{name}'s sshd did not come back");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(started.elapsed().as_secs_f64())
-}
-
-/// When Docker last started the container: a reboot from inside makes it start again.
-fn started_at(container: &str) -> anyhow::Result<String> {
-    let output = Command::new("docker")
-        .args(["inspect", "-f", "{{.State.StartedAt}}", container])
-        .output()?;
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
-/// sshd accepts a connection and sends its banner.
-fn sshd_answers(address: &str) -> bool {
-    let Ok(addr) = format!("{address}:22").parse() else { return false };
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut banner = [0u8; 4];
-    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-"
-}
-
-/// The median time of `docker exec CONTAINER true`.
-fn docker_exec_cost(container: &str) -> anyhow::Result<f64> {
-    let mut times = Vec::new();
-    for _ in 0..5 {
-        let started = Instant::now();
-        Command::new("docker").args(["exec", container, "true"]).output()?;
-        times.push(started.elapsed().as_secs_f64());
-    }
-    Ok(crate::bench::median(&mut times))
 }
 
 /// Every planned package is at its target version on every host.
