@@ -61,13 +61,33 @@ pub async fn assess_host(
     Ok(assessment)
 }
 
+/// Runs `probes` at once; the files among them are read together, by one command.
 pub(crate) async fn gather(
     transport: &dyn Transport,
     probes: &[ProbeSpec],
     gathered: &mut Gathered,
 ) {
-    let outputs = join_all(probes.iter().map(|spec| run_probe(transport, &spec.probe))).await;
-    for (spec, output) in probes.iter().zip(outputs) {
+    let (files, others): (Vec<&ProbeSpec>, Vec<&ProbeSpec>) =
+        probes.iter().partition(|spec| matches!(spec.probe, Probe::ReadFile(_)));
+    let paths: Vec<String> = files
+        .iter()
+        .filter_map(|spec| match &spec.probe {
+            Probe::ReadFile(path) => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    let (reads, outputs) = tokio::join!(
+        transport.read_files(&paths),
+        join_all(others.iter().map(|spec| run_probe(transport, &spec.probe)))
+    );
+    for (spec, read) in files.into_iter().zip(reads) {
+        let output = match read {
+            Ok(bytes) => ProbeOutput::File(bytes.map(|b| String::from_utf8_lossy(&b).into_owned())),
+            Err(error) => ProbeOutput::Failed(error.to_string()),
+        };
+        gathered.insert(spec.key, output);
+    }
+    for (spec, output) in others.into_iter().zip(outputs) {
         gathered.insert(spec.key, output);
     }
 }

@@ -13,7 +13,9 @@ mod ssh;
 use std::time::Duration;
 
 pub use local::Local;
-pub use ssh::{Auth, HostKey, HostKeyPolicy, NulByte, Ssh, SshConfig, shell_quote};
+pub use ssh::{
+    Auth, FileRead, HostKey, HostKeyPolicy, NulByte, Ssh, SshConfig, parse_read_files, shell_quote,
+};
 
 /// A command to run: the program and its arguments, and environment variables to set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,4 +120,14 @@ pub trait Transport: Send + Sync {
 
     /// Lists the names in a directory; `Ok(None)` when it does not exist.
     async fn list_dir(&self, path: &str) -> Result<Option<Vec<String>>, TransportError>;
+
+    /// Reads several whole files, as [`Transport::read_file`] would each, in order. Over SSH
+    /// they are read by one command (one round trip, one session on the host for them all).
+    async fn read_files(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
+        let mut reads = Vec::with_capacity(paths.len());
+        for path in paths {
+            reads.push(self.read_file(path).await);
+        }
+        reads
+    }
 }

@@ -196,6 +196,62 @@ const LIST_DIR: &str = r#"[ -e "$1" ] || exit 66
 case $1 in -*) set -- "./$1" ;; esac
 exec find -H "$1" -mindepth 1 -maxdepth 1 -printf '%f\0'"#;
 
+/// For each path, in order, one line: `missing`, or `file BASE64 CODE`: the content, streamed
+/// (so that the output cap stops an endless file at once), and base64's exit code, whose
+/// messages go to standard error. Reads what `READ_FILE` reads, for several files in one command.
+const READ_FILES: &str = r#"for p do
+if [ ! -e "$p" ]; then echo missing; continue; fi
+printf 'file '; base64 -w 0 -- "$p"; printf ' %s\n' "$?"
+done"#;
+
+/// One file of [`READ_FILES`]'s output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRead {
+    Missing,
+    Content(Vec<u8>),
+    /// base64's exit code and what the command said on standard error.
+    Failed(String),
+}
+
+/// Parses [`READ_FILES`]'s output for `count` paths; `Err` when it is not that (a host that
+/// lies, an output cut short).
+pub fn parse_read_files(
+    stdout: &[u8],
+    stderr: &[u8],
+    count: usize,
+) -> Result<Vec<FileRead>, String> {
+    use base64::Engine as _;
+    let text = stdout.strip_suffix(b"\n").unwrap_or(stdout);
+    let lines: Vec<&[u8]> =
+        if text.is_empty() { Vec::new() } else { text.split(|&b| b == b'\n').collect() };
+    if lines.len() != count {
+        return Err(format!("{} lines for {count} files", lines.len()));
+    }
+    let unexpected = |line: &[u8]| format!("unexpected line {:?}", String::from_utf8_lossy(line));
+    lines
+        .into_iter()
+        .map(|line| {
+            if line == b"missing" {
+                return Ok(FileRead::Missing);
+            }
+            let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+            let [b"file", content, code] = fields[..] else { return Err(unexpected(line)) };
+            match code {
+                b"0" => base64::engine::general_purpose::STANDARD
+                    .decode(content)
+                    .map(FileRead::Content)
+                    .map_err(|e| format!("{}: {e}", unexpected(line))),
+                _ if !code.is_empty() && code.iter().all(u8::is_ascii_digit) => {
+                    let said = String::from_utf8_lossy(stderr).trim().to_owned();
+                    let code = String::from_utf8_lossy(code);
+                    Ok(FileRead::Failed(format!("{said} (base64 exited {code})")))
+                }
+                _ => Err(unexpected(line)),
+            }
+        })
+        .collect()
+}
+
 impl Ssh {
     /// Runs one of the fixed scripts above with `path` as its argument.
     async fn script(
@@ -247,6 +303,67 @@ impl Transport for Ssh {
 
     async fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TransportError> {
         self.script(READ_FILE, path, &format!("reading {path}")).await
+    }
+
+    async fn read_files(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
+        if paths.len() < 2 {
+            let mut reads = Vec::new();
+            for path in paths {
+                reads.push(self.read_file(path).await);
+            }
+            return reads;
+        }
+        let mut argv: Vec<String> = ["sh", "-c", READ_FILES, "patchctl"].map(String::from).into();
+        argv.extend(paths.iter().cloned());
+        let command = Command { argv, env: vec![("LC_ALL".into(), "C".into())] };
+        let reading = |path: &str| format!("{}: reading {path}", self.host);
+        let failed = |message: String| {
+            paths
+                .iter()
+                .map(|path| {
+                    Err(TransportError::Io {
+                        what: reading(path),
+                        source: std::io::Error::other(message.clone()),
+                    })
+                })
+                .collect()
+        };
+        let output = match self.run_checked(&command).await {
+            Ok(output) => output,
+            Err(error) => return failed(error.to_string()),
+        };
+        let reads = match parse_read_files(&output.stdout, &output.stderr, paths.len()) {
+            Ok(reads) => reads,
+            Err(problem) => {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                return failed(format!("unreadable answer ({problem}) {}", stderr.trim()));
+            }
+        };
+        paths
+            .iter()
+            .zip(reads)
+            .map(|(path, read)| match read {
+                FileRead::Missing => Ok(None),
+                FileRead::Content(bytes) if bytes.len() > self.limits.max_output_bytes => {
+                    Err(TransportError::OutputTooLarge {
+                        what: reading(path),
+                        limit: self.limits.max_output_bytes,
+                    })
+                }
+                FileRead::Content(bytes) => Ok(Some(bytes)),
+                FileRead::Failed(message) => {
+                    let kind = if message.contains("Permission denied") {
+                        std::io::ErrorKind::PermissionDenied
+                    } else {
+                        std::io::ErrorKind::Other
+                    };
+                    Err(TransportError::Io {
+                        what: reading(path),
+                        source: std::io::Error::new(kind, message),
+                    })
+                }
+            })
+            .collect()
     }
 
     async fn list_dir(&self, path: &str) -> Result<Option<Vec<String>>, TransportError> {

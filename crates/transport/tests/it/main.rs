@@ -69,3 +69,38 @@ async fn files_and_directories() {
     assert!(names.contains(&"status".to_owned()));
     assert_eq!(local.list_dir("/does/not/exist").await.unwrap(), None);
 }
+
+#[test]
+fn several_files_read_by_one_command() {
+    use transport::{FileRead, parse_read_files};
+    for host in ["deb1", "rpm1"] {
+        let read = |suffix: &str| {
+            let dir = env!("CARGO_MANIFEST_DIR");
+            std::fs::read(format!("{dir}/test_data/read-files-{host}.{suffix}")).unwrap()
+        };
+        let (stdout, stderr) = (read("stdout"), read("stderr"));
+        let reads = parse_read_files(&stdout, &stderr, 5).unwrap();
+        let FileRead::Content(os_release) = &reads[0] else { panic!("{:?}", reads[0]) };
+        assert!(String::from_utf8_lossy(os_release).contains("\nID="), "{host}");
+        assert_eq!(reads[1], FileRead::Missing);
+        assert_eq!(reads[2], FileRead::Content(b"a\0b\xff\nline two\n".to_vec()));
+        assert_eq!(
+            reads[3],
+            FileRead::Failed("base64: read error: Is a directory (base64 exited 1)".into())
+        );
+        assert_eq!(reads[4], FileRead::Content(b"6.18.44-fc-v1045\n".to_vec()));
+        // An answer that is not one line per file, or not what the script prints, is refused
+        // whole: cut short, one line too many or too few.
+        assert!(parse_read_files(&stdout, &stderr, 6).is_err());
+        assert!(parse_read_files(&stdout, &stderr, 4).is_err());
+        let cut = &stdout[..stdout.len() / 2];
+        assert!(parse_read_files(cut, &stderr, 5).is_err());
+    }
+    // Lines that are not the script's: not base64, no exit code, an unknown word, extra fields.
+    for line in ["file !!! 0", "file YQ==", "file YQ== x", "yes", "file YQ== 0 0", "file YQ== -1"] {
+        assert!(parse_read_files(format!("{line}\n").as_bytes(), b"", 1).is_err(), "{line}");
+    }
+    assert_eq!(parse_read_files(b"file  0\n", b"", 1), Ok(vec![FileRead::Content(Vec::new())]));
+    assert_eq!(parse_read_files(b"", b"", 0), Ok(Vec::new()));
+    assert!(parse_read_files(b"", b"", 1).is_err());
+}

@@ -335,6 +335,11 @@ async fn ssh_timeout_stops_the_remote_command_and_caps_hold() {
     let error = ssh.read_file("/dev/zero").await.unwrap_err();
     assert!(matches!(error, TransportError::OutputTooLarge { .. }), "{error}");
     assert!(error.to_string().contains("reading /dev/zero"), "{error}");
+    let reads = ssh.read_files(&["/etc/hostname".to_owned(), "/dev/zero".to_owned()]).await;
+    for read in reads {
+        let error = read.unwrap_err();
+        assert!(error.to_string().contains("exceeded 1000 bytes"), "{error}");
+    }
     let output = ssh.run(&command(&["head", "-c", "1000", "/dev/zero"])).await.unwrap();
     assert_eq!(output.stdout.len(), 1000, "exactly the cap is allowed");
 
@@ -356,6 +361,30 @@ async fn ssh_files_and_directories() {
     assert_eq!(ssh.read_file("/tmp/dangling").await.unwrap(), None);
     let error = ssh.read_file("/tmp").await.unwrap_err();
     assert!(matches!(error, TransportError::Io { .. }), "{error}");
+
+    // The same files read together, by one command: the same answers, in order.
+    let paths: Vec<String> =
+        ["/proc/sys/kernel/random/boot_id", "/does/not/exist", "/tmp/$(x) it's", "/tmp/dangling"]
+            .map(String::from)
+            .into();
+    let mut together = ssh.read_files(&paths).await.into_iter();
+    for path in &paths {
+        let one = ssh.read_file(path).await.unwrap();
+        assert_eq!(together.next().unwrap().unwrap(), one, "{path}");
+    }
+    let paths = ["/etc/hostname".to_owned(), "/tmp".to_owned(), "-n".to_owned()];
+    let reads = ssh.read_files(&paths).await;
+    assert_eq!(
+        reads[0].as_ref().unwrap().as_deref(),
+        ssh.read_file("/etc/hostname").await.unwrap().as_deref()
+    );
+    let error = reads[1].as_ref().unwrap_err();
+    assert!(matches!(error, TransportError::Io { .. }), "{error}");
+    assert!(
+        error.to_string().contains("reading /tmp") && error.to_string().contains("Is a directory"),
+        "{error}"
+    );
+    assert_eq!(*reads[2].as_ref().unwrap(), None, "a path that looks like an option is a path");
 
     let names = ssh.list_dir("/proc/self").await.unwrap().unwrap();
     assert!(names.contains(&"status".to_owned()));
