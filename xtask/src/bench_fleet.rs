@@ -61,13 +61,18 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
     let patchctl_all = || -> anyhow::Result<f64> {
         let before = fleet_cpu_seconds(&fleet)?;
         let own_before = children_cpu_seconds()?;
+        let machine_before = machine_cpu_seconds()?;
         let elapsed = assess("all")?;
         let used = fleet_cpu_seconds(&fleet)? - before;
         let own = children_cpu_seconds()? - own_before;
+        let machine_after = machine_cpu_seconds()?;
+        let (busy, iowait) =
+            (machine_after.0 - machine_before.0, machine_after.1 - machine_before.1);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         eprintln!(
-            "  patchctl assess all: {elapsed:.2} s; the hosts used {used:.2} s of CPU, patchctl itself {own:.2} s: {:.2} s on {cores} cores",
-            (used + own) / cores
+            "  patchctl assess all: {elapsed:.2} s; the hosts used {used:.2} s of CPU, patchctl itself {own:.2} s: {:.2} s on {cores} cores; the whole machine was busy {busy:.2} s ({:.0} % of its cores), waiting for I/O {iowait:.2} s",
+            (used + own) / cores,
+            100.0 * busy / (elapsed * cores)
         );
         Ok(elapsed)
     };
@@ -204,6 +209,20 @@ fn children_cpu_seconds() -> anyhow::Result<f64> {
     };
     // cutime and cstime are fields 16 and 17; the slice starts at field 3.
     Ok((ticks(16 - 3)? + ticks(17 - 3)?) / 100.0)
+}
+
+/// The whole machine's busy CPU time (everything but idle and I/O wait) and its I/O wait, in
+/// seconds summed over the cores, from `/proc/stat`: it also counts what the hosts' cgroups do
+/// not, such as Docker's storage driver (fuse-overlayfs runs outside them).
+fn machine_cpu_seconds() -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let line = stat.lines().next().context("/proc/stat is empty")?;
+    let ticks: Vec<f64> =
+        line.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0.0)).collect();
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already).
+    let field = |i: usize| ticks.get(i).copied().unwrap_or(0.0) / 100.0;
+    let busy = [0, 1, 2, 5, 6, 7].into_iter().map(field).sum();
+    Ok((busy, field(4)))
 }
 
 /// The CPU time every host's container has used so far, in seconds (cgroup v1 `cpuacct.usage`
