@@ -125,6 +125,19 @@ fn apply_starts(report: &Value, host: &str) -> usize {
         .count()
 }
 
+/// How many times the journal says `host`'s apply unit was about to be started: written before
+/// the start, so a patchctl killed right after it started the unit still left it on record.
+fn apply_intents(report: &Value, host: &str) -> usize {
+    report["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["host"] == host)
+        .filter_map(|o| o["output"]["note"].as_str())
+        .filter(|note| note.starts_with("about to start ") && note.contains("-apply-"))
+        .count()
+}
+
 /// How long `host`'s apply ran by the host's own clock (systemd's record of the unit), in ms.
 fn apply_host_ms(report: &Value, host: &str) -> Vec<u64> {
     report["outputs"]
@@ -163,6 +176,7 @@ fn a_rollout_patches_reboots_and_verifies_every_host() {
         }
         assert_ne!(run.boot(&host), boots[host.as_str()], "{host} was rebooted for its kernel");
         assert_eq!(apply_starts(&report, &host), 1, "{host} applied once");
+        assert_eq!(apply_intents(&report, &host), 1, "{host}: the start on record before it");
         let ran = apply_host_ms(&report, &host);
         assert!(
             matches!(ran[..], [ms] if ms > 0 && ms < 120_000),
@@ -289,10 +303,14 @@ fn a_killed_patchctl_resumes_from_its_journal() {
     assert_eq!(report["journal"]["intact"], true);
     for (host, (state, detail)) in states(&report) {
         assert_eq!(state, "done", "{host}: {detail}");
-        // The start is journaled once `systemd-run` returns: a kill in between loses that one
-        // record (the resumed run finds the unit and does not start it). The resumed run's
+        // The `systemd-run` command is journaled once it returns: a kill in between loses that
+        // one record (the resumed run finds the unit and does not start it). The resumed run's
         // records are all there, so two would mean a second start; the version proves one.
         assert!(apply_starts(&report, &host) <= 1, "{host}: one apply, never repeated");
+        // The journal is complete: the start was recorded before it happened (twice when the
+        // kill came between the record and the start, and the resumed run started it).
+        let intents = apply_intents(&report, &host);
+        assert!((1..=2).contains(&intents), "{host}: {intents} records of the apply's start");
         assert_eq!(run.installed(&host, "acme-web"), "1.1-1");
     }
 }

@@ -188,6 +188,10 @@ impl HostContext<'_> {
             }
             let start = apply::run_as_unit(unit, command).map_err(|e| failed(e.to_string()))?;
             let start = apply::in_unit_dir(start);
+            // Write-ahead: the start is on record before it happens, so that a patchctl killed
+            // in between leaves it in the journal (the resumed step looks for the unit itself).
+            log.note(&format!("{STARTING} {unit}"));
+            self.steps.flush(&self.host.name, log).await;
             let output =
                 self.run(log, &start, &format!("starting {unit}")).await.map_err(unreachable)?;
             match apply::parse_unit_start(
@@ -267,6 +271,9 @@ fn unit_status(stdout: &[u8]) -> Result<UnitStatus, StepResult> {
     let state = apply::parse_unit_status(&stdout).map_err(|e| failed(e.to_string()))?;
     Ok((state, apply::parse_unit_run_time(&stdout)))
 }
+
+/// How the journal's record of a unit about to be started begins.
+pub const STARTING: &str = "about to start";
 
 /// How long one look at a running unit may wait on the host for its end.
 const UNIT_WAIT_SECONDS: u32 = 5;
