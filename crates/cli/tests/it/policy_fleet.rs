@@ -143,15 +143,7 @@ impl Run<'_> {
 
 /// How often the apply unit of `host` was started, from the commands journaled.
 fn apply_starts(report: &Value, host: &str) -> usize {
-    report["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["host"] == host)
-        // The unit is started by `sh -c 'mkdir … && exec "$@"' DIR systemd-run …`.
-        .filter(|o| o["output"]["argv"].as_array().unwrap().iter().any(|w| w == "systemd-run"))
-        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
-        .count()
+    crate::support::unit_starts(report, host, "-apply-")
 }
 
 fn host_state<'r>(report: &'r Value, host: &str) -> &'r Value {

@@ -112,42 +112,31 @@ fn states(report: &Value) -> BTreeMap<String, (String, Value)> {
         .collect()
 }
 
+/// The records of `host`'s apply commands, from a report: (the output record, its note).
+fn apply_outputs<'r>(report: &'r Value, host: &str) -> Vec<(&'r Value, &'r str)> {
+    crate::support::host_outputs(report, host)
+        .map(|o| (o, o["note"].as_str().unwrap_or_default()))
+        .filter(|(_, note)| note.contains("-apply-"))
+        .collect()
+}
+
 /// How many times `host`'s apply unit was started, from the journal.
 fn apply_starts(report: &Value, host: &str) -> usize {
-    report["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["host"] == host)
-        // The unit is started by `sh -c 'mkdir … && exec "$@"' DIR systemd-run …`.
-        .filter(|o| o["output"]["argv"].as_array().unwrap().iter().any(|w| w == "systemd-run"))
-        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
-        .count()
+    crate::support::unit_starts(report, host, "-apply-")
 }
 
 /// How many times the journal says `host`'s apply unit was about to be started: written before
 /// the start, so a patchctl killed right after it started the unit still left it on record.
 fn apply_intents(report: &Value, host: &str) -> usize {
-    report["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["host"] == host)
-        .filter_map(|o| o["output"]["note"].as_str())
-        .filter(|note| note.starts_with("about to start ") && note.contains("-apply-"))
-        .count()
+    apply_outputs(report, host).iter().filter(|(_, n)| n.starts_with("about to start ")).count()
 }
 
 /// How long `host`'s apply ran by the host's own clock (systemd's record of the unit), in ms.
 fn apply_host_ms(report: &Value, host: &str) -> Vec<u64> {
-    report["outputs"]
-        .as_array()
-        .unwrap()
+    apply_outputs(report, host)
         .iter()
-        .filter(|o| o["host"] == host)
-        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().starts_with("ran as "))
-        .filter(|o| o["output"]["note"].as_str().unwrap_or_default().contains("-apply-"))
-        .map(|o| o["output"]["host_ms"].as_u64().unwrap_or(0))
+        .filter(|(_, note)| note.starts_with("ran as "))
+        .map(|(o, _)| o["host_ms"].as_u64().unwrap_or(0))
         .collect()
 }
 

@@ -50,3 +50,21 @@ pub fn in_container(image: &str, script: &str) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The commands a rollout's report (`report --format json`) lists for `host`, as journaled.
+pub fn host_outputs<'r>(
+    report: &'r serde_json::Value,
+    host: &str,
+) -> impl Iterator<Item = &'r serde_json::Value> {
+    let outputs = report["outputs"].as_array().expect("the report lists outputs");
+    outputs.iter().filter(move |o| o["host"] == host).map(|o| &o["output"])
+}
+
+/// How many times a unit whose name holds `step` (`-apply-`) was started on `host`: the unit is
+/// started by `sh -c 'mkdir … && exec "$@"' DIR systemd-run …`.
+pub fn unit_starts(report: &serde_json::Value, host: &str, step: &str) -> usize {
+    host_outputs(report, host)
+        .filter(|o| o["argv"].as_array().is_some_and(|a| a.iter().any(|w| w == "systemd-run")))
+        .filter(|o| o["note"].as_str().unwrap_or_default().contains(step))
+        .count()
+}
