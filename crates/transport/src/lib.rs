@@ -124,10 +124,18 @@ pub trait Transport: Send + Sync {
     /// Reads several whole files, as [`Transport::read_file`] would each, in order. Over SSH
     /// they are read by one command (one round trip, one session on the host for them all).
     async fn read_files(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
-        let mut reads = Vec::with_capacity(paths.len());
-        for path in paths {
-            reads.push(self.read_file(path).await);
-        }
-        reads
+        read_one_by_one(self, paths).await
     }
+}
+
+/// [`Transport::read_files`] as one [`Transport::read_file`] after another.
+async fn read_one_by_one<T: Transport + ?Sized>(
+    transport: &T,
+    paths: &[String],
+) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
+    let mut reads = Vec::with_capacity(paths.len());
+    for path in paths {
+        reads.push(transport.read_file(path).await);
+    }
+    reads
 }

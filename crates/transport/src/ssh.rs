@@ -252,6 +252,16 @@ pub fn parse_read_files(
         .collect()
 }
 
+/// What a script said when it could not read `what`, as an I/O error of the right kind.
+fn read_error(what: String, message: String) -> TransportError {
+    let kind = if message.contains("Permission denied") {
+        std::io::ErrorKind::PermissionDenied
+    } else {
+        std::io::ErrorKind::Other
+    };
+    TransportError::Io { what, source: std::io::Error::new(kind, message) }
+}
+
 impl Ssh {
     /// Runs one of the fixed scripts above with `path` as its argument.
     async fn script(
@@ -282,15 +292,7 @@ impl Ssh {
         match output.exit_code {
             0 => Ok(Some(output.stdout)),
             MISSING => Ok(None),
-            _ => {
-                let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-                let kind = if message.contains("Permission denied") {
-                    std::io::ErrorKind::PermissionDenied
-                } else {
-                    std::io::ErrorKind::Other
-                };
-                Err(TransportError::Io { what, source: std::io::Error::new(kind, message) })
-            }
+            _ => Err(read_error(what, String::from_utf8_lossy(&output.stderr).trim().to_owned())),
         }
     }
 }
@@ -307,11 +309,7 @@ impl Transport for Ssh {
 
     async fn read_files(&self, paths: &[String]) -> Vec<Result<Option<Vec<u8>>, TransportError>> {
         if paths.len() < 2 {
-            let mut reads = Vec::new();
-            for path in paths {
-                reads.push(self.read_file(path).await);
-            }
-            return reads;
+            return crate::read_one_by_one(self, paths).await;
         }
         let mut argv: Vec<String> = ["sh", "-c", READ_FILES, "patchctl"].map(String::from).into();
         argv.extend(paths.iter().cloned());
@@ -351,17 +349,7 @@ impl Transport for Ssh {
                     })
                 }
                 FileRead::Content(bytes) => Ok(Some(bytes)),
-                FileRead::Failed(message) => {
-                    let kind = if message.contains("Permission denied") {
-                        std::io::ErrorKind::PermissionDenied
-                    } else {
-                        std::io::ErrorKind::Other
-                    };
-                    Err(TransportError::Io {
-                        what: reading(path),
-                        source: std::io::Error::new(kind, message),
-                    })
-                }
+                FileRead::Failed(message) => Err(read_error(reading(path), message)),
             })
             .collect()
     }
