@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use model::PackageManagerKind;
 use model::plan::PlannedReboot;
+use model::{Assessment, PackageManagerKind};
 use pkgmgr::CommandSpec;
 use pkgmgr::Depth;
 use pkgmgr::apply::{self as apply, ApplyOutcome, FailureReason, UnitName, UnitStart, UnitState};
@@ -26,15 +26,16 @@ impl HostContext<'_> {
             Ok(command) => command,
             Err(error) => return failed(error.to_string()),
         };
-        let result = self.run_unit(log, "apply", &[command], resume).await;
-        if let Err(result) = result {
-            return result;
-        }
         // When the plan reboots the host anyway, the host's own verdict changes nothing, and on a
         // dnf host asking for it means starting dnf.
         let reboot_planned = self.plan.reboot == PlannedReboot::Yes;
         let depth = if reboot_planned { Depth::Installed } else { Depth::Health };
-        let assessment = match self.state(depth).await {
+        let assessment = match self.run_unit(log, "apply", &[command], resume, Some(depth)).await {
+            Ok(Some(assessment)) => Ok(assessment),
+            Ok(None) => self.state(depth).await,
+            Err(result) => Err(result),
+        };
+        let assessment = match assessment {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -73,10 +74,13 @@ impl HostContext<'_> {
             Ok(commands) => commands,
             Err(error) => return failed(error.to_string()),
         };
-        if let Err(result) = self.run_unit(log, "rollback", &commands, resume).await {
-            return result;
-        }
-        let after = match self.state(Depth::Health).await {
+        let after =
+            match self.run_unit(log, "rollback", &commands, resume, Some(Depth::Health)).await {
+                Ok(Some(assessment)) => Ok(assessment),
+                Ok(None) => self.state(Depth::Health).await,
+                Err(result) => Err(result),
+            };
+        let after = match after {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
@@ -116,8 +120,8 @@ impl HostContext<'_> {
             Ok(None) => return OK,
             Err(error) => return failed(error.to_string()),
         };
-        match self.run_unit(log, "cleanup", &[command], resume).await {
-            Ok(()) => OK,
+        match self.run_unit(log, "cleanup", &[command], resume, None).await {
+            Ok(_) => OK,
             Err(result) => result,
         }
     }
@@ -126,16 +130,23 @@ impl HostContext<'_> {
     /// on `resume`, finds out what became of a unit an earlier process started. `Err` is the
     /// step's result when a command failed or the host was lost. dnf, which cannot wait for its
     /// lock, is tried again (as a new unit) until the apply's lock timeout has passed.
+    ///
+    /// With `after`, the host's state at that depth is read as soon as the last unit ended with
+    /// code 0, beside its outputs (one round trip less for a step that verifies what it did):
+    /// `Ok(None)` when it could not be, and the caller reads it.
     async fn run_unit(
         &self,
         log: &mut Log,
         what: &str,
         commands: &[CommandSpec],
         resume: bool,
-    ) -> Result<(), StepResult> {
+        after: Option<Depth>,
+    ) -> Result<Option<Assessment>, StepResult> {
         let lock_wait =
             Duration::from_secs(u64::from(self.steps.config.apply.lock_timeout_seconds));
+        let mut state_after = None;
         for (index, command) in commands.iter().enumerate() {
+            let after = if index + 1 == commands.len() { after } else { None };
             let locked_until = tokio::time::Instant::now() + lock_wait;
             for attempt in 0.. {
                 let step_name = match attempt {
@@ -144,13 +155,15 @@ impl HostContext<'_> {
                 };
                 let unit = UnitName::new(&self.steps.config.rollout_id, &step_name)
                     .map_err(|e| failed(e.to_string()))?;
-                let Some((code, stdout, stderr)) =
-                    self.run_one_unit(log, &unit, command, resume).await?
-                else {
+                let Some(ran) = self.run_one_unit(log, &unit, command, resume, after).await? else {
                     break;
                 };
-                match apply::parse_apply_output(self.plan.package_manager, code, &stdout, &stderr) {
-                    Ok(ApplyOutcome::Succeeded { .. }) => break,
+                let (code, stdout, stderr) = (ran.code, &ran.stdout, &ran.stderr);
+                match apply::parse_apply_output(self.plan.package_manager, code, stdout, stderr) {
+                    Ok(ApplyOutcome::Succeeded { .. }) => {
+                        state_after = ran.after;
+                        break;
+                    }
                     Ok(ApplyOutcome::Failed { reason: FailureReason::Locked { .. }, .. })
                         if self.plan.package_manager == PackageManagerKind::Dnf
                             && tokio::time::Instant::now() < locked_until =>
@@ -167,19 +180,21 @@ impl HostContext<'_> {
                 }
             }
         }
-        Ok(())
+        state_after.transpose()
     }
 
     /// Runs one command as `unit` (or, on `resume`, finds the one an earlier process started)
     /// and waits for it: its exit code and outputs, or `None` when it ran and was unloaded
     /// before (a reboot unloads units), and only the host's packages can tell what it did.
+    /// With `after`, the host's state is read beside the outputs when the unit exited 0.
     async fn run_one_unit(
         &self,
         log: &mut Log,
         unit: &UnitName,
         command: &CommandSpec,
         resume: bool,
-    ) -> Result<Option<(i32, String, String)>, StepResult> {
+        after: Option<Depth>,
+    ) -> Result<Option<UnitRun>, StepResult> {
         let (mut state, mut ran_for) =
             if resume { self.unit_state(log, unit).await? } else { (UnitState::NotFound, None) };
         if state == UnitState::NotFound {
@@ -187,25 +202,24 @@ impl HostContext<'_> {
                 return Ok(None);
             }
             let start = apply::run_as_unit(unit, command).map_err(|e| failed(e.to_string()))?;
-            let start = apply::in_unit_dir(start);
+            let start = apply::start_and_wait_command(unit, start, UNIT_WAIT_SECONDS);
             // Write-ahead: the start is on record before it happens, so that a patchctl killed
             // in between leaves it in the journal (the resumed step looks for the unit itself).
             log.note(&format!("{STARTING} {unit}"));
             self.steps.flush(&self.host.name, log).await;
-            let output =
-                self.run(log, &start, &format!("starting {unit}")).await.map_err(unreachable)?;
-            match apply::parse_unit_start(
-                output.exit_code,
-                &lossy(&output.stdout),
-                &lossy(&output.stderr),
-            ) {
-                UnitStart::Started | UnitStart::AlreadyExists => {}
-                UnitStart::Failed { message } => {
+            let note = format!("starting {unit} and waiting for its end");
+            let output = self.run(log, &start, &note).await.map_err(unreachable)?;
+            let stdout = lossy(&output.stdout);
+            match apply::parse_start_and_wait(output.exit_code, &stdout, &lossy(&output.stderr)) {
+                (UnitStart::Started, Some(status)) => {
+                    (state, ran_for) = unit_status(status.as_bytes())?;
+                }
+                // Started, its status not read: the loop below asks again.
+                (UnitStart::Started | UnitStart::AlreadyExists, _) => state = UnitState::Running,
+                (UnitStart::Failed { message }, _) => {
                     return Err(failed(format!("starting {unit}: {message}")));
                 }
             }
-            self.steps.flush(&self.host.name, log).await;
-            state = UnitState::Running;
         }
         while state == UnitState::Running {
             (state, ran_for) = self.unit_end(log, unit).await?;
@@ -218,7 +232,7 @@ impl HostContext<'_> {
                 return Err(failed(format!("{unit} disappeared while running")));
             }
         };
-        // Its outputs are read while it is released: two commands, one round trip.
+        // Its outputs are read while it is released (and the host's state read): one round trip.
         let mut release_log = log.sibling();
         let release = async {
             if let Some(release) = apply::release_unit_command(unit, &state) {
@@ -226,7 +240,13 @@ impl HostContext<'_> {
             }
         };
         let probes = apply::unit_output_probes(unit);
-        let (gathered, ()) = tokio::join!(self.gather(&probes), release);
+        let state_after = async {
+            match after {
+                Some(depth) if code == 0 => Some(self.state(depth).await),
+                _ => None,
+            }
+        };
+        let (gathered, (), after) = tokio::join!(self.gather(&probes), release, state_after);
         let gathered = gathered.map_err(unreachable)?;
         let stdout =
             gathered.file(apply::UNIT_STDOUT).ok().flatten().unwrap_or_default().to_owned();
@@ -234,7 +254,7 @@ impl HostContext<'_> {
             gathered.file(apply::UNIT_STDERR).ok().flatten().unwrap_or_default().to_owned();
         log.record_unit(command, code, &stdout, &stderr, &unit.to_string(), ran_for);
         log.absorb(release_log);
-        Ok(Some((code, stdout, stderr)))
+        Ok(Some(UnitRun { code, stdout, stderr, after }))
     }
 
     async fn unit_state(&self, log: &mut Log, unit: &UnitName) -> Result<UnitStatus, StepResult> {
@@ -261,6 +281,15 @@ impl HostContext<'_> {
             Err(_) => false,
         }
     }
+}
+
+/// A unit that ran: its exit code and outputs, and the host's state read right after it ended,
+/// when asked.
+struct UnitRun {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    after: Option<Result<Assessment, StepResult>>,
 }
 
 /// A unit's state, and how long its main process ran by the host's clock once it ended.

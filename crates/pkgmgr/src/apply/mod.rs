@@ -67,9 +67,10 @@ pub use rollback::{
     KeptPackage, RollbackItem, RollbackPlan, plan_rollback, rollback_commands, unexpected_removals,
 };
 pub use unit::{
-    UNIT_OUTPUT_DIR, UNIT_STDERR, UNIT_STDOUT, UnitName, UnitStart, UnitState, in_unit_dir,
-    parse_unit_run_time, parse_unit_start, parse_unit_status, release_unit_command, run_as_unit,
-    unit_output_probes, unit_status_command, unit_wait_command,
+    UNIT_OUTPUT_DIR, UNIT_STDERR, UNIT_STDOUT, UnitName, UnitStart, UnitState,
+    parse_start_and_wait, parse_unit_run_time, parse_unit_start, parse_unit_status,
+    release_unit_command, run_as_unit, start_and_wait_command, unit_output_probes,
+    unit_status_command, unit_wait_command,
 };
 pub use validate::InvalidInput;
 pub use verify::{Mismatch, verify_installed, verify_rollback};

@@ -11,7 +11,7 @@
 //! - `StandardOutput=file:` (not `truncate:` or `append:`, which systemd 239 lacks): the paths
 //!   are named after the unit, which is never reused, so the files do not exist beforehand. The
 //!   directory must exist, or the unit fails with status 209 before running anything:
-//!   [`in_unit_dir`] makes it first.
+//!   [`start_and_wait_command`] makes it first.
 //! - PID 1 expands `$NAME` and `${NAME}` in the command line of a transient service (systemd-run
 //!   252 has no `--expand-environment=no`), so every `$` of the argv is written `$$`.
 //! - A unit starts with a clean environment: the command's environment goes in with `--setenv`.
@@ -71,20 +71,6 @@ impl std::fmt::Display for UnitName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// `command` run once `/var/lib/patchctl/units` exists, in the same round trip: `sh -c 'mkdir
-/// -p -m 0700 -- "$0" && exec "$@"' /var/lib/patchctl/units ARGV…`. For [`run_as_unit`], whose
-/// output files go there; a failed mkdir exits non-zero with its message on standard error.
-pub fn in_unit_dir(command: CommandSpec) -> CommandSpec {
-    let mut argv = vec![
-        "sh".to_owned(),
-        "-c".to_owned(),
-        "mkdir -p -m 0700 -- \"$0\" && exec \"$@\"".to_owned(),
-        UNIT_OUTPUT_DIR.to_owned(),
-    ];
-    argv.extend(command.argv);
-    CommandSpec { argv, env: command.env }
 }
 
 /// `systemd-run --unit=NAME.service --remain-after-exit --property=StandardOutput=file:… … --
@@ -177,9 +163,50 @@ pub fn unit_status_command(name: &UnitName) -> CommandSpec {
 /// command's.
 pub fn unit_wait_command(name: &UnitName, seconds: u32) -> CommandSpec {
     // The unit's name goes in as `$0`, never into the script's text.
+    CommandSpec::new(["sh".to_owned(), "-c".to_owned(), wait_script(seconds), name.service()])
+}
+
+/// The line [`start_and_wait_command`] prints on standard output once systemd-run started the
+/// unit, before the unit's status.
+const STARTED: &str = "patchctl: started";
+
+/// `start` ([`run_as_unit`]'s systemd-run) and then [`unit_wait_command`]'s watch, in one round
+/// trip, once the unit output directory exists (the unit fails before running anything
+/// without it). Read by [`parse_start_and_wait`]. The unit's name and the argv are arguments
+/// of the script, never part of its text.
+pub fn start_and_wait_command(name: &UnitName, start: CommandSpec, seconds: u32) -> CommandSpec {
+    let script = format!(
+        "mkdir -p -m 0700 -- {UNIT_OUTPUT_DIR} && \"$@\" || exit; echo '{STARTED}'; {}",
+        wait_script(seconds)
+    );
+    let mut argv = vec!["sh".to_owned(), "-c".to_owned(), script, name.service()];
+    argv.extend(start.argv);
+    CommandSpec { argv, env: start.env }
+}
+
+/// What [`start_and_wait_command`] did: the unit's start as systemd-run told it, and, when it
+/// started, the status the watch ended with (`None` when that could not be read: ask again).
+pub fn parse_start_and_wait<'a>(
+    exit_code: i32,
+    stdout: &'a str,
+    stderr: &str,
+) -> (UnitStart, Option<&'a str>) {
+    match stdout.strip_prefix(STARTED).and_then(|rest| rest.strip_prefix('\n')) {
+        Some(status) => (UnitStart::Started, (exit_code == 0).then_some(status)),
+        // A host that says it succeeded without saying it started the unit.
+        None if exit_code == 0 => {
+            let said: String = stdout.chars().take(100).collect();
+            (UnitStart::Failed { message: format!("no word of the unit's start: {said:?}") }, None)
+        }
+        None => (parse_unit_start(exit_code, stdout, stderr), None),
+    }
+}
+
+/// The body of [`unit_wait_command`], with the unit's name in `$0`.
+fn wait_script(seconds: u32) -> String {
     let seconds = seconds.clamp(1, 60);
     let (fine, looks) = (seconds * 50, seconds * 20);
-    let script = format!(
+    format!(
         "pid=$(systemctl show -p MainPID --value \"$0\"); i=0; \
          case $pid in ''|*[!0-9]*) pid=0 ;; esac; \
          while [ \"$pid\" -gt 0 ] && [ -d /proc/$pid ] && [ $i -lt {fine} ]; do \
@@ -189,8 +216,7 @@ pub fn unit_wait_command(name: &UnitName, seconds: u32) -> CommandSpec {
          case $(systemctl show -p SubState --value \"$0\") in \
          start*|running|reload*|stop*|final*) sleep 0.05; i=$((i+1)) ;; *) break ;; esac; done; \
          exec systemctl show \"$0\" --property={STATUS_PROPERTIES}"
-    );
-    CommandSpec::new(["sh".to_owned(), "-c".to_owned(), script, name.service()])
+    )
 }
 
 /// Where a unit is.

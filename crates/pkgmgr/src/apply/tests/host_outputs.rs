@@ -1,6 +1,6 @@
 //! Units, postchecks, the journal and reboots on the fleet's Debian host.
 
-use super::captured;
+use super::{captured, captured_argv};
 use crate::apply::*;
 use crate::{Gathered, ProbeOutput};
 
@@ -92,29 +92,56 @@ fn unit_start() {
             message: "Failed to find executable /usr/bin/patchctl-no-such-program: No such file or directory".into()
         }
     );
-    // The output directory is made in the same round trip as the unit is started; the
-    // directory and the argv are arguments of the script, never part of its text.
-    let start =
-        in_unit_dir(crate::CommandSpec::new(["systemd-run", "--unit=x.service", "--", "true"]));
-    assert_eq!(
-        start.argv,
-        [
-            "sh",
-            "-c",
-            "mkdir -p -m 0700 -- \"$0\" && exec \"$@\"",
-            "/var/lib/patchctl/units",
-            "systemd-run",
-            "--unit=x.service",
-            "--",
-            "true"
-        ]
-    );
     let name = UnitName::new("capture", "deb1-apply").unwrap();
     let probes = unit_output_probes(&name);
     assert_eq!(
         probes[0].probe,
         crate::Probe::ReadFile("/var/lib/patchctl/units/patchctl-capture-deb1-apply.stdout".into())
     );
+}
+
+#[test]
+fn unit_start_and_wait() {
+    // The directory is made, the unit started and watched to its end in one round trip; the
+    // unit's name and the argv are arguments of the script, never part of its text.
+    let name = UnitName::new("capture", "deb1-quick").unwrap();
+    let start = run_as_unit(&name, &crate::CommandSpec::new(["/bin/sleep", "0.3"])).unwrap();
+    let command = start_and_wait_command(&name, start.clone(), 5);
+    assert_eq!(command.argv, captured_argv!("start-and-wait-ok"));
+    assert_eq!(command.argv[3], "patchctl-capture-deb1-quick.service");
+    assert_eq!(command.argv[4..], start.argv);
+    assert!(!command.argv[2].contains("patchctl-capture"), "{}", command.argv[2]);
+    assert!(command.argv[2].ends_with(&unit_wait_command(&name, 5).argv[2]));
+
+    let parse = |c: super::Captured| parse_start_and_wait(c.rc, c.stdout, c.stderr);
+    // Started and ended within the wait: the status the watch ended with.
+    let (started, status) = parse(captured!("start-and-wait-ok"));
+    assert_eq!(started, UnitStart::Started);
+    let status = status.unwrap();
+    assert_eq!(show(status), UnitState::Exited { code: 0 });
+    let ran = parse_unit_run_time(status).unwrap();
+    assert!(ran >= std::time::Duration::from_millis(300), "{ran:?}");
+    // Still running when the wait ran out: the status says so.
+    let (started, status) = parse(captured!("start-and-wait-running"));
+    assert_eq!(started, UnitStart::Started);
+    assert_eq!(show(status.unwrap()), UnitState::Running);
+    // Not started: systemd-run's own word.
+    assert_eq!(parse(captured!("start-and-wait-already-loaded")), (UnitStart::AlreadyExists, None));
+    assert_eq!(
+        parse(captured!("start-and-wait-no-program")),
+        (
+            UnitStart::Failed {
+                message: "Failed to find executable /usr/bin/patchctl-no-such-program: No such file or directory".into()
+            },
+            None
+        )
+    );
+    // Started, but the status could not be read: ask again.
+    let ok = captured!("start-and-wait-ok");
+    assert_eq!(parse_start_and_wait(1, ok.stdout, ""), (UnitStart::Started, None));
+    // A host that claims success without a word of the start is not believed.
+    let (lied, status) = parse_start_and_wait(0, "ActiveState=active\n", "");
+    assert!(matches!(lied, UnitStart::Failed { .. }) && status.is_none(), "{lied:?}");
 }
 
 #[test]

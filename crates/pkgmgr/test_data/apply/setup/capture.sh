@@ -213,6 +213,30 @@ unit_wait "$D" "$U"
 run unit-show-timed-exited "$D" systemctl show "$U.service" "$SHOW,$TIMED"
 quiet "$D" systemctl stop "$U.service"
 
+# A unit started and watched to its end in one round trip, as a rollout runs its apply: the
+# script of pkgmgr's start_and_wait_command, whose tests compare it with this one.
+# start_wait NAME UNIT SECONDS ARGV…: runs the script with the unit's systemd-run of ARGV.
+start_wait() {
+    local name=$1 u=$2 fine=$(($3 * 50)) looks=$(($3 * 20))
+    shift 3
+    uo "$u"
+    local script="mkdir -p -m 0700 -- $UNITS && \"\$@\" || exit; echo 'patchctl: started'; \
+pid=\$(systemctl show -p MainPID --value \"\$0\"); i=0; case \$pid in ''|*[!0-9]*) pid=0 ;; esac; \
+while [ \"\$pid\" -gt 0 ] && [ -d /proc/\$pid ] && [ \$i -lt $fine ]; do sleep 0.02; i=\$((i+1)); done; \
+if [ \$i -ge $fine ]; then i=$looks; else i=0; fi; while [ \$i -lt $looks ]; do \
+case \$(systemctl show -p SubState --value \"\$0\") in \
+start*|running|reload*|stop*|final*) sleep 0.05; i=\$((i+1)) ;; *) break ;; esac; done; \
+exec systemctl show \"\$0\" $SHOW,$TIMED"
+    argv "$name" sh -c "$script" "$u.service" systemd-run "${UO[@]}" --setenv=LC_ALL=C -- "$@"
+    run "$name" "$D" sh -c "$script" "$u.service" systemd-run "${UO[@]}" --setenv=LC_ALL=C -- "$@"
+}
+start_wait start-and-wait-ok patchctl-capture-deb1-quick 5 /bin/sleep 0.3
+start_wait start-and-wait-running patchctl-capture-deb1-slow 1 /bin/sleep 600
+quiet "$D" systemctl stop patchctl-capture-deb1-slow.service
+start_wait start-and-wait-already-loaded patchctl-capture-deb1-quick 5 /bin/sleep 0.3
+quiet "$D" systemctl stop patchctl-capture-deb1-quick.service
+start_wait start-and-wait-no-program patchctl-capture-deb1-none 5 /usr/bin/patchctl-no-such-program
+
 # Journal: the mark, this boot's errors, an error logged after the mark, the errors since.
 run journal-mark "$D" journalctl --no-pager -q -n 0 --show-cursor
 CURSOR=$(sed -n 's/^-- cursor: //p' "$OUT/journal-mark.stdout")
