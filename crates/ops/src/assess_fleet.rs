@@ -2,10 +2,11 @@
 //! machine), at most `concurrency` hosts at a time, every result or failure recorded in the
 //! store with its reason. One failed host never stops the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use model::{Assessment, ResolvedHost, TransportKind};
+use model::{Assessment, PackageManagerKind, ResolvedHost, TransportKind};
 use store::{AssessmentOutcome, AssessmentRecord, Failure, HostRow, Store};
 use tokio::sync::Semaphore;
 use transport::Local;
@@ -80,6 +81,16 @@ pub async fn assess_hosts(
             })
             .await?;
     }
+    // A host's last assessment names its package manager: its probes go out with the system's,
+    // in the first round trip (os-release still decides).
+    let names: Vec<String> = hosts.iter().map(|host| host.name.clone()).collect();
+    let expected: HashMap<String, PackageManagerKind> = store
+        .latest_assessments(Some(&names))
+        .await?
+        .into_iter()
+        .filter_map(|row| Some((row.host, row.package_manager?)))
+        .collect();
+    let expected = &expected;
     // Each update is marked with the advisories it fixes before it is recorded and shown.
     let index = crate::advisories::load_index(store).await?;
     let index = &index;
@@ -92,7 +103,8 @@ pub async fn assess_hosts(
             let _permit = limit.acquire().await.expect("the semaphore is never closed");
             let started = Instant::now();
             let taken_at_unix = config.taken_at_unix.unwrap_or_else(now_unix);
-            let mut outcome = assess_one(host, store, config).await;
+            let expected = expected.get(&host.name).copied();
+            let mut outcome = assess_one(host, store, config, expected).await;
             if let HostOutcome::Assessed(assessment) = &mut outcome {
                 assessment.taken_at_unix = taken_at_unix;
                 crate::advisories::annotate_assessment(index, assessment);
@@ -120,12 +132,17 @@ pub async fn assess_hosts(
     futures_util::future::join_all(work).await.into_iter().collect()
 }
 
-async fn assess_one(host: &ResolvedHost, store: &Store, config: &FleetAssessConfig) -> HostOutcome {
+async fn assess_one(
+    host: &ResolvedHost,
+    store: &Store,
+    config: &FleetAssessConfig,
+    expected: Option<PackageManagerKind>,
+) -> HostOutcome {
     let fail = |kind: &'static str, message: String| {
         HostOutcome::Failed(HostFailure { host: host.name.clone(), kind, message })
     };
     let assess_config =
-        AssessConfig { package_manager: host.package_manager, ..AssessConfig::default() };
+        AssessConfig { package_manager: host.package_manager, expected, ..AssessConfig::default() };
     let limits =
         transport::Limits { command_timeout: config.command_timeout, ..Default::default() };
     let result = match host.transport {

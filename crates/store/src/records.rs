@@ -94,6 +94,9 @@ pub struct AssessmentSummaryRow {
     pub taken_at_unix: i64,
     pub duration_ms: u64,
     pub outcome: SummaryOutcome,
+    /// The package manager a successful attempt found; `None` for a failed one, or one recorded
+    /// before the store kept it.
+    pub package_manager: Option<PackageManagerKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

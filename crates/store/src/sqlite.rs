@@ -29,7 +29,7 @@ use crate::records::{
 macro_rules! summary_columns {
     () => {
         "id, host, taken_at, duration_ms, ok, error_kind, error_message, n_updates, n_security, \
-         n_kernel, reboot_required"
+         n_kernel, reboot_required, package_manager"
     };
 }
 
@@ -243,8 +243,8 @@ impl Sqlite {
         let query = sqlx::query(
             "INSERT INTO assessments (id, host, taken_at, duration_ms, ok, error_kind,
                  error_message, assessment, assessment_format, n_updates, n_security, n_kernel,
-                 reboot_required)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 reboot_required, package_manager)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&id)
         .bind(&record.host)
@@ -269,6 +269,7 @@ impl Sqlite {
                     .bind(count(summary.n_security)?)
                     .bind(count(summary.n_kernel)?)
                     .bind(summary.reboot_required)
+                    .bind(assessment.package_manager.as_str())
             }
             AssessmentOutcome::Failed(failure) => query
                 .bind(false)
@@ -279,7 +280,8 @@ impl Sqlite {
                 .bind(None::<i64>)
                 .bind(None::<i64>)
                 .bind(None::<i64>)
-                .bind(None::<bool>),
+                .bind(None::<bool>)
+                .bind(None::<&str>),
         };
         query
             .execute(&self.pool)
@@ -428,6 +430,11 @@ fn summary_row(
         })
     };
     let duration_ms: i64 = get(row, "duration_ms", doing)?;
+    let package_manager: Option<String> = get(row, "package_manager", doing)?;
+    let package_manager = package_manager
+        .map(|p| p.parse::<PackageManagerKind>())
+        .transpose()
+        .map_err(|message| corrupt(format!("package_manager: {message}")))?;
     Ok(AssessmentSummaryRow {
         id: get(row, "id", doing)?,
         host: get(row, "host", doing)?,
@@ -435,6 +442,7 @@ fn summary_row(
         duration_ms: u64::try_from(duration_ms)
             .map_err(|_| corrupt(format!("duration_ms is {duration_ms}")))?,
         outcome,
+        package_manager,
     })
 }
 

@@ -70,6 +70,7 @@ fn assess_all_agrees_with_each_hosts_package_manager_and_survives_lost_hosts() {
         assert_eq!(ours, apt, "{host}");
     }
     assert_eq!(updates(&document, "deb1")["acme-web"].1, "security");
+    let first = document.clone();
 
     // RPM: the same packages and candidates as `dnf check-update`, and the advisories' types
     // and severities as `dnf updateinfo list` shows them.
@@ -134,6 +135,11 @@ fn assess_all_agrees_with_each_hosts_package_manager_and_survives_lost_hosts() {
         .map(|a| a["host"].as_str().unwrap())
         .collect();
     assert_eq!(assessed, ["deb1", "rpm1"]);
+    // This time each host's package manager came from its first assessment (its probes went
+    // out with the system's, in one round trip): the same answers.
+    for host in ["deb1", "rpm1"] {
+        assert_eq!(updates(&document, host), updates(&first, host), "{host}");
+    }
 
     // Every attempt is in the history, failed ones with their reason.
     let history = fleet.patchctl(&inventory, &["history", "deb2"]);

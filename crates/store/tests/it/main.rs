@@ -156,7 +156,10 @@ async fn what_is_written_is_read_back_after_reopening() {
         })
     );
     assert_eq!(history[1].duration_ms, 1234);
+    // The package manager it found is kept with it; a failed attempt found none.
+    assert_eq!(history[1].package_manager, Some(PackageManagerKind::Apt));
     assert!(matches!(&history[0].outcome, SummaryOutcome::Failed(f) if f.kind == "timed_out"));
+    assert_eq!(history[0].package_manager, None);
 }
 
 #[tokio::test]
