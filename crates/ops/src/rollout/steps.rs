@@ -54,12 +54,30 @@ pub struct SshSteps {
     hosts: HashMap<String, ResolvedHost>,
     store: Store,
     connections: Mutex<HashMap<String, Arc<transport::Ssh>>>,
+    /// Each host's latest precheck facts, as journaled: read from the journal once per host
+    /// after a restart, kept here as steps record them.
+    facts: std::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
 }
 
 impl SshSteps {
     pub fn new(config: StepsConfig, plan: Plan, hosts: Vec<ResolvedHost>, store: Store) -> Self {
         let hosts = hosts.into_iter().map(|h| (h.name.clone(), h)).collect();
-        SshSteps { config, plan, hosts, store, connections: Mutex::new(HashMap::new()) }
+        SshSteps {
+            config,
+            plan,
+            hosts,
+            store,
+            connections: Mutex::new(HashMap::new()),
+            facts: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps the facts of the latest of `outputs` that recorded any, as the journal will.
+    fn remember_facts(&self, host: &str, outputs: &[OutputRecord]) {
+        if let Some(record) = outputs.iter().rev().find(|o| !o.facts.is_empty()) {
+            let mut known = self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            known.insert(host.to_owned(), record.facts.clone());
+        }
     }
 }
 
@@ -75,13 +93,29 @@ impl SshSteps {
             .collect();
         // A failed write leaves the records in the log, journaled with the step's result.
         if self.store.append_journal(&self.config.rollout_id, &entries).await.is_ok() {
+            self.remember_facts(host, &log.outputs);
             log.outputs.clear();
         }
     }
 
-    /// The facts the host's latest precheck recorded, from the journal, so that they survive a
-    /// restart of patchctl.
+    /// The facts the host's latest precheck recorded: kept in memory as steps record them, and
+    /// read from the journal the first time after a restart of patchctl, so that they survive
+    /// it. (Reading the whole journal at every step would cost a large fleet's rollout time
+    /// that grows with every entry.)
     pub(super) async fn facts(&self, host: &str) -> BTreeMap<String, String> {
+        let known = self.facts.lock().unwrap_or_else(|p| p.into_inner()).get(host).cloned();
+        if let Some(facts) = known {
+            return facts;
+        }
+        let facts = self.journaled_facts(host).await;
+        if !facts.is_empty() {
+            let mut known = self.facts.lock().unwrap_or_else(|p| p.into_inner());
+            known.entry(host.to_owned()).or_insert_with(|| facts.clone());
+        }
+        facts
+    }
+
+    async fn journaled_facts(&self, host: &str) -> BTreeMap<String, String> {
         let Ok(entries) = self.store.journal(&self.config.rollout_id).await else {
             return BTreeMap::new();
         };
@@ -223,6 +257,7 @@ impl StepRunner for SshSteps {
             Step::Rollback => context.rollback(&mut log, resume).await,
             Step::Cleanup => context.cleanup(&mut log, resume).await,
         };
+        self.remember_facts(host, &log.outputs);
         log.done(result)
     }
 }
