@@ -151,6 +151,7 @@ async fn assess_one(
             let connect_config = ConnectConfig {
                 accept_new_host_keys: config.accept_new_host_keys,
                 connect_timeout: config.connect_timeout,
+                syn_every: None,
                 limits,
                 actor: config.actor.clone(),
             };

@@ -12,6 +12,8 @@ pub struct ConnectConfig {
     /// Pin the key a host presents when none is pinned yet, instead of refusing it.
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
+    /// A fresh TCP handshake this often while none is answered ([`SshConfig::syn_every`]).
+    pub syn_every: Option<Duration>,
     pub limits: transport::Limits,
     /// Who pins keys, for the record.
     pub actor: String,
@@ -22,6 +24,7 @@ impl Default for ConnectConfig {
         ConnectConfig {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            syn_every: None,
             limits: transport::Limits::default(),
             actor: "patchctl".to_owned(),
         }
@@ -83,6 +86,7 @@ pub async fn connect(
     ssh_config.port = host.port;
     ssh_config.sudo = host.sudo;
     ssh_config.connect_timeout = config.connect_timeout;
+    ssh_config.syn_every = config.syn_every;
     ssh_config.limits = config.limits;
     let ssh = Ssh::connect(ssh_config).await.map_err(|error| match error {
         TransportError::HostKeyUnknown { host, fingerprint, .. } => ConnectFailure {

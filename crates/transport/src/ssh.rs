@@ -36,6 +36,11 @@ pub struct SshConfig {
     pub sudo: bool,
     /// The most the whole of connecting may take: TCP, key exchange and authentication.
     pub connect_timeout: Duration,
+    /// Send a fresh TCP handshake this often while none has been answered, each given up after
+    /// [`SYN_ATTEMPTS`] of these intervals. For a host coming back from a reboot: a SYN sent
+    /// while it was down waits for the kernel's retransmission (a second or more) after the
+    /// host is back, a new one is answered at once. `None`: one handshake.
+    pub syn_every: Option<Duration>,
     /// After this long without hearing from the host, ask it whether it is alive; after three
     /// unanswered asks the connection counts as lost, and so do the commands running on it.
     /// Without this, a host that vanished (powered off, cable pulled) would leave them waiting
@@ -66,6 +71,7 @@ impl SshConfig {
             host_key_policy,
             sudo: false,
             connect_timeout: Duration::from_secs(10),
+            syn_every: None,
             keepalive_interval: Duration::from_secs(15),
             max_channels: 10,
             limits: Limits::default(),
@@ -423,7 +429,11 @@ async fn tcp_connect(config: &SshConfig) -> Result<tokio::net::TcpStream, Transp
     )?;
     let mut last_error = None;
     for socket_address in addresses {
-        match tokio::net::TcpStream::connect(socket_address).await {
+        let attempt = match config.syn_every {
+            Some(every) => staggered_connect(socket_address, every).await,
+            None => tokio::net::TcpStream::connect(socket_address).await,
+        };
+        match attempt {
             Ok(stream) => return Ok(stream),
             Err(error) => last_error = Some(error),
         }
@@ -447,6 +457,40 @@ async fn tcp_connect(config: &SshConfig) -> Result<tokio::net::TcpStream, Transp
     })
 }
 
+/// How many handshakes [`SshConfig::syn_every`] keeps going at once.
+pub const SYN_ATTEMPTS: u32 = 20;
+
+/// A TCP connection to `address`: a new handshake every `every` while none has been answered,
+/// each given up after `SYN_ATTEMPTS` intervals. The first answer decides: a connection, or an
+/// error such as a refusal. Runs until the caller's timeout, which drops (and so closes) every
+/// attempt still going.
+async fn staggered_connect(
+    address: std::net::SocketAddr,
+    every: Duration,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let every = every.max(Duration::from_millis(1));
+    let mut attempts = tokio::task::JoinSet::new();
+    loop {
+        attempts.spawn(tokio::time::timeout(
+            every * SYN_ATTEMPTS,
+            tokio::net::TcpStream::connect(address),
+        ));
+        let next = tokio::time::sleep(every);
+        tokio::pin!(next);
+        loop {
+            tokio::select! {
+                () = &mut next => break,
+                Some(done) = attempts.join_next() => match done {
+                    Ok(Ok(answer)) => return answer,
+                    // Unanswered for its time: later attempts carry on.
+                    Ok(Err(_elapsed)) => {}
+                    Err(join) => return Err(std::io::Error::other(join)),
+                },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,5 +509,21 @@ mod tests {
         }
         assert!(!is_not_found_message("patchctl: 1: apt: not found", "t"));
         assert!(!is_not_found_message("E: Unable to locate package x: not found", "apt"));
+    }
+
+    #[tokio::test]
+    async fn staggered_handshakes_end_at_the_first_answer() {
+        // A listener answers: the connection is made.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let every = Duration::from_millis(20);
+        let stream = staggered_connect(address, every).await.unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), address);
+        // Nothing listens any more: refused at once, not tried until the caller gives up.
+        drop((stream, listener));
+        let started = std::time::Instant::now();
+        let refused = staggered_connect(address, every).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     }
 }

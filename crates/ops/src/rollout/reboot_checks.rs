@@ -5,6 +5,8 @@ use pkgmgr::Gathered;
 use pkgmgr::apply::{self as apply, JournalSince, KernelCheck};
 use rollout::StepResult;
 
+use crate::connect::ConnectConfig;
+
 use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
 
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
@@ -12,6 +14,9 @@ use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FAC
 /// The wait between looks at a rebooting host: a look is a TCP connection that is refused at
 /// once while sshd is down, and a login once it is up.
 const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// How often a new TCP handshake goes out to a rebooting host while none is answered.
+const REBOOT_SYN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl HostContext<'_> {
     pub(super) async fn reboot(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -43,10 +48,18 @@ impl HostContext<'_> {
         // A host coming back is looked for often: a refused connection costs nothing, and a
         // reboot's end is on the critical path of its wave.
         let mut backoff = Backoff::new(self.steps.config.poll_interval.min(REBOOT_POLL));
+        // A handshake sent while the host was down is answered only when the kernel sends it
+        // again, a second later: a new one goes out every 50 ms meanwhile (measured on the
+        // test fleet: the new boot's sshd was reached 350-650 ms after it was ready with one
+        // handshake, 20-50 ms after with these).
+        let connect = ConnectConfig {
+            syn_every: Some(REBOOT_SYN_EVERY),
+            ..self.steps.config.connect.clone()
+        };
         loop {
             backoff.wait().await;
             // One attempt per look: the loop is the retry.
-            let Ok(ssh) = self.transport_once().await else { continue };
+            let Ok(ssh) = self.transport_once_with(&connect).await else { continue };
             match boot_identity_over(ssh.as_ref()).await {
                 Ok(now) if apply::rebooted(&before, &now) => {
                     log.note("the host is back with a new boot");

@@ -47,13 +47,18 @@ pub struct StepsConfig {
     pub connect: ConnectConfig,
 }
 
+/// A host's connection, when it has one, behind the lock taken to make it.
+type ConnectionSlot = Arc<Mutex<Option<Arc<transport::Ssh>>>>;
+
 /// Steps over SSH for the hosts of one plan.
 pub struct SshSteps {
     pub(super) config: StepsConfig,
     pub(super) plan: Plan,
     hosts: HashMap<String, ResolvedHost>,
     store: Store,
-    connections: Mutex<HashMap<String, Arc<transport::Ssh>>>,
+    /// Each host's connection, behind a lock of its own: a host being connected to (slowly,
+    /// while it reboots) never holds up the steps of another.
+    connections: std::sync::Mutex<HashMap<String, ConnectionSlot>>,
     /// Each host's latest precheck facts, as journaled: read from the journal once per host
     /// after a restart, kept here as steps record them.
     facts: std::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
@@ -67,7 +72,7 @@ impl SshSteps {
             plan,
             hosts,
             store,
-            connections: Mutex::new(HashMap::new()),
+            connections: std::sync::Mutex::new(HashMap::new()),
             facts: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -293,20 +298,33 @@ impl HostContext<'_> {
     pub(super) async fn transport_once(
         &self,
     ) -> Result<Arc<transport::Ssh>, crate::connect::ConnectFailure> {
-        let mut connections = self.steps.connections.lock().await;
-        if let Some(ssh) = connections.get(&self.host.name)
+        self.transport_once_with(&self.steps.config.connect).await
+    }
+
+    /// [`Self::transport_once`] with `config` for a new connection.
+    pub(super) async fn transport_once_with(
+        &self,
+        config: &ConnectConfig,
+    ) -> Result<Arc<transport::Ssh>, crate::connect::ConnectFailure> {
+        let slot = self.connection_slot();
+        let mut slot = slot.lock().await;
+        if let Some(ssh) = slot.as_ref()
             && !ssh.is_closed()
         {
             return Ok(ssh.clone());
         }
-        let ssh =
-            Arc::new(connect(self.host, &self.steps.store, &self.steps.config.connect).await?);
-        connections.insert(self.host.name.clone(), ssh.clone());
+        let ssh = Arc::new(connect(self.host, &self.steps.store, config).await?);
+        *slot = Some(ssh.clone());
         Ok(ssh)
     }
 
     pub(super) async fn forget_connection(&self) {
-        self.steps.connections.lock().await.remove(&self.host.name);
+        *self.connection_slot().lock().await = None;
+    }
+
+    fn connection_slot(&self) -> ConnectionSlot {
+        let mut slots = self.steps.connections.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(self.host.name.clone()).or_default().clone()
     }
 
     /// Runs a command, recording it. `Err` is a transport failure, in words.
