@@ -46,12 +46,20 @@ pub async fn assess_host(
     let guess = config.package_manager.or(config.expected);
     let mut first = pkgmgr::system_probes();
     first.extend(guess.map(|kind| pkgmgr::probes_at(kind, config.depth)).unwrap_or_default());
+    // The follow-ups most such hosts need go out too: on an RPM host, dnf's batch, which takes
+    // seconds, starts at once instead of after the first round.
+    let likely = guess.map(|kind| pkgmgr::likely_followups_at(kind, config.depth));
+    first.extend(likely.iter().flatten().cloned());
     gather(transport, &first, &mut gathered).await;
     let (os, kind) = pkgmgr::detect(&gathered, config.package_manager).map_err(fail)?;
     if guess != Some(kind) {
         gather(transport, &pkgmgr::probes_at(kind, config.depth), &mut gathered).await;
     }
-    let followups = pkgmgr::followup_probes_at(kind, config.depth, &gathered);
+    let ran = if guess == Some(kind) { likely.unwrap_or_default() } else { Vec::new() };
+    let followups: Vec<ProbeSpec> = pkgmgr::followup_probes_at(kind, config.depth, &gathered)
+        .into_iter()
+        .filter(|spec| !ran.contains(spec))
+        .collect();
     gather(transport, &followups, &mut gathered).await;
 
     let mut assessment =

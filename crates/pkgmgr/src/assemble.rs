@@ -76,6 +76,18 @@ pub fn followup_probes_at(
     }
 }
 
+/// The follow-up probes most hosts of `kind` need at `depth`, known before the first probes
+/// answer. Gathered with those, they save a round trip when they turn out right: a follow-up of
+/// [`followup_probes_at`] equal to one of them need not run again. (All are read-only.)
+pub fn likely_followups_at(kind: PackageManagerKind, depth: Depth) -> Vec<ProbeSpec> {
+    match kind {
+        // apt's follow-up (a plain upgrade's simulation) is needed only when the full one
+        // installs or removes packages: rarely worth guessing.
+        PackageManagerKind::Apt => Vec::new(),
+        PackageManagerKind::Dnf => dnf::likely_followups_at(depth),
+    }
+}
+
 /// The package manager of a host from its os-release, unless `override_kind` says otherwise.
 pub fn detect(
     gathered: &Gathered,

@@ -15,7 +15,7 @@ pub mod system;
 
 pub use assemble::{
     Depth, PackageState, assemble, assemble_at, detect, followup_probes_at, followup_probes_for,
-    probes_at, probes_for, system_probes,
+    likely_followups_at, probes_at, probes_for, system_probes,
 };
 pub use error::{AssessError, Problem};
 pub use probe::{CommandSpec, Gathered, Probe, ProbeOutput, ProbeSpec};

@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use model::{InstalledPackage, Origin, PendingUpdate, UpdateAction};
 
-use crate::{AssessError, Depth, Gathered, PackageState, ProbeOutput, ProbeSpec};
+use crate::{AssessError, Depth, Gathered, PackageState, Probe, ProbeOutput, ProbeSpec};
 
 /// A captured output under `test_data/dnf/`: `NAME.rc`, `NAME.stdout` and `NAME.stderr`.
 #[cfg(test)]
@@ -108,6 +108,20 @@ pub fn followup_probes_at(depth: Depth, gathered: &Gathered) -> Vec<ProbeSpec> {
     if commands.is_empty() { Vec::new() } else { batch::followup_probes(gathered, &commands) }
 }
 
+/// The dnf batch most hosts need at `depth`, before their first probes answer: dnf's script
+/// run by `/usr/bin/python3` (Fedora, RHEL 9, Debian), no versionlock to ask dnf about. Read-only
+/// like every batch; when a host's first probes say otherwise, [`followup_probes_at`] gives a
+/// different batch, which runs after.
+pub fn likely_followups_at(depth: Depth) -> Vec<ProbeSpec> {
+    let commands = match depth {
+        Depth::Installed => return Vec::new(),
+        Depth::Health => dnf_commands_at(depth, &Gathered::new()),
+        Depth::Full => full_commands(),
+    };
+    let python = batch::Interpreter { program: "/usr/bin/python3".to_owned(), argument: None };
+    vec![ProbeSpec { key: BATCH, probe: Probe::Run(batch::command(&python, &commands)) }]
+}
+
 /// The dnf commands the batch runs for a host whose first probes gave `gathered`. They run at
 /// the same time, so their order does not matter.
 pub fn dnf_commands(gathered: &Gathered) -> Vec<DnfCommand> {
@@ -121,16 +135,22 @@ pub fn dnf_commands_at(depth: Depth, gathered: &Gathered) -> Vec<DnfCommand> {
         Depth::Installed => Vec::new(),
         Depth::Health => vec![needs_restarting::REBOOT_COMMAND, health::COMMAND],
         Depth::Full => {
-            let mut commands = vec![check_update::COMMAND];
-            commands.extend(updateinfo::COMMANDS);
-            commands.extend(needs_restarting::COMMANDS);
-            commands.push(health::COMMAND);
+            let mut commands = full_commands();
             if versionlock::asks_dnf(gathered) {
                 commands.push(versionlock::COMMAND);
             }
             commands
         }
     }
+}
+
+/// A full assessment's dnf commands, but for `dnf versionlock list`, which only some hosts need.
+fn full_commands() -> Vec<DnfCommand> {
+    let mut commands = vec![check_update::COMMAND];
+    commands.extend(updateinfo::COMMANDS);
+    commands.extend(needs_restarting::COMMANDS);
+    commands.push(health::COMMAND);
+    commands
 }
 
 /// Builds the package state from the outputs of [`probes`] and [`followup_probes`]. (Given

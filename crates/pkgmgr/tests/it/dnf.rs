@@ -2,7 +2,7 @@
 //! outputs (`test_data/dnf/`, see its CAPTURE.md), and with hostile text.
 
 use model::{Classification, Severity, UpdateAction};
-use pkgmgr::{Gathered, Probe, ProbeOutput, Problem, dnf};
+use pkgmgr::{Depth, Gathered, Probe, ProbeOutput, Problem, dnf};
 use proptest::prelude::*;
 
 fn ran(exit_code: &str, stdout: &str, stderr: &str) -> ProbeOutput {
@@ -162,6 +162,31 @@ fn an_unusual_versionlock_configuration_asks_dnf() {
     let state = dnf::assemble(&gathered).unwrap();
     assert_eq!(state.held, ["acme-pinned"]);
     assert_eq!(state.updates.len(), 9);
+}
+
+#[test]
+fn the_likely_batch_is_the_one_a_usual_host_asks_for() {
+    // The captured host (python3 runs dnf, its locks in the usual file): the batch guessed
+    // before its first probes answer is exactly the one they ask for, at either depth.
+    let gathered = first_probes();
+    assert_eq!(dnf::likely_followups_at(Depth::Full), dnf::followup_probes(&gathered));
+    assert_eq!(
+        dnf::likely_followups_at(Depth::Health),
+        dnf::followup_probes_at(Depth::Health, &gathered)
+    );
+    assert!(dnf::likely_followups_at(Depth::Installed).is_empty());
+    // A host whose dnf runs under another interpreter, or that must ask dnf for its locks,
+    // asks for another batch: the guess does not stand for it.
+    let mut platform = gathered.clone();
+    platform.insert(dnf::DNF_SCRIPT, file("#!/usr/libexec/platform-python\n"));
+    assert_ne!(dnf::likely_followups_at(Depth::Full), dnf::followup_probes(&platform));
+    let mut moved = gathered;
+    let conf = format!(
+        "{}pluginconfpath=/etc/dnf/plugins\n",
+        include_str!("../../test_data/dnf/dnf.conf")
+    );
+    moved.insert(dnf::DNF_CONF, file(&conf));
+    assert_ne!(dnf::likely_followups_at(Depth::Full), dnf::followup_probes(&moved));
 }
 
 #[test]
