@@ -79,6 +79,10 @@ pub(crate) struct RunArgs {
     /// this many seconds when its wave opens is run again. 0: each wave's prechecks wait for it.
     #[arg(long, default_value_t = rollout::PRECHECK_MAX_AGE / 1000)]
     precheck_ahead: u64,
+    /// Do not fetch a host's packages during its precheck (by default they are, into the
+    /// package manager's cache, so that the apply does not wait for the download).
+    #[arg(long)]
+    no_download_ahead: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -208,6 +212,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             unreachable_grace: Duration::from_secs(args.unreachable_grace),
             poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
             connect: ops::ConnectConfig::default(),
+            download_ahead: !args.no_download_ahead,
         };
         let steps =
             Arc::new(SshSteps::new(steps_config, loaded.plan.clone(), hosts, store.clone()));

@@ -171,6 +171,22 @@ fn a_rollout_patches_reboots_and_verifies_every_host() {
             matches!(ran[..], [ms] if ms > 0 && ms < 120_000),
             "{host}: the apply's run time by the host's clock: {ran:?}"
         );
+        // The packages were fetched during the precheck, and the apply found them there.
+        let downloads: Vec<&Value> = crate::support::host_outputs(&report, &host)
+            .filter(|o| o["note"].as_str().unwrap_or_default().contains("downloading"))
+            .collect();
+        assert!(!downloads.is_empty(), "{host}: no download ahead");
+        assert!(downloads.iter().all(|o| o["exit_code"] == 0), "{host}: {downloads:?}");
+        let applied = apply_outputs(&report, &host)
+            .into_iter()
+            .find(|(_, note)| note.starts_with("ran as "))
+            .map(|(o, _)| o["stdout_tail"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        if host.starts_with("deb") {
+            assert!(!applied.contains("Get:"), "{host}: apt fetched again: {applied}");
+        } else {
+            assert!(applied.contains("Already downloaded"), "{host}: {applied}");
+        }
     }
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
     assert!(markdown.contains("| deb1 | done |"), "{markdown}");

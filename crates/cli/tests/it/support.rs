@@ -61,7 +61,7 @@ pub fn host_outputs<'r>(
 }
 
 /// How many times a unit whose name holds `step` (`-apply-`) was started on `host`: the unit is
-/// started by `sh -c 'mkdir … && exec "$@"' DIR systemd-run …`.
+/// started by `sh -c 'mkdir … && "$@" …' UNIT systemd-run …`.
 pub fn unit_starts(report: &serde_json::Value, host: &str, step: &str) -> usize {
     host_outputs(report, host)
         .filter(|o| o["argv"].as_array().is_some_and(|a| a.iter().any(|w| w == "systemd-run")))

@@ -92,7 +92,26 @@ impl HostContext<'_> {
         if let Some(result) = self.backup_check(log).await {
             return result;
         }
-        self.record_facts(log).await
+        // The checks passed: the facts are recorded while the packages are fetched.
+        let mut download_log = log.sibling();
+        let (result, ()) =
+            tokio::join!(self.record_facts(log), self.download_ahead(&mut download_log));
+        log.absorb(download_log);
+        result
+    }
+
+    /// Fetches the pinned packages into the package manager's cache, so that the apply (a wave
+    /// later, when this precheck ran ahead) does not wait for them. Best effort: what it ran
+    /// is journaled, and when it fails the apply downloads them itself.
+    async fn download_ahead(&self, log: &mut Log) {
+        let targets = self.targets();
+        if !self.steps.config.download_ahead || targets.is_empty() {
+            return;
+        }
+        let kind = self.plan.package_manager;
+        if let Ok(command) = apply::download_command(kind, &targets, &self.steps.config.apply) {
+            let _ = self.run(log, &command, "downloading the pinned packages ahead").await;
+        }
     }
 
     async fn backup_check(&self, log: &mut Log) -> Option<StepResult> {

@@ -45,6 +45,8 @@ pub struct StepsConfig {
     /// How often a running unit, or a rebooting host, is looked at.
     pub poll_interval: Duration,
     pub connect: ConnectConfig,
+    /// Fetch each host's pinned packages during its precheck, ahead of its apply.
+    pub download_ahead: bool,
 }
 
 /// A host's connection, when it has one, behind the lock taken to make it.

@@ -119,6 +119,33 @@ pub fn apply_command(
     })
 }
 
+/// The command that downloads what [`apply_command`] would install, into the package manager's
+/// cache, and installs nothing: `apt-get install --download-only` with the apply's options, or
+/// `dnf --downloadonly install`. Run while an earlier wave is patched, it takes the download
+/// out of the apply, which finds the packages in the cache (apt checks them against the
+/// repository's hashes, dnf says `Already downloaded`). It never waits for a lock another
+/// process holds (`DPkg::Lock::Timeout=0`; dnf's `exit_on_lock`): the apply waits, this gives
+/// up.
+pub fn download_command(
+    kind: PackageManagerKind,
+    packages: &[PinnedPackage],
+    options: &ApplyOptions,
+) -> Result<CommandSpec, InvalidInput> {
+    let specs = specs(kind, packages)?;
+    Ok(match kind {
+        PackageManagerKind::Apt => {
+            let options = ApplyOptions { lock_timeout_seconds: 0, ..*options };
+            apt_get(AptMode::Download, &options, specs)
+        }
+        PackageManagerKind::Dnf => {
+            let mut command = dnf("install", specs);
+            let verb = command.argv.iter().position(|word| word == "install").unwrap_or(1);
+            command.argv.insert(verb, "--downloadonly".to_owned());
+            command
+        }
+    })
+}
+
 /// The package-manager words for `packages`, refusing an empty list and the same package
 /// twice (a plan pins one version of each).
 pub(crate) fn specs(
@@ -149,6 +176,8 @@ pub(crate) fn specs(
 pub(crate) enum AptMode {
     /// `install --no-remove`: upgrade and install only.
     Apply,
+    /// `install --no-remove --download-only`: what `Apply` would fetch, into the cache.
+    Download,
     /// `install --allow-downgrades`: downgrade, and remove what is named with a trailing `-`.
     Rollback,
     /// `purge`: remove packages and their configuration.
@@ -162,6 +191,10 @@ pub(crate) fn apt_get(mode: AptMode, options: &ApplyOptions, words: Vec<String>)
         ["apt-get", verb, "-y", "--no-install-recommends"].map(String::from).to_vec();
     match mode {
         AptMode::Apply => argv.push("--no-remove".to_owned()),
+        AptMode::Download => {
+            argv.push("--no-remove".to_owned());
+            argv.push("--download-only".to_owned());
+        }
         AptMode::Rollback => argv.push("--allow-downgrades".to_owned()),
         AptMode::Purge => {}
     }

@@ -45,7 +45,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use install::{ApplyOptions, ConffilePolicy, PinnedPackage, apply_command};
+pub use install::{ApplyOptions, ConffilePolicy, PinnedPackage, apply_command, download_command};
 pub use journal::{
     JournalEntry, JournalMark, JournalSince, journal_errors_command, journal_mark_command,
     new_journal_errors, parse_journal_errors, parse_journal_mark,

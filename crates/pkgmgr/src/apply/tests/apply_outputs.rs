@@ -332,3 +332,33 @@ fn cut_output_is_an_error() {
     assert_eq!(changes(&done), [(ChangeKind::Removed, "acme-old", "1.0-1", None)]);
     assert_eq!(done.changes()[0].arch.as_deref(), Some("i386"));
 }
+
+#[test]
+fn the_download_ahead_is_the_apply_without_the_install_or_the_wait() {
+    let options = ApplyOptions::default();
+    let apt = download_command(Apt, &[pin("acme-regress", "all", "1.1-1")], &options).unwrap();
+    assert_eq!(apt.argv, captured_argv!("apt-download-ok"));
+    assert_eq!(apt.argv, captured_argv!("apt-download-locked"));
+    let apply = apply(Apt, &[pin("acme-regress", "all", "1.1-1")]);
+    assert_eq!(apt.env, apply.env);
+    // Fetched into the cache (the capture script checked that nothing was installed); with the
+    // lock held, given up at once instead of waiting like the apply.
+    let fetched = captured!("apt-download-ok");
+    assert_eq!(fetched.rc, 0);
+    assert!(fetched.stdout.contains("Download complete and in download only mode"));
+    let locked = captured!("apt-download-locked");
+    assert_eq!(locked.rc, 100);
+    assert!(
+        locked.stderr.contains("Unable to acquire the dpkg frontend lock"),
+        "{}",
+        locked.stderr
+    );
+
+    let dnf = download_command(Dnf, &[pin("acme-regress", "noarch", "1.1-1")], &options).unwrap();
+    assert_eq!(dnf.argv, captured_argv!("dnf-download-ok"));
+    // dnf takes rpm's lock for a transaction only: it downloads while the lock is held, and the
+    // second time finds the package in its cache.
+    assert_eq!(captured!("dnf-download-locked").rc, 0);
+    let again = captured!("dnf-download-ok");
+    assert!(again.stdout.contains("acme-regress-1.1-1.noarch.rpm: Already downloaded"));
+}

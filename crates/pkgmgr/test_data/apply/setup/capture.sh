@@ -260,6 +260,20 @@ run journal-errors-after-reboot "$D" journalctl --no-pager -q -p err -o short-is
 run journal-errors-after-cursor-bug "$D" journalctl --no-pager -q -p err -o short-iso -n 1000 "--after-cursor=$CURSOR"
 run journal-errors-boot-after-reboot "$D" journalctl --no-pager -q -p err -o short-iso -n 1000 -b
 
+# The download ahead of an apply (captured 2026-12-06, after the rest): with the lock held it
+# gives up at once; then it fetches acme-regress 1.1-1 into apt's cache and installs nothing.
+DOWNLOAD=(apt-get install -y --no-install-recommends --no-remove --download-only
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
+    -o DPkg::Lock::Timeout=0 -- acme-regress:all=1.1-1)
+fault hold-lock deb1
+argv apt-download-locked "${DOWNLOAD[@]}"
+run apt-download-locked "$D" "${APT_ENV[@]}" "${DOWNLOAD[@]}"
+fault heal deb1
+argv apt-download-ok "${DOWNLOAD[@]}"
+run apt-download-ok "$D" "${APT_ENV[@]}" "${DOWNLOAD[@]}"
+quiet "$D" test -f /var/cache/apt/archives/acme-regress_1.1-1_all.deb
+quiet "$D" sh -c '[ "$(dpkg-query -W -f "\${Version}" acme-regress)" = 1.0-1 ]'
+
 ############################################################################## RPM host
 quiet "$R" mkdir -p -m 0700 -- "$UNITS"
 quiet "$R" rpm -e acme-tools
@@ -311,5 +325,16 @@ quiet "$R" sh -c 'echo excludepkgs=acme-web >> /etc/dnf/dnf.conf'
 dnf_direct dnf-apply-dependencies install acme-regress-1.1-1.noarch
 quiet "$R" sed -i '/^excludepkgs=acme-web$/d' /etc/dnf/dnf.conf
 quiet "$R" dnf -y install acme-web-1.0-1.noarch
+
+# The download ahead of an apply (captured 2026-12-06, after the rest): with the lock held it
+# gives up at once; then it fetches acme-regress 1.1-1 into dnf's cache and installs nothing.
+fault hold-lock rpm1
+argv dnf-download-locked "${DNF[@]}" --downloadonly install -- acme-regress-1.1-1.noarch
+run dnf-download-locked "$R" "${DNF[@]}" --downloadonly install -- acme-regress-1.1-1.noarch
+fault heal rpm1
+argv dnf-download-ok "${DNF[@]}" --downloadonly install -- acme-regress-1.1-1.noarch
+run dnf-download-ok "$R" "${DNF[@]}" --downloadonly install -- acme-regress-1.1-1.noarch
+quiet "$R" sh -c 'ls /var/cache/dnf/*/packages/acme-regress-1.1-1.noarch.rpm'
+quiet "$R" sh -c '[ "$(rpm -q --qf "%{VERSION}-%{RELEASE}" acme-regress)" = 1.0-1 ]'
 
 echo "captured into $OUT"
