@@ -147,45 +147,64 @@ impl HostContext<'_> {
         None
     }
 
-    /// The boot identity and the journal's position and errors so far, for later steps.
+    /// The boot identity and the journal's position and errors so far, for later steps: read
+    /// at once, they are independent.
     async fn record_facts(&self, log: &mut Log) -> StepResult {
-        let mut facts = BTreeMap::new();
-        match self.gather(&apply::boot_identity_probes()).await {
+        let (mut mark_log, mut errors_log) = (log.sibling(), log.sibling());
+        let probes = apply::boot_identity_probes();
+        let (identity, journal) =
+            tokio::join!(self.gather(&probes), self.journal_facts(&mut mark_log, &mut errors_log),);
+        log.absorb(mark_log);
+        log.absorb(errors_log);
+        let mut facts = match identity {
             Ok(gathered) => match apply::boot_identity(&gathered) {
-                Ok(identity) => {
-                    facts.insert(FACT_BOOT_ID.to_owned(), identity.boot_id);
-                    facts.insert(FACT_INIT_START.to_owned(), identity.init_start_ticks.to_string());
-                }
+                Ok(identity) => BTreeMap::from([
+                    (FACT_BOOT_ID.to_owned(), identity.boot_id),
+                    (FACT_INIT_START.to_owned(), identity.init_start_ticks.to_string()),
+                ]),
                 Err(error) => return failed(format!("reading the boot identity: {error}")),
             },
             Err(error) => return unreachable(error),
-        }
-        if self.checks.journal_errors {
-            let mark = match self.run(log, &apply::journal_mark_command(), "journal position").await
-            {
-                Ok(output) => apply::parse_journal_mark(output.exit_code, &lossy(&output.stdout)),
-                Err(error) => return unreachable(error),
-            };
-            let mark = match mark {
-                Ok(mark) => mark,
-                Err(error) => return failed(error.to_string()),
-            };
-            let baseline = match self.journal_errors(log, &JournalSince::ThisBoot).await {
-                Ok(entries) => entries,
-                Err(result) => return result,
-            };
-            if let Some(cursor) = mark.cursor {
-                facts.insert(FACT_JOURNAL_CURSOR.to_owned(), cursor);
-            }
-            let known: Vec<(String, String)> =
-                baseline.into_iter().map(|e| (e.identifier, e.message)).collect();
-            facts.insert(
-                FACT_JOURNAL_BASELINE.to_owned(),
-                serde_json::to_string(&known).expect("strings serialize"),
-            );
+        };
+        match journal {
+            Ok(journal) => facts.extend(journal),
+            Err(result) => return result,
         }
         log.facts(facts);
         OK
+    }
+
+    /// The journal's position now and this boot's errors so far (none when the checks do not
+    /// look at the journal).
+    async fn journal_facts(
+        &self,
+        mark_log: &mut Log,
+        errors_log: &mut Log,
+    ) -> Result<BTreeMap<String, String>, StepResult> {
+        let mut facts = BTreeMap::new();
+        if !self.checks.journal_errors {
+            return Ok(facts);
+        }
+        let (mark_command, since) = (apply::journal_mark_command(), JournalSince::ThisBoot);
+        let (mark, baseline) = tokio::join!(
+            self.run(mark_log, &mark_command, "journal position"),
+            self.journal_errors(errors_log, &since),
+        );
+        let mark = match mark {
+            Ok(output) => apply::parse_journal_mark(output.exit_code, &lossy(&output.stdout)),
+            Err(error) => return Err(unreachable(error)),
+        };
+        let mark = mark.map_err(|error| failed(error.to_string()))?;
+        if let Some(cursor) = mark.cursor {
+            facts.insert(FACT_JOURNAL_CURSOR.to_owned(), cursor);
+        }
+        let known: Vec<(String, String)> =
+            baseline?.into_iter().map(|e| (e.identifier, e.message)).collect();
+        facts.insert(
+            FACT_JOURNAL_BASELINE.to_owned(),
+            serde_json::to_string(&known).expect("strings serialize"),
+        );
+        Ok(facts)
     }
 
     pub(super) async fn snapshot(&self, log: &mut Log) -> StepResult {
