@@ -458,7 +458,7 @@ async fn tcp_connect(config: &SshConfig) -> Result<tokio::net::TcpStream, Transp
 }
 
 /// How many handshakes [`SshConfig::syn_every`] keeps going at once.
-pub const SYN_ATTEMPTS: u32 = 20;
+pub const SYN_ATTEMPTS: u32 = 50;
 
 /// A TCP connection to `address`: a new handshake every `every` while none has been answered,
 /// each given up after `SYN_ATTEMPTS` intervals. The first answer decides: a connection, or an

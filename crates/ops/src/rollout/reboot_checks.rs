@@ -13,10 +13,10 @@ use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FAC
 
 /// The wait between looks at a rebooting host: a look is a TCP connection that is refused at
 /// once while sshd is down, and a login once it is up.
-const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// How often a new TCP handshake goes out to a rebooting host while none is answered.
-const REBOOT_SYN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+const REBOOT_SYN_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl HostContext<'_> {
     pub(super) async fn reboot(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -49,7 +49,7 @@ impl HostContext<'_> {
         // reboot's end is on the critical path of its wave.
         let mut backoff = Backoff::new(self.steps.config.poll_interval.min(REBOOT_POLL));
         // A handshake sent while the host was down is answered only when the kernel sends it
-        // again, a second later: a new one goes out every 50 ms meanwhile. (On the test fleet,
+        // again, a second later: a new one goes out every 20 ms meanwhile. (On the test fleet,
         // a probe reached the new boot's sshd 350-650 ms after it was ready with one handshake,
         // 20-50 ms after with fresh ones.)
         let connect = ConnectConfig {
