@@ -131,19 +131,16 @@ pub fn download_command(
     packages: &[PinnedPackage],
     options: &ApplyOptions,
 ) -> Result<CommandSpec, InvalidInput> {
-    let specs = specs(kind, packages)?;
-    Ok(match kind {
-        PackageManagerKind::Apt => {
-            let options = ApplyOptions { lock_timeout_seconds: 0, ..*options };
-            apt_get(AptMode::Download, &options, specs)
-        }
-        PackageManagerKind::Dnf => {
-            let mut command = dnf("install", specs);
-            let verb = command.argv.iter().position(|word| word == "install").unwrap_or(1);
-            command.argv.insert(verb, "--downloadonly".to_owned());
-            command
-        }
-    })
+    let options = ApplyOptions { lock_timeout_seconds: 0, ..*options };
+    let mut command = apply_command(kind, packages, &options)?;
+    // The apply's words, with the download option where each tool documents it.
+    let (after, option) = match kind {
+        PackageManagerKind::Apt => ("--no-remove", "--download-only"),
+        PackageManagerKind::Dnf => ("--setopt=skip_if_unavailable=False", "--downloadonly"),
+    };
+    let at = command.argv.iter().position(|word| word == after).map_or(1, |i| i + 1);
+    command.argv.insert(at, option.to_owned());
+    Ok(command)
 }
 
 /// The package-manager words for `packages`, refusing an empty list and the same package
@@ -176,8 +173,6 @@ pub(crate) fn specs(
 pub(crate) enum AptMode {
     /// `install --no-remove`: upgrade and install only.
     Apply,
-    /// `install --no-remove --download-only`: what `Apply` would fetch, into the cache.
-    Download,
     /// `install --allow-downgrades`: downgrade, and remove what is named with a trailing `-`.
     Rollback,
     /// `purge`: remove packages and their configuration.
@@ -191,10 +186,6 @@ pub(crate) fn apt_get(mode: AptMode, options: &ApplyOptions, words: Vec<String>)
         ["apt-get", verb, "-y", "--no-install-recommends"].map(String::from).to_vec();
     match mode {
         AptMode::Apply => argv.push("--no-remove".to_owned()),
-        AptMode::Download => {
-            argv.push("--no-remove".to_owned());
-            argv.push("--download-only".to_owned());
-        }
         AptMode::Rollback => argv.push("--allow-downgrades".to_owned()),
         AptMode::Purge => {}
     }
