@@ -44,6 +44,11 @@ const SCENARIO_MOUNT: &str = "tmp/patchctl-scenario";
 const STOP_SIGNAL: &str = "SIGRTMIN+3";
 /// Dockerfile instructions given to `docker import`.
 const IMPORT_CHANGES: [&str; 2] = ["ENV container=docker", r#"CMD ["/sbin/init"]"#];
+/// Timers that would start apt or dnf by themselves, at a random time, and take the package
+/// manager's lock in the middle of a test: masked, so that a fleet host's lock is only ever held
+/// by what a test runs (`hold-lock` among them).
+const MASKED_UNITS: [&str; 3] =
+    ["apt-daily.timer", "apt-daily-upgrade.timer", "dnf-makecache.timer"];
 /// Debian's sshd_config includes `sshd_config.d/*.conf` first, and the first value wins.
 const SSHD_DROP_IN: &str = "\
 # patchctl test fleet: root logs in with a key, never with a password.
@@ -138,6 +143,7 @@ fn hosts_hash(base_tag: &str, scenario_hash: &str) -> String {
         RPM_DBPATH_MACRO,
         STOP_SIGNAL,
         &IMPORT_CHANGES.join("\n"),
+        &MASKED_UNITS.join(","),
     ];
     let mut hasher = Sha256::new();
     for input in inputs {
@@ -189,6 +195,12 @@ fn build_host_image(
         .context("removing the scenario mount point")?;
     configure_sources(kind, &rootfs)?;
     write(&rootfs.join("etc/ssh/sshd_config.d/patchctl.conf"), SSHD_DROP_IN)?;
+    for unit in MASKED_UNITS {
+        let path = rootfs.join("etc/systemd/system").join(unit);
+        remove_if_present(&path)?;
+        std::os::unix::fs::symlink("/dev/null", &path)
+            .with_context(|| format!("masking {unit} in the root filesystem"))?;
+    }
     scrub(&rootfs)?;
     remove_caches(&rootfs)?;
     let partial = format!("{tag}-partial");
