@@ -137,15 +137,11 @@ impl Sqlite {
         .map_err(|source| StoreError::Query { doing: doing(), source })?;
         rows.iter()
             .map(|row| {
-                let package_manager: Option<String> = get(row, "package_manager", &doing)?;
                 Ok(StoredHost {
                     name: get(row, "name", &doing)?,
                     address: get(row, "address", &doing)?,
                     environment: get(row, "environment", &doing)?,
-                    package_manager: package_manager
-                        .map(|p| p.parse::<PackageManagerKind>())
-                        .transpose()
-                        .map_err(|message| StoreError::CorruptRow { doing: doing(), message })?,
+                    package_manager: package_manager_column(row, &doing)?,
                     first_seen_unix: get(row, "first_seen", &doing)?,
                     last_seen_unix: get(row, "last_seen", &doing)?,
                 })
@@ -430,11 +426,6 @@ fn summary_row(
         })
     };
     let duration_ms: i64 = get(row, "duration_ms", doing)?;
-    let package_manager: Option<String> = get(row, "package_manager", doing)?;
-    let package_manager = package_manager
-        .map(|p| p.parse::<PackageManagerKind>())
-        .transpose()
-        .map_err(|message| corrupt(format!("package_manager: {message}")))?;
     Ok(AssessmentSummaryRow {
         id: get(row, "id", doing)?,
         host: get(row, "host", doing)?,
@@ -442,8 +433,19 @@ fn summary_row(
         duration_ms: u64::try_from(duration_ms)
             .map_err(|_| corrupt(format!("duration_ms is {duration_ms}")))?,
         outcome,
-        package_manager,
+        package_manager: package_manager_column(row, doing)?,
     })
+}
+
+/// A row's `package_manager` column ('apt', 'dnf' or NULL).
+fn package_manager_column(
+    row: &SqliteRow,
+    doing: &dyn Fn() -> String,
+) -> Result<Option<PackageManagerKind>, StoreError> {
+    let text: Option<String> = get(row, "package_manager", doing)?;
+    text.map(|p| p.parse::<PackageManagerKind>())
+        .transpose()
+        .map_err(|message| StoreError::CorruptRow { doing: doing(), message })
 }
 
 /// One column of a row, or an error saying which and while doing what.

@@ -153,7 +153,7 @@ impl HostContext<'_> {
         let (mut mark_log, mut errors_log) = (log.sibling(), log.sibling());
         let probes = apply::boot_identity_probes();
         let (identity, journal) =
-            tokio::join!(self.gather(&probes), self.journal_facts(&mut mark_log, &mut errors_log),);
+            tokio::join!(self.gather(&probes), self.journal_facts(&mut mark_log, &mut errors_log));
         log.absorb(mark_log);
         log.absorb(errors_log);
         let mut facts = match identity {

@@ -30,15 +30,11 @@ impl HostContext<'_> {
         // dnf host asking for it means starting dnf.
         let reboot_planned = self.plan.reboot == PlannedReboot::Yes;
         let depth = if reboot_planned { Depth::Installed } else { Depth::Health };
-        let assessment = match self.run_unit(log, "apply", &[command], resume, Some(depth)).await {
-            Ok(Some(assessment)) => Ok(assessment),
-            Ok(None) => self.state(depth).await,
-            Err(result) => Err(result),
-        };
-        let assessment = match assessment {
-            Ok(assessment) => assessment,
-            Err(result) => return result,
-        };
+        let assessment =
+            match self.run_unit_then_state(log, "apply", &[command], resume, depth).await {
+                Ok(assessment) => assessment,
+                Err(result) => return result,
+            };
         let mismatches =
             apply::verify_installed(self.plan.package_manager, &assessment.installed, &targets);
         if !mismatches.is_empty() {
@@ -75,15 +71,11 @@ impl HostContext<'_> {
             Err(error) => return failed(error.to_string()),
         };
         let after =
-            match self.run_unit(log, "rollback", &commands, resume, Some(Depth::Health)).await {
-                Ok(Some(assessment)) => Ok(assessment),
-                Ok(None) => self.state(Depth::Health).await,
-                Err(result) => Err(result),
+            match self.run_unit_then_state(log, "rollback", &commands, resume, Depth::Health).await
+            {
+                Ok(assessment) => assessment,
+                Err(result) => return result,
             };
-        let after = match after {
-            Ok(assessment) => assessment,
-            Err(result) => return result,
-        };
         let mismatches = apply::verify_rollback(self.plan.package_manager, &after.installed, &plan);
         if !mismatches.is_empty() {
             return failed(format!("after the rollback, not as recorded: {mismatches:?}"));
@@ -123,6 +115,22 @@ impl HostContext<'_> {
         match self.run_unit(log, "cleanup", &[command], resume, None).await {
             Ok(_) => OK,
             Err(result) => result,
+        }
+    }
+
+    /// [`Self::run_unit`], then the host's state at `depth`: read beside the last unit's outputs,
+    /// or after them when that could not be.
+    async fn run_unit_then_state(
+        &self,
+        log: &mut Log,
+        what: &str,
+        commands: &[CommandSpec],
+        resume: bool,
+        depth: Depth,
+    ) -> Result<Assessment, StepResult> {
+        match self.run_unit(log, what, commands, resume, Some(depth)).await? {
+            Some(assessment) => Ok(assessment),
+            None => self.state(depth).await,
         }
     }
 
