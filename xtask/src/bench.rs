@@ -8,7 +8,8 @@
 //!   same work (`bench_fleet.rs`).
 //! - `rollout [ROUNDS]`: a rolling patch with reboots of a fresh fleet, patchctl against an
 //!   Ansible playbook and against the package managers' and reboots' own time
-//!   (`bench_rollout.rs`).
+//!   (`bench_rollout.rs`). `--patchctl-only` skips the playbooks, to look at patchctl's own
+//!   run (its waves against their floors) without their time.
 //! - `advisories`: 10,000 generated hosts of 2,000 packages matched against 100,000 generated
 //!   advisories, with the peak memory of the process (`crates/model/benches/advisories.rs`, built
 //!   with the release profile).
@@ -57,12 +58,15 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["fleet-assess", runs] => {
             crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
         }
-        ["rollout"] => crate::bench_rollout::run(3),
+        ["rollout"] => crate::bench_rollout::run(3, false),
         ["rollout", rounds] => {
-            crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?)
+            crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?, false)
+        }
+        ["rollout", rounds, "--patchctl-only"] => {
+            crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?, true)
         }
         _ => bail!(
-            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] | advisories"
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories"
         ),
     }
 }

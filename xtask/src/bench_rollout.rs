@@ -46,10 +46,11 @@ const CHECKS: &str = "[defaults.checks]\nunits = [\"acme-web\"]\n\
     http = [{ url = \"http://{address}:8080/health\", body = \"ok\" }]\n\
     journal_errors = false\n\n[defaults]\n";
 
-pub fn run(rounds: usize) -> anyhow::Result<()> {
+pub fn run(rounds: usize, patchctl_only: bool) -> anyhow::Result<()> {
     let dir = std::fs::canonicalize("target")?.join("bench-rollout");
     std::fs::create_dir_all(&dir)?;
-    let ansible = crate::bench_fleet::ansible_playbook_binary()?;
+    let ansible =
+        if patchctl_only { PathBuf::new() } else { crate::bench_fleet::ansible_playbook_binary()? };
     let patchctl = crate::bench::build_release_patchctl()?;
     let bench = Bench { dir, patchctl, ansible, runtime: tokio::runtime::Runtime::new()? };
 
@@ -57,9 +58,12 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         // patchctl goes first, then last, then first…; Ansible's two playbooks swap places too.
-        let mut sides = [0, 1, 2];
+        let mut sides = vec![0, 1, 2];
         if round % 2 == 1 {
             sides.reverse();
+        }
+        if patchctl_only {
+            sides = vec![0];
         }
         for side in sides {
             let fleet = bench.fresh_fleet()?;
@@ -75,22 +79,35 @@ pub fn run(rounds: usize) -> anyhow::Result<()> {
                 _ => raw.push(bench.ansible_rollout(&fleet, &plan, Playbook::Raw)?),
             }
         }
-        eprintln!(
-            "round {round}: patchctl {:.2} s (floor {:.2} s, overhead {:.1} %), ansible-playbook {:.2} s (raw: {:.2} s): ansible / patchctl = {:.2}",
+        let ours_line = format!(
+            "patchctl {:.2} s (floor {:.2} s, overhead {:.1} %)",
             ours[round],
             floors[round],
-            100.0 * (ours[round] - floors[round]) / ours[round],
-            theirs[round],
-            raw[round],
-            theirs[round] / ours[round],
+            100.0 * (ours[round] - floors[round]) / ours[round]
         );
+        match (theirs.get(round), raw.get(round)) {
+            (Some(theirs), Some(raw)) => eprintln!(
+                "round {round}: {ours_line}, ansible-playbook {theirs:.2} s (raw: {raw:.2} s): ansible / patchctl = {:.2}",
+                theirs / ours[round],
+            ),
+            _ => eprintln!("round {round}: {ours_line}"),
+        }
     }
     bench.runtime.block_on(fleet::down(FLEET))?;
     let median = crate::bench::median;
     let mut overheads: Vec<f64> =
         ours.iter().zip(&floors).map(|(wall, floor)| (wall - floor) / wall).collect();
+    let overhead = median(&mut overheads);
+    if patchctl_only {
+        let (ours, floor) = (median(&mut ours), median(&mut floors));
+        println!(
+            "{rounds} rounds (medians): patchctl rollout {ours:.2} s, its package managers and reboots {floor:.2} s; orchestration overhead = {:.1} %",
+            100.0 * overhead
+        );
+        return Ok(());
+    }
     let mut ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
-    let (overhead, ratio) = (median(&mut overheads), median(&mut ratios));
+    let ratio = median(&mut ratios);
     let (ours, theirs, raw, floor) =
         (median(&mut ours), median(&mut theirs), median(&mut raw), median(&mut floors));
     println!(
