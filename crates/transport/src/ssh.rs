@@ -6,6 +6,7 @@ mod auth;
 mod channel;
 mod command_line;
 mod host_key;
+mod quick_ack;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -392,6 +393,7 @@ async fn connect(config: &SshConfig) -> Result<Ssh, TransportError> {
     let seen = Arc::new(Mutex::new(None));
     let client = Client { policy: config.host_key_policy.clone(), seen: Arc::clone(&seen) };
     let presented = || seen.lock().expect("not poisoned").clone();
+    let stream = quick_ack::QuickAck(stream);
     let mut handle = match client::connect_stream(Arc::new(russh_config), stream, client).await {
         Ok(handle) => handle,
         Err(error) => {
