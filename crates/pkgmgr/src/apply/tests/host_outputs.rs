@@ -39,7 +39,8 @@ fn unit_states() {
     assert_eq!(wait[..2], ["sh", "-c"]);
     assert_eq!(wait[3], "patchctl-capture-deb1-apply.service");
     assert!(!wait[2].contains("patchctl-capture"), "{}", wait[2]);
-    assert!(wait[2].contains("-lt 250 ]") && wait[2].ends_with(&status[3]), "{}", wait[2]);
+    assert!(wait[2].contains("-lt 250 ]") && wait[2].contains(&status[3]), "{}", wait[2]);
+    assert!(wait[2].contains("timeout --foreground 5 tail --pid="), "{}", wait[2]);
     assert!(unit_wait_command(&name, 3600).argv[2].contains("-lt 3000 ]"));
 
     // Released the way the capture released them.

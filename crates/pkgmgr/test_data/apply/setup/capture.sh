@@ -217,16 +217,19 @@ quiet "$D" systemctl stop "$U.service"
 # script of pkgmgr's start_and_wait_command, whose tests compare it with this one.
 # start_wait NAME UNIT SECONDS ARGV…: runs the script with the unit's systemd-run of ARGV.
 start_wait() {
-    local name=$1 u=$2 fine=$(($3 * 50)) looks=$(($3 * 20))
+    local name=$1 u=$2 seconds=$3 fine=$(($3 * 50)) looks=$(($3 * 20))
     shift 3
     uo "$u"
     local script="mkdir -p -m 0700 -- $UNITS && \"\$@\" || exit; echo 'patchctl: started'; \
 pid=\$(systemctl show -p MainPID --value \"\$0\"); i=0; case \$pid in ''|*[!0-9]*) pid=0 ;; esac; \
-while [ \"\$pid\" -gt 0 ] && [ -d /proc/\$pid ] && [ \$i -lt $fine ]; do sleep 0.02; i=\$((i+1)); done; \
-if [ \$i -ge $fine ]; then i=$looks; else i=0; fi; while [ \$i -lt $looks ]; do \
-case \$(systemctl show -p SubState --value \"\$0\") in \
-start*|running|reload*|stop*|final*) sleep 0.05; i=\$((i+1)) ;; *) break ;; esac; done; \
-exec systemctl show \"\$0\" $SHOW,$TIMED"
+if [ \"\$pid\" -gt 0 ]; then timeout --foreground $seconds tail --pid=\"\$pid\" -s 0.005 -f /dev/null 2>/dev/null; \
+case \$? in 0) ;; 124) i=$fine ;; \
+*) while [ -d /proc/\$pid ] && [ \$i -lt $fine ]; do sleep 0.02; i=\$((i+1)); done ;; esac; fi; \
+if [ \$i -ge $fine ]; then i=$looks; else i=0; fi; while :; do \
+s=\$(systemctl show \"\$0\" $SHOW,$TIMED) || exit; \
+case \$s in *SubState=start*|*SubState=running*|*SubState=reload*|*SubState=stop*|*SubState=final*) ;; \
+*) break ;; esac; [ \$i -lt $looks ] || break; sleep 0.05; i=\$((i+1)); done; \
+printf '%s\\n' \"\$s\""
     argv "$name" sh -c "$script" "$u.service" systemd-run "${UO[@]}" --setenv=LC_ALL=C -- "$@"
     run "$name" "$D" sh -c "$script" "$u.service" systemd-run "${UO[@]}" --setenv=LC_ALL=C -- "$@"
 }
