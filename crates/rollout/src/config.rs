@@ -26,6 +26,14 @@ pub struct Config {
     /// the wave (how rollouts journaled before this option was added are replayed).
     #[serde(default)]
     pub precheck_ahead: Option<Millis>,
+    /// With `precheck_ahead`, the next wave's prechecks wait until every host of the current
+    /// wave is past its own precheck and snapshot. Those are on the rollout's critical path (the
+    /// first wave's above all: nothing runs before them), and the next wave's would compete with
+    /// them for patchctl's machine and the network; they still have the current wave's apply
+    /// and reboot to run in. `false`: they start at once (how rollouts journaled before this
+    /// option was added are replayed).
+    #[serde(default)]
+    pub ahead_after_wave_prechecks: bool,
 }
 
 /// How old an ahead precheck may be when its wave opens, by default.
@@ -135,6 +143,7 @@ impl Config {
             rollback: RollbackPolicy::Automatic,
             start_no_host_after: None,
             precheck_ahead: Some(PRECHECK_MAX_AGE),
+            ahead_after_wave_prechecks: true,
         }
     }
 }

@@ -538,15 +538,30 @@ impl Rollout {
         }
     }
 
-    /// With `precheck_ahead`, once every host of the current wave has started: the next wave's
-    /// hosts whose precheck can run now, up to `room`. None at or after the cutoff.
+    /// With `precheck_ahead`, once every host of the current wave has started (and, with
+    /// `ahead_after_wave_prechecks`, is past its precheck): the next wave's hosts whose precheck
+    /// can run now, up to `room`. None at or after the cutoff.
     fn ahead(&self, now: Millis, room: usize) -> Vec<usize> {
         let cutoff_passed = self.config.start_no_host_after.is_some_and(|c| now >= c);
         if self.config.precheck_ahead.is_none() || self.stop.is_some() || cutoff_passed {
             return Vec::new();
         }
+        if self.config.ahead_after_wave_prechecks && self.wave_prechecking() {
+            return Vec::new();
+        }
         // Once: a host whose ahead precheck did not pass waits for its wave.
         self.pending_in(self.current_wave + 1, room, true)
+    }
+
+    /// Whether a host of the current wave is still before its apply: prechecking, taking its
+    /// snapshot, or about to.
+    fn wave_prechecking(&self) -> bool {
+        let Some(wave) = self.waves.get(self.current_wave) else { return false };
+        wave.hosts.iter().any(|&i| match self.hosts[i].state {
+            HostState::Ready { next } => matches!(next, Step::Precheck | Step::Snapshot),
+            HostState::Running { step, .. } => matches!(step, Step::Precheck | Step::Snapshot),
+            _ => false,
+        })
     }
 
     /// Up to `room` hosts of `wave` still `Pending`; with `untouched`, only those that never

@@ -30,6 +30,7 @@ pub fn config(waves: &[(&str, bool, &[&str])], budget: Limit) -> Config {
         rollback: RollbackPolicy::Automatic,
         start_no_host_after: None,
         precheck_ahead: None,
+        ahead_after_wave_prechecks: false,
     }
 }
 
@@ -344,6 +345,31 @@ fn started_ahead(waves: &[(&str, bool, &[&str])]) -> Rollout {
     let mut rollout = Rollout::new(config);
     rollout.handle(0, Input::Start).unwrap();
     rollout
+}
+
+#[test]
+fn with_ahead_after_wave_prechecks_the_next_wave_waits_for_the_current_ones_prechecks() {
+    let mut config =
+        config(&[("canary", true, &["a"]), ("batch", false, &["b", "c"])], Limit::Count(0));
+    config.precheck_ahead = Some(60_000);
+    config.ahead_after_wave_prechecks = true;
+    let mut rollout = Rollout::new(config);
+    rollout.handle(0, Input::Start).unwrap();
+    let steps = |runs: &[(String, Step, u64)]| -> Vec<(String, Step)> {
+        runs.iter().map(|(h, s, _)| (h.clone(), *s)).collect()
+    };
+    let first = runs(&mut rollout);
+    assert_eq!(steps(&first), [("a".to_owned(), Step::Precheck)], "the canary's precheck alone");
+    rollout.handle(1_000, Input::StepFinished { token: first[0].2, result: ok() }).unwrap();
+    assert_eq!(
+        steps(&runs(&mut rollout)),
+        [
+            ("a".to_owned(), Step::Apply),
+            ("b".to_owned(), Step::Precheck),
+            ("c".to_owned(), Step::Precheck)
+        ],
+        "the batch is prechecked while the canary applies"
+    );
 }
 
 #[test]

@@ -129,6 +129,7 @@ fn random_config(rng: &mut Rng) -> Config {
         start_no_host_after: rng.chance(40).then(|| rng.below(400_000)),
         // Prechecks ahead of their wave, kept for up to a few host runs, or not at all.
         precheck_ahead: rng.chance(60).then(|| rng.below(200_000)),
+        ahead_after_wave_prechecks: rng.chance(50),
     }
 }
 
