@@ -37,10 +37,12 @@ pub struct SshConfig {
     pub sudo: bool,
     /// The most the whole of connecting may take: TCP, key exchange and authentication.
     pub connect_timeout: Duration,
-    /// Send a fresh TCP handshake this often while none has been answered, each given up after
-    /// [`SYN_ATTEMPTS`] of these intervals. For a host coming back from a reboot: a SYN sent
-    /// while it was down waits for the kernel's retransmission (a second or more) after the
-    /// host is back, a new one is answered at once. `None`: one handshake.
+    /// Send a fresh TCP handshake this soon while none has been answered, then a tenth later
+    /// each time, up to once a second ([`next_syn_after`]), each given up after
+    /// [`SYN_ATTEMPTS`] of the intervals. For a host coming back from a reboot: a SYN sent while
+    /// it was down waits for the kernel's retransmission (a second or more) after the host is
+    /// back, a new one is answered at once; and a host that stays silent for long is not sent
+    /// fifty a second. `None`: one handshake.
     pub syn_every: Option<Duration>,
     /// After this long without hearing from the host, ask it whether it is alive; after three
     /// unanswered asks the connection counts as lost, and so do the commands running on it.
@@ -462,15 +464,25 @@ async fn tcp_connect(config: &SshConfig) -> Result<tokio::net::TcpStream, Transp
 /// How many handshakes [`SshConfig::syn_every`] keeps going at once.
 pub const SYN_ATTEMPTS: u32 = 50;
 
-/// A TCP connection to `address`: a new handshake every `every` while none has been answered,
-/// each given up after `SYN_ATTEMPTS` intervals. The first answer decides: a connection, or an
-/// error such as a refusal. Runs until the caller's timeout, which drops (and so closes) every
-/// attempt still going.
+/// The longest wait between two handshakes of [`SshConfig::syn_every`].
+const SYN_EVERY_MAX: Duration = Duration::from_secs(1);
+
+/// The wait before the handshake after one sent `after` the one before: a tenth more, at most
+/// [`SYN_EVERY_MAX`]. A host silent for a second gets about twenty, one silent for ten seconds
+/// about forty, whatever the first interval.
+fn next_syn_after(after: Duration) -> Duration {
+    (after + after / 10).min(SYN_EVERY_MAX)
+}
+
+/// A TCP connection to `address`: a new handshake `every` at first, then ever less often
+/// ([`next_syn_after`]) while none has been answered, each given up after `SYN_ATTEMPTS` of
+/// its interval. The first answer decides: a connection, or an error such as a refusal. Runs
+/// until the caller's timeout, which drops (and so closes) every attempt still going.
 async fn staggered_connect(
     address: std::net::SocketAddr,
     every: Duration,
 ) -> std::io::Result<tokio::net::TcpStream> {
-    let every = every.max(Duration::from_millis(1));
+    let mut every = every.max(Duration::from_millis(1));
     let mut attempts = tokio::task::JoinSet::new();
     loop {
         attempts.spawn(tokio::time::timeout(
@@ -478,6 +490,7 @@ async fn staggered_connect(
             tokio::net::TcpStream::connect(address),
         ));
         let next = tokio::time::sleep(every);
+        every = next_syn_after(every);
         tokio::pin!(next);
         loop {
             tokio::select! {
@@ -511,6 +524,21 @@ mod tests {
         }
         assert!(!is_not_found_message("patchctl: 1: apt: not found", "t"));
         assert!(!is_not_found_message("E: Unable to locate package x: not found", "apt"));
+    }
+
+    #[test]
+    fn handshakes_to_a_silent_host_go_out_ever_less_often() {
+        let mut every = Duration::from_millis(20);
+        let (mut sent, mut elapsed) = (0, Duration::ZERO);
+        while elapsed < Duration::from_secs(10) {
+            elapsed += every;
+            every = next_syn_after(every);
+            sent += 1;
+        }
+        // Fifty a second at first, about forty in ten seconds, then one a second.
+        assert!((35..=50).contains(&sent), "{sent}");
+        assert_eq!(every, SYN_EVERY_MAX);
+        assert_eq!(next_syn_after(Duration::from_millis(20)), Duration::from_millis(22));
     }
 
     #[tokio::test]

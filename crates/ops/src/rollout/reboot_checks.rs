@@ -1,5 +1,7 @@
 //! The steps after the apply: the reboot, proven by a new boot identity, and the postchecks.
 
+use std::time::Duration;
+
 use pkgmgr::Depth;
 use pkgmgr::Gathered;
 use pkgmgr::apply::{self as apply, JournalSince, KernelCheck};
@@ -7,16 +9,22 @@ use rollout::StepResult;
 
 use crate::connect::ConnectConfig;
 
-use super::steps::{Backoff, HostContext, Log, OK, failed, lossy, unreachable};
+use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
 
-/// The wait between looks at a rebooting host: a look is a TCP connection that is refused at
-/// once while sshd is down, and a login once it is up.
-const REBOOT_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+/// The shortest wait between looks at a rebooting host: a look is a TCP connection that is
+/// refused at once while sshd is down, and a login once it is up.
+const REBOOT_POLL: Duration = Duration::from_millis(10);
 
-/// How often a new TCP handshake goes out to a rebooting host while none is answered.
-const REBOOT_SYN_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+/// The wait before the next look at a host that went down `down_for` ago: a hundredth of that,
+/// from [`REBOOT_POLL`] up to `max` (the rollout's poll interval). A container back within a
+/// second is seen within 10 ms of it; a server that takes minutes is looked at every 250 ms,
+/// not a hundred times a second, which for a wave of hundreds of hosts would be tens of
+/// thousands of connections a second.
+fn next_look_after(down_for: Duration, max: Duration) -> Duration {
+    (down_for / 100).clamp(REBOOT_POLL, max.max(REBOOT_POLL))
+}
 
 impl HostContext<'_> {
     pub(super) async fn reboot(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -46,18 +54,18 @@ impl HostContext<'_> {
             self.forget_connection().await;
         }
         // A host coming back is looked for often: a refused connection costs nothing, and a
-        // reboot's end is on the critical path of its wave.
-        let mut backoff = Backoff::new(self.steps.config.poll_interval.min(REBOOT_POLL));
-        // A handshake sent while the host was down is answered only when the kernel sends it
-        // again, a second later: a new one goes out every 20 ms meanwhile. (On the test fleet,
-        // a probe reached the new boot's sshd 350-650 ms after it was ready with one handshake,
-        // 20-50 ms after with fresh ones.)
-        let connect = ConnectConfig {
-            syn_every: Some(REBOOT_SYN_EVERY),
-            ..self.steps.config.connect.clone()
-        };
+        // reboot's end is on the critical path of its wave. How often depends on how long it
+        // has been down (`next_look_after`).
+        let down_since = tokio::time::Instant::now();
         loop {
-            backoff.wait().await;
+            let every = next_look_after(down_since.elapsed(), self.steps.config.poll_interval);
+            tokio::time::sleep(every).await;
+            // A handshake sent while the host was down is answered only when the kernel sends
+            // it again, a second later: fresh ones go out meanwhile, from twice the look's
+            // interval on. (On the test fleet, a probe reached the new boot's sshd 350-650 ms
+            // after it was ready with one handshake, 20-50 ms after with fresh ones.)
+            let connect =
+                ConnectConfig { syn_every: Some(every * 2), ..self.steps.config.connect.clone() };
             // One attempt per look: the loop is the retry.
             let Ok(ssh) = self.transport_once_with(&connect).await else { continue };
             match boot_identity_over(ssh.as_ref()).await {
@@ -216,4 +224,23 @@ async fn boot_identity_over(ssh: &transport::Ssh) -> Result<apply::BootIdentity,
     let mut gathered = Gathered::new();
     crate::assess::gather(ssh, &apply::boot_identity_probes(), &mut gathered).await;
     apply::boot_identity(&gathered).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rebooting_host_is_looked_at_less_often_the_longer_it_is_down() {
+        let max = Duration::from_millis(250);
+        let ms = Duration::from_millis;
+        // A container's reboot: every 10 ms (a fresh handshake every 20 ms).
+        assert_eq!(next_look_after(ms(0), max), ms(10));
+        assert_eq!(next_look_after(ms(900), max), ms(10));
+        // A server's: a hundredth of the time it has been down, at most the poll interval.
+        assert_eq!(next_look_after(ms(5_000), max), ms(50));
+        assert_eq!(next_look_after(ms(60_000), max), ms(250));
+        // A poll interval below the floor does not make the looks more frequent than 10 ms.
+        assert_eq!(next_look_after(ms(60_000), ms(1)), ms(10));
+    }
 }
