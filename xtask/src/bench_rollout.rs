@@ -269,6 +269,14 @@ impl Bench {
         // Kept for a look at where the time went (the journal has every step's times).
         let kept = self.dir.join(format!("patchctl-{}.db", &plan.id[7..19]));
         std::fs::copy(self.dir.join("state.db"), &kept)?;
+        // What patchctl wrote last may still be in the write-ahead log, which SQLite reads
+        // back when it opens the copy.
+        let wal = self.dir.join("state.db-wal");
+        let kept_wal = kept.with_extension("db-wal");
+        let _ = std::fs::remove_file(&kept_wal);
+        if wal.exists() {
+            std::fs::copy(wal, kept_wal)?;
+        }
         let floor = self.floor(fleet, plan, &kept)?;
         Ok((elapsed, floor))
     }
