@@ -73,7 +73,8 @@ impl RollbackPlan {
 /// the package name, `linux-image-6.1.0-26-amd64`, on RPM hosts it is `version-release.arch`),
 /// or `running_kernel` is unknown (empty). Removing the kernel a host runs would leave it
 /// without its modules and, after the next reboot, without that kernel; the previous one stays
-/// installed anyway, and making it the boot default is the bootloader's business.
+/// installed anyway. patchctl does not change the bootloader's default (yet), so the host will
+/// boot the kept kernel again: the reason says so, for the report.
 pub fn plan_rollback(
     kind: PackageManagerKind,
     items: &[RollbackItem],
@@ -88,11 +89,16 @@ pub fn plan_rollback(
             None => {
                 let package = PinnedPackage::new(&item.name, &item.arch, &item.updated_version);
                 if item.kernel && may_be_running(kind, &package, running_kernel) {
-                    let reason = if running_kernel.is_empty() {
+                    let why = if running_kernel.is_empty() {
                         "a kernel, and the running kernel is not known".to_owned()
                     } else {
                         format!("the host may be running this kernel ({running_kernel})")
                     };
+                    let reason = format!(
+                        "{why}; it stays installed and the boot default was not changed \
+                         (patchctl does not change it), so the host boots it again unless the \
+                         previous kernel is made the default by hand"
+                    );
                     plan.kept.push(KeptPackage { package, reason });
                 } else {
                     plan.remove.push(package);
@@ -218,6 +224,9 @@ mod tests {
         let removed: Vec<&str> = plan.remove.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(removed, ["acme-tools", "linux-image-6.1.0-28-amd64"]);
         assert_eq!(plan.kept[0].package.name, "linux-image-6.1.0-27-amd64");
+        let reason = &plan.kept[0].reason;
+        assert!(reason.starts_with("the host may be running this kernel (6.1.0-27-amd64)"));
+        assert!(reason.contains("the boot default was not changed"), "{reason}");
         let commands = rollback_commands(Apt, &plan, &ApplyOptions::default()).unwrap();
         assert_eq!(commands.len(), 1);
         let argv = &commands[0].argv;
