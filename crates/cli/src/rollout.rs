@@ -68,8 +68,10 @@ pub(crate) struct RunArgs {
     /// Seconds a host has to come back from a reboot.
     #[arg(long, default_value_t = 900)]
     reboot_timeout: u64,
-    /// Longest wait, in milliseconds, between looks at a running apply or a rebooting host (the
-    /// first looks come sooner: 100 ms, then twice as long each time).
+    /// Longest wait, in milliseconds, between looks at a rebooting host (sooner at first: a
+    /// hundredth of the time it has been down, from 10 ms), between tries to reach a host that
+    /// stopped answering (100 ms, then twice as long each time) and between looks at a lock held
+    /// by someone else. A running apply is watched on the host itself.
     #[arg(long, default_value_t = 250)]
     poll_interval_ms: u64,
     /// Seconds an apply waits for the package manager's lock held by someone else.
