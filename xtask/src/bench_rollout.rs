@@ -58,13 +58,11 @@ pub fn run(rounds: usize, patchctl_only: bool) -> anyhow::Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         // patchctl goes first, then last, then first…; Ansible's two playbooks swap places too.
-        let mut sides = vec![0, 1, 2];
-        if round % 2 == 1 {
-            sides.reverse();
-        }
-        if patchctl_only {
-            sides = vec![0];
-        }
+        let sides = match (patchctl_only, round % 2) {
+            (true, _) => vec![0],
+            (false, 0) => vec![0, 1, 2],
+            (false, _) => vec![2, 1, 0],
+        };
         for side in sides {
             let fleet = bench.fresh_fleet()?;
             let plan = bench.plan(&fleet)?;

@@ -12,7 +12,8 @@ pub struct ConnectConfig {
     /// Pin the key a host presents when none is pinned yet, instead of refusing it.
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
-    /// A fresh TCP handshake this often while none is answered ([`SshConfig::syn_every`]).
+    /// Fresh TCP handshakes while none is answered, from this often on
+    /// ([`SshConfig::syn_every`]).
     pub syn_every: Option<Duration>,
     pub limits: transport::Limits,
     /// Who pins keys, for the record.

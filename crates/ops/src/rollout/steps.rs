@@ -42,7 +42,9 @@ pub struct StepsConfig {
     pub reboot_message: String,
     /// How long a host may not answer before it is given up on as unreachable.
     pub unreachable_grace: Duration,
-    /// How often a running unit, or a rebooting host, is looked at.
+    /// The longest wait between looks at a rebooting host, tries to reach a host that stopped
+    /// answering, and looks at a lock held by someone else (a running unit is watched on the
+    /// host itself).
     pub poll_interval: Duration,
     pub connect: ConnectConfig,
     /// Fetch each host's pinned packages during its precheck, ahead of its apply.
@@ -373,10 +375,10 @@ impl HostContext<'_> {
     }
 }
 
-/// Waits between looks at something expected to change soon (a unit ending, a host coming
-/// back): 100 ms at first, doubling up to the poll interval, so that the end of a short apply is
-/// seen at once and a long one is not looked at more often than the interval allows.
-pub(super) struct Backoff {
+/// Waits between tries to reach a host that stopped answering: 100 ms at first, doubling up to
+/// the poll interval, so that a short outage is seen to end at once and a long one is not tried
+/// more often than the interval allows. (A rebooting host has its own pace, `reboot_checks.rs`.)
+struct Backoff {
     next: Duration,
     max: Duration,
 }
@@ -384,11 +386,11 @@ pub(super) struct Backoff {
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(100);
 
-    pub(super) fn new(max: Duration) -> Backoff {
+    fn new(max: Duration) -> Backoff {
         Backoff { next: Backoff::FIRST.min(max), max }
     }
 
-    pub(super) async fn wait(&mut self) {
+    async fn wait(&mut self) {
         tokio::time::sleep(self.next).await;
         self.next = (self.next * 2).min(self.max);
     }
