@@ -8,6 +8,7 @@
 pub mod docker;
 pub mod faults;
 pub mod fleet;
+pub mod grub;
 pub mod images;
 mod inventory;
 pub mod scenario;

@@ -7,6 +7,7 @@
 //! inputs rebuild the machine (`Rollout::replay`) and `Input::Recover` re-issues the steps that
 //! were in flight as resumes, which the steps answer by checking the host, never by repeating.
 
+mod boot_default;
 mod conclude;
 mod control;
 mod driver;

@@ -239,6 +239,77 @@ fn a_regression_is_rolled_back_by_itself() {
     }
 }
 
+/// The id path `saved_entry` takes for the kernel `release`'s own entry in deb1's grub.cfg
+/// (`submenu>entry`), as `update-grub` wrote it.
+fn grub_entry(fleet: &TestFleet, release: &str) -> String {
+    let (_, ids) = fleet.exec("deb1", &["grep", "-o", "gnulinux-[^']*", "/boot/grub/grub.cfg"]);
+    let id = |prefix: &str| {
+        let found = ids.lines().find(|id| id.starts_with(prefix));
+        found.unwrap_or_else(|| panic!("no {prefix}* in grub.cfg: {ids}")).to_owned()
+    };
+    format!("{}>{}", id("gnulinux-advanced-"), id(&format!("gnulinux-{release}-advanced-")))
+}
+
+fn saved_entry(fleet: &TestFleet) -> String {
+    let (_, listed) = fleet.exec("deb1", &["grub-editenv", "/boot/grub/grubenv", "list"]);
+    listed.lines().find_map(|l| l.strip_prefix("saved_entry=")).unwrap_or_default().to_owned()
+}
+
+/// Scope item 8: a rollback of the kernel makes the previous kernel the boot default where a
+/// bootloader lets it (deb1, given GRUB with `GRUB_DEFAULT=saved`), and says why not where none
+/// is (rpm1).
+#[test]
+fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
+    let Some(fleet) = TestFleet::up("bootdef", 1, 1) else { return };
+    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("saved")]);
+    assert_eq!(code, 0, "setting up GRUB: {out}");
+    let before = grub_entry(&fleet, "1.0-acme");
+    let run = Run::new(&fleet);
+    let plan =
+        run.plan(&["--packages", "acme-kernel", "--canary", "0", "--max-unavailable", "100%"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    run.ok(&args);
+    let rollout = run.latest_rollout();
+    // acme-kernel's hooks regenerated grub.cfg. The new kernel is made the saved default, as
+    // hosts whose kernel installs update the default have it (Fedora's UPDATEDEFAULT).
+    let new = grub_entry(&fleet, "1.1-acme");
+    let (code, out) = fleet.exec("deb1", &["grub-set-default", &new]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(saved_entry(&fleet), new);
+
+    let mut args = vec!["rollback", &rollout[..]];
+    args.extend(RUN_FLAGS);
+    let output = run.patchctl(&args);
+    assert_eq!(output.status.code(), Some(3), "rolled back hosts count as failed: {output:?}");
+    let report = run.report(&rollout);
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "rolled_back", "{host}: {detail}");
+        assert_eq!(run.installed(&host, "acme-kernel"), "1.0-1", "{host}");
+    }
+    assert_eq!(saved_entry(&fleet), before, "deb1 boots 1.0-acme's own entry");
+    let notes = |host: &str| -> Vec<String> {
+        crate::support::host_outputs(&report, host)
+            .filter_map(|o| o["note"].as_str())
+            .filter(|note| note.contains("boot default"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let deb = notes("deb1");
+    assert!(
+        deb.iter().any(|n| n.starts_with("boot default is now the previous kernel 1.0-acme")),
+        "{deb:?}"
+    );
+    let rpm = notes("rpm1");
+    assert!(
+        rpm.iter()
+            .any(|n| n.starts_with("boot default not changed") && n.contains("no bootloader")),
+        "{rpm:?}"
+    );
+    let markdown = text(&run.ok(&["report", &rollout]).stdout);
+    assert!(markdown.contains("boot default is now the previous kernel 1.0-acme"), "{markdown}");
+}
+
 #[test]
 fn a_killed_host_is_lost_and_a_healed_one_is_patched_once() {
     let Some(fleet) = TestFleet::up("faults", 3, 0) else { return };

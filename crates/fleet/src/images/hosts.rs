@@ -35,8 +35,11 @@ const RPM_REPOSITORY: &str = "patchctl/fleet-rpm";
 /// Installed from Debian's mirror into both images. python3 because Ansible's modules need it
 /// (`cargo xtask bench rollout` runs Ansible against the fleet), as almost every server has it.
 const COMMON_PACKAGES: [&str; 2] = ["busybox", "python3"];
-/// Installed from Debian's mirror into the Debian image: Ansible's `apt` module needs it.
-const APT_TOOLS: [&str; 1] = ["python3-apt"];
+/// Installed from Debian's mirror into the Debian image: Ansible's `apt` module needs python3-apt;
+/// grub2-common brings GRUB's tools (`grub-set-default`, `grub-editenv`, `update-grub`), as a
+/// server booted by GRUB has them. A container boots no bootloader: a host has no
+/// `/boot/grub/grub.cfg`, and so no bootloader as patchctl sees it, unless a test makes one.
+const APT_TOOLS: [&str; 2] = ["python3-apt", "grub2-common"];
 /// Installed from Debian's mirror into the RPM image.
 const RPM_TOOLS: [&str; 3] = ["dnf", "dnf-plugins-core", "rpm"];
 /// Where the scenario root is bind-mounted (read-only) in the chroot during the build.

@@ -11,6 +11,16 @@ use model::{Classification, Severity};
 
 use super::{Advisory, Dependency, FileSpec, PackageSpec, PerVersion};
 
+/// What Debian's kernel packages run on `configure` (and Fedora's run through kernel-install):
+/// the kernel hooks, with the release and the image. On a host with GRUB, one of them
+/// regenerates grub.cfg.
+const ACME_KERNEL_POSTINST: &str = "\
+if [ -d /etc/kernel/postinst.d ]; then
+    run-parts --report --exit-on-error --arg=@UPSTREAM@-acme --arg=/boot/vmlinuz-@UPSTREAM@-acme \\
+        /etc/kernel/postinst.d
+fi
+";
+
 pub static PACKAGES: &[PackageSpec] = &[
     PackageSpec {
         name: "acme-web",
@@ -70,7 +80,7 @@ pub static PACKAGES: &[PackageSpec] = &[
             contents: "acme-kernel @VERSION@: a stand-in for a boot image\n",
             mode: 0o644,
         }],
-        postinst: PerVersion::same(""),
+        postinst: PerVersion::same(ACME_KERNEL_POSTINST),
         on_remove: "",
         reboot: true,
         update: Advisory {

@@ -86,6 +86,11 @@ impl HostContext<'_> {
                 kept.package.name, kept.package.version, kept.reason
             ));
         }
+        if items.iter().any(|item| item.kernel)
+            && let Err(result) = self.previous_kernel_as_boot_default(log, &plan, &after).await
+        {
+            return result;
+        }
         StepResult::Succeeded { reboot_required: after.reboot.required }
     }
 

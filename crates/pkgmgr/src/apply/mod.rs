@@ -25,10 +25,13 @@
 //!   update newly installed, except a kernel the host may be running. A version no repository
 //!   offers any more cannot be downgraded to ([`FailureReason::NotFound`]); a removal takes
 //!   what depends on the removed package with it ([`unexpected_removals`] names those);
-//!   [`verify_rollback`] tells what is left undone.
+//!   [`verify_rollback`] tells what is left undone. After a rollback that touched a kernel, the
+//!   previous kernel is made the boot default where the bootloader lets patchctl do it
+//!   ([`boot_default_change`]).
 //! - **Verify** ([`verify_installed`]) on a fresh assessment after every apply, whatever its
 //!   output said.
 
+mod bootloader;
 mod install;
 mod journal;
 mod kernels;
@@ -45,6 +48,11 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
+pub use bootloader::{
+    BootDefault, Bootloader, BootloaderError, Grub, MenuEntry, boot_default_change,
+    bootloader_probe_command, parse_bootloader, parse_grub_cfg, parse_saved_default,
+    previous_kernel,
+};
 pub use install::{ApplyOptions, ConffilePolicy, PinnedPackage, apply_command, download_command};
 pub use journal::{
     JournalEntry, JournalMark, JournalSince, journal_errors_command, journal_mark_command,

@@ -73,8 +73,8 @@ impl RollbackPlan {
 /// the package name, `linux-image-6.1.0-26-amd64`, on RPM hosts it is `version-release.arch`),
 /// or `running_kernel` is unknown (empty). Removing the kernel a host runs would leave it
 /// without its modules and, after the next reboot, without that kernel; the previous one stays
-/// installed anyway. patchctl does not change the bootloader's default (yet), so the host will
-/// boot the kept kernel again: the reason says so, for the report.
+/// installed anyway. The driver then makes the previous kernel the boot default where it can
+/// ([`super::bootloader`]); otherwise the host boots the kept kernel again.
 pub fn plan_rollback(
     kind: PackageManagerKind,
     items: &[RollbackItem],
@@ -95,9 +95,8 @@ pub fn plan_rollback(
                         format!("the host may be running this kernel ({running_kernel})")
                     };
                     let reason = format!(
-                        "{why}; it stays installed and the boot default was not changed \
-                         (patchctl does not change it), so the host boots it again unless the \
-                         previous kernel is made the default by hand"
+                        "{why}; it stays installed, and the previous kernel is made the boot \
+                         default where the bootloader allows it"
                     );
                     plan.kept.push(KeptPackage { package, reason });
                 } else {
@@ -170,21 +169,27 @@ pub fn unexpected_removals<'a>(
 
 /// Whether `package`, a kernel package, may belong to the running kernel.
 fn may_be_running(kind: PackageManagerKind, package: &PinnedPackage, running: &str) -> bool {
-    if running.is_empty() {
-        return true;
-    }
+    running.is_empty() || is_kernel_of(kind, package, running)
+}
+
+/// Whether `package`, a kernel package, belongs to the kernel `release` (`uname -r`'s form).
+pub(super) fn is_kernel_of(
+    kind: PackageManagerKind,
+    package: &PinnedPackage,
+    release: &str,
+) -> bool {
     match kind {
         // `linux-image-R`, `linux-image-R-unsigned`, `linux-modules-R`, …: R between a dash
         // and a dash or the end.
-        PackageManagerKind::Apt => package.name.match_indices(running).any(|(at, _)| {
-            let after = &package.name[at + running.len()..];
+        PackageManagerKind::Apt => package.name.match_indices(release).any(|(at, _)| {
+            let after = &package.name[at + release.len()..];
             package.name[..at].ends_with('-') && (after.is_empty() || after.starts_with('-'))
         }),
         // `uname -r` is `version-release.arch`, with `+debug` and the like for other flavours.
         PackageManagerKind::Dnf => {
             let evr = package.version.split_once(':').map_or(&*package.version, |(_, vr)| vr);
-            let release = format!("{evr}.{}", package.arch);
-            running == release || running.starts_with(&format!("{release}+"))
+            let full = format!("{evr}.{}", package.arch);
+            release == full || release.starts_with(&format!("{full}+"))
         }
     }
 }
@@ -226,7 +231,7 @@ mod tests {
         assert_eq!(plan.kept[0].package.name, "linux-image-6.1.0-27-amd64");
         let reason = &plan.kept[0].reason;
         assert!(reason.starts_with("the host may be running this kernel (6.1.0-27-amd64)"));
-        assert!(reason.contains("the boot default was not changed"), "{reason}");
+        assert!(reason.contains("it stays installed"), "{reason}");
         let commands = rollback_commands(Apt, &plan, &ApplyOptions::default()).unwrap();
         assert_eq!(commands.len(), 1);
         let argv = &commands[0].argv;

@@ -52,4 +52,34 @@ proptest! {
         let _ = pkgmgr::system::parse_proc_locks(&text);
         let _ = model::OsRelease::parse(&text);
     }
+
+    #[test]
+    fn bootloader_parsers(text in grub_text()) {
+        let _ = pkgmgr::apply::parse_grub_cfg(&text);
+        if let Ok(bootloader) = pkgmgr::apply::parse_bootloader(0, &text) {
+            let _ = pkgmgr::apply::boot_default_change(&bootloader, "6.1.0-27-amd64");
+        }
+        let _ = pkgmgr::apply::parse_saved_default(0, &text, "x");
+    }
+}
+
+/// The bootloader probe's marks and grub.cfg's syntax, in any order.
+fn grub_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("@@patchctl grub /boot/grub grub\n".to_owned()),
+        Just("@@patchctl GRUB_DEFAULT\nsaved\n".to_owned()),
+        Just("@@patchctl grubenv\nsaved_entry=".to_owned()),
+        Just("@@patchctl grub.cfg\n".to_owned()),
+        Just("@@patchctl grubby\n".to_owned()),
+        Just("menuentry 'Linux' $menuentry_id_option 'gnulinux-6.1.0-27-amd64-x' {\n".to_owned()),
+        Just("submenu 'Advanced' --id=adv {\n".to_owned()),
+        Just("\tlinux /boot/vmlinuz-6.1.0-27-amd64 ro single\n".to_owned()),
+        Just("}\n".to_owned()),
+        Just("'".to_owned()),
+        Just("\"".to_owned()),
+        Just("\\".to_owned()),
+        Just(">".to_owned()),
+        any::<String>(),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
 }
