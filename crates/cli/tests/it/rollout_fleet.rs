@@ -278,6 +278,7 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(saved_entry(&fleet), new);
 
+    let booted = run.boot("deb1");
     let mut args = vec!["rollback", &rollout[..]];
     args.extend(RUN_FLAGS);
     let output = run.patchctl(&args);
@@ -288,6 +289,12 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
         assert_eq!(run.installed(&host, "acme-kernel"), "1.0-1", "{host}");
     }
     assert_eq!(saved_entry(&fleet), before, "deb1 boots 1.0-acme's own entry");
+    // The downgrade asked for a reboot; the rollback's reboot was told from the rollout's.
+    assert_ne!(run.boot("deb1"), booted, "deb1 rebooted after its rollback");
+    let reboots = crate::support::host_outputs(&report, "deb1")
+        .filter(|o| o["note"] == "the host is back with a new boot")
+        .count();
+    assert_eq!(reboots, 2, "the rollout's reboot and the rollback's");
     let notes = |host: &str| -> Vec<String> {
         crate::support::host_outputs(&report, host)
             .filter_map(|o| o["note"].as_str())

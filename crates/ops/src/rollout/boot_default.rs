@@ -7,15 +7,20 @@ use rollout::StepResult;
 
 use super::steps::{HostContext, Log, failed, lossy, unreachable};
 
+/// The fact a rollback records when it made (or found) a kernel the boot default: the verify
+/// after it checks that the host runs that kernel, not the newest installed.
+pub(super) const FACT_BOOT_KERNEL: &str = "boot_kernel";
+
 impl HostContext<'_> {
-    /// Makes the previous kernel the boot default, or notes why it stays as it is. `Err` (the
-    /// step's result) when the bootloader could not be read, or the change did not take.
+    /// Makes the previous kernel the boot default, or notes why it stays as it is: the release
+    /// that is now the boot default, if patchctl made it so or found it so. `Err` (the step's
+    /// result) when the bootloader could not be read, or the change did not take.
     pub(super) async fn previous_kernel_as_boot_default(
         &self,
         log: &mut Log,
         plan: &RollbackPlan,
         after: &Assessment,
-    ) -> Result<(), StepResult> {
+    ) -> Result<Option<String>, StepResult> {
         let kind = self.plan.package_manager;
         let Some(release) = apply::previous_kernel(
             kind,
@@ -24,7 +29,7 @@ impl HostContext<'_> {
             &plan.kept,
         ) else {
             log.note("boot default not changed: no kernel other than the kept ones is installed");
-            return Ok(());
+            return Ok(None);
         };
         let probe = apply::bootloader_probe_command();
         let output = self.run(log, &probe, "which bootloader").await.map_err(unreachable)?;
@@ -60,6 +65,6 @@ impl HostContext<'_> {
                 log.note(&format!("boot default is now the previous kernel {release}: {describe}"));
             }
         }
-        Ok(())
+        Ok(Some(release))
     }
 }

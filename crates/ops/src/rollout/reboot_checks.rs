@@ -11,6 +11,7 @@ use crate::connect::ConnectConfig;
 
 use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 
+use super::boot_default::FACT_BOOT_KERNEL;
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
 
 /// The shortest wait between looks at a rebooting host: a look is a TCP connection that is
@@ -81,7 +82,7 @@ impl HostContext<'_> {
         }
     }
 
-    async fn boot_identity(&self) -> Result<apply::BootIdentity, String> {
+    pub(super) async fn boot_identity(&self) -> Result<apply::BootIdentity, String> {
         boot_identity_over(self.transport().await?.as_ref()).await
     }
 
@@ -175,11 +176,19 @@ impl HostContext<'_> {
         if !self.checks.kernel {
             return Ok(Vec::new());
         }
-        let assessment = self.state(Depth::Installed).await?;
-        Ok(match apply::running_kernel_check(&assessment) {
+        let (assessment, facts) =
+            tokio::join!(self.state(Depth::Installed), self.steps.facts(&self.host.name));
+        let assessment = assessment?;
+        let boot_default = facts.get(FACT_BOOT_KERNEL).map(String::as_str);
+        let (running, installed) = (&assessment.running_kernel, &assessment.installed_kernels);
+        Ok(match apply::running_kernel_check(running, installed, boot_default) {
             KernelCheck::NotNewest { running, newest } => {
                 vec![format!("running kernel {running}, newest installed {newest}")]
             }
+            KernelCheck::NotBootDefault { running, boot_default } => vec![format!(
+                "running kernel {running}, not {boot_default}, which the rollback made the boot \
+                 default"
+            )],
             _ => Vec::new(),
         })
     }

@@ -107,10 +107,11 @@ impl SshSteps {
         }
     }
 
-    /// The facts the host's latest precheck recorded: kept in memory as steps record them, and
-    /// read from the journal the first time after a restart of patchctl, so that they survive
-    /// it. (Reading the whole journal at every step would cost a large fleet's rollout time
-    /// that grows with every entry.)
+    /// The facts the host's latest step that recorded any wrote (the precheck; a rollback
+    /// writes them again with its own boot identity and boot kernel): kept in memory as steps
+    /// record them, and read from the journal the first time after a restart of patchctl, so
+    /// that they survive it. (Reading the whole journal at every step would cost a large
+    /// fleet's rollout time that grows with every entry.)
     pub(super) async fn facts(&self, host: &str) -> BTreeMap<String, String> {
         let known = self.facts.lock().unwrap_or_else(|p| p.into_inner()).get(host).cloned();
         if let Some(facts) = known {

@@ -10,6 +10,8 @@ use pkgmgr::Depth;
 use pkgmgr::apply::{self as apply, ApplyOutcome, FailureReason, UnitName, UnitStart, UnitState};
 use rollout::StepResult;
 
+use super::boot_default::FACT_BOOT_KERNEL;
+use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START};
 use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 
 impl HostContext<'_> {
@@ -86,12 +88,36 @@ impl HostContext<'_> {
                 kept.package.name, kept.package.version, kept.reason
             ));
         }
-        if items.iter().any(|item| item.kernel)
-            && let Err(result) = self.previous_kernel_as_boot_default(log, &plan, &after).await
-        {
-            return result;
+        let mut reboot_required = after.reboot.required;
+        let mut facts = self.steps.facts(&self.host.name).await;
+        if items.iter().any(|item| item.kernel) {
+            match self.previous_kernel_as_boot_default(log, &plan, &after).await {
+                Err(result) => return result,
+                Ok(None) => {}
+                Ok(Some(release)) => {
+                    let running = &after.running_kernel;
+                    let runs_installed =
+                        after.installed_kernels.iter().any(|kernel| kernel.release == *running);
+                    if runs_installed && release != *running {
+                        log.note(&format!(
+                            "the host runs {running} and boots {release} at its next reboot"
+                        ));
+                        reboot_required = true;
+                    }
+                    facts.insert(FACT_BOOT_KERNEL.to_owned(), release);
+                }
+            }
         }
-        StepResult::Succeeded { reboot_required: after.reboot.required }
+        // A reboot after this one must be told from the boot the rollback ran in, not from the
+        // one the precheck saw (the rollout may have rebooted the host since).
+        let identity = match self.boot_identity().await {
+            Ok(identity) => identity,
+            Err(error) => return unreachable(error),
+        };
+        facts.insert(FACT_BOOT_ID.to_owned(), identity.boot_id);
+        facts.insert(FACT_INIT_START.to_owned(), identity.init_start_ticks.to_string());
+        log.facts(facts);
+        StepResult::Succeeded { reboot_required }
     }
 
     /// Removes old kernels, keeping the plan's `keep_kernels` newest (the running one always).

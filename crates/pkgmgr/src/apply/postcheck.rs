@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use model::Assessment;
+use model::InstalledKernel;
 use model::version::rpm::rpmvercmp;
 
 use super::outcome::{OutputError, output_tail};
@@ -86,13 +86,20 @@ pub fn parse_is_active<S: AsRef<str>>(
     Ok(states)
 }
 
-/// Whether the host runs the newest kernel it has installed.
+/// Whether the host runs the kernel it should: the newest it has installed, or, after a
+/// rollback made the previous kernel the boot default, that one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelCheck {
     Newest,
     NotNewest {
         running: String,
         newest: String,
+    },
+    /// Runs the kernel a rollback made the boot default.
+    BootDefault,
+    NotBootDefault {
+        running: String,
+        boot_default: String,
     },
     /// The running kernel has no boot image on the host (a container runs its host's kernel),
     /// or the host has none at all: there is nothing to compare.
@@ -101,14 +108,26 @@ pub enum KernelCheck {
     },
 }
 
-/// From an assessment taken after the reboot: its `running_kernel` against the newest of its
-/// `installed_kernels`, ordered segment by segment as the assessment orders them (rpm's
-/// `rpmvercmp`, which orders Debian's `6.1.0-9-amd64` before `6.1.0-26-amd64` too).
-pub fn running_kernel_check(assessment: &Assessment) -> KernelCheck {
-    let running = assessment.running_kernel.clone();
-    let installed = &assessment.installed_kernels;
+/// From an assessment taken after the reboot: its `running` kernel against `boot_default` when
+/// a rollback set one, else against the newest of its `installed` kernels, ordered segment by
+/// segment as the assessment orders them (rpm's `rpmvercmp`, which orders Debian's
+/// `6.1.0-9-amd64` before `6.1.0-26-amd64` too). After a rollback that kept a newer kernel the
+/// host may be running, the newest is the wrong kernel to run.
+pub fn running_kernel_check(
+    running: &str,
+    installed: &[InstalledKernel],
+    boot_default: Option<&str>,
+) -> KernelCheck {
+    let running = running.to_owned();
     if !installed.iter().any(|k| k.release == running) {
         return KernelCheck::Unknown { running };
+    }
+    if let Some(boot_default) = boot_default {
+        return if running == boot_default {
+            KernelCheck::BootDefault
+        } else {
+            KernelCheck::NotBootDefault { running, boot_default: boot_default.to_owned() }
+        };
     }
     let newest = installed
         .iter()
@@ -146,4 +165,40 @@ pub fn custom_check_command<S: AsRef<str>>(argv: &[S]) -> Result<CommandSpec, In
 /// Passed when it exited 0.
 pub fn parse_custom_check(exit_code: i32, stdout: &str, stderr: &str) -> CheckResult {
     CheckResult { passed: exit_code == 0, exit_code, output_tail: output_tail(stdout, stderr) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernels(releases: &[&str]) -> Vec<InstalledKernel> {
+        releases.iter().map(|r| InstalledKernel { release: (*r).into(), package: None }).collect()
+    }
+
+    #[test]
+    fn the_newest_kernel_unless_a_rollback_made_another_the_boot_default() {
+        let installed = kernels(&["6.1.0-9-amd64", "6.1.0-26-amd64"]);
+        let check = |running, default| running_kernel_check(running, &installed, default);
+        assert_eq!(check("6.1.0-26-amd64", None), KernelCheck::Newest);
+        assert_eq!(
+            check("6.1.0-9-amd64", None),
+            KernelCheck::NotNewest {
+                running: "6.1.0-9-amd64".into(),
+                newest: "6.1.0-26-amd64".into()
+            }
+        );
+        assert_eq!(check("6.1.0-9-amd64", Some("6.1.0-9-amd64")), KernelCheck::BootDefault);
+        assert_eq!(
+            check("6.1.0-26-amd64", Some("6.1.0-9-amd64")),
+            KernelCheck::NotBootDefault {
+                running: "6.1.0-26-amd64".into(),
+                boot_default: "6.1.0-9-amd64".into()
+            }
+        );
+        // A container runs its host's kernel, which has no boot image in it.
+        assert_eq!(
+            check("6.12.9-amd64", Some("6.1.0-9-amd64")),
+            KernelCheck::Unknown { running: "6.12.9-amd64".into() }
+        );
+    }
 }
