@@ -7,7 +7,10 @@
 //!   `grub2-*` beside `/boot/grub2/grub.cfg` elsewhere), or nothing (a container, a host booted by
 //!   something patchctl does not know). [`parse_bootloader`] reads its output.
 //! - [`previous_kernel`] names the kernel to boot: the one the host ran before the rollout,
-//!   when it is still installed, else the newest installed that the rollback did not keep.
+//!   when it is still installed, else the newest installed that the rollback did not keep. The
+//!   driver asks whenever a rollback touched a kernel package, not only when it kept one: a
+//!   saved default naming the entry of a kernel the rollback removed would dangle, and GRUB
+//!   would fall back to its first entry, whichever kernel that is.
 //! - [`boot_default_change`] says how to make it the default, or why it is left alone. GRUB's
 //!   default is only ours to change when `GRUB_DEFAULT=saved`: any other value is the
 //!   administrator's choice, written in `/etc/default/grub`, and `grub-set-default` would not
