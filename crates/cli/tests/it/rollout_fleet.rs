@@ -255,6 +255,37 @@ fn saved_entry(fleet: &TestFleet) -> String {
     listed.lines().find_map(|l| l.strip_prefix("saved_entry=")).unwrap_or_default().to_owned()
 }
 
+/// The fleet's hosts patched to acme-kernel 1.1 (`between` runs then), then rolled back by
+/// command: the rollout's id and its report.
+fn kernel_rollout_rolled_back(run: &Run, between: impl FnOnce()) -> (String, Value) {
+    let plan =
+        run.plan(&["--packages", "acme-kernel", "--canary", "0", "--max-unavailable", "100%"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    run.ok(&args);
+    let rollout = run.latest_rollout();
+    between();
+    let mut args = vec!["rollback", &rollout[..]];
+    args.extend(RUN_FLAGS);
+    let output = run.patchctl(&args);
+    assert_eq!(output.status.code(), Some(3), "rolled back hosts count as failed: {output:?}");
+    let report = run.report(&rollout);
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "rolled_back", "{host}: {detail}");
+        assert_eq!(run.installed(&host, "acme-kernel"), "1.0-1", "{host}");
+    }
+    (rollout, report)
+}
+
+/// The notes about the boot default in `host`'s records.
+fn boot_default_notes(report: &Value, host: &str) -> Vec<String> {
+    crate::support::host_outputs(report, host)
+        .filter_map(|o| o["note"].as_str())
+        .filter(|note| note.contains("boot default"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Scope item 8: a rollback of the kernel makes the previous kernel the boot default where a
 /// bootloader lets it (deb1, given GRUB with `GRUB_DEFAULT=saved`), and says why not where none
 /// is (rpm1).
@@ -265,29 +296,16 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     assert_eq!(code, 0, "setting up GRUB: {out}");
     let before = grub_entry(&fleet, "1.0-acme");
     let run = Run::new(&fleet);
-    let plan =
-        run.plan(&["--packages", "acme-kernel", "--canary", "0", "--max-unavailable", "100%"]);
-    let mut args = vec!["rollout", "start", &plan[..]];
-    args.extend(RUN_FLAGS);
-    run.ok(&args);
-    let rollout = run.latest_rollout();
-    // acme-kernel's hooks regenerated grub.cfg. The new kernel is made the saved default, as
-    // hosts whose kernel installs update the default have it (Fedora's UPDATEDEFAULT).
-    let new = grub_entry(&fleet, "1.1-acme");
-    let (code, out) = fleet.exec("deb1", &["grub-set-default", &new]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(saved_entry(&fleet), new);
-
-    let booted = run.boot("deb1");
-    let mut args = vec!["rollback", &rollout[..]];
-    args.extend(RUN_FLAGS);
-    let output = run.patchctl(&args);
-    assert_eq!(output.status.code(), Some(3), "rolled back hosts count as failed: {output:?}");
-    let report = run.report(&rollout);
-    for (host, (state, detail)) in states(&report) {
-        assert_eq!(state, "rolled_back", "{host}: {detail}");
-        assert_eq!(run.installed(&host, "acme-kernel"), "1.0-1", "{host}");
-    }
+    let mut booted = String::new();
+    let (rollout, report) = kernel_rollout_rolled_back(&run, || {
+        // acme-kernel's hooks regenerated grub.cfg. The new kernel is made the saved default,
+        // as hosts whose kernel installs update the default have it (Fedora's UPDATEDEFAULT).
+        let new = grub_entry(&fleet, "1.1-acme");
+        let (code, out) = fleet.exec("deb1", &["grub-set-default", &new]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(saved_entry(&fleet), new);
+        booted = run.boot("deb1");
+    });
     assert_eq!(saved_entry(&fleet), before, "deb1 boots 1.0-acme's own entry");
     // The downgrade asked for a reboot; the rollback's reboot was told from the rollout's.
     assert_ne!(run.boot("deb1"), booted, "deb1 rebooted after its rollback");
@@ -295,19 +313,12 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
         .filter(|o| o["note"] == "the host is back with a new boot")
         .count();
     assert_eq!(reboots, 2, "the rollout's reboot and the rollback's");
-    let notes = |host: &str| -> Vec<String> {
-        crate::support::host_outputs(&report, host)
-            .filter_map(|o| o["note"].as_str())
-            .filter(|note| note.contains("boot default"))
-            .map(str::to_owned)
-            .collect()
-    };
-    let deb = notes("deb1");
+    let deb = boot_default_notes(&report, "deb1");
     assert!(
         deb.iter().any(|n| n.starts_with("boot default is now the previous kernel 1.0-acme")),
         "{deb:?}"
     );
-    let rpm = notes("rpm1");
+    let rpm = boot_default_notes(&report, "rpm1");
     assert!(
         rpm.iter()
             .any(|n| n.starts_with("boot default not changed") && n.contains("no bootloader")),
@@ -315,6 +326,24 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     );
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
     assert!(markdown.contains("boot default is now the previous kernel 1.0-acme"), "{markdown}");
+}
+
+/// With Debian's own `GRUB_DEFAULT=0`, GRUB boots its first entry, and which one that is belongs
+/// to /etc/default/grub: the rollback leaves grubenv alone and says why.
+#[test]
+fn a_kernel_rollback_leaves_a_fixed_grub_default_alone() {
+    let Some(fleet) = TestFleet::up("bootfixed", 1, 0) else { return };
+    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("0")]);
+    assert_eq!(code, 0, "setting up GRUB: {out}");
+    let run = Run::new(&fleet);
+    let (_, report) = kernel_rollout_rolled_back(&run, || {});
+    assert_eq!(saved_entry(&fleet), "", "grubenv untouched");
+    let notes = boot_default_notes(&report, "deb1");
+    assert!(
+        notes.iter().any(|n| n.starts_with("boot default not changed (previous kernel 1.0-acme)")
+            && n.contains(r#"GRUB_DEFAULT is "0", not "saved""#)),
+        "{notes:?}"
+    );
 }
 
 #[test]
