@@ -47,9 +47,10 @@ pub enum Bootloader {
     GrubWithoutTools {
         dir: String,
     },
-    /// `grubby --default-kernel`'s answer: the boot image of the default entry.
+    /// `grubby --default-kernel`'s answer: the boot image of the default entry; `None` when
+    /// grubby could not tell (it exits non-zero when the default entry is gone).
     Grubby {
-        default_kernel: String,
+        default_kernel: Option<String>,
     },
     Grub(Grub),
 }
@@ -104,15 +105,12 @@ pub fn parse_bootloader(exit_code: i32, stdout: &str) -> Result<Bootloader, Boot
         ["none"] => Ok(Bootloader::None),
         ["grub-without-tools", dir] => Ok(Bootloader::GrubWithoutTools { dir: dir.to_owned() }),
         ["grubby"] => {
-            let exit = sections.get(1).map(|(head, _)| head.as_str());
-            if exit != Some("exit 0") {
-                return Err(error(format!(
-                    "`grubby --default-kernel` failed ({}): {}",
-                    exit.unwrap_or("no exit code"),
-                    body.trim()
-                )));
-            }
-            let default_kernel = one_line(body, "`grubby --default-kernel`")?;
+            let default_kernel = match sections.get(1).map(|(head, _)| head.as_str()) {
+                Some("exit 0") => Some(one_line(body, "`grubby --default-kernel`")?)
+                    .filter(|image| !image.is_empty()),
+                Some(exit) if exit.starts_with("exit ") => None,
+                _ => return Err(error("the probe printed no exit code for grubby")),
+            };
             Ok(Bootloader::Grubby { default_kernel })
         }
         ["grub", dir, tools] => {
@@ -159,9 +157,10 @@ fn sections(stdout: &str) -> Result<Vec<(String, String)>, BootloaderError> {
     Ok(sections)
 }
 
+/// The one line `text` is, perhaps empty (`GRUB_DEFAULT=""` is legal: the first entry).
 fn one_line(text: &str, what: &str) -> Result<String, BootloaderError> {
     let line = text.strip_suffix('\n').unwrap_or(text);
-    if line.is_empty() || line.contains('\n') || line.chars().any(char::is_control) {
+    if line.contains('\n') || line.chars().any(char::is_control) {
         return Err(error(format!("{what} is not one line: {text:?}")));
     }
     Ok(line.to_owned())
@@ -356,7 +355,7 @@ pub fn boot_default_change(bootloader: &Bootloader, release: &str) -> BootDefaul
         Bootloader::Grubby { default_kernel } => {
             let image = format!("/boot/vmlinuz-{release}");
             let describe = format!("grubby's default kernel is {image}");
-            if *default_kernel == image {
+            if default_kernel.as_deref() == Some(image.as_str()) {
                 return BootDefault::Already { describe };
             }
             BootDefault::Change {
@@ -552,8 +551,9 @@ mod tests {
     /// Not captured: this machine's Debian has no grubby. Its answer is one path.
     #[test]
     fn grubby_sets_the_image_path() {
-        let grubby =
-            Bootloader::Grubby { default_kernel: "/boot/vmlinuz-5.14.0-428.el9.x86_64".into() };
+        let grubby = Bootloader::Grubby {
+            default_kernel: Some("/boot/vmlinuz-5.14.0-428.el9.x86_64".into()),
+        };
         let BootDefault::Change { set, read_back, expect, .. } =
             boot_default_change(&grubby, "5.14.0-427.el9.x86_64")
         else {
@@ -565,8 +565,15 @@ mod tests {
             parse_saved_default(0, "/boot/vmlinuz-5.14.0-427.el9.x86_64\n", &expect),
             Ok(())
         );
+        // grubby could not tell: the default is set all the same.
         let failed = "@@patchctl grubby\nThe param /boot/vmlinuz is incorrect\n@@patchctl exit 1\n";
-        assert!(parse_bootloader(0, failed).unwrap_err().to_string().contains("exit 1"));
+        let unknown = parse_bootloader(0, failed).unwrap();
+        assert_eq!(unknown, Bootloader::Grubby { default_kernel: None });
+        assert!(matches!(
+            boot_default_change(&unknown, "5.14.0-427.el9.x86_64"),
+            BootDefault::Change { .. }
+        ));
+        assert!(parse_bootloader(0, "@@patchctl grubby\n/boot/vmlinuz-1\n").is_err());
     }
 
     #[test]
@@ -585,6 +592,9 @@ mod tests {
         let two_lines = "@@patchctl grub /boot/grub grub\n@@patchctl GRUB_DEFAULT\na\nb\n\
                          @@patchctl grubenv\n@@patchctl grub.cfg\n";
         assert!(parse_bootloader(0, two_lines).is_err());
+        let empty = two_lines.replace("a\nb\n", "\n");
+        let Bootloader::Grub(grub) = parse_bootloader(0, &empty).unwrap() else { panic!("GRUB") };
+        assert_eq!(grub.grub_default, "", "GRUB_DEFAULT=\"\" boots the first entry");
     }
 
     #[test]
