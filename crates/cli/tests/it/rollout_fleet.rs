@@ -288,22 +288,21 @@ fn boot_default_notes(report: &Value, host: &str) -> Vec<String> {
 
 /// Scope item 8: a rollback of the kernel makes the previous kernel the boot default where a
 /// bootloader lets it (deb1, given GRUB with `GRUB_DEFAULT=saved`), and says why not where none
-/// is (rpm1).
+/// is (rpm1). The apply before it made the new kernel the default, although the old one was
+/// pinned (as an earlier rollback leaves it).
 #[test]
 fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     let Some(fleet) = TestFleet::up("bootdef", 1, 1) else { return };
     let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("saved")]);
     assert_eq!(code, 0, "setting up GRUB: {out}");
     let before = grub_entry(&fleet, "1.0-acme");
+    let (code, out) = fleet.exec("deb1", &["grub-set-default", &before]);
+    assert_eq!(code, 0, "{out}");
     let run = Run::new(&fleet);
     let mut booted = String::new();
     let (rollout, report) = kernel_rollout_rolled_back(&run, || {
-        // acme-kernel's hooks regenerated grub.cfg. The new kernel is made the saved default,
-        // as hosts whose kernel installs update the default have it (Fedora's UPDATEDEFAULT).
-        let new = grub_entry(&fleet, "1.1-acme");
-        let (code, out) = fleet.exec("deb1", &["grub-set-default", &new]);
-        assert_eq!(code, 0, "{out}");
-        assert_eq!(saved_entry(&fleet), new);
+        // acme-kernel's hooks regenerated grub.cfg, and the apply saved its new entry.
+        assert_eq!(saved_entry(&fleet), grub_entry(&fleet, "1.1-acme"), "deb1 boots 1.1-acme");
         booted = run.boot("deb1");
     });
     assert_eq!(saved_entry(&fleet), before, "deb1 boots 1.0-acme's own entry");
@@ -314,10 +313,10 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
         .count();
     assert_eq!(reboots, 2, "the rollout's reboot and the rollback's");
     let deb = boot_default_notes(&report, "deb1");
-    assert!(
-        deb.iter().any(|n| n.starts_with("boot default is now the previous kernel 1.0-acme")),
-        "{deb:?}"
-    );
+    for which in ["the newest kernel, 1.1-acme", "the previous kernel, 1.0-acme"] {
+        let done = format!("boot default is now {which}: GRUB's saved_entry is");
+        assert!(deb.iter().any(|n| n.starts_with(&done)), "{done}: {deb:?}");
+    }
     let rpm = boot_default_notes(&report, "rpm1");
     assert!(
         rpm.iter()
@@ -325,7 +324,7 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
         "{rpm:?}"
     );
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
-    assert!(markdown.contains("boot default is now the previous kernel 1.0-acme"), "{markdown}");
+    assert!(markdown.contains("boot default is now the previous kernel, 1.0-acme"), "{markdown}");
 }
 
 /// With Debian's own `GRUB_DEFAULT=0`, GRUB boots its first entry, and which one that is belongs
@@ -336,12 +335,16 @@ fn a_kernel_rollback_leaves_a_fixed_grub_default_alone() {
     let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("0")]);
     assert_eq!(code, 0, "setting up GRUB: {out}");
     let run = Run::new(&fleet);
-    let (_, report) = kernel_rollout_rolled_back(&run, || {});
-    assert_eq!(saved_entry(&fleet), "", "grubenv untouched");
+    let (_, report) = kernel_rollout_rolled_back(&run, || {
+        assert_eq!(saved_entry(&fleet), "", "the apply left grubenv alone");
+    });
+    assert_eq!(saved_entry(&fleet), "", "so did the rollback");
     let notes = boot_default_notes(&report, "deb1");
     assert!(
-        notes.iter().any(|n| n.starts_with("boot default not changed (previous kernel 1.0-acme)")
-            && n.contains(r#"GRUB_DEFAULT is "0", not "saved""#)),
+        notes
+            .iter()
+            .any(|n| n.starts_with("boot default not changed (the previous kernel is 1.0-acme)")
+                && n.contains(r#"GRUB_DEFAULT is "0", not "saved""#)),
         "{notes:?}"
     );
 }

@@ -1,8 +1,11 @@
-//! After a rollback that touched a kernel: the previous kernel made the boot default, where the
-//! host's bootloader lets patchctl do it (`pkgmgr::apply::bootloader` decides how and when).
+//! The kernel a host boots next, where its bootloader lets patchctl choose it
+//! (`pkgmgr::apply::bootloader` decides how and when): the newest kernel after an apply that
+//! installed one, the previous kernel after a rollback that touched one.
+
+use std::collections::BTreeMap;
 
 use model::Assessment;
-use pkgmgr::apply::{self as apply, BootDefault, RollbackPlan};
+use pkgmgr::apply::{self as apply, BootDefault, Bootloader, RollbackPlan};
 use rollout::StepResult;
 
 use super::steps::{HostContext, Log, failed, lossy, unreachable};
@@ -10,8 +13,50 @@ use super::steps::{HostContext, Log, failed, lossy, unreachable};
 /// The fact a rollback records when it made (or found) a kernel the boot default: the verify
 /// after it checks that the host runs that kernel, not the newest installed.
 pub(super) const FACT_BOOT_KERNEL: &str = "boot_kernel";
+/// The fact a precheck records when the host's bootloader default is patchctl's to set
+/// (grubby, or GRUB with `GRUB_DEFAULT=saved`): only then does the apply look at it again.
+pub(super) const FACT_BOOT_DEFAULT_SETTABLE: &str = "boot_default_settable";
 
 impl HostContext<'_> {
+    /// For a precheck of a host whose plan changes a kernel: whether the apply will have to
+    /// make the new kernel the boot default, as a fact. A bootloader patchctl cannot read is
+    /// noted, and left to itself.
+    pub(super) async fn bootloader_facts(&self, log: &mut Log) -> BTreeMap<String, String> {
+        let mut facts = BTreeMap::new();
+        if !self.plan.changes.iter().any(|change| change.kernel) {
+            return facts;
+        }
+        match self.bootloader(log).await {
+            Ok(Bootloader::Grubby { .. }) => {}
+            Ok(Bootloader::Grub(grub)) if grub.grub_default == "saved" => {}
+            Ok(_) => return facts,
+            Err(_) => {
+                log.note(
+                    "the bootloader could not be read (above); the boot default is left to it",
+                );
+                return facts;
+            }
+        }
+        facts.insert(FACT_BOOT_DEFAULT_SETTABLE.to_owned(), "yes".to_owned());
+        facts
+    }
+
+    /// After an apply that changed a kernel, on a host whose default is patchctl's to set:
+    /// the newest installed kernel made the default, so that a default an earlier rollback
+    /// pinned does not keep the host on the old kernel.
+    pub(super) async fn newest_kernel_as_boot_default(
+        &self,
+        log: &mut Log,
+        after: &Assessment,
+    ) -> Result<(), StepResult> {
+        let facts = self.steps.facts(&self.host.name).await;
+        if !facts.contains_key(FACT_BOOT_DEFAULT_SETTABLE) {
+            return Ok(());
+        }
+        let Some(newest) = after.installed_kernels.last() else { return Ok(()) };
+        self.boot_default(log, &newest.release, "the newest kernel").await.map(drop)
+    }
+
     /// Makes the previous kernel the boot default, or notes why it stays as it is: the release
     /// that is now the boot default, if patchctl made it so or found it so. `Err` (the step's
     /// result) when the bootloader could not be read, or the change did not take.
@@ -31,20 +76,25 @@ impl HostContext<'_> {
             log.note("boot default not changed: no kernel other than the kept ones is installed");
             return Ok(None);
         };
-        let probe = apply::bootloader_probe_command();
-        let output = self.run(log, &probe, "which bootloader").await.map_err(unreachable)?;
-        let bootloader = apply::parse_bootloader(output.exit_code, &lossy(&output.stdout))
-            .map_err(|e| failed(format!("after the rollback, {e}")))?;
-        match apply::boot_default_change(&bootloader, &release) {
+        self.boot_default(log, &release, "the previous kernel").await
+    }
+
+    /// Makes `release` (`which` kernel, in words) the boot default where the bootloader lets
+    /// patchctl; `Some(release)` when it is the default now, `None` when it was left alone.
+    async fn boot_default(
+        &self,
+        log: &mut Log,
+        release: &str,
+        which: &str,
+    ) -> Result<Option<String>, StepResult> {
+        let bootloader = self.bootloader(log).await?;
+        match apply::boot_default_change(&bootloader, release) {
             BootDefault::Unchanged { reason } => {
-                log.note(&format!(
-                    "boot default not changed (previous kernel {release}): {reason}"
-                ));
+                log.note(&format!("boot default not changed ({which} is {release}): {reason}"));
+                return Ok(None);
             }
             BootDefault::Already { describe } => {
-                log.note(&format!(
-                    "boot default already the previous kernel {release}: {describe}"
-                ));
+                log.note(&format!("boot default already {which}, {release}: {describe}"));
             }
             BootDefault::Change { set, read_back, expect, describe } => {
                 let output = self.run(log, &set, "boot default").await.map_err(unreachable)?;
@@ -62,9 +112,18 @@ impl HostContext<'_> {
                     .map_err(unreachable)?;
                 apply::parse_saved_default(output.exit_code, &lossy(&output.stdout), &expect)
                     .map_err(|why| failed(format!("making {release} the boot default: {why}")))?;
-                log.note(&format!("boot default is now the previous kernel {release}: {describe}"));
+                log.note(&format!("boot default is now {which}, {release}: {describe}"));
             }
         }
-        Ok(Some(release))
+        Ok(Some(release.to_owned()))
+    }
+
+    /// What picks the kernel the host boots. `Err` is the step's result: the host did not
+    /// answer, or its answer could not be read.
+    async fn bootloader(&self, log: &mut Log) -> Result<Bootloader, StepResult> {
+        let probe = apply::bootloader_probe_command();
+        let output = self.run(log, &probe, "which bootloader").await.map_err(unreachable)?;
+        apply::parse_bootloader(output.exit_code, &lossy(&output.stdout))
+            .map_err(|error| failed(error.to_string()))
     }
 }

@@ -147,15 +147,21 @@ impl HostContext<'_> {
         None
     }
 
-    /// The boot identity and the journal's position and errors so far, for later steps: read
-    /// at once, they are independent.
+    /// The boot identity, the journal's position and errors so far, and whether the boot
+    /// default is patchctl's to set (when the plan changes a kernel), for later steps: read at
+    /// once, they are independent.
     async fn record_facts(&self, log: &mut Log) -> StepResult {
-        let (mut mark_log, mut errors_log) = (log.sibling(), log.sibling());
+        let (mut mark_log, mut errors_log, mut boot_log) =
+            (log.sibling(), log.sibling(), log.sibling());
         let probes = apply::boot_identity_probes();
-        let (identity, journal) =
-            tokio::join!(self.gather(&probes), self.journal_facts(&mut mark_log, &mut errors_log));
-        log.absorb(mark_log);
-        log.absorb(errors_log);
+        let (identity, journal, bootloader) = tokio::join!(
+            self.gather(&probes),
+            self.journal_facts(&mut mark_log, &mut errors_log),
+            self.bootloader_facts(&mut boot_log),
+        );
+        for sibling in [mark_log, errors_log, boot_log] {
+            log.absorb(sibling);
+        }
         let mut facts = match identity {
             Ok(gathered) => match apply::boot_identity(&gathered) {
                 Ok(identity) => BTreeMap::from([
@@ -170,6 +176,7 @@ impl HostContext<'_> {
             Ok(journal) => facts.extend(journal),
             Err(result) => return result,
         }
+        facts.extend(bootloader);
         log.facts(facts);
         OK
     }

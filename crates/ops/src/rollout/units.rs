@@ -42,6 +42,11 @@ impl HostContext<'_> {
         if !mismatches.is_empty() {
             return failed(format!("after the apply, not as planned: {mismatches:?}"));
         }
+        if self.plan.changes.iter().any(|change| change.kernel)
+            && let Err(result) = self.newest_kernel_as_boot_default(log, &assessment).await
+        {
+            return result;
+        }
         StepResult::Succeeded { reboot_required: reboot_planned || assessment.reboot.required }
     }
 

@@ -1,6 +1,9 @@
 //! Making the previous kernel the boot default after a rollback, where a real bootloader is
 //! present. A rollback cannot remove the kernel a host is running, so it keeps it; unless the
-//! bootloader is told otherwise, the host boots that kernel again at its next reboot.
+//! bootloader is told otherwise, the host boots that kernel again at its next reboot. And the
+//! other way: after an apply that installed a kernel, the newest kernel made the default on
+//! the hosts where patchctl sets it, so that an earlier rollback's choice does not keep the
+//! host on the old kernel.
 //!
 //! - [`bootloader_probe_command`] finds out, in one round trip, what picks the kernel: `grubby`
 //!   (RHEL and Fedora), or GRUB's own tools beside `/boot/grub/grub.cfg` (Debian, Ubuntu;
