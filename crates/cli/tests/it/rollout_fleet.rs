@@ -286,6 +286,14 @@ fn boot_default_notes(report: &Value, host: &str) -> Vec<String> {
         .collect()
 }
 
+/// The kernel the rollback recorded as the boot default, for the verify after it.
+fn boot_kernel_fact(report: &Value, host: &str) -> Option<String> {
+    crate::support::host_outputs(report, host)
+        .filter_map(|o| o["facts"]["boot_kernel"].as_str())
+        .last()
+        .map(str::to_owned)
+}
+
 /// Scope item 8: a rollback of the kernel makes the previous kernel the boot default where a
 /// bootloader lets it (deb1, given GRUB with `GRUB_DEFAULT=saved`), and says why not where none
 /// is (rpm1). The apply before it made the new kernel the default, although the old one was
@@ -323,6 +331,8 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
             .any(|n| n.starts_with("boot default not changed") && n.contains("no bootloader")),
         "{rpm:?}"
     );
+    assert_eq!(boot_kernel_fact(&report, "deb1").as_deref(), Some("1.0-acme"));
+    assert_eq!(boot_kernel_fact(&report, "rpm1"), None, "rpm1 has no bootloader");
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
     assert!(markdown.contains("boot default is now the previous kernel, 1.0-acme"), "{markdown}");
 }
@@ -339,6 +349,7 @@ fn a_kernel_rollback_leaves_a_fixed_grub_default_alone() {
         assert_eq!(saved_entry(&fleet), "", "the apply left grubenv alone");
     });
     assert_eq!(saved_entry(&fleet), "", "so did the rollback");
+    assert_eq!(boot_kernel_fact(&report, "deb1"), None, "the verify expects no boot default");
     let notes = boot_default_notes(&report, "deb1");
     assert!(
         notes
