@@ -257,9 +257,14 @@ fn saved_entry(fleet: &TestFleet) -> String {
 
 /// The fleet's hosts patched to acme-kernel 1.1 (`between` runs then), then rolled back by
 /// command: the rollout's id and its report.
-fn kernel_rollout_rolled_back(run: &Run, between: impl FnOnce()) -> (String, Value) {
-    let plan =
-        run.plan(&["--packages", "acme-kernel", "--canary", "0", "--max-unavailable", "100%"]);
+fn kernel_rollout_rolled_back(
+    run: &Run,
+    plan_args: &[&str],
+    between: impl FnOnce(),
+) -> (String, Value) {
+    let mut args = vec!["--packages", "acme-kernel", "--canary", "0", "--max-unavailable", "100%"];
+    args.extend_from_slice(plan_args);
+    let plan = run.plan(&args);
     let mut args = vec!["rollout", "start", &plan[..]];
     args.extend(RUN_FLAGS);
     run.ok(&args);
@@ -308,7 +313,7 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     assert_eq!(code, 0, "{out}");
     let run = Run::new(&fleet);
     let mut booted = String::new();
-    let (rollout, report) = kernel_rollout_rolled_back(&run, || {
+    let (rollout, report) = kernel_rollout_rolled_back(&run, &[], || {
         // acme-kernel's hooks regenerated grub.cfg, and the apply saved its new entry.
         assert_eq!(saved_entry(&fleet), grub_entry(&fleet, "1.1-acme"), "deb1 boots 1.1-acme");
         booted = run.boot("deb1");
@@ -337,6 +342,21 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     assert!(markdown.contains("boot default is now the previous kernel, 1.0-acme"), "{markdown}");
 }
 
+/// With `--reboot never`, the default is set all the same, but the verify does not expect the
+/// host to run the previous kernel: it will only at the next reboot, which is not patchctl's.
+#[test]
+fn a_kernel_rollback_without_reboots_sets_the_default_for_later() {
+    let Some(fleet) = TestFleet::up("bootlater", 1, 0) else { return };
+    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("saved")]);
+    assert_eq!(code, 0, "setting up GRUB: {out}");
+    let run = Run::new(&fleet);
+    let booted = run.boot("deb1");
+    let (_, report) = kernel_rollout_rolled_back(&run, &["--reboot", "never"], || {});
+    assert_eq!(run.boot("deb1"), booted, "never rebooted");
+    assert_eq!(saved_entry(&fleet), grub_entry(&fleet, "1.0-acme"));
+    assert_eq!(boot_kernel_fact(&report, "deb1"), None, "not running it yet");
+}
+
 /// With Debian's own `GRUB_DEFAULT=0`, GRUB boots its first entry, and which one that is belongs
 /// to /etc/default/grub: the rollback leaves grubenv alone and says why.
 #[test]
@@ -345,7 +365,7 @@ fn a_kernel_rollback_leaves_a_fixed_grub_default_alone() {
     let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("0")]);
     assert_eq!(code, 0, "setting up GRUB: {out}");
     let run = Run::new(&fleet);
-    let (_, report) = kernel_rollout_rolled_back(&run, || {
+    let (_, report) = kernel_rollout_rolled_back(&run, &[], || {
         assert_eq!(saved_entry(&fleet), "", "the apply left grubenv alone");
     });
     assert_eq!(saved_entry(&fleet), "", "so did the rollback");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use model::plan::PlannedReboot;
+use model::plan::{PlannedReboot, RebootPolicy};
 use model::{Assessment, PackageManagerKind};
 use pkgmgr::CommandSpec;
 use pkgmgr::Depth;
@@ -103,13 +103,18 @@ impl HostContext<'_> {
                     let running = &after.running_kernel;
                     let runs_installed =
                         after.installed_kernels.iter().any(|kernel| kernel.release == *running);
+                    let reboots = self.steps.plan.options.reboot != RebootPolicy::Never;
                     if runs_installed && release != *running {
                         log.note(&format!(
-                            "the host runs {running} and boots {release} at its next reboot"
+                            "the host runs {running} and boots {release} at its next reboot{}",
+                            if reboots { "" } else { " (the plan says --reboot never)" }
                         ));
                         reboot_required = true;
                     }
-                    facts.insert(FACT_BOOT_KERNEL.to_owned(), release);
+                    // The verify checks for it only when the host runs it by then.
+                    if release == *running || reboots {
+                        facts.insert(FACT_BOOT_KERNEL.to_owned(), release);
+                    }
                 }
             }
         }
