@@ -250,6 +250,12 @@ fn grub_entry(fleet: &TestFleet, release: &str) -> String {
     format!("{}>{}", id("gnulinux-advanced-"), id(&format!("gnulinux-{release}-advanced-")))
 }
 
+/// GRUB on deb1 with `GRUB_DEFAULT=grub_default` (`fleet::grub`).
+fn set_up_grub(fleet: &TestFleet, grub_default: &str) {
+    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script(grub_default)]);
+    assert_eq!(code, 0, "setting up GRUB: {out}");
+}
+
 fn saved_entry(fleet: &TestFleet) -> String {
     let (_, listed) = fleet.exec("deb1", &["grub-editenv", "/boot/grub/grubenv", "list"]);
     listed.lines().find_map(|l| l.strip_prefix("saved_entry=")).unwrap_or_default().to_owned()
@@ -306,8 +312,7 @@ fn boot_kernel_fact(report: &Value, host: &str) -> Option<String> {
 #[test]
 fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
     let Some(fleet) = TestFleet::up("bootdef", 1, 1) else { return };
-    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("saved")]);
-    assert_eq!(code, 0, "setting up GRUB: {out}");
+    set_up_grub(&fleet, "saved");
     let before = grub_entry(&fleet, "1.0-acme");
     let (code, out) = fleet.exec("deb1", &["grub-set-default", &before]);
     assert_eq!(code, 0, "{out}");
@@ -347,8 +352,7 @@ fn a_kernel_rollback_makes_the_previous_kernel_the_boot_default() {
 #[test]
 fn a_kernel_rollback_without_reboots_sets_the_default_for_later() {
     let Some(fleet) = TestFleet::up("bootlater", 1, 0) else { return };
-    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("saved")]);
-    assert_eq!(code, 0, "setting up GRUB: {out}");
+    set_up_grub(&fleet, "saved");
     let run = Run::new(&fleet);
     let booted = run.boot("deb1");
     let (_, report) = kernel_rollout_rolled_back(&run, &["--reboot", "never"], || {});
@@ -362,8 +366,7 @@ fn a_kernel_rollback_without_reboots_sets_the_default_for_later() {
 #[test]
 fn a_kernel_rollback_leaves_a_fixed_grub_default_alone() {
     let Some(fleet) = TestFleet::up("bootfixed", 1, 0) else { return };
-    let (code, out) = fleet.exec("deb1", &["sh", "-c", &fleet::grub::setup_script("0")]);
-    assert_eq!(code, 0, "setting up GRUB: {out}");
+    set_up_grub(&fleet, "0");
     let run = Run::new(&fleet);
     let (_, report) = kernel_rollout_rolled_back(&run, &[], || {
         assert_eq!(saved_entry(&fleet), "", "the apply left grubenv alone");

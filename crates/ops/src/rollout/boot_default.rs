@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use model::Assessment;
+use model::plan::RebootPolicy;
 use pkgmgr::apply::{self as apply, BootDefault, Bootloader, RollbackPlan};
 use rollout::StepResult;
 
@@ -17,13 +18,27 @@ pub(super) const FACT_BOOT_KERNEL: &str = "boot_kernel";
 /// (grubby, or GRUB with `GRUB_DEFAULT=saved`): only then does the apply look at it again.
 pub(super) const FACT_BOOT_DEFAULT_SETTABLE: &str = "boot_default_settable";
 
+/// What a rollback must do once the previous kernel is the boot default.
+pub(super) struct PreviousKernel {
+    /// The host runs another installed kernel: a reboot is needed to run it.
+    pub(super) reboot: bool,
+    /// The kernel the verify expects the host to run; `None` when it will not run it by then
+    /// (a plan that never reboots).
+    pub(super) expect_after_reboot: Option<String>,
+}
+
 impl HostContext<'_> {
+    /// Whether the plan changes a kernel package on this host.
+    pub(super) fn changes_kernel(&self) -> bool {
+        self.plan.changes.iter().any(|change| change.kernel)
+    }
+
     /// For a precheck of a host whose plan changes a kernel: whether the apply will have to
     /// make the new kernel the boot default, as a fact. A bootloader patchctl cannot read is
     /// noted, and left to itself.
     pub(super) async fn bootloader_facts(&self, log: &mut Log) -> BTreeMap<String, String> {
         let mut facts = BTreeMap::new();
-        if !self.plan.changes.iter().any(|change| change.kernel) {
+        if !self.changes_kernel() {
             return facts;
         }
         match self.bootloader(log).await {
@@ -57,15 +72,16 @@ impl HostContext<'_> {
         self.boot_default(log, &newest.release, "the newest kernel").await.map(drop)
     }
 
-    /// Makes the previous kernel the boot default, or notes why it stays as it is: the release
-    /// that is now the boot default, if patchctl made it so or found it so. `Err` (the step's
-    /// result) when the bootloader could not be read, or the change did not take.
+    /// Makes the previous kernel the boot default, or notes why it stays as it is. `Some` when
+    /// it is the default now (patchctl made it so or found it so), with what the rollback must
+    /// do about it; `Err` (the step's result) when the bootloader could not be read, or the
+    /// change did not take.
     pub(super) async fn previous_kernel_as_boot_default(
         &self,
         log: &mut Log,
         plan: &RollbackPlan,
         after: &Assessment,
-    ) -> Result<Option<String>, StepResult> {
+    ) -> Result<Option<PreviousKernel>, StepResult> {
         let kind = self.plan.package_manager;
         let Some(release) = apply::previous_kernel(
             kind,
@@ -76,7 +92,23 @@ impl HostContext<'_> {
             log.note("boot default not changed: no kernel other than the kept ones is installed");
             return Ok(None);
         };
-        self.boot_default(log, &release, "the previous kernel").await
+        let Some(release) = self.boot_default(log, &release, "the previous kernel").await? else {
+            return Ok(None);
+        };
+        let running = &after.running_kernel;
+        let runs_installed =
+            after.installed_kernels.iter().any(|kernel| kernel.release == *running);
+        let reboots = self.steps.plan.options.reboot != RebootPolicy::Never;
+        let reboot = runs_installed && release != *running;
+        if reboot {
+            log.note(&format!(
+                "the host runs {running} and boots {release} at its next reboot{}",
+                if reboots { "" } else { " (the plan says --reboot never)" }
+            ));
+        }
+        // The verify checks for it only when the host runs it by then.
+        let expect_after_reboot = (release == *running || reboots).then_some(release);
+        Ok(Some(PreviousKernel { reboot, expect_after_reboot }))
     }
 
     /// Makes `release` (`which` kernel, in words) the boot default where the bootloader lets

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use model::plan::{PlannedReboot, RebootPolicy};
+use model::plan::PlannedReboot;
 use model::{Assessment, PackageManagerKind};
 use pkgmgr::CommandSpec;
 use pkgmgr::Depth;
@@ -42,7 +42,7 @@ impl HostContext<'_> {
         if !mismatches.is_empty() {
             return failed(format!("after the apply, not as planned: {mismatches:?}"));
         }
-        if self.plan.changes.iter().any(|change| change.kernel)
+        if self.changes_kernel()
             && let Err(result) = self.newest_kernel_as_boot_default(log, &assessment).await
         {
             return result;
@@ -95,27 +95,16 @@ impl HostContext<'_> {
         }
         let mut reboot_required = after.reboot.required;
         let mut facts = self.steps.facts(&self.host.name).await;
-        if items.iter().any(|item| item.kernel) {
+        if self.changes_kernel() {
             match self.previous_kernel_as_boot_default(log, &plan, &after).await {
-                Err(result) => return result,
-                Ok(None) => {}
-                Ok(Some(release)) => {
-                    let running = &after.running_kernel;
-                    let runs_installed =
-                        after.installed_kernels.iter().any(|kernel| kernel.release == *running);
-                    let reboots = self.steps.plan.options.reboot != RebootPolicy::Never;
-                    if runs_installed && release != *running {
-                        log.note(&format!(
-                            "the host runs {running} and boots {release} at its next reboot{}",
-                            if reboots { "" } else { " (the plan says --reboot never)" }
-                        ));
-                        reboot_required = true;
-                    }
-                    // The verify checks for it only when the host runs it by then.
-                    if release == *running || reboots {
+                Ok(Some(kernel)) => {
+                    reboot_required |= kernel.reboot;
+                    if let Some(release) = kernel.expect_after_reboot {
                         facts.insert(FACT_BOOT_KERNEL.to_owned(), release);
                     }
                 }
+                Ok(None) => {}
+                Err(result) => return result,
             }
         }
         // A reboot after this one must be told from the boot the rollback ran in, not from the
