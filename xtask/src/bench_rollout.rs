@@ -184,6 +184,8 @@ impl Bench {
             .arg(self.dir.join("inventory.toml"))
             .arg("--state")
             .arg(self.dir.join("state.db"))
+            // The benchmark's fleet has no policy: no approval or window applies.
+            .arg("--no-policy")
             .args(args)
             .env_remove("SSH_AUTH_SOCK")
             .output()?;

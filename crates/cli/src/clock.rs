@@ -36,3 +36,9 @@ pub fn now_unix() -> i64 {
 pub fn offset_ms() -> i64 {
     START.get().map_or(0, |(real, virtual_start, _)| (*virtual_start - *real).num_milliseconds())
 }
+
+/// This machine's time, whatever `--now` says: for evidence (the audit's anchors), which a
+/// virtual clock must never date.
+pub fn real_now_unix() -> i64 {
+    Utc::now().timestamp()
+}

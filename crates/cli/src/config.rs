@@ -24,6 +24,11 @@ pub struct Paths {
     /// compliance, postmortems): to rehearse a window or see what compliance will say later.
     #[arg(long, global = true, env = "PATCHCTL_NOW", value_parser = parse_now)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Run without a policy file, knowingly: no change approval, maintenance window or
+    /// promotion gate applies (without it, `plan create`, `emergency` and `rollout start` refuse
+    /// to run when there is no policy).
+    #[arg(long, global = true)]
+    pub no_policy: bool,
 }
 
 fn parse_now(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
@@ -56,6 +61,33 @@ impl Paths {
         })
     }
 
+    /// The policy for commands whose rules come from it (`plan create`, `emergency`, `rollout
+    /// start`): without a policy file they run only when told so (`--no-policy`), since
+    /// everything the policy would have refused then passes.
+    pub fn policy_or_none(&self) -> anyhow::Result<Option<model::policy::Policy>> {
+        let policy = self.policy()?;
+        if policy.is_some() && self.no_policy {
+            anyhow::bail!(
+                "--no-policy, but there is a policy ({}): remove one or the other",
+                self.policy_path().display()
+            );
+        }
+        if policy.is_none() && !self.no_policy {
+            anyhow::bail!(
+                "no policy: {} does not exist, so no change approval, maintenance window or \
+                 promotion gate would apply; write one (`patchctl init --with-policy` shows one), \
+                 name one with --policy, or pass --no-policy to run without",
+                self.policy_path().display()
+            );
+        }
+        Ok(policy)
+    }
+
+    /// Where the policy is read from: the file named, else `policy.toml` beside the config.
+    fn policy_path(&self) -> PathBuf {
+        self.policy.clone().unwrap_or_else(|| self.state_dir().join("policy.toml"))
+    }
+
     /// The policy, when a file is named or `policy.toml` lies beside the config file.
     pub fn policy(&self) -> anyhow::Result<Option<model::policy::Policy>> {
         let path = match &self.policy {
@@ -70,6 +102,7 @@ impl Paths {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the policy {}", path.display()))?;
+        ops::files::check_trusted(&path, "the policy").map_err(anyhow::Error::msg)?;
         model::policy::Policy::parse(&path, &text)
             .map(Some)
             .map_err(|invalid| anyhow::anyhow!("{invalid}"))
@@ -91,15 +124,45 @@ impl Paths {
                 self.config.display()
             )
         })?;
+        ops::files::check_trusted(&self.config, "the inventory").map_err(anyhow::Error::msg)?;
         Inventory::parse(&self.config, &text).map_err(|invalid| anyhow::anyhow!("{invalid}"))
     }
 
+    /// The state database, created 0600 when new; one others can read is warned about, once.
     pub async fn store(&self) -> anyhow::Result<store::Store> {
+        static WARNED: std::sync::Once = std::sync::Once::new();
         let path = self.state();
+        let warning = ops::files::prepare_private_file(&path)
+            .with_context(|| format!("creating the state database {}", path.display()))?;
+        if let Some(warning) = warning {
+            WARNED.call_once(|| eprintln!("patchctl: warning: {warning}"));
+        }
         store::Store::open(&path)
             .await
             .with_context(|| format!("opening the state database {}", path.display()))
     }
+
+    /// Where the heads of the evidence chains are exported: `[audit] anchor_file` of the
+    /// inventory (relative to its folder), else the state database's path with `.anchors`.
+    pub fn anchor_file(&self, inventory: Option<&Inventory>) -> PathBuf {
+        match inventory.and_then(|i| i.audit().anchor_file.clone()) {
+            Some(path) if path.is_relative() => self.state_dir().join(path),
+            Some(path) => path,
+            None => {
+                let mut name = self.state().into_os_string();
+                name.push(".anchors");
+                PathBuf::from(name)
+            }
+        }
+    }
+}
+
+/// Who runs this command, for the journal: the user who ran sudo, else the login.
+pub fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown-user".to_owned())
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -1,10 +1,12 @@
 //! `patchctl`: fleet patch management. One file per subcommand, each with its `Args` and `run`;
 //! this file parses the command line, dispatches, and maps errors to exit codes in one place:
 //! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed,
-//! 4 not compliant (`patchctl compliance`, for monitoring).
+//! 4 not compliant (`patchctl compliance`, for monitoring), 5 an evidence chain is broken
+//! (`patchctl audit verify`).
 
 mod advisories;
 mod assess;
+mod audit;
 mod change;
 mod clock;
 mod compliance;
@@ -65,6 +67,9 @@ enum Command {
     Rollback(rollout::RollbackArgs),
     /// What a rollout did, host by host.
     Report(rollout::ReportArgs),
+    /// Check the evidence: the hash chains of journals and change records, against the heads
+    /// exported before to the anchor file.
+    Audit(audit::Args),
     /// Root-cause records after rollbacks and emergencies: list, show, open, close.
     Postmortem(postmortem::Args),
     /// Delivery attempts of notifications on record; a test notification.
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
         Command::Scheduler(args) => schedule::scheduler(args, &cli.paths),
         Command::Rollback(args) => rollout::rollback(args, &cli.paths),
         Command::Report(args) => rollout::report(args, &cli.paths),
+        Command::Audit(args) => audit::run(args, &cli.paths),
         Command::Postmortem(args) => postmortem::run(args, &cli.paths),
         Command::Compliance(args) => compliance::run(args, &cli.paths),
         Command::Emergency(args) => emergency::run(args, &cli.paths),

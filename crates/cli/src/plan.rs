@@ -111,7 +111,7 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     } else {
         Scope::All
     };
-    let policy = paths.policy()?;
+    let policy = paths.policy_or_none()?;
     let options = args.strategy.options(scope, policy.as_ref());
     let plan = runtime()?.block_on(async {
         let store = paths.store().await?;

@@ -31,6 +31,24 @@ enum Command {
     Resume(ResumeArgs),
     /// Stop: hosts not yet changed are skipped, hosts being changed are seen to the end.
     Cancel { rollout: String },
+    /// Look again at hosts lost mid-step (or failed with their apply perhaps still running):
+    /// wait for what still runs, repair the package manager, then finish each host (at the
+    /// plan's versions: postchecks) or roll it back. Never applies a second time.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(clap::Args)]
+struct ReconcileArgs {
+    rollout: String,
+    /// The host (repeat for several; by default every lost host).
+    #[arg(long)]
+    host: Vec<String>,
+    /// Do not run the package manager's repair (`dpkg --configure -a`, `dnf remove
+    /// --duplicates`): a host that needs it is then rolled back or failed.
+    #[arg(long)]
+    no_repair: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(clap::Args)]
@@ -40,6 +58,17 @@ struct StartArgs {
     /// Show what would run, change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Run a plan that has a rollout already (a plan runs once by default). Its hosts must
+    /// still be free of unfinished rollouts. Needs --reason; journaled with who ran it.
+    #[arg(long, requires = "reason")]
+    again: bool,
+    /// Start outside the plan's environments' maintenance windows, or in a blackout. Needs
+    /// --reason; journaled with who ran it.
+    #[arg(long, requires = "reason")]
+    override_window: bool,
+    /// Why --again or --override-window: kept in the rollout's journal and report.
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -85,6 +114,14 @@ pub(crate) struct RunArgs {
     /// package manager's cache, so that the apply does not wait for the download).
     #[arg(long)]
     no_download_ahead: bool,
+    /// Seconds this process's lease on the rollout lasts (renewed every third of it): a
+    /// patchctl killed while driving holds the rollout this long at most, and one that stalls
+    /// longer loses it to whoever resumes the rollout.
+    #[arg(long, default_value_t = run::DEFAULT_LEASE_SECONDS, value_parser = clap::value_parser!(u32).range(3..=3600))]
+    lease_seconds: u32,
+    /// Set by `rollout reconcile --no-repair`.
+    #[arg(skip)]
+    no_repair: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -125,6 +162,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         Command::Pause { rollout } => request(&rollout, Input::Pause, paths),
         Command::Cancel { rollout } => request(&rollout, Input::Cancel, paths),
         Command::Resume(args) => drive(&args.rollout, &args.run, paths),
+        Command::Reconcile(args) => reconcile(args, paths),
     }
 }
 
@@ -145,16 +183,65 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let mut config = run::rollout_config(&plan, &hosts)
         .map_err(|reason| anyhow::anyhow!("{reason} ({})", paths.config.display()))?;
     apply_run_args(&mut config, &args.run);
-    // The change approval the policy asks for each environment of the plan; without a policy
-    // file there are no rules to meet.
-    if let Some(policy) = paths.policy()? {
-        let approved = rt.block_on(async {
-            let store = paths.store().await?;
-            let approved = ops::change::require_approved(&store, &policy, &plan).await;
-            store.close().await;
-            anyhow::Ok(approved)
-        })?;
-        approved?;
+    if args.reason.is_some() && !args.again && !args.override_window {
+        anyhow::bail!("--reason is the reason for --again or --override-window; neither was given");
+    }
+    let mut start = run::StartRecord {
+        actor: crate::config::operator(),
+        again: args.again.then(|| args.reason.clone().unwrap_or_default()),
+        ..run::StartRecord::default()
+    };
+    match paths.policy_or_none()? {
+        Some(policy) => {
+            // The change approval the policy asks for each environment of the plan.
+            let approved = rt.block_on(async {
+                let store = paths.store().await?;
+                let approved = ops::change::require_approved(&store, &policy, &plan).await;
+                store.close().await;
+                anyhow::Ok(approved)
+            })?;
+            approved?;
+            // The windows, as the scheduler keeps them: an emergency plan runs out of them by
+            // design (its mark is in its hash), anything else needs them or an override.
+            if plan.emergency.is_none() {
+                let environments = plan_environments(&policy, &plan)?;
+                match model::scheduling::manual_start(&environments, paths.now()) {
+                    Ok(cutoff) if !args.override_window => {
+                        config.start_no_host_after =
+                            cutoff.map(|c| c.timestamp_millis().max(0) as u64);
+                    }
+                    Ok(_) => {}
+                    Err(_) if args.override_window => {}
+                    Err(outside) => {
+                        let why: Vec<String> = outside
+                            .iter()
+                            .map(|o| format!("{}: {}", o.environment, o.why))
+                            .collect();
+                        anyhow::bail!(
+                            "plan {} may not start now, outside its maintenance windows ({}); \
+                             `--override-window --reason \"...\"` starts it anyway, on record",
+                            model::plan::short_id(&plan.id),
+                            why.join("; ")
+                        );
+                    }
+                }
+            }
+            if args.override_window {
+                start.override_window = args.reason.clone();
+            }
+        }
+        None => {
+            eprintln!(
+                "patchctl: WARNING: no policy (--no-policy): no change approval, maintenance window or promotion gate applies to this rollout"
+            );
+            start.no_policy = true;
+        }
+    }
+    if let Some(at) = paths.now.filter(|_| !args.dry_run) {
+        eprintln!(
+            "patchctl: WARNING: rollout started at the virtual time {at} (--now); the journal keeps both times"
+        );
+        start.virtual_now = Some(at.to_rfc3339());
     }
     if args.dry_run {
         for (index, wave) in config.waves.iter().enumerate() {
@@ -176,13 +263,31 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let id = run::new_rollout_id();
     rt.block_on(async {
         let store = paths.store().await?;
-        run::create_rollout(&store, &plan, &config, &id, crate::clock::now_unix()).await?;
+        run::create_rollout(&store, &plan, &config, &id, crate::clock::now_unix(), &start).await?;
         store.close().await;
         anyhow::Ok(())
     })?;
     eprintln!("patchctl: rollout {id} of plan {}", model::plan::short_id(&plan.id));
     drop(rt);
     drive(&id, &args.run, paths)
+}
+
+/// The policy's environments of the plan's hosts; one the policy does not name is an error.
+fn plan_environments<'p>(
+    policy: &'p model::policy::Policy,
+    plan: &model::plan::Plan,
+) -> anyhow::Result<Vec<&'p model::policy::Environment>> {
+    let mut names: Vec<&str> = plan.hosts.iter().map(|h| h.environment.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            policy.environment(name).with_context(|| {
+                format!("environment {name} of the plan is not in the policy, which has no window for it")
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn apply_run_args(config: &mut Config, args: &RunArgs) {
@@ -215,6 +320,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
             connect: ops::ConnectConfig::default(),
             download_ahead: !args.no_download_ahead,
+            repair: !args.no_repair,
         };
         let steps =
             Arc::new(SshSteps::new(steps_config, loaded.plan.clone(), hosts, store.clone()));
@@ -222,8 +328,12 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             let _ = tokio::signal::ctrl_c().await;
             eprintln!("patchctl: pausing: running steps finish, nothing new starts");
         };
-        let drive_config =
-            DriveConfig { clock_offset_ms: crate::clock::offset_ms(), ..DriveConfig::default() };
+        let drive_config = DriveConfig {
+            clock_offset_ms: crate::clock::offset_ms(),
+            lease_seconds: args.lease_seconds,
+            wait_for_lease: true,
+            ..DriveConfig::default()
+        };
         let outcome =
             run::drive(&store, &loaded.row.id, steps, &drive_config, stop, &print_event).await;
         let outcome = outcome?;
@@ -243,6 +353,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
         }
         if let DriveOutcome::Finished(_) = outcome {
             conclude(&store, &loaded.row.id, paths).await;
+            anchor(&store, &loaded.row.id, &inventory, paths).await;
         }
         store.close().await;
         anyhow::Ok((loaded.row.id, outcome, n_failed))
@@ -302,6 +413,27 @@ async fn conclude(store: &store::Store, id: &str, paths: &Paths) {
             }
         }
         Err(error) => eprintln!("patchctl: after rollout {id}: {error}"),
+    }
+}
+
+/// At a rollout's end, its journal's head goes to the anchor file: a later rewrite of the
+/// database is found against it. A failure is reported; it changes nothing of the rollout.
+async fn anchor(store: &store::Store, id: &str, inventory: &model::Inventory, paths: &Paths) {
+    let file = paths.anchor_file(Some(inventory));
+    let syslog = inventory.audit().syslog;
+    match ops::audit::anchor_rollout(store, id, &file, syslog, crate::clock::real_now_unix()).await
+    {
+        Ok(report) if report.is_intact() => {}
+        Ok(report) => {
+            for chain in report.chains.iter().filter(|c| c.problem.is_some()) {
+                eprintln!(
+                    "patchctl: the journal of {} is not intact: {}",
+                    chain.chain,
+                    chain.problem.as_deref().unwrap_or_default()
+                );
+            }
+        }
+        Err(error) => eprintln!("patchctl: exporting the head of rollout {id}'s journal: {error}"),
     }
 }
 
@@ -387,7 +519,7 @@ fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
 fn request(rollout: &str, input: Input, paths: &Paths) -> anyhow::Result<ExitCode> {
     let message = runtime()?.block_on(async {
         let store = paths.store().await?;
-        let message = run::request(&store, rollout, input, &DriveConfig::default().owner).await?;
+        let message = run::request(&store, rollout, input, &run::process_owner()).await?;
         store.close().await;
         anyhow::Ok(message)
     })?;
@@ -418,6 +550,34 @@ pub fn rollback(args: RollbackArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     for host in hosts {
         request(&loaded.row.id, Input::RollBack { host }, paths)?;
     }
+    drive(&loaded.row.id, &args.run, paths)
+}
+
+/// `patchctl rollout reconcile ROLLOUT [--host HOST]`.
+fn reconcile(mut args: ReconcileArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let loaded = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let loaded = run::load(&store, &args.rollout).await?;
+        store.close().await;
+        anyhow::Ok(loaded)
+    })?;
+    let hosts: Vec<String> = if args.host.is_empty() {
+        loaded
+            .machine
+            .hosts()
+            .filter(|(_, s)| matches!(s, rollout::HostState::Lost { .. }))
+            .map(|(h, _)| h.to_owned())
+            .collect()
+    } else {
+        args.host.clone()
+    };
+    if hosts.is_empty() {
+        anyhow::bail!("rollout {} has no lost host to reconcile", loaded.row.id);
+    }
+    for host in hosts {
+        request(&loaded.row.id, Input::Reconcile { host }, paths)?;
+    }
+    args.run.no_repair = args.no_repair;
     drive(&loaded.row.id, &args.run, paths)
 }
 

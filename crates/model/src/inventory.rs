@@ -68,6 +68,16 @@ pub struct Inventory {
     groups: Vec<Group>,
     checks: Option<toml::Value>,
     hooks: Option<toml::Value>,
+    audit: AuditSettings,
+}
+
+/// `[audit]` of the inventory file: where the heads of the evidence chains go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// As written; `None`: beside the state database.
+    pub anchor_file: Option<std::path::PathBuf>,
+    /// Also to the system log.
+    pub syslog: bool,
 }
 
 /// A host with every setting decided: defaults, groups and its own values applied.
@@ -136,6 +146,11 @@ impl Inventory {
     /// Parses the text of an inventory file. `path` is used only in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Inventory, InvalidInventory> {
         resolve::parse(path, text)
+    }
+
+    /// The `[audit]` settings.
+    pub fn audit(&self) -> &AuditSettings {
+        &self.audit
     }
 
     /// Every host, in the order of the file.

@@ -24,6 +24,6 @@ pub use assessment::{
     Assessment, Classification, DiskSpace, Health, InstalledKernel, InstalledPackage, LockHolder,
     Origin, PendingUpdate, RebootStatus, Severity, Summary, UpdateAction,
 };
-pub use inventory::{InvalidInventory, Inventory, ResolvedHost, TransportKind};
+pub use inventory::{AuditSettings, InvalidInventory, Inventory, ResolvedHost, TransportKind};
 pub use os::{OsRelease, PackageManagerKind};
 pub use selector::{SelectError, Selector, select};

@@ -178,5 +178,53 @@ pub fn outlook(
     Outlook { environment: environment.name.clone(), open_now, next, skipped, runs }
 }
 
+/// Why a rollout may not be started by hand now, per environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideWindow {
+    pub environment: String,
+    pub why: String,
+}
+
+/// Whether a rollout of a plan whose hosts are in `environments` may be started by hand at
+/// `now`: each of them must have a window open in which hosts may still start (a blackout
+/// takes its windows away). `Ok` holds the cutoff the rollout then keeps, the earliest of
+/// theirs; `Err` says, for every environment that has none, why. The policy's rules apply to
+/// a hand-run start as to the scheduler's; only `rollout start --override-window --reason`
+/// (journaled) lifts this one.
+pub fn manual_start(
+    environments: &[&Environment],
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Vec<OutsideWindow>> {
+    let mut cutoff: Option<DateTime<Utc>> = None;
+    let mut refused = Vec::new();
+    for environment in environments {
+        let why = match environment.window_at(now) {
+            Some(open) if open.hosts_may_start => {
+                let window_cutoff = open.window.cutoff;
+                cutoff = Some(cutoff.map_or(window_cutoff, |c| c.min(window_cutoff)));
+                continue;
+            }
+            Some(open) => format!(
+                "the window that opened at {} is past its cutoff ({}): no host may start in it",
+                open.window.start, open.window.cutoff
+            ),
+            None => match environment.schedule.blackout_at(now) {
+                Some(blackout) => format!(
+                    "a blackout runs from {} to {}{}",
+                    blackout.from,
+                    blackout.to,
+                    blackout.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+                None => match environment.next_windows(now, 1).first() {
+                    Some(next) => format!("no window is open; the next opens at {}", next.start),
+                    None => "no window is open, and none will".to_owned(),
+                },
+            },
+        };
+        refused.push(OutsideWindow { environment: environment.name.clone(), why });
+    }
+    if refused.is_empty() { Ok(cutoff) } else { Err(refused) }
+}
+
 #[cfg(test)]
 mod tests;

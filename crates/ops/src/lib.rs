@@ -4,10 +4,12 @@
 pub mod advisories;
 mod assess;
 mod assess_fleet;
+pub mod audit;
 pub mod change;
 pub mod compliance;
 mod connect;
 pub mod emergency;
+pub mod files;
 pub mod notify;
 mod plan;
 pub mod postmortem;

@@ -25,8 +25,10 @@ use store::{NewRollout, Store};
 
 pub use conclude::{ConcludeConfig, ConcludeError, Conclusion, conclude};
 pub use control::{Loaded, load, request};
-pub use driver::{DriveConfig, DriveOutcome, drive, phase_name};
-pub use journal::{JournalRecord, OutputRecord};
+pub use driver::{
+    DEFAULT_LEASE_SECONDS, DriveConfig, DriveOutcome, drive, phase_name, process_owner,
+};
+pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use report::report;
 pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};
 
@@ -46,6 +48,22 @@ pub enum RolloutError {
     Busy { rollout: String, owner: String, until_unix: i64 },
     #[error("the journal of rollout {rollout} is unreadable at entry {seq}: {problem}")]
     Journal { rollout: String, seq: i64, problem: String },
+    /// The journal's hash chain does not verify: it is evidence no longer, and nothing is
+    /// decided from it.
+    #[error(
+        "the journal of rollout {rollout} is broken at entry {seq} ({reason}): it was changed \
+         outside patchctl, and patchctl will not act on it or report from it; `patchctl audit \
+         verify {rollout}` says more"
+    )]
+    BrokenJournal { rollout: String, seq: i64, reason: String },
+    /// Another process took the rollout over after this one's lease ran out (it stalled, or
+    /// its machine did): this process stopped, and wrote nothing more.
+    #[error(
+        "lost the lease on rollout {rollout} ({}): another patchctl took it over after this \
+         one stalled past its lease; this process stopped without writing anything more",
+        match holder { Some(h) => format!("now held by {h}"), None => "since released".to_owned() }
+    )]
+    LeaseLost { rollout: String, holder: Option<String> },
     #[error("{0}")]
     Refused(String),
 }
@@ -82,24 +100,36 @@ pub fn new_rollout_id() -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Records a new rollout of `plan` and returns its id. Nothing runs until it is driven.
+/// Records a new rollout of `plan`, with `start` (who, and what they overrode) as its first
+/// journal entry. Nothing runs until it is driven. Refused when the plan ran already (unless
+/// `start.again` gives the reason it runs again) and when one of its hosts is claimed by
+/// another unfinished rollout: both checked in the transaction that creates it.
 pub async fn create_rollout(
     store: &Store,
     plan: &Plan,
     config: &Config,
     rollout_id: &str,
     now_unix: i64,
+    start: &StartRecord,
 ) -> Result<(), RolloutError> {
     if !plan.is_intact() {
         return Err(RolloutError::PlanTampered(plan.id.clone()));
     }
     let config_json = serde_json::to_string(config).expect("a rollout config serializes");
+    let first = JournalRecord::Start(start.clone()).to_entry(now_unix.max(0) as u64 * 1000, None);
     store
         .create_rollout(&NewRollout {
             id: rollout_id.to_owned(),
             plan_id: plan.id.clone(),
             created_at_unix: now_unix,
             config_json,
+            hosts: config
+                .waves
+                .iter()
+                .flat_map(|w| w.hosts.iter().map(|h| h.name.clone()))
+                .collect(),
+            again: start.again.is_some(),
+            first_entries: vec![first],
         })
         .await?;
     Ok(())

@@ -21,7 +21,7 @@ use store::Store;
 use crate::assess_fleet::{FleetAssessConfig, HostOutcome, assess_hosts};
 use crate::change::{ChangeError, auto_approve, change, plan_environments, require_approved};
 use crate::plan::{LoadPlanError, PlanCreateError, create_plan, load_plan};
-use crate::rollout::{RolloutError, create_rollout, rollout_config};
+use crate::rollout::{RolloutError, StartRecord, create_rollout, rollout_config};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
@@ -235,7 +235,22 @@ async fn start_plan(
     (pass.adjust)(&mut config);
     config.start_no_host_after = Some(window.cutoff.timestamp_millis().max(0) as u64);
     let rollout_id = crate::rollout::new_rollout_id();
-    create_rollout(store, &plan, &config, &rollout_id, now.timestamp()).await?;
+    let start =
+        StartRecord { actor: model::change::SYSTEM_ACTOR.to_owned(), ..StartRecord::default() };
+    // The plan-runs-once rule and the hosts' claims are checked again here, under the window's
+    // claim and in the transaction that creates the rollout: a plan started by hand since the
+    // decision, or hosts another rollout took, leave the window with nothing started.
+    match create_rollout(store, &plan, &config, &rollout_id, now.timestamp(), &start).await {
+        Ok(()) => {}
+        Err(RolloutError::Store(
+            error @ (store::StoreError::PlanAlreadyRun { .. }
+            | store::StoreError::HostsClaimed { .. }),
+        )) => {
+            let reason = format!("not started: {error}");
+            return nothing(pass, environment, window, Some(&plan.id), reason).await;
+        }
+        Err(error) => return Err(error.into()),
+    }
     let outcome = format!("rollout {rollout_id} started");
     store
         .record_window(

@@ -141,6 +141,7 @@ impl Rollout {
             }
             Input::Recover => self.recover(now),
             Input::RollBack { host } => self.roll_back_by_hand(&host)?,
+            Input::Reconcile { host } => self.reconcile(&host)?,
         }
         self.advance(now);
         Ok(())
@@ -294,7 +295,7 @@ impl Rollout {
             Step::Apply => timeouts.apply,
             Step::Reboot => timeouts.reboot,
             Step::Postcheck | Step::Verify => timeouts.postcheck,
-            Step::Rollback => timeouts.rollback,
+            Step::Rollback | Step::Reconcile => timeouts.rollback,
             Step::Cleanup => timeouts.cleanup,
         };
         let deadline = now.saturating_add(timeout);
@@ -381,6 +382,10 @@ impl Rollout {
                 Step::Reboot
             }
             Step::Rollback => Step::Verify,
+            // A rollback the host was lost in is carried on; otherwise, at the plan's versions
+            // and healthy, it is checked like any patched host.
+            Step::Reconcile if host.rolling_back.is_some() => Step::Rollback,
+            Step::Reconcile => Step::Postcheck,
             Step::Verify => {
                 let reason = host.rolling_back.clone().unwrap_or_default();
                 return HostState::RolledBack { reason };
@@ -395,9 +400,19 @@ impl Rollout {
             self.set_state(index, HostState::Done);
             return;
         }
+        // A host left changed is brought back to its recorded versions, then verified: after
+        // a postcheck that failed, and after an apply that failed (a postinst that exited 1
+        // leaves packages half-configured). Not after a rollback or a verify (nothing more to
+        // fall back to), nor when the policy leaves rollbacks to people.
+        if step == Step::Reconcile && self.hosts[index].rolling_back.is_some() {
+            // Lost while rolling back: not at the plan's versions, as expected; carried on.
+            self.set_state(index, HostState::Ready { next: Step::Rollback });
+            return;
+        }
         let automatic = self.config.rollback == RollbackPolicy::Automatic;
-        if step == Step::Postcheck && automatic && self.hosts[index].rolling_back.is_none() {
-            self.hosts[index].rolling_back = Some(format!("postcheck failed: {reason}"));
+        let brought_back = matches!(step, Step::Postcheck | Step::Apply | Step::Reconcile);
+        if brought_back && automatic && self.hosts[index].rolling_back.is_none() {
+            self.hosts[index].rolling_back = Some(format!("{} failed: {reason}", step.as_str()));
             self.set_state(index, HostState::Ready { next: Step::Rollback });
         } else {
             self.set_state(index, HostState::Failed { step, reason });
@@ -423,6 +438,11 @@ impl Rollout {
             if step == Step::Reboot {
                 let reason = format!("did not come back: {waited}");
                 self.set_state(index, HostState::Lost { step, reason });
+            } else if step == Step::Apply {
+                // Whether the apply still runs on the host is unknown: a rollback now would
+                // race it. The host is failed, for `rollout reconcile` to check on.
+                let reason = format!("{waited}; it may still be running on the host");
+                self.set_state(index, HostState::Failed { step, reason });
             } else {
                 self.step_failed(index, step, waited);
             }
@@ -447,7 +467,7 @@ impl Rollout {
             Step::Apply => timeouts.apply,
             Step::Reboot => timeouts.reboot,
             Step::Postcheck | Step::Verify => timeouts.postcheck,
-            Step::Rollback => timeouts.rollback,
+            Step::Rollback | Step::Reconcile => timeouts.rollback,
             Step::Cleanup => timeouts.cleanup,
         }
     }
@@ -459,6 +479,28 @@ impl Rollout {
                 self.start_step(index, step, now, true);
             }
         }
+    }
+
+    /// A host lost mid-step, or failed with its apply perhaps still running, is looked at
+    /// again: reopened (a finished rollout too, as a rollback by hand does) with the reconcile
+    /// step next. Nothing else may be reconciled: a host that ended otherwise is known.
+    fn reconcile(&mut self, name: &str) -> Result<(), Refused> {
+        let Some(index) = self.hosts.iter().position(|h| h.config.name == name) else {
+            return Err(Refused(format!("host `{name}` is not in this rollout")));
+        };
+        match &self.hosts[index].state {
+            HostState::Lost { .. } => {}
+            HostState::Failed { step: Step::Apply | Step::Rollback | Step::Reconcile, .. } => {}
+            state => {
+                return Err(Refused(format!(
+                    "host `{name}` is {}: only a host lost mid-step, or failed while changing \
+                     packages, is reconciled",
+                    state.name()
+                )));
+            }
+        }
+        self.set_state(index, HostState::Ready { next: Step::Reconcile });
+        Ok(())
     }
 
     fn roll_back_by_hand(&mut self, name: &str) -> Result<(), Refused> {

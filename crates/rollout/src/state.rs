@@ -20,6 +20,10 @@ pub enum Step {
     Verify,
     /// Old kernels removed, keeping the newest few; its failure does not fail the host.
     Cleanup,
+    /// A host lost mid-step, back again: its package manager repaired and its packages
+    /// compared with the plan's (`rollout reconcile`). At the plan's versions, its postchecks
+    /// follow; otherwise it is rolled back.
+    Reconcile,
 }
 
 impl Step {
@@ -33,12 +37,13 @@ impl Step {
             Step::Rollback => "rollback",
             Step::Verify => "verify",
             Step::Cleanup => "cleanup",
+            Step::Reconcile => "reconcile",
         }
     }
 
     /// Steps that change the host: repeating one is patching twice.
     pub fn changes_host(self) -> bool {
-        matches!(self, Step::Apply | Step::Rollback | Step::Reboot)
+        matches!(self, Step::Apply | Step::Rollback | Step::Reboot | Step::Reconcile)
     }
 }
 
@@ -143,6 +148,11 @@ pub enum Input {
     Recover,
     /// Roll a host back by hand (after its run, or when it failed).
     RollBack {
+        host: String,
+    },
+    /// Look again at a host lost mid-step (or whose apply may still have been running): repair,
+    /// then finish it or roll it back.
+    Reconcile {
         host: String,
     },
 }

@@ -70,13 +70,30 @@ pub enum StoreError {
     /// A rollout with this id exists already; ids are random, so make another.
     #[error("creating rollout {rollout_id}: a rollout with this id exists already")]
     RolloutExists { rollout_id: String },
-    /// The lease being renewed is no longer the caller's: its driving must stop, since another
-    /// process may be driving the rollout.
+    /// The lease the caller writes under (renewing it, appending to the journal) is no longer
+    /// its own: another process claimed the rollout since, and may have driven it. The caller
+    /// must stop: it wrote nothing.
     #[error(
-        "renewing the lease on rollout {rollout_id} for {owner}: {}",
+        "{doing}: the lease on rollout {rollout_id} is no longer {owner}'s (token {token}): {}; \
+         nothing was written",
         lease_holder(.holder)
     )]
-    LeaseLost { rollout_id: String, owner: String, holder: Option<String> },
+    LeaseLost {
+        doing: String,
+        rollout_id: String,
+        owner: String,
+        token: i64,
+        holder: Option<String>,
+    },
+    /// The plan has a rollout already, and running it again was not asked for.
+    #[error(
+        "plan {plan_id} was run already by rollout {rollout_id} ({phase}): a plan runs once; \
+         `rollout start --again --reason \"...\"` runs it again"
+    )]
+    PlanAlreadyRun { plan_id: String, rollout_id: String, phase: String },
+    /// Hosts of a new rollout (or of one reopened) are claimed by another unfinished rollout.
+    #[error("{doing}: {}", claims_text(.claims))]
+    HostsClaimed { doing: String, claims: Vec<HostClaim> },
     /// No postmortem has this id.
     #[error("no postmortem has the id {id}")]
     UnknownPostmortem { id: i64 },
@@ -86,6 +103,26 @@ pub enum StoreError {
 }
 
 /// Who has a lease that was lost, in words.
+/// A host claimed by an unfinished rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostClaim {
+    pub host: String,
+    pub rollout_id: String,
+    pub phase: String,
+}
+
+fn claims_text(claims: &[HostClaim]) -> String {
+    let listed: Vec<String> = claims
+        .iter()
+        .map(|c| format!("{} by rollout {} ({})", c.host, c.rollout_id, c.phase))
+        .collect();
+    format!(
+        "hosts are claimed by unfinished rollouts: {}; a host is changed by one rollout at a \
+         time: finish, cancel or resume that rollout first",
+        listed.join(", ")
+    )
+}
+
 fn lease_holder(holder: &Option<String>) -> String {
     match holder {
         Some(holder) => format!("it is held by {holder} now"),

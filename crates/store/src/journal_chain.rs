@@ -17,6 +17,15 @@
 //! The length prefixes make the encoding injective: no two different entries give the same
 //! bytes, whatever their fields contain. The host's presence byte keeps an absent host apart
 //! from an empty one, so even that edit shows.
+//!
+//! The first entry's `prev_hash` is the chain's genesis. For a rollout's journal (chain
+//! version 2, every rollout created since migration 0007) it is the lowercase hex SHA-256 of
+//! the string `patchctl rollout journal v2` followed by the strings `rollout_id`, `plan_id`
+//! and the rollout's `config` JSON, in that order and encoded as above: the chain covers the
+//! rollout it belongs to, so a journal copied under another rollout id, or a configuration
+//! edited after the fact, breaks at the first entry. Version 1 (rollouts created before) and
+//! change journals begin with 64 ASCII `0` ([`GENESIS_HASH`]); a change entry's body names
+//! its plan instead.
 
 use sha2::{Digest as _, Sha256};
 
@@ -25,6 +34,37 @@ use crate::rollout_records::{JournalBreak, JournalCheck, JournalEntry, NewJourna
 /// The `prev_hash` of a journal's first entry.
 pub(crate) const GENESIS_HASH: &str =
     "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What a rollout's journal chain begins with: see the module's documentation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RolloutHeader<'a> {
+    pub chain_version: i64,
+    pub rollout_id: &'a str,
+    pub plan_id: &'a str,
+    pub config_json: &'a str,
+}
+
+/// The chain version of every rollout created now.
+pub(crate) const CHAIN_VERSION: i64 = 2;
+
+impl RolloutHeader<'_> {
+    /// The `prev_hash` of the journal's first entry; `None` for a version this patchctl does
+    /// not know.
+    pub(crate) fn genesis(&self) -> Option<String> {
+        match self.chain_version {
+            1 => Some(GENESIS_HASH.to_owned()),
+            2 => {
+                let mut hasher = Sha256::new();
+                string(&mut hasher, "patchctl rollout journal v2");
+                string(&mut hasher, self.rollout_id);
+                string(&mut hasher, self.plan_id);
+                string(&mut hasher, self.config_json);
+                Some(hex(&hasher.finalize()))
+            }
+            _ => None,
+        }
+    }
+}
 
 /// The entries `new` become when appended after the entry with `last_seq` and `last_hash`
 /// (`0` and [`GENESIS_HASH`] for an empty journal): numbered and chained, ready to insert.
@@ -55,10 +95,10 @@ pub(crate) fn chain(last_seq: i64, last_hash: &str, new: &[NewJournalEntry]) -> 
     entries
 }
 
-/// Recomputes the chain of a journal given in seq order, and reports the first entry that
-/// does not fit.
-pub(crate) fn verify(entries: &[JournalEntry]) -> JournalCheck {
-    let mut prev_hash = GENESIS_HASH;
+/// Recomputes the chain of a journal given in seq order, from `genesis` (the first entry's
+/// expected `prev_hash`), and reports the first entry that does not fit.
+pub(crate) fn verify(genesis: &str, entries: &[JournalEntry]) -> JournalCheck {
+    let mut prev_hash = genesis;
     for (expected_seq, entry) in (1..).zip(entries) {
         let broken = |reason| JournalCheck::Broken { seq: entry.seq, reason };
         if entry.seq != expected_seq {
@@ -95,10 +135,6 @@ fn entry_hash(
     host: Option<&str>,
     body_json: &str,
 ) -> String {
-    fn string(hasher: &mut Sha256, s: &str) {
-        hasher.update((s.len() as u64).to_be_bytes());
-        hasher.update(s.as_bytes());
-    }
     let mut hasher = Sha256::new();
     string(&mut hasher, prev_hash);
     hasher.update(seq.to_be_bytes());
@@ -112,7 +148,17 @@ fn entry_hash(
         }
     }
     string(&mut hasher, body_json);
-    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&hasher.finalize())
+}
+
+/// A string as the layout writes it: its length, then its bytes.
+fn string(hasher: &mut Sha256, s: &str) {
+    hasher.update((s.len() as u64).to_be_bytes());
+    hasher.update(s.as_bytes());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -156,9 +202,30 @@ mod tests {
             "66c3817c20a205c9477d403e28e89b8fa577077eb0cbc4f193df631dc96247f2"
         );
         assert_eq!(
-            verify(&entries),
+            verify(GENESIS_HASH, &entries),
             JournalCheck::Intact { n_entries: 2, last_hash: Some(entries[1].hash.clone()) }
         );
+    }
+
+    /// Computed with Python's hashlib over the documented layout, like the entries' hashes.
+    #[test]
+    fn a_rollouts_chain_begins_with_the_rollout() {
+        let plan_id = format!("sha256:{}", "ab".repeat(32));
+        let header = RolloutHeader {
+            chain_version: 2,
+            rollout_id: "0123456789abcdef",
+            plan_id: &plan_id,
+            config_json: r#"{"error_budget":1}"#,
+        };
+        assert_eq!(
+            header.genesis().unwrap(),
+            "776e32c561bbedd3aa9b4b3c275e4a46d8cfd8c845015c50111806a00029088a"
+        );
+        let other = RolloutHeader { rollout_id: "0123456789abcdee", ..header };
+        assert_ne!(other.genesis(), header.genesis());
+        let legacy = RolloutHeader { chain_version: 1, ..header };
+        assert_eq!(legacy.genesis().as_deref(), Some(GENESIS_HASH));
+        assert_eq!(RolloutHeader { chain_version: 3, ..header }.genesis(), None);
     }
 
     #[test]
@@ -173,21 +240,27 @@ mod tests {
     fn the_first_broken_entry_is_named() {
         let new_entries: Vec<_> = (0..4).map(|i| new(i, "step", Some("deb1"), "{}")).collect();
         let entries = chain(0, GENESIS_HASH, &new_entries);
-        assert_eq!(verify(&[]), JournalCheck::Intact { n_entries: 0, last_hash: None });
+        assert_eq!(
+            verify(GENESIS_HASH, &[]),
+            JournalCheck::Intact { n_entries: 0, last_hash: None }
+        );
 
         let mut edited = entries.clone();
         edited[1].body_json = r#"{"ok":true}"#.to_owned();
         let broken = |seq, reason| JournalCheck::Broken { seq, reason };
-        assert_eq!(verify(&edited), broken(2, JournalBreak::HashMismatch));
+        assert_eq!(verify(GENESIS_HASH, &edited), broken(2, JournalBreak::HashMismatch));
 
         // Rehashing the edited entry moves the break to the next one.
         let rehashed =
             chain(1, &entries[0].hash, &[new(1, "step", Some("deb1"), r#"{"ok":true}"#)]);
         edited[1] = rehashed[0].clone();
-        assert_eq!(verify(&edited), broken(3, JournalBreak::PrevHashMismatch));
+        assert_eq!(verify(GENESIS_HASH, &edited), broken(3, JournalBreak::PrevHashMismatch));
 
         let mut missing = entries.clone();
         missing.remove(2);
-        assert_eq!(verify(&missing), broken(4, JournalBreak::UnexpectedSeq { expected: 3 }));
+        assert_eq!(
+            verify(GENESIS_HASH, &missing),
+            broken(4, JournalBreak::UnexpectedSeq { expected: 3 })
+        );
     }
 }

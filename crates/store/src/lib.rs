@@ -24,7 +24,7 @@ use std::path::Path;
 
 pub use advisory_records::{ADVISORY_FORMAT, AdvisoryImportCounts, NewAdvisory, StoredAdvisory};
 pub use change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
-pub use error::StoreError;
+pub use error::{HostClaim, StoreError};
 pub use postmortem_records::{
     NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
     StoredNotification, StoredPostmortem,
@@ -34,8 +34,8 @@ pub use records::{
     PinOutcome, PinnedHostKey, StoredAssessment, StoredHost, SummaryOutcome,
 };
 pub use rollout_records::{
-    Claim, JournalBreak, JournalCheck, JournalEntry, NewJournalEntry, NewRollout,
-    ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
+    Claim, FINISHED_PHASES, JournalBreak, JournalCheck, JournalEntry, Lease, NewJournalEntry,
+    NewRollout, PhaseUpdate, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
 };
 
 /// A connection pool to the state database, migrated to the current schema.
@@ -204,15 +204,17 @@ impl Store {
         }
     }
 
-    /// Creates a rollout of a saved plan, in phase [`ROLLOUT_CREATED_PHASE`] and unowned.
+    /// Creates a rollout of a saved plan, in phase [`ROLLOUT_CREATED_PHASE`] and unowned, with
+    /// its hosts claimed and its first journal entries, all in one transaction. Refused with
+    /// [`StoreError::PlanAlreadyRun`] when the plan has a rollout already (unless
+    /// `rollout.again`), and with [`StoreError::HostsClaimed`] when one of its hosts is claimed
+    /// by another unfinished rollout: a host is changed by one rollout at a time.
     pub async fn create_rollout(&self, rollout: &NewRollout) -> Result<(), StoreError> {
+        let doing = || format!("creating rollout {}", rollout.id);
         validate::check_rollout_id(&rollout.id)?;
         validate::check_plan_id(&rollout.plan_id)?;
-        validate::check_json(
-            &rollout.config_json,
-            || format!("creating rollout {}", rollout.id),
-            "the rollout's configuration",
-        )?;
+        validate::check_json(&rollout.config_json, doing, "the rollout's configuration")?;
+        check_entries(&rollout.first_entries, doing)?;
         match &self.backend {
             Backend::Sqlite(db) => db.create_rollout(rollout).await,
         }
@@ -234,22 +236,11 @@ impl Store {
         }
     }
 
-    /// Records where a rollout stands; `id` is exact.
-    pub async fn set_rollout_phase(
-        &self,
-        id: &str,
-        phase: &str,
-        updated_at_unix: i64,
-    ) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.set_rollout_phase(id, phase, updated_at_unix).await,
-        }
-    }
-
     /// Takes the lease on a rollout for `lease_seconds` from `now_unix`, so that one process
-    /// at a time drives it: granted when nobody holds it, when `owner` does already (it is
-    /// extended), or when the holder's lease has run out. Of several processes claiming at
-    /// once, exactly one gets [`Claim::Claimed`].
+    /// at a time drives it: granted when nobody holds it or when the holder's lease has run
+    /// out, never because the holder seems dead. Every grant bumps the rollout's fencing
+    /// token, which the returned [`Lease`] carries. Of several processes claiming at once,
+    /// exactly one gets [`Claim::Claimed`].
     pub async fn claim_rollout(
         &self,
         id: &str,
@@ -263,51 +254,69 @@ impl Store {
         }
     }
 
-    /// Extends `owner`'s lease to `lease_seconds` from `now_unix`. Fails with
-    /// [`StoreError::LeaseLost`] when the lease is no longer `owner`'s (claimed by another
-    /// process, even if since released): the caller must stop driving the rollout. A lease
-    /// that ran out but that nobody else claimed is still `owner`'s and is renewed.
+    /// Extends a lease to `lease_seconds` from `now_unix`. Fails with
+    /// [`StoreError::LeaseLost`] when the rollout no longer carries its token (claimed by
+    /// another process, even if since released): the caller must stop driving the rollout. A
+    /// lease that ran out but that nobody else claimed is still the caller's and is renewed.
     pub async fn renew_rollout_lease(
         &self,
-        id: &str,
-        owner: &str,
+        lease: &Lease,
         now_unix: i64,
         lease_seconds: u32,
-    ) -> Result<(), StoreError> {
-        let doing = || format!("renewing the lease on rollout {id}");
+    ) -> Result<Lease, StoreError> {
+        let doing = || format!("renewing the lease on rollout {}", lease.rollout_id);
         let until_unix = lease_end(doing, now_unix, lease_seconds)?;
         match &self.backend {
-            Backend::Sqlite(db) => db.renew_rollout_lease(id, owner, until_unix).await,
+            Backend::Sqlite(db) => db.renew_rollout_lease(lease, until_unix).await,
         }
     }
 
-    /// Gives up `owner`'s lease on a rollout. True when `owner` held it (even if it had run
-    /// out), false when someone else had claimed it or nobody held it.
-    pub async fn release_rollout(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
+    /// Gives up a lease. True when the rollout still carried its token, false when someone
+    /// else had claimed it since.
+    pub async fn release_rollout(&self, lease: &Lease) -> Result<bool, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.release_rollout(id, owner).await,
+            Backend::Sqlite(db) => db.release_rollout(lease).await,
         }
     }
 
-    /// Appends entries to a rollout's journal, all or none, and returns their seqs: they
-    /// continue from the last entry's (the first entry is 1), and each entry's hash chains it
-    /// to the one before (see `journal_chain.rs`). Concurrent appenders to one rollout are
-    /// serialized, each batch staying contiguous. Appending nothing is a no-op.
+    /// Appends entries to a rollout's journal, and sets its phase when `phase` is given, all
+    /// or none, under `lease`: the rollout must still carry the lease's token, checked inside
+    /// the write transaction, else [`StoreError::LeaseLost`] and nothing is written. Returns
+    /// the entries' seqs: they continue from the last entry's (the first entry is 1), and each
+    /// entry's hash chains it to the one before (see `journal_chain.rs`). Concurrent appenders
+    /// are serialized, each batch staying contiguous. A phase that reopens a finished rollout
+    /// is refused with [`StoreError::HostsClaimed`] when another rollout has claimed one of
+    /// its hosts since.
     pub async fn append_journal(
+        &self,
+        lease: &Lease,
+        entries: &[NewJournalEntry],
+        phase: Option<&PhaseUpdate>,
+    ) -> Result<Vec<i64>, StoreError> {
+        check_entries(entries, || {
+            format!("appending to the journal of rollout {}", lease.rollout_id)
+        })?;
+        if entries.is_empty() && phase.is_none() {
+            return Ok(Vec::new());
+        }
+        match &self.backend {
+            Backend::Sqlite(db) => db.append_journal(lease, entries, phase).await,
+        }
+    }
+
+    /// Appends entries without a lease: only for requests to the process driving the rollout
+    /// (pause, cancel, a rollback), which it reads and decides on under its own lease.
+    pub async fn append_request(
         &self,
         rollout_id: &str,
         entries: &[NewJournalEntry],
     ) -> Result<Vec<i64>, StoreError> {
-        for entry in entries {
-            let doing = || format!("appending to the journal of rollout {rollout_id}");
-            let what = format!("the body of the {} entry", entry.kind);
-            validate::check_json(&entry.body_json, doing, &what)?;
-        }
+        check_entries(entries, || format!("asking the driver of rollout {rollout_id}"))?;
         if entries.is_empty() {
             return Ok(Vec::new());
         }
         match &self.backend {
-            Backend::Sqlite(db) => db.append_journal(rollout_id, entries).await,
+            Backend::Sqlite(db) => db.append_request(rollout_id, entries).await,
         }
     }
 
@@ -328,12 +337,15 @@ impl Store {
         }
     }
 
-    /// Recomputes a rollout's hash chain from its stored entries and reports the first entry
-    /// that does not fit. Entries removed from the end leave an intact, shorter chain; the
-    /// triggers refusing deletes guard against that, and so does comparing
-    /// [`JournalCheck::Intact`]'s `last_hash` with one kept elsewhere.
+    /// Recomputes a rollout's hash chain, from the genesis its id, plan and configuration make
+    /// (`journal_chain.rs`), and reports the first entry that does not fit. Entries removed
+    /// from the end leave an intact, shorter chain; the triggers refusing deletes guard against
+    /// that, and so does comparing [`JournalCheck::Intact`]'s `last_hash` with one kept
+    /// elsewhere (the audit anchor).
     pub async fn verify_journal(&self, rollout_id: &str) -> Result<JournalCheck, StoreError> {
-        Ok(journal_chain::verify(&self.journal(rollout_id).await?))
+        match &self.backend {
+            Backend::Sqlite(db) => db.verify_journal(rollout_id).await,
+        }
     }
 
     /// Appends an action to the change journal of plan `plan_id` (saved already), chained to
@@ -379,7 +391,7 @@ impl Store {
                 hash: e.hash,
             })
             .collect();
-        Ok(journal_chain::verify(&entries))
+        Ok(journal_chain::verify(journal_chain::GENESIS_HASH, &entries))
     }
 
     /// Claims the window of `environment` opening at `window_start_unix` for the scheduler
@@ -523,4 +535,16 @@ fn lease_end(
         doing: doing(),
         message: format!("a lease from {now_unix} for {lease_seconds} s is out of range"),
     })
+}
+
+/// Journal entries arrive with bodies that are JSON.
+fn check_entries(
+    entries: &[NewJournalEntry],
+    doing: impl Fn() -> String,
+) -> Result<(), StoreError> {
+    for entry in entries {
+        let what = format!("the body of the {} entry", entry.kind);
+        validate::check_json(&entry.body_json, &doing, &what)?;
+    }
+    Ok(())
 }

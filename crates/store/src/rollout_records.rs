@@ -2,9 +2,13 @@
 //! plain data, independent of any database. JSON documents stay text here; their shapes belong
 //! to the application.
 
-/// The phase a rollout is created in; the application moves it on with
-/// [`crate::Store::set_rollout_phase`].
+/// The phase a rollout is created in; the application moves it on with each journal append
+/// ([`crate::Store::append_journal`]).
 pub const ROLLOUT_CREATED_PHASE: &str = "created";
+
+/// The phases of a rollout that is over: it claims its hosts in every other phase. The
+/// application's names for its finished phases must be among these (a test of `ops` checks).
+pub const FINISHED_PHASES: [&str; 3] = ["completed", "halted", "cancelled"];
 
 /// A saved plan, in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +37,14 @@ pub struct NewRollout {
     pub created_at_unix: i64,
     /// The rollout's settings as JSON.
     pub config_json: String,
+    /// The hosts it may change: none of them may be claimed by another unfinished rollout.
+    pub hosts: Vec<String>,
+    /// Whether a plan that has a rollout already may run again (`rollout start --again`); by
+    /// default a plan runs once.
+    pub again: bool,
+    /// Entries its journal begins with, written in the same transaction (who started it and
+    /// why it was allowed to run again or outside its window).
+    pub first_entries: Vec<NewJournalEntry>,
 }
 
 /// A rollout as stored.
@@ -50,13 +62,31 @@ pub struct RolloutRow {
     /// while `lease_expires_unix` is in the future.
     pub owner: Option<String>,
     pub lease_expires_unix: Option<i64>,
+    /// The fencing token of the latest claim (0: never claimed).
+    pub fence: i64,
+    /// How its journal's chain begins (`journal_chain.rs`).
+    pub chain_version: i64,
+}
+
+/// A lease on a rollout, as a claim granted it: the caller may write to the rollout (its
+/// journal, its phase) while the row still carries `token`. Every claim bumps the token, so a
+/// process whose lease ran out and was taken over cannot write again, even after the
+/// newcomer released it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub rollout_id: String,
+    pub owner: String,
+    /// The fencing token.
+    pub token: i64,
+    /// When it runs out unless renewed.
+    pub until_unix: i64,
 }
 
 /// The answer to a claim of a rollout's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// The caller holds the lease now.
-    Claimed,
+    Claimed(Lease),
     /// Another process holds it, until `until_unix` unless it renews.
     HeldBy { owner: String, until_unix: i64 },
 }
@@ -83,7 +113,7 @@ pub struct JournalEntry {
     pub kind: String,
     pub host: Option<String>,
     pub body_json: String,
-    /// The previous entry's `hash`; 64 zeros for the first entry.
+    /// The previous entry's `hash`; the chain's genesis for the first entry.
     pub prev_hash: String,
     /// 64 lowercase hex digits: SHA-256 over `prev_hash` and this entry's content (the layout
     /// is documented in `journal_chain.rs`).
@@ -110,4 +140,12 @@ pub enum JournalBreak {
     PrevHashMismatch,
     /// Its `hash` is not the hash of its content: the entry was edited.
     HashMismatch,
+}
+
+/// Where a rollout stands after a journal append, written in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseUpdate {
+    /// As the application names it; see [`FINISHED_PHASES`].
+    pub phase: String,
+    pub at_unix: i64,
 }

@@ -11,4 +11,5 @@ mod policy_fleet;
 mod rollout_fleet;
 mod support;
 mod test_fleet;
+mod trust_fleet;
 mod vercmp;

@@ -44,6 +44,7 @@ impl TestFleet {
                     .dir
                     .join(format!("{}.db", config.file_stem().unwrap().to_string_lossy())),
             )
+            .args(no_policy(config))
             .args(args)
             .env_remove("SSH_AUTH_SOCK")
             .output()
@@ -70,6 +71,13 @@ impl TestFleet {
             .unwrap();
         path
     }
+}
+
+/// `--no-policy` when there is no policy beside `config`: a test without one runs without one
+/// knowingly, as a user must.
+pub fn no_policy(config: &Path) -> Option<&'static str> {
+    let policy = config.parent().unwrap_or(Path::new(".")).join("policy.toml");
+    (!policy.exists()).then_some("--no-policy")
 }
 
 impl Drop for TestFleet {

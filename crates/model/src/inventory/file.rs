@@ -30,6 +30,19 @@ pub(crate) struct InventoryFile {
     /// Likewise, for hooks (snapshots, notifications).
     #[serde(default)]
     pub hooks: Option<toml::Value>,
+    #[serde(default)]
+    pub audit: Option<AuditFile>,
+}
+
+/// `[audit]`: where the heads of the evidence chains are exported, outside the database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditFile {
+    /// An append-only file of chain heads; relative paths are from the inventory's folder.
+    pub anchor_file: Option<String>,
+    /// Also send each head to the system log (`logger -t patchctl-audit`).
+    #[serde(default)]
+    pub syslog: bool,
 }
 
 /// Settings every host gets unless it sets its own (or, for `owner` and `vars`, a group does).

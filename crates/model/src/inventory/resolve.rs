@@ -12,7 +12,8 @@ use super::validate::{
     check_address, check_environment, check_name, check_port, check_text, check_user,
 };
 use super::{
-    Group, HostKey, InvalidInventory, Inventory, InventoryError, ResolvedHost, TransportKind,
+    AuditSettings, Group, HostKey, InvalidInventory, Inventory, InventoryError, ResolvedHost,
+    TransportKind,
 };
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory, InvalidInventory> {
@@ -31,7 +32,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory, InvalidInvento
         return Err(InvalidInventory::new(cx.errors));
     }
     let groups = graph.into_groups(&file.groups, &hosts);
-    Ok(Inventory { hosts, groups, checks: file.checks, hooks: file.hooks })
+    let audit = file.audit.map_or_else(AuditSettings::default, |audit| AuditSettings {
+        anchor_file: audit.anchor_file.map(std::path::PathBuf::from),
+        syslog: audit.syslog,
+    });
+    Ok(Inventory { hosts, groups, checks: file.checks, hooks: file.hooks, audit })
 }
 
 /// Turns toml's error into ours: its byte span becomes line and column, and serde's backquoted

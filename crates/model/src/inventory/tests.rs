@@ -198,3 +198,21 @@ proptest! {
         let _ = HostKey::parse(&text);
     }
 }
+
+#[test]
+fn the_audit_section_names_the_anchor_file() {
+    let text = "[audit]\nanchor_file = \"/var/lib/patchctl/anchors\"\nsyslog = true\n\n\
+                [hosts.deb1]\naddress = \"10.0.0.1\"\nenvironment = \"dev\"\n";
+    let inventory = Inventory::parse(Path::new("inventory.toml"), text).unwrap();
+    assert_eq!(
+        inventory.audit(),
+        &crate::AuditSettings {
+            anchor_file: Some("/var/lib/patchctl/anchors".into()),
+            syslog: true
+        }
+    );
+    let error = Inventory::parse(Path::new("inventory.toml"), "[audit]\nanchor = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("inventory.toml:2:1: unknown field \"anchor\""), "{error}");
+}

@@ -140,3 +140,43 @@ fn the_outlook_shows_the_next_window_and_the_blackouts_skipped_before_it() {
     assert_eq!(outlook.skipped[0].1.reason.as_deref(), Some("audit"));
     assert_eq!(outlook.runs, Ok(Runs::Plan(plans[0].plan_id.clone())));
 }
+
+#[test]
+fn a_start_by_hand_keeps_to_the_windows() {
+    let policy = policy();
+    let dev = policy.environment("dev").unwrap();
+    let production = policy.environment("production").unwrap();
+    // (now, environments, the cutoff kept or the words of the refusal)
+    type Case<'a> = (&'a str, Vec<&'a Environment>, Result<Option<&'a str>, &'a str>);
+    let cases: [Case; 6] = [
+        // Dev's window: 10:00 to 12:00 Berlin, no cutoff of its own.
+        ("2026-12-01T09:30:00Z", vec![dev], Ok(Some("2026-12-01T11:00:00Z"))),
+        ("2026-12-01T12:30:00Z", vec![dev], Err("dev: no window is open; the next opens at")),
+        // Production: the second Tuesday at 22:00 Berlin, 4 h, cutoff after 1 h.
+        (
+            "2026-12-08T21:10:00Z",
+            vec![production],
+            Err("production: a blackout runs from 2026-12-07 to 2026-12-09 (audit)"),
+        ),
+        ("2027-01-12T21:10:00Z", vec![production], Ok(Some("2027-01-12T22:00:00Z"))),
+        (
+            "2027-01-12T22:30:00Z",
+            vec![production],
+            Err("production: the window that opened at 2027-01-12 21:00:00 UTC is past its cutoff"),
+        ),
+        // Both: every environment must be open; the earliest cutoff is kept.
+        ("2027-01-12T21:10:00Z", vec![dev, production], Err("dev: no window is open")),
+    ];
+    for (now, environments, expected) in cases {
+        let got = manual_start(&environments, utc(now));
+        match expected {
+            Ok(cutoff) => assert_eq!(got, Ok(cutoff.map(utc)), "{now}"),
+            Err(words) => {
+                let refused = got.expect_err(now);
+                let text: Vec<String> =
+                    refused.iter().map(|r| format!("{}: {}", r.environment, r.why)).collect();
+                assert!(text.iter().any(|t| t.starts_with(words)), "{now}: {text:?}");
+            }
+        }
+    }
+}

@@ -3,10 +3,10 @@
 
 use model::plan::Plan;
 use rollout::{Config, Event, Input, Rollout};
-use store::{RolloutRow, Store};
+use store::{Claim, JournalCheck, PhaseUpdate, RolloutRow, Store};
 
 use super::RolloutError;
-use super::driver::{now_ms, phase_name};
+use super::driver::{lost, now_ms, now_unix, stored_phase};
 use super::journal::{self, JournalRecord};
 
 /// A rollout, its plan, and its state rebuilt from the journal.
@@ -16,13 +16,29 @@ pub struct Loaded {
     pub machine: Rollout,
     pub outputs: Vec<(Option<String>, journal::OutputRecord)>,
     pub events: Vec<(i64, Event)>,
-    /// Whether the journal's hash chain is unbroken.
+    /// Who created it, and what they overrode (rollouts created before this record: none).
+    pub start: Option<journal::StartRecord>,
+    /// The journal's hash chain, intact (a broken one is not loaded).
     pub journal_check: store::JournalCheck,
 }
 
+/// Fails with [`RolloutError::BrokenJournal`] unless the rollout's journal verifies.
+pub async fn require_intact(store: &Store, id: &str) -> Result<JournalCheck, RolloutError> {
+    match store.verify_journal(id).await? {
+        JournalCheck::Broken { seq, reason } => Err(RolloutError::BrokenJournal {
+            rollout: id.to_owned(),
+            seq,
+            reason: crate::audit::break_words(reason),
+        }),
+        intact => Ok(intact),
+    }
+}
+
+/// A rollout as its journal tells it; refused when the journal's chain is broken.
 pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
     let row =
         store.rollout(id).await?.ok_or_else(|| RolloutError::UnknownRollout(id.to_owned()))?;
+    let journal_check = require_intact(store, &row.id).await?;
     let plan = crate::load_plan(store, &row.plan_id)
         .await
         .map_err(|e| RolloutError::Refused(e.to_string()))?
@@ -34,47 +50,59 @@ pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
     let machine = Rollout::replay(config, &journal::inputs(&row.id, &entries)?);
     let mut outputs = Vec::new();
     let mut events = Vec::new();
+    let mut start = None;
     for entry in &entries {
         match JournalRecord::from_entry(&row.id, entry)? {
             JournalRecord::Output(output) => outputs.push((entry.host.clone(), output)),
             JournalRecord::Event(event) => events.push((entry.at_ms, event)),
+            JournalRecord::Start(record) => start = Some(record),
             _ => {}
         }
     }
-    let journal_check = store.verify_journal(&row.id).await?;
-    Ok(Loaded { row, plan, machine, outputs, events, journal_check })
+    Ok(Loaded { row, plan, machine, outputs, events, start, journal_check })
 }
 
 /// Pause, resume, cancel or roll back a host. When another process drives the rollout, the
-/// request is journaled for it to pick up; otherwise it is applied here and now.
+/// request is journaled for it to pick up; otherwise this process takes the lease, applies it
+/// and journals it under the lease, and gives the lease back.
 pub async fn request(
     store: &Store,
     id: &str,
     input: Input,
     owner: &str,
 ) -> Result<String, RolloutError> {
-    let mut loaded = load(store, id).await?;
+    let loaded = load(store, id).await?;
     let id = loaded.row.id.clone();
     let now = now_ms();
-    let driven = loaded.row.owner.as_deref().is_some_and(|o| o != owner)
-        && loaded.row.lease_expires_unix.is_some_and(|until| until > (now / 1000) as i64);
-    if driven {
-        let entry = JournalRecord::Request(input).to_entry(now, None);
-        store.append_journal(&id, &[entry]).await?;
-        return Ok(format!(
-            "asked {} (which drives rollout {id}); it acts within a second",
-            loaded.row.owner.unwrap_or_default()
-        ));
+    let lease = match store.claim_rollout(&id, owner, now_unix(), 30).await? {
+        Claim::Claimed(lease) => lease,
+        Claim::HeldBy { owner: driver, .. } => {
+            let entry = JournalRecord::Request(input).to_entry(now, None);
+            store.append_request(&id, &[entry]).await?;
+            return Ok(format!(
+                "asked {driver} (which drives rollout {id}); it acts within a second"
+            ));
+        }
+    };
+    // Read again under the lease: the journal may have grown since.
+    let result = async {
+        let mut loaded = load(store, &id).await?;
+        loaded
+            .machine
+            .handle(now, input.clone())
+            .map_err(|refused| RolloutError::Refused(refused.0))?;
+        let mut entries = vec![JournalRecord::Input(input).to_entry(now, None)];
+        while let Some(event) = loaded.machine.poll_event() {
+            entries.push(JournalRecord::Event(event).to_entry(now, None));
+        }
+        let phase = PhaseUpdate {
+            phase: stored_phase(&loaded.machine).to_owned(),
+            at_unix: (now / 1000) as i64,
+        };
+        store.append_journal(&lease, &entries, Some(&phase)).await.map_err(lost)?;
+        Ok(format!("rollout {id} is {}", phase.phase))
     }
-    loaded
-        .machine
-        .handle(now, input.clone())
-        .map_err(|refused| RolloutError::Refused(refused.0))?;
-    let mut entries = vec![JournalRecord::Input(input).to_entry(now, None)];
-    while let Some(event) = loaded.machine.poll_event() {
-        entries.push(JournalRecord::Event(event).to_entry(now, None));
-    }
-    store.append_journal(&id, &entries).await?;
-    store.set_rollout_phase(&id, phase_name(loaded.machine.phase()), (now / 1000) as i64).await?;
-    Ok(format!("rollout {id} is {}", phase_name(loaded.machine.phase())))
+    .await;
+    let _ = store.release_rollout(&lease).await;
+    result
 }

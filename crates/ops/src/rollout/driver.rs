@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rollout::{Action, Config, Event, Input, Millis, Phase, Rollout};
-use store::{Claim, Store};
+use store::{Claim, Lease, PhaseUpdate, Store, StoreError};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::RolloutError;
@@ -15,10 +15,15 @@ use super::steps::{StepReport, StepRunner};
 
 #[derive(Debug, Clone)]
 pub struct DriveConfig {
-    /// Who drives, for the lease (`user@machine:pid`).
+    /// Who drives, for the lease: `patchctl@machine:pid:nonce`, unique to this process (a
+    /// PID alone is reused, and means nothing across PID namespaces).
     pub owner: String,
-    /// How long the lease lasts without renewal; another process may take over after it.
+    /// How long the lease lasts without renewal; another process may take over after it. It
+    /// is renewed every third of it.
     pub lease_seconds: u32,
+    /// When another process holds the lease: wait until it runs out, and take it over unless
+    /// the holder renewed it meanwhile (it is alive). Otherwise refuse at once.
+    pub wait_for_lease: bool,
     /// How often requests from other processes (pause, cancel) are looked for.
     pub request_poll: Duration,
     /// Milliseconds added to this machine's clock for the rollout's own time (its steps'
@@ -30,12 +35,32 @@ pub struct DriveConfig {
 impl Default for DriveConfig {
     fn default() -> Self {
         DriveConfig {
-            owner: format!("patchctl@{}:{}", this_machine(), std::process::id()),
-            lease_seconds: 60,
+            owner: process_owner(),
+            lease_seconds: DEFAULT_LEASE_SECONDS,
+            wait_for_lease: false,
             request_poll: Duration::from_secs(1),
             clock_offset_ms: 0,
         }
     }
+}
+
+/// How long a driver's lease lasts by default: a driver killed with `kill -9` holds its
+/// rollout this long at most.
+pub const DEFAULT_LEASE_SECONDS: u32 = 30;
+
+/// This process, as lease owners name it: the machine, the PID and a random nonce.
+pub fn process_owner() -> String {
+    static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OWNER
+        .get_or_init(|| {
+            format!(
+                "patchctl@{}:{}:{}",
+                this_machine(),
+                std::process::id(),
+                &super::new_rollout_id()[..8]
+            )
+        })
+        .clone()
 }
 
 /// How a drive ended.
@@ -62,43 +87,75 @@ pub async fn drive(
         .await?
         .ok_or_else(|| RolloutError::UnknownRollout(rollout_id.to_owned()))?;
     let id = row.id.clone();
-    let mut claim =
-        store.claim_rollout(&id, &config.owner, now_unix(), config.lease_seconds).await?;
-    if let Claim::HeldBy { owner, .. } = &claim
-        && is_dead_here(owner)
-    {
-        // The process that held it ran on this machine and is gone (killed, crashed): its
-        // lease would only make the operator wait for nothing.
-        store.release_rollout(&id, owner).await?;
-        claim = store.claim_rollout(&id, &config.owner, now_unix(), config.lease_seconds).await?;
-    }
-    if let Claim::HeldBy { owner, until_unix } = claim {
-        return Err(RolloutError::Busy { rollout: id, owner, until_unix });
-    }
-    let result = drive_claimed(store, &id, &row.config_json, runner, config, stop, on_event).await;
+    let lease = take_lease(store, &id, config).await?;
+    runner.lease(&lease);
+    let released = lease.clone();
+    let result =
+        drive_claimed(store, lease, &row.config_json, runner, config, stop, on_event).await;
     // A lease left behind expires by itself; releasing it is a courtesy to the next process.
-    let _ = store.release_rollout(&id, &config.owner).await;
+    // A lease lost meanwhile is not released: the token moved on, and this changes nothing.
+    let _ = store.release_rollout(&released).await;
     result
+}
+
+/// Claims the rollout's lease; when another process holds it and `wait_for_lease`, waits for
+/// it to run out and takes it over, unless the holder renews it meanwhile (it is alive).
+pub(crate) async fn take_lease(
+    store: &Store,
+    id: &str,
+    config: &DriveConfig,
+) -> Result<Lease, RolloutError> {
+    let mut seen: Option<(String, i64)> = None;
+    loop {
+        match store.claim_rollout(id, &config.owner, now_unix(), config.lease_seconds).await? {
+            Claim::Claimed(lease) => return Ok(lease),
+            Claim::HeldBy { owner, until_unix } => {
+                let renewed = seen.as_ref().is_some_and(|(o, u)| *o == owner && *u < until_unix);
+                let other = seen.as_ref().is_some_and(|(o, _)| *o != owner);
+                if !config.wait_for_lease || renewed || other {
+                    return Err(RolloutError::Busy { rollout: id.to_owned(), owner, until_unix });
+                }
+                let wait = (until_unix - now_unix()).clamp(0, i64::from(config.lease_seconds));
+                eprintln!(
+                    "patchctl: rollout {id} is leased by {owner} for {wait} s more; waiting for it to run out (it is taken over unless renewed)"
+                );
+                tokio::time::sleep(Duration::from_millis(wait as u64 * 1000 + 200)).await;
+                seen = Some((owner, until_unix));
+            }
+        }
+    }
 }
 
 async fn drive_claimed(
     store: &Store,
-    id: &str,
+    lease: Lease,
     config_json: &str,
     runner: Arc<dyn StepRunner>,
     drive_config: &DriveConfig,
     stop: impl Future<Output = ()>,
     on_event: &(dyn Fn(&Event, &Rollout) + Send + Sync),
 ) -> Result<DriveOutcome, RolloutError> {
+    let id = lease.rollout_id.clone();
+    let id = id.as_str();
     let config: Config = serde_json::from_str(config_json).map_err(|error| {
         RolloutError::Journal { rollout: id.to_owned(), seq: 0, problem: error.to_string() }
     })?;
+    super::control::require_intact(store, id).await?;
     let entries = store.journal(id).await?;
     let mut last_seq = entries.last().map_or(0, |e| e.seq);
     let inputs = journal::inputs(id, &entries)?;
+    // Requests journaled for a driver that was gone by then (killed while its lease ran): they
+    // came after the last input any driver took, and are this one's to decide on.
+    let last_input = entries.iter().rposition(|e| e.kind == journal::INPUT);
+    let mut pending = Vec::new();
+    for entry in &entries[last_input.map_or(0, |i| i + 1)..] {
+        if let JournalRecord::Request(input) = JournalRecord::from_entry(id, entry)? {
+            pending.push(input);
+        }
+    }
     let mut machine = Rollout::replay(config, &inputs);
     let offset = drive_config.clock_offset_ms;
-    let mut driver = Driver { store, id, machine: &mut machine, on_event, offset };
+    let mut driver = Driver { store, lease, machine: &mut machine, on_event, offset };
 
     if !driver.machine.is_quiet() {
         driver.feed(Input::Recover, Vec::new(), None).await?;
@@ -107,6 +164,9 @@ async fn drive_claimed(
         Phase::NotStarted => driver.feed(Input::Start, Vec::new(), None).await?,
         Phase::Paused => driver.feed(Input::Resume, Vec::new(), None).await?,
         _ => {}
+    }
+    for input in pending {
+        driver.feed(input, Vec::new(), None).await?;
     }
 
     let mut tasks: JoinSet<(u64, String, StepReport)> = JoinSet::new();
@@ -177,12 +237,12 @@ async fn drive_claimed(
                 }
             }
             _ = renewals.tick() => {
-                if let Claim::HeldBy { owner, until_unix } = store
-                    .claim_rollout(id, &drive_config.owner, now_unix(), drive_config.lease_seconds)
-                    .await?
-                {
-                    return Err(RolloutError::Busy { rollout: id.to_owned(), owner, until_unix });
-                }
+                let renewed = store
+                    .renew_rollout_lease(&driver.lease, now_unix(), drive_config.lease_seconds)
+                    .await
+                    .map_err(lost)?;
+                runner.lease(&renewed);
+                driver.lease = renewed;
             }
         }
     }
@@ -190,7 +250,8 @@ async fn drive_claimed(
 
 struct Driver<'a> {
     store: &'a Store,
-    id: &'a str,
+    /// Every write is made under it; one refused means another process took the rollout over.
+    lease: Lease,
     machine: &'a mut Rollout,
     on_event: &'a (dyn Fn(&Event, &Rollout) + Send + Sync),
     /// See [`DriveConfig::clock_offset_ms`].
@@ -222,11 +283,11 @@ impl Driver<'_> {
             entries.push(JournalRecord::Event(event.clone()).to_entry(now, event_host.as_deref()));
             events.push(event);
         }
-        if !entries.is_empty() {
-            self.store.append_journal(self.id, &entries).await?;
-        }
-        let phase = self.machine.phase();
-        self.store.set_rollout_phase(self.id, phase_name(phase), (now / 1000) as i64).await?;
+        let phase = PhaseUpdate {
+            phase: stored_phase(self.machine).to_owned(),
+            at_unix: (now / 1000) as i64,
+        };
+        self.store.append_journal(&self.lease, &entries, Some(&phase)).await.map_err(lost)?;
         for event in &events {
             (self.on_event)(event, self.machine);
         }
@@ -241,16 +302,25 @@ fn this_machine() -> String {
         .unwrap_or_else(|_| "localhost".to_owned())
 }
 
-/// True when `owner` is a patchctl process of this machine that no longer runs.
-fn is_dead_here(owner: &str) -> bool {
-    let Some((machine, pid)) = owner.strip_prefix("patchctl@").and_then(|o| o.rsplit_once(':'))
-    else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<u32>() else { return false };
-    machine == this_machine()
-        && pid != std::process::id()
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// A store error, with a lost lease told apart: the process must stop, having written nothing.
+pub(crate) fn lost(error: StoreError) -> RolloutError {
+    match error {
+        StoreError::LeaseLost { rollout_id, holder, .. } => {
+            RolloutError::LeaseLost { rollout: rollout_id, holder }
+        }
+        error => RolloutError::Store(error),
+    }
+}
+
+/// The phase the store keeps, which decides whether the rollout claims its hosts: a finished
+/// rollout that a rollback or a reconcile by hand reopened is running again until its hosts
+/// are final.
+pub(crate) fn stored_phase(machine: &Rollout) -> &'static str {
+    if machine.phase().is_final() && !machine.is_settled() {
+        phase_name(Phase::Running)
+    } else {
+        phase_name(machine.phase())
+    }
 }
 
 pub fn phase_name(phase: Phase) -> &'static str {
@@ -274,6 +344,6 @@ pub(crate) fn now_ms() -> Millis {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     (now_ms() / 1000) as i64
 }

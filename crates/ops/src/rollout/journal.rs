@@ -3,7 +3,8 @@
 //! Kinds: `input` (a `rollout::Input` the machine accepted; replaying them rebuilds it),
 //! `event` (a `rollout::Event` it emitted), `output` (a command a step ran on a host: argv, exit
 //! code, the tail of its output and a digest of all of it), `request` (a pause, resume, cancel or
-//! rollback asked by another patchctl process, for the one driving the rollout to pick up).
+//! rollback asked by another patchctl process, for the one driving the rollout to pick up),
+//! `start` (the first entry: who created the rollout, and what they overrode to do so).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,27 @@ pub const INPUT: &str = "input";
 pub const EVENT: &str = "event";
 pub const OUTPUT: &str = "output";
 pub const REQUEST: &str = "request";
+pub const START: &str = "start";
+
+/// Who created a rollout, and why it was allowed to: the journal's first entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartRecord {
+    /// The operator (the login running patchctl) or `system:scheduler`.
+    pub actor: String,
+    /// `--again --reason`: why a plan that ran already runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub again: Option<String>,
+    /// `--override-window --reason`: why it starts outside its environments' windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_window: Option<String>,
+    /// Started with no policy (`--no-policy`): no approval, window or gate applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_policy: bool,
+    /// Started with a virtual clock (`--now`): the instant it was set to, RFC 3339. The
+    /// entry's own time is the machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_now: Option<String>,
+}
 
 /// One command run by a step, as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +70,7 @@ pub enum JournalRecord {
     Event(Event),
     Output(OutputRecord),
     Request(Input),
+    Start(StartRecord),
 }
 
 impl JournalRecord {
@@ -57,6 +80,7 @@ impl JournalRecord {
             JournalRecord::Event(_) => EVENT,
             JournalRecord::Output(_) => OUTPUT,
             JournalRecord::Request(_) => REQUEST,
+            JournalRecord::Start(_) => START,
         }
     }
 
@@ -67,6 +91,7 @@ impl JournalRecord {
             }
             JournalRecord::Event(event) => serde_json::to_string(event),
             JournalRecord::Output(output) => serde_json::to_string(output),
+            JournalRecord::Start(start) => serde_json::to_string(start),
         }
         .expect("journal records serialize");
         NewJournalEntry {
@@ -89,6 +114,7 @@ impl JournalRecord {
             EVENT => serde_json::from_str(body).map(JournalRecord::Event),
             OUTPUT => serde_json::from_str(body).map(JournalRecord::Output),
             REQUEST => serde_json::from_str(body).map(JournalRecord::Request),
+            START => serde_json::from_str(body).map(JournalRecord::Start),
             other => return Err(bad(format!("unknown kind `{other}`"))),
         };
         record.map_err(|error| bad(error.to_string()))

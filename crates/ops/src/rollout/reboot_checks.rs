@@ -48,10 +48,16 @@ impl HostContext<'_> {
                 Ok(command) => command,
                 Err(error) => return failed(error.to_string()),
             };
+            // Only under the lease: a process that stalled past it and was taken over must not
+            // reboot a host the new driver is looking after.
+            log.note("about to reboot");
+            if let Err(lost) = self.steps.flush(&self.host.name, log).await {
+                return lost.result();
+            }
             // With `now` the connection may break before an exit code comes back: only the new
             // boot below proves anything.
             let _ = self.run(log, &command, "reboot").await;
-            self.steps.flush(&self.host.name, log).await;
+            let _ = self.steps.flush(&self.host.name, log).await;
             self.forget_connection().await;
         }
         // A host coming back is looked for often: a refused connection costs nothing, and a
@@ -154,9 +160,19 @@ impl HostContext<'_> {
             .get(FACT_JOURNAL_BASELINE)
             .and_then(|json| serde_json::from_str(json).ok())
             .unwrap_or_default();
-        let new: Vec<String> = self
+        let (system, by_users): (Vec<_>, Vec<_>) = self
             .journal_errors(log, &since)
             .await?
+            .into_iter()
+            .partition(apply::JournalEntry::is_from_the_system);
+        if !by_users.is_empty() {
+            // Anyone with a login can log an error; only the system's count.
+            log.note(&format!(
+                "{} errors logged by users' own processes were not counted",
+                by_users.len()
+            ));
+        }
+        let new: Vec<String> = system
             .into_iter()
             .filter(|e| !baseline.iter().any(|(i, m)| *i == e.identifier && *m == e.message))
             .filter(|e| {

@@ -19,6 +19,23 @@ pub fn report(loaded: &Loaded) -> Document {
             None => String::new(),
         }
     ));
+    if let Some(start) = &loaded.start {
+        let mut started = format!("Started by {}.", start.actor);
+        if let Some(reason) = &start.again {
+            started.push_str(&format!(" The plan had run before; run again because: {reason}."));
+        }
+        if let Some(reason) = &start.override_window {
+            started
+                .push_str(&format!(" Started outside its maintenance windows because: {reason}."));
+        }
+        if start.no_policy {
+            started.push_str(" Without a policy: no approval, window or promotion gate applied.");
+        }
+        if let Some(at) = &start.virtual_now {
+            started.push_str(&format!(" With the virtual clock set to {at}."));
+        }
+        doc.paragraph(started);
+    }
     doc.heading("Hosts");
     let rows = machine
         .hosts()

@@ -31,6 +31,10 @@ pub struct StepReport {
 #[async_trait::async_trait]
 pub trait StepRunner: Send + Sync {
     async fn run(&self, host: &str, step: Step, resume: bool) -> StepReport;
+
+    /// The lease the driver holds now (claimed or renewed): a runner that journals on its own
+    /// (what a step ran so far, before it ends) writes under it.
+    fn lease(&self, _lease: &store::Lease) {}
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +53,24 @@ pub struct StepsConfig {
     pub connect: ConnectConfig,
     /// Fetch each host's pinned packages during its precheck, ahead of its apply.
     pub download_ahead: bool,
+    /// A reconcile may run the package manager's own repair (`dpkg --configure -a`, `dnf
+    /// remove --duplicates`).
+    pub repair: bool,
+}
+
+/// The driver's lease was taken over: nothing more may change on the host.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LostLease;
+
+impl LostLease {
+    /// The step's result: failed, having changed nothing more. The driver cannot journal it
+    /// (its lease is gone) and stops; the process that took over checks on the host.
+    pub(super) fn result(self) -> StepResult {
+        StepResult::Failed {
+            reason: "lost the lease on the rollout to another patchctl: nothing more was started"
+                .to_owned(),
+        }
+    }
 }
 
 /// A host's connection, when it has one, behind the lock taken to make it.
@@ -66,6 +88,8 @@ pub struct SshSteps {
     /// Each host's latest precheck facts, as journaled: read from the journal once per host
     /// after a restart, kept here as steps record them.
     facts: std::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
+    /// The driver's lease, which `flush` writes under.
+    lease: std::sync::Mutex<Option<store::Lease>>,
 }
 
 impl SshSteps {
@@ -78,6 +102,7 @@ impl SshSteps {
             store,
             connections: std::sync::Mutex::new(HashMap::new()),
             facts: std::sync::Mutex::new(HashMap::new()),
+            lease: std::sync::Mutex::new(None),
         }
     }
 
@@ -93,17 +118,29 @@ impl SshSteps {
 impl SshSteps {
     /// Journals what the step ran so far, at once: a command that changes the host (starting
     /// the apply, the reboot) must be on record even if patchctl dies before the step ends.
-    pub(super) async fn flush(&self, host: &str, log: &mut Log) {
+    /// `Err` when the lease was lost (another process took the rollout over): the step must
+    /// change nothing more on the host.
+    pub(super) async fn flush(&self, host: &str, log: &mut Log) -> Result<(), LostLease> {
         let now = super::driver::now_ms();
         let entries: Vec<_> = log
             .outputs
             .iter()
             .map(|o| journal::JournalRecord::Output(o.clone()).to_entry(now, Some(host)))
             .collect();
-        // A failed write leaves the records in the log, journaled with the step's result.
-        if self.store.append_journal(&self.config.rollout_id, &entries).await.is_ok() {
-            self.remember_facts(host, &log.outputs);
-            log.outputs.clear();
+        // A failed write (a lost lease too) leaves the records in the log, journaled with the
+        // step's result by the driver, under its lease, or never.
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(lease) = lease else { return Ok(()) };
+        match self.store.append_journal(&lease, &entries, None).await {
+            Ok(_) => {
+                self.remember_facts(host, &log.outputs);
+                log.outputs.clear();
+                Ok(())
+            }
+            Err(store::StoreError::LeaseLost { .. }) => Err(LostLease),
+            // Another failure (a database busy past its timeout) keeps the records for the
+            // driver's write with the step's result; the step goes on, as it always did.
+            Err(_) => Ok(()),
         }
     }
 
@@ -266,9 +303,14 @@ impl StepRunner for SshSteps {
             Step::Postcheck | Step::Verify => context.postcheck(&mut log).await,
             Step::Rollback => context.rollback(&mut log, resume).await,
             Step::Cleanup => context.cleanup(&mut log, resume).await,
+            Step::Reconcile => context.reconcile(&mut log, resume).await,
         };
         self.remember_facts(host, &log.outputs);
         log.done(result)
+    }
+
+    fn lease(&self, lease: &store::Lease) {
+        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
     }
 }
 

@@ -14,6 +14,9 @@ use super::boot_default::FACT_BOOT_KERNEL;
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START};
 use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 
+/// The units of a reconcile's repair are told by this name.
+const REPAIR: &str = "repair";
+
 impl HostContext<'_> {
     pub(super) async fn apply(&self, log: &mut Log, resume: bool) -> StepResult {
         let targets = self.targets();
@@ -119,6 +122,65 @@ impl HostContext<'_> {
         StepResult::Succeeded { reboot_required }
     }
 
+    /// A host lost mid-step, back: the units of this rollout that may still run on it (the
+    /// apply, the rollback) are waited for, never started; then the package manager's own
+    /// repair runs as a unit (`--no-repair`: not); then the host's packages are compared with
+    /// the plan's. At the plan's versions and healthy it is a success (its postchecks follow);
+    /// otherwise a failure that names what differs (the machine rolls the host back).
+    pub(super) async fn reconcile(&self, log: &mut Log, resume: bool) -> StepResult {
+        for (what, index) in [("apply", 0), ("rollback", 0), ("rollback", 1)] {
+            let name = format!("{}-{what}-{index}", unit_safe(&self.host.name));
+            let unit = match UnitName::new(&self.steps.config.rollout_id, &name) {
+                Ok(unit) => unit,
+                Err(error) => return failed(error.to_string()),
+            };
+            let mut state = match self.unit_state(log, &unit).await {
+                Ok((state, _)) => state,
+                Err(result) => return result,
+            };
+            if state == UnitState::Running {
+                log.note(&format!("{unit} still runs: waiting for its end"));
+            }
+            while state == UnitState::Running {
+                state = match self.unit_end(log, &unit).await {
+                    Ok((state, _)) => state,
+                    Err(result) => return result,
+                };
+            }
+        }
+        let after = if self.steps.config.repair {
+            let repair = apply::repair_command(self.plan.package_manager, &self.steps.config.apply);
+            match self.run_unit_then_state(log, REPAIR, &[repair], resume, Depth::Health).await {
+                Ok(after) => after,
+                Err(result) => return result,
+            }
+        } else {
+            match self.state(Depth::Health).await {
+                Ok(after) => after,
+                Err(result) => return result,
+            }
+        };
+        if after.health.interrupted || !after.health.audit.is_empty() {
+            return failed(format!(
+                "the package manager is not healthy{}: {}",
+                if self.steps.config.repair {
+                    " after its repair"
+                } else {
+                    " (no repair: --no-repair)"
+                },
+                after.health.audit.join("; ")
+            ));
+        }
+        let mismatches =
+            apply::verify_installed(self.plan.package_manager, &after.installed, &self.targets());
+        if !mismatches.is_empty() {
+            return failed(format!("not at the plan's versions: {mismatches:?}"));
+        }
+        log.note("at the plan's versions, and the package manager is healthy");
+        let reboot_planned = self.plan.reboot == PlannedReboot::Yes;
+        StepResult::Succeeded { reboot_required: reboot_planned || after.reboot.required }
+    }
+
     /// Removes old kernels, keeping the plan's `keep_kernels` newest (the running one always).
     pub(super) async fn cleanup(&self, log: &mut Log, resume: bool) -> StepResult {
         let assessment = match self.state(Depth::Installed).await {
@@ -197,7 +259,12 @@ impl HostContext<'_> {
                     break;
                 };
                 let (code, stdout, stderr) = (ran.code, &ran.stdout, &ran.stderr);
-                match apply::parse_apply_output(self.plan.package_manager, code, stdout, stderr) {
+                let outcome = if what == REPAIR {
+                    Ok(apply::parse_repair_output(code, stdout, stderr))
+                } else {
+                    apply::parse_apply_output(self.plan.package_manager, code, stdout, stderr)
+                };
+                match outcome {
                     Ok(ApplyOutcome::Succeeded { .. }) => {
                         state_after = ran.after;
                         break;
@@ -244,7 +311,7 @@ impl HostContext<'_> {
             // Write-ahead: the start is on record before it happens, so that a patchctl killed
             // in between leaves it in the journal (the resumed step looks for the unit itself).
             log.note(&format!("{STARTING} {unit}"));
-            self.steps.flush(&self.host.name, log).await;
+            self.steps.flush(&self.host.name, log).await.map_err(|lost| lost.result())?;
             let note = format!("starting {unit} and waiting for its end");
             let output = self.run(log, &start, &note).await.map_err(unreachable)?;
             let stdout = lossy(&output.stdout);

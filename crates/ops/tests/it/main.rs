@@ -3,6 +3,7 @@
 //! in a real (in-memory) SQLite store.
 
 mod assess_local;
+mod audit;
 mod notify;
 mod postmortem;
 mod receivers;

@@ -74,12 +74,18 @@ pub fn parse_journal_mark(exit_code: i32, stdout: &str) -> Result<JournalMark, O
     Ok(JournalMark { cursor })
 }
 
-/// `journalctl --no-pager -q -p err -o short-iso -n 1000` and `-b` or `--cursor=…`.
+/// The fields asked for (`--output-fields`; journalctl adds its own `__CURSOR`, timestamps and
+/// `_BOOT_ID`). The ones beginning with `_` are journald's own, which a client cannot set.
+const FIELDS: &str = "MESSAGE,SYSLOG_IDENTIFIER,_COMM,_PID,_UID,_TRANSPORT,_SYSTEMD_UNIT";
+
+/// `journalctl --no-pager -q -p err -o json --output-fields=… -n 1000` and `-b` or
+/// `--cursor=…`: JSON, so that who logged each entry (journald's `_UID`, `_TRANSPORT`,
+/// `_SYSTEMD_UNIT`) is read, not guessed.
 pub fn journal_errors_command(since: &JournalSince) -> Result<CommandSpec, InvalidInput> {
     let mut argv: Vec<String> =
-        ["journalctl", "--no-pager", "-q", "-p", "err", "-o", "short-iso", "-n", MAX_ENTRIES]
-            .map(String::from)
-            .to_vec();
+        ["journalctl", "--no-pager", "-q", "-p", "err", "-o", "json"].map(String::from).to_vec();
+    argv.push(format!("--output-fields={FIELDS}"));
+    argv.extend(["-n".to_owned(), MAX_ENTRIES.to_owned()]);
     match since {
         JournalSince::ThisBoot => argv.push("-b".to_owned()),
         JournalSince::Mark(cursor) => {
@@ -90,76 +96,95 @@ pub fn journal_errors_command(since: &JournalSince) -> Result<CommandSpec, Inval
     Ok(CommandSpec::new(argv))
 }
 
-/// One journal entry as `-o short-iso` prints it: `2026-11-22T01:00:37+0000 deb1 sshd[35]:
-/// error: …`, continuation lines of a multi-line message indented below it.
+/// The highest UID of a system account (login.defs' `SYS_UID_MAX` on Debian and RHEL alike):
+/// root and the accounts services run as.
+pub const SYSTEM_UID_MAX: u32 = 999;
+
+/// One journal entry, from the fields journald itself set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
-    pub timestamp: String,
-    pub host: String,
-    /// The syslog identifier (`sshd`, `kernel`, `(true)`); empty when the entry has none.
+    /// Microseconds since the epoch (`__REALTIME_TIMESTAMP`).
+    pub realtime_usec: Option<u64>,
+    /// The syslog identifier (`sshd`, `kernel`), else the command's name; empty when neither.
     pub identifier: String,
     pub pid: Option<u32>,
+    /// Who logged it (`_UID`); `None` for the kernel.
+    pub uid: Option<u32>,
+    /// How it reached journald (`_TRANSPORT`: `kernel`, `syslog`, `journal`, `stdout`, …).
+    pub transport: String,
+    /// The system unit of the process that logged it (`_SYSTEMD_UNIT`), if any.
+    pub unit: Option<String>,
     pub message: String,
+}
+
+impl JournalEntry {
+    /// Whether the system logged it: the kernel, a system account (root included), or a system
+    /// service (one with a dynamic UID too), never a user's session or user manager. Any local
+    /// user can write an error with `logger -p user.err`; that must not fail a postcheck and
+    /// roll a host back to its old, perhaps vulnerable, versions.
+    pub fn is_from_the_system(&self) -> bool {
+        let system_service = self.unit.as_deref().is_some_and(|unit| {
+            unit.ends_with(".service") && !unit.starts_with("user@") && !unit.starts_with("user-")
+        });
+        self.transport == "kernel"
+            || self.uid.is_some_and(|uid| uid <= SYSTEM_UID_MAX)
+            || system_service
+    }
 }
 
 pub fn parse_journal_errors(
     exit_code: i32,
     stdout: &str,
 ) -> Result<Vec<JournalEntry>, OutputError> {
-    let invalid = |problem: String| OutputError { command: "journalctl -p err", problem };
+    let invalid = |problem: String| OutputError { command: "journalctl -p err -o json", problem };
     if exit_code != 0 {
         return Err(invalid(format!("exit code {exit_code}")));
     }
-    let mut entries: Vec<JournalEntry> = Vec::new();
+    let mut entries = Vec::new();
     for (i, line) in stdout.lines().enumerate() {
-        // journalctl's own remarks (`-- Boot … --`, `-- No entries --`), which -q mostly drops.
-        if line.starts_with("-- ") || line.is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
-        if line.starts_with(char::is_whitespace) {
-            let Some(last) = entries.last_mut() else {
-                return Err(invalid(format!("line {}: a continuation line first", i + 1)));
-            };
-            last.message.push('\n');
-            last.message.push_str(line.trim_start());
-            continue;
-        }
-        let entry = parse_entry(line).ok_or_else(|| {
-            invalid(format!("line {}: expected TIME HOST IDENT[PID]: MESSAGE, got {line:?}", i + 1))
-        })?;
-        entries.push(entry);
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+            .map_err(|e| invalid(format!("line {}: not a JSON object: {e}", i + 1)))?;
+        let field = |name: &str| object.get(name).and_then(field_text);
+        let number = |name: &str| -> Result<Option<u32>, OutputError> {
+            field(name)
+                .map(|text| {
+                    text.parse::<u32>()
+                        .map_err(|_| invalid(format!("line {}: {name} is {text:?}", i + 1)))
+                })
+                .transpose()
+        };
+        let identifier = field("SYSLOG_IDENTIFIER").or_else(|| field("_COMM")).unwrap_or_default();
+        entries.push(JournalEntry {
+            realtime_usec: field("__REALTIME_TIMESTAMP").and_then(|t| t.parse().ok()),
+            identifier,
+            pid: number("_PID")?,
+            uid: number("_UID")?,
+            transport: field("_TRANSPORT").unwrap_or_default(),
+            unit: field("_SYSTEMD_UNIT"),
+            message: field("MESSAGE").unwrap_or_default(),
+        });
     }
     Ok(entries)
 }
 
-fn parse_entry(line: &str) -> Option<JournalEntry> {
-    let (timestamp, rest) = line.split_once(' ')?;
-    let looks_like_time = timestamp.len() >= 19
-        && timestamp.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-        && timestamp.as_bytes()[10] == b'T';
-    if !looks_like_time {
-        return None;
-    }
-    let (host, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    let (identifier, pid, message) = match rest.split_once(": ") {
-        Some((source, message)) => {
-            match source.strip_suffix(']').and_then(|s| s.rsplit_once('[')) {
-                Some((identifier, pid)) => (identifier, pid.parse().ok(), message),
-                None => (source, None, message),
-            }
+/// A field's text: journalctl writes a string, an array of bytes for a value that is not
+/// UTF-8 text, and an array of those for a field logged several times (the first is kept).
+fn field_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Array(items) if items.iter().all(serde_json::Value::is_u64) => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
+            Some(String::from_utf8_lossy(&bytes).into_owned())
         }
-        None => match rest.strip_suffix(':') {
-            Some(source) => (source, None, ""),
-            None => ("", None, rest),
-        },
-    };
-    Some(JournalEntry {
-        timestamp: timestamp.to_owned(),
-        host: host.to_owned(),
-        identifier: identifier.to_owned(),
-        pid,
-        message: message.to_owned(),
-    })
+        serde_json::Value::Array(items) => items.first().and_then(field_text),
+        _ => None,
+    }
 }
 
 /// The entries of `after` whose identifier and message are not in `baseline` (pids and times

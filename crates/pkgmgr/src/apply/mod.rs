@@ -40,6 +40,7 @@ mod outcome_apt;
 mod outcome_dnf;
 mod postcheck;
 mod reboot;
+mod repair;
 mod rollback;
 mod unit;
 mod validate;
@@ -71,6 +72,7 @@ pub use reboot::{
     BOOT_ID, BootIdentity, INIT_STAT, boot_identity, boot_identity_probes, cancel_reboot_command,
     reboot_command, rebooted,
 };
+pub use repair::{parse_repair_output, repair_command};
 pub use rollback::{
     KeptPackage, RollbackItem, RollbackPlan, plan_rollback, rollback_commands, unexpected_removals,
 };

@@ -107,12 +107,65 @@ fn a_spent_budget_halts_and_later_waves_never_start() {
     assert!(!log.iter().any(|(h, _)| h == "e" || h == "f"), "{log:?}");
     assert_eq!(rollout.phase(), Phase::Halted);
     assert!(matches!(rollout.host_state("e"), Some(HostState::Skipped { .. })));
-    assert!(matches!(
+    // A failed apply left the host changed: it was brought back, and counts as a failure.
+    assert_eq!(
         rollout.host_state("a"),
-        Some(HostState::Failed { step: Step::Apply, reason }) if reason == "postinst failed"
-    ));
+        Some(&HostState::RolledBack { reason: "apply failed: postinst failed".into() })
+    );
     // c and d were already running when the budget ran out: they are seen to the end.
     assert_eq!(rollout.host_state("c"), Some(&HostState::Done));
+}
+
+#[test]
+fn a_failed_apply_is_rolled_back_and_verified_unless_rollbacks_are_manual() {
+    for (policy, expected) in [
+        (
+            RollbackPolicy::Automatic,
+            vec![Step::Precheck, Step::Apply, Step::Rollback, Step::Verify],
+        ),
+        (RollbackPolicy::Manual, vec![Step::Precheck, Step::Apply]),
+    ] {
+        let mut config = config(&[("one", false, &["a", "b"])], Limit::Count(1));
+        config.rollback = policy;
+        let mut rollout = Rollout::new(config);
+        rollout.handle(0, Input::Start).unwrap();
+        let log = drive(&mut rollout, |host, step| match (host, step) {
+            ("a", Step::Apply) => fail("acme-broken: postinst exited 1"),
+            _ => ok(),
+        });
+        let a: Vec<Step> = log.iter().filter(|(h, _)| h == "a").map(|(_, s)| *s).collect();
+        assert_eq!(a, expected, "{policy:?}");
+        let state = rollout.host_state("a").unwrap();
+        match policy {
+            RollbackPolicy::Automatic => assert_eq!(
+                state,
+                &HostState::RolledBack {
+                    reason: "apply failed: acme-broken: postinst exited 1".into()
+                }
+            ),
+            RollbackPolicy::Manual => {
+                assert!(matches!(state, HostState::Failed { step: Step::Apply, .. }), "{state:?}")
+            }
+        }
+        assert_eq!(rollout.host_state("b"), Some(&HostState::Done));
+    }
+}
+
+#[test]
+fn an_apply_that_timed_out_is_not_raced_by_a_rollback() {
+    let mut rollout = Rollout::new(config(&[("one", false, &["a"])], Limit::Count(1)));
+    rollout.handle(0, Input::Start).unwrap();
+    let (_, _, token) = runs(&mut rollout).remove(0);
+    rollout.handle(1, Input::StepFinished { token, result: ok() }).unwrap();
+    let (_, step, _) = runs(&mut rollout).remove(0);
+    assert_eq!(step, Step::Apply);
+    let late = Timeouts::default().apply + 10;
+    rollout.handle(late, Input::Tick).unwrap();
+    assert!(runs(&mut rollout).is_empty(), "nothing more runs on the host");
+    assert!(matches!(
+        rollout.host_state("a"),
+        Some(HostState::Failed { step: Step::Apply, reason }) if reason.contains("may still be running")
+    ));
 }
 
 #[test]
@@ -436,4 +489,64 @@ fn a_host_prechecked_ahead_is_skipped_when_the_rollout_halts() {
     assert_eq!(b, [Step::Precheck], "only b's precheck ran: {log:?}");
     assert!(matches!(rollout.host_state("b"), Some(HostState::Skipped { .. })));
     assert_eq!(rollout.phase(), Phase::Halted);
+}
+
+#[test]
+fn a_lost_host_is_reconciled_then_finished_or_rolled_back() {
+    // (what the reconcile finds, the steps after it, the host's end)
+    let cases = [
+        (ok(), vec![Step::Reconcile, Step::Postcheck], "done"),
+        (
+            fail("acme-tools is at 1.0-1, not the plan's 1.1-1"),
+            vec![Step::Reconcile, Step::Rollback, Step::Verify],
+            "rolled_back",
+        ),
+    ];
+    for (found, after, end) in cases {
+        let mut rollout = Rollout::new(config(&[("one", false, &["a", "b"])], Limit::Count(1)));
+        rollout.handle(0, Input::Start).unwrap();
+        let lost = StepResult::Unreachable { reason: "connection lost".into() };
+        drive(&mut rollout, |host, step| match (host, step) {
+            ("a", Step::Apply) => lost.clone(),
+            _ => ok(),
+        });
+        assert!(matches!(rollout.host_state("a"), Some(HostState::Lost { step: Step::Apply, .. })));
+        assert!(rollout.is_settled());
+        // Only a lost or half-changed host can be reconciled.
+        let refused = rollout.handle(1, Input::Reconcile { host: "b".into() }).unwrap_err();
+        assert!(refused.0.contains("host `b` is done"), "{}", refused.0);
+        rollout.handle(1, Input::Reconcile { host: "a".into() }).unwrap();
+        assert!(!rollout.is_settled(), "reopened");
+        let log = drive(&mut rollout, |host, step| match (host, step) {
+            ("a", Step::Reconcile) => found.clone(),
+            _ => ok(),
+        });
+        let steps: Vec<Step> = log.iter().map(|(_, s)| *s).collect();
+        assert_eq!(steps, after);
+        assert_eq!(rollout.host_state("a").unwrap().name(), end);
+        assert!(rollout.is_settled());
+    }
+}
+
+#[test]
+fn a_host_lost_while_rolling_back_is_rolled_back_after_its_reconcile() {
+    let mut rollout = Rollout::new(config(&[("one", false, &["a"])], Limit::Count(1)));
+    rollout.handle(0, Input::Start).unwrap();
+    let lost = StepResult::Unreachable { reason: "connection lost".into() };
+    drive(&mut rollout, |_, step| match step {
+        Step::Postcheck => fail("GET /health said degraded"),
+        Step::Rollback => lost.clone(),
+        _ => ok(),
+    });
+    rollout.handle(1, Input::Reconcile { host: "a".into() }).unwrap();
+    let log = drive(&mut rollout, |_, step| match step {
+        Step::Reconcile => fail("acme-regress is at 1.1-1, not the plan's 1.0-1"),
+        _ => ok(),
+    });
+    let steps: Vec<Step> = log.iter().map(|(_, s)| *s).collect();
+    assert_eq!(steps, [Step::Reconcile, Step::Rollback, Step::Verify]);
+    assert!(matches!(
+        rollout.host_state("a"),
+        Some(HostState::RolledBack { reason }) if reason.contains("degraded")
+    ));
 }

@@ -1,68 +1,94 @@
 //! Rollout journals in SQLite: appended in write transactions taken up front, so concurrent
-//! appenders queue instead of forking the chain; read in seq order. The chain itself is
-//! `journal_chain.rs`.
+//! appenders queue instead of forking the chain, and only under the lease whose fencing token
+//! the row still carries (requests from other processes excepted); read in seq order. The
+//! chain itself is `journal_chain.rs`.
 
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Sqlite as Db, Transaction};
 
 use super::{Sqlite, get, violation};
-use crate::StoreError;
-use crate::journal_chain::{self, GENESIS_HASH};
-use crate::rollout_records::{JournalEntry, NewJournalEntry};
+use crate::error::HostClaim;
+use crate::journal_chain::{self, RolloutHeader};
+use crate::rollout_records::{FINISHED_PHASES, JournalEntry, Lease, NewJournalEntry, PhaseUpdate};
+use crate::{JournalCheck, StoreError};
 
 impl Sqlite {
     pub(crate) async fn append_journal(
         &self,
-        rollout_id: &str,
+        lease: &Lease,
         entries: &[NewJournalEntry],
+        phase: Option<&PhaseUpdate>,
     ) -> Result<Vec<i64>, StoreError> {
+        let rollout_id = lease.rollout_id.as_str();
         let doing = || format!("appending to the journal of rollout {rollout_id}");
         let query_error = |source| StoreError::Query { doing: doing(), source };
-        // BEGIN IMMEDIATE takes the write lock before reading the last entry: a second
-        // appender (a task, or another process) waits here, under the busy timeout, and then
-        // reads the first one's entries. A plain BEGIN would read first and could only fail
-        // when upgrading to write. PostgreSQL will lock the rollout's row instead
-        // (`SELECT … FOR UPDATE`). The (rollout_id, seq) key backs both: a fork cannot commit.
+        // BEGIN IMMEDIATE takes the write lock before reading anything: a second appender (a
+        // task, or another process) waits here, under the busy timeout, and then reads the
+        // first one's entries. A plain BEGIN would read first and could only fail when
+        // upgrading to write. PostgreSQL will lock the rollout's row instead (`SELECT … FOR
+        // UPDATE`). The (rollout_id, seq) key backs both: a fork cannot commit.
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
-        let last = sqlx::query(
-            "SELECT seq, hash FROM rollout_journal WHERE rollout_id = $1
-             ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(rollout_id)
-        .fetch_optional(&mut *transaction)
-        .await
-        .map_err(query_error)?;
-        let (last_seq, last_hash) = match &last {
-            Some(row) => (get(row, "seq", &doing)?, get(row, "hash", &doing)?),
-            None => (0, GENESIS_HASH.to_owned()),
-        };
-        let chained = journal_chain::chain(last_seq, &last_hash, entries);
-        for entry in &chained {
-            sqlx::query(
-                "INSERT INTO rollout_journal
-                     (rollout_id, seq, at_ms, kind, host, body, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
+        let row = sqlx::query("SELECT owner, fence, phase FROM rollouts WHERE id = $1")
             .bind(rollout_id)
-            .bind(entry.seq)
-            .bind(entry.at_ms)
-            .bind(&entry.kind)
-            .bind(&entry.host)
-            .bind(&entry.body_json)
-            .bind(&entry.prev_hash)
-            .bind(&entry.hash)
-            .execute(&mut *transaction)
+            .fetch_optional(&mut *transaction)
             .await
-            .map_err(|source| match violation(&source) {
-                Some(ErrorKind::ForeignKeyViolation) => {
-                    StoreError::UnknownRollout { doing: doing(), rollout_id: rollout_id.to_owned() }
+            .map_err(query_error)?;
+        let Some(row) = row else {
+            return Err(StoreError::UnknownRollout {
+                doing: doing(),
+                rollout_id: rollout_id.to_owned(),
+            });
+        };
+        let owner: Option<String> = get(&row, "owner", &doing)?;
+        let fence: i64 = get(&row, "fence", &doing)?;
+        if owner.as_deref() != Some(lease.owner.as_str()) || fence != lease.token {
+            drop(transaction);
+            return Err(self.lease_lost(lease, &doing).await);
+        }
+        let seqs = append_in(&mut transaction, rollout_id, entries, &doing).await?;
+        if let Some(update) = phase {
+            let current: String = get(&row, "phase", &doing)?;
+            let reopens = FINISHED_PHASES.contains(&current.as_str())
+                && !FINISHED_PHASES.contains(&update.phase.as_str());
+            if reopens {
+                // A finished rollout claims no host; one reopened (a rollback by hand) claims
+                // its hosts again, and may not while another rollout has taken one.
+                let hosts: Vec<String> =
+                    sqlx::query_scalar("SELECT host FROM rollout_hosts WHERE rollout_id = $1")
+                        .bind(rollout_id)
+                        .fetch_all(&mut *transaction)
+                        .await
+                        .map_err(query_error)?;
+                let claims = claims_of(&mut transaction, &hosts, Some(rollout_id), &doing).await?;
+                if !claims.is_empty() {
+                    return Err(StoreError::HostsClaimed { doing: doing(), claims });
                 }
-                _ => StoreError::Query { doing: doing(), source },
-            })?;
+            }
+            sqlx::query("UPDATE rollouts SET phase = $2, updated_at = $3 WHERE id = $1")
+                .bind(rollout_id)
+                .bind(&update.phase)
+                .bind(update.at_unix)
+                .execute(&mut *transaction)
+                .await
+                .map_err(query_error)?;
         }
         // Dropping the transaction on an error above rolls it back: all of the entries or none.
         transaction.commit().await.map_err(query_error)?;
-        Ok(chained.iter().map(|entry| entry.seq).collect())
+        Ok(seqs)
+    }
+
+    pub(crate) async fn append_request(
+        &self,
+        rollout_id: &str,
+        entries: &[NewJournalEntry],
+    ) -> Result<Vec<i64>, StoreError> {
+        let doing = || format!("asking the driver of rollout {rollout_id}");
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let seqs = append_in(&mut transaction, rollout_id, entries, &doing).await?;
+        transaction.commit().await.map_err(query_error)?;
+        Ok(seqs)
     }
 
     pub(crate) async fn journal_since(
@@ -83,6 +109,173 @@ impl Sqlite {
         .map_err(|source| StoreError::Query { doing: doing(), source })?;
         rows.iter().map(|row| journal_entry(row, &doing)).collect()
     }
+
+    pub(crate) async fn verify_journal(
+        &self,
+        rollout_id: &str,
+    ) -> Result<JournalCheck, StoreError> {
+        let doing = || format!("checking the journal of rollout {rollout_id}");
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        // One read transaction, so that the header and the entries are of the same moment.
+        let mut transaction = self.pool.begin().await.map_err(query_error)?;
+        let row = sqlx::query("SELECT plan_id, config, chain_version FROM rollouts WHERE id = $1")
+            .bind(rollout_id)
+            .fetch_optional(&mut *transaction)
+            .await
+            .map_err(query_error)?;
+        let Some(row) = row else {
+            return Err(StoreError::UnknownRollout {
+                doing: doing(),
+                rollout_id: rollout_id.to_owned(),
+            });
+        };
+        let (plan_id, config_json): (String, String) =
+            (get(&row, "plan_id", &doing)?, get(&row, "config", &doing)?);
+        let chain_version: i64 = get(&row, "chain_version", &doing)?;
+        let header = RolloutHeader {
+            chain_version,
+            rollout_id,
+            plan_id: &plan_id,
+            config_json: &config_json,
+        };
+        let genesis = header.genesis().ok_or_else(|| StoreError::CorruptRow {
+            doing: doing(),
+            message: format!("unknown journal chain version {chain_version}"),
+        })?;
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, kind, host, body, prev_hash, hash FROM rollout_journal
+             WHERE rollout_id = $1 ORDER BY seq",
+        )
+        .bind(rollout_id)
+        .fetch_all(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let entries: Vec<JournalEntry> =
+            rows.iter().map(|row| journal_entry(row, &doing)).collect::<Result<_, _>>()?;
+        Ok(journal_chain::verify(&genesis, &entries))
+    }
+}
+
+/// Appends `entries` after the journal's last one, inside `transaction`: chained from the last
+/// entry's hash, or from the rollout's genesis for its first.
+async fn append_in(
+    transaction: &mut Transaction<'_, Db>,
+    rollout_id: &str,
+    entries: &[NewJournalEntry],
+    doing: &(dyn Fn() -> String + Sync),
+) -> Result<Vec<i64>, StoreError> {
+    let query_error = |source| StoreError::Query { doing: doing(), source };
+    let last = sqlx::query(
+        "SELECT seq, hash FROM rollout_journal WHERE rollout_id = $1
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(rollout_id)
+    .fetch_optional(&mut **transaction)
+    .await
+    .map_err(query_error)?;
+    let (last_seq, last_hash) = match &last {
+        Some(row) => (get(row, "seq", doing)?, get(row, "hash", doing)?),
+        None => (0, genesis_of(transaction, rollout_id, doing).await?),
+    };
+    let chained = journal_chain::chain(last_seq, &last_hash, entries);
+    insert_entries(transaction, rollout_id, &chained, doing).await?;
+    Ok(chained.iter().map(|entry| entry.seq).collect())
+}
+
+/// The genesis of a rollout's chain, from its row.
+async fn genesis_of(
+    transaction: &mut Transaction<'_, Db>,
+    rollout_id: &str,
+    doing: &(dyn Fn() -> String + Sync),
+) -> Result<String, StoreError> {
+    let row = sqlx::query("SELECT plan_id, config, chain_version FROM rollouts WHERE id = $1")
+        .bind(rollout_id)
+        .fetch_optional(&mut **transaction)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?
+        .ok_or_else(|| StoreError::UnknownRollout {
+            doing: doing(),
+            rollout_id: rollout_id.to_owned(),
+        })?;
+    let (plan_id, config_json): (String, String) =
+        (get(&row, "plan_id", doing)?, get(&row, "config", doing)?);
+    let chain_version: i64 = get(&row, "chain_version", doing)?;
+    RolloutHeader { chain_version, rollout_id, plan_id: &plan_id, config_json: &config_json }
+        .genesis()
+        .ok_or_else(|| StoreError::CorruptRow {
+            doing: doing(),
+            message: format!("unknown journal chain version {chain_version}"),
+        })
+}
+
+/// Inserts entries already chained.
+pub(super) async fn insert_entries(
+    transaction: &mut Transaction<'_, Db>,
+    rollout_id: &str,
+    entries: &[JournalEntry],
+    doing: &(dyn Fn() -> String + Sync),
+) -> Result<(), StoreError> {
+    for entry in entries {
+        sqlx::query(
+            "INSERT INTO rollout_journal
+                 (rollout_id, seq, at_ms, kind, host, body, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(rollout_id)
+        .bind(entry.seq)
+        .bind(entry.at_ms)
+        .bind(&entry.kind)
+        .bind(&entry.host)
+        .bind(&entry.body_json)
+        .bind(&entry.prev_hash)
+        .bind(&entry.hash)
+        .execute(&mut **transaction)
+        .await
+        .map_err(|source| match violation(&source) {
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::UnknownRollout { doing: doing(), rollout_id: rollout_id.to_owned() }
+            }
+            _ => StoreError::Query { doing: doing(), source },
+        })?;
+    }
+    Ok(())
+}
+
+/// Which of `hosts` are claimed by unfinished rollouts (other than `except`), with the
+/// rollout and its phase; sorted by host.
+pub(super) async fn claims_of(
+    transaction: &mut Transaction<'_, Db>,
+    hosts: &[String],
+    except: Option<&str>,
+    doing: &(dyn Fn() -> String + Sync),
+) -> Result<Vec<HostClaim>, StoreError> {
+    let mut claims = Vec::new();
+    for host in hosts {
+        let rows = sqlx::query(
+            "SELECT rollouts.id, rollouts.phase FROM rollout_hosts
+             JOIN rollouts ON rollouts.id = rollout_hosts.rollout_id
+             WHERE rollout_hosts.host = $1
+               AND rollouts.phase NOT IN ($2, $3, $4)
+               AND rollouts.id IS NOT $5
+             ORDER BY rollouts.created_at, rollouts.id",
+        )
+        .bind(host)
+        .bind(FINISHED_PHASES[0])
+        .bind(FINISHED_PHASES[1])
+        .bind(FINISHED_PHASES[2])
+        .bind(except)
+        .fetch_all(&mut **transaction)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        for row in &rows {
+            claims.push(HostClaim {
+                host: host.clone(),
+                rollout_id: get(row, "id", doing)?,
+                phase: get(row, "phase", doing)?,
+            });
+        }
+    }
+    Ok(claims)
 }
 
 fn journal_entry(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<JournalEntry, StoreError> {

@@ -4,16 +4,19 @@
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
 
+use super::journal::{claims_of, insert_entries};
 use super::{Sqlite, get, violation};
 use crate::StoreError;
+use crate::journal_chain::{self, CHAIN_VERSION, RolloutHeader};
 use crate::rollout_records::{
-    Claim, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
+    Claim, Lease, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
 };
 
 /// The columns `rollout_row` reads; a macro so that every query stays a `&'static str`.
 macro_rules! rollout_columns {
     () => {
-        "id, plan_id, created_at, config, phase, updated_at, owner, lease_expires"
+        "id, plan_id, created_at, config, phase, updated_at, owner, lease_expires, fence, \
+         chain_version"
     };
 }
 
@@ -99,16 +102,44 @@ impl Sqlite {
 
     pub(crate) async fn create_rollout(&self, rollout: &NewRollout) -> Result<(), StoreError> {
         let doing = || format!("creating rollout {} of plan {}", rollout.id, rollout.plan_id);
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        // One write transaction, taken up front, decides: the plan has no rollout yet (unless
+        // again), none of the hosts is claimed by an unfinished rollout, then the row, its hosts
+        // and its first journal entries. Two processes starting the same plan at once are
+        // checked one after the other, and the second sees the first's rollout.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        if !rollout.again {
+            let earlier = sqlx::query(
+                "SELECT id, phase FROM rollouts WHERE plan_id = $1
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(&rollout.plan_id)
+            .fetch_optional(&mut *transaction)
+            .await
+            .map_err(query_error)?;
+            if let Some(row) = earlier {
+                return Err(StoreError::PlanAlreadyRun {
+                    plan_id: rollout.plan_id.clone(),
+                    rollout_id: get(&row, "id", &doing)?,
+                    phase: get(&row, "phase", &doing)?,
+                });
+            }
+        }
+        let claims = claims_of(&mut transaction, &rollout.hosts, None, &doing).await?;
+        if !claims.is_empty() {
+            return Err(StoreError::HostsClaimed { doing: doing(), claims });
+        }
         sqlx::query(
-            "INSERT INTO rollouts (id, plan_id, created_at, config, phase, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $3)",
+            "INSERT INTO rollouts (id, plan_id, created_at, config, phase, updated_at, chain_version)
+             VALUES ($1, $2, $3, $4, $5, $3, $6)",
         )
         .bind(&rollout.id)
         .bind(&rollout.plan_id)
         .bind(rollout.created_at_unix)
         .bind(&rollout.config_json)
         .bind(ROLLOUT_CREATED_PHASE)
-        .execute(&self.pool)
+        .bind(CHAIN_VERSION)
+        .execute(&mut *transaction)
         .await
         .map_err(|source| match violation(&source) {
             Some(ErrorKind::ForeignKeyViolation) => {
@@ -119,6 +150,29 @@ impl Sqlite {
             }
             _ => StoreError::Query { doing: doing(), source },
         })?;
+        for host in &rollout.hosts {
+            sqlx::query(
+                "INSERT INTO rollout_hosts (rollout_id, host) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&rollout.id)
+            .bind(host)
+            .execute(&mut *transaction)
+            .await
+            .map_err(query_error)?;
+        }
+        if !rollout.first_entries.is_empty() {
+            let header = RolloutHeader {
+                chain_version: CHAIN_VERSION,
+                rollout_id: &rollout.id,
+                plan_id: &rollout.plan_id,
+                config_json: &rollout.config_json,
+            };
+            let genesis = header.genesis().expect("the current chain version has a genesis");
+            let entries = journal_chain::chain(0, &genesis, &rollout.first_entries);
+            insert_entries(&mut transaction, &rollout.id, &entries, &doing).await?;
+        }
+        transaction.commit().await.map_err(query_error)?;
         Ok(())
     }
 
@@ -159,26 +213,6 @@ impl Sqlite {
         rows.iter().map(|row| rollout_row(row, &doing)).collect()
     }
 
-    pub(crate) async fn set_rollout_phase(
-        &self,
-        id: &str,
-        phase: &str,
-        updated_at_unix: i64,
-    ) -> Result<(), StoreError> {
-        let doing = || format!("setting the phase of rollout {id} to {phase}");
-        let updated = sqlx::query("UPDATE rollouts SET phase = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(phase)
-            .bind(updated_at_unix)
-            .execute(&self.pool)
-            .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::UnknownRollout { doing: doing(), rollout_id: id.to_owned() });
-        }
-        Ok(())
-    }
-
     pub(crate) async fn claim_rollout(
         &self,
         id: &str,
@@ -191,20 +225,27 @@ impl Sqlite {
             // The condition and the change are one statement, and SQLite runs one writer at a
             // time: of two processes claiming at once, the second sees the first's owner and
             // changes nothing. A lease ends at `lease_expires`, so `<=` lets a claim take it
-            // from that second on.
-            let claimed = sqlx::query(
-                "UPDATE rollouts SET owner = $2, lease_expires = $3
-                 WHERE id = $1 AND (owner IS NULL OR owner = $2 OR lease_expires <= $4)",
+            // from that second on. Whether the holder still runs is never asked: a process
+            // that stalled, or runs in another PID namespace, is told by its lease alone.
+            let claimed: Option<i64> = sqlx::query_scalar(
+                "UPDATE rollouts SET owner = $2, lease_expires = $3, fence = fence + 1
+                 WHERE id = $1 AND (owner IS NULL OR lease_expires <= $4)
+                 RETURNING fence",
             )
             .bind(id)
             .bind(owner)
             .bind(until_unix)
             .bind(now_unix)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await
             .map_err(|source| StoreError::Query { doing: doing(), source })?;
-            if claimed.rows_affected() == 1 {
-                return Ok(Claim::Claimed);
+            if let Some(token) = claimed {
+                return Ok(Claim::Claimed(Lease {
+                    rollout_id: id.to_owned(),
+                    owner: owner.to_owned(),
+                    token,
+                    until_unix,
+                }));
             }
             match self.lease(id, &doing).await? {
                 Some((Some(holder), Some(until_unix))) if until_unix > now_unix => {
@@ -227,51 +268,72 @@ impl Sqlite {
 
     pub(crate) async fn renew_rollout_lease(
         &self,
-        id: &str,
-        owner: &str,
+        lease: &Lease,
         until_unix: i64,
-    ) -> Result<(), StoreError> {
-        let doing = || format!("renewing the lease on rollout {id} for {owner}");
-        // Renewal needs the caller's name on the row, even if its lease ran out: a claim by
-        // anyone else, even one already released, would have replaced the name, and the caller
-        // must then stop, because that process may have driven the rollout meanwhile.
-        let renewed =
-            sqlx::query("UPDATE rollouts SET lease_expires = $3 WHERE id = $1 AND owner = $2")
-                .bind(id)
-                .bind(owner)
-                .bind(until_unix)
-                .execute(&self.pool)
-                .await
-                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+    ) -> Result<Lease, StoreError> {
+        let doing = || format!("renewing the lease on rollout {}", lease.rollout_id);
+        // Renewal needs the caller's token on the row, even if its lease ran out: a claim by
+        // anyone else, even one since released, bumped it, and the caller must then stop,
+        // because that process may have driven the rollout meanwhile.
+        let renewed = sqlx::query(
+            "UPDATE rollouts SET lease_expires = $4 WHERE id = $1 AND owner = $2 AND fence = $3",
+        )
+        .bind(&lease.rollout_id)
+        .bind(&lease.owner)
+        .bind(lease.token)
+        .bind(until_unix)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
         if renewed.rows_affected() == 1 {
-            return Ok(());
+            return Ok(Lease { until_unix, ..lease.clone() });
         }
-        match self.lease(id, &doing).await? {
-            Some((holder, _)) => Err(StoreError::LeaseLost {
-                rollout_id: id.to_owned(),
-                owner: owner.to_owned(),
-                holder,
-            }),
-            None => Err(StoreError::UnknownRollout { doing: doing(), rollout_id: id.to_owned() }),
-        }
+        Err(self.lease_lost(lease, &doing).await)
     }
 
-    pub(crate) async fn release_rollout(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
-        let doing = || format!("releasing rollout {id} for {owner}");
+    pub(crate) async fn release_rollout(&self, lease: &Lease) -> Result<bool, StoreError> {
+        let doing = || format!("releasing rollout {} for {}", lease.rollout_id, lease.owner);
         let released = sqlx::query(
-            "UPDATE rollouts SET owner = NULL, lease_expires = NULL WHERE id = $1 AND owner = $2",
+            "UPDATE rollouts SET owner = NULL, lease_expires = NULL
+             WHERE id = $1 AND owner = $2 AND fence = $3",
         )
-        .bind(id)
-        .bind(owner)
+        .bind(&lease.rollout_id)
+        .bind(&lease.owner)
+        .bind(lease.token)
         .execute(&self.pool)
         .await
         .map_err(|source| StoreError::Query { doing: doing(), source })?;
         if released.rows_affected() == 1 {
             return Ok(true);
         }
-        match self.lease(id, &doing).await? {
+        match self.lease(&lease.rollout_id, &doing).await? {
             Some(_) => Ok(false),
-            None => Err(StoreError::UnknownRollout { doing: doing(), rollout_id: id.to_owned() }),
+            None => Err(StoreError::UnknownRollout {
+                doing: doing(),
+                rollout_id: lease.rollout_id.clone(),
+            }),
+        }
+    }
+
+    /// The error for a write under `lease` that the row no longer carries: lost, with whoever
+    /// holds the rollout now.
+    pub(super) async fn lease_lost(
+        &self,
+        lease: &Lease,
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> StoreError {
+        match self.lease(&lease.rollout_id, doing).await {
+            Ok(Some((holder, _))) => StoreError::LeaseLost {
+                doing: doing(),
+                rollout_id: lease.rollout_id.clone(),
+                owner: lease.owner.clone(),
+                token: lease.token,
+                holder,
+            },
+            Ok(None) => {
+                StoreError::UnknownRollout { doing: doing(), rollout_id: lease.rollout_id.clone() }
+            }
+            Err(error) => error,
         }
     }
 
@@ -302,6 +364,8 @@ fn rollout_row(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<RolloutRow
         updated_at_unix: get(row, "updated_at", doing)?,
         owner: get(row, "owner", doing)?,
         lease_expires_unix: get(row, "lease_expires", doing)?,
+        fence: get(row, "fence", doing)?,
+        chain_version: get(row, "chain_version", doing)?,
     })
 }
 

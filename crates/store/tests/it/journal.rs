@@ -3,13 +3,24 @@
 
 use std::collections::BTreeSet;
 
-use store::{JournalBreak, JournalCheck, NewJournalEntry, Store, StoreError};
+use store::{JournalBreak, JournalCheck, Lease, NewJournalEntry, Store, StoreError};
 
-use crate::rollouts::store_with_rollout;
+use crate::rollouts::{leased, plan_id, store_with_rollout};
 use crate::{open, sqlite_execute};
 
 const ROLLOUT: &str = "0123456789abcdef";
-const ZEROS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The genesis of a rollout's chain (version 2), written out from the layout documented in
+/// `journal_chain.rs`, apart from the store's code.
+fn genesis(rollout_id: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let string = |s: &str| [&(s.len() as u64).to_be_bytes()[..], s.as_bytes()].concat();
+    let mut bytes = string("patchctl rollout journal v2");
+    bytes.extend(string(rollout_id));
+    bytes.extend(string(&plan_id("feed01")));
+    bytes.extend(string(r#"{"error_budget":1}"#));
+    Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
 
 fn entry(at_ms: i64, kind: &str, host: Option<&str>, body_json: &str) -> NewJournalEntry {
     NewJournalEntry {
@@ -24,34 +35,37 @@ fn entry(at_ms: i64, kind: &str, host: Option<&str>, body_json: &str) -> NewJour
 async fn entries_are_numbered_and_chained() {
     let store = Store::open_in_memory().await.unwrap();
     store_with_rollout(&store, ROLLOUT).await;
+    let lease = leased(&store, ROLLOUT).await;
     let seqs = store
         .append_journal(
-            ROLLOUT,
+            &lease,
             &[
                 entry(1000, "rollout_started", None, "{}"),
                 entry(1001, "host_started", Some("deb1"), "{}"),
             ],
+            None,
         )
         .await
         .unwrap();
     assert_eq!(seqs, [1, 2]);
     let seqs = store
         .append_journal(
-            ROLLOUT,
+            &lease,
             &[
                 entry(1002, "step_done", Some("deb1"), r#"{"step":"apply"}"#),
                 entry(1003, "step_done", Some(""), r#"{"step":"reboot"}"#),
                 entry(1004, "rollout_done", None, "{}"),
             ],
+            None,
         )
         .await
         .unwrap();
     assert_eq!(seqs, [3, 4, 5]);
-    assert_eq!(store.append_journal(ROLLOUT, &[]).await.unwrap(), Vec::<i64>::new());
+    assert_eq!(store.append_journal(&lease, &[], None).await.unwrap(), Vec::<i64>::new());
 
     let journal = store.journal(ROLLOUT).await.unwrap();
     assert_eq!(journal.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
-    assert_eq!(journal[0].prev_hash, ZEROS);
+    assert_eq!(journal[0].prev_hash, genesis(ROLLOUT));
     for pair in journal.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
@@ -73,16 +87,22 @@ async fn entries_are_numbered_and_chained() {
 async fn a_batch_is_appended_whole_or_not_at_all() {
     let store = Store::open_in_memory().await.unwrap();
     store_with_rollout(&store, ROLLOUT).await;
+    let lease = leased(&store, ROLLOUT).await;
     let error = store
-        .append_journal(ROLLOUT, &[entry(1, "a", None, "{}"), entry(2, "b", None, "{oops")])
+        .append_journal(&lease, &[entry(1, "a", None, "{}"), entry(2, "b", None, "{oops")], None)
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::InvalidValue { .. }), "{error}");
-    let error = store.append_journal("aaaaaa", &[entry(1, "a", None, "{}")]).await.unwrap_err();
+    let nobody = Lease { rollout_id: "aaaaaa".into(), owner: "a".into(), token: 1, until_unix: 9 };
+    let error =
+        store.append_journal(&nobody, &[entry(1, "a", None, "{}")], None).await.unwrap_err();
     assert!(matches!(error, StoreError::UnknownRollout { .. }), "{error}");
     assert!(store.journal(ROLLOUT).await.unwrap().is_empty());
     // Nothing half-written moved the numbering.
-    assert_eq!(store.append_journal(ROLLOUT, &[entry(3, "c", None, "{}")]).await.unwrap(), [1]);
+    assert_eq!(
+        store.append_journal(&lease, &[entry(3, "c", None, "{}")], None).await.unwrap(),
+        [1]
+    );
 }
 
 #[tokio::test]
@@ -91,7 +111,8 @@ async fn the_journal_cannot_be_changed_or_deleted_even_by_hand() {
     let path = dir.path().join("state.db");
     let store = open(&path).await;
     store_with_rollout(&store, ROLLOUT).await;
-    store.append_journal(ROLLOUT, &[entry(1, "a", None, "{}")]).await.unwrap();
+    let lease = leased(&store, ROLLOUT).await;
+    store.append_journal(&lease, &[entry(1, "a", None, "{}")], None).await.unwrap();
     store.close().await;
 
     let error = sqlite_execute(&path, "UPDATE rollout_journal SET body = '{}'").await.unwrap_err();
@@ -115,8 +136,9 @@ async fn tampering_is_found_at_the_first_entry_it_touched() {
     store_with_rollout(&store, ROLLOUT).await;
     store_with_rollout(&store, other).await;
     let entries: Vec<_> = (0..5).map(|i| entry(i, "step_done", Some("deb1"), "{}")).collect();
-    store.append_journal(ROLLOUT, &entries).await.unwrap();
-    store.append_journal(other, &entries).await.unwrap();
+    let (lease, other_lease) = (leased(&store, ROLLOUT).await, leased(&store, other).await);
+    store.append_journal(&lease, &entries, None).await.unwrap();
+    store.append_journal(&other_lease, &entries, None).await.unwrap();
     store.close().await;
 
     // Someone drops the guard and edits an entry's body: the entry no longer hashes to its hash.
@@ -197,15 +219,17 @@ fn layout_hash(
 async fn an_outside_auditor_recomputes_the_same_hashes() {
     let store = Store::open_in_memory().await.unwrap();
     store_with_rollout(&store, ROLLOUT).await;
+    let lease = leased(&store, ROLLOUT).await;
     store
         .append_journal(
-            ROLLOUT,
+            &lease,
             &[entry(-1, "a", None, "{}"), entry(i64::MAX, "b", Some("deb1"), r#"{"x":"é"}"#)],
+            None,
         )
         .await
         .unwrap();
     let journal = store.journal(ROLLOUT).await.unwrap();
-    let mut prev_hash = ZEROS.to_owned();
+    let mut prev_hash = genesis(ROLLOUT);
     for e in &journal {
         let hash =
             layout_hash(&prev_hash, e.seq, e.at_ms, &e.kind, e.host.as_deref(), &e.body_json);
@@ -225,9 +249,11 @@ async fn concurrent_appenders_never_fork_the_chain() {
     let first = open(&path).await;
     let second = open(&path).await;
     store_with_rollout(&first, ROLLOUT).await;
+    let lease = leased(&first, ROLLOUT).await;
     let mut handles = Vec::new();
     for task in 0..TASKS {
         let store = if task % 2 == 0 { first.clone() } else { second.clone() };
+        let lease = lease.clone();
         handles.push(tokio::spawn(async move {
             let mut batches = Vec::new();
             for batch in 0..BATCHES {
@@ -237,7 +263,7 @@ async fn concurrent_appenders_never_fork_the_chain() {
                         entry(0, "step_done", None, &body)
                     })
                     .collect();
-                batches.push(store.append_journal(ROLLOUT, &entries).await.unwrap());
+                batches.push(store.append_journal(&lease, &entries, None).await.unwrap());
             }
             batches
         }));
@@ -259,5 +285,49 @@ async fn concurrent_appenders_never_fork_the_chain() {
     assert!(
         matches!(check, JournalCheck::Intact { n_entries, .. } if n_entries == n.unsigned_abs()),
         "{check:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_journal_copied_under_another_rollout_does_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = open(&path).await;
+    let other = "fedcba9876543210";
+    store_with_rollout(&store, ROLLOUT).await;
+    store_with_rollout(&store, other).await;
+    let lease = leased(&store, ROLLOUT).await;
+    let entries: Vec<_> = (0..3).map(|i| entry(i, "step_done", Some("deb1"), "{}")).collect();
+    store.append_journal(&lease, &entries, None).await.unwrap();
+    store.close().await;
+    // Every entry copied byte for byte, hashes included, under the other rollout's id.
+    sqlite_execute(
+        &path,
+        &format!(
+            "INSERT INTO rollout_journal (rollout_id, seq, at_ms, kind, host, body, prev_hash, hash)
+             SELECT '{other}', seq, at_ms, kind, host, body, prev_hash, hash
+             FROM rollout_journal WHERE rollout_id = '{ROLLOUT}'"
+        ),
+    )
+    .await
+    .unwrap();
+    let store = open(&path).await;
+    assert!(matches!(store.verify_journal(ROLLOUT).await.unwrap(), JournalCheck::Intact { .. }));
+    assert_eq!(
+        store.verify_journal(other).await.unwrap(),
+        JournalCheck::Broken { seq: 1, reason: JournalBreak::PrevHashMismatch }
+    );
+    // So is a configuration edited after the fact: the chain begins with it.
+    store.close().await;
+    sqlite_execute(
+        &path,
+        &format!("UPDATE rollouts SET config = '{{\"error_budget\":99}}' WHERE id = '{ROLLOUT}'"),
+    )
+    .await
+    .unwrap();
+    let store = open(&path).await;
+    assert_eq!(
+        store.verify_journal(ROLLOUT).await.unwrap(),
+        JournalCheck::Broken { seq: 1, reason: JournalBreak::PrevHashMismatch }
     );
 }

@@ -2,7 +2,8 @@
 //! rollouts belong to saved plans, and of processes racing for a lease exactly one wins.
 
 use store::{
-    Claim, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, Store, StoreError, StoredPlanSummary,
+    Claim, HostClaim, Lease, NewJournalEntry, NewRollout, PhaseUpdate, ROLLOUT_CREATED_PHASE,
+    RolloutRow, Store, StoreError, StoredPlanSummary,
 };
 
 use crate::{open, sqlite_execute};
@@ -18,6 +19,10 @@ pub(crate) fn new_rollout(id: &str, plan_id: &str, created_at_unix: i64) -> NewR
         plan_id: plan_id.to_owned(),
         created_at_unix,
         config_json: r#"{"error_budget":1}"#.to_owned(),
+        hosts: Vec::new(),
+        // Most tests make several rollouts of one plan.
+        again: true,
+        first_entries: Vec::new(),
     }
 }
 
@@ -26,6 +31,22 @@ pub(crate) async fn store_with_rollout(store: &Store, rollout_id: &str) {
     let plan = plan_id("feed01");
     store.save_plan(&plan, 100, r#"{"hosts":[]}"#).await.unwrap();
     store.create_rollout(&new_rollout(rollout_id, &plan, 200)).await.unwrap();
+}
+
+/// Claims the rollout's lease for a test process, at time 1000.
+pub(crate) async fn leased(store: &Store, rollout_id: &str) -> Lease {
+    claimed(store.claim_rollout(rollout_id, "test", 1000, 60).await.unwrap())
+}
+
+fn phase(phase: &str, at_unix: i64) -> PhaseUpdate {
+    PhaseUpdate { phase: phase.to_owned(), at_unix }
+}
+
+fn claimed(claim: Claim) -> Lease {
+    match claim {
+        Claim::Claimed(lease) => lease,
+        held => panic!("{held:?}"),
+    }
 }
 
 #[tokio::test]
@@ -121,6 +142,8 @@ async fn rollouts_belong_to_saved_plans() {
             updated_at_unix: 10,
             owner: None,
             lease_expires_unix: None,
+            fence: 0,
+            chain_version: 2,
         }
     );
     // The exact id wins over the longer id it begins.
@@ -138,66 +161,192 @@ async fn rollouts_belong_to_saved_plans() {
         "{error}"
     );
 
-    store.set_rollout_phase("012345", "running", 60).await.unwrap();
+    let lease = leased(&store, "012345").await;
+    store.append_journal(&lease, &[], Some(&phase("running", 60))).await.unwrap();
     let rollout = store.rollout("012345").await.unwrap().unwrap();
     assert_eq!((rollout.phase.as_str(), rollout.updated_at_unix), ("running", 60));
-    let error = store.set_rollout_phase("aaaaaa", "running", 60).await.unwrap_err();
-    assert!(matches!(error, StoreError::UnknownRollout { .. }), "{error}");
 
     let ids: Vec<String> = store.rollouts().await.unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(ids, ["fedcba01", "fedcba9876543210", "012345", "0123456789abcdef"]);
 }
 
 #[tokio::test]
-async fn a_lease_is_held_until_it_runs_out_or_is_released() {
+async fn a_lease_is_held_until_it_runs_out_and_fenced_by_its_token() {
     let store = Store::open_in_memory().await.unwrap();
     let id = "0123456789abcdef";
     store_with_rollout(&store, id).await;
 
-    assert_eq!(store.claim_rollout(id, "alice", 1000, 60).await.unwrap(), Claim::Claimed);
+    let alice = claimed(store.claim_rollout(id, "alice", 1000, 60).await.unwrap());
+    assert_eq!((alice.token, alice.until_unix), (1, 1060));
     let held_by_alice = Claim::HeldBy { owner: "alice".to_owned(), until_unix: 1060 };
     assert_eq!(store.claim_rollout(id, "bob", 1059, 60).await.unwrap(), held_by_alice);
-    // Claiming again extends one's own lease.
-    assert_eq!(store.claim_rollout(id, "alice", 1030, 60).await.unwrap(), Claim::Claimed);
-    assert_eq!(
-        store.claim_rollout(id, "bob", 1089, 60).await.unwrap(),
-        Claim::HeldBy { owner: "alice".to_owned(), until_unix: 1090 }
-    );
-    // A lease that ran out is still its owner's to renew while nobody else claims it.
-    store.renew_rollout_lease(id, "alice", 2000, 60).await.unwrap();
+    // Not even alice claims it again while she holds it: a claim is a take-over.
+    assert!(matches!(
+        store.claim_rollout(id, "alice", 1030, 60).await.unwrap(),
+        Claim::HeldBy { .. }
+    ));
+    // A lease that ran out is still its holder's to renew while nobody else claims it.
+    let alice = store.renew_rollout_lease(&alice, 2000, 60).await.unwrap();
     let rollout = store.rollout(id).await.unwrap().unwrap();
     assert_eq!((rollout.owner.as_deref(), rollout.lease_expires_unix), (Some("alice"), Some(2060)));
 
-    // Run out, it goes to whoever claims it; the old owner can no longer renew or release it.
-    assert_eq!(store.claim_rollout(id, "bob", 2060, 30).await.unwrap(), Claim::Claimed);
-    let error = store.renew_rollout_lease(id, "alice", 2061, 60).await.unwrap_err();
+    // Run out, it goes to whoever claims it, with a new token; the old holder can no longer
+    // renew it, release it, or write to the journal.
+    let bob = claimed(store.claim_rollout(id, "bob", 2060, 30).await.unwrap());
+    assert_eq!(bob.token, 2);
+    let error = store.renew_rollout_lease(&alice, 2061, 60).await.unwrap_err();
     assert!(
         matches!(&error, StoreError::LeaseLost { holder: Some(holder), .. } if holder == "bob"),
         "{error}"
     );
     assert_eq!(
         error.to_string(),
-        "renewing the lease on rollout 0123456789abcdef for alice: it is held by bob now"
+        "renewing the lease on rollout 0123456789abcdef: the lease on rollout 0123456789abcdef \
+         is no longer alice's (token 1): it is held by bob now; nothing was written"
     );
-    assert!(!store.release_rollout(id, "alice").await.unwrap());
-    store.renew_rollout_lease(id, "bob", 2070, 30).await.unwrap();
+    assert!(!store.release_rollout(&alice).await.unwrap());
+    let entry =
+        NewJournalEntry { at_ms: 1, kind: "input".into(), host: None, body_json: "{}".into() };
+    let error = store.append_journal(&alice, std::slice::from_ref(&entry), None).await.unwrap_err();
+    assert!(matches!(error, StoreError::LeaseLost { .. }), "{error}");
+    assert_eq!(store.append_journal(&bob, std::slice::from_ref(&entry), None).await.unwrap(), [1]);
 
-    assert!(store.release_rollout(id, "bob").await.unwrap());
+    // Released, it is nobody's to renew, but anybody's to claim; the token moves on, so the
+    // holder before the release cannot write either, even though the row has no owner.
+    let bob = store.renew_rollout_lease(&bob, 2070, 30).await.unwrap();
+    assert!(store.release_rollout(&bob).await.unwrap());
     let rollout = store.rollout(id).await.unwrap().unwrap();
     assert_eq!((rollout.owner, rollout.lease_expires_unix), (None, None));
-    // Released, it is nobody's to renew, but anybody's to claim.
-    let error = store.renew_rollout_lease(id, "bob", 2071, 30).await.unwrap_err();
+    let error = store.renew_rollout_lease(&bob, 2071, 30).await.unwrap_err();
     assert!(matches!(error, StoreError::LeaseLost { holder: None, .. }), "{error}");
-    assert_eq!(store.claim_rollout(id, "carol", 2072, 30).await.unwrap(), Claim::Claimed);
+    let error = store.append_journal(&bob, std::slice::from_ref(&entry), None).await.unwrap_err();
+    assert!(matches!(error, StoreError::LeaseLost { holder: None, .. }), "{error}");
+    let carol = claimed(store.claim_rollout(id, "carol", 2072, 30).await.unwrap());
+    assert_eq!(carol.token, 3);
+    let error = store.append_journal(&bob, std::slice::from_ref(&entry), None).await.unwrap_err();
+    assert!(matches!(error, StoreError::LeaseLost { .. }), "{error}");
+    // A request from another process needs no lease: the holder decides on it.
+    assert_eq!(store.append_request(id, &[entry]).await.unwrap(), [2]);
+    assert_eq!(store.journal(id).await.unwrap().len(), 2);
 
     let error = store.claim_rollout(id, "carol", 2072, 0).await.unwrap_err();
     assert!(matches!(error, StoreError::InvalidValue { .. }), "{error}");
+    let nobody = Lease { rollout_id: "aaaaaa".into(), ..carol };
     for error in [
         store.claim_rollout("aaaaaa", "carol", 1, 30).await.unwrap_err(),
-        store.renew_rollout_lease("aaaaaa", "carol", 1, 30).await.unwrap_err(),
-        store.release_rollout("aaaaaa", "carol").await.unwrap_err(),
+        store.renew_rollout_lease(&nobody, 1, 30).await.unwrap_err(),
+        store.release_rollout(&nobody).await.unwrap_err(),
     ] {
         assert!(matches!(error, StoreError::UnknownRollout { .. }), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_plan_runs_once_and_a_host_is_claimed_by_one_unfinished_rollout() {
+    let store = Store::open_in_memory().await.unwrap();
+    let (plan, other_plan) = (plan_id("aa01"), plan_id("bb02"));
+    store.save_plan(&plan, 1, "{}").await.unwrap();
+    store.save_plan(&other_plan, 1, "{}").await.unwrap();
+    let rollout = |id: &str, plan: &str, hosts: &[&str], again: bool| NewRollout {
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        again,
+        ..new_rollout(id, plan, 10)
+    };
+    store.create_rollout(&rollout("aaaaaa01", &plan, &["deb1", "deb2"], false)).await.unwrap();
+    // The same plan again: refused, naming the rollout that ran it.
+    let error =
+        store.create_rollout(&rollout("aaaaaa02", &plan, &["deb1"], false)).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::PlanAlreadyRun { rollout_id, phase, .. } if rollout_id == "aaaaaa01" && phase == "created"),
+        "{error}"
+    );
+    // Another plan on a host the first one has not finished with: refused, naming both.
+    let error = store
+        .create_rollout(&rollout("bbbbbb01", &other_plan, &["deb2", "deb3"], false))
+        .await
+        .unwrap_err();
+    let StoreError::HostsClaimed { claims, .. } = &error else { panic!("{error}") };
+    assert_eq!(
+        claims,
+        &[HostClaim {
+            host: "deb2".into(),
+            rollout_id: "aaaaaa01".into(),
+            phase: "created".into()
+        }]
+    );
+    assert!(error.to_string().contains("deb2 by rollout aaaaaa01 (created)"), "{error}");
+    // --again does not lift the host claims.
+    let error =
+        store.create_rollout(&rollout("aaaaaa03", &plan, &["deb1"], true)).await.unwrap_err();
+    assert!(matches!(error, StoreError::HostsClaimed { .. }), "{error}");
+    assert!(store.rollout("aaaaaa03").await.unwrap().is_none(), "nothing half-created");
+
+    // Finished, the first rollout claims nothing: the other plan runs, and the first plan runs
+    // again only when asked to.
+    let lease = leased(&store, "aaaaaa01").await;
+    store.append_journal(&lease, &[], Some(&phase("completed", 20))).await.unwrap();
+    store
+        .create_rollout(&rollout("bbbbbb01", &other_plan, &["deb2", "deb3"], false))
+        .await
+        .unwrap();
+    let error =
+        store.create_rollout(&rollout("aaaaaa04", &plan, &["deb1"], false)).await.unwrap_err();
+    assert!(matches!(error, StoreError::PlanAlreadyRun { .. }), "{error}");
+    let first = NewJournalEntry {
+        at_ms: 30_000,
+        kind: "start".into(),
+        host: None,
+        body_json: r#"{"again":"the first run was cut short"}"#.into(),
+    };
+    store
+        .create_rollout(&NewRollout {
+            first_entries: vec![first],
+            ..rollout("aaaaaa04", &plan, &["deb1"], true)
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.journal("aaaaaa04").await.unwrap()[0].kind, "start");
+
+    // A rollback by hand that would reopen the first rollout while another holds deb2: refused.
+    let error = store.append_journal(&lease, &[], Some(&phase("running", 40))).await.unwrap_err();
+    assert!(matches!(error, StoreError::HostsClaimed { .. }), "{error}");
+    assert_eq!(store.rollout("aaaaaa01").await.unwrap().unwrap().phase, "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_processes_starting_one_plan_at_once_exactly_one_creates_a_rollout() {
+    const ROUNDS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let first = open(&path).await;
+    let second = open(&path).await;
+    for round in 0..ROUNDS {
+        let plan = plan_id(&format!("{round:04x}"));
+        first.save_plan(&plan, 1, "{}").await.unwrap();
+        let start = |store: Store, id: String, plan: String| {
+            tokio::spawn(async move {
+                let rollout = NewRollout {
+                    hosts: vec!["deb1".into()],
+                    again: false,
+                    ..new_rollout(&id, &plan, 1)
+                };
+                store.create_rollout(&rollout).await
+            })
+        };
+        let a = start(first.clone(), format!("a{round:015x}"), plan.clone());
+        let b = start(second.clone(), format!("b{round:015x}"), plan.clone());
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        assert!(a.is_ok() != b.is_ok(), "round {round}: {a:?} and {b:?}");
+        let refused = a.err().or(b.err()).unwrap();
+        assert!(matches!(refused, StoreError::PlanAlreadyRun { .. }), "{refused}");
+        // Finish it, so the next round's host is free.
+        let id = if first.rollout(&format!("a{round:015x}")).await.unwrap().is_some() {
+            format!("a{round:015x}")
+        } else {
+            format!("b{round:015x}")
+        };
+        let lease = claimed(first.claim_rollout(&id, "t", 1, 60).await.unwrap());
+        first.append_journal(&lease, &[], Some(&phase("completed", 2))).await.unwrap();
     }
 }
 
@@ -222,10 +371,14 @@ async fn of_two_processes_claiming_at_once_exactly_one_wins() {
         let b = claim(second.clone(), "process-b");
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
         let winner = match (&a, &b) {
-            (Claim::Claimed, Claim::HeldBy { owner, until_unix: 1060 }) if owner == "process-a" => {
+            (Claim::Claimed(_), Claim::HeldBy { owner, until_unix: 1060 })
+                if owner == "process-a" =>
+            {
                 "process-a"
             }
-            (Claim::HeldBy { owner, until_unix: 1060 }, Claim::Claimed) if owner == "process-b" => {
+            (Claim::HeldBy { owner, until_unix: 1060 }, Claim::Claimed(_))
+                if owner == "process-b" =>
+            {
                 "process-b"
             }
             _ => panic!("round {round}: {a:?} and {b:?}"),
@@ -248,11 +401,12 @@ async fn every_future_can_be_spawned() {
     send(store.create_rollout(&rollout));
     send(store.rollout("abcdef"));
     send(store.rollouts());
-    send(store.set_rollout_phase("abcdef", "running", 1));
+    let lease = Lease { rollout_id: "abcdef".into(), owner: "a".into(), token: 1, until_unix: 2 };
     send(store.claim_rollout("abcdef", "a", 1, 1));
-    send(store.renew_rollout_lease("abcdef", "a", 1, 1));
-    send(store.release_rollout("abcdef", "a"));
-    send(store.append_journal("abcdef", &[]));
+    send(store.renew_rollout_lease(&lease, 1, 1));
+    send(store.release_rollout(&lease));
+    send(store.append_journal(&lease, &[], None));
+    send(store.append_request("abcdef", &[]));
     send(store.journal("abcdef"));
     send(store.journal_since("abcdef", 0));
     send(store.verify_journal("abcdef"));

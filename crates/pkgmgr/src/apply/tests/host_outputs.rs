@@ -176,62 +176,95 @@ fn journal_errors_since_the_mark() {
     let c = captured!("journal-mark");
     let mark = parse_journal_mark(c.rc, c.stdout).unwrap();
     let cursor = mark.cursor.clone().unwrap();
-    assert!(cursor.starts_with("s=") && cursor.contains(";i=d2;"));
+    assert!(cursor.starts_with("s=") && cursor.contains(";i=42;"));
 
     let since = JournalSince::from_mark(&mark);
     let argv = journal_errors_command(&since).unwrap().argv;
     assert_eq!(argv.last().unwrap(), &format!("--cursor={cursor}"));
     assert_eq!(
         journal_errors_command(&JournalSince::ThisBoot).unwrap().argv.join(" "),
-        "journalctl --no-pager -q -p err -o short-iso -n 1000 -b"
+        "journalctl --no-pager -q -p err -o json \
+         --output-fields=MESSAGE,SYSLOG_IDENTIFIER,_COMM,_PID,_UID,_TRANSPORT,_SYSTEMD_UNIT \
+         -n 1000 -b"
     );
 
     let errors = |c: super::Captured| parse_journal_errors(c.rc, c.stdout).unwrap();
     let baseline = errors(captured!("journal-errors-boot"));
-    assert_eq!(baseline.len(), 5);
-    assert_eq!(baseline[0].identifier, "sshd");
-    assert_eq!(baseline[0].pid, Some(38));
-    assert_eq!(baseline[0].timestamp, "2026-11-22T01:12:33+0000");
+    assert_eq!(baseline.len(), 1);
+    let sshd = &baseline[0];
     assert_eq!(
-        baseline[0].message,
+        (sshd.identifier.as_str(), sshd.pid, sshd.uid, sshd.unit.as_deref()),
+        ("sshd", Some(36), Some(0), Some("ssh.service"))
+    );
+    assert_eq!(sshd.realtime_usec, Some(1_796_589_353_870_922));
+    assert_eq!(
+        sshd.message,
         "error: kex_exchange_identification: Connection closed by remote host"
     );
+    assert!(sshd.is_from_the_system());
 
+    // Root, nobody and a login user (uid 1000) each logged an error with `logger -p user.err`:
+    // all three are new, and only root's is the system's.
     let after = errors(captured!("journal-errors-after"));
     let new = new_journal_errors(&baseline, &after);
-    assert_eq!(new.len(), 1);
-    assert_eq!(new[0].identifier, "acme-capture");
-    assert_eq!(new[0].message, "patchctl capture: an error logged after the mark");
-
-    // Across the reboot: sshd's usual complaint is in the baseline, the rest is new (a
-    // container's bind mounts fail to unmount at every shutdown).
-    let after_reboot = errors(captured!("journal-errors-after-reboot"));
-    assert_eq!(after_reboot.len(), 7);
-    let new = new_journal_errors(&baseline, &after_reboot);
-    assert_eq!(new.len(), 6);
-    assert!(
-        new[1..]
-            .iter()
-            .all(|e| e.identifier == "systemd" && e.message.starts_with("Failed unmounting "))
+    let who: Vec<(&str, Option<u32>, bool)> =
+        new.iter().map(|e| (e.identifier.as_str(), e.uid, e.is_from_the_system())).collect();
+    assert_eq!(
+        who,
+        [
+            ("acme-capture", Some(0), true),
+            ("acme-nobody", Some(65534), false),
+            ("acme-alice", Some(1000), false)
+        ]
     );
+    assert_eq!(new[0].message, "patchctl capture: an error logged by root");
+    assert_eq!(new[0].transport, "syslog");
+
+    // Across the reboot: the logged errors, and the `Failed unmounting …` errors systemd (PID 1,
+    // init.scope) logs at every container shutdown.
+    let after_reboot = errors(captured!("journal-errors-after-reboot"));
+    assert_eq!(after_reboot.len(), 8);
+    let new = new_journal_errors(&baseline, &after_reboot);
+    let systemd: Vec<_> = new.iter().filter(|e| e.identifier == "systemd").collect();
+    assert_eq!(systemd.len(), 5);
+    assert!(systemd.iter().all(|e| e.message.starts_with("Failed unmounting ")
+        && e.uid == Some(0)
+        && e.unit.as_deref() == Some("init.scope")
+        && e.is_from_the_system()));
 
     // Why --cursor: systemd 252's --after-cursor with -p err skips the first error after the mark.
     let skipped = errors(captured!("journal-errors-after-cursor-bug"));
-    assert_eq!(skipped.len(), 6);
+    assert_eq!(skipped.len(), 7);
     assert!(skipped.iter().all(|e| e.identifier != "acme-capture"));
+    assert_eq!(errors(captured!("journal-errors-boot-after-reboot")).len(), 9);
 }
 
 #[test]
-fn journal_odd_lines() {
-    let text = "2026-11-22T01:00:00+0000 deb1 kernel: oops\n  second line\n-- Boot 1234 --\n2026-11-22T01:00:01+0000 deb1 (true)[280]: t.service: Failed\n";
+fn journal_entries_name_who_logged_them() {
+    // A kernel message has no _UID; a system service may run under a dynamic UID; a user's
+    // own units run inside user@UID.service; bytes that are not UTF-8 come as an array.
+    let text = concat!(
+        r#"{"_TRANSPORT":"kernel","MESSAGE":"oops","SYSLOG_IDENTIFIER":"kernel"}"#,
+        "\n",
+        r#"{"_TRANSPORT":"stdout","_UID":"61234","_SYSTEMD_UNIT":"app.service","MESSAGE":"x","_COMM":"app"}"#,
+        "\n",
+        r#"{"_TRANSPORT":"stdout","_UID":"1000","_SYSTEMD_UNIT":"user@1000.service","MESSAGE":"y"}"#,
+        "\n",
+        r#"{"_TRANSPORT":"syslog","_UID":"1000","_SYSTEMD_UNIT":"session-3.scope","MESSAGE":[104,105,255]}"#,
+        "\n",
+    );
     let entries = parse_journal_errors(0, text).unwrap();
-    assert_eq!(entries[0].identifier, "kernel");
-    assert_eq!(entries[0].pid, None);
-    assert_eq!(entries[0].message, "oops\nsecond line");
-    assert_eq!(entries[1].identifier, "(true)");
-    assert!(parse_journal_errors(0, "  continuation first\n").is_err());
-    assert!(parse_journal_errors(0, "not a journal line\n").is_err());
+    let system: Vec<bool> = entries.iter().map(JournalEntry::is_from_the_system).collect();
+    assert_eq!(system, [true, true, false, false]);
+    assert_eq!(entries[1].identifier, "app");
+    assert_eq!(entries[3].message, "hi\u{fffd}");
+    assert!(parse_journal_errors(0, "not json\n").is_err());
+    assert!(parse_journal_errors(0, r#"{"_UID":"root"}"#).is_err());
     assert!(parse_journal_errors(1, "").is_err());
+}
+
+#[test]
+fn journal_marks_are_strict() {
     assert!(parse_journal_mark(0, "-- cursor: s=1;x=2\n-- cursor: s=3\n").is_err());
     assert_eq!(parse_journal_mark(0, "").unwrap().cursor, None);
 }

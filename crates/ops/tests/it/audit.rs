@@ -1,0 +1,191 @@
+//! `audit verify` on a real SQLite file that is then changed behind patchctl's back, the way a
+//! person with write access to the database would: every kind of rewrite is found, either by
+//! the chain itself or against the heads exported to the anchor file before.
+
+use std::path::Path;
+
+use ops::audit::{AuditReport, Scope, verify};
+use sqlx::Connection as _;
+use store::{Claim, Lease, NewJournalEntry, NewRollout, Store};
+
+const ROLLOUT: &str = "0123456789abcdef";
+const OTHER: &str = "fedcba9876543210";
+
+async fn execute(path: &Path, sql: &str) {
+    let url = format!("sqlite://{}", path.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+    connection.close().await.unwrap();
+}
+
+/// A database with two rollouts of one plan, five entries each, and their heads exported.
+async fn setup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let path = dir.join("state.db");
+    let anchors = dir.join("state.db.anchors");
+    let store = Store::open(&path).await.unwrap();
+    let plan = format!("sha256:{}", "ab".repeat(32));
+    store.save_plan(&plan, 1, "{}").await.unwrap();
+    for id in [ROLLOUT, OTHER] {
+        store
+            .create_rollout(&NewRollout {
+                id: id.to_owned(),
+                plan_id: plan.clone(),
+                created_at_unix: 1,
+                config_json: "{}".to_owned(),
+                hosts: Vec::new(),
+                again: true,
+                first_entries: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let Claim::Claimed(lease) = store.claim_rollout(id, "test", 1, 60).await.unwrap() else {
+            panic!("claimed")
+        };
+        append(&store, &lease, 5).await;
+    }
+    let report = verify(&store, &Scope::All, &anchors, false, 100).await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    store.close().await;
+    (path, anchors)
+}
+
+async fn append(store: &Store, lease: &Lease, n: i64) {
+    let entries: Vec<NewJournalEntry> = (0..n)
+        .map(|i| NewJournalEntry {
+            at_ms: i,
+            kind: "event".into(),
+            host: Some("deb1".into()),
+            body_json: format!(r#"{{"n":{i}}}"#),
+        })
+        .collect();
+    store.append_journal(lease, &entries, None).await.unwrap();
+}
+
+async fn audit(path: &Path, anchors: &Path) -> AuditReport {
+    let store = Store::open(path).await.unwrap();
+    let report = verify(&store, &Scope::All, anchors, false, 200).await.unwrap();
+    store.close().await;
+    report
+}
+
+fn problem(report: &AuditReport, rollout: &str) -> String {
+    let chain = format!("rollout:{rollout}");
+    let verdict = report.chains.iter().find(|c| c.chain == chain).unwrap();
+    verdict.problem.clone().unwrap_or_default()
+}
+
+const UNGUARD: &str = "DROP TRIGGER IF EXISTS rollout_journal_refuses_update;
+                       DROP TRIGGER IF EXISTS rollout_journal_refuses_delete;";
+
+#[tokio::test]
+async fn an_edited_entry_is_found_by_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    execute(&path, &format!("{UNGUARD} UPDATE rollout_journal SET body = '{{\"n\":9}}' WHERE rollout_id = '{ROLLOUT}' AND seq = 3")).await;
+    let report = audit(&path, &anchors).await;
+    assert!(!report.is_intact());
+    assert!(
+        problem(&report, ROLLOUT).starts_with("entry 3: its content does not match"),
+        "{report:?}"
+    );
+    assert_eq!(problem(&report, OTHER), "");
+}
+
+#[tokio::test]
+async fn a_journal_edited_and_hashed_again_is_found_against_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    // The forger rewrites the whole journal through patchctl's own code: a new rollout row
+    // with the same id, its entries appended again with one of them changed. The chain is
+    // perfect; only the head exported before tells.
+    execute(
+        &path,
+        &format!("{UNGUARD} DELETE FROM rollout_journal WHERE rollout_id = '{ROLLOUT}'"),
+    )
+    .await;
+    let store = Store::open(&path).await.unwrap();
+    let Claim::Claimed(lease) = store.claim_rollout(ROLLOUT, "forger", 10_000, 60).await.unwrap()
+    else {
+        panic!("claimed")
+    };
+    let forged: Vec<NewJournalEntry> = (0..5)
+        .map(|i| NewJournalEntry {
+            at_ms: i,
+            kind: "event".into(),
+            host: Some("deb1".into()),
+            body_json: format!(r#"{{"n":{}}}"#, if i == 2 { 7 } else { i }),
+        })
+        .collect();
+    store.append_journal(&lease, &forged, None).await.unwrap();
+    assert!(matches!(
+        store.verify_journal(ROLLOUT).await.unwrap(),
+        store::JournalCheck::Intact { .. }
+    ));
+    store.close().await;
+    let report = audit(&path, &anchors).await;
+    let found = problem(&report, ROLLOUT);
+    assert!(found.contains("entry 5 is not the one exported at"), "{found}");
+    assert!(found.contains("rewritten and hashed again"), "{found}");
+}
+
+#[tokio::test]
+async fn a_journal_copied_under_another_rollout_id_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    execute(
+        &path,
+        &format!(
+            "{UNGUARD} DELETE FROM rollout_journal WHERE rollout_id = '{OTHER}';
+             INSERT INTO rollout_journal (rollout_id, seq, at_ms, kind, host, body, prev_hash, hash)
+             SELECT '{OTHER}', seq, at_ms, kind, host, body, prev_hash, hash
+             FROM rollout_journal WHERE rollout_id = '{ROLLOUT}'"
+        ),
+    )
+    .await;
+    let report = audit(&path, &anchors).await;
+    assert!(
+        problem(&report, OTHER).starts_with("entry 1: it does not follow the entry before it"),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_last_entry_is_found_against_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    execute(
+        &path,
+        &format!(
+            "{UNGUARD} DELETE FROM rollout_journal WHERE rollout_id = '{ROLLOUT}' AND seq = 5"
+        ),
+    )
+    .await;
+    let report = audit(&path, &anchors).await;
+    let found = problem(&report, ROLLOUT);
+    assert!(found.contains("it has 4 entries, but had 5"), "{found}");
+    // A rollout removed altogether is missing.
+    execute(&path, &format!("{UNGUARD} DELETE FROM rollout_journal WHERE rollout_id = '{OTHER}'; DELETE FROM rollouts WHERE id = '{OTHER}'")).await;
+    let report = audit(&path, &anchors).await;
+    assert_eq!(report.missing, [format!("rollout:{OTHER}")]);
+}
+
+#[tokio::test]
+async fn an_intact_database_verifies_and_its_heads_are_exported_0600() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    let store = Store::open(&path).await.unwrap();
+    let Claim::Claimed(lease) = store.claim_rollout(ROLLOUT, "later", 10_000, 60).await.unwrap()
+    else {
+        panic!("claimed")
+    };
+    // Growing after an export is fine: the exported entry is still where it was.
+    append(&store, &lease, 2).await;
+    store.close().await;
+    let report = audit(&path, &anchors).await;
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(std::fs::metadata(&anchors).unwrap().mode() & 0o777, 0o600);
+    let lines = std::fs::read_to_string(&anchors).unwrap();
+    assert_eq!(lines.lines().count(), 4, "two chains, exported twice: {lines}");
+    assert!(lines.lines().last().unwrap().contains(r#""entries":7"#), "{lines}");
+}
