@@ -1,7 +1,10 @@
 //! The project's own records: every field the importer reads, every way a record goes bad, and
 //! matching on hosts of each kind.
 
-use model::advisory::{AdvisoryIndex, ExposureStatus, HostRelease, ParsedFile, osv::parse_osv};
+use model::advisory::{
+    AdvisoryIndex, ExposureStatus, HostRelease, ParsedFile, osv::parse_osv,
+    updateinfo::parse_updateinfo,
+};
 use model::{Classification, PackageManagerKind, Severity};
 
 use super::{deb, os, own, parse_file, rpm};
@@ -139,6 +142,32 @@ fn bad_records_are_skipped_or_trimmed_with_a_reason_naming_file_and_record() {
         let parsed = parse_osv("odd.json", text.as_bytes());
         assert!(parsed.advisories.is_empty() && !parsed.skipped.is_empty(), "{text}: {parsed:?}");
     }
+}
+
+/// A hostile updateinfo (a compromised mirror) is one skipped file with the reason, never a
+/// stack overflow inside the XML parser.
+#[test]
+fn updateinfo_nested_too_deep_is_refused_before_it_is_parsed() {
+    let deep = |depth: usize| format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let cases = [
+        (deep(100_000), "elements nested more than 64 deep at line 1"),
+        (
+            format!("<updates>\n{}</updates>", deep(64)),
+            "elements nested more than 64 deep at line 2",
+        ),
+        (deep(64), "the root element is <a>, not <updates>"),
+        ("<!DOCTYPE updates [<!ENTITY a \"b\">]><updates/>".to_owned(), "not well-formed XML"),
+    ];
+    for (text, reason) in cases {
+        let parsed = parse_updateinfo("hostile.xml", &text);
+        assert!(parsed.advisories.is_empty());
+        let [skipped] = &parsed.skipped[..] else { panic!("{parsed:?}") };
+        assert_eq!((skipped.file.as_str(), skipped.record.as_str()), ("hostile.xml", "(file)"));
+        assert!(skipped.reason.starts_with(reason), "{reason}: {}", skipped.reason);
+    }
+    // A real file still parses, every update of it.
+    let parsed = parse_file(&own("updateinfo.xml"));
+    assert!(!parsed.advisories.is_empty(), "{parsed:?}");
 }
 
 #[test]
