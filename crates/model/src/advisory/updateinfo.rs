@@ -6,6 +6,8 @@
 
 mod limits;
 
+use std::collections::HashSet;
+
 pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
 
 use super::ecosystem::Ecosystem;
@@ -96,6 +98,8 @@ fn parse_update(
             .map(str::to_owned)
     };
     let mut affected: Vec<AffectedPackage> = Vec::new();
+    // (name, fixed version) already listed: the same package for several architectures.
+    let mut listed: HashSet<(&str, String)> = HashSet::new();
     for package in update.descendants().filter(|node| node.has_tag_name("package")) {
         let attribute = |name: &str| package.attribute(name).map(str::trim).unwrap_or("");
         let (name, version, release) =
@@ -126,10 +130,10 @@ fn parse_update(
             continue;
         }
         // The same package for several architectures: one entry, as the fixed version is one.
-        let range = AffectedRange { introduced: None, fixed: Some(evr), last_affected: None };
-        if affected.iter().any(|known| known.package == name && known.ranges[0] == range) {
+        if !listed.insert((name, evr.clone())) {
             continue;
         }
+        let range = AffectedRange { introduced: None, fixed: Some(evr), last_affected: None };
         affected.push(AffectedPackage {
             ecosystem: Ecosystem::dnf_repository(),
             package: name.to_owned(),
