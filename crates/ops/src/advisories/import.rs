@@ -1,6 +1,7 @@
 //! `patchctl advisories import FILE|DIR...`: OSV JSON (`.json`) and dnf updateinfo (`.xml`,
 //! `.xml.gz`), directories walked recursively, every record imported or skipped with a reason
-//! that names its file and record, all in one transaction.
+//! that names its file and record, in transactions of at most 1,000 records
+//! (`Store::import_advisories`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -36,7 +37,8 @@ pub enum ImportError {
     Store(#[from] store::StoreError),
 }
 
-/// Reads every file, then imports every advisory read in one transaction.
+/// Reads every file, then imports every advisory read. A store error mid-way leaves the
+/// batches before it imported; importing the same paths again completes the import.
 pub async fn import_advisories(
     store: &Store,
     paths: &[PathBuf],
