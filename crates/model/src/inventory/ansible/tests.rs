@@ -242,3 +242,21 @@ proptest! {
         let _ = range::split_port(&pattern).map(|(names, _)| range::expand(names));
     }
 }
+
+/// Flow style, two hosts a line: most keys start no line, and finding each is a lookup, not a
+/// search through the text (this took minutes when it was).
+#[test]
+fn keys_that_start_no_line_are_not_searched_for_through_the_text() {
+    let mut text = "all:\n  hosts: {\n".to_owned();
+    for i in 0..5_000 {
+        text.push_str(&format!(
+            "    a{i}: {{ansible_host: 192.0.2.1, x: 1}}, b{i}: {{ansible_host: 192.0.2.2}},\n"
+        ));
+    }
+    text.push_str("  }\n");
+    let imported = import(Path::new("hosts.yml"), &text, &config()).unwrap();
+    assert_eq!(imported.inventory.hosts().len(), 10_000);
+    // `x` of a1 starts no line: its warning is at its host's key.
+    let warning = imported.warnings.iter().find(|w| w.subject == "host \"a1\"").unwrap();
+    assert_eq!((warning.line, warning.column), (4, 5));
+}
