@@ -41,6 +41,7 @@
 
 mod error;
 mod file;
+mod group_graph;
 mod host_key;
 mod resolve;
 pub(crate) mod validate;

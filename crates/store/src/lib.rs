@@ -138,8 +138,12 @@ impl Store {
         }
     }
 
-    /// Imports advisories in one transaction: new ones are inserted, known ones (same id and
-    /// format) replaced, so importing a file twice never duplicates anything.
+    /// Imports advisories: new ones are inserted, known ones (same id and format) replaced, so
+    /// importing a file twice never duplicates anything. They are written in transactions of
+    /// at most 1,000 records, so that a large feed never holds SQLite's write lock for long
+    /// (a rollout's journal writes wait for it). A failure mid-way leaves the batches before
+    /// it imported: the records are independent, and importing the same files again finishes
+    /// the job, as a re-import is idempotent. The counts are those of the whole import.
     pub async fn import_advisories(
         &self,
         advisories: &[NewAdvisory<'_>],

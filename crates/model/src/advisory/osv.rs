@@ -14,6 +14,8 @@
 //!   summary (`Moderate: openssl security update`).
 //! - Binary packages: Ubuntu's `ecosystem_specific.binaries[].binary_name`.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -186,7 +188,7 @@ fn parse_record(
             "no affected entry could be used (see the warnings for each): nothing to match".into(),
         ));
     }
-    let Scores { cvss, distribution_severity } = scores;
+    let Scores { cvss, distribution_severity, .. } = scores;
     Ok(Advisory {
         id,
         format: AdvisoryFormat::Osv,
@@ -202,12 +204,13 @@ fn parse_record(
     })
 }
 
-/// `CVE-2021-3782`, and the distributions' own names for it (`UBUNTU-CVE-2021-3782`,
-/// `DEBIAN-CVE-2022-1664`), as the CVE id.
 /// The CVSS vectors of a record, each scored once, and the distribution's own rating.
 #[derive(Default)]
 struct Scores {
     cvss: Vec<CvssScore>,
+    /// The vectors in `cvss`, so that a record repeating one (in every `affected` entry, as
+    /// some feeds do) costs one lookup per vector, not a pass over those already kept.
+    vectors: HashSet<String>,
     distribution_severity: Option<Severity>,
 }
 
@@ -217,7 +220,7 @@ impl Scores {
             match entry.kind.as_str() {
                 "CVSS_V3" | "CVSS_V4" => match CvssScore::parse(&entry.score) {
                     Ok(score) => {
-                        if !self.cvss.iter().any(|known| known.vector == score.vector) {
+                        if self.vectors.insert(score.vector.clone()) {
                             self.cvss.push(score);
                         }
                     }
@@ -235,6 +238,8 @@ impl Scores {
     }
 }
 
+/// `CVE-2021-3782`, and the distributions' own names for it (`UBUNTU-CVE-2021-3782`,
+/// `DEBIAN-CVE-2022-1664`), as the CVE id.
 fn cve_of(id: &str) -> Option<String> {
     let bare = id.strip_prefix("UBUNTU-").or_else(|| id.strip_prefix("DEBIAN-")).unwrap_or(id);
     is_cve_id(bare).then(|| bare.to_owned())

@@ -1,7 +1,14 @@
 //! A dnf repository's `updateinfo.xml` (Rocky, Alma, Red Hat, Amazon Linux, and the test
 //! fleet's own): one [`Advisory`] per `<update>`, each package of its `<pkglist>` affected
 //! below the version the update ships, as dnf itself applies updateinfo. The caller hands in
-//! the XML text; a `.gz` file is decompressed by the shell.
+//! the XML text; a `.gz` file is decompressed by the shell. A text too large or nested too
+//! deep for an updateinfo file is refused before it is parsed (`limits.rs`).
+
+mod limits;
+
+use std::collections::HashSet;
+
+pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
 
 use super::ecosystem::Ecosystem;
 use super::{
@@ -11,15 +18,26 @@ use super::{
 use crate::version;
 use crate::{Classification, Severity};
 
+/// Reads one updateinfo file. A file that cannot be read (not XML, too large, nested deeper
+/// than [`MAX_DEPTH`], more than [`MAX_NODES`] nodes) is one [`Skipped`] naming it.
 pub fn parse_updateinfo(file: &str, text: &str) -> ParsedFile {
     let mut parsed = ParsedFile::default();
-    let document = match roxmltree::Document::parse(text) {
+    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES };
+    let document = limits::check(text).and_then(|()| {
+        roxmltree::Document::parse_with_options(text, options).map_err(|error| match error {
+            roxmltree::Error::NodesLimitReached => {
+                format!("more than {MAX_NODES} XML nodes: not an updateinfo file")
+            }
+            error => format!("not well-formed XML: {error}"),
+        })
+    });
+    let document = match document {
         Ok(document) => document,
-        Err(error) => {
+        Err(reason) => {
             parsed.skipped.push(Skipped {
                 file: file.to_owned(),
                 record: "(file)".to_owned(),
-                reason: format!("not well-formed XML: {error}"),
+                reason,
             });
             return parsed;
         }
@@ -80,6 +98,8 @@ fn parse_update(
             .map(str::to_owned)
     };
     let mut affected: Vec<AffectedPackage> = Vec::new();
+    // (name, fixed version) already listed: the same package for several architectures.
+    let mut listed: HashSet<(&str, String)> = HashSet::new();
     for package in update.descendants().filter(|node| node.has_tag_name("package")) {
         let attribute = |name: &str| package.attribute(name).map(str::trim).unwrap_or("");
         let (name, version, release) =
@@ -110,10 +130,10 @@ fn parse_update(
             continue;
         }
         // The same package for several architectures: one entry, as the fixed version is one.
-        let range = AffectedRange { introduced: None, fixed: Some(evr), last_affected: None };
-        if affected.iter().any(|known| known.package == name && known.ranges[0] == range) {
+        if !listed.insert((name, evr.clone())) {
             continue;
         }
+        let range = AffectedRange { introduced: None, fixed: Some(evr), last_affected: None };
         affected.push(AffectedPackage {
             ecosystem: Ecosystem::dnf_repository(),
             package: name.to_owned(),

@@ -15,6 +15,11 @@
 //! patching needs, so an unset `ansible_become` is left unset.
 //!
 //! The output is checked by parsing it back with [`Inventory::parse`].
+//!
+//! The file may come from anywhere, so its size is bounded where it would cost: lines of at
+//! most [`MAX_LINE_BYTES`], chains of `children` at most [`MAX_GROUP_DEPTH`] deep, at most
+//! `MAX_HOSTS` hosts; cycles are errors; and the groups are walked once for the whole file
+//! (`group_graph.rs`), so no step is quadratic in the groups.
 
 mod ini;
 mod map;
@@ -22,10 +27,11 @@ mod range;
 mod write;
 mod yaml;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::group_graph::GroupGraph;
 use super::{InvalidInventory, Inventory, InventoryError};
 
 /// What the importer cannot learn from an Ansible inventory.
@@ -113,10 +119,22 @@ pub fn import_as(
     config: &ImportConfig,
 ) -> Result<AnsibleImport, InvalidInventory> {
     let mut source = Source::new(path);
+    if let Some((line, length)) = long_line(text) {
+        source.error(
+            Place { line, column: 1 },
+            format!(
+                "this line is {length} bytes long, more than the {MAX_LINE_BYTES} an inventory \
+                 line may have: not an inventory (a YAML or JSON one written on one line must be \
+                 split over several)"
+            ),
+        );
+        return Err(InvalidInventory::new(source.errors));
+    }
     match format {
         AnsibleFormat::Ini => ini::parse(&mut source, text),
         AnsibleFormat::Yaml => yaml::parse(&mut source, text),
     }
+    source.unique_host_groups();
     if source.errors.is_empty() {
         source.check_children();
     }
@@ -140,6 +158,23 @@ pub fn import_as(
     let mut warnings = document.warnings;
     warnings.sort_by_key(|w| (w.line, w.column));
     Ok(AnsibleImport { toml, inventory, warnings })
+}
+
+/// The longest line read, in bytes. Real inventory lines are a host and a few variables;
+/// a longer line is not an inventory, and every line is scanned by the YAML reader's search for
+/// the positions of keys.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The deepest chain of `children` imported: a top-level group is 1 deep, its child 2. Real
+/// inventories are a few deep.
+pub const MAX_GROUP_DEPTH: usize = 64;
+
+/// The first line longer than [`MAX_LINE_BYTES`]: its number (1-based) and length.
+fn long_line(text: &str) -> Option<(usize, usize)> {
+    text.split('\n')
+        .enumerate()
+        .find(|(_, line)| line.len() > MAX_LINE_BYTES)
+        .map(|(index, line)| (index + 1, line.len()))
 }
 
 /// A position in the source.
@@ -181,6 +216,8 @@ struct Source<'p> {
     /// Positions in `hosts` and `groups` by name.
     host_index: HashMap<String, usize>,
     group_index: HashMap<String, usize>,
+    /// The `children` edges between `groups` (by position), once they are checked.
+    graph: Option<GroupGraph>,
     errors: Vec<InventoryError>,
     warnings: Vec<ImportWarning>,
 }
@@ -193,6 +230,7 @@ impl<'p> Source<'p> {
             groups: Vec::new(),
             host_index: HashMap::new(),
             group_index: HashMap::new(),
+            graph: None,
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -283,9 +321,8 @@ impl<'p> Source<'p> {
                 return false;
             }
             let host = self.host_mut(&name, place);
-            let new_group =
-                group.filter(|g| !is_implicit(g) && !host.groups.iter().any(|h| h == g));
-            if let Some(group) = new_group {
+            // Listed as often as the file names it; made unique once all is read.
+            if let Some(group) = group.filter(|g| !is_implicit(g)) {
                 host.groups.push(group.to_owned());
             }
             if let Some(port) = port {
@@ -300,33 +337,74 @@ impl<'p> Source<'p> {
         true
     }
 
-    /// Every child must be a group, and no group may contain itself.
+    /// Each host's direct groups once, in the order first named.
+    fn unique_host_groups(&mut self) {
+        for host in &mut self.hosts {
+            let mut seen = HashSet::new();
+            host.groups.retain(|group| seen.insert(group.clone()));
+        }
+    }
+
+    /// Every child must be a group, no group may contain itself, and no chain of children may
+    /// be deeper than [`MAX_GROUP_DEPTH`]. Keeps the graph for the precedence of variables.
     fn check_children(&mut self) {
         let mut problems = Vec::new();
-        for group in &self.groups {
+        // Edges between groups of ours: `all` holds every group already, and `ungrouped`
+        // only hosts in no group.
+        let mut edges = Vec::new();
+        let mut entries = Vec::new();
+        for (parent, group) in self.groups.iter().enumerate() {
             for (child, place) in &group.children {
                 if is_implicit(child) {
-                    // Every host is in `all` already, and `ungrouped` only holds hosts in no group.
                     continue;
                 }
-                if self.group(child).is_none() {
-                    problems.push((
+                match self.group_index.get(child) {
+                    None => problems.push((
                         *place,
                         format!(
                             "group {:?} lists child {child:?}, which is not a group",
                             group.name
                         ),
-                    ));
-                } else if child == &group.name
-                    || self.descendants(child).contains(group.name.as_str())
-                {
-                    problems.push((
-                        *place,
-                        format!("group {:?} lists child {child:?}, which contains {:?}: children must not form a cycle", group.name, group.name),
-                    ));
+                    )),
+                    Some(&child) if !is_implicit(&group.name) => {
+                        edges.push((parent, child));
+                        entries.push((parent, child, *place));
+                    }
+                    Some(_) => {}
                 }
             }
         }
+        let graph = GroupGraph::new(self.groups.len(), &edges);
+        let mut cycles = false;
+        for (parent, child, place) in entries {
+            if graph.closes_cycle(parent, child) {
+                cycles = true;
+                let (parent, child) = (&self.groups[parent].name, &self.groups[child].name);
+                problems.push((
+                    place,
+                    format!(
+                        "group {parent:?} lists child {child:?}, which contains {parent:?}: \
+                         children must not form a cycle"
+                    ),
+                ));
+            }
+        }
+        // Depths mean something only without a cycle. One error is enough: the first group
+        // one level too deep (every chain too deep passes through one).
+        let too_deep = (0..self.groups.len()).find(|g| graph.depth(*g) == MAX_GROUP_DEPTH);
+        if let Some(group) = too_deep.filter(|_| !cycles) {
+            let group = &self.groups[group];
+            problems.push((
+                group.place,
+                format!(
+                    "group {:?} is nested {} deep (a child of a child … of a top-level group): \
+                     at most {MAX_GROUP_DEPTH} levels of children are imported",
+                    group.name,
+                    MAX_GROUP_DEPTH + 1
+                ),
+            ));
+        }
+        self.graph = Some(graph);
         for (place, message) in problems {
             self.error(place, message);
         }
@@ -346,57 +424,25 @@ impl<'p> Source<'p> {
         }
     }
 
-    fn descendants(&self, name: &str) -> BTreeSet<&str> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![name];
-        while let Some(group) = stack.pop() {
-            for (child, _) in self.group(group).map(|g| g.children.as_slice()).unwrap_or_default() {
-                if seen.insert(child.as_str()) {
-                    stack.push(child);
-                }
-            }
-        }
-        seen
-    }
-
-    fn parents(&self, name: &str) -> impl Iterator<Item = &str> {
-        self.groups
-            .iter()
-            .filter(move |g| g.children.iter().any(|(c, _)| c == name))
-            .map(|g| g.name.as_str())
-    }
-
-    /// Depth below `all`: 1 for a top-level group, as Ansible orders group variables.
-    fn depth(&self, name: &str) -> usize {
-        let mut depth = 1;
-        let mut level: BTreeSet<&str> = BTreeSet::from([name]);
-        // Bounded: the graph has no cycle by now, and no chain is longer than the group count.
-        while depth <= self.groups.len() + 1 {
-            let next: BTreeSet<&str> =
-                level.iter().flat_map(|g| self.parents(g)).filter(|g| !is_implicit(g)).collect();
-            if next.is_empty() {
-                break;
-            }
-            depth += 1;
-            level = next;
-        }
-        depth
-    }
-
-    /// A host's groups, direct and inherited, in Ansible's order of precedence (general first);
-    /// `ungrouped` for a host in no group, whose variables Ansible applies to such hosts.
+    /// A host's groups, direct and inherited, in Ansible's order of precedence (general first:
+    /// fewer parents above them, then by name); `ungrouped` for a host in no group, whose
+    /// variables Ansible applies to such hosts. Costs what the host's groups and those above
+    /// them cost, whatever the size of the inventory.
     fn groups_by_precedence<'a>(&'a self, host: &'a SourceHost) -> Vec<&'a str> {
         if host.groups.is_empty() {
             return vec!["ungrouped"];
         }
-        let mut all: BTreeSet<&str> = BTreeSet::new();
-        let mut stack: Vec<&str> = host.groups.iter().map(String::as_str).collect();
-        while let Some(group) = stack.pop() {
-            if !is_implicit(group) && all.insert(group) {
-                stack.extend(self.parents(group));
-            }
-        }
-        let mut ordered: Vec<(usize, &str)> = all.into_iter().map(|g| (self.depth(g), g)).collect();
+        let direct = host.groups.iter().filter_map(|g| self.group_index.get(g).copied());
+        let mut ordered: Vec<(usize, &str)> = match &self.graph {
+            Some(graph) => graph
+                .with_ancestors(direct)
+                .into_iter()
+                .map(|g| (graph.depth(g), self.groups[g].name.as_str()))
+                .collect(),
+            // Not reached: the graph is built before any host is mapped.
+            None => direct.map(|g| (0, self.groups[g].name.as_str())).collect(),
+        };
+        ordered.retain(|(_, g)| !is_implicit(g));
         ordered.sort_unstable();
         ordered.into_iter().map(|(_, g)| g).collect()
     }

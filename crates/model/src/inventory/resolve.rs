@@ -1,13 +1,15 @@
 //! From the text of an inventory file to an [`Inventory`]: deserialize, check every value, apply
 //! defaults and groups. Every problem found is collected with its position, not only the first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+use super::error::LineIndex;
 use super::file::{DefaultsFile, Entries, GroupFile, HostFile, InventoryFile};
+use super::group_graph::GroupGraph;
 use super::validate::{
     check_address, check_environment, check_name, check_port, check_text, check_user,
 };
@@ -19,10 +21,10 @@ use super::{
 pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory, InvalidInventory> {
     let file: InventoryFile = toml::from_str(text)
         .map_err(|error| InvalidInventory::new(vec![toml_error(path, text, &error)]))?;
-    let mut cx = Context { path, text, errors: Vec::new() };
+    let mut cx = Context { path, text, lines: None, errors: Vec::new() };
     let defaults = file.defaults.unwrap_or_default();
     cx.check_defaults(&defaults);
-    let graph = GroupGraph::build(&mut cx, &file.hosts, &file.groups);
+    let graph = Groups::build(&mut cx, &file.hosts, &file.groups);
     let hosts: Vec<ResolvedHost> = file
         .hosts
         .iter()
@@ -111,12 +113,16 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 struct Context<'a> {
     path: &'a Path,
     text: &'a str,
+    /// Made at the first error.
+    lines: Option<LineIndex>,
     errors: Vec<InventoryError>,
 }
 
 impl Context<'_> {
     fn error(&mut self, span: Range<usize>, message: String) {
-        self.errors.push(InventoryError::at(self.path, self.text, span.start, message));
+        let lines = self.lines.get_or_insert_with(|| LineIndex::new(self.text));
+        let (line, column) = lines.line_column(self.text, span.start);
+        self.errors.push(InventoryError { path: self.path.to_path_buf(), line, column, message });
     }
 
     /// Records the error of a check at the value's position; true when it passed.
@@ -168,9 +174,10 @@ impl Context<'_> {
     /// Checks a list of names (groups, tags) and returns them without duplicates, in order.
     fn names(&mut self, what: &str, names: &[Spanned<String>]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for name in names {
             if self.check(name.span(), check_name(what, name.get_ref()))
-                && !out.contains(name.get_ref())
+                && seen.insert(name.get_ref())
             {
                 out.push(name.get_ref().clone());
             }
@@ -184,7 +191,7 @@ impl Context<'_> {
         name: &Spanned<String>,
         host: &HostFile,
         defaults: &DefaultsFile,
-        graph: &GroupGraph,
+        graph: &Groups,
     ) -> Option<ResolvedHost> {
         let n_errors = self.errors.len();
         let host_name = name.get_ref();
@@ -295,16 +302,17 @@ impl Context<'_> {
 }
 
 /// The groups and their `children` edges, checked: every child is a known group (declared, or
-/// named by a host) and no group contains itself.
-struct GroupGraph<'f> {
+/// named by a host) and no group contains itself. The edges are walked by [`GroupGraph`], in
+/// time linear in the groups and edges.
+struct Groups<'f> {
     declared: BTreeMap<&'f str, &'f GroupFile>,
-    /// Every group name: declared or named by a host.
-    known: BTreeSet<String>,
-    /// child → the groups that list it in `children`.
-    parents: BTreeMap<String, Vec<String>>,
+    /// Every group name, declared or named by a host, sorted; a group's number in `graph` is
+    /// its position here.
+    known: Vec<String>,
+    graph: GroupGraph,
 }
 
-impl<'f> GroupGraph<'f> {
+impl<'f> Groups<'f> {
     fn build(
         cx: &mut Context<'_>,
         hosts: &'f Entries<HostFile>,
@@ -324,100 +332,77 @@ impl<'f> GroupGraph<'f> {
             known.insert(name.get_ref().clone());
             declared.insert(name.get_ref().as_str(), group);
         }
-        let mut parents: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let known: Vec<String> = known.into_iter().collect();
+        let number = |name: &str| known.binary_search_by(|k| k.as_str().cmp(name)).ok();
+        // Each child entry, with its parent and child numbers when it is an edge.
+        let mut entries = Vec::new();
         for (name, group) in groups.iter() {
             for child in &group.children {
-                if !cx.check(child.span(), check_name("group", child.get_ref())) {
-                    continue;
-                }
-                if !known.contains(child.get_ref()) {
-                    cx.error(
-                        child.span(),
-                        format!(
-                            "group {:?} lists child {:?}, which is not a group: expected a group \
-                             declared under [groups] or named in a host's groups",
-                            name.get_ref(),
-                            child.get_ref()
+                let mut edge = None;
+                if cx.check(child.span(), check_name("group", child.get_ref())) {
+                    match (number(name.get_ref()), number(child.get_ref())) {
+                        (Some(parent), Some(child)) => edge = Some((parent, child)),
+                        _ => cx.error(
+                            child.span(),
+                            format!(
+                                "group {:?} lists child {:?}, which is not a group: expected a \
+                                 group declared under [groups] or named in a host's groups",
+                                name.get_ref(),
+                                child.get_ref()
+                            ),
                         ),
-                    );
-                    continue;
+                    }
                 }
-                parents.entry(child.get_ref().clone()).or_default().push(name.get_ref().clone());
+                entries.push((name, child, edge));
             }
         }
-        let graph = GroupGraph { declared, known, parents };
-        // A cycle is reported where it closes: at the child entry that leads back.
-        for (name, group) in groups.iter() {
-            for child in &group.children {
-                if graph.ancestors_of(name.get_ref()).contains(child.get_ref())
-                    || child.get_ref() == name.get_ref()
-                {
-                    cx.error(
-                        child.span(),
-                        format!(
-                            "group {:?} lists child {:?}, which contains {:?}: children must not \
-                             form a cycle",
-                            name.get_ref(),
-                            child.get_ref(),
-                            name.get_ref()
-                        ),
-                    );
-                }
+        let edges: Vec<(usize, usize)> = entries.iter().filter_map(|(_, _, edge)| *edge).collect();
+        let graph = GroupGraph::new(known.len(), &edges);
+        // A cycle is reported where it closes: at each child entry that leads back.
+        for (name, child, edge) in entries {
+            let closes = match edge {
+                Some((parent, child)) => graph.closes_cycle(parent, child),
+                None => child.get_ref() == name.get_ref(),
+            };
+            if closes {
+                cx.error(
+                    child.span(),
+                    format!(
+                        "group {:?} lists child {:?}, which contains {:?}: children must not \
+                         form a cycle",
+                        name.get_ref(),
+                        child.get_ref(),
+                        name.get_ref()
+                    ),
+                );
             }
         }
-        graph
+        Groups { declared, known, graph }
     }
 
     fn declared(&self, name: &str) -> Option<&'f GroupFile> {
         self.declared.get(name).copied()
     }
 
-    /// The groups that contain `name`, directly or not. Terminates on cycles (which are errors).
-    fn ancestors_of(&self, name: &str) -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![name.to_owned()];
-        while let Some(group) = stack.pop() {
-            for parent in self.parents.get(&group).into_iter().flatten() {
-                if seen.insert(parent.clone()) {
-                    stack.push(parent.clone());
-                }
-            }
-        }
-        seen
+    fn number(&self, name: &str) -> Option<usize> {
+        self.known.binary_search_by(|known| known.as_str().cmp(name)).ok()
     }
 
-    /// `direct` and all their ancestors, sorted.
+    /// `direct` and all their ancestors, sorted by name.
     fn with_ancestors(&self, direct: &[String]) -> Vec<String> {
-        let mut all: BTreeSet<String> = direct.iter().cloned().collect();
-        for group in direct {
-            all.extend(self.ancestors_of(group));
-        }
-        all.into_iter().collect()
+        let direct = direct.iter().filter_map(|name| self.number(name));
+        let mut all: Vec<String> =
+            self.graph.with_ancestors(direct).into_iter().map(|g| self.known[g].clone()).collect();
+        all.sort_unstable();
+        all
     }
 
-    /// Longest chain of parents above a group: 0 for a top-level group.
-    fn depth(&self, name: &str) -> usize {
-        // Bounded by the number of groups, so a cycle cannot loop forever.
-        let mut depth = 0;
-        let mut level: BTreeSet<&str> = BTreeSet::from([name]);
-        while depth <= self.known.len() {
-            let next: BTreeSet<&str> = level
-                .iter()
-                .flat_map(|g| self.parents.get(*g).into_iter().flatten().map(String::as_str))
-                .collect();
-            if next.is_empty() {
-                break;
-            }
-            depth += 1;
-            level = next;
-        }
-        depth
-    }
-
-    /// Groups in order of precedence: general first, so that specific ones override them.
+    /// Groups in order of precedence: general first (fewer parents above them), so that
+    /// specific ones override them, then by name.
     fn by_precedence<'g>(&self, groups: &'g [String]) -> Vec<&'g str> {
+        let depth = |name: &str| self.number(name).map_or(0, |g| self.graph.depth(g));
         let mut ordered: Vec<(usize, &str)> =
-            groups.iter().map(|g| (self.depth(g), g.as_str())).collect();
+            groups.iter().map(|g| (depth(g), g.as_str())).collect();
         ordered.sort_unstable();
         ordered.into_iter().map(|(_, g)| g).collect()
     }
@@ -425,11 +410,20 @@ impl<'f> GroupGraph<'f> {
     fn into_groups(self, files: &Entries<GroupFile>, hosts: &[ResolvedHost]) -> Vec<Group> {
         let mut children: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for (name, group) in files.iter() {
-            let list = children.entry(name.get_ref()).or_default();
-            for child in &group.children {
-                if !list.contains(child.get_ref()) {
-                    list.push(child.get_ref().clone());
-                }
+            let mut listed: HashSet<&str> = HashSet::new();
+            let list = group
+                .children
+                .iter()
+                .filter(|child| listed.insert(child.get_ref()))
+                .map(|child| child.get_ref().clone())
+                .collect();
+            children.insert(name.get_ref(), list);
+        }
+        // Each group's hosts in the order of the file, in one pass over the hosts.
+        let mut members: HashMap<&str, Vec<String>> = HashMap::new();
+        for host in hosts {
+            for group in &host.groups {
+                members.entry(group).or_default().push(host.name.clone());
             }
         }
         self.known
@@ -441,11 +435,7 @@ impl<'f> GroupGraph<'f> {
                     owner: declared.and_then(|g| g.owner.as_ref()).map(|o| o.get_ref().clone()),
                     children: children.get(name.as_str()).cloned().unwrap_or_default(),
                     vars: declared.map(|g| g.vars.to_map()).unwrap_or_default(),
-                    hosts: hosts
-                        .iter()
-                        .filter(|h| h.groups.contains(name))
-                        .map(|h| h.name.clone())
-                        .collect(),
+                    hosts: members.remove(name.as_str()).unwrap_or_default(),
                     checks: declared.and_then(|g| g.checks.clone()),
                     hooks: declared.and_then(|g| g.hooks.clone()),
                 }

@@ -150,6 +150,35 @@ fn defaults_then_groups_then_the_host() {
     assert!(inventory.checks().is_some() && inventory.hooks().is_some());
 }
 
+/// 10,000 groups each the child of the one before, a host in the last and one in the first:
+/// resolved in one pass over the graph, not one per group and host.
+#[test]
+fn a_chain_of_ten_thousand_groups_resolves_in_linear_time() {
+    let n = 10_000;
+    let mut text = "[defaults]\nenvironment = \"dev\"\n".to_owned();
+    text.push_str("[hosts.deep]\naddress = \"192.0.2.1\"\ngroups = [\"g9999\"]\n");
+    text.push_str("[hosts.top]\naddress = \"192.0.2.2\"\ngroups = [\"g0\"]\n");
+    for i in 0..n - 1 {
+        text.push_str(&format!(
+            "[groups.g{i}]\nchildren = [\"g{}\"]\nvars.level = \"{i}\"\n",
+            i + 1
+        ));
+    }
+    let inventory = Inventory::parse(Path::new("inventory.toml"), &text).unwrap();
+    let deep = inventory.host("deep").unwrap();
+    assert_eq!(deep.groups.len(), n);
+    // The deepest group that sets `level` wins.
+    assert_eq!(deep.vars["level"], "9998");
+    assert_eq!(inventory.host("top").unwrap().groups, ["g0"]);
+    assert_eq!(inventory.group("g0").unwrap().hosts, ["deep", "top"]);
+
+    // Closed into a cycle: every entry on it is an error, found in one pass too.
+    text.push_str("[groups.g9999]\nchildren = [\"g0\"]\n");
+    let error = Inventory::parse(Path::new("inventory.toml"), &text).unwrap_err();
+    assert_eq!(error.errors.len(), n);
+    assert!(error.errors[0].message.ends_with("children must not form a cycle"), "{error}");
+}
+
 #[test]
 fn an_empty_file_is_an_empty_inventory() {
     let inventory = Inventory::parse(Path::new("inventory.toml"), "# nothing yet\n").unwrap();

@@ -1,6 +1,7 @@
 //! `patchctl advisories import FILE|DIR...`: OSV JSON (`.json`) and dnf updateinfo (`.xml`,
 //! `.xml.gz`), directories walked recursively, every record imported or skipped with a reason
-//! that names its file and record, all in one transaction.
+//! that names its file and record, in transactions of at most 1,000 records
+//! (`Store::import_advisories`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ const MAX_BYTES: u64 = 512 * 1024 * 1024;
 #[derive(Debug, Default)]
 pub struct ImportReport {
     pub n_files: usize,
-    /// Files in the directories given that are not advisory files (README, SOURCES.md): left
+    /// Files in the directories given that are not advisory files (README, SOURCES.md), and
+    /// entries that are not regular files or directories (a link to a directory, a FIFO): left
     /// alone. A file named on the command line is never ignored, it is skipped with a reason.
     pub ignored_files: Vec<PathBuf>,
     pub n_advisories: usize,
@@ -35,7 +37,8 @@ pub enum ImportError {
     Store(#[from] store::StoreError),
 }
 
-/// Reads every file, then imports every advisory read in one transaction.
+/// Reads every file, then imports every advisory read. A store error mid-way leaves the
+/// batches before it imported; importing the same paths again completes the import.
 pub async fn import_advisories(
     store: &Store,
     paths: &[PathBuf],
@@ -77,19 +80,33 @@ pub async fn import_advisories(
 }
 
 /// The advisory files under `directory`, sorted, recursively.
+///
+/// A directory of records may come from a mirror that is not ours, so only real directories
+/// are entered: a symbolic link to a directory is ignored, so that a link to itself, to a
+/// parent or to `/` can neither loop nor walk the whole machine. A link to a file is followed.
+/// Only regular files are read: a FIFO or a device named `x.json` would block the import or
+/// never end.
 fn walk(
     directory: &Path,
     files: &mut Vec<PathBuf>,
     ignored: &mut Vec<PathBuf>,
 ) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)?
-        .map(|entry| entry.map(|e| e.path()))
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(directory)?
+        .map(|entry| entry.and_then(|e| Ok((e.path(), e.file_type()?))))
         .collect::<Result<_, _>>()?;
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
+    entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+    for (entry, file_type) in entries {
+        // `file_type` is the entry's own: a symbolic link is not a directory here.
+        if file_type.is_dir() {
             walk(&entry, files, ignored)?;
-        } else if kind_of(&entry).is_some() {
+            continue;
+        }
+        let regular = if file_type.is_symlink() {
+            std::fs::metadata(&entry).is_ok_and(|target| target.is_file())
+        } else {
+            file_type.is_file()
+        };
+        if regular && kind_of(&entry).is_some() {
             files.push(entry);
         } else {
             ignored.push(entry);
@@ -157,4 +174,41 @@ fn read_capped(reader: std::io::Result<impl Read>) -> Result<Vec<u8>, String> {
         return Err(format!("larger than {} MiB", MAX_BYTES / 1024 / 1024));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    /// A mirror's directory with links to itself, to its parent and to `/`, a link to a file,
+    /// a dangling one and one to a device: the walk ends, takes the real records and the
+    /// linked file, and leaves the rest.
+    #[test]
+    fn the_walk_enters_no_linked_directory_and_reads_only_regular_files() {
+        let root = tempfile::tempdir().unwrap();
+        let mirror = root.path().join("mirror");
+        std::fs::create_dir_all(mirror.join("rocky")).unwrap();
+        std::fs::write(mirror.join("DSA-1.json"), "{}").unwrap();
+        std::fs::write(mirror.join("rocky/updateinfo.xml"), "<updates/>").unwrap();
+        std::fs::write(root.path().join("outside.json"), "{}").unwrap();
+        symlink(&mirror, mirror.join("itself")).unwrap();
+        symlink("..", mirror.join("rocky/parent")).unwrap();
+        symlink("/", mirror.join("root")).unwrap();
+        symlink("../outside.json", mirror.join("linked.json")).unwrap();
+        symlink("nowhere.json", mirror.join("dangling.json")).unwrap();
+        symlink("/dev/zero", mirror.join("zero.json")).unwrap();
+
+        let (mut files, mut ignored) = (Vec::new(), Vec::new());
+        walk(&mirror, &mut files, &mut ignored).unwrap();
+        let names = |paths: &[PathBuf]| -> Vec<String> {
+            paths.iter().map(|p| p.strip_prefix(&mirror).unwrap().display().to_string()).collect()
+        };
+        assert_eq!(names(&files), ["DSA-1.json", "linked.json", "rocky/updateinfo.xml"]);
+        assert_eq!(
+            names(&ignored),
+            ["dangling.json", "itself", "rocky/parent", "root", "zero.json"]
+        );
+    }
 }

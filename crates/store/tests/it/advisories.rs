@@ -1,5 +1,5 @@
 //! Advisories: imported, imported again without duplicates, updated, found by id and CVE,
-//! still there after reopening the file.
+//! still there after reopening the file; a large import in several transactions.
 
 use model::advisory::{Advisory, AdvisoryFormat, AffectedPackage, AffectedRange, Ecosystem};
 use model::{Classification, Severity};
@@ -78,4 +78,41 @@ async fn reimport_updates_in_place_and_never_duplicates() {
         .collect();
     assert_eq!(by_cve, ["RLSA-2026:2"], "the newer RLSA-2026:1 no longer lists CVE-2026-2");
     assert!(store.advisories_by_id("CVE-1999-0001").await.unwrap().is_empty());
+}
+
+/// 2,500 records are three transactions (1,000, 1,000, 500): every record lands, the counts
+/// are the whole import's, and importing again changes nothing.
+#[tokio::test]
+async fn a_large_import_is_written_in_batches_and_lands_whole() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = Store::open(&directory.path().join("state.db")).await.unwrap();
+    let records: Vec<Advisory> = (0..2_500)
+        .map(|n| {
+            let cve = format!("CVE-2026-{:05}", n);
+            advisory(&format!("RLSA-2026:{n}"), AdvisoryFormat::Osv, &[&cve], "1.1-1.el9")
+        })
+        .collect();
+    let new_records: Vec<NewAdvisory<'_>> = records.iter().map(new).collect();
+    let counts = store.import_advisories(&new_records, 100).await.unwrap();
+    assert_eq!(counts, AdvisoryImportCounts { inserted: 2_500, updated: 0, unchanged: 0 });
+    let stored = store.advisories().await.unwrap();
+    assert_eq!(stored.len(), 2_500);
+    let mut ids: Vec<&str> = stored.iter().map(|s| s.advisory.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut expected: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    // The last record of the last batch, found by its CVE.
+    let by_cve = store.advisories_by_id("CVE-2026-02499").await.unwrap();
+    assert_eq!(by_cve.len(), 1);
+    assert_eq!(by_cve[0].advisory, records[2_499]);
+
+    // Again, with one record changed in the second batch: replaced by key, nothing doubled.
+    let mut again = records.clone();
+    again[1_500] =
+        advisory("RLSA-2026:1500", AdvisoryFormat::Osv, &["CVE-2026-01500"], "1.1-2.el9");
+    let new_again: Vec<NewAdvisory<'_>> = again.iter().map(new).collect();
+    let counts = store.import_advisories(&new_again, 200).await.unwrap();
+    assert_eq!(counts, AdvisoryImportCounts { inserted: 0, updated: 1, unchanged: 2_499 });
+    assert_eq!(store.advisories().await.unwrap().len(), 2_500);
 }

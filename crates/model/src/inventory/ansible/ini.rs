@@ -16,6 +16,8 @@
 //! child must name a group that some `[group]` or `[group:children]` section defines, as
 //! Ansible requires, so that a typo is an error rather than a new empty group.
 
+use std::collections::HashSet;
+
 use super::{Place, Source, Var, is_implicit};
 
 enum Section {
@@ -27,7 +29,7 @@ enum Section {
 pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     // Hosts before any section are in `ungrouped`, as in Ansible.
     let mut section = Section::Hosts("ungrouped".to_owned());
-    let mut defined: Vec<String> = vec!["all".to_owned(), "ungrouped".to_owned()];
+    let mut defined: HashSet<String> = HashSet::from(["all".to_owned(), "ungrouped".to_owned()]);
     // Groups used by `[g:vars]` or as children, with where, to check once all are defined.
     let mut used: Vec<(String, Place, String)> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -43,7 +45,7 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
                     match &next {
                         Section::Hosts(name) | Section::Children(name) => {
                             source.group_mut(name, place);
-                            defined.push(name.clone());
+                            defined.insert(name.clone());
                         }
                         Section::Vars(name) => used.push((
                             name.clone(),

@@ -112,6 +112,91 @@ fn the_environment_must_be_a_valid_name() {
     assert!(error.to_string().contains("the environment to import into"), "{error}");
 }
 
+/// The first error of importing `text` as `name`, or `ok`.
+fn first_error(name: &str, text: &str) -> String {
+    match import(Path::new(name), text, &config()) {
+        Ok(_) => "ok".to_owned(),
+        Err(error) => error.errors[0].to_string(),
+    }
+}
+
+/// `[g0:children] g1`, `[g1:children] g2`, …: `n` groups, each the child of the one before,
+/// the last one holding a host; closed into a cycle when `cycle`.
+fn ini_chain(n: usize, cycle: bool) -> String {
+    let mut text: String = (0..n - 1).map(|i| format!("[g{i}:children]\ng{}\n", i + 1)).collect();
+    text.push_str(&format!("[g{}]\nh1 ansible_host=192.0.2.1\n", n - 1));
+    if cycle {
+        text.push_str(&format!("[g{}:children]\ng0\n", n - 1));
+    }
+    text
+}
+
+/// The same chain in YAML, every group at the top level under `all`'s children.
+fn yaml_chain(n: usize) -> String {
+    let mut text = "all:\n  children:\n".to_owned();
+    for i in 0..n - 1 {
+        text.push_str(&format!("    g{i}:\n      children:\n        g{}:\n", i + 1));
+    }
+    text.push_str(&format!(
+        "    g{}:\n      hosts:\n        h1:\n          ansible_host: 192.0.2.1\n",
+        n - 1
+    ));
+    text
+}
+
+/// A hostile inventory gets a clear error naming the file and the line, never a hang.
+#[test]
+fn hostile_inventories_are_refused_with_the_place() {
+    let long = "h".repeat(MAX_LINE_BYTES + 1);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "hosts",
+            format!("[web]\n{long}\n"),
+            "hosts:2:1: this line is 65537 bytes long, more than the 65536 an inventory line may have",
+        ),
+        (
+            "hosts.yml",
+            format!("all:\n  hosts:\n    {long}:\n"),
+            "hosts.yml:3:1: this line is 65542 bytes",
+        ),
+        ("hosts", format!("[web]\n{}\n", "h".repeat(MAX_LINE_BYTES)), "ok"),
+        // 10,000 groups each the child of the one before: refused at the 65th.
+        ("hosts", ini_chain(10_000, false), "hosts:129:1: group \"g64\" is nested 65 deep"),
+        ("hosts.yml", yaml_chain(10_000), "hosts.yml:194:9: group \"g64\" is nested 65 deep"),
+        ("hosts", ini_chain(MAX_GROUP_DEPTH, false), "ok"),
+        ("hosts.yml", yaml_chain(MAX_GROUP_DEPTH), "ok"),
+        // A cycle, short or through 10,000 groups, is an error at an entry that closes it.
+        (
+            "hosts",
+            "[a:children]\nb\n[b:children]\na\n[a]\nh1 ansible_host=192.0.2.1\n".to_owned(),
+            "hosts:2:1: group \"a\" lists child \"b\", which contains \"a\": children must not form a cycle",
+        ),
+        (
+            "hosts",
+            ini_chain(10_000, true),
+            "hosts:2:1: group \"g0\" lists child \"g1\", which contains \"g0\"",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let actual = first_error(name, &text);
+        assert!(actual.starts_with(expected), "{name} {:.60}…: {actual}", text);
+    }
+}
+
+/// In a chain as deep as allowed, a host gets every group above it, the deepest one's
+/// variables winning.
+#[test]
+fn a_deep_chain_within_the_limit_resolves_with_ansible_precedence() {
+    let mut text = ini_chain(MAX_GROUP_DEPTH, false);
+    for i in 0..MAX_GROUP_DEPTH {
+        text.push_str(&format!("[g{i}:vars]\nansible_port={}\n", 2000 + i));
+    }
+    let imported = import(Path::new("hosts"), &text, &config()).unwrap();
+    let host = imported.inventory.host("h1").unwrap();
+    assert_eq!(host.port, 2000 + MAX_GROUP_DEPTH as u16 - 1);
+    assert_eq!(host.groups.len(), MAX_GROUP_DEPTH);
+}
+
 /// Text made of the pieces INI and YAML inventories are made of, plus arbitrary characters.
 fn ansible_like_text() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
@@ -156,4 +241,22 @@ proptest! {
     fn host_patterns_never_panic(pattern in "[a-z0-9\\[\\]:]{0,16}") {
         let _ = range::split_port(&pattern).map(|(names, _)| range::expand(names));
     }
+}
+
+/// Flow style, two hosts a line: most keys start no line, and finding each is a lookup, not a
+/// search through the text (this took minutes when it was).
+#[test]
+fn keys_that_start_no_line_are_not_searched_for_through_the_text() {
+    let mut text = "all:\n  hosts: {\n".to_owned();
+    for i in 0..5_000 {
+        text.push_str(&format!(
+            "    a{i}: {{ansible_host: 192.0.2.1, x: 1}}, b{i}: {{ansible_host: 192.0.2.2}},\n"
+        ));
+    }
+    text.push_str("  }\n");
+    let imported = import(Path::new("hosts.yml"), &text, &config()).unwrap();
+    assert_eq!(imported.inventory.hosts().len(), 10_000);
+    // `x` of a1 starts no line: its warning is at its host's key.
+    let warning = imported.warnings.iter().find(|w| w.subject == "host \"a1\"").unwrap();
+    assert_eq!((warning.line, warning.column), (4, 5));
 }

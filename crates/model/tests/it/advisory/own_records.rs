@@ -1,7 +1,10 @@
 //! The project's own records: every field the importer reads, every way a record goes bad, and
 //! matching on hosts of each kind.
 
-use model::advisory::{AdvisoryIndex, ExposureStatus, HostRelease, ParsedFile, osv::parse_osv};
+use model::advisory::{
+    AdvisoryIndex, ExposureStatus, HostRelease, ParsedFile, osv::parse_osv,
+    updateinfo::parse_updateinfo,
+};
 use model::{Classification, PackageManagerKind, Severity};
 
 use super::{deb, os, own, parse_file, rpm};
@@ -139,6 +142,80 @@ fn bad_records_are_skipped_or_trimmed_with_a_reason_naming_file_and_record() {
         let parsed = parse_osv("odd.json", text.as_bytes());
         assert!(parsed.advisories.is_empty() && !parsed.skipped.is_empty(), "{text}: {parsed:?}");
     }
+}
+
+/// A record repeating its vectors in every `affected` entry, or listing each package for many
+/// architectures, keeps each vector and package once, at a cost linear in what it lists.
+#[test]
+fn repeated_vectors_and_packages_are_kept_once() {
+    // 4 × 3 × 3 × 3 × 3 = 324 distinct CVSS v3.1 vectors, each in the record and in every entry.
+    let mut severity = Vec::new();
+    for av in ["N", "A", "L", "P"] {
+        for pr in ["N", "L", "H"] {
+            for c in ["N", "L", "H"] {
+                for i in ["N", "L", "H"] {
+                    for a in ["N", "L", "H"] {
+                        let vector =
+                            format!("CVSS:3.1/AV:{av}/AC:L/PR:{pr}/UI:N/S:U/C:{c}/I:{i}/A:{a}");
+                        severity.push(serde_json::json!({"type": "CVSS_V3", "score": vector}));
+                    }
+                }
+            }
+        }
+    }
+    let entry = serde_json::json!({
+        "package": {"name": "x", "ecosystem": "Debian:12"},
+        "severity": severity,
+        "versions": ["1.0-1"],
+    });
+    let record = serde_json::json!({
+        "id": "DSA-1-1",
+        "severity": severity,
+        "affected": vec![entry; 20],
+    });
+    let parsed = parse_osv("repeated.json", record.to_string().as_bytes());
+    let [advisory] = &parsed.advisories[..] else { panic!("{:?}", parsed.skipped) };
+    assert_eq!(advisory.cvss.len(), severity.len());
+
+    let packages: String = (0..5_000)
+        .flat_map(|n| {
+            ["x86_64", "aarch64", "noarch"].map(|arch| {
+                format!("<package name=\"p{n}\" version=\"1.0\" release=\"1\" arch=\"{arch}\"/>")
+            })
+        })
+        .collect();
+    let text = format!(
+        "<updates><update type=\"security\"><id>X-1</id><pkglist><collection>{packages}</collection></pkglist></update></updates>"
+    );
+    let parsed = parse_updateinfo("repeated.xml", &text);
+    let [advisory] = &parsed.advisories[..] else { panic!("{:?}", parsed.skipped) };
+    assert_eq!(advisory.affected.len(), 5_000);
+}
+
+/// A hostile updateinfo (a compromised mirror) is one skipped file with the reason, never a
+/// stack overflow inside the XML parser.
+#[test]
+fn updateinfo_nested_too_deep_is_refused_before_it_is_parsed() {
+    let deep = |depth: usize| format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let cases = [
+        (deep(100_000), "elements nested more than 64 deep at line 1"),
+        (
+            format!("<updates>\n{}</updates>", deep(64)),
+            "elements nested more than 64 deep at line 2",
+        ),
+        (deep(64), "the root element is <a>, not <updates>"),
+        ("<!DOCTYPE updates [<!ENTITY a \"b\">]><updates/>".to_owned(), "not well-formed XML"),
+    ];
+    for (text, reason) in cases {
+        let parsed = parse_updateinfo("hostile.xml", &text);
+        assert!(parsed.advisories.is_empty());
+        let [skipped] = &parsed.skipped[..] else { panic!("{parsed:?}") };
+        assert_eq!((skipped.file.as_str(), skipped.record.as_str()), ("hostile.xml", "(file)"));
+        assert!(skipped.reason.starts_with(reason), "{reason}: {}", skipped.reason);
+    }
+    // A real file still parses, every update of it.
+    let parsed = parse_file(&own("updateinfo.xml"));
+    assert!(!parsed.advisories.is_empty(), "{parsed:?}");
 }
 
 #[test]
