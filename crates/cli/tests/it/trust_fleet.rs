@@ -272,3 +272,71 @@ fn the_evidence_of_a_rollout_is_anchored_outside_the_database() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn a_host_killed_mid_apply_is_reconciled_never_patched_twice() {
+    let Some(fleet) = TestFleet::up("reconcile", 1, 1) else { return };
+    let run = Run::new(&fleet);
+    let plan = run.plan(&[
+        "--packages",
+        "acme-web,acme-tools",
+        "--canary",
+        "0",
+        "--max-unavailable",
+        "100%",
+        "--error-budget",
+        "100%",
+    ]);
+    let (mut child, stderr) = spawn(&run, "killed-hosts", &["rollout", "start", &plan]);
+    let id = wait_for_status(&run, "running apply");
+    for host in ["deb1", "rpm1"] {
+        fleet.inject(host, fleet::Fault::Kill);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{}", read(&stderr));
+    for host in ["deb1", "rpm1"] {
+        fleet.runtime.block_on(fleet::heal(&fleet.fleet, host)).unwrap();
+    }
+    let report = run.report(&id);
+    let lost: Vec<String> =
+        states(&report).into_iter().filter(|(_, (s, _))| s == "lost").map(|(h, _)| h).collect();
+    assert!(!lost.is_empty(), "a killed host is lost: {:?}", states(&report));
+    // A host that was not lost cannot be reconciled.
+    let mut reconcile = vec!["rollout", "reconcile", &id[..]];
+    reconcile.extend(RUN_FLAGS);
+    let output = run.patchctl(&reconcile);
+    assert!(
+        output.status.code() == Some(0) || output.status.code() == Some(3),
+        "{}",
+        text(&output.stderr)
+    );
+    let report = run.report(&id);
+    for (host, (state, detail)) in states(&report) {
+        let expected = match state.as_str() {
+            "done" => "1.1-1",
+            "rolled_back" => "1.0-1",
+            other => panic!("{host} ended {other}: {detail}"),
+        };
+        for package in ["acme-web", "acme-tools"] {
+            assert_eq!(run.installed(&host, package), expected, "{host} {package} ({state})");
+        }
+        assert!(apply_starts(&report, &host) <= 1, "{host}: the apply never started twice");
+        if host.starts_with("deb") {
+            let (_, audit) = fleet.exec(&host, &["dpkg", "--audit"]);
+            assert_eq!(audit.trim(), "", "{host}: dpkg healthy");
+        } else {
+            let (_, versions) = fleet.exec(&host, &["rpm", "-q", "acme-web", "acme-tools"]);
+            assert_eq!(
+                versions.lines().count(),
+                2,
+                "{host}: no duplicate in rpm's database: {versions}"
+            );
+        }
+        if lost.contains(&host) {
+            let notes: Vec<String> = crate::support::host_outputs(&report, &host)
+                .filter_map(|o| o["step"].as_str().map(|s| s.to_owned()))
+                .collect();
+            assert!(notes.iter().any(|s| s == "reconcile"), "{host} was reconciled: {notes:?}");
+        }
+    }
+}
