@@ -16,6 +16,13 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// Whether it writes to the state (`--now` then needs a rehearsal copy).
+    pub fn writes(&self) -> bool {
+        matches!(self.command, Command::Import { .. })
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Import OSV records (.json) and dnf updateinfo (.xml, .xml.gz); directories recursively.

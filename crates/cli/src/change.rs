@@ -15,6 +15,16 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// Whether it writes to the state (`--now` then needs a rehearsal copy).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Request { .. } | Command::Approve { .. } | Command::Reject { .. }
+        )
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Ask for a plan to be approved (with the change ticket, when a rule requires one).

@@ -20,6 +20,7 @@ mod init;
 mod notifications;
 mod plan;
 mod postmortem;
+mod rehearsal;
 mod rollout;
 mod schedule;
 mod table;
@@ -86,6 +87,38 @@ enum Command {
     Cve(cve::Args),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
+    /// A copy of the state to rehearse in at a virtual time (`--now`).
+    Rehearsal(rehearsal::Args),
+}
+
+impl Command {
+    /// Whether the command writes to the state database (or a record beside it): such a
+    /// command takes `--now` only on a rehearsal copy.
+    fn writes(&self) -> bool {
+        match self {
+            Command::Init(_)
+            | Command::Assess(_)
+            | Command::Scheduler(_)
+            | Command::Rollback(_)
+            | Command::Emergency(_) => true,
+            Command::Plan(args) => args.writes(),
+            Command::Rollout(args) => args.writes(),
+            Command::Change(args) => args.writes(),
+            Command::Postmortem(args) => args.writes(),
+            Command::Notifications(args) => args.writes(),
+            Command::Advisories(args) => args.writes(),
+            Command::Hosts(_)
+            | Command::History(_)
+            | Command::Schedule(_)
+            | Command::Report(_)
+            | Command::Audit(_)
+            | Command::Compliance(_)
+            | Command::Cves(_)
+            | Command::Cve(_)
+            | Command::Vercmp(_)
+            | Command::Rehearsal(_) => false,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -93,6 +126,10 @@ fn main() -> ExitCode {
     clock::init(cli.paths.now);
     // Once, before any TLS connection (DESIGN.md): webhooks and SMTP use rustls.
     ops::notify::install_crypto_provider();
+    if let Err(error) = rehearsal::check_clock(&cli.paths, cli.command.writes()) {
+        eprintln!("patchctl: {error:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Init(args) => init::run(args, &cli.paths),
         Command::Hosts(args) => hosts::run(args, &cli.paths),
@@ -114,6 +151,7 @@ fn main() -> ExitCode {
         Command::Cves(args) => cves::run(args, &cli.paths),
         Command::Cve(args) => cve::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::Rehearsal(args) => rehearsal::run(args, &cli.paths),
     };
     match result {
         Ok(code) => code,

@@ -15,6 +15,13 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// Whether it writes to the state (`--now` then needs a rehearsal copy).
+    pub fn writes(&self) -> bool {
+        matches!(self.command, Command::Test { .. })
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Every delivery attempt, oldest first.

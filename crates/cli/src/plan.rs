@@ -13,6 +13,13 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// Whether it writes to the state (`--now` then needs a rehearsal copy).
+    pub fn writes(&self) -> bool {
+        matches!(self.command, Command::Create(_))
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Plan the pending updates of the selected hosts: pinned versions, waves, rollback.

@@ -16,6 +16,13 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// Whether it writes to the state (`--now` then needs a rehearsal copy).
+    pub fn writes(&self) -> bool {
+        matches!(self.command, Command::Open(_) | Command::Close(_))
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Every postmortem with its status now: open, overdue or closed.

@@ -17,6 +17,13 @@ pub struct Args {
     command: Command,
 }
 
+impl Args {
+    /// Whether it writes to the state (`--now` then needs a rehearsal copy).
+    pub fn writes(&self) -> bool {
+        !matches!(self.command, Command::List | Command::Status { .. })
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Run a plan: waves, prechecks, apply, reboot, postchecks, rollback on failure.

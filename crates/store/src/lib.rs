@@ -62,6 +62,42 @@ impl Store {
         Ok(Store { backend: Backend::Sqlite(sqlite::Sqlite::open_in_memory().await?) })
     }
 
+    /// Whether this database is a rehearsal copy: where it was copied from (empty for an empty
+    /// one) and when, or `None` for real state.
+    pub async fn rehearsal(&self) -> Result<Option<(String, i64)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.rehearsal().await,
+        }
+    }
+
+    /// Copies this database, whole and consistent, to a new file at `path` and marks the copy
+    /// a rehearsal (`copied_from`, at `now_unix`). The file must not exist.
+    pub async fn copy_for_rehearsal(
+        &self,
+        path: &Path,
+        copied_from: &str,
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.copy_for_rehearsal(path, copied_from, now_unix).await,
+        }
+    }
+
+    /// Creates a new, empty state database at `path` (which must not exist), marked a
+    /// rehearsal: for rehearsing from nothing, as tests do.
+    pub async fn create_empty_rehearsal(path: &Path, now_unix: i64) -> Result<Store, StoreError> {
+        if path.exists() {
+            return Err(StoreError::InvalidValue {
+                doing: format!("creating the rehearsal state {}", path.display()),
+                message: "the file exists already: a rehearsal is made new, never over a state"
+                    .to_owned(),
+            });
+        }
+        let db = sqlite::Sqlite::open(path).await?;
+        db.mark_rehearsal("", now_unix).await?;
+        Ok(Store { backend: Backend::Sqlite(db) })
+    }
+
     /// Inserts a host, or updates its address, environment and package manager (a `None`
     /// package manager keeps the known one) and moves `last_seen` forward.
     pub async fn upsert_host(&self, host: &HostRow) -> Result<(), StoreError> {

@@ -101,6 +101,58 @@ impl Sqlite {
         self.pool.close().await;
     }
 
+    pub(crate) async fn rehearsal(&self) -> Result<Option<(String, i64)>, StoreError> {
+        let doing = || "reading whether the state is a rehearsal copy".to_owned();
+        let row = sqlx::query("SELECT copied_from, created_at FROM rehearsal WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        row.map(|row| Ok((get(&row, "copied_from", &doing)?, get(&row, "created_at", &doing)?)))
+            .transpose()
+    }
+
+    pub(crate) async fn copy_for_rehearsal(
+        &self,
+        path: &Path,
+        copied_from: &str,
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("copying the state to {} for a rehearsal", path.display());
+        let target = path.to_str().ok_or_else(|| StoreError::InvalidValue {
+            doing: doing(),
+            message: "the path is not UTF-8".to_owned(),
+        })?;
+        // VACUUM INTO writes a consistent copy, WAL included, and refuses an existing file.
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        let copy = Sqlite::open(path).await?;
+        copy.mark_rehearsal(copied_from, now_unix).await?;
+        copy.close().await;
+        Ok(())
+    }
+
+    pub(crate) async fn mark_rehearsal(
+        &self,
+        copied_from: &str,
+        now_unix: i64,
+    ) -> Result<(), StoreError> {
+        let doing = || "marking the state a rehearsal copy".to_owned();
+        sqlx::query(
+            "INSERT INTO rehearsal (id, copied_from, created_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET copied_from = excluded.copied_from,
+                                            created_at = excluded.created_at",
+        )
+        .bind(copied_from)
+        .bind(now_unix)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        Ok(())
+    }
+
     pub(crate) async fn upsert_host(&self, host: &HostRow) -> Result<(), StoreError> {
         let doing = || format!("saving host {}", host.name);
         sqlx::query(

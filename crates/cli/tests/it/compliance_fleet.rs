@@ -200,6 +200,8 @@ fn compliance_matches_what_happened_and_a_rollback_postmortem_goes_overdue() {
     let config = fleet.edited_inventory("comply.toml", staging_then_production);
     let (webhook, received) = webhook_receiver();
     std::fs::write(fleet.fleet.dir.join("policy.toml"), policy(&webhook)).unwrap();
+    // A rehearsal: assessments and postmortems are dated at virtual times.
+    fleet.rehearsal(&fleet.state_of(&config));
     let run = Run { fleet: &fleet, config };
     let start = Utc::now();
 

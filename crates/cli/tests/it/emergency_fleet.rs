@@ -113,6 +113,8 @@ fn a_critical_advisory_is_expedited_staging_first_and_its_postmortem_goes_overdu
         ),
     )
     .unwrap();
+    // A rehearsal: the soak cap is passed at a virtual time.
+    fleet.rehearsal(&fleet.state_of(&config));
     let run = Run { fleet: &fleet, config };
     run.ok(&["advisories", "import", records.to_str().unwrap()]);
     run.ok(&["assess", "all"]);

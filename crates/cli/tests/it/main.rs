@@ -3,6 +3,7 @@
 
 mod assess_container;
 mod assess_fleet;
+mod clock;
 mod compliance_fleet;
 mod cves_fleet;
 mod emergency_fleet;

@@ -175,6 +175,8 @@ fn environments_follow_their_windows_approvals_and_the_promotion_gate() {
     let Some(fleet) = TestFleet::up("policy", 4, 0) else { return };
     let config = inventory(&fleet, "deb2", "production");
     std::fs::write(config.parent().unwrap().join("policy.toml"), POLICY).unwrap();
+    // A rehearsal: the test runs the scheduler and approvals at virtual times.
+    fleet.rehearsal(&fleet.fleet.dir.join("policy.db"));
     let run = Run { fleet: &fleet, config };
     run.ok("2026-12-08T08:00:00Z", &["assess", "all"]);
 

@@ -39,16 +39,28 @@ impl TestFleet {
             .arg("--config")
             .arg(config)
             .arg("--state")
-            .arg(
-                self.fleet
-                    .dir
-                    .join(format!("{}.db", config.file_stem().unwrap().to_string_lossy())),
-            )
+            .arg(self.state_of(config))
             .args(no_policy(config))
             .args(args)
             .env_remove("SSH_AUTH_SOCK")
             .output()
             .unwrap()
+    }
+
+    /// Makes `state` an empty rehearsal state: the test runs commands at virtual times
+    /// (`--now`), which real state refuses.
+    pub fn rehearsal(&self, state: &Path) {
+        let output = Command::new(PATCHCTL)
+            .args(["rehearsal", "create", "--empty"])
+            .arg(state)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    /// The state database `patchctl` uses for `config`.
+    pub fn state_of(&self, config: &Path) -> PathBuf {
+        self.fleet.dir.join(format!("{}.db", config.file_stem().unwrap().to_string_lossy()))
     }
 
     pub fn exec(&self, host: &str, argv: &[&str]) -> (i64, String) {
