@@ -69,6 +69,10 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 fn print_text(report: &AuditReport) {
     for chain in &report.chains {
         match &chain.problem {
+            None if chain.not_covered => println!(
+                "--      {}: written before such records were chained, not covered",
+                chain.chain
+            ),
             None => println!("ok      {} ({} entries)", chain.chain, chain.entries),
             Some(problem) => println!("BROKEN  {}: {problem}", chain.chain),
         }

@@ -27,7 +27,7 @@ pub struct Anchor {
 /// What was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// Every rollout's journal and every plan's change journal.
+    /// Every rollout's journal, every plan's change journal, every postmortem's record.
     All,
     /// One rollout's journal (an id or a unique prefix).
     Rollout(String),
@@ -42,6 +42,8 @@ pub struct ChainVerdict {
     pub problem: Option<String>,
     /// The first entry that does not fit, when the chain itself is broken.
     pub first_bad_seq: Option<i64>,
+    /// Written before such records were chained: nothing vouches for it.
+    pub not_covered: bool,
 }
 
 /// `audit verify`'s result.
@@ -98,7 +100,8 @@ pub async fn verify(
     now_unix: i64,
 ) -> Result<AuditReport, AuditError> {
     let anchors = read_anchors(anchor_file)?;
-    let mut chains: Vec<(String, Vec<String>, JournalCheck)> = Vec::new();
+    // (the chain's name, its hashes, its check; `None`: not chained, written before)
+    let mut chains: Vec<(String, Vec<String>, Option<JournalCheck>)> = Vec::new();
     match scope {
         Scope::Rollout(prefix) => {
             let row = store
@@ -117,8 +120,14 @@ pub async fn verify(
                     store.change_journal(&plan.id).await?.into_iter().map(|e| e.hash).collect();
                 if !hashes.is_empty() {
                     let check = store.verify_change_journal(&plan.id).await?;
-                    chains.push((format!("change:{}", plan.id), hashes, check));
+                    chains.push((format!("change:{}", plan.id), hashes, Some(check)));
                 }
+            }
+            for postmortem in store.postmortems().await? {
+                let events = store.postmortem_events(postmortem.id).await?;
+                let hashes = events.into_iter().filter_map(|e| e.hash).collect();
+                let check = store.verify_postmortem(postmortem.id).await?;
+                chains.push((format!("postmortem:{}", postmortem.id), hashes, check));
             }
         }
     }
@@ -131,11 +140,12 @@ pub async fn verify(
             ..Default::default()
         };
         match check {
-            JournalCheck::Broken { seq, reason } => {
+            None => verdict.not_covered = true,
+            Some(JournalCheck::Broken { seq, reason }) => {
                 verdict.first_bad_seq = Some(*seq);
                 verdict.problem = Some(format!("entry {seq}: {}", break_words(*reason)));
             }
-            JournalCheck::Intact { .. } => {
+            Some(JournalCheck::Intact { .. }) => {
                 verdict.problem = anchors
                     .iter()
                     .filter(|a| a.chain == *chain)
@@ -182,10 +192,10 @@ pub async fn anchor_rollout(
 async fn rollout_chain(
     store: &Store,
     id: &str,
-) -> Result<(String, Vec<String>, JournalCheck), AuditError> {
+) -> Result<(String, Vec<String>, Option<JournalCheck>), AuditError> {
     let check = store.verify_journal(id).await?;
     let hashes = store.journal(id).await?.into_iter().map(|e| e.hash).collect();
-    Ok((format!("rollout:{id}"), hashes, check))
+    Ok((format!("rollout:{id}"), hashes, Some(check)))
 }
 
 /// What is wrong with a chain of `hashes` against an anchor exported earlier, if anything.

@@ -66,6 +66,26 @@ impl RolloutHeader<'_> {
     }
 }
 
+/// The genesis of a postmortem's record: its opening, which never changes, hashed as the
+/// string `patchctl postmortem v1` followed by the strings of its id (decimal), subject kind,
+/// subject reference, title, opener, and its opening and due times (decimal Unix seconds).
+pub(crate) fn postmortem_genesis(postmortem: &crate::StoredPostmortem) -> String {
+    let mut hasher = Sha256::new();
+    string(&mut hasher, "patchctl postmortem v1");
+    for field in [
+        &postmortem.id.to_string(),
+        &postmortem.subject_kind,
+        &postmortem.subject_ref,
+        &postmortem.title,
+        &postmortem.opened_by,
+        &postmortem.opened_at_unix.to_string(),
+        &postmortem.due_at_unix.to_string(),
+    ] {
+        string(&mut hasher, field);
+    }
+    hex(&hasher.finalize())
+}
+
 /// The entries `new` become when appended after the entry with `last_seq` and `last_hash`
 /// (`0` and [`GENESIS_HASH`] for an empty journal): numbered and chained, ready to insert.
 pub(crate) fn chain(last_seq: i64, last_hash: &str, new: &[NewJournalEntry]) -> Vec<JournalEntry> {

@@ -521,6 +521,14 @@ impl Store {
         }
     }
 
+    /// Checks the hash chain of a postmortem's record (`None`: begun before records were
+    /// chained, and so not covered).
+    pub async fn verify_postmortem(&self, id: i64) -> Result<Option<JournalCheck>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.verify_postmortem(id).await,
+        }
+    }
+
     /// A postmortem's record: who did what, when, in order.
     pub async fn postmortem_events(&self, id: i64) -> Result<Vec<PostmortemEvent>, StoreError> {
         match &self.backend {

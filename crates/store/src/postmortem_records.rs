@@ -62,6 +62,10 @@ pub struct PostmortemEvent {
     pub action: String,
     /// The details as JSON.
     pub body_json: String,
+    /// Its place in the record's hash chain (`journal_chain.rs`, genesis
+    /// `postmortem_genesis`); `None` for entries written before the record was chained.
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// One delivery attempt of a notification to one recipient.

@@ -189,3 +189,53 @@ async fn an_intact_database_verifies_and_its_heads_are_exported_0600() {
     assert_eq!(lines.lines().count(), 4, "two chains, exported twice: {lines}");
     assert!(lines.lines().last().unwrap().contains(r#""entries":7"#), "{lines}");
 }
+
+#[tokio::test]
+async fn a_postmortems_record_is_chained_and_an_edit_is_found() {
+    use store::{NewPostmortem, Opened, PostmortemClosure};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    let store = Store::open(&path).await.unwrap();
+    let new = NewPostmortem {
+        subject_kind: "rollout".into(),
+        subject_ref: ROLLOUT.into(),
+        title: "rollout rolled back".into(),
+        hosts: vec!["deb1".into()],
+        owner: None,
+        opened_at_unix: 100,
+        opened_by: "system".into(),
+        due_at_unix: 200,
+    };
+    let Opened::Opened(opened) = store.open_postmortem(&new, "{}").await.unwrap() else {
+        panic!("opened")
+    };
+    let closure = PostmortemClosure {
+        root_cause: "a postinst that exits 1".into(),
+        actions: vec!["fix the package".into()],
+        closed_at_unix: 150,
+        closed_by: "alice".into(),
+    };
+    store
+        .close_postmortem(opened.id, &closure, r#"{"root_cause":"a postinst that exits 1"}"#)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.verify_postmortem(opened.id).await.unwrap(),
+        Some(store::JournalCheck::Intact { n_entries: 2, .. })
+    ));
+    store.close().await;
+    let report = audit(&path, &anchors).await;
+    assert!(report.is_intact(), "{report:?}");
+    let chain = format!("postmortem:{}", opened.id);
+    assert!(report.chains.iter().any(|c| c.chain == chain && c.entries == 2));
+    // The root cause rewritten in the record: found.
+    execute(
+        &path,
+        "DROP TRIGGER IF EXISTS postmortem_events_refuse_update;
+         UPDATE postmortem_events SET body = '{\"root_cause\":\"cosmic rays\"}' WHERE seq = 2",
+    )
+    .await;
+    let report = audit(&path, &anchors).await;
+    let verdict = report.chains.iter().find(|c| c.chain == chain).unwrap();
+    assert_eq!(verdict.first_bad_seq, Some(2), "{verdict:?}");
+}

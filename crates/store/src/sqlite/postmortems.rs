@@ -5,10 +5,12 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
 use crate::StoreError;
+use crate::journal_chain::{self, postmortem_genesis};
 use crate::postmortem_records::{
     NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
     StoredNotification, StoredPostmortem,
 };
+use crate::rollout_records::{JournalCheck, JournalEntry, NewJournalEntry};
 
 const POSTMORTEM_COLUMNS: &str = "id, subject_kind, subject_ref, title, hosts, owner, opened_at, \
      opened_by, due_at, root_cause, actions, closed_at, closed_by";
@@ -52,14 +54,19 @@ impl Sqlite {
         if inserted.rows_affected() == 0 {
             return Ok(Opened::Exists(stored));
         }
+        let entry = record_entry(new.opened_at_unix, &new.opened_by, "opened", body_json);
+        let chained = journal_chain::chain(0, &postmortem_genesis(&stored), &[entry]);
         sqlx::query(
-            "INSERT INTO postmortem_events (postmortem_id, seq, at, actor, action, body)
-             VALUES ($1, 1, $2, $3, 'opened', $4)",
+            "INSERT INTO postmortem_events
+                 (postmortem_id, seq, at, actor, action, body, prev_hash, hash)
+             VALUES ($1, 1, $2, $3, 'opened', $4, $5, $6)",
         )
         .bind(stored.id)
         .bind(new.opened_at_unix)
         .bind(&new.opened_by)
         .bind(body_json)
+        .bind(&chained[0].prev_hash)
+        .bind(&chained[0].hash)
         .execute(&mut *transaction)
         .await
         .map_err(query_error)?;
@@ -102,15 +109,40 @@ impl Sqlite {
                 },
             });
         }
-        sqlx::query(
-            "INSERT INTO postmortem_events (postmortem_id, seq, at, actor, action, body)
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, 'closed', $4
-             FROM postmortem_events WHERE postmortem_id = $1",
+        let last = sqlx::query(
+            "SELECT seq, hash FROM postmortem_events WHERE postmortem_id = $1
+             ORDER BY seq DESC LIMIT 1",
         )
         .bind(id)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let (last_seq, last_hash): (i64, Option<String>) = match &last {
+            Some(row) => (get(row, "seq", &doing)?, get(row, "hash", &doing)?),
+            None => (0, None),
+        };
+        // A record begun before it was chained stays unchained: a hash after a gap would
+        // vouch for entries nothing covers.
+        let entry = record_entry(closure.closed_at_unix, &closure.closed_by, "closed", body_json);
+        let (prev_hash, hash) = match last_hash {
+            Some(last_hash) => {
+                let chained = journal_chain::chain(last_seq, &last_hash, &[entry]);
+                (Some(chained[0].prev_hash.clone()), Some(chained[0].hash.clone()))
+            }
+            None => (None, None),
+        };
+        sqlx::query(
+            "INSERT INTO postmortem_events
+                 (postmortem_id, seq, at, actor, action, body, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, 'closed', $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(last_seq + 1)
         .bind(closure.closed_at_unix)
         .bind(&closure.closed_by)
         .bind(body_json)
+        .bind(prev_hash)
+        .bind(hash)
         .execute(&mut *transaction)
         .await
         .map_err(query_error)?;
@@ -152,7 +184,7 @@ impl Sqlite {
     ) -> Result<Vec<PostmortemEvent>, StoreError> {
         let doing = || format!("reading the record of postmortem {id}");
         let rows = sqlx::query(
-            "SELECT seq, at, actor, action, body FROM postmortem_events
+            "SELECT seq, at, actor, action, body, prev_hash, hash FROM postmortem_events
              WHERE postmortem_id = $1 ORDER BY seq",
         )
         .bind(id)
@@ -167,9 +199,39 @@ impl Sqlite {
                     actor: get(row, "actor", &doing)?,
                     action: get(row, "action", &doing)?,
                     body_json: get(row, "body", &doing)?,
+                    prev_hash: get(row, "prev_hash", &doing)?,
+                    hash: get(row, "hash", &doing)?,
                 })
             })
             .collect()
+    }
+
+    /// The chain of a postmortem's record, checked from the genesis its opening makes;
+    /// `None` when the record was begun before records were chained.
+    pub(crate) async fn verify_postmortem(
+        &self,
+        id: i64,
+    ) -> Result<Option<JournalCheck>, StoreError> {
+        let Some(stored) = self.postmortem(id).await? else {
+            return Err(StoreError::UnknownPostmortem { id });
+        };
+        let events = self.postmortem_events(id).await?;
+        if events.first().is_some_and(|e| e.hash.is_none()) {
+            return Ok(None);
+        }
+        let entries: Vec<JournalEntry> = events
+            .into_iter()
+            .map(|e| JournalEntry {
+                seq: e.seq,
+                at_ms: e.at_unix,
+                kind: e.action,
+                host: Some(e.actor),
+                body_json: e.body_json,
+                prev_hash: e.prev_hash.unwrap_or_default(),
+                hash: e.hash.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Some(journal_chain::verify(&postmortem_genesis(&stored), &entries)))
     }
 
     pub(crate) async fn record_notification(
@@ -244,4 +306,15 @@ fn postmortem(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<StoredPostm
         closed_at_unix: get(row, "closed_at", doing)?,
         closed_by: get(row, "closed_by", doing)?,
     })
+}
+
+/// A postmortem record entry as the chain hashes it: its time (Unix seconds, in the `at_ms`
+/// slot), its action as the kind, its actor in the host's place, its body.
+fn record_entry(at_unix: i64, actor: &str, action: &str, body_json: &str) -> NewJournalEntry {
+    NewJournalEntry {
+        at_ms: at_unix,
+        kind: action.to_owned(),
+        host: Some(actor.to_owned()),
+        body_json: body_json.to_owned(),
+    }
 }
