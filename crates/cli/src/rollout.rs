@@ -358,6 +358,19 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
                 "patchctl: {n_cut} hosts were not started before the window's cutoff; they wait for the next window"
             );
         }
+        let lost: Vec<&str> = after
+            .machine
+            .hosts()
+            .filter(|(_, s)| matches!(s, rollout::HostState::Lost { .. }))
+            .map(|(h, _)| h)
+            .collect();
+        if !lost.is_empty() {
+            eprintln!(
+                "patchctl: lost mid-step: {}; once they answer, `patchctl rollout reconcile {}` repairs each and finishes it or rolls it back",
+                lost.join(", "),
+                loaded.row.id
+            );
+        }
         if let DriveOutcome::Finished(_) = outcome {
             conclude(&store, &loaded.row.id, paths).await;
             anchor(&store, &loaded.row.id, &inventory, paths).await;
