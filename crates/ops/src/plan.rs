@@ -74,7 +74,7 @@ pub(crate) async fn make_plan(
         crate::advisories::annotate_assessment(&index, assessment);
     }
     let plan_hosts: Vec<PlanHost> = hosts.iter().map(PlanHost::from).collect();
-    let mut plan = build_plan(&plan_hosts, &assessments, selectors, options, now_unix)?;
+    let mut plan = build_plan(&plan_hosts, &assessments, selectors, options, None, now_unix)?;
     for (host, message) in failed {
         if let Some(excluded) = plan.excluded.iter_mut().find(|e| e.host == host) {
             excluded.reason = format!("its latest assessment failed: {message}");
