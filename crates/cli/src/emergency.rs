@@ -88,6 +88,18 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     for (host, why) in &outcome.unfixable {
         println!("no fix yet on {host}: {why}");
     }
+    for withheld in &outcome.withheld {
+        println!("{}", ops::emergency::still_exposed(withheld));
+    }
+    if !outcome.withheld.is_empty() {
+        let hosts: std::collections::BTreeSet<&str> =
+            outcome.withheld.iter().map(|w| w.host.as_str()).collect();
+        eprintln!(
+            "patchctl: warning: {} stay exposed: the policy's baselines withhold their fixing \
+             packages (see STILL EXPOSED above)",
+            hosts.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
     if let Some(postmortem) = &outcome.postmortem {
         println!("postmortem {} due at {}", postmortem.id, postmortem.due_at);
     }

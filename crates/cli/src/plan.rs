@@ -136,7 +136,16 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         anyhow::Ok(plan)
     })?;
     print(&plan, args.format);
-    if plan.hosts.is_empty() {
+    if !plan.withheld.is_empty() {
+        eprintln!(
+            "patchctl: the baselines withhold {} pending updates in scope, listed in the plan \
+             with their rules",
+            plan.withheld.len()
+        );
+    }
+    if plan.hosts.is_empty() && !plan.withheld.is_empty() {
+        eprintln!("patchctl: nothing to do: the baselines withhold every pending update in scope");
+    } else if plan.hosts.is_empty() {
         eprintln!("patchctl: nothing to do: no selected host has a pending update in scope");
     } else {
         eprintln!(

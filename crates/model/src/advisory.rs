@@ -19,6 +19,7 @@ mod postings;
 pub mod range;
 pub mod updateinfo;
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use cvss::{CvssScore, CvssVersion};
@@ -136,12 +137,39 @@ impl Advisory {
         }
     }
 
+    /// When the distribution issued the advisory (updateinfo's `issued`, OSV's `published`), as
+    /// an instant; `None` when the record gives no date or one that cannot be read.
+    pub fn published_at(&self) -> Option<DateTime<Utc>> {
+        parse_date(self.published.as_deref()?)
+    }
+
     /// The id and every alias and CVE: what `patchctl cve`/`advisories show` look a record up by.
     pub fn all_ids(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.id.as_str())
             .chain(self.cves.iter().map(String::as_str))
             .chain(self.aliases.iter().map(String::as_str))
     }
+}
+
+/// An advisory's date as the formats write it: RFC 3339 (OSV), `YYYY-MM-DD HH:MM:SS` or
+/// `YYYY-MM-DD` in UTC (updateinfo, as createrepo and Red Hat write it), or Unix seconds (some
+/// older updateinfo generators).
+fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+        return Some(at.and_utc());
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(day.and_time(NaiveTime::MIN).and_utc());
+    }
+    // Nine digits or more: 1973 on, and never a bare year mistaken for seconds.
+    if text.len() >= 9 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return DateTime::from_timestamp(text.parse().ok()?, 0);
+    }
+    None
 }
 
 /// Sorts and removes duplicates, the shape of every id list of an [`Advisory`].
@@ -163,4 +191,29 @@ pub fn is_cve_id(id: &str) -> bool {
         && year.bytes().all(|b| b.is_ascii_digit())
         && number.len() >= 4
         && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_the_formats_write_them() {
+        let utc = |text: &str| Some(DateTime::parse_from_rfc3339(text).unwrap().to_utc());
+        let cases = [
+            ("2026-12-03T10:15:00Z", utc("2026-12-03T10:15:00Z")),
+            ("2026-12-03T10:15:00.123+02:00", utc("2026-12-03T08:15:00.123Z")),
+            ("2026-01-10 00:00:00", utc("2026-01-10T00:00:00Z")),
+            ("2026-01-10", utc("2026-01-10T00:00:00Z")),
+            (" 2026-01-10 ", utc("2026-01-10T00:00:00Z")),
+            ("1589284800", utc("2020-05-12T12:00:00Z")),
+            ("2026", None),
+            ("", None),
+            ("yesterday", None),
+            ("2026-13-01", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_date(text), expected, "{text:?}");
+        }
+    }
 }

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod policy;
 pub mod postmortem;
 pub mod promotion;
+pub mod released;
 pub mod scheduling;
 pub mod selector;
 pub mod version;

@@ -4,6 +4,7 @@
 //! A plan pins versions: a rollout installs the candidate versions the assessment saw, not
 //! whatever is newest when the window opens, so what the change board approved is what runs.
 
+mod baselines;
 mod build;
 mod options;
 mod render;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Classification, PackageManagerKind, Severity};
 
+pub use baselines::{PlanBaselines, Track};
 pub use build::{PlanError, PlanHost, build_plan};
 pub use options::{Limit, PlanOptions, RebootPolicy, Scope, Strategy};
 pub use render::{render_html, render_markdown, short_id};
@@ -33,6 +35,11 @@ pub struct Plan {
     pub waves: Vec<Wave>,
     /// Selected hosts left out, with the reason (nothing to do, no assessment, …).
     pub excluded: Vec<ExcludedHost>,
+    /// Pending updates in scope that the hosts' baselines withhold, each with its rule, sorted
+    /// by host, package and architecture. Left out of the JSON when empty, so the ids of plans
+    /// made without a policy (or before baselines applied to plans) do not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<WithheldUpdate>,
     /// Set on the emergency track's plans: the advisories they answer. Left out of the JSON
     /// when absent, so the ids of other plans do not change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,6 +108,38 @@ pub struct Wave {
 pub struct ExcludedHost {
     pub host: String,
     pub reason: String,
+}
+
+/// A pending update in the plan's scope that its host's baseline withholds, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithheldUpdate {
+    pub host: String,
+    pub name: String,
+    pub arch: String,
+    /// The version the plan would otherwise install.
+    pub version: String,
+    pub rule: WithheldBy,
+    /// For `not_yet`: when the baseline's age rule approves it (Unix seconds), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_after_unix: Option<i64>,
+    /// The rule in words: which list or rule of which baseline, for which environment.
+    pub reason: String,
+}
+
+/// Which kind of baseline rule withholds an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithheldBy {
+    /// An `exclude` pattern: not patchctl's to patch.
+    Excluded,
+    /// A `reject` pattern.
+    Rejected,
+    /// A `hold` pattern.
+    Held,
+    /// No rule of the baseline approves its classification and severity.
+    NoRule,
+    /// A rule approves it once `auto_approve_after_days` have passed since its release.
+    NotYet,
 }
 
 impl Plan {

@@ -163,6 +163,17 @@ impl Policy {
         &self.baselines
     }
 
+    /// The baseline hosts of `environment` follow: the environment's own; for an environment
+    /// the policy does not declare, the baseline called `default` if there is one. `None`:
+    /// nothing to apply (an undeclared environment and no `default`), every update approved as
+    /// before policies existed.
+    pub fn baseline_of(&self, environment: &str) -> Option<&Baseline> {
+        match self.environment(environment) {
+            Some(declared) => Some(&declared.baseline),
+            None => self.baselines.iter().find(|b| b.name == "default"),
+        }
+    }
+
     /// The declared roles and their members, by role name.
     pub fn roles(&self) -> &BTreeMap<String, Vec<String>> {
         &self.roles

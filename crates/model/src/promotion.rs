@@ -143,6 +143,7 @@ mod tests {
             hosts: vec![host("prod1", "production"), host("dev1", "dev")],
             waves: vec![],
             excluded: vec![],
+            withheld: vec![],
             emergency: None,
         }
     }

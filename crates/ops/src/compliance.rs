@@ -7,7 +7,7 @@ use model::ResolvedHost;
 use model::compliance::{HostInputs, HostRollout, Inputs, Report, RolloutOutcome, evaluate};
 use model::policy::Policy;
 use rollout::HostState;
-use store::{AssessmentOutcome, Store, SummaryOutcome};
+use store::{Store, SummaryOutcome};
 
 use crate::postmortem::PostmortemError;
 use crate::rollout::{RolloutError, load};
@@ -33,20 +33,7 @@ pub async fn compliance(
     let latest = store.latest_assessments(Some(&names)).await?;
     let mut inputs: Vec<HostInputs> = Vec::with_capacity(hosts.len());
     for host in hosts {
-        let assessments = store
-            .assessments_of(&host.name)
-            .await?
-            .into_iter()
-            .filter_map(|stored| match stored.record.outcome {
-                AssessmentOutcome::Assessed(mut assessment) => {
-                    // The record's time is the one the store orders by (and the one a virtual
-                    // clock set).
-                    assessment.taken_at_unix = stored.record.taken_at_unix;
-                    Some(*assessment)
-                }
-                AssessmentOutcome::Failed(_) => None,
-            })
-            .collect();
+        let assessments = crate::history::assessment_history(store, &host.name).await?;
         let latest_failure =
             latest.iter().find(|row| row.host == host.name).and_then(|row| match &row.outcome {
                 SummaryOutcome::Failed(failure) => {

@@ -6,6 +6,13 @@
 //! (`model::emergency`): the first exposed environment at once, each later one once the fixes
 //! were verified on the one before it at most the soak cap earlier. The others are deferred,
 //! with the gate's reason; running the track again later plans them.
+//!
+//! The policy's baselines apply on the emergency track (`model::plan::Track::Emergency`): a
+//! fixing package that a baseline excludes, rejects or holds is not planned, since each of
+//! those names the package on purpose, and the outcome lists it in `withheld`, loudly, because
+//! its host stays exposed until someone lifts the rule. The rules by classification, severity
+//! and age do not apply: an emergency does not wait `auto_approve_after_days` for a critical
+//! fix, nor let a distribution's milder rating stop it.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +21,7 @@ use model::ResolvedHost;
 use model::advisory::ExposureStatus;
 use model::emergency::{Emergency, EmergencySettings};
 use model::notification::{Event, EventKind, Notifications};
-use model::plan::{Plan, PlanOptions, Scope};
+use model::plan::{Plan, PlanOptions, Scope, Track, WithheldUpdate};
 use model::policy::Policy;
 use model::postmortem::{DEFAULT_DUE_AFTER, Postmortem, Subject};
 use model::promotion::Refusal;
@@ -51,6 +58,9 @@ pub struct EmergencyOutcome {
     pub deferred: Vec<Refusal>,
     /// Exposed hosts whose repositories offer no fixed version yet.
     pub unfixable: Vec<(String, String)>,
+    /// Fixing packages a baseline excludes, rejects or holds, each with its rule: their hosts
+    /// stay exposed after the plan runs.
+    pub withheld: Vec<WithheldUpdate>,
     /// The postmortem of the emergency (one per advisory set; the same on a second run).
     pub postmortem: Option<Postmortem>,
     pub notified: Option<NotifyReport>,
@@ -88,6 +98,8 @@ pub async fn emergency(
     let mut cves = BTreeSet::new();
     let mut packages = BTreeSet::new();
     let mut exposed = BTreeSet::new();
+    // (host, package) for each fix offered to an exposed host.
+    let mut fixes = BTreeSet::new();
     let mut unfixable = Vec::new();
     for host in exposure(store, &index, request.hosts).await? {
         let HostExposureState::Assessed { findings } = host.state else { continue };
@@ -106,6 +118,7 @@ pub async fn emergency(
                 Some(_) => {
                     packages.insert(finding.package.clone());
                     exposed.insert(host.host.clone());
+                    fixes.insert((host.host.clone(), finding.package.clone()));
                 }
                 None => unfixable.push((
                     host.host.clone(),
@@ -123,6 +136,7 @@ pub async fn emergency(
         plan: None,
         deferred: Vec::new(),
         unfixable,
+        withheld: Vec::new(),
         postmortem: None,
         notified: None,
     };
@@ -137,11 +151,16 @@ pub async fn emergency(
         reason: reason(&advisories, &settings, request),
     };
     if !exposed.is_empty() {
-        let (plan, deferred) =
+        let expedited =
             expedited_plan(store, request, &settings, &exposed, &packages, emergency.clone())
                 .await?;
-        outcome.plan = plan;
-        outcome.deferred = deferred;
+        outcome.plan = expedited.plan;
+        outcome.deferred = expedited.deferred;
+        outcome.withheld = expedited
+            .withheld
+            .into_iter()
+            .filter(|w| fixes.contains(&(w.host.clone(), w.name.clone())))
+            .collect();
     }
 
     // The postmortem is the emergency's, whatever was planned this time.
@@ -183,8 +202,18 @@ pub async fn emergency(
     Ok(outcome)
 }
 
-/// The plan of the fixing packages for the exposed hosts the gate admits now, saved; and what
-/// the gate said of the others.
+/// What [`expedited_plan`] made.
+struct Expedited {
+    /// The saved plan; none when no exposed host can be patched now.
+    plan: Option<Plan>,
+    /// What the gate said of the hosts it did not admit.
+    deferred: Vec<Refusal>,
+    /// What the baselines withhold on every exposed host, admitted or not.
+    withheld: Vec<WithheldUpdate>,
+}
+
+/// The plan of the fixing packages for the exposed hosts the gate admits now, saved; what the
+/// gate said of the others; and the fixing packages the baselines withhold.
 async fn expedited_plan(
     store: &Store,
     request: &EmergencyRequest<'_>,
@@ -192,28 +221,34 @@ async fn expedited_plan(
     exposed: &BTreeSet<String>,
     packages: &BTreeSet<String>,
     emergency: Emergency,
-) -> Result<(Option<Plan>, Vec<Refusal>), PlanCreateError> {
+) -> Result<Expedited, PlanCreateError> {
     let mut options = request.options.clone();
     options.scope = Scope::Packages(packages.iter().cloned().collect());
     let selectors: Vec<String> = exposed.iter().cloned().collect();
     let now_unix = request.now.timestamp();
+    let baselines = request.policy.map(|policy| (policy, Track::Emergency));
     let mut admitted: Vec<ResolvedHost> =
         request.hosts.iter().filter(|h| exposed.contains(&h.name)).cloned().collect();
-    let mut deferred = Vec::new();
-    if let Some(policy) = request.policy {
-        let draft = make_plan(store, &admitted, &selectors, &options, now_unix).await?;
-        deferred = gate(store, &draft, policy, Some(settings), now_unix).await?;
+    let draft = make_plan(store, &admitted, &selectors, &options, baselines, now_unix).await?;
+    let withheld = draft.withheld.clone();
+    let deferred = match request.policy {
+        Some(policy) => gate(store, &draft, policy, Some(settings), now_unix).await?,
+        None => Vec::new(),
+    };
+    let mut plan = if deferred.is_empty() {
+        draft
+    } else {
         admitted.retain(|h| !deferred.iter().any(|r| r.host == h.name));
-    }
-    if admitted.is_empty() {
-        return Ok((None, deferred));
-    }
-    let mut plan = make_plan(store, &admitted, &selectors, &options, now_unix).await?;
+        if admitted.is_empty() {
+            return Ok(Expedited { plan: None, deferred, withheld });
+        }
+        make_plan(store, &admitted, &selectors, &options, baselines, now_unix).await?
+    };
     if plan.hosts.is_empty() {
-        return Ok((None, deferred));
+        return Ok(Expedited { plan: None, deferred, withheld });
     }
     plan.emergency = Some(emergency);
-    Ok((Some(save_plan(store, plan).await?), deferred))
+    Ok(Expedited { plan: Some(save_plan(store, plan).await?), deferred, withheld })
 }
 
 fn reason(
@@ -260,8 +295,20 @@ fn event_body(emergency: &Emergency, outcome: &EmergencyOutcome) -> String {
     for (host, why) in &outcome.unfixable {
         body.push_str(&format!("No fix yet on {host}: {why}\n"));
     }
+    for withheld in &outcome.withheld {
+        body.push_str(&format!("{}\n", still_exposed(withheld)));
+    }
     if let Some(postmortem) = &outcome.postmortem {
         body.push_str(&format!("Postmortem {} due at {}\n", postmortem.id, postmortem.due_at));
     }
     body
+}
+
+/// How a fixing package a baseline withholds is reported: its host stays exposed.
+pub fn still_exposed(withheld: &WithheldUpdate) -> String {
+    format!(
+        "STILL EXPOSED: {} stays unpatched: {} {} on it is {}; lift the rule in the policy and run \
+         the emergency again to patch it",
+        withheld.host, withheld.name, withheld.version, withheld.reason
+    )
 }

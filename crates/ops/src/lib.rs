@@ -10,6 +10,7 @@ pub mod compliance;
 mod connect;
 pub mod emergency;
 pub mod files;
+mod history;
 pub mod notify;
 mod plan;
 pub mod postmortem;

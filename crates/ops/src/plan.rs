@@ -1,9 +1,14 @@
 //! Making an action plan from the hosts' latest assessments, and keeping it.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use model::advisory::AdvisoryIndex;
 use model::emergency::EmergencySettings;
-use model::plan::{Plan, PlanError, PlanHost, PlanOptions, build_plan};
+use model::plan::{Plan, PlanBaselines, PlanError, PlanHost, PlanOptions, Track, build_plan};
 use model::policy::Policy;
 use model::promotion::{Refusal, check};
+use model::released::{self, ReleaseDates, UpdateKey};
 use model::{Assessment, ResolvedHost};
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
@@ -24,9 +29,11 @@ pub enum PlanCreateError {
 
 /// Makes the plan for `hosts` from their latest assessments and saves it. A host whose latest
 /// attempt failed is left out with that failure as the reason: a plan is never made from an
-/// older state than the last one seen. With a `policy`, the promotion gate applies: a host of
-/// an environment may only receive versions verified on the environment before it, at least
-/// its soak earlier; otherwise the plan is refused and not saved.
+/// older state than the last one seen. With a `policy`, each host takes only the updates its
+/// environment's baseline approves now (the others are listed in the plan with their rule,
+/// `model::plan::PlanBaselines`), and the promotion gate applies: a host of an environment
+/// may only receive versions verified on the environment before it, at least its soak
+/// earlier; otherwise the plan is refused and not saved.
 pub async fn create_plan(
     store: &Store,
     hosts: &[ResolvedHost],
@@ -35,7 +42,18 @@ pub async fn create_plan(
     policy: Option<&Policy>,
     now_unix: i64,
 ) -> Result<Plan, PlanCreateError> {
-    let plan = make_plan(store, hosts, selectors, options, now_unix).await?;
+    let baselines = policy.map(|policy| (policy, Track::Regular));
+    let plan = make_plan(store, hosts, selectors, options, baselines, now_unix).await?;
+    gate_and_save(store, plan, policy, now_unix).await
+}
+
+/// Saves `plan` unless the promotion gate of `policy` refuses it.
+pub(crate) async fn gate_and_save(
+    store: &Store,
+    plan: Plan,
+    policy: Option<&Policy>,
+    now_unix: i64,
+) -> Result<Plan, PlanCreateError> {
     if let Some(policy) = policy {
         let refusals = gate(store, &plan, policy, None, now_unix).await?;
         if !refusals.is_empty() {
@@ -45,12 +63,14 @@ pub async fn create_plan(
     save_plan(store, plan).await
 }
 
-/// The plan for `hosts` from their latest assessments, not gated and not saved.
+/// The plan for `hosts` from their latest assessments, not gated and not saved. With
+/// `baselines`, the policy's baselines decide which updates each host takes, on that track.
 pub(crate) async fn make_plan(
     store: &Store,
     hosts: &[ResolvedHost],
     selectors: &[String],
     options: &PlanOptions,
+    baselines: Option<(&Policy, Track)>,
     now_unix: i64,
 ) -> Result<Plan, PlanCreateError> {
     let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
@@ -73,14 +93,54 @@ pub(crate) async fn make_plan(
     for assessment in &mut assessments {
         crate::advisories::annotate_assessment(&index, assessment);
     }
+    let environments = || hosts.iter().map(|h| h.environment.as_str());
+    let release_dates = match baselines {
+        Some((policy, track))
+            if PlanBaselines::need_release_dates(policy, track, environments()) =>
+        {
+            release_dates(store, &index).await?
+        }
+        _ => ReleaseDates::default(),
+    };
+    let baselines = baselines.map(|(policy, track)| PlanBaselines {
+        policy,
+        track,
+        release_dates: &release_dates,
+    });
     let plan_hosts: Vec<PlanHost> = hosts.iter().map(PlanHost::from).collect();
-    let mut plan = build_plan(&plan_hosts, &assessments, selectors, options, now_unix)?;
+    let mut plan =
+        build_plan(&plan_hosts, &assessments, selectors, options, baselines.as_ref(), now_unix)?;
     for (host, message) in failed {
         if let Some(excluded) = plan.excluded.iter_mut().find(|e| e.host == host) {
             excluded.reason = format!("its latest assessment failed: {message}");
         }
     }
     Ok(plan)
+}
+
+/// What release dates are known from: the date of every advisory on record that gives one,
+/// and the first time each version was seen pending on any host the store knows (its whole
+/// assessment history, which is why this is read only when a baseline counts days).
+async fn release_dates(
+    store: &Store,
+    index: &AdvisoryIndex,
+) -> Result<ReleaseDates, store::StoreError> {
+    let mut advisories: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for advisory in index.advisories() {
+        let Some(at) = advisory.published_at() else { continue };
+        advisories
+            .entry(advisory.id.clone())
+            .and_modify(|earliest| *earliest = (*earliest).min(at))
+            .or_insert(at);
+    }
+    let mut first_seen: BTreeMap<UpdateKey, i64> = BTreeMap::new();
+    for host in store.hosts().await? {
+        let history = crate::history::assessment_history(store, &host.name).await?;
+        for (key, seen) in released::first_seen(&history) {
+            first_seen.entry(key).and_modify(|s| *s = (*s).min(seen)).or_insert(seen);
+        }
+    }
+    Ok(ReleaseDates::new(advisories, first_seen))
 }
 
 /// Gives `plan` its id (the hash of its content) and saves it.

@@ -11,16 +11,16 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use model::change::{ChangeState, ChangeStatus, EnvironmentApproval};
-use model::plan::{PlanOptions, Scope};
-use model::policy::{Decision as BaselineDecision, Environment, Policy, Window, approved};
+use model::plan::{PlanOptions, Scope, Track, WithheldUpdate};
+use model::policy::{Environment, Policy, Window};
 use model::scheduling::{Decision, Idle, Outlook, PlanCandidate, decide, outlook};
 use model::{Inventory, ResolvedHost};
 use rollout::Config;
 use store::Store;
 
-use crate::assess_fleet::{FleetAssessConfig, HostOutcome, assess_hosts};
+use crate::assess_fleet::{FleetAssessConfig, assess_hosts};
 use crate::change::{ChangeError, auto_approve, change, plan_environments, require_approved};
-use crate::plan::{LoadPlanError, PlanCreateError, create_plan, load_plan};
+use crate::plan::{LoadPlanError, PlanCreateError, gate_and_save, load_plan, make_plan};
 use crate::rollout::{RolloutError, StartRecord, create_rollout, rollout_config};
 
 #[derive(Debug, thiserror::Error)]
@@ -264,8 +264,9 @@ async fn start_plan(
     Ok(Passed::Started { window, plan_id: plan.id, rollout_id })
 }
 
-/// For `approval = "auto"`: assess the environment's hosts, plan what its baseline approves,
-/// approve it as the system, and start it.
+/// For `approval = "auto"`: assess the environment's hosts, plan what its baseline approves
+/// now (each update judged by `model::plan::PlanBaselines`, its age counted from its release
+/// date), approve it as the system, and start it.
 async fn assess_and_start(
     pass: &Pass<'_>,
     environment: &Environment,
@@ -283,43 +284,51 @@ async fn assess_and_start(
         let reason = "the inventory has no host in this environment".to_owned();
         return nothing(pass, environment, window, None, reason).await;
     }
-    let outcomes = assess_hosts(&hosts, pass.store, &pass.assess, &|_, _, _| {}).await?;
-    let mut packages: BTreeSet<String> = BTreeSet::new();
-    let mut n_updates = 0;
-    for outcome in &outcomes {
-        let HostOutcome::Assessed(assessment) = outcome else { continue };
-        for update in &assessment.updates {
-            n_updates += 1;
-            if approved(update, None, now, &environment.baseline) == BaselineDecision::Approved {
-                packages.insert(update.name.clone());
-            }
-        }
-    }
-    if packages.is_empty() {
-        let reason = format!(
-            "nothing pending: baseline {:?} approves none of the {n_updates} pending updates",
-            environment.baseline.name
-        );
-        return nothing(pass, environment, window, None, reason).await;
-    }
+    assess_hosts(&hosts, pass.store, &pass.assess, &|_, _, _| {}).await?;
     let options = PlanOptions {
-        scope: Scope::Packages(packages.into_iter().collect()),
+        scope: Scope::All,
         reboot: environment.reboot,
         strategy: environment.strategy,
         environment_order: pass.policy.environment_order(),
         ..PlanOptions::default()
     };
     let selectors = vec![format!("env:{}", environment.name)];
+    let baselines = Some((pass.policy, Track::Regular));
     let plan =
-        create_plan(pass.store, &hosts, &selectors, &options, Some(pass.policy), now.timestamp())
-            .await?;
+        make_plan(pass.store, &hosts, &selectors, &options, baselines, now.timestamp()).await?;
     if plan.hosts.is_empty() {
-        let reason = "nothing pending on the hosts that could be assessed".to_owned();
-        return nothing(pass, environment, window, Some(&plan.id), reason).await;
+        let reason = if plan.withheld.is_empty() {
+            "nothing pending on the hosts that could be assessed".to_owned()
+        } else {
+            nothing_approved(environment, &plan.withheld)
+        };
+        return nothing(pass, environment, window, None, reason).await;
     }
+    let plan = gate_and_save(pass.store, plan, Some(pass.policy), now.timestamp()).await?;
     auto_approve(pass.store, pass.policy, &plan, now).await?;
     let plan_id = plan.id.clone();
     start_plan(pass, environment, window, &plan_id, now).await
+}
+
+/// Why an `auto` window starts nothing although updates are pending: the baseline's rules
+/// for the first few, and how many more.
+fn nothing_approved(environment: &Environment, withheld: &[WithheldUpdate]) -> String {
+    const SHOWN: usize = 3;
+    let mut reason = format!(
+        "baseline {:?} approves none of the {} pending updates: {}",
+        environment.baseline.name,
+        withheld.len(),
+        withheld
+            .iter()
+            .take(SHOWN)
+            .map(|w| format!("{} {} on {}: {}", w.name, w.version, w.host, w.reason))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if withheld.len() > SHOWN {
+        reason.push_str(&format!("; and {} more", withheld.len() - SHOWN));
+    }
+    reason
 }
 
 async fn nothing(

@@ -214,6 +214,15 @@ fn environments_follow_their_windows_approvals_and_the_promotion_gate() {
     assert_eq!(run.installed("deb3"), "1.0-1", "staging is not dev");
     let rollouts = run.rollouts();
     assert_eq!(rollouts.len(), 1, "{rollouts:?}");
+    // The plan the scheduler made lists what the baseline left out, with its rule.
+    let shown = run.ok("2026-12-08T09:06:00Z", &["plan", "show", &rollouts[0].1]);
+    assert!(
+        shown.contains(
+            "acme-web 1.1-1 on deb1: not approved by baseline \"tools\" of dev: no rule of the \
+             baseline approves"
+        ),
+        "{shown}"
+    );
     let report = run.report(&rollouts[0].0);
     assert_eq!(host_state(&report, "deb1")["state"]["state"], "done", "{report:#}");
     // At most one start on record: see `a_killed_patchctl_resumes_from_its_journal`.

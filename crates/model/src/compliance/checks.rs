@@ -1,13 +1,12 @@
 //! The checks themselves, one function each, from a host's record to a [`Finding`].
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Check, Finding, HostInputs, HostRollout, Inputs, RolloutOutcome, Status};
 use crate::policy::format_duration;
 use crate::promotion::{check_host, earliest_verification};
-use crate::{Assessment, Classification, Severity};
+use crate::released::pending_since;
+use crate::{Classification, Severity};
 
 /// Kernels kept when neither the policy nor a rollout says: the plan's default.
 const DEFAULT_KEEP_KERNELS: usize = 2;
@@ -74,7 +73,8 @@ fn sla(inputs: &Inputs, host: &HostInputs) -> Finding {
             vec![],
         );
     };
-    let first_seen = first_seen_security(&host.assessments);
+    let first_seen =
+        pending_since(&host.assessments, |u| u.classification == Classification::Security);
     let mut late = Vec::new();
     let mut pending = Vec::new();
     for update in latest.updates.iter().filter(|u| u.classification == Classification::Security) {
@@ -109,29 +109,6 @@ fn sla(inputs: &Inputs, host: &HostInputs) -> Finding {
         late.extend(pending);
         finding(Check::Sla, Status::Fail, summary, late)
     }
-}
-
-/// When each security update pending in the latest assessment was first seen: the earliest
-/// assessment of the unbroken run, ending with the latest, that saw one pending for it. A run
-/// broken by an assessment without it (patched, then a new update) starts the clock again.
-fn first_seen_security(assessments: &[Assessment]) -> BTreeMap<(&str, &str), i64> {
-    let mut first_seen = BTreeMap::new();
-    let Some(latest) = assessments.last() else { return first_seen };
-    for update in latest.updates.iter().filter(|u| u.classification == Classification::Security) {
-        let key = (update.name.as_str(), update.arch.as_str());
-        let mut seen = latest.taken_at_unix;
-        for earlier in assessments.iter().rev().skip(1) {
-            let has = earlier.updates.iter().any(|u| {
-                u.classification == Classification::Security && u.name == key.0 && u.arch == key.1
-            });
-            if !has {
-                break;
-            }
-            seen = earlier.taken_at_unix;
-        }
-        first_seen.insert(key, seen);
-    }
-    first_seen
 }
 
 /// Every version each rollout gave the host was verified on the previous environment, at

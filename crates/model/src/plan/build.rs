@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::{Assessment, ResolvedHost, UpdateAction};
+use crate::{Assessment, PendingUpdate, ResolvedHost, UpdateAction};
 
+use super::baselines::PlanBaselines;
 use super::waves::waves;
 use super::{
     ExcludedHost, HostPlan, PackageChange, Plan, PlanOptions, PlannedReboot, RebootPolicy, Scope,
@@ -48,12 +49,15 @@ const LOW_SPACE_BYTES: u64 = 500 * 1024 * 1024;
 const STALE_AFTER_SECONDS: i64 = 24 * 3600;
 
 /// Makes the plan for `hosts` from their latest successful `assessments` (any order; hosts
-/// without one are excluded with the reason). `now_unix` is the creation time.
+/// without one are excluded with the reason). `now_unix` is the creation time. With
+/// `baselines`, each host takes only the updates in scope its baseline approves at that time;
+/// the others are listed in [`Plan::withheld`] with their rule (`baselines.rs`).
 pub fn build_plan(
     hosts: &[PlanHost],
     assessments: &[Assessment],
     selectors: &[String],
     options: &PlanOptions,
+    baselines: Option<&PlanBaselines<'_>>,
     now_unix: i64,
 ) -> Result<Plan, PlanError> {
     if let Scope::Packages(names) = &options.scope {
@@ -74,6 +78,8 @@ pub fn build_plan(
     let mut seen = BTreeSet::new();
     let mut planned = Vec::new();
     let mut excluded = Vec::new();
+    let mut withheld = Vec::new();
+    let now = chrono::DateTime::from_timestamp(now_unix, 0).unwrap_or_default();
     for host in hosts {
         if !seen.insert(host.name.as_str()) {
             return Err(PlanError::DuplicateHost(host.name.clone()));
@@ -85,18 +91,34 @@ pub fn build_plan(
             });
             continue;
         };
-        let host_plan = plan_host(host, assessment, options, now_unix);
+        let mut updates: Vec<&PendingUpdate> = Vec::new();
+        let mut n_withheld = 0;
+        for update in assessment.updates.iter().filter(|u| in_scope(&options.scope, u)) {
+            match baselines.and_then(|b| b.withheld(host, update, now)) {
+                None => updates.push(update),
+                Some(update) => {
+                    withheld.push(update);
+                    n_withheld += 1;
+                }
+            }
+        }
+        let all_withheld = updates.is_empty() && n_withheld > 0;
+        let host_plan = plan_host(host, assessment, &updates, options, now_unix);
         if host_plan.changes.is_empty() && host_plan.reboot != PlannedReboot::Yes {
-            excluded.push(ExcludedHost {
-                host: host.name.clone(),
-                reason: "nothing to do: no pending update in scope".into(),
-            });
+            let reason = if all_withheld {
+                "nothing to do: its baseline withholds every pending update in scope (listed \
+                 with their rules)"
+            } else {
+                "nothing to do: no pending update in scope"
+            };
+            excluded.push(ExcludedHost { host: host.name.clone(), reason: reason.into() });
         } else {
             planned.push(host_plan);
         }
     }
     planned.sort_by(|a, b| a.host.cmp(&b.host));
     excluded.sort_by(|a, b| a.host.cmp(&b.host));
+    withheld.sort_by(|a, b| (&a.host, &a.name, &a.arch).cmp(&(&b.host, &b.name, &b.arch)));
     let waves = waves(hosts, &planned, options);
     let mut plan = Plan {
         id: String::new(),
@@ -106,6 +128,7 @@ pub fn build_plan(
         hosts: planned,
         waves,
         excluded,
+        withheld,
         emergency: None,
     };
     plan.id = plan.content_hash();
@@ -121,16 +144,16 @@ fn in_scope(scope: &Scope, update: &crate::PendingUpdate) -> bool {
     }
 }
 
+/// The host's part of the plan: `updates` are the pending updates it takes.
 fn plan_host(
     host: &PlanHost,
     assessment: &Assessment,
+    updates: &[&PendingUpdate],
     options: &PlanOptions,
     now_unix: i64,
 ) -> HostPlan {
-    let mut changes: Vec<PackageChange> = assessment
-        .updates
+    let mut changes: Vec<PackageChange> = updates
         .iter()
-        .filter(|u| in_scope(&options.scope, u))
         .map(|u| PackageChange {
             name: u.name.clone(),
             arch: u.arch.clone(),

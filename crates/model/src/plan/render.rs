@@ -3,7 +3,7 @@
 
 use crate::document::Document;
 
-use super::{Plan, PlannedReboot, Scope};
+use super::{Plan, PlannedReboot, Scope, WithheldUpdate};
 
 pub fn render_markdown(plan: &Plan) -> String {
     document(plan).to_markdown()
@@ -40,6 +40,14 @@ fn document(plan: &Plan) -> Document {
             emergency.cvss_score.map(|s| format!(", CVSS {s:.1}")).unwrap_or_default(),
             emergency.reason
         ));
+        if !plan.withheld.is_empty() {
+            doc.paragraph(
+                "STILL EXPOSED: the baselines withhold these fixing packages, so their hosts stay \
+                 exposed after this plan runs. Lift the rule in the policy and run the emergency \
+                 again to patch them:",
+            );
+            doc.list(plan.withheld.iter().map(withheld_line).collect());
+        }
     }
 
     doc.heading("Scope");
@@ -49,8 +57,13 @@ fn document(plan: &Plan) -> Document {
         Scope::KernelOnly => "kernel updates only".to_string(),
         Scope::Packages(names) => format!("only {}", names.join(", ")),
     };
+    let withheld = if plan.withheld.is_empty() {
+        ""
+    } else {
+        ", less those the hosts' baselines withhold (listed after the table)"
+    };
     doc.paragraph(format!(
-        "Updates: {scope}, pinned to the versions below. Reboot policy: {}.",
+        "Updates: {scope}{withheld}, pinned to the versions below. Reboot policy: {}.",
         plan.options.reboot
     ));
     let mut rows = Vec::new();
@@ -72,6 +85,14 @@ fn document(plan: &Plan) -> Document {
         &["host", "package", "arch", "installed", "target", "type", "severity", "advisories"],
         rows,
     );
+    if !plan.withheld.is_empty() {
+        doc.heading("Withheld by the baselines");
+        doc.paragraph(
+            "Pending updates in scope that the hosts' baselines do not take now, each with the \
+             rule that withholds it:",
+        );
+        doc.list(plan.withheld.iter().map(withheld_line).collect());
+    }
 
     doc.heading("Timeline");
     let strategy = &plan.options.strategy;
@@ -167,6 +188,11 @@ fn document(plan: &Plan) -> Document {
         doc.list(plan.excluded.iter().map(|e| format!("{}: {}", e.host, e.reason)).collect());
     }
     doc
+}
+
+/// `acme-kernel 1.1-1 on deb1: held by baseline "strict" of production (hold = ["acme-kernel"])`.
+fn withheld_line(withheld: &WithheldUpdate) -> String {
+    format!("{} {} on {}: {}", withheld.name, withheld.version, withheld.host, withheld.reason)
 }
 
 /// The first 12 hex digits, enough to name a plan on a command line.

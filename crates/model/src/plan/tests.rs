@@ -87,7 +87,7 @@ fn fleet() -> (Vec<PlanHost>, Vec<Assessment>) {
 
 fn plan(options: &PlanOptions) -> Plan {
     let (hosts, assessments) = fleet();
-    build_plan(&hosts, &assessments, &["all".into()], options, 1_000_100).unwrap()
+    build_plan(&hosts, &assessments, &["all".into()], options, None, 1_000_100).unwrap()
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn a_misspelt_package_is_refused() {
     let (hosts, assessments) = fleet();
     let options =
         PlanOptions { scope: Scope::Packages(vec!["opensll".into()]), ..PlanOptions::default() };
-    let error = build_plan(&hosts, &assessments, &[], &options, 0).unwrap_err();
+    let error = build_plan(&hosts, &assessments, &[], &options, None, 0).unwrap_err();
     assert_eq!(error, PlanError::PackagesNotPending(vec!["opensll".into()]));
 }
 
@@ -164,7 +164,7 @@ fn a_misspelt_package_is_refused() {
 fn hosts_without_assessment_are_excluded_with_the_reason() {
     let (mut hosts, assessments) = fleet();
     hosts.push(host("new-host", "dev", &[]));
-    let plan = build_plan(&hosts, &assessments, &[], &PlanOptions::default(), 0).unwrap();
+    let plan = build_plan(&hosts, &assessments, &[], &PlanOptions::default(), None, 0).unwrap();
     let excluded = plan.excluded.iter().find(|e| e.host == "new-host").unwrap();
     assert!(excluded.reason.contains("patchctl assess"));
 }
