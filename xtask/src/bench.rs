@@ -13,6 +13,9 @@
 //! - `advisories`: 10,000 generated hosts of 2,000 packages matched against 100,000 generated
 //!   advisories, with the peak memory of the process (`crates/model/benches/advisories.rs`, built
 //!   with the release profile).
+//! - `import-contention`: a 100,000-record advisory import on one pool while another appends
+//!   to a rollout's journal every 20 ms, as a driver does: how long those appends wait
+//!   (`crates/store/examples/import_contention.rs`).
 
 use std::process::Command;
 
@@ -54,6 +57,14 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             "--bench",
             "advisories",
         ])),
+        ["import-contention"] => run_command(Command::new("cargo").args([
+            "run",
+            "--release",
+            "-p",
+            "store",
+            "--example",
+            "import_contention",
+        ])),
         ["fleet-assess"] => crate::bench_fleet::run(5),
         ["fleet-assess", runs] => {
             crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
@@ -66,7 +77,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?, true)
         }
         _ => bail!(
-            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories"
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories | import-contention"
         ),
     }
 }

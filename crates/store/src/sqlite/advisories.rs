@@ -16,6 +16,10 @@ const COLUMNS: &str = "body, body_format, source_file, imported_at";
 /// waited behind it. A batch of this size holds it for a fraction of a second.
 const ADVISORIES_PER_TRANSACTION: usize = 1_000;
 
+/// The pause between two batches, as long as the batch before held the lock, within these.
+const PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(10);
+const PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Sqlite {
     pub(crate) async fn import_advisories(
         &self,
@@ -23,11 +27,20 @@ impl Sqlite {
         imported_at_unix: i64,
     ) -> Result<AdvisoryImportCounts, StoreError> {
         let mut counts = AdvisoryImportCounts::default();
-        for batch in advisories.chunks(ADVISORIES_PER_TRANSACTION) {
+        let mut batches = advisories.chunks(ADVISORIES_PER_TRANSACTION).peekable();
+        while let Some(batch) = batches.next() {
+            let held = tokio::time::Instant::now();
             let batch_counts = self.import_batch(batch, imported_at_unix).await?;
             counts.inserted += batch_counts.inserted;
             counts.updated += batch_counts.updated;
             counts.unchanged += batch_counts.unchanged;
+            if batches.peek().is_some() {
+                // SQLite's write lock is not fair: a writer waiting in its busy handler sleeps
+                // up to 100 ms between looks and would miss the instant between two batches.
+                // Pausing as long as the batch held the lock (10 to 100 ms) lets it in.
+                let pause = held.elapsed().clamp(PAUSE_MIN, PAUSE_MAX);
+                tokio::time::sleep(pause).await;
+            }
         }
         Ok(counts)
     }
