@@ -100,11 +100,16 @@ fn body(event: &Event) -> String {
     text
 }
 
+/// The error and its causes, each once: lettre's own message ends with its first cause's
+/// already (`permanent error (550): no such user`), which is not repeated.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
+        let text = cause.to_string();
+        if !message.ends_with(&format!(": {text}")) {
+            message.push_str(&format!(": {text}"));
+        }
         source = cause.source();
     }
     message
