@@ -5,6 +5,11 @@
 //! the event concerns (the inventory's `owner` of its hosts), that owner's contact in
 //! `[notifications.contacts.OWNER]`. An owner written as an e-mail address is its own contact.
 //! An owner with no contact is reported as an undeliverable recipient, never dropped.
+//!
+//! A webhook URL is a secret (its path carries a token): what is printed or stored shows it
+//! through `secrets`, redacted, with its key id.
+
+pub mod secrets;
 
 use std::collections::BTreeMap;
 
@@ -184,7 +189,7 @@ pub fn is_address(text: &str) -> bool {
 pub fn is_webhook_url(text: &str) -> bool {
     let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
     rest.is_some_and(|rest| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
         !host.is_empty() && !host.starts_with(':') && !host.contains('@')
     }) && text.chars().all(|c| c.is_ascii_graphic())
 }

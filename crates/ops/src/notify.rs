@@ -6,13 +6,18 @@
 //! A notification never fails what triggered it: [`notify`] returns no error. A delivery that
 //! failed, and even a record the store could not write, is in the [`NotifyReport`] for the
 //! caller to show.
+//!
+//! Secrets stay out of both: a webhook is reported and recorded by its redacted URL
+//! (`https://hooks.example.com/…`) and its key id, and its errors lose its path and tokens
+//! (`model::notification::secrets`); an SMTP password is masked in the relay's errors, which
+//! name the variable it came from.
 
 mod email;
 mod webhook;
 
 use std::time::Duration;
 
-use model::notification::{Event, Notifications, Recipient};
+use model::notification::{Event, Notifications, Recipient, secrets};
 use store::{NotificationRecord, Store};
 
 /// What became of every delivery of one event.
@@ -28,10 +33,25 @@ pub struct NotifyReport {
 pub struct Delivery {
     /// `webhook` or `email`.
     pub channel: &'static str,
-    /// The URL, the address, or the owner that could not be reached.
+    /// The webhook's URL redacted (`https://hooks.example.com/…`), the address, or the owner
+    /// that could not be reached.
     pub target: String,
-    /// `None`: delivered (a 2xx answer; the relay accepted the message); else why not.
+    /// A webhook's key id (`model::notification::secrets::key_id`), which tells the configured
+    /// webhooks apart; `None` for e-mail.
+    pub key_id: Option<String>,
+    /// `None`: delivered (a 2xx answer; the relay accepted the message); else why not, with no
+    /// webhook's path and no password in it.
     pub error: Option<String>,
+}
+
+impl Delivery {
+    /// `https://hooks.example.com/… (key 0123456789ab)`, or the address.
+    pub fn shown_target(&self) -> String {
+        match &self.key_id {
+            Some(key) => format!("{} (key {key})", self.target),
+            None => self.target.clone(),
+        }
+    }
 }
 
 impl NotifyReport {
@@ -47,7 +67,7 @@ impl NotifyReport {
                 format!(
                     "notification by {} to {} failed: {}",
                     d.channel,
-                    d.target,
+                    d.shown_target(),
                     d.error.as_deref().unwrap_or_default()
                 )
             })
@@ -70,15 +90,32 @@ pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> N
     let timeout = Duration::from_secs(u64::from(settings.timeout_seconds.max(1)));
     let recipients = settings.recipients(event);
     let attempts = recipients.iter().map(|recipient| async move {
-        let error = match recipient {
-            Recipient::Webhook(url) => webhook::post(url, event, timeout).await.err(),
-            Recipient::Email(address) => match &settings.smtp {
-                Some(smtp) => email::send(smtp, address, event, timeout).await.err(),
-                None => Some("no SMTP relay".to_owned()),
+        match recipient {
+            Recipient::Webhook(url) => Delivery {
+                channel: recipient.channel(),
+                target: secrets::redact_url(url),
+                key_id: Some(secrets::key_id(url)),
+                error: webhook::post(url, event, timeout)
+                    .await
+                    .err()
+                    .map(|error| secrets::scrub_webhook_message(&error, url)),
             },
-            Recipient::Unreachable { reason, .. } => Some(reason.clone()),
-        };
-        Delivery { channel: recipient.channel(), target: recipient.target().to_owned(), error }
+            Recipient::Email(address) => Delivery {
+                channel: recipient.channel(),
+                target: address.clone(),
+                key_id: None,
+                error: match &settings.smtp {
+                    Some(smtp) => email::send(smtp, address, event, timeout).await.err(),
+                    None => Some("no SMTP relay".to_owned()),
+                },
+            },
+            Recipient::Unreachable { owner, reason } => Delivery {
+                channel: recipient.channel(),
+                target: owner.clone(),
+                key_id: None,
+                error: Some(reason.clone()),
+            },
+        }
     });
     let deliveries = futures_util::future::join_all(attempts).await;
     let event_json = serde_json::to_string(event).expect("an event serializes");
@@ -90,13 +127,15 @@ pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> N
             subject: event.subject.clone(),
             channel: delivery.channel.to_owned(),
             target: delivery.target.clone(),
+            key_id: delivery.key_id.clone(),
             error: delivery.error.clone(),
             event_json: event_json.clone(),
         };
         if let Err(error) = store.record_notification(&record).await {
             unrecorded.push(format!(
                 "the {} notification to {} could not be recorded: {error}",
-                delivery.channel, delivery.target
+                delivery.channel,
+                delivery.shown_target()
             ));
         }
     }

@@ -536,11 +536,13 @@ impl Store {
         }
     }
 
-    /// Records one delivery attempt of a notification, delivered or not; returns its id.
+    /// Records one delivery attempt of a notification, delivered or not; returns its id. Every
+    /// URL of its target and error is redacted first ([`NotificationRecord::redacted`]).
     pub async fn record_notification(
         &self,
         record: &NotificationRecord,
     ) -> Result<i64, StoreError> {
+        let record = &record.redacted();
         validate::check_json(
             &record.event_json,
             || format!("recording a notification to {}", record.target),

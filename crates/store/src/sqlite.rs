@@ -94,7 +94,9 @@ impl Sqlite {
             }
             source => StoreError::Migrate { path: path.to_path_buf(), source },
         })?;
-        Ok(Sqlite { pool })
+        let sqlite = Sqlite { pool };
+        sqlite.redact_recorded_webhooks().await?;
+        Ok(sqlite)
     }
 
     pub(crate) async fn close(&self) {

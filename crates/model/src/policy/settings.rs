@@ -6,6 +6,7 @@
 //! webhooks = ["https://chat.example.com/hooks/patching"]   # told of every event
 //! email = ["ops@example.com"]                               # told of every event
 //! timeout_seconds = 10                                      # per delivery; default 10
+//! allow_insecure = false              # see below; default false
 //! [notifications.smtp]
 //! relay = "mail.example.com"
 //! port = 587                          # default: 25 for none, 587 for starttls, 465 for tls
@@ -26,6 +27,14 @@
 //! cvss_threshold = 9.0                # an advisory scored this high is an emergency; default 9.0
 //! soak_cap = "30m"                    # the longest soak an emergency plan waits; default 30m
 //! ```
+//!
+//! Secrets do not cross a network in the clear. A webhook's URL carries its token, so an
+//! `http://` webhook is refused, and so are SMTP credentials (`username`, `password_env`) with
+//! `security = "none"`, unless `allow_insecure = true` says that this is meant. A plain-HTTP
+//! webhook to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`) is allowed without it: its
+//! token never leaves the machine, and tests and local relays use one. Messages about a
+//! webhook show its URL redacted (`https://chat.example.com/…`,
+//! `model::notification::secrets`), never its path.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -36,6 +45,7 @@ use toml::Spanned;
 
 use super::duration::parse_duration;
 use crate::emergency::EmergencySettings;
+use crate::notification::secrets::{redact_url, sends_in_clear};
 use crate::notification::{Contact, Notifications, Smtp, SmtpSecurity, is_address, is_webhook_url};
 use crate::postmortem::DEFAULT_DUE_AFTER;
 
@@ -47,6 +57,9 @@ pub(crate) struct NotificationsFile {
     #[serde(default)]
     pub email: Vec<Spanned<String>>,
     pub timeout_seconds: Option<Spanned<i64>>,
+    /// Allows `http://` webhooks to other machines and SMTP credentials without TLS.
+    #[serde(default)]
+    pub allow_insecure: bool,
     pub smtp: Option<SmtpFile>,
     #[serde(default)]
     pub contacts: BTreeMap<Spanned<String>, ContactFile>,
@@ -57,8 +70,8 @@ pub(crate) struct NotificationsFile {
 pub(crate) struct SmtpFile {
     pub relay: Spanned<String>,
     pub port: Option<Spanned<i64>>,
-    #[serde(default)]
-    pub security: SmtpSecurity,
+    /// Default `starttls`.
+    pub security: Option<Spanned<SmtpSecurity>>,
     pub from: Spanned<String>,
     pub username: Option<Spanned<String>>,
     pub password_env: Option<Spanned<String>>,
@@ -149,17 +162,28 @@ pub(crate) fn notifications(cx: &mut dyn Report, file: &NotificationsFile) -> No
     let urls = |cx: &mut dyn Report, list: &[Spanned<String>]| -> Vec<String> {
         list.iter()
             .filter(|url| {
-                let ok = is_webhook_url(url.get_ref());
-                if !ok {
+                // The URL is a secret: messages show its redacted form, the position the rest.
+                let (text, shown) = (url.get_ref(), redact_url(url.get_ref()));
+                if !is_webhook_url(text) {
                     cx.report(
                         url.span(),
                         format!(
-                            "{:?} is not a webhook URL: expected http:// or https://, a host and a path",
-                            url.get_ref()
+                            "{shown:?} is not a webhook URL: expected http:// or https://, a host and a path"
                         ),
                     );
+                    return false;
                 }
-                ok
+                if sends_in_clear(text) && !file.allow_insecure {
+                    cx.report(
+                        url.span(),
+                        format!(
+                            "{shown:?} would send the webhook's token across the network in the \
+                             clear: use https://, or set allow_insecure = true in [notifications]"
+                        ),
+                    );
+                    return false;
+                }
+                true
             })
             .map(|url| url.get_ref().clone())
             .collect()
@@ -201,7 +225,7 @@ pub(crate) fn notifications(cx: &mut dyn Report, file: &NotificationsFile) -> No
             }
         },
     };
-    let smtp = file.smtp.as_ref().and_then(|smtp| self::smtp(cx, smtp));
+    let smtp = file.smtp.as_ref().and_then(|smtp| self::smtp(cx, smtp, file.allow_insecure));
     let mut contacts = BTreeMap::new();
     for (owner, contact) in &file.contacts {
         let resolved =
@@ -220,7 +244,8 @@ pub(crate) fn notifications(cx: &mut dyn Report, file: &NotificationsFile) -> No
     Notifications { webhooks, email, smtp, contacts, timeout_seconds }
 }
 
-fn smtp(cx: &mut dyn Report, file: &SmtpFile) -> Option<Smtp> {
+fn smtp(cx: &mut dyn Report, file: &SmtpFile, allow_insecure: bool) -> Option<Smtp> {
+    let security = file.security.as_ref().map_or(SmtpSecurity::default(), |s| *s.get_ref());
     let relay = file.relay.get_ref();
     let relay_ok = !relay.is_empty()
         && relay
@@ -230,7 +255,7 @@ fn smtp(cx: &mut dyn Report, file: &SmtpFile) -> Option<Smtp> {
         cx.report(file.relay.span(), format!("relay {relay:?} is not a host name or address"));
     }
     let port = match &file.port {
-        None => Some(match file.security {
+        None => Some(match security {
             SmtpSecurity::None => 25,
             SmtpSecurity::Starttls => 587,
             SmtpSecurity::Tls => 465,
@@ -276,11 +301,24 @@ fn smtp(cx: &mut dyn Report, file: &SmtpFile) -> Option<Smtp> {
     };
     let username = word(cx, &file.username, "username");
     let password_env = word(cx, &file.password_env, "password_env");
+    if let Some(written) = &file.security
+        && security == SmtpSecurity::None
+        && (file.username.is_some() || file.password_env.is_some())
+        && !allow_insecure
+    {
+        cx.report(
+            written.span(),
+            "security = \"none\" would send the SMTP credentials (username, password_env) in the \
+             clear: use \"starttls\" or \"tls\", or set allow_insecure = true in [notifications]"
+                .to_owned(),
+        );
+        return None;
+    }
     if relay_ok && from_ok {
         Some(Smtp {
             relay: relay.clone(),
             port: port?,
-            security: file.security,
+            security,
             from: from.clone(),
             username,
             password_env,
@@ -382,7 +420,7 @@ keep_kernels = 3
         let lines: Vec<&str> = error.lines().collect();
         assert_eq!(lines.len(), 6, "{error}");
         assert!(
-            lines[0].starts_with("policy.toml:8:13: \"ftp://x\" is not a webhook URL"),
+            lines[0].starts_with("policy.toml:8:13: \"ftp://x/…\" is not a webhook URL"),
             "{error}"
         );
         assert!(
@@ -402,5 +440,63 @@ keep_kernels = 3
         assert!(typo.starts_with("policy.toml:10:12: unknown variant \"ssl\""), "{typo}");
         let typo = parse("[compliance]\nmax_assesment_age = \"1d\"\n").unwrap_err();
         assert!(typo.contains("(did you mean \"max_assessment_age\"?)"), "{typo}");
+    }
+
+    #[test]
+    fn a_webhook_url_in_a_message_is_redacted() {
+        let error = parse(
+            "[notifications]\nwebhooks = [\"https://hooks.example.com/services/T0/B0/XXXX YYYY\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "policy.toml:8:13: \"https://hooks.example.com/…\" is not a webhook URL: expected \
+             http:// or https://, a host and a path"
+        );
+    }
+
+    #[test]
+    fn insecure_settings_are_allowed_when_the_policy_says_so() {
+        let insecure = r#"
+[notifications]
+webhooks = ["http://hooks.example.com/services/T0/B0/XXXX"]
+allow_insecure = true
+[notifications.smtp]
+relay = "mail.example.com"
+security = "none"
+from = "patchctl@example.com"
+username = "patchctl"
+password_env = "PATCHCTL_SMTP_PASSWORD"
+[notifications.contacts.team-web]
+webhooks = ["http://chat.example.com/hooks/web"]
+"#;
+        let policy = parse(insecure).unwrap();
+        let n = policy.notifications();
+        assert_eq!(n.webhooks, ["http://hooks.example.com/services/T0/B0/XXXX"]);
+        assert_eq!(n.contacts["team-web"].webhooks, ["http://chat.example.com/hooks/web"]);
+        let smtp = n.smtp.as_ref().unwrap();
+        assert_eq!((smtp.security, smtp.port), (SmtpSecurity::None, 25));
+        assert_eq!(smtp.password_env.as_deref(), Some("PATCHCTL_SMTP_PASSWORD"));
+        // Without the flag, the same file is refused (test_data/policy/invalid/insecure.toml
+        // has the messages).
+        let refused = parse(&insecure.replace("allow_insecure = true\n", "")).unwrap_err();
+        assert_eq!(refused.lines().count(), 3, "{refused}");
+    }
+
+    #[test]
+    fn loopback_webhooks_and_plain_smtp_without_credentials_need_no_flag() {
+        let policy = parse(
+            r#"
+[notifications]
+webhooks = ["http://127.0.0.1:8080/hooks/patching", "http://localhost/h", "http://[::1]:9/h"]
+[notifications.smtp]
+relay = "127.0.0.1"
+security = "none"
+from = "patchctl@example.com"
+"#,
+        )
+        .unwrap();
+        assert_eq!(policy.notifications().webhooks.len(), 3);
+        assert_eq!(policy.notifications().smtp.as_ref().unwrap().port, 25);
     }
 }

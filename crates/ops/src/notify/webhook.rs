@@ -1,4 +1,6 @@
-//! Webhook delivery: one HTTP POST of the event as JSON; any 2xx answer is delivered.
+//! Webhook delivery: one HTTP POST of the event as JSON; any 2xx answer is delivered. The URL
+//! is a secret: errors leave it out (`describe`), and the caller scrubs what the receiver
+//! answered (`notify`, with `model::notification::secrets::scrub_webhook_message`).
 
 use std::time::Duration;
 
@@ -29,8 +31,10 @@ pub(super) async fn post(url: &str, event: &Event, timeout: Duration) -> Result<
     ))
 }
 
-/// reqwest's error with its causes, which say what actually happened (refused, timed out).
+/// reqwest's error with its causes, which say what actually happened (refused, timed out),
+/// without the URL reqwest quotes in it (`for url (…)`): its path carries the token.
 fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
     let what = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::DateTime;
+use model::notification::secrets::{key_id, redact_url};
 use model::notification::{Contact, Event, EventKind, Notifications, Smtp, SmtpSecurity};
 use ops::notify::notify;
 use store::Store;
@@ -107,13 +108,19 @@ async fn failed_deliveries_are_recorded_and_reported_not_lost() {
         report.deliveries.iter().map(|d| (d.target.clone(), d.error.clone())).collect();
     assert_eq!(outcome.len(), 5, "{outcome:?}");
     let error = |target: &str| outcome[target].clone().unwrap_or_default();
-    assert!(error(&broken_hook.url).starts_with("HTTP 500"), "{outcome:?}");
-    assert!(error(&broken_hook.url).contains("status 500 on purpose"), "{outcome:?}");
+    // Webhooks are reported by their redacted URLs.
+    let broken = redact_url(&broken_hook.url);
+    assert!(error(&broken).starts_with("HTTP 500"), "{outcome:?}");
+    assert!(error(&broken).contains("status 500 on purpose"), "{outcome:?}");
     assert!(
-        error(&format!("http://127.0.0.1:{closed}/hook")).starts_with("could not connect"),
+        error(&format!("http://127.0.0.1:{closed}/…")).starts_with("could not connect"),
         "{outcome:?}"
     );
-    assert!(error("gone@example.com").contains("no such user"), "{outcome:?}");
+    assert!(
+        error("gone@example.com")
+            .ends_with("refused or failed: permanent error (550): no such user"),
+        "said once: {outcome:?}"
+    );
     assert_eq!(outcome["ops@example.com"], None, "one refused address does not stop the others");
     assert!(error("team-nobody").contains("[notifications.contacts.team-nobody]"), "{outcome:?}");
     assert_eq!(report.problems().len(), 4);
@@ -172,4 +179,123 @@ async fn starttls_is_required_when_asked_for_never_skipped() {
     assert_eq!(report.failures().count(), 1, "{report:?}");
     assert!(relay.mails.lock().unwrap().is_empty(), "sent without TLS");
     assert_eq!(store.notifications().await.unwrap()[0].record.error, report.deliveries[0].error);
+}
+
+/// The token of the webhooks below: it must appear nowhere patchctl prints or stores.
+const TOKEN: &str = "XXXXXXXXXXXXXXXXXXXXXXXX";
+
+#[tokio::test]
+async fn no_webhook_token_and_no_password_is_reported_or_recorded() {
+    let refusing = HttpReceiver::start(404).await;
+    let accepting = HttpReceiver::start(204).await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    // Slack-style URLs: the token in the path, and a query for good measure.
+    let secret = |base: &str| {
+        let origin = base.trim_end_matches("/hooks/patching");
+        format!("{origin}/services/T000/B000/{TOKEN}?channel={TOKEN}")
+    };
+    let hooks = [
+        secret(&refusing.url),
+        secret(&accepting.url),
+        secret(&format!("http://127.0.0.1:{closed}/hooks/patching")),
+    ];
+    // A relay that refuses the login and quotes the AUTH command back. The password is a
+    // variable cargo sets for every test: the test may not set one itself (no unsafe code).
+    let relay = SmtpReceiver::start_refusing_logins().await;
+    let password = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it for tests");
+    let settings = Notifications {
+        webhooks: hooks.to_vec(),
+        email: vec!["ops@example.com".into()],
+        smtp: Some(Smtp {
+            username: Some("patchctl".into()),
+            password_env: Some("CARGO_MANIFEST_DIR".into()),
+            ..smtp(relay.port)
+        }),
+        contacts: BTreeMap::new(),
+        timeout_seconds: 5,
+    };
+    let store = Store::open_in_memory().await.unwrap();
+    let report = notify(&store, &settings, &event(&[])).await;
+
+    // The receivers did get the whole URL: redaction is of what patchctl shows, not of what it
+    // delivers.
+    let path = format!("/services/T000/B000/{TOKEN}?channel={TOKEN}");
+    assert_eq!(accepting.requests.lock().unwrap()[0].path, path);
+    assert_eq!(refusing.requests.lock().unwrap()[0].path, path);
+
+    let mut webhooks: Vec<(String, Option<String>)> = report
+        .deliveries
+        .iter()
+        .filter(|d| d.channel == "webhook")
+        .map(|d| (d.target.clone(), d.key_id.clone()))
+        .collect();
+    webhooks.sort();
+    let mut expected: Vec<(String, Option<String>)> =
+        hooks.iter().map(|url| (redact_url(url), Some(key_id(url)))).collect();
+    expected.sort();
+    assert_eq!(webhooks, expected);
+    let error = |url: &str| {
+        let target = redact_url(url);
+        report.deliveries.iter().find(|d| d.target == target).unwrap().error.clone()
+    };
+    assert_eq!(
+        error(&hooks[0]).as_deref(),
+        Some("HTTP 404 Not Found: status 404 on purpose for …"),
+        "the quoted path is masked"
+    );
+    assert_eq!(error(&hooks[1]), None);
+    assert!(error(&hooks[2]).unwrap().starts_with("could not connect: error sending request: "));
+    let email = report.deliveries.iter().find(|d| d.channel == "email").unwrap();
+    let email_error = email.error.clone().unwrap();
+    assert!(email_error.contains("(535)"), "{email_error}");
+    assert!(
+        email_error.contains("AUTH PLAIN …"),
+        "the quoted credentials are masked: {email_error}"
+    );
+    assert!(
+        email_error
+            .ends_with("(logging in as \"patchctl\" with the password from $CARGO_MANIFEST_DIR)"),
+        "{email_error}"
+    );
+
+    // Nothing printed or stored holds the token, the path or the password.
+    let plain_auth = {
+        use std::fmt::Write;
+        // base64 of AUTH PLAIN's `\0patchctl\0PASSWORD`, the form the relay quoted.
+        let bytes = format!("\0patchctl\0{password}").into_bytes();
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n =
+                chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                let _ = write!(out, "{}", alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    let leaks = |text: &str| {
+        [TOKEN, "/services/", password.as_str(), plain_auth.as_str()]
+            .into_iter()
+            .filter(|secret| text.contains(secret))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let printed = format!("{:?}\n{}", report, report.problems().join("\n"));
+    assert_eq!(leaks(&printed), Vec::<String>::new(), "{printed}");
+    let recorded = store.notifications().await.unwrap();
+    assert_eq!(recorded.len(), 4);
+    for n in &recorded {
+        let stored = format!("{:?}", n.record);
+        assert_eq!(leaks(&stored), Vec::<String>::new(), "{stored}");
+    }
+    let mut stored_keys: Vec<String> =
+        recorded.iter().filter_map(|n| n.record.key_id.clone()).collect();
+    stored_keys.sort();
+    let mut configured_keys: Vec<String> = hooks.iter().map(|url| key_id(url)).collect();
+    configured_keys.sort();
+    assert_eq!(stored_keys, configured_keys);
 }

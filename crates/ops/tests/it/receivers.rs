@@ -1,6 +1,7 @@
 //! Small receivers written for the tests, speaking the real protocols on 127.0.0.1:0: an HTTP
 //! server that records each request and answers with a chosen status, and an SMTP server that
-//! records each message and can refuse chosen recipients. Each serves until dropped.
+//! records each message and can refuse chosen recipients or every login. Each serves until
+//! dropped.
 
 use std::sync::{Arc, Mutex};
 
@@ -65,8 +66,9 @@ impl HttpReceiver {
                     }
                     let mut body = vec![0; length];
                     reader.read_exact(&mut body).await.unwrap();
+                    // The path is quoted back, as some receivers' error pages do.
+                    let text = format!("status {status} on purpose for {path}");
                     seen.lock().unwrap().push(HttpRequest { method, path, content_type, body });
-                    let text = format!("status {status} on purpose");
                     let response = format!(
                         "HTTP/1.1 {status} Whatever\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
                         text.len()
@@ -102,6 +104,16 @@ impl Drop for SmtpReceiver {
 impl SmtpReceiver {
     /// Accepts every recipient but those in `refuse`, which get `550 no such user`.
     pub async fn start(refuse: &[&str]) -> SmtpReceiver {
+        SmtpReceiver::serve(refuse, false).await
+    }
+
+    /// Offers AUTH PLAIN and LOGIN and refuses every login with `535`, quoting the command it
+    /// got back (the credentials, base64-encoded), as a careless relay might.
+    pub async fn start_refusing_logins() -> SmtpReceiver {
+        SmtpReceiver::serve(&[], true).await
+    }
+
+    async fn serve(refuse: &[&str], offer_auth: bool) -> SmtpReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
@@ -124,8 +136,12 @@ impl SmtpReceiver {
                         }
                         let command = line.trim_end().to_owned();
                         let upper = command.to_ascii_uppercase();
-                        let answer = if upper.starts_with("EHLO") {
+                        let answer = if upper.starts_with("EHLO") && offer_auth {
+                            "250-test.local\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME".to_owned()
+                        } else if upper.starts_with("EHLO") {
                             "250-test.local\r\n250 8BITMIME".to_owned()
+                        } else if upper.starts_with("AUTH") {
+                            format!("535 5.7.8 credentials refused: {command}")
                         } else if upper.starts_with("HELO") {
                             "250 test.local".to_owned()
                         } else if upper.starts_with("MAIL FROM:") {

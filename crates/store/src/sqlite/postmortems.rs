@@ -8,7 +8,7 @@ use crate::StoreError;
 use crate::journal_chain::{self, postmortem_genesis};
 use crate::postmortem_records::{
     NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
-    StoredNotification, StoredPostmortem,
+    StoredNotification, StoredPostmortem, redact_fields,
 };
 use crate::rollout_records::{JournalCheck, JournalEntry, NewJournalEntry};
 
@@ -240,14 +240,16 @@ impl Sqlite {
     ) -> Result<i64, StoreError> {
         let doing = || format!("recording a notification to {}", record.target);
         let row = sqlx::query(
-            "INSERT INTO notifications (at, kind, subject, channel, target, delivered, error, event)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO notifications
+                 (at, kind, subject, channel, target, key_id, delivered, error, event)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(record.at_unix)
         .bind(&record.kind)
         .bind(&record.subject)
         .bind(&record.channel)
         .bind(&record.target)
+        .bind(&record.key_id)
         .bind(record.error.is_none())
         .bind(&record.error)
         .bind(&record.event_json)
@@ -260,7 +262,7 @@ impl Sqlite {
     pub(crate) async fn notifications(&self) -> Result<Vec<StoredNotification>, StoreError> {
         let doing = || "listing notifications".to_owned();
         let rows = sqlx::query(
-            "SELECT id, at, kind, subject, channel, target, error, event FROM notifications
+            "SELECT id, at, kind, subject, channel, target, key_id, error, event FROM notifications
              ORDER BY at, id",
         )
         .fetch_all(&self.pool)
@@ -276,12 +278,69 @@ impl Sqlite {
                         subject: get(row, "subject", &doing)?,
                         channel: get(row, "channel", &doing)?,
                         target: get(row, "target", &doing)?,
+                        key_id: get(row, "key_id", &doing)?,
                         error: get(row, "error", &doing)?,
                         event_json: get(row, "event", &doing)?,
                     },
                 })
             })
             .collect()
+    }
+}
+
+impl Sqlite {
+    /// Redacts the webhook deliveries recorded before migration 0010, which hold whole URLs:
+    /// each gets its key id, from its URL, and its target and error lose every URL's path.
+    /// Nothing to do, the usual case, costs one look at an empty index.
+    ///
+    /// The old text is overwritten on disk too (`secure_delete`), and the write-ahead log that
+    /// still held it is emptied; copies of the file made before are out of reach.
+    pub(crate) async fn redact_recorded_webhooks(&self) -> Result<(), StoreError> {
+        let doing = || "redacting the webhook URLs of notifications recorded before".to_owned();
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        let rows = sqlx::query(
+            "SELECT id, target, error FROM notifications
+             WHERE channel = 'webhook' AND key_id IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.pool.acquire().await.map_err(query_error)?;
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *connection)
+            .await
+            .map_err(query_error)?;
+        let mut transaction =
+            sqlx::Connection::begin(&mut *connection).await.map_err(query_error)?;
+        for row in &rows {
+            let id: i64 = get(row, "id", &doing)?;
+            let target: String = get(row, "target", &doing)?;
+            let error: Option<String> = get(row, "error", &doing)?;
+            let (target, key_id, error) = redact_fields("webhook", &target, None, error.as_deref());
+            sqlx::query(
+                "UPDATE notifications SET target = $2, key_id = $3, error = $4
+                 WHERE id = $1 AND key_id IS NULL",
+            )
+            .bind(id)
+            .bind(&target)
+            .bind(&key_id)
+            .bind(&error)
+            .execute(&mut *transaction)
+            .await
+            .map_err(query_error)?;
+        }
+        transaction.commit().await.map_err(query_error)?;
+        // The log's copies of the old pages go too. Another process reading at this moment
+        // keeps it from being emptied now; a later checkpoint will.
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *connection).await;
+        sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *connection)
+            .await
+            .map_err(query_error)?;
+        Ok(())
     }
 }
 

@@ -98,7 +98,8 @@ async fn notifications_are_recorded_delivered_or_not() {
         kind: "hosts_failed".into(),
         subject: "s".into(),
         channel: "webhook".into(),
-        target: "http://127.0.0.1:1/h".into(),
+        target: "http://127.0.0.1:1/…".into(),
+        key_id: Some("0123456789ab".into()),
         error: error.map(str::to_owned),
         event_json: "{\"kind\":\"hosts_failed\"}".into(),
     };
@@ -112,4 +113,88 @@ async fn notifications_are_recorded_delivered_or_not() {
         all.iter().map(|n| n.record.error.clone()).collect::<Vec<_>>(),
         [None, Some("HTTP 500".into())]
     );
+}
+
+/// A webhook's URL as a careless caller might pass it: whole, with the token in its path, and
+/// quoted by the error too.
+const SECRET_URL: &str = "https://hooks.example.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX";
+
+#[tokio::test]
+async fn no_webhook_url_reaches_the_database_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = open(&path).await;
+    let record = NotificationRecord {
+        at_unix: 5,
+        kind: "hosts_failed".into(),
+        subject: "s".into(),
+        channel: "webhook".into(),
+        target: SECRET_URL.into(),
+        key_id: None,
+        error: Some(format!("could not connect: error sending request for url ({SECRET_URL})")),
+        event_json: "{}".into(),
+    };
+    store.record_notification(&record).await.unwrap();
+    let stored = store.notifications().await.unwrap().remove(0).record;
+    assert_eq!(stored.target, "https://hooks.example.com/…");
+    assert_eq!(
+        stored.key_id.as_deref(),
+        Some(model::notification::secrets::key_id(SECRET_URL).as_str())
+    );
+    assert_eq!(
+        stored.error.as_deref(),
+        Some("could not connect: error sending request for url (https://hooks.example.com/…)")
+    );
+    store.close().await;
+    assert_eq!(
+        super::sqlite_count(
+            &path,
+            "SELECT COUNT(*) FROM notifications WHERE target || error LIKE '%/services/%'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn webhook_urls_recorded_before_are_redacted_when_the_database_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    open(&path).await.close().await;
+    // What patchctl wrote before migration 0010: the whole URL, no key id, and an error page
+    // quoting the path.
+    let secret_path = SECRET_URL.trim_start_matches("https://hooks.example.com");
+    sqlite_execute(
+        &path,
+        &format!(
+            "INSERT INTO notifications (at, kind, subject, channel, target, delivered, error, event)
+             VALUES (1, 'test', 's', 'webhook', '{SECRET_URL}', FALSE, 'HTTP 404: no route for {secret_path}', '{{}}'),
+                    (2, 'test', 's', 'email', 'ops@example.com', TRUE, NULL, '{{}}')"
+        ),
+    )
+    .await
+    .unwrap();
+    let store = open(&path).await;
+    let stored: Vec<_> =
+        store.notifications().await.unwrap().into_iter().map(|n| n.record).collect();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|r| (r.target.as_str(), r.key_id.clone(), r.error.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "https://hooks.example.com/…",
+                Some(model::notification::secrets::key_id(SECRET_URL)),
+                Some("HTTP 404: no route for …")
+            ),
+            ("ops@example.com", None, None),
+        ]
+    );
+    store.close().await;
+    // Nothing of the token is left in the file or its log.
+    for file in ["state.db", "state.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        assert!(!bytes.windows(24).any(|w| w == b"XXXXXXXXXXXXXXXXXXXXXXXX"), "{file}");
+    }
 }
