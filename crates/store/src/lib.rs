@@ -536,6 +536,14 @@ impl Store {
         }
     }
 
+    /// Checks the hash chain of the notification record (the deliveries written since it was
+    /// chained) and returns it with the chain's hashes, for the audit's anchors.
+    pub async fn verify_notifications(&self) -> Result<(JournalCheck, Vec<String>), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.verify_notifications().await,
+        }
+    }
+
     /// Records one delivery attempt of a notification, delivered or not; returns its id. Every
     /// URL of its target and error is redacted first ([`NotificationRecord::redacted`]).
     pub async fn record_notification(

@@ -239,3 +239,46 @@ async fn a_postmortems_record_is_chained_and_an_edit_is_found() {
     let verdict = report.chains.iter().find(|c| c.chain == chain).unwrap();
     assert_eq!(verdict.first_bad_seq, Some(2), "{verdict:?}");
 }
+
+#[tokio::test]
+async fn the_notification_record_is_chained_and_a_removed_delivery_is_found() {
+    use store::NotificationRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    let store = Store::open(&path).await.unwrap();
+    for n in 0..3 {
+        let record = NotificationRecord {
+            at_unix: 100 + n,
+            kind: "rollout_halted".into(),
+            subject: format!("rollout {n} halted"),
+            channel: "email".into(),
+            target: "ops@example.com".into(),
+            key_id: None,
+            error: (n == 1).then(|| "the relay refused".to_owned()),
+            event_json: "{}".into(),
+        };
+        store.record_notification(&record).await.unwrap();
+    }
+    store.close().await;
+    let report = audit(&path, &anchors).await;
+    assert!(report.is_intact(), "{report:?}");
+    assert!(report.chains.iter().any(|c| c.chain == "notifications" && c.entries == 3));
+    // Chained deliveries cannot be changed, even by hand.
+    let url = format!("sqlite://{}", path.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let refused = sqlx::raw_sql("UPDATE notifications SET error = NULL WHERE id = 2")
+        .execute(&mut connection)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    connection.close().await.unwrap();
+    // The failed one removed, guards dropped: found by the chain.
+    execute(
+        &path,
+        "DROP TRIGGER notifications_chained_refuse_delete; DELETE FROM notifications WHERE error IS NOT NULL",
+    )
+    .await;
+    let report = audit(&path, &anchors).await;
+    let verdict = report.chains.iter().find(|c| c.chain == "notifications").unwrap();
+    assert_eq!(verdict.first_bad_seq, Some(3), "{verdict:?}");
+}

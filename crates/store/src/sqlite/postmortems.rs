@@ -239,10 +239,25 @@ impl Sqlite {
         record: &NotificationRecord,
     ) -> Result<i64, StoreError> {
         let doing = || format!("recording a notification to {}", record.target);
+        let query_error = |source| StoreError::Query { doing: doing(), source };
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let last = sqlx::query(
+            "SELECT chain_seq, hash FROM notifications WHERE chain_seq IS NOT NULL
+             ORDER BY chain_seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let (last_seq, last_hash) = match &last {
+            Some(row) => (get(row, "chain_seq", &doing)?, get(row, "hash", &doing)?),
+            None => (0, journal_chain::GENESIS_HASH.to_owned()),
+        };
+        let chained = journal_chain::chain(last_seq, &last_hash, &[notification_entry(record)]);
         let row = sqlx::query(
             "INSERT INTO notifications
-                 (at, kind, subject, channel, target, key_id, delivered, error, event)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                 (at, kind, subject, channel, target, key_id, delivered, error, event,
+                  chain_seq, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(record.at_unix)
         .bind(&record.kind)
@@ -253,10 +268,56 @@ impl Sqlite {
         .bind(record.error.is_none())
         .bind(&record.error)
         .bind(&record.event_json)
-        .fetch_one(&self.pool)
+        .bind(chained[0].seq)
+        .bind(&chained[0].prev_hash)
+        .bind(&chained[0].hash)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(query_error)?;
+        let id = get(&row, "id", &doing)?;
+        transaction.commit().await.map_err(query_error)?;
+        Ok(id)
+    }
+
+    /// The chain of the notification record, and its hashes in order: the rows written since
+    /// the record was chained.
+    pub(crate) async fn verify_notifications(
+        &self,
+    ) -> Result<(JournalCheck, Vec<String>), StoreError> {
+        let doing = || "checking the notification record".to_owned();
+        let rows = sqlx::query(
+            "SELECT at, kind, subject, channel, target, key_id, error, event,
+                    chain_seq, prev_hash, hash
+             FROM notifications WHERE chain_seq IS NOT NULL ORDER BY chain_seq",
+        )
+        .fetch_all(&self.pool)
         .await
         .map_err(|source| StoreError::Query { doing: doing(), source })?;
-        get(&row, "id", &doing)
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let record = NotificationRecord {
+                at_unix: get(row, "at", &doing)?,
+                kind: get(row, "kind", &doing)?,
+                subject: get(row, "subject", &doing)?,
+                channel: get(row, "channel", &doing)?,
+                target: get(row, "target", &doing)?,
+                key_id: get(row, "key_id", &doing)?,
+                error: get(row, "error", &doing)?,
+                event_json: get(row, "event", &doing)?,
+            };
+            let entry = notification_entry(&record);
+            entries.push(JournalEntry {
+                seq: get(row, "chain_seq", &doing)?,
+                at_ms: entry.at_ms,
+                kind: entry.kind,
+                host: entry.host,
+                body_json: entry.body_json,
+                prev_hash: get(row, "prev_hash", &doing)?,
+                hash: get(row, "hash", &doing)?,
+            });
+        }
+        let hashes = entries.iter().map(|e| e.hash.clone()).collect();
+        Ok((journal_chain::verify(journal_chain::GENESIS_HASH, &entries), hashes))
     }
 
     pub(crate) async fn notifications(&self) -> Result<Vec<StoredNotification>, StoreError> {
@@ -375,5 +436,23 @@ fn record_entry(at_unix: i64, actor: &str, action: &str, body_json: &str) -> New
         kind: action.to_owned(),
         host: Some(actor.to_owned()),
         body_json: body_json.to_owned(),
+    }
+}
+
+/// A delivery as the chain hashes it: its time (Unix seconds), its event's kind, its target in
+/// the host's place, and the rest as one JSON object (serde_json's map: keys sorted).
+fn notification_entry(record: &NotificationRecord) -> NewJournalEntry {
+    let rest = serde_json::json!({
+        "subject": record.subject,
+        "channel": record.channel,
+        "key_id": record.key_id,
+        "error": record.error,
+        "event": record.event_json,
+    });
+    NewJournalEntry {
+        at_ms: record.at_unix,
+        kind: record.kind.clone(),
+        host: Some(record.target.clone()),
+        body_json: rest.to_string(),
     }
 }
