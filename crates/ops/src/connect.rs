@@ -78,8 +78,13 @@ pub async fn connect(
         None => HostKeyPolicy::Pinned(Vec::new()),
     };
     let accepting_new = matches!(policy, HostKeyPolicy::AcceptNew);
+    let key_file = host.ssh_key.as_ref().map(|p| expand_home(p));
+    if let Some(path) = &key_file {
+        crate::files::check_private_key(path)
+            .map_err(|message| ConnectFailure { kind: "key_file_unsafe", message })?;
+    }
     let auth = Auth {
-        key_file: host.ssh_key.as_ref().map(|p| expand_home(p)),
+        key_file,
         agent: true,
         agent_socket: None,
     };

@@ -51,6 +51,23 @@ pub fn check_trusted(path: &Path, what: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses a private key that others than its owner can read or write, as OpenSSH does
+/// ("UNPROTECTED PRIVATE KEY FILE"): whoever could read it could log in to every host.
+pub fn check_private_key(path: &Path) -> Result<(), String> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("reading the SSH key {}: {error}", path.display()))?;
+    let mode = metadata.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "the SSH key {} can be read or written by others than its owner (mode {mode:04o}); \
+             `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
@@ -85,5 +102,9 @@ mod tests {
         }
         let error = check_trusted(&path, "the policy").unwrap_err();
         assert!(error.contains("written by anyone (mode 0646)"), "{error}");
+        for (mode, safe) in [(0o600, true), (0o400, true), (0o640, false), (0o604, false)] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(check_private_key(&path).is_ok(), safe, "{mode:o}");
+        }
     }
 }
