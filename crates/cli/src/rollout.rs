@@ -549,56 +549,53 @@ fn request(rollout: &str, input: Input, paths: &Paths) -> anyhow::Result<ExitCod
 
 /// `patchctl rollback ROLLOUT [--host HOST]`.
 pub fn rollback(args: RollbackArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let loaded = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let loaded = run::load(&store, &args.rollout).await?;
-        store.close().await;
-        anyhow::Ok(loaded)
-    })?;
-    let hosts: Vec<String> = if args.host.is_empty() {
-        loaded
-            .machine
-            .hosts()
-            .filter(|(_, s)| {
-                matches!(s, rollout::HostState::Done | rollout::HostState::Failed { .. })
-            })
-            .map(|(h, _)| h.to_owned())
-            .collect()
-    } else {
-        args.host.clone()
+    let done_or_failed = |s: &rollout::HostState| {
+        matches!(s, rollout::HostState::Done | rollout::HostState::Failed { .. })
     };
-    for host in hosts {
-        request(&loaded.row.id, Input::RollBack { host }, paths)?;
-    }
-    drive(&loaded.row.id, &args.run, paths)
+    let id = ask_each(&args.rollout, &args.host, done_or_failed, "to roll back", paths, |host| {
+        Input::RollBack { host }
+    })?;
+    drive(&id, &args.run, paths)
 }
 
 /// `patchctl rollout reconcile ROLLOUT [--host HOST]`.
 fn reconcile(mut args: ReconcileArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    let lost = |s: &rollout::HostState| matches!(s, rollout::HostState::Lost { .. });
+    let id = ask_each(&args.rollout, &args.host, lost, "lost to reconcile", paths, |host| {
+        Input::Reconcile { host }
+    })?;
+    args.run.no_repair = args.no_repair;
+    drive(&id, &args.run, paths)
+}
+
+/// Asks for `input` of each host named (or, when none is, of each host in the state `picked`
+/// picks) and returns the rollout's id; no host at all is an error that says `what`.
+fn ask_each(
+    rollout: &str,
+    named: &[String],
+    picked: impl Fn(&rollout::HostState) -> bool,
+    what: &str,
+    paths: &Paths,
+    input: impl Fn(String) -> Input,
+) -> anyhow::Result<String> {
     let loaded = runtime()?.block_on(async {
         let store = paths.store().await?;
-        let loaded = run::load(&store, &args.rollout).await?;
+        let loaded = run::load(&store, rollout).await?;
         store.close().await;
         anyhow::Ok(loaded)
     })?;
-    let hosts: Vec<String> = if args.host.is_empty() {
-        loaded
-            .machine
-            .hosts()
-            .filter(|(_, s)| matches!(s, rollout::HostState::Lost { .. }))
-            .map(|(h, _)| h.to_owned())
-            .collect()
+    let hosts: Vec<String> = if named.is_empty() {
+        loaded.machine.hosts().filter(|(_, s)| picked(s)).map(|(h, _)| h.to_owned()).collect()
     } else {
-        args.host.clone()
+        named.to_vec()
     };
     if hosts.is_empty() {
-        anyhow::bail!("rollout {} has no lost host to reconcile", loaded.row.id);
+        anyhow::bail!("rollout {} has no host {what}", loaded.row.id);
     }
     for host in hosts {
-        request(&loaded.row.id, Input::Reconcile { host }, paths)?;
+        request(&loaded.row.id, input(host), paths)?;
     }
-    args.run.no_repair = args.no_repair;
-    drive(&loaded.row.id, &args.run, paths)
+    Ok(loaded.row.id)
 }
 
 /// `patchctl report ROLLOUT`.

@@ -83,11 +83,7 @@ pub async fn connect(
         crate::files::check_private_key(path)
             .map_err(|message| ConnectFailure { kind: "key_file_unsafe", message })?;
     }
-    let auth = Auth {
-        key_file,
-        agent: true,
-        agent_socket: None,
-    };
+    let auth = Auth { key_file, agent: true, agent_socket: None };
     let mut ssh_config = SshConfig::new(&host.name, &host.address, &host.user, auth, policy);
     ssh_config.port = host.port;
     ssh_config.sudo = host.sudo;

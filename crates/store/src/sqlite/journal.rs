@@ -118,30 +118,7 @@ impl Sqlite {
         let query_error = |source| StoreError::Query { doing: doing(), source };
         // One read transaction, so that the header and the entries are of the same moment.
         let mut transaction = self.pool.begin().await.map_err(query_error)?;
-        let row = sqlx::query("SELECT plan_id, config, chain_version FROM rollouts WHERE id = $1")
-            .bind(rollout_id)
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(query_error)?;
-        let Some(row) = row else {
-            return Err(StoreError::UnknownRollout {
-                doing: doing(),
-                rollout_id: rollout_id.to_owned(),
-            });
-        };
-        let (plan_id, config_json): (String, String) =
-            (get(&row, "plan_id", &doing)?, get(&row, "config", &doing)?);
-        let chain_version: i64 = get(&row, "chain_version", &doing)?;
-        let header = RolloutHeader {
-            chain_version,
-            rollout_id,
-            plan_id: &plan_id,
-            config_json: &config_json,
-        };
-        let genesis = header.genesis().ok_or_else(|| StoreError::CorruptRow {
-            doing: doing(),
-            message: format!("unknown journal chain version {chain_version}"),
-        })?;
+        let genesis = genesis_of(&mut transaction, rollout_id, &doing).await?;
         let rows = sqlx::query(
             "SELECT seq, at_ms, kind, host, body, prev_hash, hash FROM rollout_journal
              WHERE rollout_id = $1 ORDER BY seq",

@@ -295,17 +295,7 @@ impl Sqlite {
         .map_err(|source| StoreError::Query { doing: doing(), source })?;
         let mut entries = Vec::with_capacity(rows.len());
         for row in &rows {
-            let record = NotificationRecord {
-                at_unix: get(row, "at", &doing)?,
-                kind: get(row, "kind", &doing)?,
-                subject: get(row, "subject", &doing)?,
-                channel: get(row, "channel", &doing)?,
-                target: get(row, "target", &doing)?,
-                key_id: get(row, "key_id", &doing)?,
-                error: get(row, "error", &doing)?,
-                event_json: get(row, "event", &doing)?,
-            };
-            let entry = notification_entry(&record);
+            let entry = notification_entry(&notification_record(row, &doing)?);
             entries.push(JournalEntry {
                 seq: get(row, "chain_seq", &doing)?,
                 at_ms: entry.at_ms,
@@ -333,16 +323,7 @@ impl Sqlite {
             .map(|row| {
                 Ok(StoredNotification {
                     id: get(row, "id", &doing)?,
-                    record: NotificationRecord {
-                        at_unix: get(row, "at", &doing)?,
-                        kind: get(row, "kind", &doing)?,
-                        subject: get(row, "subject", &doing)?,
-                        channel: get(row, "channel", &doing)?,
-                        target: get(row, "target", &doing)?,
-                        key_id: get(row, "key_id", &doing)?,
-                        error: get(row, "error", &doing)?,
-                        event_json: get(row, "event", &doing)?,
-                    },
+                    record: notification_record(row, &doing)?,
                 })
             })
             .collect()
@@ -437,6 +418,23 @@ fn record_entry(at_unix: i64, actor: &str, action: &str, body_json: &str) -> New
         host: Some(actor.to_owned()),
         body_json: body_json.to_owned(),
     }
+}
+
+/// A delivery's record from its row.
+fn notification_record(
+    row: &SqliteRow,
+    doing: &dyn Fn() -> String,
+) -> Result<NotificationRecord, StoreError> {
+    Ok(NotificationRecord {
+        at_unix: get(row, "at", doing)?,
+        kind: get(row, "kind", doing)?,
+        subject: get(row, "subject", doing)?,
+        channel: get(row, "channel", doing)?,
+        target: get(row, "target", doing)?,
+        key_id: get(row, "key_id", doing)?,
+        error: get(row, "error", doing)?,
+        event_json: get(row, "event", doing)?,
+    })
 }
 
 /// A delivery as the chain hashes it: its time (Unix seconds), its event's kind, its target in
