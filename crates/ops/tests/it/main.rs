@@ -5,6 +5,7 @@
 mod assess_local;
 mod audit;
 mod baselines;
+mod driver;
 mod notify;
 mod postmortem;
 mod receivers;
