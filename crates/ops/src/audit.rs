@@ -103,6 +103,8 @@ pub async fn verify(
     let anchors = read_anchors(anchor_file)?;
     // (the chain's name, its hashes, its check; `None`: not chained, written before)
     let mut chains: Vec<(String, Vec<String>, Option<JournalCheck>)> = Vec::new();
+    // Change journals with an entry that names another plan, and that entry's seq.
+    let mut foreign: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     match scope {
         Scope::Rollout(prefix) => {
             let row = store
@@ -117,12 +119,19 @@ pub async fn verify(
             }
             // Plans nobody acted on have no change journal to check.
             for plan in store.plans().await? {
-                let hashes: Vec<String> =
-                    store.change_journal(&plan.id).await?.into_iter().map(|e| e.hash).collect();
-                if !hashes.is_empty() {
-                    let check = store.verify_change_journal(&plan.id).await?;
-                    chains.push((format!("change:{}", plan.id), hashes, Some(check)));
+                let journal = store.change_journal(&plan.id).await?;
+                if journal.is_empty() {
+                    continue;
                 }
+                let check = store.verify_change_journal(&plan.id).await?;
+                let chain = format!("change:{}", plan.id);
+                // A change journal begins with zeros; each entry's body names its plan, so an
+                // approval copied from another plan's journal is found by its body.
+                if let Some(entry) = journal.iter().find(|e| !names_plan(&e.body_json, &plan.id)) {
+                    foreign.insert(chain.clone(), entry.seq);
+                }
+                let hashes = journal.into_iter().map(|e| e.hash).collect();
+                chains.push((chain, hashes, Some(check)));
             }
             for postmortem in store.postmortems().await? {
                 let events = store.postmortem_events(postmortem.id).await?;
@@ -147,6 +156,13 @@ pub async fn verify(
             Some(JournalCheck::Broken { seq, reason }) => {
                 verdict.first_bad_seq = Some(*seq);
                 verdict.problem = Some(format!("entry {seq}: {}", break_words(*reason)));
+            }
+            Some(JournalCheck::Intact { .. }) if foreign.contains_key(chain) => {
+                let seq = foreign[chain];
+                verdict.first_bad_seq = Some(seq);
+                verdict.problem = Some(format!(
+                    "entry {seq}: it names another plan (copied from another plan's change journal)"
+                ));
             }
             Some(JournalCheck::Intact { .. }) => {
                 verdict.problem = anchors
@@ -192,6 +208,14 @@ pub async fn anchor_rollout(
     now_unix: i64,
 ) -> Result<AuditReport, AuditError> {
     verify(store, &Scope::Rollout(rollout_id.to_owned()), anchor_file, syslog, now_unix).await
+}
+
+/// Whether a change entry's body names `plan_id` as its plan.
+fn names_plan(body_json: &str, plan_id: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body_json)
+        .ok()
+        .and_then(|body| body.get("plan").and_then(|p| p.as_str().map(|p| p == plan_id)))
+        .unwrap_or(false)
 }
 
 async fn rollout_chain(

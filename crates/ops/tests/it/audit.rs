@@ -282,3 +282,40 @@ async fn the_notification_record_is_chained_and_a_removed_delivery_is_found() {
     let verdict = report.chains.iter().find(|c| c.chain == "notifications").unwrap();
     assert_eq!(verdict.first_bad_seq, Some(3), "{verdict:?}");
 }
+
+#[tokio::test]
+async fn approvals_copied_from_another_plans_change_journal_are_found() {
+    use store::NewChangeEntry;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, anchors) = setup(dir.path()).await;
+    let store = Store::open(&path).await.unwrap();
+    let (approved, other) =
+        (format!("sha256:{}", "ab".repeat(32)), format!("sha256:{}", "cd".repeat(32)));
+    store.save_plan(&other, 2, "{}").await.unwrap();
+    for (kind, actor) in [("request", "erin"), ("approve", "alice")] {
+        let entry = NewChangeEntry {
+            at_ms: 1000,
+            kind: kind.into(),
+            actor: actor.into(),
+            body_json: format!(r#"{{"plan":"{approved}"}}"#),
+        };
+        store.append_change(&approved, &entry, &|_| Ok(())).await.unwrap().unwrap();
+    }
+    store.close().await;
+    assert!(audit(&path, &anchors).await.is_intact());
+    // The approved plan's journal copied, hashes and all, to the other plan: its chain is
+    // whole (change journals begin with zeros), but its entries name the approved plan.
+    execute(
+        &path,
+        &format!(
+            "INSERT INTO change_journal (plan_id, seq, at_ms, kind, actor, body, prev_hash, hash)
+             SELECT '{other}', seq, at_ms, kind, actor, body, prev_hash, hash
+             FROM change_journal WHERE plan_id = '{approved}'"
+        ),
+    )
+    .await;
+    let report = audit(&path, &anchors).await;
+    let verdict = report.chains.iter().find(|c| c.chain == format!("change:{other}")).unwrap();
+    let problem = verdict.problem.as_deref().unwrap_or_default();
+    assert!(problem.starts_with("entry 1: it names another plan"), "{verdict:?}");
+}
