@@ -75,8 +75,9 @@ impl Paths {
         if policy.is_none() && !self.no_policy {
             anyhow::bail!(
                 "no policy: {} does not exist, so no change approval, maintenance window or \
-                 promotion gate would apply; write one (the README shows its sections), name one \
-                 with --policy, or pass --no-policy to run without",
+                 promotion gate would apply; write one (`patchctl init --with-policy` writes one \
+                 with every section explained), name one with --policy, or pass --no-policy to \
+                 run without",
                 self.policy_path().display()
             );
         }

@@ -1,4 +1,5 @@
-//! `patchctl init`: a commented patchctl.toml and the state database.
+//! `patchctl init [--with-policy]`: a commented patchctl.toml, the state database, and with
+//! `--with-policy` a policy.toml beside them with every section explained.
 
 use std::process::ExitCode;
 
@@ -7,7 +8,102 @@ use anyhow::{Context, bail};
 use crate::config::{Paths, runtime};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Also write policy.toml beside patchctl.toml: three environments with windows, approval
+    /// rules, a baseline, notifications, compliance and the emergency track, every key
+    /// explained. Without a policy, plans and rollouts need --no-policy.
+    #[arg(long)]
+    with_policy: bool,
+}
+
+const POLICY_TEMPLATE: &str = r#"# patchctl policy: environments in promotion order, their maintenance windows, who approves,
+# how fast security updates must be installed, and what each environment takes. Every mistake
+# is reported at file:line:column. Durations: 30m, 4h, 2d. Times are each environment's own.
+
+# Who may approve: role = [user names]. A requester never approves their own change.
+[roles]
+cab = ["alice", "bob"]
+
+# In promotion order: production only receives versions verified on staging, after its soak.
+[[environments]]
+name = "dev"
+schedule = "0 10 * * MON"          # cron, 5 fields, local time: Mondays at 10:00
+timezone = "UTC"                   # an IANA name, e.g. Europe/Berlin
+window = "2h"                      # how long the window lasts
+approval = "auto"                  # the scheduler assesses, plans and approves by itself
+baseline = "security-first"
+
+[[environments]]
+name = "staging"
+schedule = "0 22 * * TUE"
+timezone = "UTC"
+window = "4h"
+cutoff = "3h"                      # no host starts later than this after the opening
+approval = { approvers = 1, role = "cab" }
+soak = "24h"                       # versions verified on dev at least this long before
+sla_days = { critical = 7, important = 30, moderate = 90, low = 180, unrated = 30 }
+
+[[environments]]
+name = "production"
+schedule = "0 22 * * TUE#2"        # the second Tuesday of the month
+timezone = "UTC"
+window = "4h"
+cutoff = "3h"
+approval = { approvers = 2, role = "cab", ticket = true }   # a change ticket on the request
+soak = "72h"
+sla_days = { critical = 7, important = 30, moderate = 90, low = 180, unrated = 30 }
+strategy = { canary = 1, max_unavailable = "25%", error_budget = 0 }
+reboot = "if-required"             # if-required | never | always
+# blackouts = [{ from = "2026-11-27", to = "2026-11-30", reason = "sales weekend" }]
+
+# Days on which no window runs, for every environment or those listed (both days included).
+# [[blackouts]]
+# from = "2026-12-20"
+# to = "2027-01-03"
+# reason = "year-end freeze"
+# environments = ["staging", "production"]
+
+# What an environment takes: the first rule that applies decides (exclude, reject, hold,
+# approve, then the rules). Patterns are globs on package names.
+[baselines.security-first]
+exclude = []                       # not patchctl's to patch, e.g. ["linux-image-*"]
+reject = []                        # never these
+hold = []                          # stay at the installed version
+approve = []                       # these at once, whatever else
+[[baselines.security-first.rules]]
+classifications = ["security"]     # security | bugfix | enhancement | unknown
+auto_approve_after_days = 0
+[[baselines.security-first.rules]]
+classifications = ["bugfix", "enhancement"]
+auto_approve_after_days = 7        # days after the release (or the first sighting)
+
+# Who is told: everyone below of every event; owners (the inventory's `owner`) through their
+# contacts. A failed delivery is recorded, never fails a rollout. Webhook URLs are shown
+# redacted; http:// (except to this machine) is refused unless allow_insecure = true.
+[notifications]
+# webhooks = ["https://chat.example.com/hooks/patching"]
+# email = ["ops@example.com"]
+timeout_seconds = 10
+# [notifications.smtp]
+# relay = "mail.example.com"
+# security = "starttls"            # none | starttls | tls
+# from = "Patching <patchctl@example.com>"
+# username = "patchctl"
+# password_env = "PATCHCTL_SMTP_PASSWORD"   # the password stays out of the file
+# [notifications.contacts.team-web]
+# email = ["web-oncall@example.com"]
+
+# What `patchctl compliance` checks beyond the SLAs.
+[compliance]
+max_assessment_age = "2d"
+keep_kernels = 2
+postmortem_due = "24h"
+
+# The emergency track (`patchctl emergency`): out of the windows, the soak capped.
+[emergency]
+cvss_threshold = 9.0
+soak_cap = "30m"
+"#;
 
 const TEMPLATE: &str = r#"# patchctl inventory and settings.
 #
@@ -40,9 +136,22 @@ environment = "dev"
 "#;
 
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let Args {} = args;
+    let policy = paths
+        .config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .join("policy.toml");
+    if args.with_policy && policy.exists() {
+        bail!("{} exists already; patchctl init never overwrites it", policy.display());
+    }
     if paths.config.exists() {
-        bail!("{} exists already; patchctl init never overwrites it", paths.config.display());
+        if !args.with_policy {
+            bail!("{} exists already; patchctl init never overwrites it", paths.config.display());
+        }
+        // An inventory already there: the policy alone.
+        write_policy(&policy)?;
+        return Ok(ExitCode::SUCCESS);
     }
     std::fs::write(&paths.config, TEMPLATE)
         .with_context(|| format!("writing {}", paths.config.display()))?;
@@ -52,8 +161,17 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     println!("wrote {} and created the state database {}", paths.config.display(), state.display());
+    if args.with_policy {
+        write_policy(&policy)?;
+    }
     println!("next: add your hosts to {}, then `patchctl assess all`", paths.config.display());
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_policy(path: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::write(path, POLICY_TEMPLATE).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}: adjust the environments, windows and approvers", path.display());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -64,5 +182,16 @@ mod tests {
             model::Inventory::parse(std::path::Path::new("patchctl.toml"), super::TEMPLATE)
                 .unwrap();
         assert_eq!(inventory.hosts().len(), 1);
+    }
+
+    #[test]
+    fn the_policy_template_is_a_valid_policy() {
+        let policy = model::policy::Policy::parse(
+            std::path::Path::new("policy.toml"),
+            super::POLICY_TEMPLATE,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = policy.environments().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["dev", "staging", "production"]);
     }
 }
