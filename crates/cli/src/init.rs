@@ -133,6 +133,12 @@ environment = "dev"
 
 # [groups.web]
 # owner = "team-web"
+
+# Where the heads of the evidence chains are exported, outside the state database, so that a
+# rewrite of the database is found (`patchctl audit verify`). Default: STATE.anchors.
+# [audit]
+# anchor_file = "/var/log/patchctl/anchors"
+# syslog = true
 "#;
 
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
