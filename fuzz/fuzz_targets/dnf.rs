@@ -1,5 +1,5 @@
 //! The dnf backend from a host's outputs: rpm's queries, dnf's batch (or each dnf command's
-//! output under its own key when the batch and dnf's script are absent), the versionlock files,
+//! output under its own key when the batch and dnf's script were not gathered), the versionlock files,
 //! the rpmdb lock and /proc: `pkgmgr::dnf::assemble_at` at every depth. The sections of an
 //! input are those of `KEYS`, in order (see `src/lib.rs`).
 
@@ -12,20 +12,22 @@ use pkgmgr::{Depth, dnf};
 const KEYS: &[(&str, Kind)] = &[
     (dnf::RPM_QA, Kind::Run),
     (dnf::RPM_INSTALLONLY, Kind::Run),
-    (dnf::DNF_SCRIPT, Kind::File),
-    (dnf::BATCH, Kind::RunOrAbsent),
+    (dnf::DNF_SCRIPT, Kind::FileIfGathered),
+    (dnf::BATCH, Kind::RunIfGathered),
     (dnf::DNF_CONF, Kind::File),
     (dnf::VERSIONLOCK_CONF, Kind::File),
     (dnf::VERSIONLOCK_LIST, Kind::File),
     (dnf::RPMDB_LOCK, Kind::File),
     (dnf::PROCESSES, Kind::Dir),
-    (dnf::CHECK_UPDATE, Kind::RunOrAbsent),
-    (dnf::UPDATEINFO, Kind::RunOrAbsent),
-    (dnf::UPDATEINFO_CVES, Kind::RunOrAbsent),
-    (dnf::NEEDS_RESTARTING_REBOOT, Kind::RunOrAbsent),
-    (dnf::NEEDS_RESTARTING_SERVICES, Kind::RunOrAbsent),
-    (dnf::CHECK, Kind::RunOrAbsent),
-    (dnf::VERSIONLOCK, Kind::RunOrAbsent),
+    (dnf::CHECK_UPDATE, Kind::RunIfGathered),
+    (dnf::UPDATEINFO, Kind::RunIfGathered),
+    (dnf::UPDATEINFO_CVES, Kind::RunIfGathered),
+    (dnf::NEEDS_RESTARTING_REBOOT, Kind::RunIfGathered),
+    (dnf::NEEDS_RESTARTING_SERVICES, Kind::RunIfGathered),
+    (dnf::CHECK, Kind::RunIfGathered),
+    (dnf::VERSIONLOCK, Kind::RunIfGathered),
+    // Without the batch, which lists them, the plugins dnf has.
+    (dnf::PLUGIN_FILES, Kind::Dir),
 ];
 
 fuzz_target!(|input: &str| {

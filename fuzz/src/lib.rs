@@ -36,8 +36,10 @@ pub fn dir(section: &str) -> ProbeOutput {
 pub enum Kind {
     Run,
     /// A command's output, or nothing gathered at all when the section is [`ABSENT`].
-    RunOrAbsent,
+    RunIfGathered,
     File,
+    /// A file, or nothing gathered at all when the section is [`ABSENT`].
+    FileIfGathered,
     Dir,
 }
 
@@ -50,8 +52,9 @@ pub fn gathered(input: &str, keys: &[(&'static str, Kind)]) -> Gathered {
         let section = sections.next();
         let output = match (kind, section) {
             (Kind::Run, section) => ran(section.unwrap_or("")),
-            (Kind::RunOrAbsent, None | Some(ABSENT)) => continue,
-            (Kind::RunOrAbsent, Some(section)) => ran(section),
+            (Kind::RunIfGathered | Kind::FileIfGathered, None | Some(ABSENT)) => continue,
+            (Kind::RunIfGathered, Some(section)) => ran(section),
+            (Kind::FileIfGathered, Some(section)) => file(section),
             (Kind::File, section) => file(section.unwrap_or(ABSENT)),
             (Kind::Dir, section) => dir(section.unwrap_or(ABSENT)),
         };

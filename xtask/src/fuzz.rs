@@ -220,16 +220,13 @@ impl Stats {
     }
 }
 
-/// Copies `target`'s seeds into `corpus` (the ones already there are left alone); returns how
-/// many there are.
+/// Writes `target`'s seeds into `corpus` (again, so that they follow the test data); returns
+/// how many there are.
 fn write_seeds(root: &Path, target: &str, corpus: &Path) -> anyhow::Result<usize> {
     fs::create_dir_all(corpus)?;
     let seeds = seeds(root, target)?;
     for (name, bytes) in &seeds {
-        let path = corpus.join(format!("seed-{name}"));
-        if !path.exists() {
-            fs::write(&path, bytes)?;
-        }
+        fs::write(corpus.join(format!("seed-{name}")), bytes)?;
     }
     Ok(seeds.len())
 }
@@ -450,6 +447,7 @@ fn dnf_seeds(dir: &Path, seeds: &mut Seeds) -> anyhow::Result<()> {
                 None => or_empty(&format!("none-{command}"))?,
             });
         }
+        sections.push(if scenario == "updates" { "versionlock.py\n" } else { "" }.to_owned());
         seeds.insert(format!("dnf-{scenario}"), sections.join("\0").into_bytes());
     }
     Ok(())
