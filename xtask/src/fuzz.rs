@@ -139,10 +139,12 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             cpu_seconds / 60.0,
             wall / 60.0,
         );
-        // libFuzzer exits 72 when interrupted; a crash, a leak, a timeout or running out of
-        // memory leave an input behind and exit otherwise.
-        let interrupted_cleanly =
-            interrupted && status.code() == Some(72) && stats.artifact.is_none();
+        // libFuzzer exits 72 when interrupted (by the budget, or by someone else); a crash, a
+        // leak, a timeout or running out of memory leave an input behind and exit otherwise.
+        let interrupted_cleanly = status.code() == Some(72) && stats.artifact.is_none();
+        if interrupted_cleanly && !interrupted {
+            println!("{target}: interrupted before its budget was spent");
+        }
         if !status.success() && !interrupted_cleanly {
             let artifact = stats.artifact.unwrap_or_else(|| artifacts.display().to_string());
             println!(
