@@ -5,6 +5,7 @@ mod bench_fleet;
 mod bench_rollout;
 mod ci;
 mod fleet_cmd;
+mod fuzz;
 
 use std::process::ExitCode;
 
@@ -15,10 +16,11 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(),
         ["bench", rest @ ..] => bench::run(rest),
         ["fleet", rest @ ..] => fleet_cmd::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["image", "base"] => fleet::images::base_image().map(|tag| println!("{tag}")),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | fleet … | bench parse|assess|fleet-assess|rollout [RUNS] | image base"
+                "usage: cargo xtask ci | fleet … | bench parse|assess|fleet-assess|rollout [RUNS] | fuzz SECONDS [TARGET...] | image base"
             );
             return ExitCode::from(2);
         }

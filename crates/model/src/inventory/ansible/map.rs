@@ -115,6 +115,15 @@ impl Source<'_> {
             // An IPv6 address is a fine Ansible host name but not one of ours.
             Err(_) if check_address(&source_name).is_ok() => {
                 let name = source_name.replace([':', '%'], "-");
+                // `::1` would become `--1`, which reads as an option.
+                if let Err(message) = check_name("host", &name) {
+                    let message = format!(
+                        "host {source_name:?} cannot be renamed: {message}; give it a name and \
+                         set ansible_host={source_name}"
+                    );
+                    self.error(place, message);
+                    return None;
+                }
                 let message =
                     format!("renamed {name:?}: ':' and '%' are not allowed in host names");
                 self.warn(place, subject.clone(), None, message);

@@ -74,11 +74,28 @@ fn vars(out: &mut String, table: &str, vars: &BTreeMap<String, String>) {
     }
 }
 
-/// A TOML key: bare when TOML allows it, quoted otherwise (`"web01.example.com"`).
+/// A TOML key: bare when TOML allows it, quoted otherwise (`"web01.example.com"`). Always a
+/// basic string: `toml` writes a value holding both kinds of quote as a multi-line literal
+/// string, which TOML does not allow as a key.
 pub(super) fn key(name: &str) -> String {
     let bare =
         !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { name.to_owned() } else { string(name) }
+    if bare {
+        return name.to_owned();
+    }
+    let mut quoted = String::from("\"");
+    for c in name.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(quoted, "\\u{:04X}", u32::from(c));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 fn string(value: &str) -> String {

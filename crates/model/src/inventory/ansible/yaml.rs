@@ -32,14 +32,27 @@ use yaml_serde::Value;
 
 use super::{Place, Source, Var};
 
+/// The place at `line` and `column`, or the end of `text` when they are past it: the YAML
+/// scanner reports an error at the end of a text without a final line break on the line after
+/// the last one.
+fn within(text: &str, line: usize, column: usize) -> Place {
+    let lines: Vec<&str> = text.split('\n').collect();
+    match lines.get(line.saturating_sub(1)) {
+        Some(found) => Place { line, column: column.clamp(1, found.chars().count() + 1) },
+        None => Place {
+            line: lines.len(),
+            column: lines.last().map_or(0, |last| last.chars().count()) + 1,
+        },
+    }
+}
+
 pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     let mut document: Value = match yaml_serde::from_str(text) {
         Ok(document) => document,
         Err(error) => {
-            let place = error.location().map_or(Place { line: 1, column: 1 }, |l| Place {
-                line: l.line(),
-                column: l.column(),
-            });
+            let place = error
+                .location()
+                .map_or(Place { line: 1, column: 1 }, |l| within(text, l.line(), l.column()));
             return source
                 .error(place, format!("invalid YAML: {}", without_location(&error.to_string())));
         }
