@@ -78,13 +78,20 @@ pub fn assert_within(text: &str, line: usize, column: usize, message: &str) {
     );
 }
 
-/// A word the parsers let through to become an argv element on a host later: not empty, no
+/// A name the parsers let through to become an argv element on a host later: not empty, no
 /// white space or control character, and not an option.
 pub fn assert_safe_word(word: &str, what: &str) {
+    assert_word(word, what);
+    assert!(!word.starts_with('-'), "the parsers let through {what} {word:?}, an option");
+}
+
+/// A version the parsers let through: not empty, no white space or control character. It
+/// reaches an argv only after its package's name (`NAME=VERSION`, `NAME-VERSION`), so a
+/// leading `-` is no option (and dpkg itself only warns about a version not starting with a
+/// digit).
+pub fn assert_word(word: &str, what: &str) {
     assert!(
-        !word.is_empty()
-            && !word.starts_with('-')
-            && !word.chars().any(|c| c.is_whitespace() || c.is_control()),
+        !word.is_empty() && !word.chars().any(|c| c.is_whitespace() || c.is_control()),
         "the parsers let through {what} {word:?}"
     );
 }
