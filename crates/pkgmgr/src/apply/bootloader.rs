@@ -394,6 +394,19 @@ fn grub_change(grub: &Grub, release: &str) -> BootDefault {
             reason: format!("{}/grub.cfg has no menu entry for Linux {release}", grub.dir),
         };
     };
+    // The entry's id becomes grub-set-default's argument, after which nothing ends its
+    // options: an id beginning with '-' (a grub.cfg written by hand, or by someone hostile)
+    // would be read as one. Found by fuzzing.
+    if entry.saved_name.starts_with('-') {
+        return BootDefault::Unchanged {
+            reason: format!(
+                "the menu entry for Linux {release} in {}/grub.cfg has the id {:?}, which \
+                 begins with '-' and {}-set-default would read as an option: patchctl does not \
+                 pass it",
+                grub.dir, entry.saved_name, grub.tools
+            ),
+        };
+    }
     let describe = format!(
         "GRUB's saved_entry is {:?} ({}); it stays the default when newer kernels are \
          installed, until `{}-set-default` changes it",
@@ -635,5 +648,27 @@ mod tests {
             previous_kernel(PackageManagerKind::Dnf, "", &rpm, &rpm_kept).unwrap(),
             "5.14.0-427.el9.x86_64"
         );
+    }
+
+    /// Found by fuzzing (crates/pkgmgr/test_data/bootloader/fuzz-entry-id-like-an-option.txt):
+    /// a menu entry whose id begins with '-' is never passed to grub-set-default.
+    #[test]
+    fn an_entry_id_that_reads_as_an_option_is_not_passed() {
+        let text = include_str!("../../test_data/bootloader/fuzz-entry-id-like-an-option.txt");
+        let bootloader = parse_bootloader(0, text).unwrap();
+        let Bootloader::Grub(grub) = &bootloader else { panic!("not GRUB: {bootloader:?}") };
+        let mut refused = 0;
+        for entry in &grub.entries {
+            match boot_default_change(&bootloader, &entry.release) {
+                BootDefault::Change { set, .. } => {
+                    assert!(!set.argv.last().unwrap().starts_with('-'), "{set:?}");
+                }
+                BootDefault::Unchanged { reason } if reason.contains("begins with '-'") => {
+                    refused += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(refused > 0, "the fuzzer's entry was refused: {:?}", grub.entries);
     }
 }
