@@ -195,6 +195,10 @@ pub fn parse_grub_cfg(text: &str) -> Result<Vec<MenuEntry>, BootloaderError> {
                     else {
                         continue;
                     };
+                    // `vmlinuz-` alone names no kernel (found by fuzzing): not an entry for one.
+                    if release.is_empty() {
+                        continue;
+                    }
                     let recovery = linux.iter().skip(1).any(|arg| arg == "single")
                         || title.contains("recovery mode");
                     entries.push(MenuEntry {
@@ -670,5 +674,21 @@ mod tests {
             }
         }
         assert!(refused > 0, "the fuzzer's entry was refused: {:?}", grub.entries);
+    }
+
+    /// Found by fuzzing (`fuzz-image-without-release.txt`): an image named `vmlinuz-` alone
+    /// gives no entry, rather than an entry for a kernel with no release.
+    #[test]
+    fn an_image_without_a_release_is_no_entry() {
+        let bytes = include_bytes!("../../test_data/bootloader/fuzz-image-without-release.txt");
+        let text = &String::from_utf8_lossy(bytes);
+        if let Ok(entries) = parse_grub_cfg(text) {
+            assert!(entries.iter().all(|e| !e.release.is_empty()), "{entries:?}");
+        }
+        if let Ok(Bootloader::Grub(grub)) = parse_bootloader(0, text) {
+            assert!(grub.entries.iter().all(|e| !e.release.is_empty()), "{:?}", grub.entries);
+        }
+        let entries = parse_grub_cfg("menuentry 'x' {\n\tlinux /boot/vmlinuz- root=/dev/sda1\n}\n");
+        assert_eq!(entries.unwrap(), Vec::new());
     }
 }
