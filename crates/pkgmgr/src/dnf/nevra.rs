@@ -98,9 +98,13 @@ pub fn split_name_arch(text: &str) -> Option<(&str, &str)> {
     (is_name(name) && is_name(arch)).then_some((name, arch))
 }
 
-/// A package name or arch: not empty, no white space, no control characters.
+/// A package name or arch: not empty, no white space, no control characters, and not
+/// beginning with `-` (rpm builds no such name, and on a command line it would read as an
+/// option; found by fuzzing, `fuzz/open-findings/dnf-installed-name-like-an-option`).
 pub fn is_name(text: &str) -> bool {
-    !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+    !text.is_empty()
+        && !text.starts_with('-')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// A version or release: a name without dashes or colons (rpmbuild refuses both).

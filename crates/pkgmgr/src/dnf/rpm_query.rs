@@ -193,6 +193,13 @@ mod tests {
     }
 
     #[test]
+    fn a_name_that_reads_as_an_option_is_refused() {
+        assert!(parse_installed("-ctomaeols\t(none)\t1.0\t1\tnoarch\n").is_err());
+        assert!(parse_installed("acme\t(none)\t1.0\t1\t-noarch\n").is_err());
+        assert!(parse_installed("acme-web\t(none)\t1.0\t1\tnoarch\n").is_ok());
+    }
+
+    #[test]
     fn very_long_names() {
         let name = "n".repeat(5000);
         let text = format!("{name}\t(none)\t1.0\t1\tnoarch\n");
