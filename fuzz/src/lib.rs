@@ -133,3 +133,29 @@ pub fn match_advisories(advisories: Vec<model::advisory::Advisory>) {
         }
     }
 }
+
+/// How the Ansible importer begins its message when what it wrote does not parse. Other
+/// messages may quote the input, which may hold these words.
+const IMPORTER_BUG: &str = "the imported inventory would not be valid (a patchctl bug)";
+
+/// The Ansible import of `text` in `format`: every error and warning points at a line and
+/// column inside the source, and none is the importer's own "would not be valid" (what it
+/// writes must always parse as an inventory).
+pub fn check_ansible_import(format: model::inventory::ansible::AnsibleFormat, text: &str) {
+    use model::inventory::ansible::{ImportConfig, import_as};
+    let config = ImportConfig { environment: "production".to_owned() };
+    match import_as(format, std::path::Path::new("hosts"), text, &config) {
+        Ok(imported) => {
+            for warning in &imported.warnings {
+                assert_within(text, warning.line, warning.column, &warning.message);
+            }
+        }
+        Err(invalid) => {
+            assert!(!invalid.errors.is_empty(), "an invalid inventory without an error");
+            for error in &invalid.errors {
+                assert!(!error.message.starts_with(IMPORTER_BUG), "{}", error.message);
+                assert_within(text, error.line, error.column, &error.message);
+            }
+        }
+    }
+}
