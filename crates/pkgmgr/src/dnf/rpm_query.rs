@@ -197,6 +197,13 @@ mod tests {
         assert!(parse_installed("-ctomaeols\t(none)\t1.0\t1\tnoarch\n").is_err());
         assert!(parse_installed("acme\t(none)\t1.0\t1\t-noarch\n").is_err());
         assert!(parse_installed("acme-web\t(none)\t1.0\t1\tnoarch\n").is_ok());
+        // Found by fuzzing (the dnf target): the whole query output, refused at its ninth line.
+        let found = include_str!("../../test_data/dnf/fuzz-installed-name-like-an-option.stdout");
+        let Problem::Garbage { line_number, .. } = parse_installed(found).unwrap_err().problem
+        else {
+            panic!("not refused as a bad line")
+        };
+        assert_eq!(line_number, 9);
     }
 
     #[test]
