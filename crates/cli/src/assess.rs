@@ -34,6 +34,10 @@ pub struct Args {
     /// Seconds to wait for a host to accept the connection.
     #[arg(long, default_value_t = 10)]
     connect_timeout: u64,
+    /// Refresh the package lists first (`apt-get update`, `dnf makecache`). A refresh that fails
+    /// leaves the host unassessed (`refresh_failed`), never judged on stale lists.
+    #[arg(long)]
+    refresh: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,6 +62,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         connect_timeout: Duration::from_secs(args.connect_timeout),
         actor: std::env::var("USER").unwrap_or_else(|_| "patchctl".into()),
         taken_at_unix: paths.virtual_clock().then(|| paths.now().timestamp()),
+        refresh: args.refresh,
         ..FleetAssessConfig::default()
     };
     let progress = Progress::new(hosts.len());
@@ -102,7 +107,11 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 /// `patchctl assess` with no selector: this machine, no inventory, no state.
 fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
     let host = local_host_name();
-    let config = AssessConfig { package_manager: args.package_manager, ..AssessConfig::default() };
+    let config = AssessConfig {
+        package_manager: args.package_manager,
+        refresh: args.refresh,
+        ..AssessConfig::default()
+    };
     let assessment = runtime()?
         .block_on(ops::assess_host(&host, &Local::default(), &config))
         .context("assessing this machine")?;
@@ -214,6 +223,7 @@ fn fleet_table(hosts: &[ResolvedHost], outcomes: &[HostOutcome]) -> String {
         "SECURITY",
         "KERNEL",
         "REBOOT",
+        "LISTS",
         "DETAIL",
     ]);
     let (mut n_ok, mut n_failed, mut n_updates, mut n_security) = (0, 0, 0, 0);
@@ -237,6 +247,7 @@ fn fleet_table(hosts: &[ResolvedHost], outcomes: &[HostOutcome]) -> String {
                     s.n_security.to_string(),
                     s.n_kernel.to_string(),
                     if s.reboot_required { "required".into() } else { "-".into() },
+                    a.lists_age(),
                     health.into(),
                 ]);
             }
@@ -246,6 +257,7 @@ fn fleet_table(hosts: &[ResolvedHost], outcomes: &[HostOutcome]) -> String {
                     host.name.clone(),
                     host.environment.clone(),
                     f.kind.into(),
+                    "-".into(),
                     "-".into(),
                     "-".into(),
                     "-".into(),
@@ -360,6 +372,7 @@ pub fn render(a: &Assessment) -> String {
         "not required".into()
     };
     facts.row(["reboot".into(), reboot]);
+    facts.row(["package lists".into(), lists(a)]);
     let services = match &a.services_needing_restart {
         None => "unknown (needrestart / dnf needs-restarting not installed)".into(),
         Some(s) if s.is_empty() => "none need a restart".into(),
@@ -416,6 +429,16 @@ pub fn render(a: &Assessment) -> String {
     }
     out.push_str(&format!("{}: {}\n", a.host, a.summary()));
     out
+}
+
+/// When the lists were refreshed, and how old they were when the host was assessed.
+fn lists(a: &Assessment) -> String {
+    match a.lists_refreshed.at().and_then(|at| chrono::DateTime::from_timestamp(at, 0)) {
+        Some(at) => {
+            format!("refreshed {} ({} old)", at.format("%Y-%m-%d %H:%M UTC"), a.lists_age())
+        }
+        None => a.lists_age(),
+    }
 }
 
 fn health(a: &Assessment) -> String {

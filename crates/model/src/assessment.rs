@@ -31,6 +31,10 @@ pub struct Assessment {
     pub services_needing_restart: Option<Vec<String>>,
     pub disk: Vec<DiskSpace>,
     pub health: Health,
+    /// When the package lists were last refreshed successfully, as the host records it
+    /// (`pkgmgr::lists`).
+    #[serde(default, skip_serializing_if = "ListsRefreshed::is_unknown")]
+    pub lists_refreshed: ListsRefreshed,
 }
 
 /// An installed binary package.
@@ -162,6 +166,33 @@ pub struct DiskSpace {
     pub total_bytes: u64,
 }
 
+/// When a host's package lists were last refreshed successfully.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListsRefreshed {
+    /// Not asked (a lesser depth, an older record, a host without `find`).
+    #[default]
+    Unknown,
+    /// The host has no record of a refresh: no lists at all.
+    Never,
+    /// Seconds since the Unix epoch.
+    At(i64),
+}
+
+impl ListsRefreshed {
+    pub fn is_unknown(&self) -> bool {
+        *self == ListsRefreshed::Unknown
+    }
+
+    /// The time, when there is one.
+    pub fn at(self) -> Option<i64> {
+        match self {
+            ListsRefreshed::At(at) => Some(at),
+            _ => None,
+        }
+    }
+}
+
 /// Whether the package manager can be used right now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
@@ -191,6 +222,23 @@ pub struct Summary {
 }
 
 impl Assessment {
+    /// How old the package lists were when the assessment was taken, in words: `"3d2h"`,
+    /// `"never refreshed"`, or `"unknown"` when the host was not asked (older records).
+    pub fn lists_age(&self) -> String {
+        match self.lists_refreshed {
+            ListsRefreshed::At(at) => {
+                let age = chrono::TimeDelta::seconds((self.taken_at_unix - at).max(0));
+                if age < chrono::TimeDelta::minutes(1) {
+                    "<1m".to_owned()
+                } else {
+                    crate::policy::format_duration(age)
+                }
+            }
+            ListsRefreshed::Never => "never refreshed".to_owned(),
+            ListsRefreshed::Unknown => "unknown".to_owned(),
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         Summary {
             n_updates: self.updates.len(),

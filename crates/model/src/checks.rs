@@ -16,6 +16,7 @@
 //! min_free_mb = { "/" = 500, "/boot" = 50 }
 //! dpkg_recovery = false                                   # run `dpkg --configure -a` if interrupted
 //! lock_wait_seconds = 120
+//! refresh = "if-older-than:6h"                            # or "always", "never": the lists
 //! ```
 //!
 //! Words may use `{host}`, `{address}` and `{var.NAME}` (the host's variables); they are
@@ -78,6 +79,68 @@ pub struct Hooks {
     pub min_free_mb: BTreeMap<String, u64>,
     pub dpkg_recovery: bool,
     pub lock_wait_seconds: u32,
+    /// When the precheck refreshes the package lists first.
+    pub refresh: Refresh,
+}
+
+/// When a rollout's precheck refreshes a host's package lists (`apt-get update`, `dnf
+/// makecache`) before it checks the host. A refresh that fails fails the precheck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Refresh {
+    Always,
+    /// When the lists are older than this, or their age is unknown.
+    IfOlderThan(chrono::TimeDelta),
+    Never,
+}
+
+impl Refresh {
+    /// Whether lists refreshed at `refreshed_unix` (`None`: never, or unknown) need a refresh
+    /// at `now_unix`.
+    pub fn is_due(self, refreshed_unix: Option<i64>, now_unix: i64) -> bool {
+        match self {
+            Refresh::Always => true,
+            Refresh::Never => false,
+            Refresh::IfOlderThan(age) => {
+                refreshed_unix.is_none_or(|at| now_unix - at > age.num_seconds())
+            }
+        }
+    }
+}
+
+impl Default for Refresh {
+    fn default() -> Self {
+        Refresh::IfOlderThan(chrono::TimeDelta::hours(6))
+    }
+}
+
+impl TryFrom<String> for Refresh {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "always" => Ok(Refresh::Always),
+            "never" => Ok(Refresh::Never),
+            other => match other.strip_prefix("if-older-than:") {
+                Some(age) => crate::policy::parse_duration(age).map(Refresh::IfOlderThan),
+                None => Err(format!(
+                    "refresh = {other:?}: expected \"always\", \"never\" or \"if-older-than:DURATION\" (such as \"if-older-than:6h\")"
+                )),
+            },
+        }
+    }
+}
+
+impl From<Refresh> for String {
+    fn from(refresh: Refresh) -> String {
+        match refresh {
+            Refresh::Always => "always".to_owned(),
+            Refresh::Never => "never".to_owned(),
+            Refresh::IfOlderThan(age) => {
+                format!("if-older-than:{}", crate::policy::format_duration(age))
+            }
+        }
+    }
 }
 
 impl Default for Hooks {
@@ -90,6 +153,7 @@ impl Default for Hooks {
             min_free_mb: [("/".to_string(), 300), ("/boot".to_string(), 50)].into(),
             dpkg_recovery: false,
             lock_wait_seconds: 120,
+            refresh: Refresh::default(),
         }
     }
 }
@@ -212,5 +276,34 @@ snapshot = ["snap", "{host}"]
             "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.hooks]\nsnapshot = [\"{nope}\"]\n",
         );
         assert!(host_checks(&unknown).unwrap_err().contains("unknown `{nope}`"));
+    }
+
+    #[test]
+    fn refresh_is_typed_and_due_by_age() {
+        let with = |value: &str| {
+            host_checks(&host(&format!(
+                "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.hooks]\nrefresh = {value}\n"
+            )))
+            .map(|(_, hooks)| hooks.refresh)
+        };
+        assert_eq!(with("\"always\""), Ok(Refresh::Always));
+        assert_eq!(
+            with("\"if-older-than:1h30m\""),
+            Ok(Refresh::IfOlderThan(chrono::TimeDelta::minutes(90)))
+        );
+        let error = with("\"sometimes\"").unwrap_err();
+        assert!(
+            error.contains("expected \"always\", \"never\" or \"if-older-than:DURATION\""),
+            "{error}"
+        );
+        assert!(with("\"if-older-than:6x\"").unwrap_err().contains("has the unit 'x'"));
+
+        let six_hours = Refresh::default();
+        assert_eq!(String::from(six_hours), "if-older-than:6h");
+        assert!(six_hours.is_due(None, 100_000), "unknown age: refresh");
+        assert!(six_hours.is_due(Some(100_000 - 6 * 3600 - 1), 100_000));
+        assert!(!six_hours.is_due(Some(100_000 - 6 * 3600), 100_000));
+        assert!(Refresh::Always.is_due(Some(100_000), 100_000));
+        assert!(!Refresh::Never.is_due(None, 100_000));
     }
 }

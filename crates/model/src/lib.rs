@@ -22,8 +22,9 @@ pub mod selector;
 pub mod version;
 
 pub use assessment::{
-    Assessment, Classification, DiskSpace, Health, InstalledKernel, InstalledPackage, LockHolder,
-    Origin, PendingUpdate, RebootStatus, Severity, Summary, UpdateAction,
+    Assessment, Classification, DiskSpace, Health, InstalledKernel, InstalledPackage,
+    ListsRefreshed, LockHolder, Origin, PendingUpdate, RebootStatus, Severity, Summary,
+    UpdateAction,
 };
 pub use inventory::{AuditSettings, InvalidInventory, Inventory, ResolvedHost, TransportKind};
 pub use os::{OsRelease, PackageManagerKind};

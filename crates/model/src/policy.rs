@@ -70,7 +70,7 @@ use crate::Severity;
 use crate::plan::{RebootPolicy, Strategy};
 
 pub use baseline::{Baseline, BaselineRule, Decision, PackagePattern, Rejection, approved};
-pub use duration::format_duration;
+pub use duration::{format_duration, parse_duration};
 pub use error::{InvalidPolicy, PolicyError};
 pub use schedule::{Blackout, OpenWindow, Schedule, Window};
 pub use settings::ComplianceSettings;

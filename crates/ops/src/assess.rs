@@ -19,6 +19,9 @@ pub struct AssessConfig {
     /// its probes are gathered with the system's, in one round trip. The host's os-release
     /// still decides; when it says otherwise, the right probes are gathered after.
     pub expected: Option<PackageManagerKind>,
+    /// Refresh the package lists first (`apt-get update`, `dnf makecache`). A refresh that
+    /// fails fails the assessment: nothing is resolved against lists known to be stale.
+    pub refresh: bool,
 }
 
 /// A host that could not be assessed, and at which step.
@@ -43,7 +46,9 @@ pub async fn assess_host(
         .unwrap_or_default();
 
     let mut gathered = Gathered::new();
-    let guess = config.package_manager.or(config.expected);
+    // A refresh must come before the package manager is asked anything: then only the system
+    // probes go out first.
+    let guess = if config.refresh { None } else { config.package_manager.or(config.expected) };
     let mut first = pkgmgr::system_probes();
     first.extend(guess.map(|kind| pkgmgr::probes_at(kind, config.depth)).unwrap_or_default());
     // The follow-ups most such hosts need go out too: on an RPM host, dnf's batch, which takes
@@ -52,6 +57,9 @@ pub async fn assess_host(
     first.extend(likely.iter().flatten().cloned());
     gather(transport, &first, &mut gathered).await;
     let (os, kind) = pkgmgr::detect(&gathered, config.package_manager).map_err(fail)?;
+    if config.refresh {
+        refresh_lists(transport, kind).await.map_err(fail)?;
+    }
     if guess != Some(kind) {
         gather(transport, &pkgmgr::probes_at(kind, config.depth), &mut gathered).await;
     }
@@ -67,6 +75,42 @@ pub async fn assess_host(
             .map_err(fail)?;
     name_lock_holders(transport, &mut assessment).await;
     Ok(assessment)
+}
+
+/// Refreshes the host's package lists, and records a refresh that worked where the host's
+/// package manager does not (`pkgmgr::lists`).
+pub async fn refresh_lists(
+    transport: &dyn Transport,
+    kind: PackageManagerKind,
+) -> Result<(), AssessError> {
+    use pkgmgr::lists;
+    let run = |spec: pkgmgr::CommandSpec| async move {
+        let command = transport::Command { argv: spec.argv, env: spec.env };
+        transport.run(&command).await.map_err(|error| {
+            AssessError::new(lists::REFRESH, pkgmgr::Problem::Transport(error.to_string()))
+        })
+    };
+    let output = run(lists::refresh_command(kind)).await?;
+    lists::check_refresh(
+        output.exit_code,
+        &String::from_utf8_lossy(&output.stdout),
+        &String::from_utf8_lossy(&output.stderr),
+    )?;
+    if let Some(after) = lists::after_refresh(kind) {
+        let shown = after.display();
+        let output = run(after).await?;
+        if output.exit_code != 0 {
+            return Err(AssessError::new(
+                lists::REFRESH,
+                pkgmgr::Problem::Invalid(format!(
+                    "the lists were refreshed, but `{shown}` exited {}: {}",
+                    output.exit_code,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `probes` at once; the files among them are read together, by one command.

@@ -27,6 +27,8 @@ pub struct FleetAssessConfig {
     /// The time to record the assessments at (`patchctl --now`, a virtual clock); `None`: the
     /// clock, when each host's assessment starts.
     pub taken_at_unix: Option<i64>,
+    /// Refresh each host's package lists before assessing it (`assess --refresh`).
+    pub refresh: bool,
 }
 
 impl Default for FleetAssessConfig {
@@ -38,6 +40,7 @@ impl Default for FleetAssessConfig {
             command_timeout: Duration::from_secs(300),
             actor: "patchctl".to_owned(),
             taken_at_unix: None,
+            refresh: false,
         }
     }
 }
@@ -55,7 +58,7 @@ pub struct HostFailure {
     pub host: String,
     /// `refused`, `timed_out`, `unreachable`, `auth_failed`, `host_key_changed`,
     /// `host_key_unknown`, `sudo_needs_password`, `connection_lost`, `package_manager_broken`,
-    /// `unsupported_os`, `transport`.
+    /// `unsupported_os`, `refresh_failed`, `transport`.
     pub kind: &'static str,
     pub message: String,
 }
@@ -141,8 +144,12 @@ async fn assess_one(
     let fail = |kind: &'static str, message: String| {
         HostOutcome::Failed(HostFailure { host: host.name.clone(), kind, message })
     };
-    let assess_config =
-        AssessConfig { package_manager: host.package_manager, expected, ..AssessConfig::default() };
+    let assess_config = AssessConfig {
+        package_manager: host.package_manager,
+        expected,
+        refresh: config.refresh,
+        ..AssessConfig::default()
+    };
     let limits =
         transport::Limits { command_timeout: config.command_timeout, ..Default::default() };
     let result = match host.transport {
@@ -168,6 +175,7 @@ async fn assess_one(
         Ok(assessment) => HostOutcome::Assessed(Box::new(assessment)),
         Err(failure) => {
             let kind = match &failure.error.problem {
+                _ if failure.error.step == pkgmgr::lists::REFRESH => "refresh_failed",
                 pkgmgr::Problem::Transport(message) if message.contains("connection") => {
                     "connection_lost"
                 }

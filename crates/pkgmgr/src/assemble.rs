@@ -2,13 +2,13 @@
 //! boot id, disk), plus the package state of its apt or dnf backend.
 
 use model::{
-    Assessment, Health, InstalledPackage, OsRelease, PackageManagerKind, PendingUpdate,
-    RebootStatus,
+    Assessment, Health, InstalledPackage, ListsRefreshed, OsRelease, PackageManagerKind,
+    PendingUpdate, RebootStatus,
 };
 
 use crate::error::{AssessError, Problem};
 use crate::probe::{Gathered, ProbeSpec};
-use crate::{apt, dnf, system};
+use crate::{apt, dnf, lists, system};
 
 /// What a backend (apt or dnf) contributes to an assessment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,10 +53,14 @@ pub fn probes_for(kind: PackageManagerKind) -> Vec<ProbeSpec> {
 
 /// The probes of one backend, for `depth`.
 pub fn probes_at(kind: PackageManagerKind, depth: Depth) -> Vec<ProbeSpec> {
-    match kind {
+    let mut probes = match kind {
         PackageManagerKind::Apt => apt::probes_at(depth),
         PackageManagerKind::Dnf => dnf::probes_at(depth),
+    };
+    if depth != Depth::Installed {
+        probes.push(lists::time_probe(kind));
     }
+    probes
 }
 
 /// Probes that depend on the answers to [`probes_for`]: gather them after those.
@@ -157,5 +161,15 @@ pub fn assemble_at(
         services_needing_restart: state.services_needing_restart,
         disk: system.disk,
         health: state.health,
+        lists_refreshed: match depth {
+            Depth::Installed => ListsRefreshed::Unknown,
+            // A host without `find` (or a capture without the probe) has no lists time.
+            _ => match gathered.optional_stdout(lists::LISTS_TIME, &[0, 1])? {
+                Some(stdout) => {
+                    lists::parse_times(stdout)?.map_or(ListsRefreshed::Never, ListsRefreshed::At)
+                }
+                None => ListsRefreshed::Unknown,
+            },
+        },
     })
 }

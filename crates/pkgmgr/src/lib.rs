@@ -10,6 +10,7 @@ pub mod apt;
 mod assemble;
 pub mod dnf;
 mod error;
+pub mod lists;
 mod probe;
 pub mod system;
 

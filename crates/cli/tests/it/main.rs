@@ -10,6 +10,7 @@ mod emergency_fleet;
 mod inventory;
 mod policy_fleet;
 mod rollout_fleet;
+mod runbook_fleet;
 mod support;
 mod test_fleet;
 mod trust_fleet;

@@ -72,6 +72,17 @@ impl TestFleet {
         (output.exit_code, output.stdout)
     }
 
+    /// Stops (`false`) or starts again (`true`) the fleet's package repository: a mirror down.
+    pub fn mirror(&self, up: bool) {
+        let repo = format!("{}-repo", self.fleet.name);
+        self.runtime
+            .block_on(async {
+                let engine = fleet::docker::Engine::connect().await?;
+                if up { engine.start(&repo).await } else { engine.kill(&repo).await }
+            })
+            .unwrap();
+    }
+
     pub fn inject(&self, host: &str, fault: fleet::Fault) {
         self.runtime.block_on(fleet::inject(&self.fleet, host, fault)).unwrap();
     }

@@ -321,6 +321,13 @@ fn assessment_age(inputs: &Inputs, host: &HostInputs) -> Finding {
         format_duration(age.max(TimeDelta::zero())),
         format_duration(max_age)
     );
+    // A host whose latest attempt failed (unreachable, its lists could not be refreshed…) is
+    // in a state nobody knows now, however recent its last success.
+    if let Some((at, _)) = &host.latest_failure {
+        let summary =
+            format!("patch state unknown: the latest assessment, at {}, failed", time(*at));
+        return finding(Check::AssessmentAge, Status::Fail, summary, details);
+    }
     let status = if age > max_age { Status::Fail } else { Status::Pass };
     finding(Check::AssessmentAge, status, summary, details)
 }

@@ -58,6 +58,7 @@ fn security(name: &str) -> PendingUpdate {
 
 fn assessment(hours: i64, updates: Vec<PendingUpdate>) -> Assessment {
     Assessment {
+        lists_refreshed: Default::default(),
         host: "h".into(),
         taken_at_unix: at(hours).timestamp(),
         os: OsRelease::default(),
@@ -253,6 +254,10 @@ fn health_kernels_rollback_plans_and_assessment_age() {
         host("kernels", "staging", vec![three_kernels], vec![]),
         host("stale", "staging", vec![assessment(0, vec![])], vec![]),
         host("never", "staging", vec![], vec![]),
+        HostInputs {
+            latest_failure: Some((at(29).timestamp(), "refreshing the package lists: …".into())),
+            ..host("unknown", "staging", vec![assessment(28, vec![])], vec![])
+        },
     ];
     let inputs =
         Inputs { now: at(30), policy: Some(&policy), hosts, evidence: vec![], postmortems: vec![] };
@@ -267,8 +272,10 @@ fn health_kernels_rollback_plans_and_assessment_age() {
     assert_eq!(status(&report, "stale", Check::AssessmentAge), Status::Fail);
     assert_eq!(status(&report, "never", Check::AssessmentAge), Status::Fail);
     assert_eq!(status(&report, "never", Check::Sla), Status::Fail);
+    // Assessed yesterday, but the latest attempt failed: its state now is unknown.
+    assert_eq!(status(&report, "unknown", Check::AssessmentAge), Status::Fail);
     let compliant: Vec<bool> = report.hosts.iter().map(|h| h.compliant).collect();
-    assert_eq!(compliant, [false, true, false, false, false]);
+    assert_eq!(compliant, [false, true, false, false, false, false]);
 }
 
 #[test]

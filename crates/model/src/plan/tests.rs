@@ -25,6 +25,7 @@ fn update(name: &str, from: Option<&str>, to: &str, class: Classification) -> Pe
 
 fn assessment(host: &str, updates: Vec<PendingUpdate>) -> Assessment {
     Assessment {
+        lists_refreshed: Default::default(),
         host: host.into(),
         taken_at_unix: 1_000_000,
         os: OsRelease::default(),

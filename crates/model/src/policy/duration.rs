@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 const MAX_MINUTES: i64 = 366 * 24 * 60;
 
 /// Parses one or more `<number><unit>` parts, units `d`, `h` and `m`, largest first, each once.
-pub(crate) fn parse_duration(text: &str) -> Result<TimeDelta, String> {
+pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let expected = "expected a duration such as \"4h\", \"30m\", \"1h30m\" or \"2d\"";
     if text.is_empty() {
         return Err(format!("the duration is empty: {expected}"));

@@ -26,6 +26,7 @@ fn update(name: &str, version: &str, advisories: &[&str]) -> PendingUpdate {
 
 fn assessment(host: &str, at: i64, updates: Vec<PendingUpdate>) -> Assessment {
     Assessment {
+        lists_refreshed: Default::default(),
         host: host.into(),
         taken_at_unix: at,
         os: OsRelease::default(),

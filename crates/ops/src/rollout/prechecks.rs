@@ -17,11 +17,46 @@ pub(super) const FACT_INIT_START: &str = "init_start_ticks";
 pub(super) const FACT_JOURNAL_CURSOR: &str = "journal_cursor";
 pub(super) const FACT_JOURNAL_BASELINE: &str = "journal_baseline";
 impl HostContext<'_> {
+    /// Refreshes the package lists (the `refresh` hook says when). A refresh that fails fails
+    /// the precheck: the host is not patched from lists known to be stale.
+    async fn refresh_lists(&self, log: &mut Log) -> Result<(), StepResult> {
+        use pkgmgr::lists;
+        let kind = self.plan.package_manager;
+        let output = self
+            .run(log, &lists::refresh_command(kind), "refreshing the package lists")
+            .await
+            .map_err(unreachable)?;
+        lists::check_refresh(output.exit_code, &lossy(&output.stdout), &lossy(&output.stderr))
+            .map_err(|error| failed(format!("{error}; nothing was installed")))?;
+        if let Some(after) = lists::after_refresh(kind) {
+            let output =
+                self.run(log, &after, "recording the refresh").await.map_err(unreachable)?;
+            if output.exit_code != 0 {
+                return Err(failed(format!(
+                    "`{}` exited {}: {}",
+                    after.display(),
+                    output.exit_code,
+                    lossy(&output.stderr).trim()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn precheck(&self, log: &mut Log) -> StepResult {
         let mut assessment = match self.state(Depth::Health).await {
             Ok(assessment) => assessment,
             Err(result) => return result,
         };
+        if self.hooks.refresh.is_due(assessment.lists_refreshed.at(), now_unix()) {
+            if let Err(result) = self.refresh_lists(log).await {
+                return result;
+            }
+            assessment = match self.state(Depth::Health).await {
+                Ok(assessment) => assessment,
+                Err(result) => return result,
+            };
+        }
         if assessment.health.interrupted {
             if !self.hooks.dpkg_recovery {
                 return failed(

@@ -403,6 +403,7 @@ impl HostContext<'_> {
             package_manager: self.host.package_manager,
             depth,
             expected: Some(self.plan.package_manager),
+            refresh: false,
         };
         assess_host(&self.host.name, ssh.as_ref(), &config).await.map_err(|failure| match &failure
             .error

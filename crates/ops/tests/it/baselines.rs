@@ -102,6 +102,7 @@ fn update(name: &str) -> PendingUpdate {
 
 fn assessment(host: &str, at: &str, pending: &[&str]) -> Assessment {
     Assessment {
+        lists_refreshed: Default::default(),
         host: host.to_owned(),
         taken_at_unix: utc(at).timestamp(),
         os: OsRelease { id: "acme-el".into(), ..OsRelease::default() },

@@ -49,6 +49,7 @@ fn update(name: &str, classification: Classification, kernel: bool) -> PendingUp
 
 fn assessment(host: &str, taken_at_unix: i64) -> Assessment {
     Assessment {
+        lists_refreshed: Default::default(),
         host: host.to_owned(),
         taken_at_unix,
         os: OsRelease {

@@ -269,6 +269,7 @@ fn release_dates_are_needed_only_by_regular_plans_under_waiting_rules() {
 
 fn assessment(host: &str, updates: Vec<PendingUpdate>) -> Assessment {
     Assessment {
+        lists_refreshed: Default::default(),
         host: host.into(),
         taken_at_unix: utc(NOW).timestamp() - 3600,
         os: OsRelease::default(),

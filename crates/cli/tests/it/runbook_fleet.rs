@@ -1,0 +1,100 @@
+//! The runbook's steps around a rollout, end to end on the test fleet: package lists refreshed
+//! and their age shown, and a mirror that cannot be reached failing closed.
+
+use serde_json::Value;
+
+use crate::rollout_fleet::{RUN_FLAGS, Run, states};
+use crate::support::{host_outputs, text};
+use crate::test_fleet::TestFleet;
+
+/// Host → seconds between its lists' refresh and its assessment, from `assess --format json`.
+fn lists_ages(output: &[u8]) -> Vec<(String, i64)> {
+    let document: Value = serde_json::from_slice(output).unwrap();
+    document["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let at = a["lists_refreshed"]["at"].as_i64().unwrap_or_else(|| panic!("{a:#}"));
+            (a["host"].as_str().unwrap().to_owned(), a["taken_at_unix"].as_i64().unwrap() - at)
+        })
+        .collect()
+}
+
+fn refreshes(report: &Value, host: &str) -> usize {
+    host_outputs(report, host).filter(|o| o["note"] == "refreshing the package lists").count()
+}
+
+#[test]
+fn package_lists_are_refreshed_and_a_mirror_down_fails_closed() {
+    let Some(fleet) = TestFleet::up("lists", 1, 1) else { return };
+    let run = Run::new(&fleet);
+    // Lists three days old, on both package managers.
+    for (host, paths) in [
+        ("deb1", "/var/lib/apt/lists /var/lib/apt/lists/*"),
+        ("rpm1", "/var/cache/dnf/*/repodata/*primary*"),
+    ] {
+        let touch = format!("touch -d '3 days ago' {paths}");
+        assert_eq!(fleet.exec(host, &["sh", "-c", &touch]).0, 0, "{host}");
+    }
+    let stale = run.ok(&["assess", "all", "--format", "json"]);
+    for (host, age) in lists_ages(&stale.stdout) {
+        assert!((3 * 86400 - 60..3 * 86400 + 600).contains(&age), "{host}: {age} s");
+    }
+    let table = text(&run.ok(&["assess", "all"]).stdout);
+    assert!(table.contains("LISTS") && table.contains("3d"), "{table}");
+
+    let fresh = run.ok(&["assess", "all", "--refresh", "--format", "json"]);
+    for (host, age) in lists_ages(&fresh.stdout) {
+        assert!(age < 120, "{host}: refreshed {age} s before its assessment");
+    }
+    let plan = run.plan(&["--packages", "acme-tools", "--canary", "0"]);
+
+    // The mirror goes down: no host is assessed on the lists it has, and none is patched.
+    fleet.mirror(false);
+    let down = run.patchctl(&["assess", "all", "--refresh"]);
+    let table = text(&down.stdout);
+    assert_eq!(down.status.code(), Some(3), "{table}\n{}", text(&down.stderr));
+    assert_eq!(table.matches("refresh_failed").count(), 2, "{table}");
+    let compliance = text(&run.patchctl(&["compliance", "all"]).stdout);
+    assert!(compliance.contains("patch state unknown"), "{compliance}");
+
+    let always = Run::with_hooks(&fleet, "always.toml", "refresh = \"always\"");
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    // The plan lives in the first run's state: start it there, with the hooks of `always`.
+    std::fs::copy(fleet.state_of(&run.config), fleet.state_of(&always.config)).unwrap();
+    let refused = always.patchctl(&args);
+    assert!(!refused.status.success(), "{}", text(&refused.stdout));
+    let rollout = always.latest_rollout();
+    let report = always.report(&rollout);
+    // The first host's precheck fails; the wave halts before the other (error budget 0).
+    let mut failed = 0;
+    for (host, (state, detail)) in states(&report) {
+        if state == "skipped" {
+            continue;
+        }
+        assert_eq!(state, "failed", "{host}: {detail:#}");
+        let reason = detail.to_string();
+        assert!(reason.contains("refreshing the package lists"), "{host}: {reason}");
+        assert!(reason.contains("nothing was installed"), "{host}: {reason}");
+        failed += 1;
+    }
+    assert!(failed >= 1, "{report:#}");
+    assert_eq!(always.installed("deb1", "acme-tools"), "1.0-1");
+    assert_eq!(always.installed("rpm1", "acme-tools"), "1.0-1");
+
+    // Back up, lists three days old again: the default hook refreshes them before the apply.
+    fleet.mirror(true);
+    let touch =
+        "touch -d '3 days ago' /var/lib/apt/lists /var/lib/apt/lists/* /var/lib/apt/periodic/*";
+    assert_eq!(fleet.exec("deb1", &["sh", "-c", touch]).0, 0);
+    let plan = run.plan(&["--packages", "acme-tools", "--canary", "0"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    run.ok(&args);
+    let report = run.report(&run.latest_rollout());
+    assert_eq!(refreshes(&report, "deb1"), 1, "stale lists are refreshed");
+    assert_eq!(refreshes(&report, "rpm1"), 0, "lists refreshed minutes ago are not");
+    assert_eq!(run.installed("deb1", "acme-tools"), "1.1-1");
+}
