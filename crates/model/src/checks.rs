@@ -17,6 +17,8 @@
 //! dpkg_recovery = false                                   # run `dpkg --configure -a` if interrupted
 //! lock_wait_seconds = 120
 //! refresh = "if-older-than:6h"                            # or "always", "never": the lists
+//! host_log = "/var/log/patchctl.log"                      # each change, also in the journal
+//! unit_output_days = 30                                   # then patchctl's unit outputs go
 //! ```
 //!
 //! Words may use `{host}`, `{address}` and `{var.NAME}` (the host's variables); they are
@@ -81,6 +83,12 @@ pub struct Hooks {
     pub lock_wait_seconds: u32,
     /// When the precheck refreshes the package lists first.
     pub refresh: Refresh,
+    /// The file on the host each change is also logged to (besides its journal); empty: the
+    /// journal only.
+    pub host_log: String,
+    /// patchctl's unit outputs on the host (`/var/lib/patchctl/units`) older than this many
+    /// days are removed at the next precheck; 0 keeps them.
+    pub unit_output_days: u32,
 }
 
 /// When a rollout's precheck refreshes a host's package lists (`apt-get update`, `dnf
@@ -154,6 +162,8 @@ impl Default for Hooks {
             dpkg_recovery: false,
             lock_wait_seconds: 120,
             refresh: Refresh::default(),
+            host_log: "/var/log/patchctl.log".to_owned(),
+            unit_output_days: 30,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The runbook's steps around a rollout, end to end on the test fleet: package lists refreshed
-//! and their age shown, and a mirror that cannot be reached failing closed.
+//! and their age shown, a mirror that cannot be reached failing closed, and the host's own
+//! trace of what was done to it.
 
 use serde_json::Value;
 
@@ -89,12 +90,32 @@ fn package_lists_are_refreshed_and_a_mirror_down_fails_closed() {
     let touch =
         "touch -d '3 days ago' /var/lib/apt/lists /var/lib/apt/lists/* /var/lib/apt/periodic/*";
     assert_eq!(fleet.exec("deb1", &["sh", "-c", touch]).0, 0);
+    // patchctl's unit outputs from an old rollout, and a recent one.
+    let old_outputs = "mkdir -p /var/lib/patchctl/units && cd /var/lib/patchctl/units && \
+        touch -d '40 days ago' patchctl-old-deb1-apply-0.stdout && touch patchctl-new-deb1-apply-0.stdout";
+    assert_eq!(fleet.exec("deb1", &["sh", "-c", old_outputs]).0, 0);
     let plan = run.plan(&["--packages", "acme-tools", "--canary", "0"]);
     let mut args = vec!["rollout", "start", &plan[..]];
     args.extend(RUN_FLAGS);
     run.ok(&args);
-    let report = run.report(&run.latest_rollout());
+    let rollout = run.latest_rollout();
+    let report = run.report(&rollout);
     assert_eq!(refreshes(&report, "deb1"), 1, "stale lists are refreshed");
     assert_eq!(refreshes(&report, "rpm1"), 0, "lists refreshed minutes ago are not");
     assert_eq!(run.installed("deb1", "acme-tools"), "1.1-1");
+
+    // Each host's own trace: its journal and /var/log/patchctl.log name the rollout, the plan,
+    // the packages and the result.
+    for (host, version) in [("deb1", "1.1-1"), ("rpm1", "1.1-1")] {
+        let expected = format!(
+            "rollout={rollout} plan={plan} step=apply result=succeeded packages=acme-tools={version}"
+        );
+        let (_, journal) = fleet.exec(host, &["journalctl", "-t", "patchctl", "-o", "cat"]);
+        assert!(journal.lines().any(|l| l == expected), "{host} journal:\n{journal}");
+        let (_, file) = fleet.exec(host, &["cat", "/var/log/patchctl.log"]);
+        assert!(file.lines().any(|l| l.ends_with(&format!("Z {expected}"))), "{host}:\n{file}");
+    }
+    let (_, units) = fleet.exec("deb1", &["ls", "/var/lib/patchctl/units"]);
+    assert!(!units.contains("patchctl-old-"), "40 days old: removed\n{units}");
+    assert!(units.contains("patchctl-new-"), "recent: kept\n{units}");
 }

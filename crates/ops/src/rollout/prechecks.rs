@@ -57,6 +57,18 @@ impl HostContext<'_> {
                 Err(result) => return result,
             };
         }
+        if let Some(command) = apply::unit_outputs_cleanup_command(self.hooks.unit_output_days) {
+            // Best effort: old outputs left behind are no reason to hold a host back.
+            match self.run(log, &command, "removing old unit outputs").await {
+                Ok(output) if output.exit_code == 0 => {}
+                Ok(output) => log.note(&format!(
+                    "old unit outputs were not removed: exited {}: {}",
+                    output.exit_code,
+                    lossy(&output.stderr).trim()
+                )),
+                Err(error) => return unreachable(error),
+            }
+        }
         if assessment.health.interrupted {
             if !self.hooks.dpkg_recovery {
                 return failed(

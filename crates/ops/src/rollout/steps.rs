@@ -305,6 +305,7 @@ impl StepRunner for SshSteps {
             Step::Cleanup => context.cleanup(&mut log, resume).await,
             Step::Reconcile => context.reconcile(&mut log, resume).await,
         };
+        context.trace(&mut log, step, &result).await;
         self.remember_facts(host, &log.outputs);
         log.done(result)
     }
@@ -372,6 +373,58 @@ impl HostContext<'_> {
     fn connection_slot(&self) -> ConnectionSlot {
         let mut slots = self.steps.connections.lock().unwrap_or_else(|p| p.into_inner());
         slots.entry(self.host.name.clone()).or_default().clone()
+    }
+
+    /// Writes the host's own trace of a step that changed it (`pkgmgr::apply::trace_command`):
+    /// its journal and its log file. A trace that cannot be written is noted, and changes
+    /// nothing of the step's result.
+    async fn trace(&self, log: &mut Log, step: Step, result: &StepResult) {
+        let (step_word, packages): (&str, Vec<String>) = match step {
+            Step::Apply if !self.plan.changes.is_empty() => (
+                "apply",
+                self.plan.changes.iter().map(|c| format!("{}={}", c.name, c.to)).collect(),
+            ),
+            Step::Rollback => (
+                "rollback",
+                self.plan
+                    .changes
+                    .iter()
+                    .map(|c| format!("{}={}", c.name, c.from.as_deref().unwrap_or("absent")))
+                    .collect(),
+            ),
+            Step::Reboot => ("reboot", Vec::new()),
+            Step::Reconcile => ("reconcile", Vec::new()),
+            _ => return,
+        };
+        let (result_word, reason) = match result {
+            StepResult::Succeeded { .. } => ("succeeded", None),
+            StepResult::Failed { reason } => ("failed", Some(reason.as_str())),
+            // Nobody to tell: the host does not answer.
+            StepResult::Unreachable { .. } => return,
+        };
+        let line = pkgmgr::apply::TraceLine {
+            rollout: &self.steps.config.rollout_id,
+            plan: &self.steps.plan.id,
+            step: step_word,
+            result: result_word,
+            packages,
+            reason,
+        }
+        .render();
+        let log_file = Some(self.hooks.host_log.as_str()).filter(|path| !path.is_empty());
+        let command = match pkgmgr::apply::trace_command(&line, log_file) {
+            Ok(command) => command,
+            Err(error) => return log.note(&format!("the host's trace was not written: {error}")),
+        };
+        match self.run(log, &command, "the host's trace").await {
+            Ok(output) if output.exit_code == 0 => {}
+            Ok(output) => log.note(&format!(
+                "the host's trace was not written in full: exited {}: {}",
+                output.exit_code,
+                lossy(&output.stderr).trim()
+            )),
+            Err(error) => log.note(&format!("the host's trace was not written: {error}")),
+        }
     }
 
     /// Runs a command, recording it. `Err` is a transport failure, in words.

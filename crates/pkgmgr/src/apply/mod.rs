@@ -42,6 +42,7 @@ mod postcheck;
 mod reboot;
 mod repair;
 mod rollback;
+mod trace;
 mod unit;
 mod validate;
 mod verify;
@@ -76,11 +77,12 @@ pub use repair::{parse_repair_output, repair_command};
 pub use rollback::{
     KeptPackage, RollbackItem, RollbackPlan, plan_rollback, rollback_commands, unexpected_removals,
 };
+pub use trace::{DEFAULT_HOST_LOG, TraceLine, trace_command};
 pub use unit::{
     UNIT_OUTPUT_DIR, UNIT_STDERR, UNIT_STDOUT, UnitName, UnitStart, UnitState,
     parse_start_and_wait, parse_unit_run_time, parse_unit_start, parse_unit_status,
     release_unit_command, run_as_unit, start_and_wait_command, unit_output_probes,
-    unit_status_command, unit_wait_command,
+    unit_outputs_cleanup_command, unit_status_command, unit_wait_command,
 };
 pub use validate::InvalidInput;
 pub use verify::{Mismatch, verify_installed, verify_rollback};

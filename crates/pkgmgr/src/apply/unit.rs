@@ -22,6 +22,27 @@ use crate::probe::{CommandSpec, ProbeSpec};
 
 /// Where units write their standard output and error: root's, kept across reboots.
 pub const UNIT_OUTPUT_DIR: &str = "/var/lib/patchctl/units";
+/// Removes the unit outputs older than `days` days (`find -mtime +DAYS`), patchctl's only
+/// files on a host besides its trace; `None` for 0, which keeps them.
+pub fn unit_outputs_cleanup_command(days: u32) -> Option<CommandSpec> {
+    (days > 0).then(|| {
+        let days = format!("+{}", days - 1);
+        CommandSpec::new([
+            "find",
+            UNIT_OUTPUT_DIR,
+            "-maxdepth",
+            "1",
+            "-type",
+            "f",
+            "-name",
+            "patchctl-*",
+            "-mtime",
+            days.as_str(),
+            "-delete",
+        ])
+    })
+}
+
 /// The keys of [`unit_output_probes`].
 pub const UNIT_STDOUT: &str = "unit stdout";
 pub const UNIT_STDERR: &str = "unit stderr";
