@@ -50,10 +50,10 @@ impl TraceLine<'_> {
 /// The command that writes `line` to the journal (tag `patchctl`, priority notice) and, when
 /// `log_file` is given, appends it there with the host's time, creating the file 0640.
 pub fn trace_command(line: &str, log_file: Option<&str>) -> Result<CommandSpec, InvalidInput> {
-    if let Some(path) = log_file {
-        if !path.starts_with('/') || path.contains(['\0', '\n']) || path.ends_with('/') {
-            return Err(InvalidInput::new("host_log", path, "is not an absolute file path"));
-        }
+    if let Some(path) = log_file
+        && (!path.starts_with('/') || path.contains(['\0', '\n']) || path.ends_with('/'))
+    {
+        return Err(InvalidInput::new("host_log", path, "is not an absolute file path"));
     }
     const SCRIPT: &str = r#"logger -t patchctl -p daemon.notice -- "$1" || status=$?
 if [ -n "$2" ]; then
