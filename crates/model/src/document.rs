@@ -72,7 +72,8 @@ impl Document {
     }
 
     /// GitHub-flavoured Markdown. Text is written as given, except that table cells escape `|`
-    /// and line breaks, which would otherwise break the table.
+    /// and write their line breaks as spaces, which would otherwise break the table. (In HTML,
+    /// a cell's lines are lines.)
     pub fn to_markdown(&self) -> String {
         let mut out = format!("# {}\n", self.title);
         for block in &self.blocks {
@@ -158,7 +159,7 @@ impl Document {
                     for row in rows {
                         out.push_str("<tr>");
                         for cell in row {
-                            write!(out, "<td>{}</td>", inline(cell)).unwrap();
+                            write!(out, "<td>{}</td>", cell_lines(cell)).unwrap();
                         }
                         out.push_str("</tr>\n");
                     }
@@ -179,9 +180,11 @@ max-width:64em;margin:1.5em auto;padding:0 1em}
 h1{font-size:1.6em;margin:.2em 0 .6em}
 h2{font-size:1.25em;border-bottom:1px solid #bbb;margin:1.4em 0 .4em;padding-bottom:.1em}
 h3{font-size:1.05em;margin:1.2em 0 .3em}
-p,li,dd,td,th,h1,h2,h3{overflow-wrap:anywhere}
+p,li,dd,h1,h2,h3{overflow-wrap:anywhere}
+td,th{overflow-wrap:break-word}
+td .line{white-space:nowrap}
 code{font-family:'DejaVu Sans Mono',monospace;font-size:.88em;background:#f1f1f1;\
-padding:0 .15em;overflow-wrap:anywhere;word-break:break-all}
+padding:0 .15em;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;margin:.4em 0 .8em}
 th,td{border:1px solid #aaa;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#e8e8e8}
@@ -201,9 +204,10 @@ fn markdown_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-/// Escaped text, with each pair of backticks made a `<code>` span (an unpaired one stays).
+/// Escaped text, with each pair of backticks made a `<code>` span (an unpaired one stays), and
+/// break opportunities in long words.
 fn inline(text: &str) -> String {
-    let escaped = escape(text);
+    let escaped = breakable(text);
     let parts: Vec<&str> = escaped.split('`').collect();
     if parts.len() < 3 {
         return escaped;
@@ -220,6 +224,53 @@ fn inline(text: &str) -> String {
             }
         }
         out.push_str(part);
+    }
+    out
+}
+
+/// A table cell: its lines separated by `<br>`. In a cell of several lines (packages, one a
+/// line), each line of 32 characters or fewer (`acme-web 1.0-1 → 1.1-1,`) is kept whole, so a
+/// version does not break at its hyphen; longer ones wrap like any text.
+fn cell_lines(cell: &str) -> String {
+    if !cell.contains('\n') {
+        return inline(cell);
+    }
+    cell.split('\n')
+        .map(|line| {
+            if line.chars().count() <= 32 {
+                format!("<span class=\"line\">{}</span>", inline(line))
+            } else {
+                inline(line)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// Words longer than 24 characters (URLs, digests, argv) escaped with `<wbr>` after their
+/// punctuation and every 16 characters without any, so the browser may break them there and
+/// nowhere else: a table column of short names is never squeezed to split them.
+fn breakable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if word.chars().count() <= 24 {
+            out.push_str(&escape(word));
+            continue;
+        }
+        let mut run = 0;
+        for c in word.chars() {
+            out.push_str(&escape(c.encode_utf8(&mut [0; 4])));
+            run += 1;
+            if matches!(c, '/' | '.' | '-' | '_' | ':' | '=' | ',' | ';' | '?' | '&' | '|' | ')')
+                || run >= 16
+            {
+                out.push_str("<wbr>");
+                run = 0;
+            }
+        }
     }
     out
 }
@@ -244,12 +295,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_words_may_break_at_their_punctuation_and_short_ones_never() {
+        assert_eq!(breakable("deb1 ok"), "deb1 ok");
+        assert_eq!(
+            breakable("http://172.29.1.12:8080/health"),
+            "http:<wbr>/<wbr>/<wbr>172.<wbr>29.<wbr>1.<wbr>12:<wbr>8080/<wbr>health"
+        );
+        assert_eq!(
+            breakable("0123456789abcdef0123456789abcdef"),
+            "0123456789abcdef<wbr>0123456789abcdef<wbr>"
+        );
+        assert_eq!(
+            breakable("<aaaaaaaaaaaaaaaaaaaaaaaaaaaa>"),
+            "&lt;aaaaaaaaaaaaaaa<wbr>aaaaaaaaaaaaa&gt;"
+        );
+    }
+
+    #[test]
     fn html_escapes_everything_a_host_could_report() {
         let mut doc = Document::new("<plan>");
         doc.table(&["package"], vec![vec!["<script>alert('x')</script> & co".into()]]);
         let html = doc.to_html();
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co"));
+        assert!(
+            html.contains(
+                "&lt;script&gt;alert(&#39;x<wbr>&#39;)<wbr>&lt;/<wbr>script&gt; &amp; co"
+            ),
+            "{html}"
+        );
     }
 
     #[test]

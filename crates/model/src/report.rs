@@ -134,12 +134,22 @@ pub fn summary(inputs: &ReportInputs<'_>) -> Summary {
             "completed: every host patched and verified".to_owned()
         }
         "completed" => "completed, with hosts not patched".to_owned(),
-        "halted" => "HALTED: later waves never started".to_owned(),
+        "halted" => {
+            let never = inputs
+                .hosts
+                .iter()
+                .filter(|h| matches!(h.state.as_str(), "pending" | "ready" | "skipped"))
+                .count();
+            match never {
+                0 => "HALTED".to_owned(),
+                n => format!("HALTED: {} of later waves never started", plural(n, "host")),
+            }
+        }
         "cancelled" => "CANCELLED by an operator".to_owned(),
         other => format!("{other} (not over)"),
     };
     if let Some(stop) = &inputs.stop {
-        outcome.push_str(&format!(" ({stop})"));
+        outcome.push_str(&format!(" ({})", stop.trim_start_matches("halted: ")));
     }
     let request = inputs.change.iter().find(|a| a.kind == ChangeKind::Request);
     Summary {
@@ -214,7 +224,7 @@ pub fn document(inputs: &ReportInputs<'_>) -> Document {
         inputs.started_by.clone().unwrap_or_else(|| "not on record".into()),
     ));
     for sentence in &inputs.overrides {
-        facts.push(("Override".to_owned(), sentence.clone()));
+        facts.push(("Note".to_owned(), sentence.clone()));
     }
     facts.push((
         "Rolled back".to_owned(),
@@ -301,7 +311,7 @@ pub fn document(inputs: &ReportInputs<'_>) -> Document {
                             )
                         })
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(",\n")
                 })
                 .unwrap_or_default();
             vec![

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::change::{self, ChangeAction, ChangeKind, EnvironmentApproval};
 use crate::checks::{Checks, Hooks};
 use crate::dates;
-use crate::policy::{Environment, Policy, Window, format_duration};
+use crate::policy::{Environment, Policy, Window};
 
 use super::Plan;
 
@@ -306,14 +306,16 @@ fn milestones(
         match planned.window {
             Some(window) => {
                 let timezone = planned.timezone.as_deref().and_then(|t| t.parse::<Tz>().ok());
-                let when = dates::local(window.start, timezone.unwrap_or(Tz::UTC));
-                let end = dates::local(window.end, timezone.unwrap_or(Tz::UTC));
-                milestones.push(dated(
-                    what,
-                    window.start,
-                    when,
-                    format!("in the window {}; it closes {end}", planned.words),
-                ))
+                let timezone = timezone.unwrap_or(Tz::UTC);
+                let when = dates::local(window.start, timezone);
+                let local = |at: DateTime<Utc>| at.with_timezone(&timezone).format("%H:%M %Z");
+                let which = if planned.open_now { "open now" } else { "its next window" };
+                let note = format!(
+                    "{which}, until {}; no host starts after {}",
+                    local(window.end),
+                    local(window.cutoff)
+                );
+                milestones.push(dated(what, window.start, when, note))
             }
             None => milestones.push(Milestone {
                 what,
@@ -324,12 +326,11 @@ fn milestones(
             }),
         }
     }
-    if plan.emergency.is_none() {
-        if let (Some(policy), Some(last)) = (inputs.policy, environments.last()) {
-            let previous_end =
-                windows.iter().rev().find_map(|w| w.window.map(|w| w.end)).unwrap_or(inputs.now);
-            projections(policy, last, previous_end, &mut milestones);
-        }
+    if let (None, Some(policy), Some(last)) = (&plan.emergency, inputs.policy, environments.last())
+    {
+        let previous_end =
+            windows.iter().rev().find_map(|w| w.window.map(|w| w.end)).unwrap_or(inputs.now);
+        projections(policy, last, previous_end, &mut milestones);
     }
     milestones
 }
@@ -356,7 +357,7 @@ fn projections(
                 "{} may receive these versions once they ran verified on {previous} for {} \
                  (the promotion gate)",
                 environment.name,
-                format_duration(environment.soak)
+                duration_words(environment.soak)
             ),
             projected: true,
         });
@@ -508,15 +509,31 @@ fn quoted(texts: &[String]) -> String {
     texts.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ")
 }
 
-/// `every host (3)` when `hosts` are all of the plan's, else their names.
+/// `both hosts`, `all 5 hosts` when `hosts` are all of the plan's, else their names.
 pub(super) fn hosts_words(hosts: &[String], plan: &Plan) -> String {
     let all: BTreeSet<&str> = plan.hosts.iter().map(|h| h.host.as_str()).collect();
     let these: BTreeSet<&str> = hosts.iter().map(String::as_str).collect();
-    if these == all && all.len() > 1 {
-        format!("every host ({})", all.len())
-    } else {
-        hosts.join(", ")
+    match all.len() {
+        2 if these == all => "both hosts".to_owned(),
+        n if n > 2 && these == all => format!("all {n} hosts"),
+        _ => hosts.join(", "),
     }
+}
+
+/// `24 hours`, `2 days`, `30 minutes`, `1 h 30 min`: a policy's duration in words.
+fn duration_words(duration: chrono::TimeDelta) -> String {
+    let minutes = duration.num_minutes();
+    let plural =
+        |n: i64, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
+    if minutes % 60 != 0 {
+        return if minutes < 60 {
+            plural(minutes, "minute")
+        } else {
+            format!("{} h {} min", minutes / 60, minutes % 60)
+        };
+    }
+    let hours = minutes / 60;
+    if hours % 24 == 0 && hours > 48 { plural(hours / 24, "day") } else { plural(hours, "hour") }
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ pub fn document(plan: &Plan, record: &PlanRecord) -> Document {
                     None => format!("{} (remove)", c.name),
                 })
                 .collect();
-            vec![h.host.clone(), restore.join(", ")]
+            vec![h.host.clone(), restore.join(",\n")]
         })
         .collect();
     doc.table(&["host", "restore"], rows);
@@ -347,7 +347,7 @@ fn packages_line(plan: &Plan) -> String {
     changes
         .iter()
         .map(|((name, from, to), hosts)| {
-            format!("{name} {from} → {to} ({})", hosts_words(hosts, plan))
+            format!("{name} {from} → {to} on {}", hosts_words(hosts, plan))
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -69,18 +69,21 @@ fn inputs<'a>(
     let mut overrides = Vec::new();
     if let Some(start) = &loaded.start {
         if let Some(reason) = &start.again {
-            overrides.push(format!("the plan had run before; run again because: {reason}"));
+            overrides.push(format!("The plan had run before; run again because: {reason}"));
         }
         if let Some(reason) = &start.override_window {
-            overrides.push(format!("started outside its maintenance windows because: {reason}"));
+            overrides.push(format!("Started outside its maintenance windows because: {reason}"));
         }
         if start.no_policy {
             overrides.push(
-                "started without a policy: no approval, window or promotion gate applied".into(),
+                "Started without a policy: no approval, window or promotion gate applied".into(),
             );
         }
         if let Some(at) = &start.virtual_now {
-            overrides.push(format!("a rehearsal, with the virtual clock set to {at}"));
+            let at = chrono::DateTime::parse_from_rfc3339(at)
+                .map(|t| model::dates::utc_seconds(t.with_timezone(&Utc)))
+                .unwrap_or_else(|_| at.clone());
+            overrides.push(format!("A rehearsal, with the virtual clock set to {at}"));
         }
     }
     let hosts = machine

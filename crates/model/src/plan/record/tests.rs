@@ -179,7 +179,7 @@ fn without_a_policy_no_window_or_approval_applies_and_the_plan_says_so() {
     assert!(record.windows[0].words.starts_with("no policy: no maintenance window applies"));
     assert!(record.milestones.iter().all(|m| m.what != "Approval"));
     let markdown = super::super::render::document(&plan, &record).to_markdown();
-    assert!(markdown.contains("> Goal: Fix DSA-1\n> What will run: 1 package change on 1 host in staging: acme-tools 1.0-1 → 1.1-1 (deb1)."), "{markdown}");
+    assert!(markdown.contains("> Goal: Fix DSA-1\n> What will run: 1 package change on 1 host in staging: acme-tools 1.0-1 → 1.1-1 on deb1."), "{markdown}");
 }
 
 #[test]
