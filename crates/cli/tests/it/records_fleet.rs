@@ -137,7 +137,7 @@ fn the_plan_and_the_report_read_as_change_records_in_chromium() {
         "> When: staging: Mon 7 Dec 2026 13:00 to 16:00 CET (12:00 to 15:00 UTC); no host starts \
          after 15:00 CET",
         "> Approved by: carol (Mon 7 Dec 2026 10:15 UTC); requested by alice, ticket CHG-1042",
-        "| Patching production (earliest) (projected) | Tue 8 Dec 2026 22:00 CET (21:00 UTC) |",
+        "| Earliest patching of production (projected) | Tue 8 Dec 2026 22:00 CET (21:00 UTC) |",
         "| backup | `/usr/bin/test -d /var/lib/dpkg` exits 0 | both hosts |",
         "| HTTP | GET `http://",
     ] {

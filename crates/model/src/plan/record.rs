@@ -367,7 +367,7 @@ fn projections(
         };
         let Some(window) = window else { break };
         milestones.push(Milestone {
-            what: format!("Patching {} (earliest)", environment.name),
+            what: format!("Earliest patching of {}", environment.name),
             at: Some(window.start),
             when: dates::local(window.start, timezone),
             note: format!(

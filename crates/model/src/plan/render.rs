@@ -62,7 +62,10 @@ pub fn document(plan: &Plan, record: &PlanRecord) -> Document {
     let mut rows = Vec::new();
     for host in &plan.hosts {
         for change in &host.changes {
-            let kind = format!("{:?}", change.classification).to_lowercase();
+            let kind = match change.classification {
+                crate::Classification::Unknown => "not classified".to_owned(),
+                other => format!("{other:?}").to_lowercase(),
+            };
             let kind = match change.severity {
                 Some(severity) => format!("{kind}, {}", format!("{severity:?}").to_lowercase()),
                 None => kind,

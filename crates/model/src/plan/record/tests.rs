@@ -126,7 +126,7 @@ fn a_staging_plan_runs_in_the_next_window_and_projects_production_after_the_soak
         // The staging window ends at 14:00 UTC; production's soak is 24 hours.
         ("Soak on staging ends", "Tue 8 Dec 2026 15:00 CET (14:00 UTC)", true),
         // Production's Tuesday 22:00 Berlin window is after that on the same day.
-        ("Patching production (earliest)", "Tue 8 Dec 2026 22:00 CET (21:00 UTC)", true),
+        ("Earliest patching of production", "Tue 8 Dec 2026 22:00 CET (21:00 UTC)", true),
     ];
     let expected: Vec<(String, String, bool)> =
         expected.iter().map(|(w, t, p)| (w.to_string(), t.to_string(), *p)).collect();
