@@ -2,8 +2,13 @@
 
 use std::process::ExitCode;
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
-use model::plan::{Limit, PlanOptions, RebootPolicy, Scope, render_html, render_markdown};
+use model::change::ChangeAction;
+use model::checks::{Checks, Hooks};
+use model::plan::{Limit, Plan, PlanOptions, RebootPolicy, RecordInputs, Scope};
+use model::policy::Policy;
 
 use crate::config::{Paths, runtime};
 
@@ -40,6 +45,10 @@ struct CreateArgs {
     /// Only these packages (comma-separated).
     #[arg(long, value_delimiter = ',')]
     packages: Vec<String>,
+    /// What the plan is for, in words (repeatable); default: the `goals` of the policy's
+    /// environments of the selected hosts. Part of what is approved.
+    #[arg(long = "goal", value_name = "TEXT")]
+    goals: Vec<String>,
     #[command(flatten)]
     strategy: StrategyArgs,
     #[arg(long, default_value = "md")]
@@ -119,7 +128,8 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         Scope::All
     };
     let policy = paths.policy_or_none()?;
-    let options = args.strategy.options(scope, policy.as_ref());
+    let mut options = args.strategy.options(scope, policy.as_ref());
+    options.goals = goals(&args.goals, policy.as_ref(), &hosts)?;
     let plan = runtime()?.block_on(async {
         let store = paths.store().await?;
         let plan = ops::create_plan(
@@ -135,7 +145,7 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         store.close().await;
         anyhow::Ok(plan)
     })?;
-    print(&plan, args.format);
+    print_shown(&plan, args.format, policy.as_ref(), paths)?;
     if !plan.withheld.is_empty() {
         eprintln!(
             "patchctl: the baselines withhold {} pending updates in scope, listed in the plan \
@@ -165,18 +175,80 @@ fn show(args: ShowArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         anyhow::Ok(plan)
     })?;
     let plan = plan.with_context(|| format!("no plan matches `{}`", args.plan))?;
-    print(&plan, args.format);
+    let policy = paths.policy()?;
+    print_shown(&plan, args.format, policy.as_ref(), paths)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print(plan: &model::plan::Plan, format: Format) {
-    match format {
-        Format::Md => print!("{}", render_markdown(plan)),
-        Format::Html => print!("{}", render_html(plan)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(plan).expect("a plan serializes"))
+/// The goals typed (each checked), else the policy's for the environments of `hosts`.
+fn goals(
+    typed: &[String],
+    policy: Option<&Policy>,
+    hosts: &[model::ResolvedHost],
+) -> anyhow::Result<Vec<String>> {
+    if !typed.is_empty() {
+        return typed
+            .iter()
+            .map(|goal| {
+                model::policy::check_goal(goal)
+                    .map_err(|why| anyhow::anyhow!("--goal {goal:?}: {why}"))
+            })
+            .collect();
+    }
+    let Some(policy) = policy else { return Ok(Vec::new()) };
+    let mut goals: Vec<String> = Vec::new();
+    for environment in policy.environments() {
+        if hosts.iter().any(|h| h.environment == environment.name) {
+            for goal in &environment.goals {
+                if !goals.contains(goal) {
+                    goals.push(goal.clone());
+                }
+            }
         }
     }
+    Ok(goals)
+}
+
+/// Prints `plan` with its record: the change journal from the state, each host's checks from
+/// the inventory (when there is one), at the binary's clock.
+fn print_shown(
+    plan: &Plan,
+    format: Format,
+    policy: Option<&Policy>,
+    paths: &Paths,
+) -> anyhow::Result<()> {
+    let change: Vec<ChangeAction> = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let actions = ops::change::change_actions(&store, &plan.id).await;
+        store.close().await;
+        anyhow::Ok(actions.context("reading the plan's change journal")?)
+    })?;
+    let steps = match paths.inventory() {
+        Ok(inventory) => {
+            let mut steps: BTreeMap<String, (Checks, Hooks)> = BTreeMap::new();
+            for host in &plan.hosts {
+                if let Some(resolved) = inventory.host(&host.host) {
+                    let configured = model::checks::host_checks(resolved)
+                        .map_err(|why| anyhow::anyhow!("{why}"))?;
+                    steps.insert(host.host.clone(), configured);
+                }
+            }
+            Some(steps)
+        }
+        Err(_) => None,
+    };
+    let inputs = RecordInputs { now: paths.now(), policy, change: &change, steps: steps.as_ref() };
+    let record = model::plan::record(plan, &inputs);
+    match format {
+        Format::Md => print!("{}", model::plan::document(plan, &record).to_markdown()),
+        Format::Html => print!("{}", model::plan::document(plan, &record).to_html()),
+        Format::Json => {
+            let mut json = serde_json::to_value(plan).expect("a plan serializes");
+            json["record"] = serde_json::to_value(&record).expect("a record serializes");
+            println!("{}", serde_json::to_string_pretty(&json).expect("JSON serializes"));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn short(id: &str) -> &str {

@@ -600,16 +600,17 @@ fn ask_each(
 
 /// `patchctl report ROLLOUT`.
 pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let loaded = runtime()?.block_on(async {
+    let (loaded, context) = runtime()?.block_on(async {
         let store = paths.store().await?;
         let loaded = run::load(&store, &args.rollout).await?;
+        let context = run::report_context(&store, &loaded).await?;
         store.close().await;
-        anyhow::Ok(loaded)
+        anyhow::Ok((loaded, context))
     })?;
-    let document = run::report(&loaded);
+    let now = paths.now();
     match args.format {
-        Format::Md => print!("{}", document.to_markdown()),
-        Format::Html => print!("{}", document.to_html()),
+        Format::Md => print!("{}", run::report(&loaded, &context, now).to_markdown()),
+        Format::Html => print!("{}", run::report(&loaded, &context, now).to_html()),
         Format::Json => {
             let hosts: Vec<_> = loaded.machine.hosts().map(|(h, s)| serde_json::json!({"host": h, "state": s, "steps": loaded.machine.host_steps(h)})).collect();
             let outputs: Vec<_> = loaded
@@ -621,6 +622,7 @@ pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
                 "rollout": loaded.row.id,
                 "plan": loaded.plan.id,
                 "phase": run::phase_name(loaded.machine.phase()),
+                "summary": run::report_summary(&loaded, &context, now),
                 "hosts": hosts,
                 "outputs": outputs,
                 "journal": match &loaded.journal_check {

@@ -7,6 +7,7 @@
 mod baselines;
 mod build;
 mod options;
+mod record;
 mod render;
 mod waves;
 
@@ -17,7 +18,11 @@ use crate::{Classification, PackageManagerKind, Severity};
 pub use baselines::{PlanBaselines, Track};
 pub use build::{PlanError, PlanHost, build_plan};
 pub use options::{Limit, PlanOptions, RebootPolicy, Scope, Strategy};
-pub use render::{render_html, render_markdown, short_id};
+pub use record::{
+    ApprovalRecord, Milestone, PlanRecord, PlannedWindow, RecordInputs, StepLine, WindowTimes,
+    record,
+};
+pub use render::{document, render_html, render_markdown, short_id};
 
 /// An action plan. Its `id` is the SHA-256 of everything else, so an approval of an id is an
 /// approval of exactly this content.

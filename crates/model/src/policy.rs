@@ -22,6 +22,7 @@
 //! strategy = { canary = 1, max_unavailable = "25%", error_budget = 0 }
 //! reboot = "if-required"             # if-required | never | always
 //! baseline = "strict"                # default: `default` if declared, else approve all
+//! goals = ["Security fixes within 7 days of release"]   # shown by plans without --goal
 //! blackouts = [{ from = "2026-11-27", to = "2026-11-30", reason = "sales weekend" }]
 //!
 //! [roles]                            # who may approve: role = [user names]
@@ -72,6 +73,7 @@ use crate::plan::{RebootPolicy, Strategy};
 pub use baseline::{Baseline, BaselineRule, Decision, PackagePattern, Rejection, approved};
 pub use duration::{format_duration, parse_duration};
 pub use error::{InvalidPolicy, PolicyError};
+pub use resolve::check_goal;
 pub use schedule::{Blackout, OpenWindow, Schedule, Window};
 pub use settings::ComplianceSettings;
 
@@ -102,6 +104,9 @@ pub struct Environment {
     pub reboot: RebootPolicy,
     /// Resolved from its name, so evaluation needs no lookup.
     pub baseline: Baseline,
+    /// What patching it is for, in words (`goals = ["…"]`): a plan made without `--goal`
+    /// states these.
+    pub goals: Vec<String>,
 }
 
 /// Who must approve a change before it runs in an environment.

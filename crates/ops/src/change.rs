@@ -116,6 +116,18 @@ pub async fn change(store: &Store, policy: &Policy, plan: Plan) -> Result<Change
     Ok(Change { plan, actions, status })
 }
 
+/// Every action on record on the change of plan `plan_id` (a full id), in order, its journal
+/// checked link by link: for records that need no policy (the rollout report).
+pub async fn change_actions(
+    store: &Store,
+    plan_id: &str,
+) -> Result<Vec<ChangeAction>, ChangeError> {
+    if let JournalCheck::Broken { seq, .. } = store.verify_change_journal(plan_id).await? {
+        return Err(ChangeError::Tampered { plan: plan_id.to_owned(), seq });
+    }
+    actions(plan_id, &store.change_journal(plan_id).await?)
+}
+
 /// Refuses, saying what is missing, unless every environment of `plan` has its approval.
 pub async fn require_approved(
     store: &Store,

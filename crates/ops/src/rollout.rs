@@ -29,7 +29,7 @@ pub use driver::{
     DEFAULT_LEASE_SECONDS, DriveConfig, DriveOutcome, drive, phase_name, process_owner,
 };
 pub use journal::{JournalRecord, OutputRecord, StartRecord};
-pub use report::report;
+pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};
 
 #[derive(Debug, thiserror::Error)]

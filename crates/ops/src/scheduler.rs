@@ -290,6 +290,7 @@ async fn assess_and_start(
         reboot: environment.reboot,
         strategy: environment.strategy,
         environment_order: pass.policy.environment_order(),
+        goals: environment.goals.clone(),
         ..PlanOptions::default()
     };
     let selectors = vec![format!("env:{}", environment.name)];

@@ -9,6 +9,7 @@ mod cves_fleet;
 mod emergency_fleet;
 mod inventory;
 mod policy_fleet;
+mod records_fleet;
 mod rollout_fleet;
 mod runbook_fleet;
 mod support;

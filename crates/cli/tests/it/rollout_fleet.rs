@@ -198,7 +198,7 @@ fn a_rollout_patches_reboots_and_verifies_every_host() {
         }
     }
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
-    assert!(markdown.contains("| deb1 | done |"), "{markdown}");
+    assert!(markdown.contains("| deb1 | dev | patched and verified |"), "{markdown}");
     assert!(markdown.contains("s on the host)"), "{markdown}");
 }
 
@@ -230,7 +230,8 @@ fn a_broken_update_is_rolled_back_on_the_canary_and_halts_the_rollout() {
         assert_eq!(audit.trim(), "", "{host}: dpkg has nothing half-configured");
     }
     let markdown = text(&run.ok(&["report", &rollout]).stdout);
-    assert!(markdown.contains("rolled back: apply failed:"), "{markdown}");
+    assert!(markdown.contains("| ROLLED BACK to its previous versions |"), "{markdown}");
+    assert!(markdown.contains("apply failed:"), "{markdown}");
     for (other, (state, _)) in &states {
         if other != host {
             assert_eq!(state, "skipped", "{other}");

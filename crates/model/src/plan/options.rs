@@ -15,6 +15,11 @@ pub struct PlanOptions {
     /// Kernels kept after a host is patched (the running one always among them); 0 keeps all.
     #[serde(default = "default_keep_kernels")]
     pub keep_kernels: usize,
+    /// What the plan is for, in the operator's words (`--goal`) or the policy's (`goals` of its
+    /// environments). Left out of the JSON when empty, so the ids of plans made before goals
+    /// existed do not change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goals: Vec<String>,
 }
 
 fn default_keep_kernels() -> usize {
@@ -29,6 +34,7 @@ impl Default for PlanOptions {
             strategy: Strategy::default(),
             environment_order: ["dev", "staging", "production"].map(String::from).to_vec(),
             keep_kernels: default_keep_kernels(),
+            goals: Vec::new(),
         }
     }
 }

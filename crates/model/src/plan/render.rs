@@ -1,33 +1,26 @@
-//! The plan as the action plan a change board reads: scope, timeline, responsibilities, backup,
-//! testing, rollback, risks.
+//! The plan as the action plan a change board reads. The first page answers what will run,
+//! when, and approved by whom (the record, `record.rs`); then the packages, the waves,
+//! responsibilities, the checks before and after, the rollback and the risks.
 
+use std::collections::BTreeMap;
+
+use crate::dates;
 use crate::document::Document;
 
+use super::record::{PlanRecord, RecordInputs, hosts_words, record};
 use super::{Plan, PlannedReboot, Scope, WithheldUpdate};
 
-pub fn render_markdown(plan: &Plan) -> String {
-    document(plan).to_markdown()
+pub fn render_markdown(plan: &Plan, inputs: &RecordInputs<'_>) -> String {
+    document(plan, &record(plan, inputs)).to_markdown()
 }
 
-pub fn render_html(plan: &Plan) -> String {
-    document(plan).to_html()
+pub fn render_html(plan: &Plan, inputs: &RecordInputs<'_>) -> String {
+    document(plan, &record(plan, inputs)).to_html()
 }
 
-fn document(plan: &Plan) -> Document {
+pub fn document(plan: &Plan, record: &PlanRecord) -> Document {
     let mut doc = Document::new(format!("Action plan {}", short_id(&plan.id)));
-    let n_changes: usize = plan.hosts.iter().map(|h| h.changes.len()).sum();
-    let n_reboots = plan.hosts.iter().filter(|h| h.reboot == PlannedReboot::Yes).count();
-    doc.paragraph(format!(
-        "Plan `{}`, made at {} (Unix time) for {}: {} hosts, {} package changes, {} planned reboots, \
-         {} waves. Approving this plan approves exactly this content; any change makes a new id.",
-        plan.id,
-        plan.created_at_unix,
-        plan.selectors.join(" "),
-        plan.hosts.len(),
-        n_changes,
-        n_reboots,
-        plan.waves.len()
-    ));
+    summary(plan, record, &mut doc);
 
     if let Some(emergency) = &plan.emergency {
         doc.heading("Emergency");
@@ -50,7 +43,7 @@ fn document(plan: &Plan) -> Document {
         }
     }
 
-    doc.heading("Scope");
+    doc.heading("Packages");
     let scope = match &plan.options.scope {
         Scope::All => "every pending update".to_string(),
         Scope::SecurityOnly => "security updates only".to_string(),
@@ -69,22 +62,25 @@ fn document(plan: &Plan) -> Document {
     let mut rows = Vec::new();
     for host in &plan.hosts {
         for change in &host.changes {
+            let kind = match change.classification {
+                crate::Classification::Unknown => "not classified".to_owned(),
+                other => format!("{other:?}").to_lowercase(),
+            };
+            let kind = match change.severity {
+                Some(severity) => format!("{kind}, {}", format!("{severity:?}").to_lowercase()),
+                None => kind,
+            };
             rows.push(vec![
                 host.host.clone(),
-                change.name.clone(),
-                change.arch.clone(),
+                format!("{} ({})", change.name, change.arch),
                 change.from.clone().unwrap_or_else(|| "(new)".into()),
                 change.to.clone(),
-                format!("{:?}", change.classification).to_lowercase(),
-                change.severity.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default(),
+                kind,
                 [change.advisories.clone(), change.cves.clone()].concat().join(" "),
             ]);
         }
     }
-    doc.table(
-        &["host", "package", "arch", "installed", "target", "type", "severity", "advisories"],
-        rows,
-    );
+    doc.table(&["host", "package", "installed", "target", "type", "advisories"], rows);
     if !plan.withheld.is_empty() {
         doc.heading("Withheld by the baselines");
         doc.paragraph(
@@ -94,7 +90,7 @@ fn document(plan: &Plan) -> Document {
         doc.list(plan.withheld.iter().map(withheld_line).collect());
     }
 
-    doc.heading("Timeline");
+    doc.heading("Waves");
     let strategy = &plan.options.strategy;
     doc.paragraph(format!(
         "Waves run one after the other. A canary wave must pass completely before anything else \
@@ -124,21 +120,8 @@ fn document(plan: &Plan) -> Document {
         .collect();
     doc.table(&["host", "environment", "owner"], rows);
 
-    doc.heading("Backup");
-    doc.paragraph(
-        "Before anything changes on a host, its prechecks run: reachable, package manager \
-         healthy and its lock free, enough space on / and /boot, the backup fresh enough and the \
-         snapshot hook done where the inventory configures them. A failing precheck stops that \
-         host before any change.",
-    );
-
-    doc.heading("Testing");
-    doc.paragraph(
-        "After the apply (and the reboot, where planned) each host's postchecks run: the installed \
-         versions equal the targets, the host's systemd units are active, its HTTP checks pass, \
-         `journalctl -p err -b` shows no new errors, the running kernel is the newest installed, \
-         and its custom commands succeed.",
-    );
+    checks(plan, record, &mut doc);
+    doc.heading("Reboots");
     let rows = plan
         .hosts
         .iter()
@@ -170,7 +153,7 @@ fn document(plan: &Plan) -> Document {
                     None => format!("{} (remove)", c.name),
                 })
                 .collect();
-            vec![h.host.clone(), restore.join(", ")]
+            vec![h.host.clone(), restore.join(",\n")]
         })
         .collect();
     doc.table(&["host", "restore"], rows);
@@ -187,7 +170,194 @@ fn document(plan: &Plan) -> Document {
         doc.heading("Not in this plan");
         doc.list(plan.excluded.iter().map(|e| format!("{}: {}", e.host, e.reason)).collect());
     }
+    doc.heading("Identity");
+    doc.paragraph(format!(
+        "Plan `{}`, made {} for `{}`. Approving this plan approves exactly this content; any \
+         change makes a new id.",
+        plan.id,
+        dates::utc(record.created_at),
+        plan.selectors.join(" ")
+    ));
     doc
+}
+
+/// The first page: what, when, who, then the milestones and the approvals.
+fn summary(plan: &Plan, record: &PlanRecord, doc: &mut Document) {
+    let n_changes: usize = plan.hosts.iter().map(|h| h.changes.len()).sum();
+    let n_reboots = plan.hosts.iter().filter(|h| h.reboot == PlannedReboot::Yes).count();
+    let what = if plan.hosts.is_empty() {
+        "Nothing: no selected host has an update in scope.".to_owned()
+    } else {
+        format!(
+            "{} on {} in {}: {}{}.",
+            plural(n_changes, "package change"),
+            plural(plan.hosts.len(), "host"),
+            record.environments.join(" and "),
+            packages_line(plan),
+            match n_reboots {
+                0 => String::new(),
+                n => format!("; {} reboot", plural(n, "host")),
+            }
+        )
+    };
+    let when: Vec<String> =
+        record.windows.iter().map(|w| format!("{}: {}", w.environment, w.words)).collect();
+    let who = approval_words(record);
+    let goals = if record.goals.is_empty() {
+        "none stated (`plan create --goal`, or `goals` in the policy)".to_owned()
+    } else {
+        record.goals.join("; ")
+    };
+    doc.lead(format!(
+        "Goal: {goals}\nWhat will run: {what}\nWhen: {}\nApproved by: {who}",
+        if when.is_empty() { "nothing to run".to_owned() } else { when.join("; ") }
+    ));
+
+    doc.heading("Milestones");
+    let rows = record
+        .milestones
+        .iter()
+        .map(|m| {
+            let what = if m.projected { format!("{} (projected)", m.what) } else { m.what.clone() };
+            vec![what, m.when.clone(), m.note.clone()]
+        })
+        .collect();
+    doc.table(&["milestone", "when", "note"], rows);
+    if record.milestones.iter().any(|m| m.projected) {
+        doc.paragraph(
+            "Projected milestones are for the plans that follow this one through the promotion \
+             order; they move when this plan runs later than its window.",
+        );
+    }
+
+    doc.heading("Approval");
+    let approval = &record.approval;
+    let mut facts = vec![("State".to_owned(), approval.state.clone())];
+    match (&approval.requested_by, approval.requested_at) {
+        (Some(by), Some(at)) => {
+            facts.push(("Requested".into(), format!("by {by}, {}", dates::utc(at))))
+        }
+        _ => facts.push(("Requested".into(), "not yet (`patchctl change request PLAN`)".into())),
+    }
+    facts.push(("Ticket".into(), approval.ticket.clone().unwrap_or_else(|| "none".into())));
+    for decision in &approval.decisions {
+        let verb = match decision.kind {
+            crate::change::ChangeKind::Approve => "Approved",
+            crate::change::ChangeKind::AutoApprove => "Approved (auto)",
+            crate::change::ChangeKind::Reject => "Rejected",
+            crate::change::ChangeKind::Request => "Requested",
+        };
+        let comment = decision.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default();
+        facts.push((
+            verb.into(),
+            format!("by {}, {}{comment}", decision.actor, dates::utc(decision.at)),
+        ));
+    }
+    doc.facts(facts);
+    if !approval.rules.is_empty() {
+        let rows = approval
+            .rules
+            .iter()
+            .map(|r| {
+                vec![
+                    r.environment.clone(),
+                    r.rule.clone(),
+                    if r.approved_by.is_empty() {
+                        "nobody yet".into()
+                    } else {
+                        r.approved_by.join(", ")
+                    },
+                    if r.missing.is_empty() { "nothing: met".into() } else { r.missing.join("; ") },
+                ]
+            })
+            .collect();
+        doc.table(&["environment", "rule (policy)", "approved by", "missing"], rows);
+    }
+}
+
+/// The checks configured around each host: before the change, and after it.
+fn checks(plan: &Plan, record: &PlanRecord, doc: &mut Document) {
+    doc.heading("Backup and prechecks");
+    if record.prechecks.is_empty()
+        && record.postchecks.is_empty()
+        && record.hosts_not_in_inventory.is_empty()
+    {
+        let unknown = "The hosts' checks are read from the inventory when the rollout starts; \
+                       this view was made without it.";
+        doc.paragraph(unknown);
+        doc.heading("Tests after the change");
+        doc.paragraph(unknown);
+        return;
+    }
+    doc.paragraph(
+        "Before anything changes on a host, as the inventory configures it now (a rollout reads \
+         it when it starts). A failing precheck stops that host before any change.",
+    );
+    let rows = |lines: &[super::record::StepLine]| {
+        lines
+            .iter()
+            .map(|l| vec![l.kind.clone(), l.what.clone(), hosts_words(&l.hosts, plan)])
+            .collect()
+    };
+    doc.table(&["step", "what is checked", "hosts"], rows(&record.prechecks));
+    doc.heading("Tests after the change");
+    doc.paragraph(
+        "After the apply (and the reboot, where planned). A failing check rolls the host back \
+         to the versions it has now and checks it again.",
+    );
+    doc.table(&["check", "what passes", "hosts"], rows(&record.postchecks));
+    if !record.hosts_not_in_inventory.is_empty() {
+        doc.paragraph(format!(
+            "Not in the inventory now, so their checks are unknown: {}.",
+            record.hosts_not_in_inventory.join(", ")
+        ));
+    }
+}
+
+fn approval_words(record: &PlanRecord) -> String {
+    let approval = &record.approval;
+    let ticket = approval.ticket.as_deref().map(|t| format!(", ticket {t}")).unwrap_or_default();
+    let requested = approval
+        .requested_by
+        .as_deref()
+        .map(|r| format!("; requested by {r}{ticket}"))
+        .unwrap_or_default();
+    match approval.state.as_str() {
+        "no policy" => "no approval applies (no policy)".to_owned(),
+        "approved" => format!("{}{requested}", approval.approvers().join(", ")),
+        "rejected" => format!("REJECTED{requested}"),
+        state => format!("NOT APPROVED YET ({state}): {}{requested}", approval.missing.join("; ")),
+    }
+}
+
+/// `acme-tools 1.0-1 → 1.1-1 (deb1, deb2), acme-web …`; a count beyond six distinct changes.
+fn packages_line(plan: &Plan) -> String {
+    let mut changes: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    for host in &plan.hosts {
+        for change in &host.changes {
+            let from = change.from.clone().unwrap_or_else(|| "(new)".into());
+            changes
+                .entry((change.name.clone(), from, change.to.clone()))
+                .or_default()
+                .push(host.host.clone());
+        }
+    }
+    if changes.len() > 6 {
+        let names: std::collections::BTreeSet<&str> =
+            changes.keys().map(|(name, _, _)| name.as_str()).collect();
+        return format!("{} packages, listed under Packages", names.len());
+    }
+    changes
+        .iter()
+        .map(|((name, from, to), hosts)| {
+            format!("{name} {from} → {to} on {}", hosts_words(hosts, plan))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
 /// `acme-kernel 1.1-1 on deb1: held by baseline "strict" of production (hold = ["acme-kernel"])`.

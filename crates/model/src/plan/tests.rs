@@ -192,20 +192,24 @@ fn reboot_policies() {
 #[test]
 fn the_rendered_plan_has_the_sections_a_change_board_expects() {
     let plan = plan(&PlanOptions::default());
-    let markdown = render_markdown(&plan);
+    let markdown =
+        render_markdown(&plan, &crate::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH));
     for section in [
-        "## Scope",
-        "## Timeline",
+        "## Milestones",
+        "## Approval",
+        "## Packages",
+        "## Waves",
         "## Responsibilities",
-        "## Backup",
-        "## Testing",
+        "## Backup and prechecks",
+        "## Tests after the change",
         "## Rollback",
         "## Risks",
     ] {
         assert!(markdown.contains(section), "{section} missing:\n{markdown}");
     }
-    assert!(markdown.contains("| dev-0 | openssl | amd64 | 3.0.1-1 | 3.0.2-1 | security |"));
+    assert!(markdown.contains("| dev-0 | openssl (amd64) | 3.0.1-1 | 3.0.2-1 | security |"));
     assert!(markdown.contains("openssl 3.0.1-1, tzdata 2024a-0"));
-    let html = render_html(&plan);
+    let html =
+        render_html(&plan, &crate::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH));
     assert!(html.contains("<h2>Rollback</h2>"));
 }

@@ -60,6 +60,9 @@ pub(crate) struct EnvironmentFile {
     pub reboot: Option<RebootPolicy>,
     /// Default: the baseline named `default`, else one approving every update at once.
     pub baseline: Option<Spanned<String>>,
+    /// What patching this environment is for, in words: a plan without `--goal` states these.
+    #[serde(default)]
+    pub goals: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -237,6 +237,11 @@ impl Context<'_> {
             },
             None => Some(baselines.get("default").cloned().unwrap_or_else(Baseline::approve_all)),
         };
+        let goals: Vec<String> = file
+            .goals
+            .iter()
+            .filter_map(|goal| self.check(goal.span(), check_goal(goal.get_ref())))
+            .collect();
         let schedule = Schedule::new(
             file.schedule.get_ref().clone(),
             cron?,
@@ -254,6 +259,7 @@ impl Context<'_> {
             strategy: strategy?,
             reboot: file.reboot.unwrap_or_default(),
             baseline: baseline?,
+            goals,
         })
     }
 
@@ -487,4 +493,19 @@ impl Context<'_> {
             auto_approve_after_days: days?,
         })
     }
+}
+
+/// A goal is one line of words: a plan and its report show it as written.
+pub fn check_goal(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("the goal is empty".to_owned());
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("the goal contains a control character (write one goal per string)".to_owned());
+    }
+    if trimmed.len() > 500 {
+        return Err("the goal is longer than 500 bytes".to_owned());
+    }
+    Ok(trimmed.to_owned())
 }

@@ -1,117 +1,165 @@
-//! The rollout report: what was done, host by host, for the change record.
+//! The rollout report: the rollout as its journal tells it, with the change's approvals and the
+//! postmortems about it, turned into plain values for `model::report`, which decides what the
+//! report says.
 
+use chrono::{DateTime, Utc};
+use model::change::ChangeAction;
+use model::dates::from_unix_ms;
 use model::document::Document;
+use model::postmortem::{Postmortem, Subject};
+use model::report::{CommandRun, HostRun, ReportInputs, StepRun, WaveRun};
 use rollout::{HostState, StepOutcome};
+use store::Store;
 
 use super::control::Loaded;
 use super::driver::phase_name;
 
-pub fn report(loaded: &Loaded) -> Document {
+/// What a report needs besides the rollout: read from the store.
+pub struct ReportContext {
+    /// The plan's change journal (verified), in order.
+    pub change: Vec<ChangeAction>,
+    /// The postmortems about this rollout.
+    pub postmortems: Vec<Postmortem>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("reading the plan's approvals: {0}")]
+    Change(#[from] crate::change::ChangeError),
+    #[error("reading the rollout's postmortems: {0}")]
+    Postmortem(#[from] crate::postmortem::PostmortemError),
+}
+
+/// Reads the change journal of the rollout's plan and the postmortems about the rollout.
+pub async fn report_context(store: &Store, loaded: &Loaded) -> Result<ReportContext, ReportError> {
+    let change = crate::change::change_actions(store, &loaded.plan.id).await?;
+    let postmortems = crate::postmortem::postmortems(store)
+        .await?
+        .into_iter()
+        .filter(|p| p.subject == Subject::Rollout(loaded.row.id.clone()))
+        .collect();
+    Ok(ReportContext { change, postmortems })
+}
+
+/// The report of `loaded` at `now`.
+pub fn report(loaded: &Loaded, context: &ReportContext, now: DateTime<Utc>) -> Document {
+    model::report::document(&inputs(loaded, context, now))
+}
+
+/// The report's summary, for the JSON form.
+pub fn report_summary(
+    loaded: &Loaded,
+    context: &ReportContext,
+    now: DateTime<Utc>,
+) -> model::report::Summary {
+    model::report::summary(&inputs(loaded, context, now))
+}
+
+fn inputs<'a>(
+    loaded: &'a Loaded,
+    context: &'a ReportContext,
+    now: DateTime<Utc>,
+) -> ReportInputs<'a> {
     let machine = &loaded.machine;
-    let mut doc = Document::new(format!("Rollout {}", loaded.row.id));
-    doc.paragraph(format!(
-        "Plan `{}`. Phase: {}.{}",
-        loaded.plan.id,
-        phase_name(machine.phase()),
-        match machine.stop_reason() {
-            Some(rollout::StopReason::Halted(why)) => format!(" Halted: {why}."),
-            Some(rollout::StopReason::Cancelled) => " Cancelled by an operator.".to_owned(),
-            None => String::new(),
-        }
-    ));
+    let stop = match machine.stop_reason() {
+        Some(rollout::StopReason::Halted(why)) => Some(format!("halted: {why}")),
+        Some(rollout::StopReason::Cancelled) => Some("cancelled by an operator".to_owned()),
+        None => None,
+    };
+    let mut overrides = Vec::new();
     if let Some(start) = &loaded.start {
-        let mut started = format!("Started by {}.", start.actor);
         if let Some(reason) = &start.again {
-            started.push_str(&format!(" The plan had run before; run again because: {reason}."));
+            overrides.push(format!("The plan had run before; run again because: {reason}"));
         }
         if let Some(reason) = &start.override_window {
-            started
-                .push_str(&format!(" Started outside its maintenance windows because: {reason}."));
+            overrides.push(format!("Started outside its maintenance windows because: {reason}"));
         }
         if start.no_policy {
-            started.push_str(" Without a policy: no approval, window or promotion gate applied.");
+            overrides.push(
+                "Started without a policy: no approval, window or promotion gate applied".into(),
+            );
         }
         if let Some(at) = &start.virtual_now {
-            started.push_str(&format!(" With the virtual clock set to {at}."));
+            let at = chrono::DateTime::parse_from_rfc3339(at)
+                .map(|t| model::dates::utc_seconds(t.with_timezone(&Utc)))
+                .unwrap_or_else(|_| at.clone());
+            overrides.push(format!("A rehearsal, with the virtual clock set to {at}"));
         }
-        doc.paragraph(started);
     }
-    doc.heading("Hosts");
-    let rows = machine
+    let hosts = machine
         .hosts()
         .map(|(host, state)| {
             let detail = match state {
                 HostState::Failed { step, reason } => format!("{} failed: {reason}", step.as_str()),
-                HostState::RolledBack { reason } => format!("rolled back: {reason}"),
+                HostState::RolledBack { reason } => reason.clone(),
                 HostState::Skipped { reason } => reason.clone(),
                 HostState::Lost { step, reason } => {
                     format!("lost during {}: {reason}", step.as_str())
                 }
                 _ => String::new(),
             };
-            vec![host.to_owned(), state.name().to_owned(), detail]
+            let steps = machine
+                .host_steps(host)
+                .iter()
+                .map(|record| StepRun {
+                    step: record.step.as_str().to_owned(),
+                    outcome: match &record.outcome {
+                        Some(StepOutcome::Succeeded) => "ok".to_owned(),
+                        Some(StepOutcome::Failed { reason }) => format!("failed: {reason}"),
+                        Some(StepOutcome::Unreachable { reason }) => {
+                            format!("unreachable: {reason}")
+                        }
+                        Some(StepOutcome::TimedOut) => "timed out".to_owned(),
+                        Some(StepOutcome::Interrupted) => "interrupted, checked again".to_owned(),
+                        None => "running".to_owned(),
+                    },
+                    started_at: from_unix_ms(record.started_at as i64),
+                    finished_at: record.finished_at.map(|end| from_unix_ms(end as i64)),
+                })
+                .collect();
+            let commands = loaded
+                .outputs
+                .iter()
+                .filter(|(h, o)| h.as_deref() == Some(host) && o.facts.is_empty())
+                .map(|(_, o)| CommandRun {
+                    step: o.step.as_str().to_owned(),
+                    argv: o.argv.clone(),
+                    exit_code: o.exit_code,
+                    note: o.note.clone(),
+                    output_sha256: o.output_sha256.clone(),
+                })
+                .collect();
+            HostRun {
+                host: host.to_owned(),
+                state: state.name().to_owned(),
+                detail,
+                steps,
+                commands,
+            }
         })
         .collect();
-    doc.table(&["host", "state", "detail"], rows);
-    doc.heading("Waves");
-    let rows = machine
+    let waves = machine
         .wave_failures()
         .into_iter()
-        .map(|(name, failures, budget)| vec![name, failures.to_string(), budget.to_string()])
+        .map(|(name, failed, budget)| WaveRun { name, failed, budget })
         .collect();
-    doc.table(&["wave", "failed hosts", "error budget"], rows);
-    for (host, _) in machine.hosts() {
-        doc.heading(format!("Host {host}"));
-        if let Some(plan) = loaded.plan.host(host) {
-            doc.list(
-                plan.changes
-                    .iter()
-                    .map(|c| {
-                        format!("{} {} → {}", c.name, c.from.as_deref().unwrap_or("(new)"), c.to)
-                    })
-                    .collect(),
-            );
-        }
-        let rows = machine
-            .host_steps(host)
-            .iter()
-            .map(|record| {
-                let outcome = match &record.outcome {
-                    Some(StepOutcome::Succeeded) => "ok".to_owned(),
-                    Some(StepOutcome::Failed { reason }) => format!("failed: {reason}"),
-                    Some(StepOutcome::Unreachable { reason }) => format!("unreachable: {reason}"),
-                    Some(StepOutcome::TimedOut) => "timed out".to_owned(),
-                    Some(StepOutcome::Interrupted) => "interrupted, checked again".to_owned(),
-                    None => "running".to_owned(),
-                };
-                let took = record
-                    .finished_at
-                    .map(|end| format!("{:.1} s", (end - record.started_at) as f64 / 1000.0))
-                    .unwrap_or_default();
-                vec![record.step.as_str().to_owned(), outcome, took]
-            })
-            .collect();
-        doc.table(&["step", "outcome", "took"], rows);
-        let commands: Vec<String> = loaded
-            .outputs
-            .iter()
-            .filter(|(h, o)| h.as_deref() == Some(host) && o.facts.is_empty())
-            .map(|(_, o)| {
-                if o.argv.is_empty() {
-                    // A remark of the step's own: what a rollback kept, a host coming back.
-                    return format!("{}: {}", o.step.as_str(), o.note);
-                }
-                format!(
-                    "{}: `{}` → {} ({}) sha256 {}",
-                    o.step.as_str(),
-                    o.argv.join(" "),
-                    o.exit_code.map_or("no exit code".to_owned(), |c| format!("exit {c}")),
-                    o.note,
-                    &o.output_sha256[..12.min(o.output_sha256.len())]
-                )
-            })
-            .collect();
-        doc.list(commands);
+    let journal = match &loaded.journal_check {
+        store::JournalCheck::Intact { n_entries, .. } => format!("intact, {n_entries} entries"),
+        store::JournalCheck::Broken { seq, .. } => format!("BROKEN at entry {seq}"),
+    };
+    ReportInputs {
+        now,
+        rollout: &loaded.row.id,
+        plan: &loaded.plan,
+        created_at: model::dates::from_unix(loaded.row.created_at_unix),
+        phase: phase_name(machine.phase()).to_owned(),
+        stop,
+        started_by: loaded.start.as_ref().map(|s| s.actor.clone()),
+        overrides,
+        hosts,
+        waves,
+        change: &context.change,
+        postmortems: context.postmortems.clone(),
+        journal,
     }
-    doc
 }

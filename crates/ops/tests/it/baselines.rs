@@ -211,7 +211,10 @@ async fn plan_create_applies_the_baseline_with_release_dates() {
     // The plan as saved and shown carries the list.
     let saved = ops::load_plan(&store, &plan.id).await.unwrap().unwrap();
     assert_eq!(saved.withheld, plan.withheld);
-    let shown = model::plan::render_markdown(&saved);
+    let shown = model::plan::render_markdown(
+        &saved,
+        &model::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH),
+    );
     assert!(shown.contains("acme-kernel 1.1-1 on prod1: held by baseline"), "{shown}");
 
     // Five days after acme-db's release it is approved.
@@ -264,6 +267,12 @@ async fn an_emergency_keeps_the_hold_loudly_and_skips_the_age_rule() {
          \"strict\" of production (hold = [\"acme-kernel\"]); lift the rule in the policy and \
          run the emergency again to patch it"
     );
-    assert!(model::plan::render_markdown(&plan).contains("STILL EXPOSED"));
+    assert!(
+        model::plan::render_markdown(
+            &plan,
+            &model::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH)
+        )
+        .contains("STILL EXPOSED")
+    );
     assert!(outcome.postmortem.unwrap().hosts.contains(&"prod1".to_owned()));
 }
