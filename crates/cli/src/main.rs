@@ -22,6 +22,7 @@ mod plan;
 mod postmortem;
 mod rehearsal;
 mod rollout;
+mod rollout_progress;
 mod schedule;
 mod table;
 mod vercmp;

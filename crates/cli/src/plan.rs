@@ -31,6 +31,32 @@ enum Command {
     Create(CreateArgs),
     /// Show a plan as a change board reads it.
     Show(ShowArgs),
+    /// Saved plans, newest first, with where each stands: draft, approved, rejected, run.
+    List(ListArgs),
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    /// Only plans in this state. (`--status`, not `--state`: that one names the state
+    /// database, for every command.)
+    #[arg(long, value_enum)]
+    status: Option<ListState>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ListState {
+    Draft,
+    Approved,
+    Rejected,
+    Run,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -112,7 +138,50 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Create(args) => create(args, paths),
         Command::Show(args) => show(args, paths),
+        Command::List(args) => list(args, paths),
     }
+}
+
+fn list(args: ListArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+    // Without a policy nothing approves a plan: every plan not run is a draft.
+    let policy = paths.policy()?;
+    let plans = runtime()?.block_on(async {
+        let store = paths.store().await?;
+        let plans = ops::list_plans(&store, policy.as_ref()).await?;
+        store.close().await;
+        anyhow::Ok(plans)
+    })?;
+    let wanted = |state: ops::PlanState| match args.status {
+        None => true,
+        Some(ListState::Draft) => state == ops::PlanState::Draft,
+        Some(ListState::Approved) => state == ops::PlanState::Approved,
+        Some(ListState::Rejected) => state == ops::PlanState::Rejected,
+        Some(ListState::Run) => state == ops::PlanState::Run,
+    };
+    let plans: Vec<&ops::PlanListing> = plans.iter().filter(|p| wanted(p.state)).collect();
+    if args.format == ListFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&plans).context("encoding the plans")?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table =
+        crate::table::Table::new(["PLAN", "MADE", "STATE", "HOSTS", "CHANGES", "FOR", "ROLLOUT"]);
+    for plan in &plans {
+        let purpose = plan.goals.first().cloned().unwrap_or_else(|| plan.selectors.join(" "));
+        table.row([
+            model::plan::short_id(&plan.id).to_owned(),
+            model::dates::utc(model::dates::from_unix(plan.created_at_unix)),
+            plan.state.as_str().to_owned(),
+            plan.hosts.to_string(),
+            plan.changes.to_string(),
+            purpose,
+            plan.rollout.as_ref().map(|(id, phase)| format!("{id} ({phase})")).unwrap_or_default(),
+        ]);
+    }
+    print!("{}", table.render());
+    if policy.is_none() {
+        println!("(no policy: approvals do not apply, so a plan not run is a draft)");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {

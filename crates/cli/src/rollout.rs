@@ -341,8 +341,17 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             wait_for_lease: true,
             ..DriveConfig::default()
         };
+        let waves = loaded
+            .plan
+            .waves
+            .iter()
+            .flat_map(|wave| wave.hosts.iter().map(|host| (host.clone(), wave.name.clone())))
+            .collect();
+        let progress = crate::rollout_progress::RolloutProgress::new(waves);
+        let on_event = |event: &Event, rollout: &Rollout| progress.event(event, rollout);
         let outcome =
-            run::drive(&store, &loaded.row.id, steps, &drive_config, stop, &print_event).await;
+            run::drive(&store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
+        progress.finish();
         let outcome = outcome?;
         let after = run::load(&store, &loaded.row.id).await?;
         let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
@@ -457,32 +466,7 @@ async fn anchor(store: &store::Store, id: &str, inventory: &model::Inventory, pa
     }
 }
 
-fn print_event(event: &Event, _rollout: &Rollout) {
-    match event {
-        Event::WaveStarted { name, .. } => eprintln!("wave {name}: started"),
-        Event::WaveFinished { name, failures, budget, .. } => {
-            eprintln!("wave {name}: finished, {failures} failed (budget {budget})");
-        }
-        Event::HostChanged { host, to, .. } => match to {
-            rollout::HostState::Running { step, resume, .. } => {
-                let again = if *resume { " (checking on it after a restart)" } else { "" };
-                eprintln!("{host}: {}{again}", step.as_str());
-            }
-            rollout::HostState::Ready { .. } | rollout::HostState::Pending => {}
-            state => eprintln!("{host}: {}", describe(state)),
-        },
-        Event::Halted { reason, .. } => eprintln!("HALTED: {reason}"),
-        Event::CutoffPassed { skipped, .. } => eprintln!(
-            "CUTOFF: the maintenance window's cutoff passed; {skipped} hosts not started are skipped"
-        ),
-        Event::Paused => eprintln!("paused"),
-        Event::Resumed => eprintln!("resumed"),
-        Event::Cancelled => eprintln!("cancelled"),
-        Event::Finished { phase } => eprintln!("finished: {}", run::phase_name(*phase)),
-    }
-}
-
-fn describe(state: &rollout::HostState) -> String {
+pub(crate) fn describe(state: &rollout::HostState) -> String {
     match state {
         rollout::HostState::Failed { step, reason } => {
             format!("FAILED at {}: {reason}", step.as_str())

@@ -21,4 +21,6 @@ pub mod scheduler;
 pub use assess::{AssessConfig, AssessFailure, assess_host};
 pub use assess_fleet::{FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess_hosts};
 pub use connect::{ConnectConfig, ConnectFailure, connect};
-pub use plan::{LoadPlanError, PlanCreateError, create_plan, load_plan};
+pub use plan::{
+    LoadPlanError, PlanCreateError, PlanListing, PlanState, create_plan, list_plans, load_plan,
+};

@@ -235,3 +235,87 @@ fn previous_verified_some(
         },
     )
 }
+
+/// Where a saved plan stands, for `plan list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanState {
+    /// Not approved yet (not requested, or some rule not met), or no policy to approve it.
+    Draft,
+    Approved,
+    Rejected,
+    /// It has a rollout (finished or not).
+    Run,
+}
+
+impl PlanState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanState::Draft => "draft",
+            PlanState::Approved => "approved",
+            PlanState::Rejected => "rejected",
+            PlanState::Run => "run",
+        }
+    }
+}
+
+/// One saved plan in `plan list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanListing {
+    pub id: String,
+    pub created_at_unix: i64,
+    pub state: PlanState,
+    /// The plan's newest rollout and its phase, when it has one.
+    pub rollout: Option<(String, String)>,
+    pub hosts: usize,
+    pub changes: usize,
+    pub selectors: Vec<String>,
+    pub goals: Vec<String>,
+}
+
+/// Every saved plan, newest first, with where it stands under `policy` (without one, a plan
+/// that has not run is a draft: nothing approves it).
+pub async fn list_plans(
+    store: &Store,
+    policy: Option<&model::policy::Policy>,
+) -> Result<Vec<PlanListing>, crate::change::ChangeError> {
+    let rollouts = store.rollouts().await?;
+    let mut listings = Vec::new();
+    let mut summaries = store.plans().await?;
+    summaries.sort_by(|a, b| b.created_at_unix.cmp(&a.created_at_unix).then(a.id.cmp(&b.id)));
+    for summary in summaries {
+        let plan = load_plan(store, &summary.id)
+            .await
+            .map_err(|e| crate::change::ChangeError::Refused(e.to_string()))?
+            .ok_or_else(|| {
+                crate::change::ChangeError::Refused(format!("plan {} vanished", summary.id))
+            })?;
+        // Newest first: the first is the latest rollout.
+        let rollout = rollouts
+            .iter()
+            .find(|row| row.plan_id == plan.id)
+            .map(|row| (row.id.clone(), row.phase.clone()));
+        let state = match (&rollout, policy) {
+            (Some(_), _) => PlanState::Run,
+            (None, None) => PlanState::Draft,
+            (None, Some(policy)) => {
+                match crate::change::change(store, policy, plan.clone()).await?.status.state {
+                    model::change::ChangeState::Approved => PlanState::Approved,
+                    model::change::ChangeState::Rejected => PlanState::Rejected,
+                    _ => PlanState::Draft,
+                }
+            }
+        };
+        listings.push(PlanListing {
+            id: plan.id.clone(),
+            created_at_unix: plan.created_at_unix,
+            state,
+            rollout,
+            hosts: plan.hosts.len(),
+            changes: plan.hosts.iter().map(|h| h.changes.len()).sum(),
+            selectors: plan.selectors.clone(),
+            goals: plan.options.goals.clone(),
+        });
+    }
+    Ok(listings)
+}

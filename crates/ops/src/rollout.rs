@@ -24,7 +24,7 @@ use rollout::Config;
 use store::{NewRollout, Store};
 
 pub use conclude::{ConcludeConfig, ConcludeError, Conclusion, conclude};
-pub use control::{Loaded, load, request};
+pub use control::{Loaded, find, load, request};
 pub use driver::{
     DEFAULT_LEASE_SECONDS, DriveConfig, DriveOutcome, drive, phase_name, process_owner,
 };
@@ -36,7 +36,7 @@ pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};
 pub enum RolloutError {
     #[error("the state database: {0}")]
     Store(#[from] store::StoreError),
-    #[error("no rollout matches `{0}`")]
+    #[error("no rollout matches `{0}`, and no plan that has a rollout")]
     UnknownRollout(String),
     #[error("no plan matches `{0}`")]
     UnknownPlan(String),

@@ -115,6 +115,15 @@ fn package_lists_are_refreshed_and_a_mirror_down_fails_closed() {
         let (_, file) = fleet.exec(host, &["cat", "/var/log/patchctl.log"]);
         assert!(file.lines().any(|l| l.ends_with(&format!("Z {expected}"))), "{host}:\n{file}");
     }
+    // The plan is listed as run, and its rollout is found by the plan's id.
+    let listed = text(&run.ok(&["plan", "list", "--status", "run"]).stdout);
+    let short = &plan["sha256:".len().."sha256:".len() + 12];
+    assert!(listed.lines().any(|l| l.starts_with(short) && l.contains(&rollout)), "{listed}");
+    let drafts = text(&run.ok(&["plan", "list", "--status", "draft"]).stdout);
+    assert!(!drafts.contains(short), "{drafts}");
+    let status = text(&run.ok(&["rollout", "status", short]).stdout);
+    assert!(status.starts_with(&format!("rollout {rollout} of plan")), "{status}");
+
     let (_, units) = fleet.exec("deb1", &["ls", "/var/lib/patchctl/units"]);
     assert!(!units.contains("patchctl-old-"), "40 days old: removed\n{units}");
     assert!(units.contains("patchctl-new-"), "recent: kept\n{units}");

@@ -34,10 +34,45 @@ pub async fn require_intact(store: &Store, id: &str) -> Result<JournalCheck, Rol
     }
 }
 
+/// The rollout `text` names: a rollout's id or a unique prefix of one, or else a plan's id or
+/// prefix (`sha256:` or not), which names the plan's newest rollout.
+pub async fn find(store: &Store, text: &str) -> Result<RolloutRow, RolloutError> {
+    let by_id = store.rollout(text).await;
+    if let Ok(Some(row)) = by_id {
+        return Ok(row);
+    }
+    let digits = text.strip_prefix("sha256:").unwrap_or(text);
+    let of_plan: Vec<RolloutRow> = if digits.len() >= 6 {
+        store
+            .rollouts()
+            .await?
+            .into_iter()
+            .filter(|row| {
+                row.plan_id.strip_prefix("sha256:").unwrap_or(&row.plan_id).starts_with(digits)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let plans: std::collections::BTreeSet<&str> =
+        of_plan.iter().map(|row| row.plan_id.as_str()).collect();
+    match (of_plan.first(), plans.len()) {
+        // Newest first: the plan's latest rollout.
+        (Some(row), 1) => Ok(row.clone()),
+        (Some(_), _) => Err(RolloutError::Refused(format!(
+            "`{text}` is the start of {} plans' ids: give more of the id",
+            plans.len()
+        ))),
+        (None, _) => match by_id {
+            Err(error) => Err(error.into()),
+            Ok(_) => Err(RolloutError::UnknownRollout(text.to_owned())),
+        },
+    }
+}
+
 /// A rollout as its journal tells it; refused when the journal's chain is broken.
 pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
-    let row =
-        store.rollout(id).await?.ok_or_else(|| RolloutError::UnknownRollout(id.to_owned()))?;
+    let row = find(store, id).await?;
     let journal_check = require_intact(store, &row.id).await?;
     let plan = crate::load_plan(store, &row.plan_id)
         .await

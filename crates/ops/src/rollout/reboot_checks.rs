@@ -172,6 +172,14 @@ impl HostContext<'_> {
                 by_users.len()
             ));
         }
+        let (own, system): (Vec<_>, Vec<_>) =
+            system.into_iter().partition(apply::JournalEntry::is_from_patchctls_connection);
+        if !own.is_empty() {
+            log.note(&format!(
+                "{} refusals by sshd of patchctl's own sessions (\"no more sessions\") were not counted",
+                own.len()
+            ));
+        }
         let new: Vec<String> = system
             .into_iter()
             .filter(|e| !baseline.iter().any(|(i, m)| *i == e.identifier && *m == e.message))

@@ -130,6 +130,14 @@ impl JournalEntry {
             || self.uid.is_some_and(|uid| uid <= SYSTEM_UID_MAX)
             || system_service
     }
+
+    /// Whether patchctl's own connection caused it: sshd logs `error: no more sessions` each
+    /// time it refuses a session beyond its MaxSessions, which patchctl's transport asks for
+    /// again a moment later (`transport::ssh`). Not a sign of anything the patch did.
+    pub fn is_from_patchctls_connection(&self) -> bool {
+        self.identifier == "sshd"
+            && self.message.trim_start_matches("error: ") == "no more sessions"
+    }
 }
 
 pub fn parse_journal_errors(

@@ -550,3 +550,22 @@ fn a_host_lost_while_rolling_back_is_rolled_back_after_its_reconcile() {
         Some(HostState::RolledBack { reason }) if reason.contains("degraded")
     ));
 }
+
+#[test]
+fn cancel_of_a_paused_rollout_finishes_it_at_once() {
+    let mut rollout =
+        Rollout::new(config(&[("one", false, &["a"]), ("two", false, &["b"])], Limit::Count(0)));
+    rollout.handle(0, Input::Start).unwrap();
+    rollout.handle(1, Input::Pause).unwrap();
+    // The running precheck ends; nothing new starts while paused.
+    let (_, _, token) = runs(&mut rollout).pop().unwrap();
+    rollout.handle(2, Input::StepFinished { token, result: ok() }).unwrap();
+    assert!(runs(&mut rollout).is_empty());
+    assert_eq!(rollout.phase(), Phase::Paused);
+    // Cancelled by a process that does not drive it: over, with no resume needed.
+    rollout.handle(3, Input::Cancel).unwrap();
+    assert!(runs(&mut rollout).is_empty());
+    assert_eq!(rollout.phase(), Phase::Cancelled);
+    assert!(matches!(rollout.host_state("a"), Some(HostState::Skipped { .. })));
+    assert!(matches!(rollout.host_state("b"), Some(HostState::Skipped { .. })));
+}

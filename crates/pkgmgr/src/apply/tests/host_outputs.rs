@@ -321,3 +321,18 @@ fn boot_identity_refuses_garbage() {
     let odd = stat.replacen("(systemd)", "(my (odd) init)", 1);
     assert_eq!(parse("x", &odd).unwrap().init_start_ticks, 113626);
 }
+
+/// sshd refusing one of patchctl's own sessions beyond MaxSessions (captured on a fleet host
+/// after a rollout whose verify it failed): patchctl's doing, not the patch's.
+#[test]
+fn sshd_refusing_patchctls_own_sessions_is_told_apart() {
+    let c = captured!("journal-errors-no-more-sessions");
+    let entries = parse_journal_errors(c.rc, c.stdout).unwrap();
+    let own: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.is_from_patchctls_connection())
+        .map(|e| e.message.as_str())
+        .collect();
+    assert_eq!(own, ["error: no more sessions"]);
+    assert_eq!(entries.len(), 4, "the other sshd errors still count");
+}

@@ -1,0 +1,145 @@
+//! A rollout's progress as it runs. On a terminal: a live table, one line per host that has
+//! started (its wave, its step or end state, and how long the step has run), with the
+//! rollout's own events printed above it. Otherwise (a log, a pipe, CI): one plain line per
+//! change, as before. `NO_COLOR` turns colour off.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rollout::{Event, HostState, Rollout};
+
+pub struct RolloutProgress {
+    live: Option<Live>,
+}
+
+struct Live {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    /// The wave each host is in, by name, from the rollout's configuration.
+    waves: HashMap<String, String>,
+    colour: bool,
+}
+
+impl RolloutProgress {
+    /// Live on a terminal (standard error), plain lines otherwise.
+    pub fn new(waves: HashMap<String, String>) -> RolloutProgress {
+        let live = std::io::stderr().is_terminal().then(|| Live {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4)),
+            bars: Mutex::new(HashMap::new()),
+            waves,
+            colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        });
+        RolloutProgress { live }
+    }
+
+    pub fn event(&self, event: &Event, rollout: &Rollout) {
+        match &self.live {
+            None => print_line(event),
+            Some(live) => live.event(event, rollout),
+        }
+    }
+
+    /// Leaves the table as it stands, ended, above what is printed next.
+    pub fn finish(&self) {
+        if let Some(live) = &self.live {
+            for bar in live.bars.lock().expect("not poisoned").values() {
+                bar.finish();
+            }
+        }
+    }
+}
+
+impl Live {
+    fn event(&self, event: &Event, _rollout: &Rollout) {
+        let Event::HostChanged { host, to, .. } = event else {
+            if let Some(line) = line(event) {
+                let _ = self.multi.println(line);
+            }
+            return;
+        };
+        if matches!(to, HostState::Ready { .. } | HostState::Pending) {
+            return;
+        }
+        let mut bars = self.bars.lock().expect("not poisoned");
+        let bar = bars.entry(host.clone()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_prefix(format!(
+                "{host:<20} {:<24}",
+                self.waves.get(host).map(String::as_str).unwrap_or("")
+            ));
+            bar
+        });
+        let (text, running) = match to {
+            HostState::Running { step, resume, .. } => {
+                let again = if *resume { " (checking on it after a restart)" } else { "" };
+                (format!("{}{again}", step.as_str()), true)
+            }
+            state => (super::rollout::describe(state), false),
+        };
+        let template =
+            if running { "{prefix} {spinner} {msg} {elapsed:>4}" } else { "{prefix}   {msg}" };
+        let style = ProgressStyle::with_template(template).expect("a valid template");
+        bar.set_style(style);
+        bar.set_message(self.paint(to, text));
+        bar.reset_elapsed();
+        if running {
+            bar.enable_steady_tick(std::time::Duration::from_millis(250));
+        } else {
+            bar.disable_steady_tick();
+            bar.tick();
+        }
+    }
+
+    /// Failures in red, a host done in green, when colour is on.
+    fn paint(&self, state: &HostState, text: String) -> String {
+        if !self.colour {
+            return text;
+        }
+        let code = match state {
+            HostState::Done => "32",
+            s if s.is_failure() => "31",
+            HostState::RolledBack { .. } | HostState::Lost { .. } => "33",
+            _ => return text,
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+fn print_line(event: &Event) {
+    match event {
+        Event::HostChanged { host, to, .. } => match to {
+            HostState::Running { step, resume, .. } => {
+                let again = if *resume { " (checking on it after a restart)" } else { "" };
+                eprintln!("{host}: {}{again}", step.as_str());
+            }
+            HostState::Ready { .. } | HostState::Pending => {}
+            state => eprintln!("{host}: {}", super::rollout::describe(state)),
+        },
+        other => {
+            if let Some(line) = line(other) {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// The line an event other than a host's change prints.
+fn line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::WaveStarted { name, .. } => format!("wave {name}: started"),
+        Event::WaveFinished { name, failures, budget, .. } => {
+            format!("wave {name}: finished, {failures} failed (budget {budget})")
+        }
+        Event::Halted { reason, .. } => format!("HALTED: {reason}"),
+        Event::CutoffPassed { skipped, .. } => format!(
+            "CUTOFF: the maintenance window's cutoff passed; {skipped} hosts not started are skipped"
+        ),
+        Event::Paused => "paused".to_owned(),
+        Event::Resumed => "resumed".to_owned(),
+        Event::Cancelled => "cancelled".to_owned(),
+        Event::Finished { phase } => format!("finished: {}", ops::rollout::phase_name(*phase)),
+        Event::HostChanged { .. } => return None,
+    })
+}
