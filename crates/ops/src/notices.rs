@@ -62,8 +62,10 @@ pub async fn send_due_notices(
             // Nothing to run: nobody needs to hear of the window.
             Err(_) => continue,
         };
-        let notice =
-            Notice::WindowAnnounced { environment: environment.name.clone(), opens_at: window.start };
+        let notice = Notice::WindowAnnounced {
+            environment: environment.name.clone(),
+            opens_at: window.start,
+        };
         due.push((notice, announcement(environment, &window, &what, inventory, now)));
     }
     let postmortems = crate::postmortem::postmortems(store).await?;
@@ -147,7 +149,11 @@ fn postmortem_event(
     let (kind, subject, level) = match notice {
         Notice::PostmortemDue { .. } => (
             EventKind::PostmortemDue,
-            format!("patchctl: postmortem {} is due at {}", postmortem.id, shown(postmortem.due_at)),
+            format!(
+                "patchctl: postmortem {} is due at {}",
+                postmortem.id,
+                shown(postmortem.due_at)
+            ),
             None,
         ),
         Notice::PostmortemOverdue { .. } => (

@@ -114,10 +114,9 @@ pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> N
                 channel: recipient.channel(),
                 target: secrets::redact_url(&hook.url),
                 key_id: Some(secrets::key_id(&hook.url)),
-                error: webhook::deliver(hook, event, timeout, retry)
-                    .await
-                    .err()
-                    .map(|error| scrub_secret(&secrets::scrub_webhook_message(&error, &hook.url), hook)),
+                error: webhook::deliver(hook, event, timeout, retry).await.err().map(|error| {
+                    scrub_secret(&secrets::scrub_webhook_message(&error, &hook.url), hook)
+                }),
             },
             Recipient::Email(address) => Delivery {
                 channel: recipient.channel(),

@@ -54,7 +54,11 @@ fn cancelling_during_the_reboot_delay_runs_shutdown_c_and_the_host_keeps_its_boo
             "no reboot was scheduled: {}",
             std::fs::read_to_string(&stderr).unwrap_or_default()
         );
-        assert!(driver.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&stderr).unwrap());
+        assert!(
+            driver.try_wait().unwrap().is_none(),
+            "{}",
+            std::fs::read_to_string(&stderr).unwrap()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let scheduled_at = Instant::now();
@@ -79,12 +83,19 @@ fn cancelling_during_the_reboot_delay_runs_shutdown_c_and_the_host_keeps_its_boo
     let reboot = outputs
         .iter()
         .map(|o| argv(o))
-        .find(|a| a.first().map(String::as_str) == Some("shutdown") && a.get(1).map(String::as_str) == Some("-r"))
+        .find(|a| {
+            a.first().map(String::as_str) == Some("shutdown")
+                && a.get(1).map(String::as_str) == Some("-r")
+        })
         .expect("the reboot on record");
     assert_eq!(reboot[2], "+1");
     assert!(reboot[3].contains(&format!("patchctl rollout {rollout}")), "{reboot:?}");
-    assert!(reboot[3].ends_with("contact carol"), "the operator, the host having no owner: {reboot:?}");
-    let cancelled = outputs.iter().find(|o| argv(o) == ["shutdown", "-c"]).expect("shutdown -c on record");
+    assert!(
+        reboot[3].ends_with("contact carol"),
+        "the operator, the host having no owner: {reboot:?}"
+    );
+    let cancelled =
+        outputs.iter().find(|o| argv(o) == ["shutdown", "-c"]).expect("shutdown -c on record");
     assert_eq!(cancelled["exit_code"], 0, "{cancelled}");
 
     // Past the minute the reboot was scheduled for, the host is still in the same boot.

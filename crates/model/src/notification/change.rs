@@ -65,7 +65,9 @@ pub fn change_event(
         ),
     };
     let standing = match status.state {
-        ChangeState::Approved => "The change is approved: the plan may run in its window.".to_owned(),
+        ChangeState::Approved => {
+            "The change is approved: the plan may run in its window.".to_owned()
+        }
         ChangeState::Rejected => "The change is rejected: this plan will not run.".to_owned(),
         _ => format!("Still missing: {}.", status.missing().join("; ")),
     };
@@ -124,9 +126,15 @@ mod tests {
         let envs = vec!["production".to_owned()];
         let request = action(ChangeKind::Request, "alice");
         let status = evaluate(&policy, &envs, std::slice::from_ref(&request));
-        let event =
-            change_event(&policy, &envs, "abcdef0123456789", &["team-web".into()], &request, &status)
-                .unwrap();
+        let event = change_event(
+            &policy,
+            &envs,
+            "abcdef0123456789",
+            &["team-web".into()],
+            &request,
+            &status,
+        )
+        .unwrap();
         assert_eq!(event.kind, EventKind::ChangeRequested);
         assert_eq!(event.people, ["bob"]);
         assert_eq!(event.owners, ["team-web"]);
@@ -145,7 +153,10 @@ mod tests {
             let act = action(kind, "bob");
             let status = evaluate(&policy, &envs, &[request.clone(), act.clone()]);
             let event = change_event(&policy, &envs, "abcdef", &[], &act, &status).unwrap();
-            assert_eq!((event.kind, event.people.as_slice()), (expected, &["alice".to_owned()][..]));
+            assert_eq!(
+                (event.kind, event.people.as_slice()),
+                (expected, &["alice".to_owned()][..])
+            );
             assert!(event.body.contains(&format!("The change is {standing}")), "{}", event.body);
         }
         let auto = action(ChangeKind::AutoApprove, "system:scheduler");

@@ -19,11 +19,21 @@ use crate::postmortem::Postmortem;
 /// A notice due now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    WindowAnnounced { environment: String, opens_at: DateTime<Utc> },
-    PostmortemDue { postmortem: i64 },
-    PostmortemOverdue { postmortem: i64 },
+    WindowAnnounced {
+        environment: String,
+        opens_at: DateTime<Utc>,
+    },
+    PostmortemDue {
+        postmortem: i64,
+    },
+    PostmortemOverdue {
+        postmortem: i64,
+    },
     /// `level` from 1.
-    Escalation { postmortem: i64, level: usize },
+    Escalation {
+        postmortem: i64,
+        level: usize,
+    },
 }
 
 impl Notice {

@@ -297,7 +297,11 @@ pub(crate) fn notifications(cx: &mut dyn Report, file: &NotificationsFile) -> No
     let mut all_webhooks = webhooks(cx, &file.webhooks);
     all_webhooks.extend(webhooks(cx, &file.webhook));
     let email = addresses(cx, &file.email);
-    let number = |cx: &mut dyn Report, value: &Option<Spanned<i64>>, name: &str, range: (u32, u32), default: u32| {
+    let number = |cx: &mut dyn Report,
+                  value: &Option<Spanned<i64>>,
+                  name: &str,
+                  range: (u32, u32),
+                  default: u32| {
         let Some(value) = value else { return default };
         match u32::try_from(*value.get_ref()).ok().filter(|n| (range.0..=range.1).contains(n)) {
             Some(n) => n,
@@ -326,7 +330,10 @@ pub(crate) fn notifications(cx: &mut dyn Report, file: &NotificationsFile) -> No
         (1, 60),
         backoff_default,
     )) * 1000;
-    let duration = |cx: &mut dyn Report, value: &Option<Spanned<String>>, default: TimeDelta, zero_ok: bool| {
+    let duration = |cx: &mut dyn Report,
+                    value: &Option<Spanned<String>>,
+                    default: TimeDelta,
+                    zero_ok: bool| {
         let Some(value) = value else { return default };
         match parse_duration(value.get_ref()) {
             Ok(d) if d > TimeDelta::zero() || zero_ok => d,
@@ -409,7 +416,11 @@ pub(crate) fn notifications(cx: &mut dyn Report, file: &NotificationsFile) -> No
 /// One webhook, checked: a URL that is one and goes out encrypted (or `allow_insecure`), at
 /// most one of `secret` and `secret_env`, a variable name that is one. Messages show the URL
 /// redacted and never the secret.
-fn webhook(cx: &mut dyn Report, entry: &Spanned<WebhookFile>, allow_insecure: bool) -> Option<Webhook> {
+fn webhook(
+    cx: &mut dyn Report,
+    entry: &Spanned<WebhookFile>,
+    allow_insecure: bool,
+) -> Option<Webhook> {
     let file = entry.get_ref();
     // A bare URL has no span of its own: the entry's is its.
     let url_span = if file.url.span().is_empty() { entry.span() } else { file.url.span() };
@@ -418,7 +429,9 @@ fn webhook(cx: &mut dyn Report, entry: &Spanned<WebhookFile>, allow_insecure: bo
     if !is_webhook_url(text) {
         cx.report(
             url_span.clone(),
-            format!("{shown:?} is not a webhook URL: expected http:// or https://, a host and a path"),
+            format!(
+                "{shown:?} is not a webhook URL: expected http:// or https://, a host and a path"
+            ),
         );
         ok = false;
     } else if sends_in_clear(text) && !allow_insecure {
@@ -442,7 +455,9 @@ fn webhook(cx: &mut dyn Report, entry: &Spanned<WebhookFile>, allow_insecure: bo
         }
         (Some(secret), None) => {
             // Never quoted: the secret is shown by its length only.
-            if secret.get_ref().chars().count() < 16 || secret.get_ref().chars().any(char::is_control) {
+            if secret.get_ref().chars().count() < 16
+                || secret.get_ref().chars().any(char::is_control)
+            {
                 cx.report(
                     secret.span(),
                     "the webhook's secret is too weak: at least 16 printable characters".to_owned(),
@@ -700,7 +715,10 @@ webhooks = ["http://chat.example.com/hooks/web"]
         let policy = parse(insecure).unwrap();
         let n = policy.notifications();
         assert_eq!(n.webhooks, [Webhook::plain("http://hooks.example.com/services/T0/B0/XXXX")]);
-        assert_eq!(n.contacts["team-web"].webhooks, [Webhook::plain("http://chat.example.com/hooks/web")]);
+        assert_eq!(
+            n.contacts["team-web"].webhooks,
+            [Webhook::plain("http://chat.example.com/hooks/web")]
+        );
         let smtp = n.smtp.as_ref().unwrap();
         assert_eq!((smtp.security, smtp.port), (SmtpSecurity::None, 25));
         assert_eq!(smtp.password_env.as_deref(), Some("PATCHCTL_SMTP_PASSWORD"));
@@ -762,7 +780,10 @@ webhooks = [{ url = "https://pager.example.com/h", secret = "0123456789abcdef012
             Some(WebhookSecret::Env("PATCHCTL_WEBHOOK_SECRET".into()))
         );
         assert_eq!((n.retries, n.retry_backoff_ms), (5, 2000));
-        assert_eq!((n.announce_before, n.escalate_after), (TimeDelta::hours(48), TimeDelta::minutes(30)));
+        assert_eq!(
+            (n.announce_before, n.escalate_after),
+            (TimeDelta::hours(48), TimeDelta::minutes(30))
+        );
         assert_eq!(n.templates.as_deref(), Some(Path::new("templates")));
         let levels: Vec<&str> = n.escalation.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(levels, ["on-call", "manager"]);
@@ -818,13 +839,26 @@ webhooks = [{ url = "https://pager.example.com/h", secret = "0123456789abcdef012
         .unwrap_err();
         let lines: Vec<&str> = error.lines().collect();
         assert_eq!(lines.len(), 7, "{error}");
-        assert!(lines[0].starts_with("policy.toml:8:11: retries = 11 is out of range: expected 0 to 10"), "{error}");
-        assert!(lines[1].starts_with("policy.toml:9:18: expected a duration above zero"), "{error}");
+        assert!(
+            lines[0]
+                .starts_with("policy.toml:8:11: retries = 11 is out of range: expected 0 to 10"),
+            "{error}"
+        );
+        assert!(
+            lines[1].starts_with("policy.toml:9:18: expected a duration above zero"),
+            "{error}"
+        );
         assert!(lines[2].starts_with("policy.toml:10:19: \"1 day\" "), "{error}");
         assert!(lines[3].contains("the webhook's secret is too weak"), "{error}");
         assert!(!error.contains("short-secret"), "a secret is never quoted: {error}");
         assert!(lines[4].contains("`secret` or `secret_env`, not both"), "{error}");
-        assert!(lines[5].contains("secret_env \"1BAD-NAME\" is not an environment variable"), "{error}");
-        assert!(lines[6].starts_with("policy.toml:15:8: escalation level \"empty\" has no"), "{error}");
+        assert!(
+            lines[5].contains("secret_env \"1BAD-NAME\" is not an environment variable"),
+            "{error}"
+        );
+        assert!(
+            lines[6].starts_with("policy.toml:15:8: escalation level \"empty\" has no"),
+            "{error}"
+        );
     }
 }

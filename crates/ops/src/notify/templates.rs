@@ -104,8 +104,16 @@ mod tests {
     #[test]
     fn the_built_in_templates_give_text_and_escaped_html() {
         let bodies = render(&event(), None).unwrap();
-        assert!(bodies.text.starts_with("deb1 <reboots> & comes back\n\nHosts: deb1\n"), "{}", bodies.text);
-        assert!(bodies.text.contains("Event: reboot_warning at 2027-01-15 08:00 UTC"), "{}", bodies.text);
+        assert!(
+            bodies.text.starts_with("deb1 <reboots> & comes back\n\nHosts: deb1\n"),
+            "{}",
+            bodies.text
+        );
+        assert!(
+            bodies.text.contains("Event: reboot_warning at 2027-01-15 08:00 UTC"),
+            "{}",
+            bodies.text
+        );
         assert!(bodies.html.contains("deb1 &lt;reboots&gt; &amp; comes back"), "{}", bodies.html);
         assert!(bodies.html.contains("<td>deb1</td>"), "{}", bodies.html);
     }

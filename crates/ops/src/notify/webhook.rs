@@ -89,8 +89,8 @@ pub(super) async fn deliver(
 
 /// `sha256=` and the HMAC-SHA256 of `body` keyed with `secret`, in lower-case hex.
 pub(super) fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-        .expect("HMAC takes a key of any length");
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes a key of any length");
     mac.update(body);
     let digest = mac.finalize().into_bytes();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -115,7 +115,10 @@ async fn answered(response: reqwest::Response) -> String {
     let body = response.text().await.unwrap_or_default();
     let mut quoted: String = body.chars().take(QUOTED_BODY).collect();
     quoted = quoted.split_whitespace().collect::<Vec<_>>().join(" ");
-    format!("HTTP {status}{}", if quoted.is_empty() { String::new() } else { format!(": {quoted}") })
+    format!(
+        "HTTP {status}{}",
+        if quoted.is_empty() { String::new() } else { format!(": {quoted}") }
+    )
 }
 
 /// reqwest's error with its causes, which say what actually happened (refused, timed out),

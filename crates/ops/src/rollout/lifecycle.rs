@@ -130,10 +130,19 @@ impl Lifecycle {
                     summary(machine).join("\n")
                 ),
             )),
-            Event::HostChanged { host, to: HostState::Running { step: Step::Reboot, resume: false, .. }, .. } => {
+            Event::HostChanged {
+                host,
+                to: HostState::Running { step: Step::Reboot, resume: false, .. },
+                ..
+            } => {
                 let when = match self.reboot_delay_minutes {
                     0 => "now".to_owned(),
-                    n => format!("in {n} minutes, at {}", model::notification::change::shown_time(now + chrono::TimeDelta::minutes(i64::from(n)))),
+                    n => format!(
+                        "in {n} minutes, at {}",
+                        model::notification::change::shown_time(
+                            now + chrono::TimeDelta::minutes(i64::from(n))
+                        )
+                    ),
                 };
                 Some(Notification {
                     hosts: vec![host.clone()],
@@ -181,7 +190,9 @@ fn summary(machine: &Rollout) -> Vec<String> {
             HostState::Failed { step, reason } => {
                 format!("{host}: FAILED at {}: {reason}", step.as_str())
             }
-            HostState::Lost { step, reason } => format!("{host}: LOST during {}: {reason}", step.as_str()),
+            HostState::Lost { step, reason } => {
+                format!("{host}: LOST during {}: {reason}", step.as_str())
+            }
             HostState::RolledBack { reason } => format!("{host}: rolled back: {reason}"),
             HostState::Skipped { reason } => format!("{host}: skipped: {reason}"),
             state => format!("{host}: {}", state.name()),

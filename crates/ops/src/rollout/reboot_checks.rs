@@ -125,7 +125,9 @@ impl HostContext<'_> {
         let command = apply::cancel_reboot_command();
         match self.run(log, &command, "cancel the reboot").await {
             Ok(output) if output.exit_code == 0 => {
-                log.note("the scheduled reboot was cancelled (shutdown -c): the rollout was cancelled");
+                log.note(
+                    "the scheduled reboot was cancelled (shutdown -c): the rollout was cancelled",
+                );
                 true
             }
             _ => false,
@@ -140,7 +142,12 @@ impl HostContext<'_> {
             "{} (patchctl rollout {}); contact {contact}",
             self.steps.config.reboot_message, self.steps.config.rollout_id
         );
-        text.chars().filter(|c| !c.is_control()).take(200).collect::<String>().trim_start_matches('-').to_owned()
+        text.chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect::<String>()
+            .trim_start_matches('-')
+            .to_owned()
     }
 
     pub(super) async fn boot_identity(&self) -> Result<apply::BootIdentity, String> {

@@ -71,7 +71,11 @@ async fn a_signed_slack_webhook_is_retried_after_a_500_and_its_signature_verifie
     assert_eq!(requests.len(), 2, "one 500, then one 200");
     for request in &requests {
         assert!(signature_holds(SECRET, &request.body, request.header(SIGNATURE_HEADER)));
-        assert!(!signature_holds("another secret", &request.body, request.header(SIGNATURE_HEADER)));
+        assert!(!signature_holds(
+            "another secret",
+            &request.body,
+            request.header(SIGNATURE_HEADER)
+        ));
         let message: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(message["text"], ":rotating_light: patchctl: rollout r1 HALTED");
         assert_eq!(message["blocks"][0]["text"]["text"], "patchctl: rollout r1 HALTED");
@@ -102,7 +106,9 @@ async fn a_webhook_that_keeps_failing_is_a_dead_letter_and_a_4xx_is_not_retried(
     assert_eq!(dead.len(), 2, "{recorded:?}");
     let errors: Vec<&str> = dead.iter().filter_map(|n| n.record.error.as_deref()).collect();
     assert!(
-        errors.iter().any(|e| e.starts_with("dead letter: gave up after 3 attempts (1 + 2 retries); the last: HTTP 503")),
+        errors.iter().any(|e| e.starts_with(
+            "dead letter: gave up after 3 attempts (1 + 2 retries); the last: HTTP 503"
+        )),
         "{errors:?}"
     );
     assert!(errors.iter().any(|e| e.starts_with("HTTP 400")), "{errors:?}");
@@ -186,9 +192,16 @@ async fn an_unresolved_failure_escalates_level_by_level_each_once_until_closed()
     // A second failure, closed before its time: never escalated.
     let request = NewPostmortemRequest { subject: Subject::Rollout("r2".into()), ..request };
     let (second, _) = open_postmortem(&store, &request, opened).await.unwrap();
-    ops::postmortem::close_postmortem(&store, second.id, "a bad mirror", &[], "alice", opened + TimeDelta::minutes(10))
-        .await
-        .unwrap();
+    ops::postmortem::close_postmortem(
+        &store,
+        second.id,
+        "a bad mirror",
+        &[],
+        "alice",
+        opened + TimeDelta::minutes(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(pass(26 * 60).await, Vec::<String>::new());
     assert_eq!((count(&level1), count(&level2)), (1, 1));
 }
@@ -219,13 +232,103 @@ async fn a_window_with_an_approved_run_is_announced_to_its_owners_once() {
     };
     let opens = at("2026-12-07T22:00:00Z").timestamp();
     assert_eq!(keys("2026-12-07T09:59:00Z").await, Vec::<String>::new(), "12 h 1 m ahead");
-    assert_eq!(keys("2026-12-07T10:00:00Z").await, [format!("window_announced:production:{opens}")]);
+    assert_eq!(
+        keys("2026-12-07T10:00:00Z").await,
+        [format!("window_announced:production:{opens}")]
+    );
     assert_eq!(keys("2026-12-07T15:00:00Z").await, Vec::<String>::new(), "once");
     let requests = owners.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 1);
     let told: Event = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(told.kind, EventKind::WindowAnnounced);
-    assert_eq!((told.hosts.as_slice(), told.owners.as_slice()), (&["deb1".to_owned()][..], &["team-web".to_owned()][..]));
+    assert_eq!(
+        (told.hosts.as_slice(), told.owners.as_slice()),
+        (&["deb1".to_owned()][..], &["team-web".to_owned()][..])
+    );
     assert!(told.subject.ends_with("opens at 2026-12-07 22:00 UTC"), "{}", told.subject);
     assert!(told.body.contains("no host starts after 2026-12-07 23:00 UTC"), "{}", told.body);
+}
+
+/// A saved plan of one production host owned by team-web.
+async fn saved_plan(store: &Store) -> model::plan::Plan {
+    use model::plan::{HostPlan, Plan, PlanOptions, PlannedReboot, Wave};
+    let mut plan = Plan {
+        id: String::new(),
+        created_at_unix: 1,
+        selectors: vec!["all".into()],
+        options: PlanOptions::default(),
+        hosts: vec![HostPlan {
+            host: "deb1".into(),
+            environment: "production".into(),
+            owner: Some("team-web".into()),
+            package_manager: model::PackageManagerKind::Apt,
+            assessed_at_unix: 1,
+            running_kernel: "6.1.0-1-amd64".into(),
+            changes: vec![],
+            reboot: PlannedReboot::No,
+            services_needing_restart: vec![],
+            risks: vec![],
+        }],
+        waves: vec![Wave {
+            name: "production-1".into(),
+            environment: "production".into(),
+            canary: false,
+            hosts: vec!["deb1".into()],
+        }],
+        excluded: vec![],
+        withheld: vec![],
+        emergency: None,
+    };
+    plan.id = plan.content_hash();
+    store.save_plan(&plan.id, 1, &serde_json::to_string(&plan).unwrap()).await.unwrap();
+    plan
+}
+
+#[tokio::test]
+async fn a_change_request_asks_the_approvers_and_the_answer_goes_to_the_requester() {
+    use model::change::ChangeKind;
+    use ops::change::{Act, act};
+    let (alice, bob, carol, team) = (
+        HttpReceiver::start(200).await,
+        HttpReceiver::start(200).await,
+        HttpReceiver::start(200).await,
+        HttpReceiver::start(200).await,
+    );
+    let policy = policy(&format!(
+        "[[environments]]\nname = \"production\"\nschedule = \"0 22 * * *\"\ntimezone = \"UTC\"\n\
+         window = \"2h\"\napproval = {{ approvers = 1, role = \"cab\" }}\n\
+         [roles]\ncab = [\"alice\", \"bob\", \"carol\"]\n\
+         [notifications.contacts.alice]\nwebhooks = [\"{}\"]\n\
+         [notifications.contacts.bob]\nwebhooks = [\"{}\"]\n\
+         [notifications.contacts.carol]\nwebhooks = [\"{}\"]\n\
+         [notifications.contacts.team-web]\nwebhooks = [\"{}\"]\n",
+        alice.url, bob.url, carol.url, team.url
+    ));
+    let store = Store::open_in_memory().await.unwrap();
+    let plan = saved_plan(&store).await;
+    let now = at("2026-12-07T09:00:00Z");
+    let kinds = |r: &HttpReceiver| -> Vec<EventKind> {
+        r.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|q| serde_json::from_slice::<Event>(&q.body).unwrap().kind)
+            .collect()
+    };
+    let request =
+        Act { kind: ChangeKind::Request, actor: "alice".into(), ticket: None, comment: None };
+    let change = act(&store, &policy, &plan.id, request, now).await.unwrap();
+    assert!(change.notified.unwrap().problems().is_empty());
+    // The other members of the role are asked, the owners told; never the requester.
+    assert_eq!(kinds(&bob), [EventKind::ChangeRequested]);
+    assert_eq!(kinds(&carol), [EventKind::ChangeRequested]);
+    assert_eq!(kinds(&team), [EventKind::ChangeRequested]);
+    assert_eq!(kinds(&alice), []);
+    let approve =
+        Act { kind: ChangeKind::Approve, actor: "bob".into(), ticket: None, comment: None };
+    act(&store, &policy, &plan.id, approve, now).await.unwrap();
+    assert_eq!(kinds(&alice), [EventKind::ChangeApproved], "the requester hears the answer");
+    assert_eq!(kinds(&bob), [EventKind::ChangeRequested]);
+    let told: Event = serde_json::from_slice(&alice.requests.lock().unwrap()[0].body).unwrap();
+    assert!(told.body.contains("The change is approved"), "{}", told.body);
 }

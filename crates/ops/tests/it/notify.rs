@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 use model::notification::secrets::{key_id, redact_url};
-use model::notification::{
-    Contact, Event, EventKind, Notifications, Smtp, SmtpSecurity, Webhook,
-};
+use model::notification::{Contact, Event, EventKind, Notifications, Smtp, SmtpSecurity, Webhook};
 use ops::notify::notify;
 use store::Store;
 
@@ -94,7 +92,12 @@ async fn owners_get_the_webhook_and_the_email() {
         assert!(mail.data.contains("Content-Type: text/html; charset=utf-8"), "{}", mail.data);
         // The HTML part is quoted-printable: its soft line breaks and `=3D` undone.
         let decoded = mail.data.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-        assert!(decoded.contains("<th style=\"text-align: left; padding-right: 1em\">Hosts</th><td>deb2</td>"), "{decoded}");
+        assert!(
+            decoded.contains(
+                "<th style=\"text-align: left; padding-right: 1em\">Hosts</th><td>deb2</td>"
+            ),
+            "{decoded}"
+        );
     }
     let recorded = store.notifications().await.unwrap();
     assert_eq!(recorded.len(), 4);
