@@ -130,11 +130,12 @@ impl Lifecycle {
                     summary(machine).join("\n")
                 ),
             )),
+            // A cancelled rollout starts no reboot (the step calls it off): nothing to warn of.
             Event::HostChanged {
                 host,
                 to: HostState::Running { step: Step::Reboot, resume: false, .. },
                 ..
-            } => {
+            } if machine.stop_reason() != Some(&rollout::StopReason::Cancelled) => {
                 let when = match self.reboot_delay_minutes {
                     0 => "now".to_owned(),
                     n => format!(
