@@ -96,6 +96,7 @@ escalate_after = "1h"              # a failure (open postmortem) goes one level 
 # url = "https://hooks.slack.com/services/T0/B0/XXXX"
 # format = "slack"                 # json | slack | teams
 # secret_env = "PATCHCTL_WEBHOOK_SECRET"   # HMAC-SHA256 of the body, X-Patchctl-Signature-256
+# events = ["change_requested", "window_announced", "rollout_started", "wave_halted", "rollout_finished", "escalation"]
 # [notifications.smtp]
 # relay = "mail.example.com"
 # security = "starttls"            # none | starttls | tls

@@ -101,7 +101,13 @@ fn show(paths: &Paths) -> anyhow::Result<ExitCode> {
             secrets::key_id(&webhook.url),
             webhook.format.as_str().to_owned(),
             signed,
-            told_of.to_owned(),
+            match &webhook.events {
+                None => told_of.to_owned(),
+                Some(kinds) => {
+                    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                    format!("{told_of}: only {}", kinds.join(", "))
+                }
+            },
         ]);
     };
     let mut emails: Vec<[String; 6]> = Vec::new();

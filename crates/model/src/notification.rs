@@ -330,6 +330,8 @@ impl Notifications {
                 }),
             }
         }
+        // A webhook that listens to some kinds only hears of those.
+        recipients.retain(|r| !matches!(r, Recipient::Webhook(hook) if !hook.wants(event.kind)));
         if self.smtp.is_none() {
             for recipient in &mut recipients {
                 if let Recipient::Email(address) = recipient {
@@ -352,6 +354,11 @@ impl Notifications {
             || !self.contacts.is_empty()
             || !self.escalation.is_empty()
     }
+}
+
+/// How a notification shows a time: UTC, to the minute.
+pub fn shown_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A bare address (`name@domain`): one `@`, something on both sides, no spaces or brackets.
@@ -463,6 +470,14 @@ mod tests {
         let targets: Vec<String> =
             settings().recipients(&escalation).iter().map(|r| r.target().to_owned()).collect();
         assert_eq!(targets, ["http://hook/all", "oncall@example.com", "ops@example.com"]);
+        let mut listening = settings();
+        listening.webhooks[0].events = Some(vec![EventKind::WaveHalted]);
+        let targets: Vec<String> =
+            listening.recipients(&escalation).iter().map(|r| r.target().to_owned()).collect();
+        assert_eq!(targets, ["oncall@example.com", "ops@example.com"], "not a kind it listens to");
+        escalation.kind = EventKind::Test;
+        assert_eq!(listening.recipients(&escalation).len(), 3, "a test reaches every channel");
+        escalation.kind = EventKind::Escalation;
         escalation.escalation_level = Some(2);
         let recipients = settings().recipients(&escalation);
         assert!(

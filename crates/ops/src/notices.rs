@@ -104,7 +104,7 @@ fn announcement(
     now: DateTime<Utc>,
 ) -> Event {
     let (hosts, owners) = owners_in(inventory, &environment.name);
-    let shown = |at: DateTime<Utc>| model::notification::change::shown_time(at);
+    let shown = |at: DateTime<Utc>| model::notification::shown_time(at);
     Event {
         hosts,
         owners,
@@ -141,7 +141,7 @@ fn postmortem_event(
         .filter_map(|h| inventory.host(h).and_then(|h| h.owner.clone()))
         .collect();
     owners.extend(postmortem.owner.clone());
-    let shown = model::notification::change::shown_time;
+    let shown = model::notification::shown_time;
     let close = format!(
         "Close it with `patchctl postmortem close {} --root-cause \"...\" --as USER`.",
         postmortem.id

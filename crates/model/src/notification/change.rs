@@ -2,8 +2,6 @@
 //! approval or a rejection to the one who asked. Pure: the shell calls [`change_event`] after
 //! the action is journaled.
 
-use chrono::{DateTime, Utc};
-
 use super::{Event, EventKind};
 use crate::change::{ChangeAction, ChangeKind, ChangeState, ChangeStatus};
 use crate::policy::{Approval, Policy};
@@ -83,19 +81,16 @@ pub fn change_event(
         "Plan {plan_id} ({envs}): {} by {} at {}.{ticket}{comment}\n{standing}{ask}",
         action.kind.as_str(),
         action.actor,
-        action.at.format("%Y-%m-%d %H:%M UTC"),
+        super::shown_time(action.at),
     );
     Some(Event { owners, people, ..Event::new(kind, subject, body, action.at) })
-}
-
-/// When `at` is shown in a notification: UTC, to the minute.
-pub fn shown_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    use chrono::DateTime;
 
     use super::*;
     use crate::change::evaluate;

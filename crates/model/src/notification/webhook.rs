@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::Event;
+use super::{Event, EventKind};
 
 /// One webhook.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,12 +22,22 @@ pub struct Webhook {
     pub format: WebhookFormat,
     /// Signs each body (`X-Patchctl-Signature-256: sha256=HEX`); `None`: unsigned.
     pub secret: Option<WebhookSecret>,
+    /// The kinds of event it is told of; `None`: every kind it is routed (a team channel that
+    /// should not hear each host's reboot warning lists the others).
+    pub events: Option<Vec<EventKind>>,
 }
 
 impl Webhook {
-    /// A `json` webhook without a signature, as `webhooks = ["URL"]` writes it.
+    /// A `json` webhook without a signature, told of everything, as `webhooks = ["URL"]`
+    /// writes it.
     pub fn plain(url: impl Into<String>) -> Webhook {
-        Webhook { url: url.into(), format: WebhookFormat::Json, secret: None }
+        Webhook { url: url.into(), format: WebhookFormat::Json, secret: None, events: None }
+    }
+
+    /// Whether it is told of events of `kind`. A test (`patchctl notifications test`) goes to
+    /// every webhook: it proves the channel, whatever it listens to.
+    pub fn wants(&self, kind: EventKind) -> bool {
+        kind == EventKind::Test || self.events.as_ref().is_none_or(|events| events.contains(&kind))
     }
 }
 
@@ -138,7 +148,6 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
-    use crate::notification::EventKind;
 
     fn event() -> Event {
         Event {

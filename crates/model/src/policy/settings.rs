@@ -16,6 +16,7 @@
 //! url = "https://hooks.slack.com/services/T0/B0/XXXX"
 //! format = "slack"                    # json | slack | teams; default json
 //! secret_env = "PATCHCTL_WEBHOOK_SECRET"   # or secret = "…"; signs each body (HMAC-SHA256)
+//! events = ["rollout_started", "wave_halted", "rollout_finished"]   # default: every kind
 //! [notifications.smtp]
 //! relay = "mail.example.com"
 //! port = 587                          # default: 25 for none, 587 for starttls, 465 for tls
@@ -66,7 +67,7 @@ use super::duration::parse_duration;
 use crate::emergency::EmergencySettings;
 use crate::notification::secrets::{redact_url, sends_in_clear};
 use crate::notification::{
-    Contact, EscalationLevel, Notifications, Smtp, SmtpSecurity, Webhook, WebhookFormat,
+    Contact, EscalationLevel, EventKind, Notifications, Smtp, SmtpSecurity, Webhook, WebhookFormat,
     WebhookSecret, is_address, is_webhook_url,
 };
 use crate::postmortem::DEFAULT_DUE_AFTER;
@@ -135,6 +136,7 @@ pub(crate) struct WebhookFile {
     pub format: Option<Spanned<WebhookFormat>>,
     pub secret: Option<Spanned<String>>,
     pub secret_env: Option<Spanned<String>>,
+    pub events: Option<Spanned<Vec<EventKind>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +146,7 @@ struct WebhookTableFile {
     format: Option<Spanned<WebhookFormat>>,
     secret: Option<Spanned<String>>,
     secret_env: Option<Spanned<String>>,
+    events: Option<Spanned<Vec<EventKind>>>,
 }
 
 impl<'de> Deserialize<'de> for WebhookFile {
@@ -168,6 +171,7 @@ impl<'de> Deserialize<'de> for WebhookFile {
                     format: None,
                     secret: None,
                     secret_env: None,
+                    events: None,
                 })
             }
 
@@ -179,6 +183,7 @@ impl<'de> Deserialize<'de> for WebhookFile {
                     format: table.format,
                     secret: table.secret,
                     secret_env: table.secret_env,
+                    events: table.events,
                 })
             }
         }
@@ -482,8 +487,19 @@ fn webhook(
         }
         (None, None) => None,
     };
+    let events = file.events.as_ref().map(|events| {
+        if events.get_ref().is_empty() {
+            cx.report(
+                events.span(),
+                "`events` is empty, so the webhook would hear of nothing: list the kinds, or \
+                 leave the key out for all"
+                    .to_owned(),
+            );
+        }
+        events.get_ref().clone()
+    });
     let format = file.format.as_ref().map_or(WebhookFormat::Json, |f| *f.get_ref());
-    ok.then(|| Webhook { url: text.clone(), format, secret })
+    ok.then(|| Webhook { url: text.clone(), format, secret, events })
 }
 
 fn smtp(cx: &mut dyn Report, file: &SmtpFile, allow_insecure: bool) -> Option<Smtp> {
@@ -760,6 +776,7 @@ templates = "templates"
 url = "https://hooks.slack.com/services/T0/B0/XXXX"
 format = "slack"
 secret_env = "PATCHCTL_WEBHOOK_SECRET"
+events = ["rollout_started", "wave_halted"]
 [notifications.smtp]
 relay = "mail.example.com"
 from = "patchctl@example.com"
@@ -779,6 +796,11 @@ webhooks = [{ url = "https://pager.example.com/h", secret = "0123456789abcdef012
             n.webhooks[2].secret,
             Some(WebhookSecret::Env("PATCHCTL_WEBHOOK_SECRET".into()))
         );
+        assert_eq!(
+            n.webhooks[2].events,
+            Some(vec![EventKind::RolloutStarted, EventKind::WaveHalted])
+        );
+        assert_eq!(n.webhooks[0].events, None);
         assert_eq!((n.retries, n.retry_backoff_ms), (5, 2000));
         assert_eq!(
             (n.announce_before, n.escalate_after),
@@ -824,6 +846,16 @@ webhooks = [{ url = "https://pager.example.com/h", secret = "0123456789abcdef012
         .unwrap_err();
         assert!(typo.starts_with("policy.toml:8:"), "{typo}");
         assert!(typo.contains("(did you mean \"secret_env\"?)"), "{typo}");
+        let typo = parse(
+            "[[notifications.webhook]]\nurl = \"https://h.example.com/x\"\nevents = [\"reboot_warnings\"]\n",
+        )
+        .unwrap_err();
+        assert!(typo.starts_with("policy.toml:9:"), "{typo}");
+        assert!(typo.contains("(did you mean \"reboot_warning\"?)"), "{typo}");
+        let empty =
+            parse("[[notifications.webhook]]\nurl = \"https://h.example.com/x\"\nevents = []\n")
+                .unwrap_err();
+        assert!(empty.starts_with("policy.toml:9:10: `events` is empty"), "{empty}");
         let typo = parse("[notifications]\nescalate_afer = \"1h\"\n").unwrap_err();
         assert!(typo.contains("(did you mean \"escalate_after\"?)"), "{typo}");
         let typo = parse("[[notifications.escalation]]\nnmae = \"x\"\n").unwrap_err();

@@ -140,7 +140,7 @@ impl Lifecycle {
                     0 => "now".to_owned(),
                     n => format!(
                         "in {n} minutes, at {}",
-                        model::notification::change::shown_time(
+                        model::notification::shown_time(
                             now + chrono::TimeDelta::minutes(i64::from(n))
                         )
                     ),

@@ -58,6 +58,7 @@ async fn a_signed_slack_webhook_is_retried_after_a_500_and_its_signature_verifie
             url: receiver.url.clone(),
             format: WebhookFormat::Slack,
             secret: Some(WebhookSecret::Inline(SECRET.into())),
+            events: None,
         }],
         retries: 3,
         retry_backoff_ms: 50,
