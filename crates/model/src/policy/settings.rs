@@ -893,4 +893,14 @@ webhooks = [{ url = "https://pager.example.com/h", secret = "0123456789abcdef012
             "{error}"
         );
     }
+
+    #[test]
+    fn a_template_directory_is_taken_beside_the_policy_file() {
+        let text = format!("{ENVIRONMENT}[notifications]\ntemplates = \"mail\"\n");
+        let policy = Policy::parse(Path::new("/etc/patchctl/policy.toml"), &text).unwrap();
+        assert_eq!(
+            policy.notifications().templates.as_deref(),
+            Some(Path::new("/etc/patchctl/mail"))
+        );
+    }
 }
