@@ -91,6 +91,10 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             anyhow::Ok(change?)
         })?;
         print_text(&change);
+        // The action is on record whatever became of its notification.
+        for problem in change.notified.iter().flat_map(|n| n.problems()) {
+            eprintln!("patchctl: {problem}");
+        }
         Ok(ExitCode::SUCCESS)
     };
     match args.command {

@@ -77,21 +77,37 @@ auto_approve_after_days = 0
 classifications = ["bugfix", "enhancement"]
 auto_approve_after_days = 7        # days after the release (or the first sighting)
 
-# Who is told: everyone below of every event; owners (the inventory's `owner`) through their
-# contacts. A failed delivery is recorded, never fails a rollout. Webhook URLs are shown
-# redacted; http:// (except to this machine) is refused unless allow_insecure = true.
+# Who is told: the channels below of every event; owners (the inventory's `owner`) of what
+# concerns their hosts (window announcements, rollout start, halts, reboot warnings, summaries,
+# failures, postmortems due); approvers of change requests and requesters of the answer, through
+# their contacts; escalation levels of failures left open. A failed delivery is recorded, never
+# fails a rollout. Webhook URLs and secrets are shown redacted; http:// (except to this machine)
+# is refused unless allow_insecure = true.
 [notifications]
-# webhooks = ["https://chat.example.com/hooks/patching"]
-# email = ["ops@example.com"]
-timeout_seconds = 10
+# webhooks = ["https://chat.example.com/hooks/patching"]   # the event's JSON, every event
+# email = ["ops@example.com"]       # every event; needs [notifications.smtp]
+timeout_seconds = 10               # per attempt
+retries = 3                        # a webhook answering 5xx/429 or unreachable; then a dead letter
+retry_backoff_seconds = 1          # before the first retry, doubled each time
+announce_before = "24h"            # a window told to its hosts' owners this long ahead ("0m": never)
+escalate_after = "1h"              # a failure (open postmortem) goes one level up each period
+# templates = "notification-templates"   # KIND.txt.j2 / KIND.html.j2, email.txt.j2 / email.html.j2
+# [[notifications.webhook]]        # a chat channel: Slack's or Teams' format, signed
+# url = "https://hooks.slack.com/services/T0/B0/XXXX"
+# format = "slack"                 # json | slack | teams
+# secret_env = "PATCHCTL_WEBHOOK_SECRET"   # HMAC-SHA256 of the body, X-Patchctl-Signature-256
+# events = ["change_requested", "window_announced", "rollout_started", "wave_halted", "rollout_finished", "escalation"]
 # [notifications.smtp]
 # relay = "mail.example.com"
 # security = "starttls"            # none | starttls | tls
 # from = "Patching <patchctl@example.com>"
 # username = "patchctl"
 # password_env = "PATCHCTL_SMTP_PASSWORD"   # the password stays out of the file
-# [notifications.contacts.team-web]
+# [notifications.contacts.team-web]   # an inventory owner, or a user of [roles] (approvers)
 # email = ["web-oncall@example.com"]
+# [[notifications.escalation]]     # level 1 after escalate_after, level 2 after twice that, …
+# name = "on-call"
+# webhooks = [{ url = "https://pager.example.com/hook", secret_env = "PAGER_SECRET" }]
 
 # What `patchctl compliance` checks beyond the SLAs.
 [compliance]

@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use model::notification::{Event, EventKind, SmtpSecurity, secrets};
+use model::notification::{Event, EventKind, SmtpSecurity, Webhook, WebhookSecret, secrets};
 
 use crate::config::{Paths, runtime};
 use crate::table::Table;
@@ -29,9 +29,10 @@ impl Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Every delivery attempt, oldest first.
+    /// Every delivery, oldest first.
     List {
-        /// Only the deliveries that failed.
+        /// Only the deliveries that failed (webhooks whose retries ran out are dead letters,
+        /// with the whole event on record).
         #[arg(long)]
         failed: bool,
     },
@@ -83,28 +84,74 @@ fn list(failed: bool, paths: &Paths) -> anyhow::Result<ExitCode> {
 fn show(paths: &Paths) -> anyhow::Result<ExitCode> {
     let policy = paths.policy()?.context("no policy file: notifications are set in policy.toml")?;
     let settings = policy.notifications();
-    let mut table = Table::new(["CHANNEL", "TO", "KEY", "TOLD OF"]);
-    let mut add = |channel: &str, to: &str, told_of: &str| {
-        let (shown, key) = match channel {
-            "webhook" => (secrets::redact_url(to), secrets::key_id(to)),
-            _ => (to.to_owned(), "-".to_owned()),
+    let mut table = Table::new(["CHANNEL", "TO", "KEY", "FORMAT", "SIGNED", "TOLD OF"]);
+    let mut hook = |webhook: &Webhook, told_of: &str| {
+        // The secret itself never: where it comes from, and the variable's state here.
+        let signed = match &webhook.secret {
+            None => "no".to_owned(),
+            Some(WebhookSecret::Inline(_)) => "yes (secret in the policy)".to_owned(),
+            Some(WebhookSecret::Env(variable)) => {
+                let set = if std::env::var_os(variable).is_some() { "set" } else { "NOT SET" };
+                format!("yes (${variable}, {set} here)")
+            }
         };
-        table.row([channel.to_owned(), shown, key, told_of.to_owned()]);
+        table.row([
+            "webhook".to_owned(),
+            secrets::redact_url(&webhook.url),
+            secrets::key_id(&webhook.url),
+            webhook.format.as_str().to_owned(),
+            signed,
+            match &webhook.events {
+                None => told_of.to_owned(),
+                Some(kinds) => {
+                    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                    format!("{told_of}: only {}", kinds.join(", "))
+                }
+            },
+        ]);
     };
-    for url in &settings.webhooks {
-        add("webhook", url, "every event");
+    let mut emails: Vec<[String; 6]> = Vec::new();
+    let mut email = |address: &str, told_of: &str| {
+        emails.push([
+            "email".to_owned(),
+            address.to_owned(),
+            "-".to_owned(),
+            "text+html".to_owned(),
+            "-".to_owned(),
+            told_of.to_owned(),
+        ]);
+    };
+    for webhook in &settings.webhooks {
+        hook(webhook, "every event");
     }
     for address in &settings.email {
-        add("email", address, "every event");
+        email(address, "every event");
     }
     for (owner, contact) in &settings.contacts {
-        let told_of = format!("events about owner {owner}");
-        for url in &contact.webhooks {
-            add("webhook", url, &told_of);
+        let told_of = format!("events about {owner}");
+        for webhook in &contact.webhooks {
+            hook(webhook, &told_of);
         }
         for address in &contact.email {
-            add("email", address, &told_of);
+            email(address, &told_of);
         }
+    }
+    for (index, level) in settings.escalation.iter().enumerate() {
+        let told_of = format!(
+            "escalation level {} ({}), after {}",
+            index + 1,
+            level.name,
+            model::policy::format_duration(settings.escalate_after * (index as i32 + 1))
+        );
+        for webhook in &level.webhooks {
+            hook(webhook, &told_of);
+        }
+        for address in &level.email {
+            email(address, &told_of);
+        }
+    }
+    for row in emails {
+        table.row(row);
     }
     print!("{}", table.render());
     match &settings.smtp {
@@ -128,19 +175,29 @@ fn show(paths: &Paths) -> anyhow::Result<ExitCode> {
             println!("{line}");
         }
     }
-    println!("timeout {} s per delivery", settings.timeout_seconds);
+    println!(
+        "timeout {} s per attempt; {} retries from {} s, doubling; windows announced {} ahead",
+        settings.timeout_seconds,
+        settings.retries,
+        settings.retry_backoff_ms / 1000,
+        model::policy::format_duration(settings.announce_before)
+    );
+    if let Some(dir) = &settings.templates {
+        println!("e-mail templates from {} (the built-in ones where it has none)", dir.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn test(owners: Vec<String>, paths: &Paths) -> anyhow::Result<ExitCode> {
     let policy = paths.policy()?.context("no policy file: notifications are set in policy.toml")?;
     let event = Event {
-        kind: EventKind::Test,
-        subject: "patchctl: test notification".to_owned(),
-        body: "A test of patchctl's notifications: if you read this, they reach you.".to_owned(),
-        hosts: Vec::new(),
         owners,
-        at: paths.now(),
+        ..Event::new(
+            EventKind::Test,
+            "patchctl: test notification",
+            "A test of patchctl's notifications: if you read this, they reach you.",
+            paths.now(),
+        )
     };
     let report = runtime()?.block_on(async {
         let store = paths.store().await?;

@@ -323,6 +323,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             },
             reboot_delay_minutes: args.reboot_delay,
             reboot_message: "patchctl: rebooting to finish patching".to_owned(),
+            reboot_contact: crate::config::operator(),
             unreachable_grace: Duration::from_secs(args.unreachable_grace),
             poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
             connect: ops::ConnectConfig::default(),
@@ -348,10 +349,27 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             .flat_map(|wave| wave.hosts.iter().map(|host| (host.clone(), wave.name.clone())))
             .collect();
         let progress = crate::rollout_progress::RolloutProgress::new(waves);
-        let on_event = |event: &Event, rollout: &Rollout| progress.event(event, rollout);
+        // Start, halt, reboot warnings and the summary told as they happen (see
+        // `ops::rollout::Lifecycle`); a failed delivery is printed, never stops the rollout.
+        let settings = paths.policy().ok().flatten().map(|p| p.notifications().clone());
+        let lifecycle = run::Lifecycle::start(
+            store.clone(),
+            settings.unwrap_or_default(),
+            &loaded.row.id,
+            loaded.plan.clone(),
+            args.reboot_delay,
+            crate::clock::offset_ms(),
+        );
+        let on_event = |event: &Event, machine: &Rollout| {
+            progress.event(event, machine);
+            lifecycle.on_event(event, machine);
+        };
         let outcome =
             run::drive(&store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
         progress.finish();
+        for problem in lifecycle.finish().await {
+            eprintln!("patchctl: {problem}");
+        }
         let outcome = outcome?;
         let after = run::load(&store, &loaded.row.id).await?;
         let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();

@@ -149,7 +149,22 @@ pub fn scheduler(args: SchedulerArgs, paths: &Paths) -> anyhow::Result<ExitCode>
                 adjust: &adjust,
             };
             let results = ops::scheduler::run_pass(&pass, now).await;
+            // Announcements, postmortem reminders, escalations: each sent once.
+            let notices =
+                ops::notices::send_due_notices(&store, &policy, &inventory, &owner, now).await;
             store.close().await;
+            match notices {
+                Ok(sent) => {
+                    for notice in sent {
+                        eprintln!("scheduler: notified: {}", notice.notice.key());
+                        for problem in notice.report.problems() {
+                            eprintln!("scheduler: {problem}");
+                        }
+                    }
+                }
+                // A notification never stops the scheduler.
+                Err(error) => eprintln!("scheduler: sending the notices due: {error}"),
+            }
             anyhow::Ok(results?)
         })?;
         for result in results {

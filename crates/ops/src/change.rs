@@ -53,6 +53,9 @@ pub struct Change {
     pub plan: Plan,
     pub actions: Vec<ChangeAction>,
     pub status: ChangeStatus,
+    /// The notification of the action just taken (`act`): the approvers asked, the requester
+    /// told. `None` when nothing was sent (a read, the scheduler's own approval).
+    pub notified: Option<crate::notify::NotifyReport>,
 }
 
 /// The environments of a plan's hosts, each once, in promotion order when the policy knows
@@ -103,7 +106,23 @@ pub async fn act(
         check_action(policy, &environments, &actions, &action).map_err(|refused| refused.0)
     };
     store.append_change(&plan.id, &entry, &accept).await?.map_err(ChangeError::Refused)?;
-    change(store, policy, plan).await
+    let mut owners: Vec<String> = plan.hosts.iter().filter_map(|h| h.owner.clone()).collect();
+    owners.sort();
+    owners.dedup();
+    let mut change = change(store, policy, plan).await?;
+    // Told once it is on record; a failed delivery is reported, never undoes the action.
+    if let Some(event) = model::notification::change::change_event(
+        policy,
+        &environments,
+        &change.plan.id,
+        &owners,
+        &action,
+        &change.status,
+    ) && policy.notifications().is_configured()
+    {
+        change.notified = Some(crate::notify::notify(store, policy.notifications(), &event).await);
+    }
+    Ok(change)
 }
 
 /// A plan's change as it stands: its journal checked link by link, then evaluated.
@@ -113,7 +132,7 @@ pub async fn change(store: &Store, policy: &Policy, plan: Plan) -> Result<Change
     }
     let actions = actions(&plan.id, &store.change_journal(&plan.id).await?)?;
     let status = evaluate(policy, &plan_environments(&plan, policy), &actions);
-    Ok(Change { plan, actions, status })
+    Ok(Change { plan, actions, status, notified: None })
 }
 
 /// Every action on record on the change of plan `plan_id` (a full id), in order, its journal

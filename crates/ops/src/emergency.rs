@@ -193,6 +193,8 @@ pub async fn emergency(
         body: event_body(&emergency, &outcome),
         hosts: all_hosts,
         owners,
+        people: Vec::new(),
+        escalation_level: None,
         at: request.now,
     };
     let settings = request.policy.map(|p| p.notifications().clone()).unwrap_or_default();

@@ -11,6 +11,7 @@ mod connect;
 pub mod emergency;
 pub mod files;
 mod history;
+pub mod notices;
 pub mod notify;
 mod plan;
 pub mod postmortem;

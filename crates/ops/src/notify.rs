@@ -1,7 +1,10 @@
-//! Telling owners: an event goes to every recipient the policy's `[notifications]` names for it
-//! (`model::notification::Notifications::recipients`), by webhook (an HTTP POST of the event's
-//! JSON) and by e-mail (through the SMTP relay), all at once, each delivery bounded by the
-//! timeout. Every attempt is recorded in the store, delivered or not, and returned.
+//! Telling people: an event goes to every recipient the policy's `[notifications]` names for it
+//! (`model::notification::Notifications::recipients`), by webhook (an HTTP POST of JSON, Slack's
+//! or Teams' message or the event itself, signed when the webhook has a secret, retried with
+//! backoff on 5xx and unreachable receivers) and by e-mail (through the SMTP relay, text and
+//! HTML from templates), all at once, each attempt bounded by the timeout. Every delivery is
+//! recorded in the store once, delivered or not (a webhook whose retries ran out as a dead
+//! letter, with the count of attempts), and returned.
 //!
 //! A notification never fails what triggered it: [`notify`] returns no error. A delivery that
 //! failed, and even a record the store could not write, is in the [`NotifyReport`] for the
@@ -13,6 +16,7 @@
 //! name the variable it came from.
 
 mod email;
+pub(crate) mod templates;
 mod webhook;
 
 use std::time::Duration;
@@ -84,28 +88,42 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-/// Delivers `event` to everyone `settings` names for it and records every attempt.
+/// `message` without the webhook's signing secret, should a receiver have quoted it.
+fn scrub_secret(message: &str, webhook: &model::notification::Webhook) -> String {
+    match &webhook.secret {
+        Some(model::notification::WebhookSecret::Inline(secret)) if secret.len() >= 4 => {
+            message.replace(secret.as_str(), secrets::MASK)
+        }
+        _ => message.to_owned(),
+    }
+}
+
+/// Delivers `event` to everyone `settings` names for it and records every delivery.
 pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> NotifyReport {
     install_crypto_provider();
     let timeout = Duration::from_secs(u64::from(settings.timeout_seconds.max(1)));
+    let retry = webhook::Retry {
+        retries: settings.retries,
+        backoff: Duration::from_millis(settings.retry_backoff_ms),
+    };
     let recipients = settings.recipients(event);
+    let templates = settings.templates.as_deref();
     let attempts = recipients.iter().map(|recipient| async move {
         match recipient {
-            Recipient::Webhook(url) => Delivery {
+            Recipient::Webhook(hook) => Delivery {
                 channel: recipient.channel(),
-                target: secrets::redact_url(url),
-                key_id: Some(secrets::key_id(url)),
-                error: webhook::post(url, event, timeout)
-                    .await
-                    .err()
-                    .map(|error| secrets::scrub_webhook_message(&error, url)),
+                target: secrets::redact_url(&hook.url),
+                key_id: Some(secrets::key_id(&hook.url)),
+                error: webhook::deliver(hook, event, timeout, retry).await.err().map(|error| {
+                    scrub_secret(&secrets::scrub_webhook_message(&error, &hook.url), hook)
+                }),
             },
             Recipient::Email(address) => Delivery {
                 channel: recipient.channel(),
                 target: address.clone(),
                 key_id: None,
                 error: match &settings.smtp {
-                    Some(smtp) => email::send(smtp, address, event, timeout).await.err(),
+                    Some(smtp) => email::send(smtp, address, event, templates, timeout).await.err(),
                     None => Some("no SMTP relay".to_owned()),
                 },
             },

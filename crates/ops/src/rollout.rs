@@ -13,6 +13,7 @@ mod control;
 mod driver;
 mod http;
 mod journal;
+mod lifecycle;
 mod prechecks;
 mod reboot_checks;
 mod report;
@@ -29,6 +30,7 @@ pub use driver::{
     DEFAULT_LEASE_SECONDS, DriveConfig, DriveOutcome, drive, phase_name, process_owner,
 };
 pub use journal::{JournalRecord, OutputRecord, StartRecord};
+pub use lifecycle::Lifecycle;
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};
 

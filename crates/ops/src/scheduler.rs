@@ -35,6 +35,8 @@ pub enum SchedulerError {
     Change(#[from] ChangeError),
     #[error(transparent)]
     Rollout(#[from] RolloutError),
+    #[error(transparent)]
+    Postmortem(#[from] crate::postmortem::PostmortemError),
 }
 
 /// Every saved plan, as the scheduler sees it: its environments, whether it ran, its change.

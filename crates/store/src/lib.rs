@@ -451,6 +451,19 @@ impl Store {
         }
     }
 
+    /// Claims the notice `key` (`model::notification::timing::Notice::key`) for `owner`: true
+    /// for exactly one caller, ever, who then sends it.
+    pub async fn claim_notice(
+        &self,
+        key: &str,
+        owner: &str,
+        now_unix: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.claim_notice(key, owner, now_unix).await,
+        }
+    }
+
     /// Records what came of a claimed window: the plan and rollout started, or why none.
     pub async fn record_window(
         &self,

@@ -251,10 +251,17 @@ fn compliance_matches_what_happened_and_a_rollback_postmortem_goes_overdue() {
         .collect();
     assert_eq!(environments, [("staging".to_owned(), true), ("production".to_owned(), false)]);
 
-    // The owner's webhook was told of the rollback, once.
+    // The owner's webhook was told of the rollback, once, beside the rollouts' lifecycle.
     let bodies = received.lock().unwrap().clone();
-    assert_eq!(bodies.len(), 1, "{bodies:?}");
-    let event: Value = serde_json::from_str(&bodies[0]).unwrap();
+    let events: Vec<Value> = bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for lifecycle in ["rollout_started", "wave_halted", "rollout_finished"] {
+        assert!(kinds.contains(&lifecycle), "{kinds:?}");
+    }
+    // The halted rollout's postmortem, with what failed.
+    let failures: Vec<&Value> = events.iter().filter(|e| e["kind"] == "rollout_halted").collect();
+    assert_eq!(failures.len(), 1, "{kinds:?}");
+    let event = failures[0];
     assert_eq!(event["hosts"], serde_json::json!(["deb1"]));
     assert_eq!(event["owners"], serde_json::json!(["team-web"]));
     assert!(event["body"].as_str().unwrap().contains("deb1: rolled back"), "{event}");

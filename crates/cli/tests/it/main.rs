@@ -8,6 +8,8 @@ mod compliance_fleet;
 mod cves_fleet;
 mod emergency_fleet;
 mod inventory;
+mod notify_fleet;
+mod notify_scheduler;
 mod policy_fleet;
 mod records_fleet;
 mod rollout_fleet;

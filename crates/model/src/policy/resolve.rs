@@ -62,11 +62,16 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPol
             cx.environment(environment, index, &shared, &baselines, &roles)
         })
         .collect();
-    let notifications = file
+    let mut notifications = file
         .notifications
         .as_ref()
         .map(|n| super::settings::notifications(&mut cx, n))
         .unwrap_or_default();
+    // A template directory is relative to the policy file, wherever patchctl runs from.
+    notifications.templates = notifications
+        .templates
+        .take()
+        .map(|dir| path.parent().map_or_else(|| dir.clone(), |parent| parent.join(&dir)));
     let compliance = file
         .compliance
         .as_ref()

@@ -1,5 +1,6 @@
 //! E-mail delivery through the policy's SMTP relay, one message per recipient, so that one
-//! refused address does not hide whether the others were told.
+//! refused address does not hide whether the others were told. Each message has a plain-text
+//! and an HTML body (`multipart/alternative`), rendered from templates (`templates.rs`).
 //!
 //! The password is read when a message is sent, from the variable the policy names, and never
 //! shown: lettre's errors do not quote it (its `Credentials` print nothing, and its messages
@@ -10,7 +11,7 @@
 use std::env::VarError;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::message::MultiPart;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use model::notification::{Event, Smtp, SmtpSecurity, secrets};
@@ -19,14 +20,15 @@ pub(super) async fn send(
     smtp: &Smtp,
     to: &str,
     event: &Event,
+    templates: Option<&std::path::Path>,
     timeout: Duration,
 ) -> Result<(), String> {
+    let bodies = super::templates::render(event, templates)?;
     let message = Message::builder()
         .from(smtp.from.parse().map_err(|e| format!("the sender {:?}: {e}", smtp.from))?)
         .to(to.parse().map_err(|e| format!("the address {to:?}: {e}"))?)
         .subject(&event.subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body(event))
+        .multipart(MultiPart::alternative_plain_html(bodies.text, bodies.html))
         .map_err(|e| format!("cannot write the message: {e}"))?;
     let builder = match smtp.security {
         SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.relay),
@@ -84,20 +86,6 @@ fn is_login_refused(error: &lettre::transport::smtp::Error) -> bool {
     error.status().is_some_and(|code| {
         matches!(code.to_string().as_str(), "454" | "530" | "534" | "535" | "538")
     })
-}
-
-/// The text of the message: the event's body, then what it concerns.
-fn body(event: &Event) -> String {
-    let mut text = event.body.trim_end().to_owned();
-    text.push_str("\n\n");
-    if !event.hosts.is_empty() {
-        text.push_str(&format!("Hosts: {}\n", event.hosts.join(", ")));
-    }
-    if !event.owners.is_empty() {
-        text.push_str(&format!("Owners: {}\n", event.owners.join(", ")));
-    }
-    text.push_str(&format!("Event: {} at {}\n-- \npatchctl\n", event.kind.as_str(), event.at));
-    text
 }
 
 /// The error and its causes, each once: lettre's own message ends with its first cause's

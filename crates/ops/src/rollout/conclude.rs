@@ -114,6 +114,8 @@ pub async fn conclude(
         ),
         hosts,
         owners,
+        people: Vec::new(),
+        escalation_level: None,
         at: now,
     };
     let notified = match config.notifications {

@@ -154,8 +154,13 @@ async fn drive_claimed(
         }
     }
     let mut machine = Rollout::replay(config, &inputs);
+    if machine.stop_reason() == Some(&rollout::StopReason::Cancelled) {
+        // Cancelled while no driver ran: a reboot scheduled by the one that died is called off.
+        runner.rollout_cancelled();
+    }
     let offset = drive_config.clock_offset_ms;
-    let mut driver = Driver { store, lease, machine: &mut machine, on_event, offset };
+    let mut driver =
+        Driver { store, lease, machine: &mut machine, on_event, offset, runner: runner.clone() };
 
     if !driver.machine.is_quiet() {
         driver.feed(Input::Recover, Vec::new(), None).await?;
@@ -256,6 +261,8 @@ struct Driver<'a> {
     on_event: &'a (dyn Fn(&Event, &Rollout) + Send + Sync),
     /// See [`DriveConfig::clock_offset_ms`].
     offset: i64,
+    /// Told when the rollout is cancelled.
+    runner: Arc<dyn StepRunner>,
 }
 
 impl Driver<'_> {
@@ -289,6 +296,9 @@ impl Driver<'_> {
         };
         self.store.append_journal(&self.lease, &entries, Some(&phase)).await.map_err(lost)?;
         for event in &events {
+            if *event == Event::Cancelled {
+                self.runner.rollout_cancelled();
+            }
             (self.on_event)(event, self.machine);
         }
         Ok(())

@@ -14,6 +14,12 @@ use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 use super::boot_default::FACT_BOOT_KERNEL;
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
 
+/// Why a host of a cancelled rollout was not rebooted: it is patched, on its old boot.
+pub(super) const CANCELLED_BEFORE: &str = "not rebooted: the rollout was cancelled before this \
+     host's reboot; it is patched and runs its old boot until rebooted";
+pub(super) const CANCELLED_DURING_DELAY: &str = "reboot cancelled with the rollout during its \
+     delay (`shutdown -c`): the host is patched and runs its old boot until rebooted";
+
 /// The shortest wait between looks at a rebooting host: a look is a TCP connection that is
 /// refused at once while sshd is down, and a login once it is up.
 const REBOOT_POLL: Duration = Duration::from_millis(10);
@@ -40,11 +46,19 @@ impl HostContext<'_> {
         // Only a resumed step can find the reboot done already.
         let already = resume
             && matches!(&self.boot_identity().await, Ok(now) if apply::rebooted(&before, now));
+        let mut cancelled = self.steps.cancelled.subscribe();
+        if !already && *cancelled.borrow_and_update() {
+            // Cancelled before this reboot was scheduled; a resumed step's may have been, by
+            // the process that died: called off too.
+            if resume {
+                self.cancel_reboot(log).await;
+            }
+            return failed(CANCELLED_BEFORE);
+        }
+        let delay = self.steps.config.reboot_delay_minutes;
         if !already {
-            let command = match apply::reboot_command(
-                self.steps.config.reboot_delay_minutes,
-                &self.steps.config.reboot_message,
-            ) {
+            let message = self.reboot_message();
+            let command = match apply::reboot_command(delay, &message) {
                 Ok(command) => command,
                 Err(error) => return failed(error.to_string()),
             };
@@ -64,9 +78,27 @@ impl HostContext<'_> {
         // reboot's end is on the critical path of its wave. How often depends on how long it
         // has been down (`next_look_after`).
         let down_since = tokio::time::Instant::now();
+        let mut cancel_tried = false;
         loop {
             let every = next_look_after(down_since.elapsed(), self.steps.config.poll_interval);
-            tokio::time::sleep(every).await;
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = cancelled.changed(), if !cancel_tried => {}
+            }
+            // A rollout cancelled during the delay calls the reboot off: `shutdown -c`, then
+            // proof that the host is still in the boot it was in.
+            if delay > 0 && !cancel_tried && *cancelled.borrow_and_update() {
+                cancel_tried = true;
+                if self.cancel_reboot(log).await {
+                    match self.boot_identity().await {
+                        Ok(now) if !apply::rebooted(&before, &now) => {
+                            return failed(CANCELLED_DURING_DELAY);
+                        }
+                        // It rebooted first: the reboot is done, and proven below.
+                        _ => {}
+                    }
+                }
+            }
             // A handshake sent while the host was down is answered only when the kernel sends
             // it again, a second later: fresh ones go out meanwhile, from twice the look's
             // interval on. (On the test fleet, a probe reached the new boot's sshd 350-650 ms
@@ -86,6 +118,36 @@ impl HostContext<'_> {
             }
             // The rollout's reboot timeout decides when to give up.
         }
+    }
+
+    /// `shutdown -c` on the host: true when it ran and said yes (exit 0).
+    async fn cancel_reboot(&self, log: &mut Log) -> bool {
+        let command = apply::cancel_reboot_command();
+        match self.run(log, &command, "cancel the reboot").await {
+            Ok(output) if output.exit_code == 0 => {
+                log.note(
+                    "the scheduled reboot was cancelled (shutdown -c): the rollout was cancelled",
+                );
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `shutdown -r +N`'s warning to logged-in users: the rollout, and whom to ask (the host's
+    /// owner, else the operator who started it), in at most 200 printable characters.
+    fn reboot_message(&self) -> String {
+        let contact = self.host.owner.as_deref().unwrap_or(&self.steps.config.reboot_contact);
+        let text = format!(
+            "{} (patchctl rollout {}); contact {contact}",
+            self.steps.config.reboot_message, self.steps.config.rollout_id
+        );
+        text.chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect::<String>()
+            .trim_start_matches('-')
+            .to_owned()
     }
 
     pub(super) async fn boot_identity(&self) -> Result<apply::BootIdentity, String> {

@@ -35,6 +35,10 @@ pub trait StepRunner: Send + Sync {
     /// The lease the driver holds now (claimed or renewed): a runner that journals on its own
     /// (what a step ran so far, before it ends) writes under it.
     fn lease(&self, _lease: &store::Lease) {}
+
+    /// The rollout was cancelled: a reboot waiting out its delay is called off (`shutdown -c`)
+    /// and none starts any more; the hosts stay patched, and are failed at their reboot.
+    fn rollout_cancelled(&self) {}
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +48,9 @@ pub struct StepsConfig {
     /// `shutdown -r +N`: minutes of warning before a reboot (0 in tests).
     pub reboot_delay_minutes: u32,
     pub reboot_message: String,
+    /// Whom logged-in users are told to ask in the reboot's warning when the host's inventory
+    /// names no `owner`: the operator who started the rollout.
+    pub reboot_contact: String,
     /// How long a host may not answer before it is given up on as unreachable.
     pub unreachable_grace: Duration,
     /// The longest wait between looks at a rebooting host, tries to reach a host that stopped
@@ -90,6 +97,8 @@ pub struct SshSteps {
     facts: std::sync::Mutex<HashMap<String, BTreeMap<String, String>>>,
     /// The driver's lease, which `flush` writes under.
     lease: std::sync::Mutex<Option<store::Lease>>,
+    /// Set when the rollout is cancelled: reboots waiting out their delay are called off.
+    pub(super) cancelled: tokio::sync::watch::Sender<bool>,
 }
 
 impl SshSteps {
@@ -103,6 +112,7 @@ impl SshSteps {
             connections: std::sync::Mutex::new(HashMap::new()),
             facts: std::sync::Mutex::new(HashMap::new()),
             lease: std::sync::Mutex::new(None),
+            cancelled: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -312,6 +322,10 @@ impl StepRunner for SshSteps {
 
     fn lease(&self, lease: &store::Lease) {
         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
+    }
+
+    fn rollout_cancelled(&self) {
+        self.cancelled.send_replace(true);
     }
 }
 

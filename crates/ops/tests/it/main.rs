@@ -6,6 +6,7 @@ mod assess_local;
 mod audit;
 mod baselines;
 mod driver;
+mod lifecycle;
 mod notify;
 mod postmortem;
 mod receivers;

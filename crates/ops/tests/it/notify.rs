@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::DateTime;
 use model::notification::secrets::{key_id, redact_url};
-use model::notification::{Contact, Event, EventKind, Notifications, Smtp, SmtpSecurity};
+use model::notification::{Contact, Event, EventKind, Notifications, Smtp, SmtpSecurity, Webhook};
 use ops::notify::notify;
 use store::Store;
 
@@ -13,12 +13,14 @@ use crate::receivers::{HttpReceiver, SmtpReceiver};
 
 fn event(owners: &[&str]) -> Event {
     Event {
-        kind: EventKind::HostsFailed,
-        subject: "patchctl: rollout abc rolled back deb2".into(),
-        body: "deb2: rolled back: postcheck failed".into(),
         hosts: vec!["deb2".into()],
         owners: owners.iter().map(|o| o.to_string()).collect(),
-        at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        ..Event::new(
+            EventKind::HostsFailed,
+            "patchctl: rollout abc rolled back deb2",
+            "deb2: rolled back: postcheck failed",
+            DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        )
     }
 }
 
@@ -41,14 +43,19 @@ async fn owners_get_the_webhook_and_the_email() {
     let mut contacts = BTreeMap::new();
     contacts.insert(
         "team-web".to_owned(),
-        Contact { email: vec!["web@example.com".into()], webhooks: vec![team_hook.url.clone()] },
+        Contact {
+            email: vec!["web@example.com".into()],
+            webhooks: vec![Webhook::plain(&team_hook.url)],
+        },
     );
     let settings = Notifications {
-        webhooks: vec![hook.url.clone()],
+        webhooks: vec![Webhook::plain(&hook.url)],
         email: vec![],
         smtp: Some(smtp(relay.port)),
         contacts,
         timeout_seconds: 5,
+        retries: 0,
+        ..Notifications::default()
     };
     let store = Store::open_in_memory().await.unwrap();
     let event = event(&["team-web", "dba@example.com"]);
@@ -80,6 +87,17 @@ async fn owners_get_the_webhook_and_the_email() {
         );
         assert!(mail.data.contains("deb2: rolled back: postcheck failed"), "{}", mail.data);
         assert!(mail.data.contains("Hosts: deb2"), "{}", mail.data);
+        // A text and an HTML body, from the built-in templates.
+        assert!(mail.data.contains("multipart/alternative"), "{}", mail.data);
+        assert!(mail.data.contains("Content-Type: text/html; charset=utf-8"), "{}", mail.data);
+        // The HTML part is quoted-printable: its soft line breaks and `=3D` undone.
+        let decoded = mail.data.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+        assert!(
+            decoded.contains(
+                "<th style=\"text-align: left; padding-right: 1em\">Hosts</th><td>deb2</td>"
+            ),
+            "{decoded}"
+        );
     }
     let recorded = store.notifications().await.unwrap();
     assert_eq!(recorded.len(), 4);
@@ -96,11 +114,16 @@ async fn failed_deliveries_are_recorded_and_reported_not_lost() {
         listener.local_addr().unwrap().port()
     };
     let settings = Notifications {
-        webhooks: vec![broken_hook.url.clone(), format!("http://127.0.0.1:{closed}/hook")],
+        webhooks: vec![
+            Webhook::plain(&broken_hook.url),
+            Webhook::plain(format!("http://127.0.0.1:{closed}/hook")),
+        ],
         email: vec!["gone@example.com".into(), "ops@example.com".into()],
         smtp: Some(smtp(relay.port)),
         contacts: BTreeMap::new(),
         timeout_seconds: 5,
+        retries: 0,
+        ..Notifications::default()
     };
     let store = Store::open_in_memory().await.unwrap();
     let report = notify(&store, &settings, &event(&["team-nobody"])).await;
@@ -146,11 +169,13 @@ async fn a_receiver_that_never_answers_times_out() {
         }
     });
     let settings = Notifications {
-        webhooks: vec![format!("http://127.0.0.1:{port}/hook")],
+        webhooks: vec![Webhook::plain(format!("http://127.0.0.1:{port}/hook"))],
         email: vec!["ops@example.com".into()],
         smtp: Some(smtp(port)),
         contacts: BTreeMap::new(),
         timeout_seconds: 1,
+        retries: 0,
+        ..Notifications::default()
     };
     let store = Store::open_in_memory().await.unwrap();
     let started = std::time::Instant::now();
@@ -173,6 +198,8 @@ async fn starttls_is_required_when_asked_for_never_skipped() {
         smtp: Some(Smtp { security: SmtpSecurity::Starttls, ..smtp(relay.port) }),
         contacts: BTreeMap::new(),
         timeout_seconds: 5,
+        retries: 0,
+        ..Notifications::default()
     };
     let store = Store::open_in_memory().await.unwrap();
     let report = notify(&store, &settings, &event(&[])).await;
@@ -207,7 +234,7 @@ async fn no_webhook_token_and_no_password_is_reported_or_recorded() {
     let relay = SmtpReceiver::start_refusing_logins().await;
     let password = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it for tests");
     let settings = Notifications {
-        webhooks: hooks.to_vec(),
+        webhooks: hooks.iter().map(Webhook::plain).collect(),
         email: vec!["ops@example.com".into()],
         smtp: Some(Smtp {
             username: Some("patchctl".into()),
@@ -216,6 +243,8 @@ async fn no_webhook_token_and_no_password_is_reported_or_recorded() {
         }),
         contacts: BTreeMap::new(),
         timeout_seconds: 5,
+        retries: 0,
+        ..Notifications::default()
     };
     let store = Store::open_in_memory().await.unwrap();
     let report = notify(&store, &settings, &event(&[])).await;

@@ -14,7 +14,16 @@ pub struct HttpRequest {
     pub method: String,
     pub path: String,
     pub content_type: Option<String>,
+    /// Every header, its name in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct HttpReceiver {
@@ -32,6 +41,13 @@ impl Drop for HttpReceiver {
 impl HttpReceiver {
     /// Answers every request with `status` (and a short body saying so).
     pub async fn start(status: u16) -> HttpReceiver {
+        HttpReceiver::start_answering(&[status]).await
+    }
+
+    /// Answers the first request with `statuses[0]`, the second with `statuses[1]`, and every
+    /// later one with the last.
+    pub async fn start_answering(statuses: &[u16]) -> HttpReceiver {
+        let statuses: Arc<Vec<u16>> = Arc::new(statuses.to_vec());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hooks/patching", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -40,6 +56,7 @@ impl HttpReceiver {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let seen = seen.clone();
+                let statuses = statuses.clone();
                 tokio::spawn(async move {
                     let mut reader = BufReader::new(stream);
                     let mut line = String::new();
@@ -50,6 +67,7 @@ impl HttpReceiver {
                     let method = parts.next().unwrap_or_default().to_owned();
                     let path = parts.next().unwrap_or_default().to_owned();
                     let (mut length, mut content_type) = (0usize, None);
+                    let mut headers = Vec::new();
                     loop {
                         let mut header = String::new();
                         reader.read_line(&mut header).await.unwrap();
@@ -58,6 +76,7 @@ impl HttpReceiver {
                             break;
                         }
                         let (name, value) = header.split_once(':').unwrap();
+                        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
                         match name.to_ascii_lowercase().as_str() {
                             "content-length" => length = value.trim().parse().unwrap(),
                             "content-type" => content_type = Some(value.trim().to_owned()),
@@ -66,9 +85,20 @@ impl HttpReceiver {
                     }
                     let mut body = vec![0; length];
                     reader.read_exact(&mut body).await.unwrap();
+                    let status = {
+                        let mut seen = seen.lock().unwrap();
+                        let status = statuses[seen.len().min(statuses.len() - 1)];
+                        seen.push(HttpRequest {
+                            method,
+                            path: path.clone(),
+                            content_type,
+                            headers,
+                            body,
+                        });
+                        status
+                    };
                     // The path is quoted back, as some receivers' error pages do.
                     let text = format!("status {status} on purpose for {path}");
-                    seen.lock().unwrap().push(HttpRequest { method, path, content_type, body });
                     let response = format!(
                         "HTTP/1.1 {status} Whatever\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
                         text.len()

@@ -111,6 +111,27 @@ impl Sqlite {
         Ok(inserted.rows_affected() == 1)
     }
 
+    pub(crate) async fn claim_notice(
+        &self,
+        key: &str,
+        owner: &str,
+        now_unix: i64,
+    ) -> Result<bool, StoreError> {
+        let doing = || format!("claiming the notice {key}");
+        // One statement decides, as for windows: of two schedulers, exactly one sends it.
+        let inserted = sqlx::query(
+            "INSERT INTO notification_notices (key, claimed_at, claimed_by) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(now_unix)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     pub(crate) async fn record_window(
         &self,
         environment: &str,

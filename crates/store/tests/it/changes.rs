@@ -90,6 +90,28 @@ async fn the_change_journal_cannot_be_edited_and_a_forged_actor_shows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_notice_is_claimed_once_whoever_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = open(&path).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        // Separate pools, as two schedulers would have.
+        let path = path.clone();
+        tasks.spawn(async move {
+            let store = open(&path).await;
+            let won = store.claim_notice("escalation:7:1", &format!("s{i}"), 5).await.unwrap();
+            store.close().await;
+            won
+        });
+    }
+    let winners = tasks.join_all().await.into_iter().filter(|won| *won).count();
+    assert_eq!(winners, 1);
+    assert!(!store.claim_notice("escalation:7:1", "s9", 6).await.unwrap());
+    assert!(store.claim_notice("escalation:7:2", "s9", 6).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_window_is_claimed_once_whoever_asks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
