@@ -399,6 +399,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             );
         }
         if let DriveOutcome::Finished(_) = outcome {
+            reassess(&store, &after, &inventory, paths).await;
             conclude(&store, &loaded.row.id, paths).await;
             anchor(&store, &loaded.row.id, &inventory, paths).await;
         }
@@ -428,6 +429,52 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// After a rollout ends, every host it may have changed (all but those skipped, and those
+/// lost, which do not answer) is assessed again, so that compliance and the next plan see it
+/// as it is now. What goes wrong is printed; it never changes how the rollout ended.
+async fn reassess(
+    store: &store::Store,
+    after: &run::Loaded,
+    inventory: &model::Inventory,
+    paths: &Paths,
+) {
+    let hosts: Vec<model::ResolvedHost> = after
+        .machine
+        .hosts()
+        .filter(|(_, state)| {
+            !matches!(
+                state,
+                rollout::HostState::Skipped { .. }
+                    | rollout::HostState::Pending
+                    | rollout::HostState::Lost { .. }
+            )
+        })
+        .filter_map(|(host, _)| inventory.host(host).cloned())
+        .collect();
+    if hosts.is_empty() {
+        return;
+    }
+    let config = ops::FleetAssessConfig {
+        taken_at_unix: paths.virtual_clock().then(|| paths.now().timestamp()),
+        actor: std::env::var("USER").unwrap_or_else(|_| "patchctl".into()),
+        ..ops::FleetAssessConfig::default()
+    };
+    match ops::assess_hosts(&hosts, store, &config, &|_, _, _| {}).await {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                if let ops::HostOutcome::Failed(failure) = outcome {
+                    eprintln!(
+                        "patchctl: {} could not be assessed again after the rollout: {} ({})",
+                        failure.host, failure.message, failure.kind
+                    );
+                }
+            }
+            eprintln!("patchctl: {} hosts assessed again after the rollout", hosts.len());
+        }
+        Err(error) => eprintln!("patchctl: the hosts were not assessed again: {error}"),
     }
 }
 

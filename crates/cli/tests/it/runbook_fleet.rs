@@ -115,6 +115,14 @@ fn package_lists_are_refreshed_and_a_mirror_down_fails_closed() {
         let (_, file) = fleet.exec(host, &["cat", "/var/log/patchctl.log"]);
         assert!(file.lines().any(|l| l.ends_with(&format!("Z {expected}"))), "{host}:\n{file}");
     }
+    // Assessed again at the rollout's end: a new plan, made without `assess`, sees acme-tools
+    // already updated on both hosts.
+    let again =
+        run.patchctl(&["plan", "create", "all", "--packages", "acme-tools", "--format", "json"]);
+    let planned: Value = serde_json::from_slice(&again.stdout).unwrap_or(Value::Null);
+    let hosts = planned["hosts"].as_array().map_or(0, Vec::len);
+    assert_eq!(hosts, 0, "{}\n{}", text(&again.stdout), text(&again.stderr));
+
     // The plan is listed as run, and its rollout is found by the plan's id.
     let listed = text(&run.ok(&["plan", "list", "--status", "run"]).stdout);
     let short = &plan["sha256:".len().."sha256:".len() + 12];
