@@ -27,7 +27,7 @@ mod range;
 mod write;
 mod yaml;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,9 @@ pub struct AnsibleImport {
     pub inventory: Inventory,
     /// What was not imported as Ansible meant it, in the order of the source file.
     pub warnings: Vec<ImportWarning>,
+    /// The hosts imported under another name than Ansible's (an IPv6 address as a name), by
+    /// their Ansible name.
+    pub renamed: BTreeMap<String, String>,
 }
 
 /// Something patchctl keeps but does not act on, or leaves out, with where it was.
@@ -119,6 +122,15 @@ pub fn import_as(
     config: &ImportConfig,
 ) -> Result<AnsibleImport, InvalidInventory> {
     let mut source = Source::new(path);
+    if text.trim_start().starts_with(VAULT_HEADER) {
+        source.error(
+            Place { line: 1, column: 1 },
+            "the file is encrypted with ansible-vault: patchctl does not read vault passwords; \
+             import the decrypted inventory (ansible-vault view FILE > PLAIN)"
+                .to_owned(),
+        );
+        return Err(InvalidInventory::new(source.errors));
+    }
     if let Some((line, length)) = long_line(text) {
         source.error(
             Place { line, column: 1 },
@@ -157,8 +169,11 @@ pub fn import_as(
     })?;
     let mut warnings = document.warnings;
     warnings.sort_by_key(|w| (w.line, w.column));
-    Ok(AnsibleImport { toml, inventory, warnings })
+    Ok(AnsibleImport { toml, inventory, warnings, renamed: document.renamed })
 }
+
+/// How a file or a value encrypted by ansible-vault begins.
+const VAULT_HEADER: &str = "$ANSIBLE_VAULT;";
 
 /// The longest line read, in bytes. Real inventory lines are a host and a few variables;
 /// a longer line is not an inventory, and every line is scanned by the YAML reader's search for
@@ -425,26 +440,42 @@ impl<'p> Source<'p> {
     }
 
     /// A host's groups, direct and inherited, in Ansible's order of precedence (general first:
-    /// fewer parents above them, then by name); `ungrouped` for a host in no group, whose
-    /// variables Ansible applies to such hosts. Costs what the host's groups and those above
-    /// them cost, whatever the size of the inventory.
+    /// fewer parents above them, then a lower `ansible_group_priority`, then by name);
+    /// `ungrouped` for a host in no group, whose variables Ansible applies to such hosts.
+    /// Costs what the host's groups and those above them cost, whatever the size of the
+    /// inventory.
     fn groups_by_precedence<'a>(&'a self, host: &'a SourceHost) -> Vec<&'a str> {
         if host.groups.is_empty() {
             return vec!["ungrouped"];
         }
         let direct = host.groups.iter().filter_map(|g| self.group_index.get(g).copied());
-        let mut ordered: Vec<(usize, &str)> = match &self.graph {
-            Some(graph) => graph
-                .with_ancestors(direct)
-                .into_iter()
-                .map(|g| (graph.depth(g), self.groups[g].name.as_str()))
-                .collect(),
-            // Not reached: the graph is built before any host is mapped.
-            None => direct.map(|g| (0, self.groups[g].name.as_str())).collect(),
+        let key = |depth: usize, group: usize| {
+            let group = &self.groups[group];
+            (depth, group.priority(), group.name.as_str())
         };
-        ordered.retain(|(_, g)| !is_implicit(g));
+        let mut ordered: Vec<(usize, i64, &str)> = match &self.graph {
+            Some(graph) => {
+                graph.with_ancestors(direct).into_iter().map(|g| key(graph.depth(g), g)).collect()
+            }
+            // Not reached: the graph is built before any host is mapped.
+            None => direct.map(|g| key(0, g)).collect(),
+        };
+        ordered.retain(|(_, _, g)| !is_implicit(g));
         ordered.sort_unstable();
-        ordered.into_iter().map(|(_, g)| g).collect()
+        ordered.into_iter().map(|(_, _, g)| g).collect()
+    }
+}
+
+impl SourceGroup {
+    /// `ansible_group_priority`, the last setting of it; 1 when unset (or invalid, which
+    /// `check_connection_vars` reports).
+    fn priority(&self) -> i64 {
+        self.vars
+            .iter()
+            .rev()
+            .find(|v| v.name == map::GROUP_PRIORITY)
+            .and_then(|v| map::parse_priority(&v.value).ok())
+            .unwrap_or(1)
     }
 }
 

@@ -39,8 +39,11 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        if line.starts_with('[') {
-            match header(line) {
+        // As in Ansible, a line is a section header when it reads as one or ends with `]`;
+        // `[::1]:2222` and `[a:c]-web` are host lines.
+        let header = line.starts_with('[').then(|| header(line));
+        if let Some(header) = header.filter(|h| h.is_ok() || line.ends_with(']')) {
+            match header {
                 Ok(next) => {
                     match &next {
                         Section::Hosts(name) | Section::Children(name) => {
@@ -137,6 +140,17 @@ fn host_line(source: &mut Source<'_>, line: &str, place: Place, group: &str) {
         Err(message) => return source.error(place, message),
     };
     let Some(((_, pattern), assignments)) = words.split_first() else { return };
+    if pattern.ends_with(':') {
+        // Ansible's INI plugin refuses these too (`1234::` would be a valid IPv6 address).
+        return source.error(
+            place,
+            format!(
+                "invalid host pattern {pattern:?}: ending in ':' is not allowed, this character \
+                 separates a port (write an IPv6 address ending in ':' as [ADDRESS] or set \
+                 ansible_host)"
+            ),
+        );
+    }
     let mut vars = Vec::new();
     for (column, word) in assignments {
         let var_place = Place { line: place.line, column: place.column + column };

@@ -67,6 +67,10 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
         Value::Mapping(groups) => {
             for (key, body) in groups {
                 let Some(name) = reader.key(source, &[], key) else { continue };
+                if !matches!(key, Value::String(_)) {
+                    source.error(reader.locate(&[]), not_a_string("group name", &name));
+                    continue;
+                }
                 reader.group(source, std::slice::from_ref(&name), &name, body);
             }
         }
@@ -75,6 +79,15 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
             "expected a mapping of groups at the top (all: …)".to_owned(),
         ),
     }
+}
+
+/// Ansible refuses a host or group named by a number or a boolean (`1234:`), which YAML does
+/// not read as text.
+pub(super) fn not_a_string(what: &str, name: &str) -> String {
+    format!(
+        "{what} {name} must be a string, as Ansible requires: enclose integers, floats and \
+         booleans in quotation marks (\"{name}\")"
+    )
 }
 
 /// A 0-based line index and character column.
@@ -113,6 +126,11 @@ impl Reader<'_> {
             };
             for (item_key, item_value) in items {
                 let Some(item) = self.key(source, &section_path, item_key) else { continue };
+                if section != "vars" && !matches!(item_key, Value::String(_)) {
+                    let what = if section == "hosts" { "host pattern" } else { "group name" };
+                    source.error(self.locate(&section_path), not_a_string(what, &item));
+                    continue;
+                }
                 let item_path = [section_path.as_slice(), std::slice::from_ref(&item)].concat();
                 let item_place = self.locate(&item_path);
                 match section.as_str() {

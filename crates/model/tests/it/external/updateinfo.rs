@@ -1,0 +1,1 @@
+//! updateinfo corpus (to come)
