@@ -21,7 +21,7 @@ enum Command {
     List,
     /// One host, resolved: defaults, groups and overrides applied.
     Show { host: String },
-    /// Convert an Ansible inventory (INI or YAML) into patchctl's TOML.
+    /// Convert an Ansible inventory (INI, YAML or TOML) into patchctl's TOML.
     ImportAnsible {
         file: PathBuf,
         /// The environment of the imported hosts (Ansible has no such notion).

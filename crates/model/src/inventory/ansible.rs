@@ -1,4 +1,4 @@
-//! Import of Ansible inventories (INI and YAML), purely: the text of an Ansible inventory in,
+//! Import of Ansible inventories (INI, YAML and TOML), purely: the text of an Ansible inventory in,
 //! the text of our `inventory.toml` out, with a warning for everything patchctl does not use.
 //!
 //! Ansible's model maps onto ours directly: groups with `children`, group and host variables
@@ -24,6 +24,7 @@
 mod ini;
 mod map;
 mod range;
+mod toml;
 mod write;
 mod yaml;
 
@@ -91,14 +92,17 @@ impl fmt::Display for ImportWarning {
 pub enum AnsibleFormat {
     Ini,
     Yaml,
+    Toml,
 }
 
 impl AnsibleFormat {
     /// By extension, as Ansible's plugins are usually chosen: `.yml`, `.yaml` and `.json` (a
-    /// subset of YAML) are YAML; anything else (`.ini`, `hosts`, no extension) is INI.
+    /// subset of YAML) are YAML, `.toml` TOML; anything else (`.ini`, `hosts`, no extension)
+    /// is INI.
     pub fn from_path(path: &Path) -> AnsibleFormat {
         match path.extension().and_then(|e| e.to_str()) {
             Some("yml" | "yaml" | "json") => AnsibleFormat::Yaml,
+            Some("toml") => AnsibleFormat::Toml,
             _ => AnsibleFormat::Ini,
         }
     }
@@ -145,6 +149,7 @@ pub fn import_as(
     match format {
         AnsibleFormat::Ini => ini::parse(&mut source, text),
         AnsibleFormat::Yaml => yaml::parse(&mut source, text),
+        AnsibleFormat::Toml => toml::parse(&mut source, text),
     }
     source.unique_host_groups();
     if source.errors.is_empty() {

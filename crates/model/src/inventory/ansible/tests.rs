@@ -22,7 +22,7 @@ fn sibling(case: &Path, suffix: &str) -> std::path::PathBuf {
 
 #[test]
 fn ansible_inventories() {
-    for case in cases("ansible", &["ini", "yml"]) {
+    for case in cases("ansible", &["ini", "yml", "toml"]) {
         let text = std::fs::read_to_string(&case).unwrap();
         let name = Path::new(case.file_name().unwrap());
         match import(name, &text, &config()) {
@@ -96,7 +96,7 @@ fn the_docs_examples_resolve_as_ansible_would() {
 
 #[test]
 fn the_output_round_trips() {
-    for case in cases("ansible", &["ini", "yml"]) {
+    for case in cases("ansible", &["ini", "yml", "toml"]) {
         let text = std::fs::read_to_string(&case).unwrap();
         if let Ok(imported) = import(Path::new(case.file_name().unwrap()), &text, &config()) {
             let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml).unwrap();
@@ -229,7 +229,7 @@ proptest! {
 
     #[test]
     fn importing_never_panics_and_what_imports_round_trips(text in ansible_like_text()) {
-        for format in [AnsibleFormat::Ini, AnsibleFormat::Yaml] {
+        for format in [AnsibleFormat::Ini, AnsibleFormat::Yaml, AnsibleFormat::Toml] {
             if let Ok(imported) = import_as(format, Path::new("hosts"), &text, &config()) {
                 let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml);
                 prop_assert_eq!(again.ok(), Some(imported.inventory));

@@ -221,9 +221,25 @@ fn every_inventory_imports_as_ansible_reads_it() {
     files.sort();
     assert_eq!(files.len(), 119, "the corpus has 119 inventories");
     let mut problems = String::new();
+    let mut refused_where_ansible_imports = Vec::new();
     for file in &files {
         let theirs = expected.get(file).unwrap_or_else(|| panic!("{file}: not in expected.tsv"));
-        problems.push_str(&compare(file, &import(file), theirs, verdicts.get(file)));
+        let ours = import(file);
+        if ours.is_err() && matches!(theirs, Expected::Hosts(_)) {
+            refused_where_ansible_imports.push(file.as_str());
+        }
+        problems.push_str(&compare(file, &ours, theirs, verdicts.get(file)));
     }
     assert!(problems.is_empty(), "disagreements with Ansible:\n{problems}");
+    // Only the templates, whose `ansible_host` is a Jinja expression or a placeholder that
+    // Ansible itself renders at run time; the TOML inventories are imported.
+    assert_eq!(
+        refused_where_ansible_imports,
+        [
+            "ansible-test-inventory.networking.template.ini",
+            "ansible-test-inventory.winrm.template.ini",
+            "connection_paramiko_ssh-test_connection.ini",
+            "delegate_to-inventory.ini",
+        ]
+    );
 }
