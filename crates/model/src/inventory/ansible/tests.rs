@@ -20,9 +20,20 @@ fn sibling(case: &Path, suffix: &str) -> std::path::PathBuf {
     case.with_file_name(name)
 }
 
+/// The inventories among the files: `NAME.toml` is one, `NAME.ini.toml` what `NAME.ini`
+/// imports to.
+fn inventories() -> Vec<std::path::PathBuf> {
+    let extensions = ["ini", "yml", "toml"];
+    let snapshot = |case: &Path| {
+        let stem = Path::new(case.file_stem().unwrap());
+        stem.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e))
+    };
+    cases("ansible", &extensions).into_iter().filter(|case| !snapshot(case)).collect()
+}
+
 #[test]
 fn ansible_inventories() {
-    for case in cases("ansible", &["ini", "yml", "toml"]) {
+    for case in inventories() {
         let text = std::fs::read_to_string(&case).unwrap();
         let name = Path::new(case.file_name().unwrap());
         match import(name, &text, &config()) {
@@ -96,7 +107,7 @@ fn the_docs_examples_resolve_as_ansible_would() {
 
 #[test]
 fn the_output_round_trips() {
-    for case in cases("ansible", &["ini", "yml", "toml"]) {
+    for case in inventories() {
         let text = std::fs::read_to_string(&case).unwrap();
         if let Ok(imported) = import(Path::new(case.file_name().unwrap()), &text, &config()) {
             let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml).unwrap();
