@@ -25,8 +25,11 @@ mod ini;
 mod map;
 mod range;
 mod toml;
+mod vars_files;
 mod write;
 mod yaml;
+
+pub use vars_files::{VarsFile, VarsName, VarsScope, vars_scope};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -115,20 +118,33 @@ pub fn import(
     text: &str,
     config: &ImportConfig,
 ) -> Result<AnsibleImport, InvalidInventory> {
-    import_as(AnsibleFormat::from_path(path), path, text, config)
+    import_as(AnsibleFormat::from_path(path), path, text, &[], config)
 }
 
-/// Imports an Ansible inventory written in `format`; `path` names it in messages.
+/// Imports an Ansible inventory with the `group_vars/` and `host_vars/` files beside it, whose
+/// variables beat those the inventory sets for the same group or host, as in Ansible.
+pub fn import_with_vars(
+    path: &Path,
+    text: &str,
+    vars_files: &[VarsFile],
+    config: &ImportConfig,
+) -> Result<AnsibleImport, InvalidInventory> {
+    import_as(AnsibleFormat::from_path(path), path, text, vars_files, config)
+}
+
+/// Imports an Ansible inventory written in `format`, with its variables files; `path` names it
+/// in messages.
 pub fn import_as(
     format: AnsibleFormat,
     path: &Path,
     text: &str,
+    vars_files: &[VarsFile],
     config: &ImportConfig,
 ) -> Result<AnsibleImport, InvalidInventory> {
     let mut source = Source::new(path);
     if text.trim_start().starts_with(VAULT_HEADER) {
         source.error(
-            Place { line: 1, column: 1 },
+            Place { file: 0, line: 1, column: 1 },
             "the file is encrypted with ansible-vault: patchctl does not read vault passwords; \
              import the decrypted inventory (ansible-vault view FILE > PLAIN)"
                 .to_owned(),
@@ -137,7 +153,7 @@ pub fn import_as(
     }
     if let Some((line, length)) = long_line(text) {
         source.error(
-            Place { line, column: 1 },
+            Place { file: 0, line, column: 1 },
             format!(
                 "this line is {length} bytes long, more than the {MAX_LINE_BYTES} an inventory \
                  line may have: not an inventory (a YAML or JSON one written on one line must be \
@@ -150,6 +166,11 @@ pub fn import_as(
         AnsibleFormat::Ini => ini::parse(&mut source, text),
         AnsibleFormat::Yaml => yaml::parse(&mut source, text),
         AnsibleFormat::Toml => toml::parse(&mut source, text),
+    }
+    if source.errors.is_empty() {
+        for file in vars_files {
+            vars_files::read(&mut source, file);
+        }
     }
     source.unique_host_groups();
     if source.errors.is_empty() {
@@ -200,6 +221,8 @@ fn long_line(text: &str) -> Option<(usize, usize)> {
 /// A position in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Place {
+    /// 0: the inventory; n: the n-th variables file ([`VarsFile`]).
+    file: usize,
     line: usize,
     column: usize,
 }
@@ -240,6 +263,8 @@ struct Source<'p> {
     graph: Option<GroupGraph>,
     errors: Vec<InventoryError>,
     warnings: Vec<ImportWarning>,
+    /// The variables files read, for messages: `Place::file` n is `vars_paths[n - 1]`.
+    vars_paths: Vec<PathBuf>,
 }
 
 impl<'p> Source<'p> {
@@ -253,12 +278,21 @@ impl<'p> Source<'p> {
             graph: None,
             errors: Vec::new(),
             warnings: Vec::new(),
+            vars_paths: Vec::new(),
+        }
+    }
+
+    /// The file a place is in.
+    fn path_of(&self, place: Place) -> PathBuf {
+        match place.file {
+            0 => self.path.to_path_buf(),
+            n => self.vars_paths[n - 1].clone(),
         }
     }
 
     fn error(&mut self, place: Place, message: String) {
         self.errors.push(InventoryError {
-            path: self.path.to_path_buf(),
+            path: self.path_of(place),
             line: place.line,
             column: place.column,
             message,
@@ -267,7 +301,7 @@ impl<'p> Source<'p> {
 
     fn warn(&mut self, place: Place, subject: String, variable: Option<&str>, message: String) {
         self.warnings.push(ImportWarning {
-            path: self.path.to_path_buf(),
+            path: self.path_of(place),
             line: place.line,
             column: place.column,
             subject,

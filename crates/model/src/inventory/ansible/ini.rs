@@ -35,7 +35,7 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         let indent = raw.chars().take_while(|c| c.is_whitespace()).count();
-        let place = Place { line: index + 1, column: indent + 1 };
+        let place = Place { file: 0, line: index + 1, column: indent + 1 };
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
@@ -153,7 +153,7 @@ fn host_line(source: &mut Source<'_>, line: &str, place: Place, group: &str) {
     }
     let mut vars = Vec::new();
     for (column, word) in assignments {
-        let var_place = Place { line: place.line, column: place.column + column };
+        let var_place = Place { file: 0, line: place.line, column: place.column + column };
         match word.split_once('=') {
             Some((name, value)) if !name.is_empty() => {
                 vars.push(Var { name: name.to_owned(), value: value.to_owned(), place: var_place });

@@ -19,7 +19,7 @@ impl Source<'_> {
     pub(super) fn map(mut self, config: &ImportConfig) -> Result<Document, InvalidInventory> {
         if let Err(message) = check_environment(&config.environment) {
             self.error(
-                Place { line: 1, column: 1 },
+                Place { file: 0, line: 1, column: 1 },
                 format!("the environment to import into: {message}"),
             );
         }

@@ -33,7 +33,7 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     let document = match DeTable::parse(text) {
         Ok(document) => document,
         Err(error) => {
-            let place = error.span().map_or(Place { line: 1, column: 1 }, |s| lines.place(s.start));
+            let place = error.span().map_or(Place { file: 0, line: 1, column: 1 }, |s| lines.place(s.start));
             let message = error.message().trim_end().replace('\n', " ");
             return source.error(place, format!("invalid TOML: {message}"));
         }
@@ -206,6 +206,6 @@ impl<'t> Lines<'t> {
         let line = self.starts.partition_point(|start| *start <= offset).max(1);
         let start = self.starts[line - 1];
         let column = self.text.get(start..offset).map_or(0, |before| before.chars().count());
-        Place { line, column: column + 1 }
+        Place { file: 0, line, column: column + 1 }
     }
 }
