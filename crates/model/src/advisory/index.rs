@@ -40,7 +40,8 @@ const _: () = {
 /// a record's own count.
 pub fn scored_from_cve_records(advisories: &mut [Advisory]) {
     let is_cve_record = |id: &str| {
-        is_cve_id(id) || id.split_once("-CVE-").is_some_and(|(_, rest)| is_cve_id(&format!("CVE-{rest}")))
+        is_cve_id(id)
+            || id.split_once("-CVE-").is_some_and(|(_, rest)| is_cve_id(&format!("CVE-{rest}")))
     };
     let scored: HashMap<&str, usize> = advisories
         .iter()

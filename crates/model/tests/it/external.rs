@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 /// A path in the external corpora.
 fn corpus(relative: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/external");
-    assert!(root.join("README.md").is_file(), "the external corpora are expected at {}", root.display());
+    assert!(
+        root.join("README.md").is_file(),
+        "the external corpora are expected at {}",
+        root.display()
+    );
     root.join(relative)
 }

@@ -88,10 +88,16 @@ fn repository_findings(
         let known = imported.iter().filter(|f| f.package == update.name);
         let known_ids: Vec<&str> = known
             .clone()
-            .flat_map(|f| std::iter::once(f.advisory.as_str()).chain(f.cves.iter().map(String::as_str)))
+            .flat_map(|f| {
+                std::iter::once(f.advisory.as_str()).chain(f.cves.iter().map(String::as_str))
+            })
             .collect();
-        let advisories: Vec<String> =
-            update.advisories.iter().filter(|a| !known_ids.contains(&a.as_str())).cloned().collect();
+        let advisories: Vec<String> = update
+            .advisories
+            .iter()
+            .filter(|a| !known_ids.contains(&a.as_str()))
+            .cloned()
+            .collect();
         let cves: Vec<String> =
             update.cves.iter().filter(|c| !known_ids.contains(&c.as_str())).cloned().collect();
         if advisories.is_empty() && cves.is_empty() {

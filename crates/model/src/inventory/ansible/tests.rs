@@ -298,8 +298,7 @@ fn vars_folders_as_ansible_reads_them() {
         .collect();
     assert_eq!(vars_files.len(), 7, "{vars_files:#?}");
     let text = std::fs::read_to_string(folder.join("hosts.ini")).unwrap();
-    let imported =
-        import_with_vars(Path::new("hosts.ini"), &text, &vars_files, &config()).unwrap();
+    let imported = import_with_vars(Path::new("hosts.ini"), &text, &vars_files, &config()).unwrap();
     let captured: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(folder.join("ansible-inventory-list.json")).unwrap(),
     )
@@ -314,13 +313,17 @@ fn vars_folders_as_ansible_reads_them() {
     }
     let warnings: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
     assert!(
-        warnings.iter().any(|w| w.starts_with("host_vars/ghost.yml:1:1: warning: host \"ghost.yml\"")
-            && w.contains("no host \"ghost\"")),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("host_vars/ghost.yml:1:1: warning: host \"ghost.yml\"")
+                && w.contains("no host \"ghost\"")),
         "{warnings:#?}"
     );
     // A kept variable from a group's file is warned about at its line in that file.
     assert!(
-        warnings.iter().any(|w| w.starts_with("group_vars/web.yml:2:1:") && w.contains("ntp_server")),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("group_vars/web.yml:2:1:") && w.contains("ntp_server")),
         "{warnings:#?}"
     );
 }
@@ -335,12 +338,19 @@ fn a_bad_vars_file_is_refused_at_its_line() {
     };
     let inventory = "[web]\nweb1\n";
     for (vars, expected) in [
-        (file("group_vars/web.yml", "ansible_port: 22\nansible_user: 'a b'\n"), "group_vars/web.yml:2:1: ansible_user: user \"a b\" contains ' '"),
+        (
+            file("group_vars/web.yml", "ansible_port: 22\nansible_user: 'a b'\n"),
+            "group_vars/web.yml:2:1: ansible_user: user \"a b\" contains ' '",
+        ),
         (file("group_vars/web.yml", "a: [\n"), "group_vars/web.yml:2:1: invalid YAML"),
         (file("host_vars/web1", "- a list\n"), "host_vars/web1:1:1: expected a mapping"),
-        (file("group_vars/all", "$ANSIBLE_VAULT;1.1;AES256\n6162\n"), "group_vars/all:1:1: the file is encrypted with ansible-vault"),
+        (
+            file("group_vars/all", "$ANSIBLE_VAULT;1.1;AES256\n6162\n"),
+            "group_vars/all:1:1: the file is encrypted with ansible-vault",
+        ),
     ] {
-        let error = import_with_vars(Path::new("hosts"), inventory, &[vars], &config()).unwrap_err();
+        let error =
+            import_with_vars(Path::new("hosts"), inventory, &[vars], &config()).unwrap_err();
         assert!(error.to_string().starts_with(expected), "{error}");
     }
 }

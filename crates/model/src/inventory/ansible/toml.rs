@@ -33,7 +33,9 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     let document = match DeTable::parse(text) {
         Ok(document) => document,
         Err(error) => {
-            let place = error.span().map_or(Place { file: 0, line: 1, column: 1 }, |s| lines.place(s.start));
+            let place = error
+                .span()
+                .map_or(Place { file: 0, line: 1, column: 1 }, |s| lines.place(s.start));
             let message = error.message().trim_end().replace('\n', " ");
             return source.error(place, format!("invalid TOML: {message}"));
         }
@@ -43,7 +45,13 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     }
 }
 
-fn group(source: &mut Source<'_>, lines: &Lines, name: &str, place: Place, body: &Spanned<DeValue>) {
+fn group(
+    source: &mut Source<'_>,
+    lines: &Lines,
+    name: &str,
+    place: Place,
+    body: &Spanned<DeValue>,
+) {
     source.group_mut(name, place);
     let Some(entries) = body.get_ref().as_table() else {
         let message = format!("group {name:?}: expected a table with hosts, children or vars");
@@ -87,7 +95,10 @@ fn group(source: &mut Source<'_>, lines: &Lines, name: &str, place: Place, body:
                         source.error(child_place, message);
                         continue;
                     };
-                    source.group_mut(name, place).children.push((child_name.to_owned(), child_place));
+                    source
+                        .group_mut(name, place)
+                        .children
+                        .push((child_name.to_owned(), child_place));
                     source.group_mut(child_name, child_place);
                 }
             }
@@ -101,10 +112,8 @@ fn group(source: &mut Source<'_>, lines: &Lines, name: &str, place: Place, body:
                     source.group_mut(name, place).vars.push(var);
                 }
             }
-            ("hosts" | "vars", _) => source.error(
-                value_place,
-                format!("group {name:?}: {} must be a table", key.get_ref()),
-            ),
+            ("hosts" | "vars", _) => source
+                .error(value_place, format!("group {name:?}: {} must be a table", key.get_ref())),
             ("children", _) => source.error(
                 value_place,
                 format!("group {name:?}: children must be a list of group names"),
@@ -113,7 +122,9 @@ fn group(source: &mut Source<'_>, lines: &Lines, name: &str, place: Place, body:
                 key_place,
                 format!("group {name:?}"),
                 None,
-                format!("skipped unexpected key {other:?}: only hosts, children and vars are valid"),
+                format!(
+                    "skipped unexpected key {other:?}: only hosts, children and vars are valid"
+                ),
             ),
         }
     }

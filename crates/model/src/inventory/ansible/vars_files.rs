@@ -69,7 +69,8 @@ fn has_vars_extension(name: &str) -> bool {
 fn candidates(name: &VarsName) -> Vec<&str> {
     let mut out = vec![name.name.as_str()];
     if !name.in_folder
-        && let Some(stripped) = [".yml", ".yaml", ".json"].iter().find_map(|e| name.name.strip_suffix(e))
+        && let Some(stripped) =
+            [".yml", ".yaml", ".json"].iter().find_map(|e| name.name.strip_suffix(e))
     {
         out.push(stripped);
     }

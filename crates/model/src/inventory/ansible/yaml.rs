@@ -51,15 +51,16 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     let mut document: Value = match yaml_serde::from_str(text) {
         Ok(document) => document,
         Err(error) => {
-            let place = error
-                .location()
-                .map_or(Place { file: 0, line: 1, column: 1 }, |l| within(text, l.line(), l.column()));
+            let place = error.location().map_or(Place { file: 0, line: 1, column: 1 }, |l| {
+                within(text, l.line(), l.column())
+            });
             return source
                 .error(place, format!("invalid YAML: {}", without_location(&error.to_string())));
         }
     };
     if let Err(error) = document.apply_merge() {
-        return source.error(Place { file: 0, line: 1, column: 1 }, format!("invalid YAML: {error}"));
+        return source
+            .error(Place { file: 0, line: 1, column: 1 }, format!("invalid YAML: {error}"));
     }
     let reader = Reader::new(text, 0);
     match &document {

@@ -136,7 +136,8 @@ fn compare(
         (Err(_), Expected::Refuse, _) => {}
         (Ok(_), Expected::Refuse, Some(Verdict::ImportOk)) => {}
         (Ok(imported), Expected::Refuse, _) => {
-            let names: Vec<&str> = imported.inventory.hosts().iter().map(|h| h.name.as_str()).collect();
+            let names: Vec<&str> =
+                imported.inventory.hosts().iter().map(|h| h.name.as_str()).collect();
             let _ = write!(problems, "Ansible refuses it; we imported {names:?}");
         }
         (Err(message), Expected::Hosts(_), Some(Verdict::RefuseOk(words)))
@@ -162,7 +163,12 @@ fn compare_hosts(imported: &AnsibleImport, hosts: &BTreeMap<String, ExpectedHost
     for (name, expected) in hosts {
         let ours_name = imported.renamed.get(name).unwrap_or(name);
         let transport = match expected.connection.as_str() {
-            "" | "ssh" | "smart" | "paramiko" | "paramiko_ssh" | "ansible.builtin.ssh"
+            ""
+            | "ssh"
+            | "smart"
+            | "paramiko"
+            | "paramiko_ssh"
+            | "ansible.builtin.ssh"
             | "ansible.builtin.paramiko_ssh" => Some(TransportKind::Ssh),
             "local" | "ansible.builtin.local" => Some(TransportKind::Local),
             _ => None,
@@ -182,17 +188,28 @@ fn compare_hosts(imported: &AnsibleImport, hosts: &BTreeMap<String, ExpectedHost
             } else if host.is_none() {
                 let _ = write!(problems, "{name} missing; ");
             } else {
-                let _ =
-                    write!(problems, "{name} imported, but its connection {:?} is not ours; ", expected.connection);
+                let _ = write!(
+                    problems,
+                    "{name} imported, but its connection {:?} is not ours; ",
+                    expected.connection
+                );
             }
             continue;
         };
         seen += 1;
         if host.transport != transport {
-            let _ = write!(problems, "{name}: transport {:?}, Ansible's {:?}; ", host.transport, expected.connection);
+            let _ = write!(
+                problems,
+                "{name}: transport {:?}, Ansible's {:?}; ",
+                host.transport, expected.connection
+            );
         }
         if transport == TransportKind::Ssh && host.address != expected.address {
-            let _ = write!(problems, "{name}: address {:?}, Ansible's {:?}; ", host.address, expected.address);
+            let _ = write!(
+                problems,
+                "{name}: address {:?}, Ansible's {:?}; ",
+                host.address, expected.address
+            );
         }
         if host.port.to_string() != expected.port.as_deref().unwrap_or("22") {
             let _ = write!(problems, "{name}: port {}, Ansible's {:?}; ", host.port, expected.port);

@@ -135,9 +135,8 @@ fn every_updateinfo_file_reads_as_dnf_reads_it() {
                 ));
             }
         }
-        let elements = std::fs::read(corpus("updateinfo").join(&captured.file)).map_or(0, |b| {
-            b.windows(b"<update ".len()).filter(|w| *w == b"<update ").count()
-        });
+        let elements = std::fs::read(corpus("updateinfo").join(&captured.file))
+            .map_or(0, |b| b.windows(b"<update ".len()).filter(|w| *w == b"<update ").count());
         merged_ids += elements.saturating_sub(captured.advisories.len() + parsed.skipped.len());
     }
     assert!(problems.is_empty(), "disagreements with dnf:\n{problems}");
