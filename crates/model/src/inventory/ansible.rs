@@ -518,6 +518,17 @@ impl SourceGroup {
     }
 }
 
+/// ` (did you mean "hosts"?)` when `word` is a near miss of one of `known`, else nothing.
+fn did_you_mean(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (super::edit_distance(word, k), *k))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, k)| format!(" (did you mean {k:?}?)"))
+        .unwrap_or_default()
+}
+
 /// `all` and `ungrouped` exist in every Ansible inventory and are not groups of ours: `all` is
 /// `[defaults]`, and `ungrouped` means no group.
 fn is_implicit(group: &str) -> bool {

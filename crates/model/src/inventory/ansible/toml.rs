@@ -123,7 +123,9 @@ fn group(
                 format!("group {name:?}"),
                 None,
                 format!(
-                    "skipped unexpected key {other:?}: only hosts, children and vars are valid"
+                    "skipped unexpected key {other:?}: only hosts, children and vars are \
+                     valid{}",
+                    super::did_you_mean(other, &["hosts", "children", "vars"])
                 ),
             ),
         }

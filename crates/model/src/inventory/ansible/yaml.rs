@@ -223,7 +223,9 @@ impl<'t> Reader<'t> {
                 format!("group {group:?}"),
                 None,
                 format!(
-                    "skipped unexpected key {section:?}: only hosts, children and vars are valid"
+                    "skipped unexpected key {section:?}: only hosts, children and vars are \
+                     valid{}",
+                    super::did_you_mean(section, &["hosts", "children", "vars"])
                 ),
             );
             return None;
