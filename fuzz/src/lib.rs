@@ -144,7 +144,7 @@ const IMPORTER_BUG: &str = "the imported inventory would not be valid (a patchct
 pub fn check_ansible_import(format: model::inventory::ansible::AnsibleFormat, text: &str) {
     use model::inventory::ansible::{ImportConfig, import_as};
     let config = ImportConfig { environment: "production".to_owned() };
-    match import_as(format, std::path::Path::new("hosts"), text, &config) {
+    match import_as(format, std::path::Path::new("hosts"), text, &[], &config) {
         Ok(imported) => {
             for warning in &imported.warnings {
                 assert_within(text, warning.line, warning.column, &warning.message);

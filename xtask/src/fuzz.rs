@@ -26,6 +26,7 @@ use crate::ci::run_command;
 pub const TARGETS: &[&str] = &[
     "ansible_ini",
     "ansible_yaml",
+    "ansible_toml",
     "updateinfo",
     "osv",
     "inventory_toml",
@@ -267,6 +268,11 @@ fn seeds(root: &Path, target: &str) -> anyhow::Result<Seeds> {
             let yaml = has_extension(&["yml", "yaml", "json"]);
             add_files(&mut seeds, root, &model.join("inventory/ansible"), &yaml)?;
             add_files(&mut seeds, root, &external.join("inventories/files"), &yaml)?;
+        }
+        "ansible_toml" => {
+            let toml = has_extension(&["toml"]);
+            add_files(&mut seeds, root, &model.join("inventory/ansible"), &toml)?;
+            add_files(&mut seeds, root, &external.join("inventories/files"), &toml)?;
         }
         "osv" => {
             add_files(&mut seeds, root, &model.join("advisories"), &has_extension(&["json"]))?;

@@ -1,6 +1,6 @@
 //! `patchctl hosts list | show HOST | import-ansible FILE`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -21,7 +21,8 @@ enum Command {
     List,
     /// One host, resolved: defaults, groups and overrides applied.
     Show { host: String },
-    /// Convert an Ansible inventory (INI or YAML) into patchctl's TOML.
+    /// Convert an Ansible inventory (INI, YAML or TOML) into patchctl's TOML, with the
+    /// group_vars/ and host_vars/ folders beside it.
     ImportAnsible {
         file: PathBuf,
         /// The environment of the imported hosts (Ansible has no such notion).
@@ -93,8 +94,9 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         Command::ImportAnsible { file, environment, output } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
+            let vars_files = vars_files(&file)?;
             let config = ansible::ImportConfig { environment };
-            let imported = ansible::import(&file, &text, &config)
+            let imported = ansible::import_with_vars(&file, &text, &vars_files, &config)
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
             for warning in &imported.warnings {
                 eprintln!("{warning}");
@@ -117,4 +119,48 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `group_vars/` and `host_vars/` files beside an Ansible inventory, in the order Ansible
+/// reads them (sorted; a folder's files after one another). Symbolic links to folders are not
+/// followed, so a link to `..` cannot make the walk endless.
+fn vars_files(inventory: &Path) -> anyhow::Result<Vec<ansible::VarsFile>> {
+    let folder = inventory.parent().unwrap_or(Path::new(""));
+    let mut paths = Vec::new();
+    for kind in ["group_vars", "host_vars"] {
+        walk(&folder.join(kind), &mut paths)?;
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        let relative = path.strip_prefix(folder).unwrap_or(&path);
+        let Some(scope) = ansible::vars_scope(relative) else { continue };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        files.push(ansible::VarsFile { path, scope, text });
+    }
+    Ok(files)
+}
+
+fn walk(folder: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error).with_context(|| format!("listing {}", folder.display())),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("listing {}", folder.display()))?;
+    paths.sort();
+    for path in paths {
+        let kind = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .file_type();
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

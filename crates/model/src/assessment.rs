@@ -115,6 +115,9 @@ pub enum Classification {
     Security,
     Bugfix,
     Enhancement,
+    /// A package new to the repository (`type="newpackage"` in updateinfo), which dnf keeps as
+    /// a class of its own.
+    Newpackage,
     Unknown,
 }
 

@@ -14,7 +14,8 @@ use model::version;
 use store::Store;
 
 pub use exposure::{
-    CveHost, CveVerdict, Finding, HostExposure, HostExposureState, cve_report, exposure,
+    CveHost, CveVerdict, Finding, FindingSource, HostExposure, HostExposureState, cve_report,
+    exposure,
 };
 pub use import::{ImportReport, import_advisories};
 

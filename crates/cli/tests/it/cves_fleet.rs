@@ -1,7 +1,8 @@
 //! `patchctl advisories import`, `cves` and `cve` on the test fleet (one Debian and one RPM
 //! host): acme-web's CVEs are listed on every host before patching and none after a rollout,
 //! from the RPM repository's own updateinfo and an OSV record for Debian 12 written here in
-//! Debian's shape. The rollout is a `--security-only` plan, which takes an update only an
+//! Debian's shape; and, before that updateinfo is imported, from what rpm1's dnf says of its
+//! pending updates. The rollout is a `--security-only` plan, which takes an update only an
 //! advisory calls security (apt puts acme-tools in the regular suite).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,6 +126,23 @@ fn cves_are_listed_before_the_rollout_and_gone_after_it() {
         debian_record("DSA-9902-1", "acme-tools", &[ACME_TOOLS_CVE]),
     )
     .unwrap();
+    // Before any import, rpm1's own repository names the CVEs of its pending security
+    // updates (dnf's updateinfo, as `assess` shows them); apt names none on deb1.
+    ok(&fleet, &config, &["assess", "all"]);
+    let mut rpm = set(&ACME_WEB_CVES);
+    rpm.insert(ACME_KERNEL_CVE.into());
+    assert_eq!(
+        exposed(&fleet, &config),
+        BTreeMap::from([("deb1".to_owned(), BTreeSet::new()), ("rpm1".to_owned(), rpm.clone())])
+    );
+    let json: Value =
+        serde_json::from_slice(&ok(&fleet, &config, &["cves", "rpm1", "--format", "json"]).stdout)
+            .unwrap();
+    for finding in json[0]["findings"].as_array().unwrap() {
+        assert_eq!(finding["source"], "repository", "{finding}");
+        assert!(finding["advisory"].as_str().unwrap().starts_with("ACME-2026:"), "{finding}");
+    }
+
     let updateinfo = served_updateinfo();
     let import = ok(
         &fleet,
@@ -149,9 +167,14 @@ fn cves_are_listed_before_the_rollout_and_gone_after_it() {
     let before = exposed(&fleet, &config);
     let mut debian = set(&ACME_WEB_CVES);
     debian.insert(ACME_TOOLS_CVE.into());
-    let mut rpm = set(&ACME_WEB_CVES);
-    rpm.insert(ACME_KERNEL_CVE.into());
+    // The imported updateinfo says the same as the repository: no finding twice.
     assert_eq!(before, BTreeMap::from([("deb1".to_owned(), debian), ("rpm1".to_owned(), rpm)]));
+    let json: Value =
+        serde_json::from_slice(&ok(&fleet, &config, &["cves", "rpm1", "--format", "json"]).stdout)
+            .unwrap();
+    for finding in json[0]["findings"].as_array().unwrap() {
+        assert_eq!(finding["source"], "imported", "{finding}");
+    }
     let table = text(&ok(&fleet, &config, &["cves", "all"]).stdout);
     assert!(table.contains("2 of 2 hosts exposed"), "{table}");
     // The repository's bug fix advisories (acme-tools on rpm1) expose nothing.

@@ -95,3 +95,23 @@ fn import_ansible_ini_and_yaml() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("web3.example.com"));
 }
+
+/// The group_vars/ and host_vars/ folders beside the inventory are read (the case and what
+/// Ansible made of it are in model's test data).
+#[test]
+fn import_ansible_reads_the_vars_folders_beside_the_inventory() {
+    let dir = temp_dir("ansible-vars");
+    let inventory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../model/test_data/inventory/ansible-vars/hosts.ini");
+    let output = patchctl(&dir, &["hosts", "import-ansible", inventory.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let toml = String::from_utf8_lossy(&output.stdout).into_owned();
+    std::fs::write(dir.join("patchctl.toml"), &toml).unwrap();
+    let show = |host: &str| {
+        String::from_utf8_lossy(&patchctl(&dir, &["hosts", "show", host]).stdout).into_owned()
+    };
+    assert!(show("web1.example.com").contains("fromhostfile"), "{toml}");
+    assert!(show("db1").contains("192.0.2.11:2203"), "{toml}");
+    assert!(stderr.contains("host_vars/ghost.yml:1:1: warning"), "{stderr}");
+}

@@ -85,6 +85,7 @@ pub(super) fn render_updateinfo(specs: &[PackageSpec]) -> InputFile {
         let kind = match advisory.kind {
             Classification::Security => "security",
             Classification::Bugfix => "bugfix",
+            Classification::Newpackage => "newpackage",
             Classification::Enhancement | Classification::Unknown => "enhancement",
         };
         let date = format!("{} 00:00:00", advisory.issued);

@@ -13,7 +13,7 @@ use super::postings::{
     Entry, Filed, FixedVersion, InstalledVersion, Postings, ReleasePostings, Span,
 };
 use super::range::Placement;
-use super::{Advisory, Classification};
+use super::{Advisory, Classification, CvssScore, is_cve_id};
 use crate::InstalledPackage;
 use crate::version::{self, Scheme};
 
@@ -31,6 +31,46 @@ const _: () = {
     const fn is_sync<T: Sync>() {}
     is_sync::<AdvisoryIndex>();
 };
+
+/// Gives each advisory without CVSS the scores of the CVE records it names, by its CVE ids and
+/// aliases (`CVE-…`, or a distribution's record of one: `UBUNTU-CVE-…`, `DEBIAN-CVE-…`), that
+/// are among `advisories` with scores of their own (Ubuntu's CVE records carry CVSS vectors;
+/// its USNs do not). Its severity is then that of the highest of them; with none, it keeps
+/// the distribution's rating ([`Advisory::severity`]). Scores are never passed on twice: only
+/// a record's own count.
+pub fn scored_from_cve_records(advisories: &mut [Advisory]) {
+    let is_cve_record = |id: &str| {
+        is_cve_id(id)
+            || id.split_once("-CVE-").is_some_and(|(_, rest)| is_cve_id(&format!("CVE-{rest}")))
+    };
+    let scored: HashMap<&str, usize> = advisories
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.cvss.is_empty() && is_cve_record(&a.id))
+        .map(|(position, a)| (a.id.as_str(), position))
+        .collect();
+    let mut inherited = Vec::new();
+    for (position, advisory) in advisories.iter().enumerate() {
+        if !advisory.cvss.is_empty() {
+            continue;
+        }
+        let mut scores: Vec<CvssScore> = Vec::new();
+        for id in advisory.cves.iter().chain(&advisory.aliases) {
+            let Some(&record) = scored.get(id.as_str()) else { continue };
+            for score in &advisories[record].cvss {
+                if !scores.iter().any(|s| s.vector == score.vector) {
+                    scores.push(score.clone());
+                }
+            }
+        }
+        if !scores.is_empty() {
+            inherited.push((position, scores));
+        }
+    }
+    for (position, scores) in inherited {
+        advisories[position].cvss = scores;
+    }
+}
 
 /// An installed package some advisory names.
 #[derive(Clone, Copy)]
@@ -86,7 +126,10 @@ pub enum ExposureStatus {
 }
 
 impl AdvisoryIndex {
-    pub fn new(advisories: Vec<Advisory>) -> AdvisoryIndex {
+    /// Files `advisories`. One without a CVSS score of its own (Debian's DSA and DLA, Ubuntu's
+    /// USN) is scored from the CVE records among them that it names ([`scored_from_cve_records`]).
+    pub fn new(mut advisories: Vec<Advisory>) -> AdvisoryIndex {
+        scored_from_cve_records(&mut advisories);
         let mut filed: HashMap<ReleaseKey, (Scheme, Vec<Filed<'_>>)> = HashMap::new();
         for (advisory_position, advisory) in advisories.iter().enumerate() {
             for (affected_position, affected) in advisory.affected.iter().enumerate() {

@@ -1,4 +1,4 @@
-//! Import of Ansible inventories (INI and YAML), purely: the text of an Ansible inventory in,
+//! Import of Ansible inventories (INI, YAML and TOML), purely: the text of an Ansible inventory in,
 //! the text of our `inventory.toml` out, with a warning for everything patchctl does not use.
 //!
 //! Ansible's model maps onto ours directly: groups with `children`, group and host variables
@@ -24,10 +24,14 @@
 mod ini;
 mod map;
 mod range;
+mod toml;
+mod vars_files;
 mod write;
 mod yaml;
 
-use std::collections::{HashMap, HashSet};
+pub use vars_files::{VarsFile, VarsName, VarsScope, vars_scope};
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +54,9 @@ pub struct AnsibleImport {
     pub inventory: Inventory,
     /// What was not imported as Ansible meant it, in the order of the source file.
     pub warnings: Vec<ImportWarning>,
+    /// The hosts imported under another name than Ansible's (an IPv6 address as a name), by
+    /// their Ansible name.
+    pub renamed: BTreeMap<String, String>,
 }
 
 /// Something patchctl keeps but does not act on, or leaves out, with where it was.
@@ -88,14 +95,17 @@ impl fmt::Display for ImportWarning {
 pub enum AnsibleFormat {
     Ini,
     Yaml,
+    Toml,
 }
 
 impl AnsibleFormat {
     /// By extension, as Ansible's plugins are usually chosen: `.yml`, `.yaml` and `.json` (a
-    /// subset of YAML) are YAML; anything else (`.ini`, `hosts`, no extension) is INI.
+    /// subset of YAML) are YAML, `.toml` TOML; anything else (`.ini`, `hosts`, no extension)
+    /// is INI.
     pub fn from_path(path: &Path) -> AnsibleFormat {
         match path.extension().and_then(|e| e.to_str()) {
             Some("yml" | "yaml" | "json") => AnsibleFormat::Yaml,
+            Some("toml") => AnsibleFormat::Toml,
             _ => AnsibleFormat::Ini,
         }
     }
@@ -108,20 +118,42 @@ pub fn import(
     text: &str,
     config: &ImportConfig,
 ) -> Result<AnsibleImport, InvalidInventory> {
-    import_as(AnsibleFormat::from_path(path), path, text, config)
+    import_as(AnsibleFormat::from_path(path), path, text, &[], config)
 }
 
-/// Imports an Ansible inventory written in `format`; `path` names it in messages.
+/// Imports an Ansible inventory with the `group_vars/` and `host_vars/` files beside it, whose
+/// variables beat those the inventory sets for the same group or host, as in Ansible.
+pub fn import_with_vars(
+    path: &Path,
+    text: &str,
+    vars_files: &[VarsFile],
+    config: &ImportConfig,
+) -> Result<AnsibleImport, InvalidInventory> {
+    import_as(AnsibleFormat::from_path(path), path, text, vars_files, config)
+}
+
+/// Imports an Ansible inventory written in `format`, with its variables files; `path` names it
+/// in messages.
 pub fn import_as(
     format: AnsibleFormat,
     path: &Path,
     text: &str,
+    vars_files: &[VarsFile],
     config: &ImportConfig,
 ) -> Result<AnsibleImport, InvalidInventory> {
     let mut source = Source::new(path);
+    if text.trim_start().starts_with(VAULT_HEADER) {
+        source.error(
+            Place { file: 0, line: 1, column: 1 },
+            "the file is encrypted with ansible-vault: patchctl does not read vault passwords; \
+             import the decrypted inventory (ansible-vault view FILE > PLAIN)"
+                .to_owned(),
+        );
+        return Err(InvalidInventory::new(source.errors));
+    }
     if let Some((line, length)) = long_line(text) {
         source.error(
-            Place { line, column: 1 },
+            Place { file: 0, line, column: 1 },
             format!(
                 "this line is {length} bytes long, more than the {MAX_LINE_BYTES} an inventory \
                  line may have: not an inventory (a YAML or JSON one written on one line must be \
@@ -133,6 +165,12 @@ pub fn import_as(
     match format {
         AnsibleFormat::Ini => ini::parse(&mut source, text),
         AnsibleFormat::Yaml => yaml::parse(&mut source, text),
+        AnsibleFormat::Toml => toml::parse(&mut source, text),
+    }
+    if source.errors.is_empty() {
+        for file in vars_files {
+            vars_files::read(&mut source, file);
+        }
     }
     source.unique_host_groups();
     if source.errors.is_empty() {
@@ -157,8 +195,11 @@ pub fn import_as(
     })?;
     let mut warnings = document.warnings;
     warnings.sort_by_key(|w| (w.line, w.column));
-    Ok(AnsibleImport { toml, inventory, warnings })
+    Ok(AnsibleImport { toml, inventory, warnings, renamed: document.renamed })
 }
+
+/// How a file or a value encrypted by ansible-vault begins.
+const VAULT_HEADER: &str = "$ANSIBLE_VAULT;";
 
 /// The longest line read, in bytes. Real inventory lines are a host and a few variables;
 /// a longer line is not an inventory, and every line is scanned by the YAML reader's search for
@@ -180,6 +221,8 @@ fn long_line(text: &str) -> Option<(usize, usize)> {
 /// A position in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Place {
+    /// 0: the inventory; n: the n-th variables file ([`VarsFile`]).
+    file: usize,
     line: usize,
     column: usize,
 }
@@ -220,6 +263,8 @@ struct Source<'p> {
     graph: Option<GroupGraph>,
     errors: Vec<InventoryError>,
     warnings: Vec<ImportWarning>,
+    /// The variables files read, for messages: `Place::file` n is `vars_paths[n - 1]`.
+    vars_paths: Vec<PathBuf>,
 }
 
 impl<'p> Source<'p> {
@@ -233,12 +278,21 @@ impl<'p> Source<'p> {
             graph: None,
             errors: Vec::new(),
             warnings: Vec::new(),
+            vars_paths: Vec::new(),
+        }
+    }
+
+    /// The file a place is in.
+    fn path_of(&self, place: Place) -> PathBuf {
+        match place.file {
+            0 => self.path.to_path_buf(),
+            n => self.vars_paths[n - 1].clone(),
         }
     }
 
     fn error(&mut self, place: Place, message: String) {
         self.errors.push(InventoryError {
-            path: self.path.to_path_buf(),
+            path: self.path_of(place),
             line: place.line,
             column: place.column,
             message,
@@ -247,7 +301,7 @@ impl<'p> Source<'p> {
 
     fn warn(&mut self, place: Place, subject: String, variable: Option<&str>, message: String) {
         self.warnings.push(ImportWarning {
-            path: self.path.to_path_buf(),
+            path: self.path_of(place),
             line: place.line,
             column: place.column,
             subject,
@@ -425,27 +479,54 @@ impl<'p> Source<'p> {
     }
 
     /// A host's groups, direct and inherited, in Ansible's order of precedence (general first:
-    /// fewer parents above them, then by name); `ungrouped` for a host in no group, whose
-    /// variables Ansible applies to such hosts. Costs what the host's groups and those above
-    /// them cost, whatever the size of the inventory.
+    /// fewer parents above them, then a lower `ansible_group_priority`, then by name);
+    /// `ungrouped` for a host in no group, whose variables Ansible applies to such hosts.
+    /// Costs what the host's groups and those above them cost, whatever the size of the
+    /// inventory.
     fn groups_by_precedence<'a>(&'a self, host: &'a SourceHost) -> Vec<&'a str> {
         if host.groups.is_empty() {
             return vec!["ungrouped"];
         }
         let direct = host.groups.iter().filter_map(|g| self.group_index.get(g).copied());
-        let mut ordered: Vec<(usize, &str)> = match &self.graph {
-            Some(graph) => graph
-                .with_ancestors(direct)
-                .into_iter()
-                .map(|g| (graph.depth(g), self.groups[g].name.as_str()))
-                .collect(),
-            // Not reached: the graph is built before any host is mapped.
-            None => direct.map(|g| (0, self.groups[g].name.as_str())).collect(),
+        let key = |depth: usize, group: usize| {
+            let group = &self.groups[group];
+            (depth, group.priority(), group.name.as_str())
         };
-        ordered.retain(|(_, g)| !is_implicit(g));
+        let mut ordered: Vec<(usize, i64, &str)> = match &self.graph {
+            Some(graph) => {
+                graph.with_ancestors(direct).into_iter().map(|g| key(graph.depth(g), g)).collect()
+            }
+            // Not reached: the graph is built before any host is mapped.
+            None => direct.map(|g| key(0, g)).collect(),
+        };
+        ordered.retain(|(_, _, g)| !is_implicit(g));
         ordered.sort_unstable();
-        ordered.into_iter().map(|(_, g)| g).collect()
+        ordered.into_iter().map(|(_, _, g)| g).collect()
     }
+}
+
+impl SourceGroup {
+    /// `ansible_group_priority`, the last setting of it; 1 when unset (or invalid, which
+    /// `check_connection_vars` reports).
+    fn priority(&self) -> i64 {
+        self.vars
+            .iter()
+            .rev()
+            .find(|v| v.name == map::GROUP_PRIORITY)
+            .and_then(|v| map::parse_priority(&v.value).ok())
+            .unwrap_or(1)
+    }
+}
+
+/// ` (did you mean "hosts"?)` when `word` is a near miss of one of `known`, else nothing.
+fn did_you_mean(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (super::edit_distance(word, k), *k))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, k)| format!(" (did you mean {k:?}?)"))
+        .unwrap_or_default()
 }
 
 /// `all` and `ungrouped` exist in every Ansible inventory and are not groups of ours: `all` is

@@ -2,16 +2,17 @@
 //!
 //! The rules are allow-lists. Names and addresses end up in SSH connections, log lines, file
 //! names and selectors, so anything a shell, `ssh` or a selector could read as syntax (spaces,
-//! `;`, `$`, a leading `-` that looks like an option, `:`) is refused here, once.
+//! `;`, `$`, a leading `-` that looks like an option, `:`) is refused here, once. Letters and
+//! digits of any script are allowed (`příbor`, an internationalised DNS name), as Ansible allows
+//! them: none is syntax to a shell, `ssh` or a selector.
 
-/// Names of hosts, groups and tags: `[A-Za-z0-9._-]+`, not starting with `-`, and not `all`
-/// (the selector for every host).
+/// Names of hosts, groups and tags: letters, digits, `.`, `_` and `-`, not starting with `-`,
+/// and not `all` (the selector for every host).
 pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!("{what} name is empty"));
     }
-    if let Some(bad) =
-        name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    if let Some(bad) = name.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-')))
     {
         return Err(format!(
             "{what} name {name:?} contains {bad:?}: use letters, digits, '.', '_' and '-'"
@@ -45,14 +46,14 @@ pub fn check_environment(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An IP address (v4, or v6 with an optional `%zone`) or a DNS name.
+/// An IP address (v4, or v6 with an optional `%zone`) or a DNS name (internationalised ones in
+/// their own letters too, as the resolver is handed them).
 pub fn check_address(address: &str) -> Result<(), String> {
     if address.is_empty() {
         return Err("address is empty".to_owned());
     }
-    if let Some(bad) = address
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%')))
+    if let Some(bad) =
+        address.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%')))
     {
         let what = if bad.is_whitespace() { "white space".to_owned() } else { format!("{bad:?}") };
         return Err(format!(
@@ -108,17 +109,19 @@ mod tests {
 
     #[test]
     fn names() {
-        for good in ["deb1", "web01.example.com", "db_2", "a-b"] {
+        for good in ["deb1", "web01.example.com", "db_2", "a-b", "příbor", "é"] {
             assert_eq!(check_name("host", good), Ok(()));
         }
-        for bad in ["", "a b", "a;b", "-x", "all", "é", "env:prod"] {
+        for bad in ["", "a b", "a;b", "-x", "all", "env:prod", "a\u{202e}b", "a\u{a0}b"] {
             assert!(check_name("host", bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn addresses() {
-        for good in ["172.29.5.11", "deb1.example.com", "fe80::1%eth0", "2001:db8::1"] {
+        for good in
+            ["172.29.5.11", "deb1.example.com", "fe80::1%eth0", "2001:db8::1", "fóöbär.éxàmplê.com"]
+        {
             assert_eq!(check_address(good), Ok(()));
         }
         for bad in ["", "a b", "$(reboot)", "a;b", "-oProxyCommand=x", "host\n", "`id`"] {

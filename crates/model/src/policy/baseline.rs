@@ -96,6 +96,7 @@ pub(crate) fn classification_word(classification: Classification) -> &'static st
         Classification::Security => "security",
         Classification::Bugfix => "bugfix",
         Classification::Enhancement => "enhancement",
+        Classification::Newpackage => "newpackage",
         Classification::Unknown => "unknown",
     }
 }

@@ -15,7 +15,7 @@ fn own(name: &str) -> PathBuf {
 }
 
 /// Reads an OSV or updateinfo file (`.gz` decompressed) as `patchctl advisories import` does.
-fn parse_file(path: &Path) -> ParsedFile {
+pub(crate) fn parse_file(path: &Path) -> ParsedFile {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     if name.ends_with(".json") {

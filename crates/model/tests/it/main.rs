@@ -3,4 +3,5 @@
 //! were skipped and pass.
 
 mod advisory;
+mod external;
 mod version;

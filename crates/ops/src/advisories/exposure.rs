@@ -1,9 +1,13 @@
 //! Exposure of hosts to known advisories, from each host's latest assessment: `patchctl cves`
 //! (what each host is exposed to, and the update that fixes it) and `patchctl cve CVE-…`
 //! (which hosts are affected, fixed, or not concerned).
+//!
+//! `cves` also counts what the host's own repositories say: a pending security update that
+//! dnf's updateinfo names advisories or CVEs for (as `assess` shows them) is a finding even when
+//! that updateinfo was never imported, unless an imported advisory already says the same.
 
 use model::advisory::{AdvisoryIndex, Exposure, ExposureStatus, HostRelease};
-use model::{Assessment, ResolvedHost, Severity};
+use model::{Assessment, Classification, ResolvedHost, Severity};
 use serde::Serialize;
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
@@ -52,6 +56,85 @@ pub struct Finding {
     pub update: Option<String>,
     /// Why no verdict could be reached, for [`ExposureStatus::Undecided`].
     pub reason: Option<String>,
+    pub source: FindingSource,
+}
+
+/// Where a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSource {
+    /// An imported advisory (`patchctl advisories import`).
+    Imported,
+    /// The host's repositories, as its package manager annotated a pending update (dnf's
+    /// updateinfo) in the assessment; `advisory` holds the advisory ids it named.
+    Repository,
+}
+
+/// The findings a host's pending security updates carry from its repositories' updateinfo,
+/// less what the imported advisories already found for the same package: an update's advisory
+/// ids and CVEs, affected at the installed version and fixed by the candidate.
+fn repository_findings(
+    assessment: &Assessment,
+    scheme: model::version::Scheme,
+    imported: &[Finding],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for update in &assessment.updates {
+        if update.classification != Classification::Security
+            || (update.advisories.is_empty() && update.cves.is_empty())
+        {
+            continue;
+        }
+        let known = imported.iter().filter(|f| f.package == update.name);
+        let known_ids: Vec<&str> = known
+            .clone()
+            .flat_map(|f| {
+                std::iter::once(f.advisory.as_str()).chain(f.cves.iter().map(String::as_str))
+            })
+            .collect();
+        let advisories: Vec<String> = update
+            .advisories
+            .iter()
+            .filter(|a| !known_ids.contains(&a.as_str()))
+            .cloned()
+            .collect();
+        let cves: Vec<String> =
+            update.cves.iter().filter(|c| !known_ids.contains(&c.as_str())).cloned().collect();
+        if advisories.is_empty() && cves.is_empty() {
+            continue;
+        }
+        // An installonly kernel's update is a new install; the newest installed one is exposed.
+        let installed = update.installed_version.clone().or_else(|| {
+            assessment
+                .installed
+                .iter()
+                .filter(|p| p.name == update.name)
+                .map(|p| p.version.clone())
+                .max_by(|a, b| {
+                    model::version::compare(scheme, a, b).unwrap_or(std::cmp::Ordering::Equal)
+                })
+        });
+        let Some(installed_version) = installed else { continue };
+        out.push(Finding {
+            advisory: if advisories.is_empty() {
+                update.advisories.join(", ")
+            } else {
+                advisories.join(", ")
+            },
+            cves,
+            severity: update.severity,
+            cvss_score: None,
+            cvss_vector: None,
+            package: update.name.clone(),
+            installed_version,
+            status: ExposureStatus::Affected,
+            fixed_version: Some(update.candidate_version.clone()),
+            update: Some(update.candidate_version.clone()),
+            reason: None,
+            source: FindingSource::Repository,
+        });
+    }
+    out
 }
 
 /// The latest assessment of each host, as the plan reads them: a failed latest attempt is
@@ -114,6 +197,7 @@ fn finding(
         fixed_version: exposure.fixed_version,
         update,
         reason: exposure.reason,
+        source: FindingSource::Imported,
     }
 }
 
@@ -132,12 +216,14 @@ pub async fn exposure(
             Ok(assessment) => {
                 let release = HostRelease::of(&assessment.os, assessment.package_manager);
                 // Bug fix and enhancement advisories (updateinfo) expose nothing.
-                let findings = index
+                let mut findings: Vec<Finding> = index
                     .exposures(&release, &assessment.installed)
                     .into_iter()
                     .filter(|e| index.is_security(e.advisory))
                     .map(|e| finding(index, assessment, release.scheme, e))
                     .collect();
+                let from_repositories = repository_findings(assessment, release.scheme, &findings);
+                findings.extend(from_repositories);
                 (Some(assessment.taken_at_unix), HostExposureState::Assessed { findings })
             }
         };

@@ -211,4 +211,21 @@ mod tests {
             ["dangling.json", "itself", "rocky/parent", "root", "zero.json"]
         );
     }
+
+    /// The external corpus's `.xml.xz` updateinfo (createrepo_c's test data; dnf reads xz):
+    /// refused with the formats patchctl reads, and its gzip sibling of the corpus is read.
+    #[test]
+    fn an_xz_updateinfo_is_refused_naming_the_formats_read() {
+        let corpus =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/external/updateinfo");
+        let xz = corpus.join("createrepo_c--updateinfo_02.xml.xz");
+        assert!(xz.is_file(), "the external corpus is expected at {}", corpus.display());
+        let parsed = read_file(&xz, "createrepo_c--updateinfo_02.xml.xz");
+        let [skipped] = &parsed.skipped[..] else { panic!("{parsed:?}") };
+        assert!(skipped.reason.contains(".xml or .xml.gz"), "{}", skipped.reason);
+        assert!(parsed.advisories.is_empty());
+        let gz = corpus.join("createrepo_c--repo_with_additional_metadata-updateinfo_01.xml.gz");
+        let parsed = read_file(&gz, "updateinfo_01.xml.gz");
+        assert_eq!(parsed.advisories.len(), 1, "{parsed:?}");
+    }
 }

@@ -102,7 +102,8 @@ fn parse_label(label: &str) -> Option<(Classification, Option<Severity>)> {
         "security" => Some((Classification::Security, None)),
         "bugfix" => Some((Classification::Bugfix, None)),
         "enhancement" => Some((Classification::Enhancement, None)),
-        "newpackage" | "unknown" => Some((Classification::Unknown, None)),
+        "newpackage" => Some((Classification::Newpackage, None)),
+        "unknown" => Some((Classification::Unknown, None)),
         _ => None,
     }
 }

@@ -35,12 +35,15 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         let indent = raw.chars().take_while(|c| c.is_whitespace()).count();
-        let place = Place { line: index + 1, column: indent + 1 };
+        let place = Place { file: 0, line: index + 1, column: indent + 1 };
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        if line.starts_with('[') {
-            match header(line) {
+        // As in Ansible, a line is a section header when it reads as one or ends with `]`;
+        // `[::1]:2222` and `[a:c]-web` are host lines.
+        let header = line.starts_with('[').then(|| header(line));
+        if let Some(header) = header.filter(|h| h.is_ok() || line.ends_with(']')) {
+            match header {
                 Ok(next) => {
                     match &next {
                         Section::Hosts(name) | Section::Children(name) => {
@@ -137,9 +140,20 @@ fn host_line(source: &mut Source<'_>, line: &str, place: Place, group: &str) {
         Err(message) => return source.error(place, message),
     };
     let Some(((_, pattern), assignments)) = words.split_first() else { return };
+    if pattern.ends_with(':') {
+        // Ansible's INI plugin refuses these too (`1234::` would be a valid IPv6 address).
+        return source.error(
+            place,
+            format!(
+                "invalid host pattern {pattern:?}: ending in ':' is not allowed, this character \
+                 separates a port (write an IPv6 address ending in ':' as [ADDRESS] or set \
+                 ansible_host)"
+            ),
+        );
+    }
     let mut vars = Vec::new();
     for (column, word) in assignments {
-        let var_place = Place { line: place.line, column: place.column + column };
+        let var_place = Place { file: 0, line: place.line, column: place.column + column };
         match word.split_once('=') {
             Some((name, value)) if !name.is_empty() => {
                 vars.push(Var { name: name.to_owned(), value: value.to_owned(), place: var_place });

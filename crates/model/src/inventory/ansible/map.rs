@@ -19,17 +19,40 @@ impl Source<'_> {
     pub(super) fn map(mut self, config: &ImportConfig) -> Result<Document, InvalidInventory> {
         if let Err(message) = check_environment(&config.environment) {
             self.error(
-                Place { line: 1, column: 1 },
+                Place { file: 0, line: 1, column: 1 },
                 format!("the environment to import into: {message}"),
             );
         }
         let all_vars = self.vars_of("all");
         let defaults = connection(&all_vars).0;
         let mut hosts = Vec::new();
+        let mut renamed = BTreeMap::new();
         for index in 0..self.hosts.len() {
             if let Some(host) = self.map_host(index, &all_vars) {
+                if host.name != self.hosts[index].name {
+                    renamed.insert(self.hosts[index].name.clone(), host.name.clone());
+                }
                 hosts.push(host);
             }
+        }
+        // A renamed host must not take another's name.
+        let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
+        for host in &hosts {
+            *taken.entry(host.name.as_str()).or_default() += 1;
+        }
+        let mut clashes = Vec::new();
+        for (ansible_name, name) in &renamed {
+            if taken.get(name.as_str()).copied().unwrap_or(0) > 1 {
+                let place = self.hosts[self.host_index[ansible_name]].place;
+                let message = format!(
+                    "host {ansible_name:?} would be renamed {name:?}, the name of another host: \
+                     give it a name and set ansible_host={ansible_name}"
+                );
+                clashes.push((place, message));
+            }
+        }
+        for (place, message) in clashes {
+            self.error(place, message);
         }
         let mut groups = Vec::new();
         for index in 0..self.groups.len() {
@@ -70,6 +93,7 @@ impl Source<'_> {
             hosts,
             groups,
             warnings: self.warnings,
+            renamed,
         })
     }
 
@@ -94,10 +118,11 @@ impl Source<'_> {
             .rev()
             .find(|v| v.name == "ansible_connection")
             .cloned();
-        let transport = match connection_var.as_ref().map(|v| v.value.trim()) {
-            None | Some("ssh" | "smart" | "paramiko") => TransportKind::Ssh,
+        let transport = match connection_var.as_ref().map(|v| connection_plugin(&v.value)) {
+            None | Some("ssh" | "smart" | "paramiko" | "paramiko_ssh") => TransportKind::Ssh,
             Some("local") => TransportKind::Local,
-            Some(other) => {
+            Some(_) => {
+                let other = connection_var.as_ref().map_or("", |v| v.value.trim());
                 let var =
                     connection_var.as_ref().map_or((place, ""), |v| (v.place, v.name.as_str()));
                 let message = format!(
@@ -107,15 +132,28 @@ impl Source<'_> {
                 return None;
             }
         };
-        // Settings from `all` are in [defaults]; the host gets what its groups and itself set.
-        let mut fields = connection(&inherited).0;
+        // Settings from `all` are in [defaults]; the host gets what differs from them once its
+        // groups and itself are applied (an `ansible_ssh_*` spelling set anywhere wins, as in
+        // Ansible, so a group's may beat the host's other spelling).
+        let defaults = connection(all_vars).0;
+        let full: Vec<Var> = all_vars.iter().chain(&inherited).cloned().collect();
+        let full = connection(&full).0;
+        let mut fields = Fields {
+            address: full.address.clone(),
+            user: full.user.clone().filter(|_| full.user != defaults.user),
+            port: full.port.filter(|_| full.port != defaults.port),
+            ssh_key: full.ssh_key.clone().filter(|_| full.ssh_key != defaults.ssh_key),
+            sudo: full.sudo.filter(|_| full.sudo != defaults.sudo),
+            transport: None,
+        };
         fields.transport = (transport == TransportKind::Local).then_some(TransportKind::Local);
         let name = match check_name("host", &source_name) {
             Ok(()) => source_name.clone(),
             // An IPv6 address is a fine Ansible host name but not one of ours.
-            Err(_) if check_address(&source_name).is_ok() => {
+            Err(_) if source_name.contains(':') && check_address(&source_name).is_ok() => {
                 let name = source_name.replace([':', '%'], "-");
                 // `::1` would become `--1`, which reads as an option.
+                let name = if name.starts_with('-') { format!("ipv6{name}") } else { name };
                 if let Err(message) = check_name("host", &name) {
                     let message = format!(
                         "host {source_name:?} cannot be renamed: {message}; give it a name and \
@@ -134,10 +172,6 @@ impl Source<'_> {
                 return None;
             }
         };
-        // [defaults] has no address: an `ansible_host` on `all` is written on every host.
-        if fields.address.is_none() {
-            fields.address = connection(all_vars).0.address;
-        }
         if fields.address.is_none() && transport == TransportKind::Ssh {
             match check_address(&source_name) {
                 Ok(()) => fields.address = Some(source_name.clone()),
@@ -187,10 +221,20 @@ impl Source<'_> {
     }
 }
 
+/// A connection plugin's short name: `ansible.builtin.ssh` and `ansible.legacy.ssh` are `ssh`.
+fn connection_plugin(value: &str) -> &str {
+    let value = value.trim();
+    value
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| value.strip_prefix("ansible.legacy."))
+        .unwrap_or(value)
+}
+
 fn understood(var: &Var) -> bool {
     let value = var.value.trim();
     MAPPED.contains(&var.name.as_str())
         || var.name == "ansible_connection"
+        || var.name == GROUP_PRIORITY
         || (var.name == "ansible_become_method" && value == "sudo")
         || (var.name == "ansible_become_user" && value == "root")
 }
@@ -200,36 +244,67 @@ fn kept(vars: &[Var]) -> BTreeMap<String, String> {
     vars.iter().filter(|v| !understood(v)).map(|v| (v.name.clone(), v.value.clone())).collect()
 }
 
-/// The connection fields `vars` set (the last setting of each wins), and the problems found,
-/// each at the place its variable was set.
+/// The connection fields `vars` set (the last setting of each variable wins), and the problems
+/// found, each at the place its variable was set. Of the two spellings of a setting, the
+/// `ansible_ssh_*` one wins whatever the order, as in Ansible's ssh connection plugin, which
+/// lists it after the other.
 pub(super) fn connection(vars: &[Var]) -> (Fields, Vec<(Place, String)>) {
-    let mut fields = Fields::default();
+    // [plain spelling, ssh spelling]
+    let mut fields = [Fields::default(), Fields::default()];
     let mut problems = Vec::new();
     for var in vars {
         let value = var.value.trim();
+        let (plain, ssh) = fields.split_at_mut(1);
+        let (plain, ssh) = (&mut plain[0], &mut ssh[0]);
         let result = match var.name.as_str() {
-            "ansible_host" | "ansible_ssh_host" => {
-                check_address(value).map(|()| fields.address = Some(value.to_owned()))
+            "ansible_host" => check_address(value).map(|()| plain.address = Some(value.to_owned())),
+            "ansible_ssh_host" => {
+                check_address(value).map(|()| ssh.address = Some(value.to_owned()))
             }
-            "ansible_user" | "ansible_ssh_user" => {
-                check_user(value).map(|()| fields.user = Some(value.to_owned()))
+            "ansible_user" => check_user(value).map(|()| plain.user = Some(value.to_owned())),
+            "ansible_ssh_user" => check_user(value).map(|()| ssh.user = Some(value.to_owned())),
+            "ansible_port" => parse_port(value).map(|port| plain.port = Some(port)),
+            "ansible_ssh_port" => parse_port(value).map(|port| ssh.port = Some(port)),
+            "ansible_private_key_file" => {
+                check_text("ssh key", value).map(|()| plain.ssh_key = Some(value.to_owned()))
             }
-            "ansible_port" | "ansible_ssh_port" => value
-                .parse::<i64>()
-                .map_err(|_| format!("port {value:?} is not a number: expected 1 to 65535"))
-                .and_then(check_port)
-                .map(|port| fields.port = Some(port)),
-            "ansible_ssh_private_key_file" | "ansible_private_key_file" => {
-                check_text("ssh key", value).map(|()| fields.ssh_key = Some(value.to_owned()))
+            "ansible_ssh_private_key_file" => {
+                check_text("ssh key", value).map(|()| ssh.ssh_key = Some(value.to_owned()))
             }
-            "ansible_become" => parse_bool(value).map(|sudo| fields.sudo = Some(sudo)),
+            "ansible_become" => parse_bool(value).map(|sudo| plain.sudo = Some(sudo)),
+            GROUP_PRIORITY => parse_priority(value).map(|_| ()),
             _ => Ok(()),
         };
         if let Err(message) = result {
             problems.push((var.place, format!("{}: {message}", var.name)));
         }
     }
+    let [plain, ssh] = fields;
+    let fields = Fields {
+        address: ssh.address.or(plain.address),
+        user: ssh.user.or(plain.user),
+        port: ssh.port.or(plain.port),
+        ssh_key: ssh.ssh_key.or(plain.ssh_key),
+        sudo: plain.sudo,
+        transport: None,
+    };
     (fields, problems)
+}
+
+fn parse_port(value: &str) -> Result<u16, String> {
+    value
+        .parse::<i64>()
+        .map_err(|_| format!("port {value:?} is not a number: expected 1 to 65535"))
+        .and_then(check_port)
+}
+
+/// The variable that orders groups of the same depth before their names do: the higher
+/// priority is applied later, so it wins.
+pub(super) const GROUP_PRIORITY: &str = "ansible_group_priority";
+
+/// A group's priority as Ansible reads it, an integer (1 when not set).
+pub(super) fn parse_priority(value: &str) -> Result<i64, String> {
+    value.trim().parse::<i64>().map_err(|_| format!("{value:?} is not an integer"))
 }
 
 /// Variables that become fields.
@@ -263,6 +338,7 @@ pub(super) struct Document {
     pub(super) hosts: Vec<DocumentHost>,
     pub(super) groups: Vec<DocumentGroup>,
     pub(super) warnings: Vec<ImportWarning>,
+    pub(super) renamed: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

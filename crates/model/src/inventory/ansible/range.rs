@@ -6,19 +6,17 @@
 pub const MAX_HOSTS_PER_PATTERN: usize = 10_000;
 
 /// Splits a trailing `:PORT` off a host pattern. The colon must be outside brackets (a range
-/// has one inside) and the only one there (an IPv6 address has several); a bracketed IPv6
-/// address may carry a port after its `]`.
+/// has one inside) and the only one there (an IPv6 address has several); a bracketed address
+/// or name, which may hold ranges itself, may carry a port after its `]` (`[::1]:2222`,
+/// `[web.example.com]:2222`, `[2001:db8::[1:3]]:2222`), as Ansible's `parse_address` reads them.
 pub fn split_port(pattern: &str) -> Result<(&str, Option<u16>), String> {
-    let bracketed_ipv6 = pattern
-        .strip_prefix('[')
-        .and_then(|inner| inner.split_once(']'))
-        .filter(|(address, _)| address.matches(':').count() > 1);
-    if let Some((address, rest)) = bracketed_ipv6 {
-        return match rest.strip_prefix(':') {
-            Some(port) => Ok((address, Some(parse_port(pattern, port)?))),
-            None if rest.is_empty() => Ok((address, None)),
-            None => Err(format!("unexpected {rest:?} after the address in {pattern:?}")),
-        };
+    if let Some((inside, rest)) = bracketed(pattern) {
+        if let Some(port) = rest.strip_prefix(':') {
+            return Ok((inside, Some(parse_port(pattern, port)?)));
+        }
+        if rest.is_empty() && inside.matches(':').count() > 1 {
+            return Ok((inside, None));
+        }
     }
     let mut depth = 0i32;
     let mut outside_colons = Vec::new();
@@ -34,6 +32,28 @@ pub fn split_port(pattern: &str) -> Result<(&str, Option<u16>), String> {
         [i] => Ok((&pattern[..*i], Some(parse_port(pattern, &pattern[i + 1..])?))),
         _ => Ok((pattern, None)),
     }
+}
+
+/// `[INSIDE]REST` with the brackets matched (INSIDE may hold ranges in brackets of its own),
+/// when INSIDE is an address or a name rather than a range: it holds a `.` or two `:`.
+fn bracketed(pattern: &str) -> Option<(&str, &str)> {
+    let inner = pattern.strip_prefix('[')?;
+    let mut depth = 1;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    let (inside, rest) = (&inner[..i], &inner[i + 1..]);
+                    let range = inside.matches(':').count() == 1 && !inside.contains('.');
+                    return (!range && !inside.is_empty()).then_some((inside, rest));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn parse_port(pattern: &str, port: &str) -> Result<u16, String> {
@@ -183,6 +203,15 @@ mod tests {
         assert_eq!(split_port("web[01:03]").unwrap(), ("web[01:03]", None));
         assert_eq!(split_port("2001:db8::1").unwrap(), ("2001:db8::1", None));
         assert_eq!(split_port("[2001:db8::1]:22").unwrap(), ("2001:db8::1", Some(22)));
+        assert_eq!(split_port("[::1]:442").unwrap(), ("::1", Some(442)));
+        assert_eq!(split_port("[some.host.com]:493").unwrap(), ("some.host.com", Some(493)));
+        assert_eq!(
+            split_port("[abcd:ef98::7654:[6:32]]:2222").unwrap(),
+            ("abcd:ef98::7654:[6:32]", Some(2222))
+        );
+        assert_eq!(split_port("[a:b]foo.com").unwrap(), ("[a:b]foo.com", None));
+        assert_eq!(split_port("foo[a:b]:42").unwrap(), ("foo[a:b]", Some(42)));
+        assert_eq!(split_port("abcd:ef98::7654:[1:9]").unwrap(), ("abcd:ef98::7654:[1:9]", None));
         assert!(split_port("host:http").is_err());
     }
 }

@@ -20,9 +20,20 @@ fn sibling(case: &Path, suffix: &str) -> std::path::PathBuf {
     case.with_file_name(name)
 }
 
+/// The inventories among the files: `NAME.toml` is one, `NAME.ini.toml` what `NAME.ini`
+/// imports to.
+fn inventories() -> Vec<std::path::PathBuf> {
+    let extensions = ["ini", "yml", "toml"];
+    let snapshot = |case: &Path| {
+        let stem = Path::new(case.file_stem().unwrap());
+        stem.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e))
+    };
+    cases("ansible", &extensions).into_iter().filter(|case| !snapshot(case)).collect()
+}
+
 #[test]
 fn ansible_inventories() {
-    for case in cases("ansible", &["ini", "yml"]) {
+    for case in inventories() {
         let text = std::fs::read_to_string(&case).unwrap();
         let name = Path::new(case.file_name().unwrap());
         match import(name, &text, &config()) {
@@ -96,7 +107,7 @@ fn the_docs_examples_resolve_as_ansible_would() {
 
 #[test]
 fn the_output_round_trips() {
-    for case in cases("ansible", &["ini", "yml"]) {
+    for case in inventories() {
         let text = std::fs::read_to_string(&case).unwrap();
         if let Ok(imported) = import(Path::new(case.file_name().unwrap()), &text, &config()) {
             let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml).unwrap();
@@ -229,8 +240,8 @@ proptest! {
 
     #[test]
     fn importing_never_panics_and_what_imports_round_trips(text in ansible_like_text()) {
-        for format in [AnsibleFormat::Ini, AnsibleFormat::Yaml] {
-            if let Ok(imported) = import_as(format, Path::new("hosts"), &text, &config()) {
+        for format in [AnsibleFormat::Ini, AnsibleFormat::Yaml, AnsibleFormat::Toml] {
+            if let Ok(imported) = import_as(format, Path::new("hosts"), &text, &[], &config()) {
                 let again = Inventory::parse(Path::new("inventory.toml"), &imported.toml);
                 prop_assert_eq!(again.ok(), Some(imported.inventory));
             }
@@ -259,4 +270,87 @@ fn keys_that_start_no_line_are_not_searched_for_through_the_text() {
     // `x` of a1 starts no line: its warning is at its host's key.
     let warning = imported.warnings.iter().find(|w| w.subject == "host \"a1\"").unwrap();
     assert_eq!((warning.line, warning.column), (4, 5));
+}
+
+/// `test_data/inventory/ansible-vars/`: an inventory with `group_vars/` and `host_vars/`
+/// beside it imports with the address, port and user `ansible-inventory --list` gave each host
+/// (captured beside it), and the file that names no host is a warning.
+#[test]
+fn vars_folders_as_ansible_reads_them() {
+    let folder = crate::inventory::tests::test_data("ansible-vars");
+    let mut paths = Vec::new();
+    let mut pending = vec![folder.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { pending.push(path) } else { paths.push(path) }
+        }
+    }
+    paths.sort();
+    let vars_files: Vec<VarsFile> = paths
+        .iter()
+        .filter_map(|path| {
+            let relative = path.strip_prefix(&folder).unwrap();
+            let scope = vars_scope(relative)?;
+            let text = std::fs::read_to_string(path).unwrap();
+            Some(VarsFile { path: relative.to_path_buf(), scope, text })
+        })
+        .collect();
+    assert_eq!(vars_files.len(), 7, "{vars_files:#?}");
+    let text = std::fs::read_to_string(folder.join("hosts.ini")).unwrap();
+    let imported = import_with_vars(Path::new("hosts.ini"), &text, &vars_files, &config()).unwrap();
+    let captured: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("ansible-inventory-list.json")).unwrap(),
+    )
+    .unwrap();
+    let hostvars = captured["_meta"]["hostvars"].as_object().unwrap();
+    assert_eq!(imported.inventory.hosts().len(), hostvars.len());
+    for (name, vars) in hostvars {
+        let host = imported.inventory.host(name).unwrap();
+        assert_eq!(host.address, vars.get("ansible_host").and_then(|v| v.as_str()).unwrap_or(name));
+        assert_eq!(Some(u64::from(host.port)), vars["ansible_port"].as_u64(), "{name}");
+        assert_eq!(host.user, vars["ansible_user"].as_str().unwrap(), "{name}");
+    }
+    let warnings: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("host_vars/ghost.yml:1:1: warning: host \"ghost.yml\"")
+                && w.contains("no host \"ghost\"")),
+        "{warnings:#?}"
+    );
+    // A kept variable from a group's file is warned about at its line in that file.
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("group_vars/web.yml:2:1:") && w.contains("ntp_server")),
+        "{warnings:#?}"
+    );
+}
+
+/// A variables file's errors point into it.
+#[test]
+fn a_bad_vars_file_is_refused_at_its_line() {
+    let file = |path: &str, text: &str| VarsFile {
+        path: path.into(),
+        scope: vars_scope(Path::new(path)).unwrap(),
+        text: text.to_owned(),
+    };
+    let inventory = "[web]\nweb1\n";
+    for (vars, expected) in [
+        (
+            file("group_vars/web.yml", "ansible_port: 22\nansible_user: 'a b'\n"),
+            "group_vars/web.yml:2:1: ansible_user: user \"a b\" contains ' '",
+        ),
+        (file("group_vars/web.yml", "a: [\n"), "group_vars/web.yml:2:1: invalid YAML"),
+        (file("host_vars/web1", "- a list\n"), "host_vars/web1:1:1: expected a mapping"),
+        (
+            file("group_vars/all", "$ANSIBLE_VAULT;1.1;AES256\n6162\n"),
+            "group_vars/all:1:1: the file is encrypted with ansible-vault",
+        ),
+    ] {
+        let error =
+            import_with_vars(Path::new("hosts"), inventory, &[vars], &config()).unwrap_err();
+        assert!(error.to_string().starts_with(expected), "{error}");
+    }
 }

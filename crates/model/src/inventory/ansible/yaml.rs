@@ -38,8 +38,9 @@ use super::{Place, Source, Var};
 fn within(text: &str, line: usize, column: usize) -> Place {
     let lines: Vec<&str> = text.split('\n').collect();
     match lines.get(line.saturating_sub(1)) {
-        Some(found) => Place { line, column: column.clamp(1, found.chars().count() + 1) },
+        Some(found) => Place { file: 0, line, column: column.clamp(1, found.chars().count() + 1) },
         None => Place {
+            file: 0,
             line: lines.len(),
             column: lines.last().map_or(0, |last| last.chars().count()) + 1,
         },
@@ -50,37 +51,81 @@ pub(super) fn parse(source: &mut Source<'_>, text: &str) {
     let mut document: Value = match yaml_serde::from_str(text) {
         Ok(document) => document,
         Err(error) => {
-            let place = error
-                .location()
-                .map_or(Place { line: 1, column: 1 }, |l| within(text, l.line(), l.column()));
+            let place = error.location().map_or(Place { file: 0, line: 1, column: 1 }, |l| {
+                within(text, l.line(), l.column())
+            });
             return source
                 .error(place, format!("invalid YAML: {}", without_location(&error.to_string())));
         }
     };
     if let Err(error) = document.apply_merge() {
-        return source.error(Place { line: 1, column: 1 }, format!("invalid YAML: {error}"));
+        return source
+            .error(Place { file: 0, line: 1, column: 1 }, format!("invalid YAML: {error}"));
     }
-    let reader =
-        Reader { keys: key_index(text), found: RefCell::default(), cursors: RefCell::default() };
+    let reader = Reader::new(text, 0);
     match &document {
         Value::Null => {}
         Value::Mapping(groups) => {
             for (key, body) in groups {
                 let Some(name) = reader.key(source, &[], key) else { continue };
+                if !matches!(key, Value::String(_)) {
+                    source.error(reader.locate(&[]), not_a_string("group name", &name));
+                    continue;
+                }
                 reader.group(source, std::slice::from_ref(&name), &name, body);
             }
         }
         _ => source.error(
-            Place { line: 1, column: 1 },
+            Place { file: 0, line: 1, column: 1 },
             "expected a mapping of groups at the top (all: …)".to_owned(),
         ),
     }
 }
 
+/// Ansible refuses a host or group named by a number or a boolean (`1234:`), which YAML does
+/// not read as text.
+pub(super) fn not_a_string(what: &str, name: &str) -> String {
+    format!(
+        "{what} {name} must be a string, as Ansible requires: enclose integers, floats and \
+         booleans in quotation marks (\"{name}\")"
+    )
+}
+
 /// A 0-based line index and character column.
 type LineColumn = (usize, usize);
 
+/// The variables of a `group_vars/` or `host_vars/` file, the `file`-th: a mapping of names to
+/// values (or nothing); `None` after an error.
+pub(super) fn parse_vars(source: &mut Source<'_>, text: &str, file: usize) -> Option<Vec<Var>> {
+    let at = |line, column| Place { file, line, column };
+    let mut document: Value = match yaml_serde::from_str(text) {
+        Ok(document) => document,
+        Err(error) => {
+            let place = error
+                .location()
+                .map_or(at(1, 1), |l| Place { file, ..within(text, l.line(), l.column()) });
+            let message = format!("invalid YAML: {}", without_location(&error.to_string()));
+            source.error(place, message);
+            return None;
+        }
+    };
+    if let Err(error) = document.apply_merge() {
+        source.error(at(1, 1), format!("invalid YAML: {error}"));
+        return None;
+    }
+    match &document {
+        Value::Null => Some(Vec::new()),
+        Value::Mapping(vars) => Some(Reader::new(text, file).vars(source, &[], vars)),
+        _ => {
+            source.error(at(1, 1), "expected a mapping of variable names to values".to_owned());
+            None
+        }
+    }
+}
+
 struct Reader<'t> {
+    /// The file read: 0 for the inventory, n for the n-th variables file.
+    file: usize,
     /// Each text a line starts with as a key (`key:`, `- key:`, `"key":`), with the lines and
     /// columns where it does, in the order of the text.
     keys: HashMap<&'t str, Vec<LineColumn>>,
@@ -90,7 +135,16 @@ struct Reader<'t> {
     cursors: RefCell<HashMap<Vec<String>, usize>>,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t> {
+    fn new(text: &'t str, file: usize) -> Self {
+        Reader {
+            file,
+            keys: key_index(text),
+            found: RefCell::default(),
+            cursors: RefCell::default(),
+        }
+    }
+
     fn group(&self, source: &mut Source<'_>, path: &[String], name: &str, body: &Value) {
         let place = self.locate(path);
         source.group_mut(name, place);
@@ -113,6 +167,11 @@ impl Reader<'_> {
             };
             for (item_key, item_value) in items {
                 let Some(item) = self.key(source, &section_path, item_key) else { continue };
+                if section != "vars" && !matches!(item_key, Value::String(_)) {
+                    let what = if section == "hosts" { "host pattern" } else { "group name" };
+                    source.error(self.locate(&section_path), not_a_string(what, &item));
+                    continue;
+                }
                 let item_path = [section_path.as_slice(), std::slice::from_ref(&item)].concat();
                 let item_place = self.locate(&item_path);
                 match section.as_str() {
@@ -164,7 +223,9 @@ impl Reader<'_> {
                 format!("group {group:?}"),
                 None,
                 format!(
-                    "skipped unexpected key {section:?}: only hosts, children and vars are valid"
+                    "skipped unexpected key {section:?}: only hosts, children and vars are \
+                     valid{}",
+                    super::did_you_mean(section, &["hosts", "children", "vars"])
                 ),
             );
             return None;
@@ -212,8 +273,8 @@ impl Reader<'_> {
     /// is scanned about once per level. A key not found gets its parent's position.
     fn locate(&self, path: &[String]) -> Place {
         match self.locate_line(path) {
-            Some((index, column)) => Place { line: index + 1, column: column + 1 },
-            None => Place { line: 1, column: 1 },
+            Some((index, column)) => Place { file: self.file, line: index + 1, column: column + 1 },
+            None => Place { file: self.file, line: 1, column: 1 },
         }
     }
 
