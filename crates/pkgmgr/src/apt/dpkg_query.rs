@@ -145,7 +145,7 @@ pub fn is_package_name(name: &str) -> bool {
 }
 
 /// A version or architecture: printable ASCII with no white space. dpkg refuses the rest.
-fn is_word(word: &str) -> bool {
+pub(super) fn is_word(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_graphic())
 }
 

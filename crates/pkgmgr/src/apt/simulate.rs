@@ -139,7 +139,10 @@ fn parse_install(rest: &str) -> Option<SimulatedInstall<'_>> {
     // The architecture is the last bracketed word; origins come before it, ", "-separated.
     let arch_start = described.rfind(" [")?;
     let arch = described[arch_start + 2..].strip_suffix(']')?;
-    if candidate_version.is_empty() || arch.is_empty() {
+    // A version goes into an argv later (`NAME=VERSION`): printable ASCII only, as dpkg
+    // requires, never a control character (found by fuzzing: `3.11\x0e2-6+deb12u9`).
+    let is_word = super::dpkg_query::is_word;
+    if !is_word(candidate_version) || !is_word(arch) || !installed_version.is_none_or(is_word) {
         return None;
     }
     Some(SimulatedInstall {
@@ -250,6 +253,11 @@ mod tests {
         );
         let empty = "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n";
         assert!(parse("sim", empty).unwrap().installs.is_empty());
+        // Found by fuzzing (the apt target): a candidate version with a control character.
+        let found =
+            include_str!("../../test_data/apt/fuzz-candidate-version-control-character.stdout");
+        let error = parse("sim", found).unwrap_err().to_string();
+        assert!(error.contains("python3.11-minimal"), "{error}");
         let unknown_count =
             "1 upgraded, 0 newly installed, 1 vanished, 0 to remove and 0 not upgraded.\n";
         assert!(parse("sim", unknown_count).is_err());
