@@ -1,6 +1,6 @@
 //! The outputs a rollout reads back from a host: the apply and the rollback (apt and dnf), the
 //! repair, systemd-run and the unit's status, journalctl's cursor and errors, systemctl
-//! is-active, a custom check, the boot identity. The input is one section (stdout, stderr,
+//! is-active, a custom check, the boot identity, `dpkg --verify` and `rpm -V`. The input is one section (stdout, stderr,
 //! exit code; see `src/lib.rs`) that every parser reads.
 
 #![no_main]
@@ -31,6 +31,18 @@ fuzz_target!(|input: &str| {
     let units: Vec<&str> = stderr.lines().collect();
     let _ = apply::parse_is_active(&units, exit_code, &stdout);
     let _ = apply::parse_custom_check(exit_code, &stdout, &stderr);
+    for (kind, arch) in [(PackageManagerKind::Apt, "all"), (PackageManagerKind::Dnf, "noarch")] {
+        let package = apply::PinnedPackage::new("acme-agent", arch, "1.0-1");
+        if let Ok(verified) =
+            apply::parse_verify_output(kind, &package, exit_code, &stdout, &stderr)
+        {
+            // Every file reported is an absolute path from one of the tool's lines.
+            for finding in verified.findings() {
+                assert!(finding.path.starts_with('/'), "{finding:?}");
+                assert!(stdout.lines().any(|l| l.ends_with(&finding.path)), "{finding:?}");
+            }
+        }
+    }
 
     let mut gathered = Gathered::new();
     gathered.insert(apply::BOOT_ID, ProbeOutput::File(Some(stdout.clone())));

@@ -6,6 +6,7 @@ mod bench_rollout;
 mod ci;
 mod fleet_cmd;
 mod fuzz;
+mod tidy;
 
 use std::process::ExitCode;
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::advisory::Advisory;
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -52,12 +52,10 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 const SHOWN: usize = 20;
 
 fn import(files: &[PathBuf], verbose: bool, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let report = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let report = ops::advisories::import_advisories(&store, files, now_unix())
+    let report = paths.with_store(async |store| {
+        let report = ops::advisories::import_advisories(store, files, now_unix())
             .await
             .context("importing advisories")?;
-        store.close().await;
         anyhow::Ok(report)
     })?;
     let limit = if verbose { usize::MAX } else { SHOWN };
@@ -92,10 +90,8 @@ fn import(files: &[PathBuf], verbose: bool, paths: &Paths) -> anyhow::Result<Exi
 }
 
 fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
-    let advisories = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let advisories = paths.with_store(async |store| {
         let all = store.advisories().await?;
-        store.close().await;
         anyhow::Ok(all)
     })?;
     let mut table =
@@ -122,10 +118,8 @@ fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 fn show(id: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let found = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let found = paths.with_store(async |store| {
         let found = store.advisories_by_id(id).await?;
-        store.close().await;
         anyhow::Ok(found)
     })?;
     if found.is_empty() {
@@ -194,8 +188,5 @@ fn abbreviate(items: &[&str]) -> String {
 }
 
 pub(crate) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    ops::clock::now_unix()
 }

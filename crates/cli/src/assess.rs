@@ -47,9 +47,6 @@ enum Format {
     Csv,
 }
 
-/// Exit code when some hosts could not be assessed (the others were).
-const SOME_HOSTS_FAILED: u8 = 3;
-
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     if args.selectors.is_empty() {
         return run_here(&args);
@@ -66,15 +63,13 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         ..FleetAssessConfig::default()
     };
     let progress = Progress::new(hosts.len());
-    let outcomes = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let outcomes = paths.with_store(async |store| {
         let on_done = |host: &str, outcome: &HostOutcome, n_done: usize| {
             progress.host_done(host, outcome, n_done)
         };
-        let outcomes = ops::assess_hosts(&hosts, &store, &config, &on_done)
+        let outcomes = ops::assess_hosts(&hosts, store, &config, &on_done)
             .await
             .context("recording assessments")?;
-        store.close().await;
         anyhow::Ok(outcomes)
     })?;
     progress.finish();
@@ -101,7 +96,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         }
         Format::Table => print!("{}", fleet_table(&hosts, &outcomes)),
     }
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(SOME_HOSTS_FAILED) })
+    Ok(crate::exit::unless(!failures.is_empty()))
 }
 
 /// `patchctl assess` with no selector: this machine, no inventory, no state.
@@ -191,26 +186,9 @@ fn csv(assessments: &[&Assessment], failures: &[&HostFailure]) -> String {
     out
 }
 
-/// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A field
-/// that a spreadsheet would run as a formula is prefixed with `'`: package names and messages
-/// come from hosts, which we do not trust.
+/// One CSV line (`model::csv_out::line`).
 pub(crate) fn csv_line(fields: &[String]) -> String {
-    let cells: Vec<String> = fields
-        .iter()
-        .map(|field| {
-            let field = if field.starts_with(['=', '+', '-', '@']) {
-                format!("'{field}")
-            } else {
-                field.clone()
-            };
-            if field.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", field.replace('"', "\"\""))
-            } else {
-                field
-            }
-        })
-        .collect();
-    format!("{}\n", cells.join(","))
+    model::csv_out::line(fields)
 }
 
 /// One line per host: its summary, or why it could not be assessed.

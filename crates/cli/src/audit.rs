@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use ops::audit::{AuditReport, Scope};
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,9 +38,6 @@ enum Format {
     Json,
 }
 
-/// The exit code of a broken chain.
-pub const BROKEN: u8 = 5;
-
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let Command::Verify(args) = args.command;
     // The inventory names the anchor file when it sets one; audit works without one.
@@ -51,19 +48,21 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         Some(rollout) => Scope::Rollout(rollout),
         None => Scope::All,
     };
-    let report = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let report = paths.with_store(async |store| {
         let report =
-            ops::audit::verify(&store, &scope, &anchor_file, syslog, crate::clock::real_now_unix())
+            ops::audit::verify(store, &scope, &anchor_file, syslog, crate::clock::real_now_unix())
                 .await;
-        store.close().await;
         anyhow::Ok(report?)
     })?;
     match args.format {
         Format::Text => print_text(&report),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
-    Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::from(BROKEN) })
+    Ok(if report.is_intact() {
+        ExitCode::SUCCESS
+    } else {
+        crate::exit::code(crate::exit::BROKEN_EVIDENCE)
+    })
 }
 
 fn print_text(report: &AuditReport) {

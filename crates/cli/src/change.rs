@@ -7,7 +7,7 @@ use anyhow::Context;
 use model::change::{ChangeKind, ChangeState};
 use ops::change::{Act, Change};
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -84,10 +84,8 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             None => std::env::var("USER").context("--as USER is needed: $USER is not set")?,
         };
         let act = Act { kind, actor, ticket, comment: who.comment };
-        let change = runtime()?.block_on(async {
-            let store = paths.store().await?;
-            let change = ops::change::act(&store, &policy, &plan, act, crate::clock::now()).await;
-            store.close().await;
+        let change = paths.with_store(async |store| {
+            let change = ops::change::act(store, &policy, &plan, act, crate::clock::now()).await;
             anyhow::Ok(change?)
         })?;
         print_text(&change);
@@ -102,12 +100,10 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         Command::Approve { plan, who } => act(plan, ChangeKind::Approve, who, None),
         Command::Reject { plan, who } => act(plan, ChangeKind::Reject, who, None),
         Command::Show { plan, format } => {
-            let change = runtime()?.block_on(async {
-                let store = paths.store().await?;
-                let loaded = ops::load_plan(&store, &plan).await?;
+            let change = paths.with_store(async |store| {
+                let loaded = ops::load_plan(store, &plan).await?;
                 let loaded = loaded.with_context(|| format!("no plan matches `{plan}`"))?;
-                let change = ops::change::change(&store, &policy, loaded).await;
-                store.close().await;
+                let change = ops::change::change(store, &policy, loaded).await;
                 anyhow::Ok(change?)
             })?;
             match format {
@@ -124,10 +120,8 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
-            let candidates = runtime()?.block_on(async {
-                let store = paths.store().await?;
-                let candidates = ops::scheduler::candidates(&store, &policy).await;
-                store.close().await;
+            let candidates = paths.with_store(async |store| {
+                let candidates = ops::scheduler::candidates(store, &policy).await;
                 anyhow::Ok(candidates?)
             })?;
             if candidates.is_empty() {

@@ -16,14 +16,14 @@ static START: OnceLock<(DateTime<Utc>, DateTime<Utc>, Instant)> = OnceLock::new(
 
 /// Starts the clock, once, before any command runs: at `virtual_start` when given.
 pub fn init(virtual_start: Option<DateTime<Utc>>) {
-    let real = Utc::now();
+    let real = ops::clock::utc();
     let _ = START.set((real, virtual_start.unwrap_or(real), Instant::now()));
 }
 
 /// The current time, real or virtual.
 pub fn now() -> DateTime<Utc> {
     let (_, virtual_start, started) =
-        START.get_or_init(|| (Utc::now(), Utc::now(), Instant::now()));
+        START.get_or_init(|| (ops::clock::utc(), ops::clock::utc(), Instant::now()));
     *virtual_start + TimeDelta::from_std(started.elapsed()).unwrap_or_default()
 }
 
@@ -40,5 +40,5 @@ pub fn offset_ms() -> i64 {
 /// This machine's time, whatever `--now` says: for evidence (the audit's anchors), which a
 /// virtual clock must never date.
 pub fn real_now_unix() -> i64 {
-    Utc::now().timestamp()
+    ops::clock::utc().timestamp()
 }

@@ -6,11 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::compliance::{Check, Report, Status, to_csv, to_document};
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::table::Table;
-
-/// The exit code when something is not compliant (see `main.rs`).
-pub const NOT_COMPLIANT: u8 = 4;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,12 +32,10 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let hosts = crate::config::select_hosts(&inventory, &texts)?;
     let policy = paths.policy()?;
     let now = paths.now();
-    let report = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let report = ops::compliance::compliance(&store, &hosts, policy.as_ref(), now)
+    let report = paths.with_store(async |store| {
+        let report = ops::compliance::compliance(store, &hosts, policy.as_ref(), now)
             .await
             .context("evaluating compliance")?;
-        store.close().await;
         anyhow::Ok(report)
     })?;
     match args.format {
@@ -53,8 +48,8 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     if report.compliant {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("patchctl: not compliant (exit code {NOT_COMPLIANT})");
-        Ok(ExitCode::from(NOT_COMPLIANT))
+        eprintln!("patchctl: not compliant (exit code {})", crate::exit::NOT_COMPLIANT);
+        Ok(crate::exit::code(crate::exit::NOT_COMPLIANT))
     }
 }
 

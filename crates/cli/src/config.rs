@@ -130,6 +130,20 @@ impl Paths {
     }
 
     /// The state database, created 0600 when new; one others can read is warned about, once.
+    /// Runs `work` on the state database, opened for it and closed after it, on a runtime of
+    /// its own.
+    pub fn with_store<T>(
+        &self,
+        work: impl AsyncFnOnce(&store::Store) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        runtime()?.block_on(async {
+            let store = self.store().await?;
+            let result = work(&store).await;
+            store.close().await;
+            result
+        })
+    }
+
     pub async fn store(&self) -> anyhow::Result<store::Store> {
         static WARNED: std::sync::Once = std::sync::Once::new();
         let path = self.state();

@@ -7,7 +7,7 @@ use anyhow::Context;
 use model::advisory::{AdvisoryIndex, is_cve_id};
 use ops::advisories::CveVerdict;
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -30,8 +30,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let texts =
         if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors.clone() };
     let hosts = crate::config::select_hosts(&inventory, &texts)?;
-    let (advisories, report) = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let (advisories, report) = paths.with_store(async |store| {
         let advisories: Vec<_> = store
             .advisories_by_id(&cve)
             .await
@@ -41,8 +40,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             .filter(|advisory| advisory.cves.contains(&cve))
             .collect();
         let index = AdvisoryIndex::new(advisories.clone());
-        let report = ops::advisories::cve_report(&store, &index, &hosts).await?;
-        store.close().await;
+        let report = ops::advisories::cve_report(store, &index, &hosts).await?;
         anyhow::Ok((advisories, report))
     })?;
     if advisories.is_empty() {

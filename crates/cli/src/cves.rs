@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ops::advisories::{Finding, HostExposure, HostExposureState};
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -38,11 +38,9 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
     let texts =
         if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors.clone() };
     let hosts = crate::config::select_hosts(&inventory, &texts)?;
-    let mut exposures = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let index = ops::advisories::load_index(&store).await.context("reading the advisories")?;
-        let exposures = ops::advisories::exposure(&store, &index, &hosts).await?;
-        store.close().await;
+    let mut exposures = paths.with_store(async |store| {
+        let index = ops::advisories::load_index(store).await.context("reading the advisories")?;
+        let exposures = ops::advisories::exposure(store, &index, &hosts).await?;
         anyhow::Ok(exposures)
     })?;
     if let Some(min) = args.min_cvss {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::plan::Scope;
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::plan::{StrategyArgs, short};
 
 #[derive(clap::Args)]
@@ -39,8 +39,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         actor: &args.actor,
         now: paths.now(),
     };
-    let outcome = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let outcome = paths.with_store(async |store| {
         // An emergency acts on what the hosts run now, not on what they ran at the last look.
         if !args.no_assess {
             let config = ops::FleetAssessConfig {
@@ -56,14 +55,13 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
                     );
                 }
             };
-            ops::assess_hosts(&hosts, &store, &config, &on_done)
+            ops::assess_hosts(&hosts, store, &config, &on_done)
                 .await
                 .context("assessing the hosts")?;
         }
-        let outcome = ops::emergency::emergency(&store, &request)
+        let outcome = ops::emergency::emergency(store, &request)
             .await
             .context("running the emergency track")?;
-        store.close().await;
         anyhow::Ok(outcome)
     })?;
     if outcome.advisories.is_empty() {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use store::SummaryOutcome;
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -16,10 +16,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let rows = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let rows = paths.with_store(async |store| {
         let rows = store.history(&args.host, args.limit).await?;
-        store.close().await;
         anyhow::Ok(rows)
     })?;
     if rows.is_empty() {

@@ -54,6 +54,11 @@ soak = "72h"
 sla_days = { critical = 7, important = 30, moderate = 90, low = 180, unrated = 30 }
 strategy = { canary = 1, max_unavailable = "25%", error_budget = 0 }
 reboot = "if-required"             # if-required | never | always
+# Services running replaced code after a change that needs no reboot: never (report them),
+# listed (restart those of the hosts' [checks] units), needrestart (every one needrestart or
+# dnf needs-restarting names). sshd, which carries patchctl's connection, only with
+# restart_sshd = true.
+restart_services = "listed"
 # blackouts = [{ from = "2026-11-27", to = "2026-11-30", reason = "sales weekend" }]
 
 # Days on which no window runs, for every environment or those listed (both days included).
@@ -215,5 +220,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let names: Vec<&str> = policy.environments().iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["dev", "staging", "production"]);
+        let production = policy.environment("production").unwrap();
+        assert_eq!(production.restarts.services, model::plan::RestartServices::Listed);
     }
 }

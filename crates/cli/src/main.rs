@@ -13,7 +13,9 @@ mod compliance;
 mod config;
 mod cve;
 mod cves;
+mod dry_run;
 mod emergency;
+mod exit;
 mod history;
 mod hosts;
 mod init;
@@ -26,6 +28,7 @@ mod rollout_progress;
 mod schedule;
 mod table;
 mod vercmp;
+mod verify_integrity;
 
 use std::process::ExitCode;
 
@@ -88,6 +91,9 @@ enum Command {
     Cve(cve::Args),
     /// Compare two package versions the way dpkg or rpm does.
     Vercmp(vercmp::Args),
+    /// Whether the packages patchctl changed still have the files they installed (`dpkg
+    /// --verify`, `rpm -V`); configuration files the administrator changed are reported.
+    VerifyIntegrity(verify_integrity::Args),
     /// A copy of the state to rehearse in at a virtual time (`--now`).
     Rehearsal(rehearsal::Args),
 }
@@ -117,6 +123,7 @@ impl Command {
             | Command::Cves(_)
             | Command::Cve(_)
             | Command::Vercmp(_)
+            | Command::VerifyIntegrity(_)
             | Command::Rehearsal(_) => false,
         }
     }
@@ -129,7 +136,7 @@ fn main() -> ExitCode {
     ops::notify::install_crypto_provider();
     if let Err(error) = rehearsal::check_clock(&cli.paths, cli.command.writes()) {
         eprintln!("patchctl: {error:#}");
-        return ExitCode::from(2);
+        return exit::code(exit::USAGE);
     }
     let result = match cli.command {
         Command::Init(args) => init::run(args, &cli.paths),
@@ -152,13 +159,14 @@ fn main() -> ExitCode {
         Command::Cves(args) => cves::run(args, &cli.paths),
         Command::Cve(args) => cve::run(args, &cli.paths),
         Command::Vercmp(args) => vercmp::run(args),
+        Command::VerifyIntegrity(args) => verify_integrity::run(args, &cli.paths),
         Command::Rehearsal(args) => rehearsal::run(args, &cli.paths),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("patchctl: {error:#}");
-            ExitCode::FAILURE
+            exit::code(exit::ERROR)
         }
     }
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::notification::{Event, EventKind, SmtpSecurity, Webhook, WebhookSecret, secrets};
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -57,10 +57,8 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 fn list(failed: bool, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let records = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let records = paths.with_store(async |store| {
         let records = store.notifications().await?;
-        store.close().await;
         anyhow::Ok(records)
     })?;
     let mut table = Table::new(["AT (UTC)", "KIND", "CHANNEL", "TO", "KEY", "RESULT", "SUBJECT"]);
@@ -199,10 +197,8 @@ fn test(owners: Vec<String>, paths: &Paths) -> anyhow::Result<ExitCode> {
             paths.now(),
         )
     };
-    let report = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let report = ops::notify::notify(&store, policy.notifications(), &event).await;
-        store.close().await;
+    let report = paths.with_store(async |store| {
+        let report = ops::notify::notify(store, policy.notifications(), &event).await;
         anyhow::Ok(report)
     })?;
     if report.deliveries.is_empty() {
@@ -219,5 +215,5 @@ fn test(owners: Vec<String>, paths: &Paths) -> anyhow::Result<ExitCode> {
     for problem in &report.unrecorded {
         eprintln!("patchctl: {problem}");
     }
-    Ok(if report.problems().is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(crate::exit::unless(!report.problems().is_empty()))
 }

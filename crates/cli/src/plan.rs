@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use model::change::ChangeAction;
 use model::checks::{Checks, Hooks};
-use model::plan::{Limit, Plan, PlanOptions, RebootPolicy, RecordInputs, Scope};
+use model::plan::{Limit, Plan, PlanOptions, RebootPolicy, RecordInputs, RestartServices, Scope};
 use model::policy::Policy;
 
-use crate::config::{Paths, runtime};
+use crate::config::Paths;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -98,6 +98,13 @@ pub(crate) struct StrategyArgs {
     /// Kernels kept on each host after it is patched (the running one always); 0 keeps all.
     #[arg(long, default_value_t = 2)]
     keep_kernels: usize,
+    /// Which services running replaced code a host that does not reboot has restarted after
+    /// its change: never, listed (those of its checks' units) or needrestart (every one the
+    /// host's needrestart or dnf needs-restarting names; sshd only with the policy's
+    /// restart_sshd). Default: the policy's restart_services of the host's environment, else
+    /// never.
+    #[arg(long, value_name = "never|listed|needrestart")]
+    restart_services: Option<RestartServices>,
 }
 
 impl StrategyArgs {
@@ -112,6 +119,7 @@ impl StrategyArgs {
         options.strategy.max_unavailable = self.max_unavailable;
         options.strategy.error_budget = self.error_budget;
         options.keep_kernels = self.keep_kernels;
+        options.restart_services = self.restart_services;
         if let Some(policy) = policy {
             options.environment_order = policy.environment_order();
         }
@@ -145,10 +153,8 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 fn list(args: ListArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     // Without a policy nothing approves a plan: every plan not run is a draft.
     let policy = paths.policy()?;
-    let plans = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let plans = ops::list_plans(&store, policy.as_ref()).await?;
-        store.close().await;
+    let plans = paths.with_store(async |store| {
+        let plans = ops::list_plans(store, policy.as_ref()).await?;
         anyhow::Ok(plans)
     })?;
     let wanted = |state: ops::PlanState| match args.status {
@@ -199,10 +205,9 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let policy = paths.policy_or_none()?;
     let mut options = args.strategy.options(scope, policy.as_ref());
     options.goals = goals(&args.goals, policy.as_ref(), &hosts)?;
-    let plan = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let plan = paths.with_store(async |store| {
         let plan = ops::create_plan(
-            &store,
+            store,
             &hosts,
             &args.selectors,
             &options,
@@ -211,7 +216,6 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         )
         .await
         .context("making the plan")?;
-        store.close().await;
         anyhow::Ok(plan)
     })?;
     print_shown(&plan, args.format, policy.as_ref(), paths)?;
@@ -237,10 +241,8 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 fn show(args: ShowArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let plan = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let plan = ops::load_plan(&store, &args.plan).await?;
-        store.close().await;
+    let plan = paths.with_store(async |store| {
+        let plan = ops::load_plan(store, &args.plan).await?;
         anyhow::Ok(plan)
     })?;
     let plan = plan.with_context(|| format!("no plan matches `{}`", args.plan))?;
@@ -286,10 +288,8 @@ fn print_shown(
     policy: Option<&Policy>,
     paths: &Paths,
 ) -> anyhow::Result<()> {
-    let change: Vec<ChangeAction> = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let actions = ops::change::change_actions(&store, &plan.id).await;
-        store.close().await;
+    let change: Vec<ChangeAction> = paths.with_store(async |store| {
+        let actions = ops::change::change_actions(store, &plan.id).await;
         anyhow::Ok(actions.context("reading the plan's change journal")?)
     })?;
     let steps = match paths.inventory() {

@@ -63,10 +63,8 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Show => {
-            let rehearsal = runtime()?.block_on(async {
-                let store = paths.store().await?;
+            let rehearsal = paths.with_store(async |store| {
                 let rehearsal = store.rehearsal().await;
-                store.close().await;
                 anyhow::Ok(rehearsal?)
             })?;
             match rehearsal {
@@ -88,10 +86,8 @@ pub fn check_clock(paths: &Paths, writes: bool) -> anyhow::Result<()> {
     }
     let state = paths.state();
     let rehearsal = if state.exists() {
-        runtime()?.block_on(async {
-            let store = paths.store().await?;
+        paths.with_store(async |store| {
             let rehearsal = store.rehearsal().await;
-            store.close().await;
             anyhow::Ok(rehearsal?)
         })?
     } else {

@@ -20,7 +20,11 @@ pub struct Args {
 impl Args {
     /// Whether it writes to the state (`--now` then needs a rehearsal copy).
     pub fn writes(&self) -> bool {
-        !matches!(self.command, Command::List | Command::Status { .. })
+        match &self.command {
+            Command::List | Command::Status { .. } => false,
+            Command::Start(start) => !start.dry_run,
+            _ => true,
+        }
     }
 }
 
@@ -62,9 +66,14 @@ struct ReconcileArgs {
 struct StartArgs {
     /// The plan's id or a unique prefix.
     plan: String,
-    /// Show what would run, change nothing.
+    /// Ask every host what the rollout would meet, changing nothing: the prechecks that only
+    /// read, and the package manager's simulation of the apply (`apt-get --simulate`, `dnf
+    /// --assumeno`). Exit code 3 when a host would fail or does not answer.
     #[arg(long)]
     dry_run: bool,
+    /// How --dry-run reports.
+    #[arg(long, default_value = "table", requires = "dry_run")]
+    format: crate::dry_run::Format,
     /// Run a plan that has a rollout already (a plan runs once by default). Its hosts must
     /// still be free of unfinished rollouts. Needs --reason; journaled with who ran it.
     #[arg(long, requires = "reason")]
@@ -187,6 +196,8 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         anyhow::bail!("plan {} has no host to patch", plan.id);
     }
     let hosts = ops::scheduler::plan_hosts(&inventory, &plan);
+    // Why a real start would be refused: a dry run says it and asks the hosts all the same.
+    let mut refusals = Vec::new();
     let mut config = run::rollout_config(&plan, &hosts)
         .map_err(|reason| anyhow::anyhow!("{reason} ({})", paths.config.display()))?;
     apply_run_args(&mut config, &args.run);
@@ -207,7 +218,12 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
                 store.close().await;
                 anyhow::Ok(approved)
             })?;
-            approved?;
+            match approved {
+                Err(refused) if args.dry_run => refusals.push(format!("{refused:#}")),
+                approved => {
+                    approved?;
+                }
+            }
             // The windows, as the scheduler keeps them: an emergency plan runs out of them by
             // design (its mark is in its hash), anything else needs them or an override.
             if plan.emergency.is_none() {
@@ -224,12 +240,19 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
                             .iter()
                             .map(|o| format!("{}: {}", o.environment, o.why))
                             .collect();
-                        anyhow::bail!(
-                            "plan {} may not start now, outside its maintenance windows ({}); \
+                        if args.dry_run {
+                            refusals.push(format!(
+                                "outside the plan's maintenance windows ({})",
+                                why.join("; ")
+                            ));
+                        } else {
+                            anyhow::bail!(
+                                "plan {} may not start now, outside its maintenance windows ({}); \
                              `--override-window --reason \"...\"` starts it anyway, on record",
-                            model::plan::short_id(&plan.id),
-                            why.join("; ")
-                        );
+                                model::plan::short_id(&plan.id),
+                                why.join("; ")
+                            );
+                        }
                     }
                 }
             }
@@ -251,21 +274,24 @@ fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
         start.virtual_now = Some(at.to_rfc3339());
     }
     if args.dry_run {
-        for (index, wave) in config.waves.iter().enumerate() {
-            let kind = if wave.canary { " (canary: no failure tolerated)" } else { "" };
-            println!("wave {} {}{kind}", index + 1, wave.name);
-            for host in &wave.hosts {
-                let snapshot = if host.snapshot { "snapshot, " } else { "" };
-                println!(
-                    "  {}: precheck, {snapshot}apply {} packages, reboot {:?}, postcheck",
-                    host.name,
-                    plan.host(&host.name).map_or(0, |h| h.changes.len()),
-                    host.reboot
-                );
-            }
+        // A plan runs once (`create_rollout` refuses it again without --again).
+        let rows = rt.block_on(async {
+            let store = paths.store().await?;
+            let rows = store.rollouts().await;
+            store.close().await;
+            anyhow::Ok(rows?)
+        })?;
+        if let Some(earlier) = rows.iter().find(|r| r.plan_id == plan.id).filter(|_| !args.again) {
+            refusals.push(format!(
+                "plan {} has run already (rollout {}, {}); `--again --reason \"...\"` runs it again",
+                model::plan::short_id(&plan.id),
+                earlier.id,
+                earlier.phase
+            ));
         }
-        println!("dry run: nothing was changed");
-        return Ok(ExitCode::SUCCESS);
+        drop(rt);
+        let dry = args.run.dry_run_config();
+        return crate::dry_run::run(&plan, &config, hosts, &dry, args.format, refusals, paths);
     }
     let id = run::new_rollout_id();
     rt.block_on(async {
@@ -297,6 +323,20 @@ fn plan_environments<'p>(
         .collect()
 }
 
+impl RunArgs {
+    /// What a dry run takes of the run's options: hosts at once, and how long one may not
+    /// answer.
+    fn dry_run_config(&self) -> ops::rollout::DryRunConfig {
+        ops::rollout::DryRunConfig {
+            max_in_flight: self.max_in_flight.max(1),
+            apply: pkgmgr::apply::ApplyOptions::default(),
+            connect: ops::ConnectConfig::default(),
+            unreachable_grace: Duration::from_secs(self.unreachable_grace),
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(50)),
+        }
+    }
+}
+
 pub(crate) fn apply_run_args(config: &mut Config, args: &RunArgs) {
     config.max_in_flight = args.max_in_flight.max(1);
     config.rollback = match args.rollback {
@@ -310,9 +350,8 @@ pub(crate) fn apply_run_args(config: &mut Config, args: &RunArgs) {
 /// Drives a rollout in this process until it ends or is paused (Ctrl-C pauses it).
 pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let inventory = paths.inventory()?;
-    let outcome = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let loaded = run::load(&store, rollout).await?;
+    let outcome = paths.with_store(async |store| {
+        let loaded = run::load(store, rollout).await?;
         let hosts =
             loaded.plan.hosts.iter().filter_map(|h| inventory.host(&h.host).cloned()).collect();
         let steps_config = StepsConfig {
@@ -330,8 +369,18 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             download_ahead: !args.no_download_ahead,
             repair: !args.no_repair,
         };
-        let steps =
-            Arc::new(SshSteps::new(steps_config, loaded.plan.clone(), hosts, store.clone()));
+        let waves = loaded
+            .plan
+            .waves
+            .iter()
+            .flat_map(|wave| wave.hosts.iter().map(|host| (host.clone(), wave.name.clone())))
+            .collect();
+        let progress = crate::rollout_progress::RolloutProgress::new(waves);
+        let sink = progress.clone();
+        let steps = Arc::new(
+            SshSteps::new(steps_config, loaded.plan.clone(), hosts, store.clone())
+                .with_wait_sink(Arc::new(move |host, waiting| sink.waiting(host, waiting))),
+        );
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
             eprintln!("patchctl: pausing: running steps finish, nothing new starts");
@@ -342,13 +391,6 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             wait_for_lease: true,
             ..DriveConfig::default()
         };
-        let waves = loaded
-            .plan
-            .waves
-            .iter()
-            .flat_map(|wave| wave.hosts.iter().map(|host| (host.clone(), wave.name.clone())))
-            .collect();
-        let progress = crate::rollout_progress::RolloutProgress::new(waves);
         // Start, halt, reboot warnings and the summary told as they happen (see
         // `ops::rollout::Lifecycle`); a failed delivery is printed, never stops the rollout.
         let settings = paths.policy().ok().flatten().map(|p| p.notifications().clone());
@@ -365,13 +407,13 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             lifecycle.on_event(event, machine);
         };
         let outcome =
-            run::drive(&store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
+            run::drive(store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
         progress.finish();
         for problem in lifecycle.finish().await {
             eprintln!("patchctl: {problem}");
         }
         let outcome = outcome?;
-        let after = run::load(&store, &loaded.row.id).await?;
+        let after = run::load(store, &loaded.row.id).await?;
         let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
         let n_cut = after
             .machine
@@ -399,11 +441,10 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             );
         }
         if let DriveOutcome::Finished(_) = outcome {
-            reassess(&store, &after, &inventory, paths).await;
-            conclude(&store, &loaded.row.id, paths).await;
-            anchor(&store, &loaded.row.id, &inventory, paths).await;
+            reassess(store, &after, &inventory, paths).await;
+            conclude(store, &loaded.row.id, paths).await;
+            anchor(store, &loaded.row.id, &inventory, paths).await;
         }
-        store.close().await;
         anyhow::Ok((loaded.row.id, outcome, n_failed))
     })?;
     let (id, outcome, n_failed) = outcome;
@@ -412,7 +453,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
             eprintln!(
                 "patchctl: rollout {id} completed within its error budget, but {n_failed} hosts failed; `patchctl report {id}`"
             );
-            Ok(ExitCode::from(3))
+            Ok(crate::exit::code(crate::exit::SOME_HOSTS))
         }
         DriveOutcome::Finished(Phase::Completed) => {
             eprintln!("patchctl: rollout {id} completed; `patchctl report {id}` for the record");
@@ -423,7 +464,7 @@ pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Res
                 "patchctl: rollout {id} {}; `patchctl report {id}` says why",
                 run::phase_name(phase)
             );
-            Ok(ExitCode::from(3))
+            Ok(crate::exit::code(crate::exit::SOME_HOSTS))
         }
         DriveOutcome::Paused => {
             eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
@@ -531,27 +572,9 @@ async fn anchor(store: &store::Store, id: &str, inventory: &model::Inventory, pa
     }
 }
 
-pub(crate) fn describe(state: &rollout::HostState) -> String {
-    match state {
-        rollout::HostState::Failed { step, reason } => {
-            format!("FAILED at {}: {reason}", step.as_str())
-        }
-        rollout::HostState::Lost { step, reason } => {
-            format!("LOST during {}: {reason}", step.as_str())
-        }
-        rollout::HostState::RolledBack { reason } => format!("rolled back ({reason})"),
-        rollout::HostState::Skipped { reason } => format!("skipped: {reason}"),
-        rollout::HostState::Running { step, .. } => format!("running {}", step.as_str()),
-        rollout::HostState::Ready { next } => format!("next: {}", next.as_str()),
-        other => other.name().to_owned(),
-    }
-}
-
 fn status(rollout: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let loaded = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let loaded = run::load(&store, rollout).await?;
-        store.close().await;
+    let loaded = paths.with_store(async |store| {
+        let loaded = run::load(store, rollout).await?;
         anyhow::Ok(loaded)
     })?;
     println!(
@@ -561,16 +584,14 @@ fn status(rollout: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
         run::phase_name(loaded.machine.phase())
     );
     for (host, state) in loaded.machine.hosts() {
-        println!("  {host}: {}", describe(state));
+        println!("  {host}: {state}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
-    let rows = runtime()?.block_on(async {
-        let store = paths.store().await?;
+    let rows = paths.with_store(async |store| {
         let rows = store.rollouts().await?;
-        store.close().await;
         anyhow::Ok(rows)
     })?;
     for row in rows {
@@ -586,10 +607,8 @@ fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 fn request(rollout: &str, input: Input, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let message = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let message = run::request(&store, rollout, input, &run::process_owner()).await?;
-        store.close().await;
+    let message = paths.with_store(async |store| {
+        let message = run::request(store, rollout, input, &run::process_owner()).await?;
         anyhow::Ok(message)
     })?;
     eprintln!("patchctl: {message}");
@@ -627,10 +646,8 @@ fn ask_each(
     paths: &Paths,
     input: impl Fn(String) -> Input,
 ) -> anyhow::Result<String> {
-    let loaded = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let loaded = run::load(&store, rollout).await?;
-        store.close().await;
+    let loaded = paths.with_store(async |store| {
+        let loaded = run::load(store, rollout).await?;
         anyhow::Ok(loaded)
     })?;
     let hosts: Vec<String> = if named.is_empty() {
@@ -649,11 +666,9 @@ fn ask_each(
 
 /// `patchctl report ROLLOUT`.
 pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let (loaded, context) = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let loaded = run::load(&store, &args.rollout).await?;
-        let context = run::report_context(&store, &loaded).await?;
-        store.close().await;
+    let (loaded, context) = paths.with_store(async |store| {
+        let loaded = run::load(store, &args.rollout).await?;
+        let context = run::report_context(store, &loaded).await?;
         anyhow::Ok((loaded, context))
     })?;
     let now = paths.now();

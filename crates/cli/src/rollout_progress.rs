@@ -1,22 +1,44 @@
 //! A rollout's progress as it runs. On a terminal: a live table, one line per host that has
-//! started (its wave, its step or end state, and how long the step has run), with the
+//! started (its wave, its step or end state, how long the step has run, and what it waits for:
+//! a lock and its holder, a host that does not answer, a reboot's countdown), with the
 //! rollout's own events printed above it. Otherwise (a log, a pipe, CI): one plain line per
 //! change, as before. `NO_COLOR` turns colour off.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ops::rollout::Waiting;
 use rollout::{Event, HostState, Rollout};
 
+#[derive(Clone)]
 pub struct RolloutProgress {
-    live: Option<Live>,
+    live: Option<Arc<Live>>,
+}
+
+/// A host's line: its bar, what its step is, and what it waits for.
+struct HostLine {
+    bar: ProgressBar,
+    step: String,
+    waiting: Option<Waiting>,
+}
+
+impl HostLine {
+    fn show(&self, now: SystemTime) {
+        match &self.waiting {
+            Some(waiting) => {
+                self.bar.set_message(format!("{}: {}", self.step, waiting.describe(now)))
+            }
+            None => self.bar.set_message(self.step.clone()),
+        }
+    }
 }
 
 struct Live {
     multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
+    bars: Mutex<HashMap<String, HostLine>>,
     /// The wave each host is in, by name, from the rollout's configuration.
     waves: HashMap<String, String>,
     colour: bool,
@@ -25,13 +47,45 @@ struct Live {
 impl RolloutProgress {
     /// Live on a terminal (standard error), plain lines otherwise.
     pub fn new(waves: HashMap<String, String>) -> RolloutProgress {
-        let live = std::io::stderr().is_terminal().then(|| Live {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4)),
-            bars: Mutex::new(HashMap::new()),
-            waves,
-            colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        let live = std::io::stderr().is_terminal().then(|| {
+            Arc::new(Live {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4)),
+                bars: Mutex::new(HashMap::new()),
+                waves,
+                colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            })
         });
+        if let Some(live) = &live {
+            // The waits' clocks: their words are said again every second.
+            let live = Arc::downgrade(live);
+            std::thread::spawn(move || {
+                while let Some(live) = live.upgrade() {
+                    let now = ops::clock::now();
+                    for line in live.bars.lock().expect("not poisoned").values() {
+                        if line.waiting.is_some() {
+                            line.show(now);
+                        }
+                    }
+                    drop(live);
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
         RolloutProgress { live }
+    }
+
+    /// What `host`'s step waits for now (`None`: it waits no more).
+    pub fn waiting(&self, host: &str, waiting: Option<&Waiting>) {
+        let Some(live) = &self.live else {
+            if let Some(waiting) = waiting {
+                eprintln!("{host}: {}", waiting.describe(ops::clock::now()));
+            }
+            return;
+        };
+        if let Some(line) = live.bars.lock().expect("not poisoned").get_mut(host) {
+            line.waiting = waiting.cloned();
+            line.show(ops::clock::now());
+        }
     }
 
     pub fn event(&self, event: &Event, rollout: &Rollout) {
@@ -44,8 +98,8 @@ impl RolloutProgress {
     /// Leaves the table as it stands, ended, above what is printed next.
     pub fn finish(&self) {
         if let Some(live) = &self.live {
-            for bar in live.bars.lock().expect("not poisoned").values() {
-                bar.finish();
+            for line in live.bars.lock().expect("not poisoned").values() {
+                line.bar.finish();
             }
         }
     }
@@ -63,26 +117,30 @@ impl Live {
             return;
         }
         let mut bars = self.bars.lock().expect("not poisoned");
-        let bar = bars.entry(host.clone()).or_insert_with(|| {
+        let line = bars.entry(host.clone()).or_insert_with(|| {
             let bar = self.multi.add(ProgressBar::new_spinner());
             bar.set_prefix(format!(
                 "{host:<20} {:<24}",
                 self.waves.get(host).map(String::as_str).unwrap_or("")
             ));
-            bar
+            HostLine { bar, step: String::new(), waiting: None }
         });
         let (text, running) = match to {
             HostState::Running { step, resume, .. } => {
                 let again = if *resume { " (checking on it after a restart)" } else { "" };
                 (format!("{}{again}", step.as_str()), true)
             }
-            state => (super::rollout::describe(state), false),
+            state => (state.to_string(), false),
         };
         let template =
             if running { "{prefix} {spinner} {msg} {elapsed:>4}" } else { "{prefix}   {msg}" };
         let style = ProgressStyle::with_template(template).expect("a valid template");
+        let bar = &line.bar;
         bar.set_style(style);
-        bar.set_message(self.paint(to, text));
+        // A new step waits for nothing yet.
+        line.waiting = None;
+        line.step = self.paint(to, text);
+        line.show(ops::clock::now());
         bar.reset_elapsed();
         if running {
             bar.enable_steady_tick(std::time::Duration::from_millis(250));
@@ -115,7 +173,7 @@ fn print_line(event: &Event) {
                 eprintln!("{host}: {}{again}", step.as_str());
             }
             HostState::Ready { .. } | HostState::Pending => {}
-            state => eprintln!("{host}: {}", super::rollout::describe(state)),
+            state => eprintln!("{host}: {state}"),
         },
         other => {
             if let Some(line) = line(other) {

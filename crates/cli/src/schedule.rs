@@ -40,10 +40,8 @@ fn policy(paths: &Paths) -> anyhow::Result<Policy> {
 pub fn schedule(_args: ScheduleArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     let policy = policy(paths)?;
     let now = crate::clock::now();
-    let outlooks = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let outlooks = ops::scheduler::outlooks(&store, &policy, now).await;
-        store.close().await;
+    let outlooks = paths.with_store(async |store| {
+        let outlooks = ops::scheduler::outlooks(store, &policy, now).await;
         anyhow::Ok(outlooks?)
     })?;
     println!("at {}", now.format("%Y-%m-%d %H:%M:%S UTC"));
@@ -125,10 +123,8 @@ pub fn scheduler(args: SchedulerArgs, paths: &Paths) -> anyhow::Result<ExitCode>
     };
     // Rollouts a previous scheduler started and did not see to the end: continued from their
     // journals, never started again.
-    let unfinished = runtime()?.block_on(async {
-        let store = paths.store().await?;
-        let unfinished = ops::scheduler::unfinished_rollouts(&store).await;
-        store.close().await;
+    let unfinished = paths.with_store(async |store| {
+        let unfinished = ops::scheduler::unfinished_rollouts(store).await;
         anyhow::Ok(unfinished?)
     })?;
     for rollout in unfinished {

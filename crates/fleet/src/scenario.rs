@@ -31,7 +31,13 @@ use anyhow::Context as _;
 use model::{Classification, Origin, PackageManagerKind, Severity};
 use sha2::{Digest as _, Sha256};
 
-pub use packages::PACKAGES;
+pub use packages::{EXTRA_PACKAGES, PACKAGES};
+
+/// Every package the repositories publish: [`PACKAGES`], which the images install at 1.0, then
+/// [`EXTRA_PACKAGES`], which they do not.
+pub fn published_packages() -> impl Iterator<Item = &'static PackageSpec> {
+    PACKAGES.iter().chain(EXTRA_PACKAGES)
+}
 
 /// Bump when the build steps change in a way the rendered files do not show.
 pub const RECIPE_VERSION: &str = "scenario-1";
@@ -240,7 +246,8 @@ impl Scenario {
         self.artifacts.iter().find(|a| a.kind == kind && a.package == package && a.version == full)
     }
 
-    /// Every scenario update a freshly started host of this family must list, in table order.
+    /// Every scenario update a freshly started host of this family must list, in table order: those
+    /// of the packages the images have installed.
     pub fn expected_updates(&self, kind: PackageManagerKind) -> Vec<ExpectedUpdate> {
         expected_updates(kind)
     }
@@ -331,7 +338,7 @@ struct InputFile {
 
 fn render_inputs() -> Vec<InputFile> {
     let mut inputs = Vec::new();
-    for spec in PACKAGES {
+    for spec in published_packages() {
         for version in Version::BOTH {
             inputs.extend(deb::render(spec, version));
             inputs.extend(rpm::render(spec, version));
@@ -361,7 +368,7 @@ fn inputs_hash(inputs: &[InputFile]) -> String {
 
 fn artifacts(root: &Path) -> Vec<Artifact> {
     let mut artifacts = Vec::new();
-    for spec in PACKAGES {
+    for spec in published_packages() {
         for version in Version::BOTH {
             for (kind, relative_path) in [
                 (PackageManagerKind::Apt, deb::pool_path(spec, version)),
@@ -497,16 +504,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn six_packages_with_unique_names_and_advisory_ids() {
-        let mut names: Vec<&str> = PACKAGES.iter().map(|spec| spec.name).collect();
-        let mut ids: Vec<&str> = PACKAGES.iter().map(|spec| spec.update.id).collect();
+    fn published_packages_have_unique_names_and_advisory_ids() {
+        assert_eq!(PACKAGES.len(), 6);
+        let mut names: Vec<&str> = published_packages().map(|spec| spec.name).collect();
+        let mut ids: Vec<&str> = published_packages().map(|spec| spec.update.id).collect();
         names.sort();
         names.dedup();
         ids.sort();
         ids.dedup();
-        assert_eq!(names.len(), 6);
-        assert_eq!(ids.len(), 6);
-        for spec in PACKAGES {
+        assert_eq!(names.len(), PACKAGES.len() + EXTRA_PACKAGES.len());
+        assert_eq!(ids.len(), names.len());
+        for spec in published_packages() {
             let security = spec.update.kind == Classification::Security;
             assert_eq!(security, spec.update.severity.is_some(), "{}", spec.name);
             assert_eq!(security, !spec.update.cves.is_empty(), "{}", spec.name);
@@ -543,7 +551,7 @@ mod tests {
     #[test]
     fn every_package_version_has_a_deb_and_an_rpm() {
         let artifacts = artifacts(Path::new("/cache/scenario-x"));
-        assert_eq!(artifacts.len(), PACKAGES.len() * 4 + 1);
+        assert_eq!(artifacts.len(), published_packages().count() * 4 + 1);
         let web = artifacts
             .iter()
             .find(|a| {

@@ -3,8 +3,9 @@
 //!
 //! The formats are read by `osv.rs` and `updateinfo.rs`; `ecosystem.rs` says which hosts a
 //! record speaks about; `range.rs` decides whether an installed version lies in an affected
-//! range, in the order of the host's own package manager; `cvss.rs` scores CVSS vectors; and
-//! `index.rs` matches many hosts against many advisories at once.
+//! range, in the order of the host's own package manager; `cvss.rs` scores CVSS vectors;
+//! `index.rs` matches many hosts against many advisories at once; and `finding.rs` holds what a
+//! host is found exposed to, and `marking.rs` decides it from an assessment.
 //!
 //! Bad input is never an `Err` of a whole import: a record that cannot be read is a
 //! [`Skipped`] with the file, the record and the reason; a part of a record that cannot be used
@@ -13,7 +14,9 @@
 
 pub mod cvss;
 pub mod ecosystem;
+pub mod finding;
 pub mod index;
+pub mod marking;
 pub mod osv;
 mod postings;
 pub mod range;
@@ -24,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cvss::{CvssScore, CvssVersion};
 pub use ecosystem::{Ecosystem, HostRelease};
+pub use finding::{Finding, FindingSource};
 pub use index::{AdvisoryIndex, Exposure, ExposureStatus};
 pub use range::AffectedRange;
 

@@ -8,6 +8,8 @@
 //! journal_errors = true                                   # no new `journalctl -p err -b` lines
 //! journal_ignore = ["Failed unmounting"]                  # …except those containing these
 //! kernel = true                                           # running kernel is the newest installed
+//! failing_before = "report"                               # or "fail": see `FailingBefore`
+//! integrity = true                                        # dpkg --verify / rpm -V of the changes
 //! [defaults.hooks]
 //! snapshot = ["/usr/local/sbin/snapshot", "{host}"]       # before the apply; exit 0 passes
 //! backup_command = ["/usr/local/bin/backup-is-fresh"]     # a precheck; exit 0 passes
@@ -40,6 +42,53 @@ pub struct Checks {
     /// Journal errors containing one of these texts are not held against the host.
     pub journal_ignore: Vec<String>,
     pub kernel: bool,
+    /// After an apply and after a rollback, the changed packages' files are verified against
+    /// the package database (`dpkg --verify`, `rpm -V`): a missing or altered file fails the
+    /// postcheck, a configuration file the administrator changed is reported.
+    pub integrity: bool,
+    /// What a check that already failed before the patch counts for afterwards.
+    pub failing_before: FailingBefore,
+}
+
+/// What a postcheck that already failed at the precheck, before anything changed, counts for.
+/// Only the checks of the service (units, HTTP, commands) are looked at before the patch: new
+/// journal errors have their own baseline, and the running kernel is the patch's own business.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailingBefore {
+    /// Reported as "failing before the patch", not blamed on it: the host is not failed, and
+    /// not rolled back, for it.
+    #[default]
+    Report,
+    /// Failed like any other check: the patch must leave the host healthy, whatever it was.
+    Fail,
+}
+
+/// A check of the service that failed: which one (a key the precheck and the postcheck share)
+/// and what was wrong, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailure {
+    pub check: String,
+    pub problem: String,
+}
+
+/// The failures of a postcheck, split by whether the precheck saw the same check fail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blame {
+    /// Failures the patch is answerable for.
+    pub new: Vec<CheckFailure>,
+    /// Checks that failed before the patch too, which `FailingBefore::Report` does not hold
+    /// against it.
+    pub before: Vec<CheckFailure>,
+}
+
+/// Splits `failures` by `failing_before`, the keys of the checks that failed at the precheck.
+/// With `FailingBefore::Fail` every failure is the patch's.
+pub fn blame(failures: Vec<CheckFailure>, failing_before: &[String], rule: FailingBefore) -> Blame {
+    let (before, new) = failures
+        .into_iter()
+        .partition(|f| rule == FailingBefore::Report && failing_before.contains(&f.check));
+    Blame { new, before }
 }
 
 impl Default for Checks {
@@ -51,6 +100,8 @@ impl Default for Checks {
             journal_errors: true,
             journal_ignore: vec![],
             kernel: true,
+            failing_before: FailingBefore::default(),
+            integrity: true,
         }
     }
 }
@@ -254,6 +305,14 @@ mod tests {
         inventory.hosts()[0].clone()
     }
 
+    /// The host, or the inventory's first error, in words: a mistake in `checks` or `hooks`
+    /// is the file's, found when it is loaded.
+    fn parsed(text: &str) -> Result<ResolvedHost, String> {
+        Inventory::parse(std::path::Path::new("inventory.toml"), text)
+            .map(|inventory| inventory.hosts()[0].clone())
+            .map_err(|error| error.to_string())
+    }
+
     #[test]
     fn checks_are_typed_and_templated() {
         let host = host(
@@ -272,16 +331,27 @@ snapshot = ["snap", "{host}"]
         let (checks, hooks) = host_checks(&host).unwrap();
         assert_eq!(checks.http[0].url, "http://10.0.0.5:8080/shop");
         assert_eq!(checks.http[0].status, 200);
-        assert!(checks.journal_errors && checks.kernel);
+        assert!(checks.journal_errors && checks.kernel && checks.integrity);
         assert_eq!(hooks.snapshot, Some(vec!["snap".into(), "web1".into()]));
     }
 
     #[test]
     fn mistakes_are_named() {
-        let typo = host(
+        let typo = parsed(
             "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.checks]\nunit = [\"x\"]\n",
         );
-        assert!(host_checks(&typo).unwrap_err().contains("unknown field `unit`"));
+        let error = typo.unwrap_err();
+        assert!(error.starts_with("inventory.toml:5:1: unknown field \"unit\""), "{error}");
+        assert!(error.ends_with("(did you mean \"units\"?)"), "{error}");
+        let integrity = |value: &str| {
+            let host = parsed(&format!(
+                "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.checks]\n{value}\n"
+            ))?;
+            host_checks(&host).map(|(checks, _)| checks.integrity)
+        };
+        assert_eq!(integrity("integrity = false"), Ok(false));
+        assert!(integrity("integrity = \"no\"").unwrap_err().contains("expected a boolean"));
+        assert!(integrity("integrty = false").unwrap_err().contains("unknown field \"integrty\""));
         let unknown = host(
             "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.hooks]\nsnapshot = [\"{nope}\"]\n",
         );
@@ -289,12 +359,33 @@ snapshot = ["snap", "{host}"]
     }
 
     #[test]
+    fn a_check_failing_before_the_patch_is_not_blamed_on_it_unless_the_rule_says_so() {
+        let failure = |check: &str| CheckFailure { check: check.into(), problem: "down".into() };
+        let found = vec![failure("unit acme-web"), failure("GET http://x/health")];
+        let before = ["unit acme-web".to_owned(), "unit cron".to_owned()];
+        let report = blame(found.clone(), &before, FailingBefore::Report);
+        assert_eq!(report.before, [failure("unit acme-web")]);
+        assert_eq!(report.new, [failure("GET http://x/health")]);
+        let strict = blame(found.clone(), &before, FailingBefore::Fail);
+        assert_eq!((strict.new, strict.before), (found, vec![]));
+
+        let with = |value: &str| {
+            let host = parsed(&format!(
+                "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.checks]\nfailing_before = {value}\n"
+            ))?;
+            host_checks(&host).map(|(checks, _)| checks.failing_before)
+        };
+        assert_eq!(with("\"fail\""), Ok(FailingBefore::Fail));
+        assert!(with("\"ignore\"").unwrap_err().contains("unknown variant \"ignore\""));
+    }
+
+    #[test]
     fn refresh_is_typed_and_due_by_age() {
         let with = |value: &str| {
-            host_checks(&host(&format!(
+            let host = parsed(&format!(
                 "[hosts.a]\naddress = \"x\"\nenvironment = \"dev\"\n[hosts.a.hooks]\nrefresh = {value}\n"
-            )))
-            .map(|(_, hooks)| hooks.refresh)
+            ))?;
+            host_checks(&host).map(|(_, hooks)| hooks.refresh)
         };
         assert_eq!(with("\"always\""), Ok(Refresh::Always));
         assert_eq!(

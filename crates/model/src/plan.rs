@@ -17,7 +17,9 @@ use crate::{Classification, PackageManagerKind, Severity};
 
 pub use baselines::{PlanBaselines, Track};
 pub use build::{PlanError, PlanHost, build_plan};
-pub use options::{Limit, PlanOptions, RebootPolicy, Scope, Strategy};
+pub use options::{
+    Limit, PlanOptions, RebootPolicy, RestartServices, Scope, ServiceRestarts, Strategy,
+};
 pub use record::{
     ApprovalRecord, Milestone, PlanRecord, PlannedWindow, RecordInputs, StepLine, WindowTimes,
     record,
@@ -66,6 +68,10 @@ pub struct HostPlan {
     pub reboot: PlannedReboot,
     /// Services the assessment already found running outdated code.
     pub services_needing_restart: Vec<String>,
+    /// Which services the rollout restarts after the change when the host does not reboot.
+    /// Left out of the JSON when nothing is, so the ids of plans made before it do not change.
+    #[serde(default, skip_serializing_if = "ServiceRestarts::is_default")]
+    pub restarts: ServiceRestarts,
     /// What could go wrong, in words a change board reads.
     pub risks: Vec<String>,
 }

@@ -68,7 +68,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::Severity;
-use crate::plan::{RebootPolicy, Strategy};
+use crate::plan::{RebootPolicy, ServiceRestarts, Strategy};
 
 pub use baseline::{Baseline, BaselineRule, Decision, PackagePattern, Rejection, approved};
 pub use duration::{format_duration, parse_duration};
@@ -102,6 +102,9 @@ pub struct Environment {
     pub soak: TimeDelta,
     pub strategy: Strategy,
     pub reboot: RebootPolicy,
+    /// What its hosts' rollouts restart when they do not reboot (`restart_services`,
+    /// `restart_sshd`): a plan made for its hosts carries it.
+    pub restarts: ServiceRestarts,
     /// Resolved from its name, so evaluation needs no lookup.
     pub baseline: Baseline,
     /// What patching it is for, in words (`goals = ["…"]`): a plan made without `--goal`

@@ -1,9 +1,13 @@
 //! Postmortems: the root-cause record the runbooks ask for after a rollback, a failed rollout or
 //! an emergency patch. What one is about, when it is due, and whether it is overdue at a time
-//! passed in. Pure.
+//! passed in. Pure. When patchctl opens one by itself, and what it says, is `trigger.rs`.
+
+pub mod trigger;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use trigger::NewPostmortemRequest;
 
 /// How long after it is opened a postmortem is due, unless the policy says otherwise: the SOP's
 /// "postmortem within 24 hours".

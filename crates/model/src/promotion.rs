@@ -133,6 +133,7 @@ mod tests {
             changes: vec![change("acme-web", "1.1-1"), change("acme-tools", "1.1-1")],
             reboot: PlannedReboot::IfRequired,
             services_needing_restart: vec![],
+            restarts: Default::default(),
             risks: vec![],
         };
         Plan {

@@ -52,6 +52,12 @@ pub struct HostRun {
     pub detail: String,
     pub steps: Vec<StepRun>,
     pub commands: Vec<CommandRun>,
+    /// What the summary says of the host besides its outcome (a check failing before the
+    /// patch), each once, in the order first said.
+    pub remarks: Vec<String>,
+    /// The services its rollout restarted because they ran replaced code (after its apply or
+    /// its rollback, on a host that did not reboot), in order.
+    pub restarted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +99,8 @@ pub struct Summary {
     pub approved_by: Vec<String>,
     pub ticket: Option<String>,
     pub rolled_back: Vec<String>,
+    /// Per host: the services restarted because they ran replaced code.
+    pub restarted: BTreeMap<String, Vec<String>>,
     pub open_postmortems: Vec<i64>,
 }
 
@@ -171,6 +179,12 @@ pub fn summary(inputs: &ReportInputs<'_>) -> Summary {
             .filter(|h| h.state == "rolled_back")
             .map(|h| h.host.clone())
             .collect(),
+        restarted: inputs
+            .hosts
+            .iter()
+            .filter(|h| !h.restarted.is_empty())
+            .map(|h| (h.host.clone(), h.restarted.clone()))
+            .collect(),
         open_postmortems: inputs
             .postmortems
             .iter()
@@ -239,6 +253,22 @@ pub fn document(inputs: &ReportInputs<'_>) -> Document {
                 .join("; ")
         },
     ));
+    // Said when the plan restarts services anywhere, or something was restarted.
+    if !summary.restarted.is_empty() || plan.hosts.iter().any(|h| !h.restarts.is_never()) {
+        facts.push((
+            "Services restarted".to_owned(),
+            if summary.restarted.is_empty() {
+                "none (no service ran replaced code, or no host got that far)".to_owned()
+            } else {
+                summary
+                    .restarted
+                    .iter()
+                    .map(|(host, units)| format!("{host}: {}", units.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        ));
+    }
     let open: Vec<String> = inputs
         .postmortems
         .iter()
@@ -314,16 +344,20 @@ pub fn document(inputs: &ReportInputs<'_>) -> Document {
                         .join(",\n")
                 })
                 .unwrap_or_default();
+            let notes: Vec<&str> = std::iter::once(host.detail.as_str())
+                .filter(|detail| !detail.is_empty())
+                .chain(host.remarks.iter().map(String::as_str))
+                .collect();
             vec![
                 host.host.clone(),
                 environment_of(plan, &host.host),
                 outcome_words(&host.state).to_owned(),
                 changes,
-                host.detail.clone(),
+                notes.join(";\n"),
             ]
         })
         .collect();
-    doc.table(&["host", "environment", "outcome", "packages", "why"], rows);
+    doc.table(&["host", "environment", "outcome", "packages", "why, and notes"], rows);
 
     appendix(inputs, &mut doc);
     doc

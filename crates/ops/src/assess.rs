@@ -1,8 +1,6 @@
 //! Assessing one host: run the probes `pkgmgr` asks for over a transport, all at once, and let
 //! `pkgmgr` turn the answers into an assessment.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use futures_util::future::join_all;
 use model::{Assessment, PackageManagerKind};
 use pkgmgr::{AssessError, Depth, Gathered, Probe, ProbeOutput, ProbeSpec};
@@ -40,10 +38,7 @@ pub async fn assess_host(
     config: &AssessConfig,
 ) -> Result<Assessment, AssessFailure> {
     let fail = |error: AssessError| AssessFailure { host: host.to_owned(), error };
-    let taken_at_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let taken_at_unix = crate::clock::now_unix();
 
     let mut gathered = Gathered::new();
     // A refresh must come before the package manager is asked anything: then only the system

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use model::{Assessment, PackageManagerKind, ResolvedHost, TransportKind};
 use store::{AssessmentOutcome, AssessmentRecord, Failure, HostRow, Store};
@@ -189,5 +189,5 @@ async fn assess_one(
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+    crate::clock::now_unix()
 }

@@ -2,10 +2,13 @@
 //! rollouts that worked on them, the promotion evidence, the postmortems) and hands it to
 //! `model::compliance::evaluate`, which judges it at the time passed in.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use model::ResolvedHost;
 use model::compliance::{HostInputs, HostRollout, Inputs, Report, RolloutOutcome, evaluate};
 use model::policy::Policy;
+use model::promotion::Verified;
 use rollout::HostState;
 use store::{Store, SummaryOutcome};
 
@@ -52,11 +55,19 @@ pub async fn compliance(
     let mut rows = store.rollouts().await?;
     rows.sort_by_key(|row| (row.created_at_unix, row.id.clone()));
     let time = |unix: i64| DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    // The evidence in the order the rollouts are read here, and their hosts in the order of
+    // their waves: the order in which the first of equal verification times is named.
+    let mut by_host: HashMap<(String, String), Vec<Verified>> = HashMap::new();
+    for verified in crate::promotion::verified_versions(store).await? {
+        let key = (verified.rollout.clone(), verified.host.clone());
+        by_host.entry(key).or_default().push(verified);
+    }
     let mut evidence = Vec::new();
     for row in rows {
         let loaded = load(store, &row.id).await?;
-        // Each journal is replayed once, for the evidence and the hosts' rollouts alike.
-        evidence.extend(crate::promotion::verified_by(&loaded));
+        for (host, _) in loaded.machine.hosts() {
+            evidence.extend(by_host.remove(&(row.id.clone(), host.to_owned())).unwrap_or_default());
+        }
         for (host, state) in loaded.machine.hosts() {
             let Some(input) = inputs.iter_mut().find(|i| i.host == host) else { continue };
             let Some(plan) = loaded.plan.host(host) else { continue };

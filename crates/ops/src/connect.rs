@@ -1,7 +1,7 @@
 //! Connecting to an inventory host over SSH with its pinned key: the inventory's, else the one
 //! pinned in the store, else (when allowed) whatever the host presents, which is then pinned.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use model::ResolvedHost;
 use store::{PinnedHostKey, Store};
@@ -141,5 +141,5 @@ fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+    crate::clock::now_unix()
 }

@@ -1,6 +1,8 @@
 //! The emergency track (`patchctl emergency`): from the advisories that qualify (CVSS at or
 //! above the policy's threshold, or named by an operator) and the hosts exposed to them, an
 //! expedited plan of the updates that fix them; the owners told; a postmortem due a day later.
+//! What qualifies, which hosts take which fixes and the postmortem's words are decided in
+//! `model::emergency::select` and `model::postmortem::trigger`; this reads the store and acts.
 //!
 //! The plan takes the hosts the promotion gate admits now, with the emergency's rules
 //! (`model::emergency`): the first exposed environment at once, each later one once the fixes
@@ -14,23 +16,22 @@
 //! and age do not apply: an emergency does not wait `auto_approve_after_days` for a critical
 //! fix, nor let a distribution's milder rating stop it.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use model::ResolvedHost;
-use model::advisory::ExposureStatus;
-use model::emergency::{Emergency, EmergencySettings};
+pub use model::emergency::still_exposed;
+use model::emergency::{Emergency, EmergencySettings, Selection, select};
 use model::notification::{Event, EventKind, Notifications};
 use model::plan::{Plan, PlanOptions, Scope, Track, WithheldUpdate};
 use model::policy::Policy;
-use model::postmortem::{DEFAULT_DUE_AFTER, Postmortem, Subject};
+use model::postmortem::trigger::after_emergency;
+use model::postmortem::{DEFAULT_DUE_AFTER, Postmortem};
 use model::promotion::Refusal;
 use store::Store;
 
 use crate::advisories::exposure::{HostExposureState, exposure};
 use crate::notify::{NotifyReport, notify};
 use crate::plan::{PlanCreateError, gate, make_plan, save_plan};
-use crate::postmortem::{NewPostmortemRequest, PostmortemError, open_postmortem};
+use crate::postmortem::{PostmortemError, open_postmortem};
 
 /// What to expedite.
 #[derive(Debug, Clone)]
@@ -89,98 +90,44 @@ pub async fn emergency(
             return Err(EmergencyError::UnknownAdvisory(name.clone()));
         }
     }
-    let is_named = |advisory: &str, cves: &[String]| {
-        request.named.iter().any(|n| n == advisory || cves.iter().any(|c| c == n))
-    };
-
-    // Exposed hosts, the fixing packages, and the advisories that caused them.
-    let mut advisories: Vec<(String, Option<f64>)> = Vec::new();
-    let mut cves = BTreeSet::new();
-    let mut packages = BTreeSet::new();
-    let mut exposed = BTreeSet::new();
-    // (host, package) for each fix offered to an exposed host.
-    let mut fixes = BTreeSet::new();
-    let mut unfixable = Vec::new();
-    for host in exposure(store, &index, request.hosts).await? {
-        let HostExposureState::Assessed { findings } = host.state else { continue };
-        for finding in findings {
-            let named = is_named(&finding.advisory, &finding.cves);
-            if finding.status != ExposureStatus::Affected
-                || !settings.qualifies(finding.cvss_score, named)
-            {
-                continue;
-            }
-            if !advisories.iter().any(|(id, _)| *id == finding.advisory) {
-                advisories.push((finding.advisory.clone(), finding.cvss_score));
-            }
-            cves.extend(finding.cves.iter().cloned());
-            match finding.update {
-                Some(_) => {
-                    packages.insert(finding.package.clone());
-                    exposed.insert(host.host.clone());
-                    fixes.insert((host.host.clone(), finding.package.clone()));
-                }
-                None => unfixable.push((
-                    host.host.clone(),
-                    format!(
-                        "{} {}: no update to a fixed version is offered yet ({})",
-                        finding.package, finding.installed_version, finding.advisory
-                    ),
-                )),
-            }
-        }
-    }
-    advisories.sort_by(|a, b| a.0.cmp(&b.0));
+    let exposure = exposure(store, &index, request.hosts).await?;
+    let assessed = exposure.iter().filter_map(|host| match &host.state {
+        HostExposureState::Assessed { findings } => Some((host.host.as_str(), findings.as_slice())),
+        _ => None,
+    });
+    let selection = select(&settings, request.named, assessed);
     let mut outcome = EmergencyOutcome {
-        advisories: advisories.clone(),
+        advisories: selection.advisories.clone(),
         plan: None,
         deferred: Vec::new(),
-        unfixable,
+        unfixable: selection.unfixable.clone(),
         withheld: Vec::new(),
         postmortem: None,
         notified: None,
     };
-    if advisories.is_empty() {
+    let Some(emergency) = selection.emergency(&settings, request.named, request.actor) else {
         return Ok(outcome);
-    }
-
-    let emergency = Emergency {
-        advisories: advisories.iter().map(|(id, _)| id.clone()).collect(),
-        cves: cves.into_iter().collect(),
-        cvss_score: advisories.iter().filter_map(|(_, s)| *s).reduce(f64::max),
-        reason: reason(&advisories, &settings, request),
     };
-    if !exposed.is_empty() {
+    if !selection.exposed.is_empty() {
         let expedited =
-            expedited_plan(store, request, &settings, &exposed, &packages, emergency.clone())
-                .await?;
+            expedited_plan(store, request, &settings, &selection, emergency.clone()).await?;
         outcome.plan = expedited.plan;
         outcome.deferred = expedited.deferred;
-        outcome.withheld = expedited
-            .withheld
-            .into_iter()
-            .filter(|w| fixes.contains(&(w.host.clone(), w.name.clone())))
-            .collect();
+        outcome.withheld = selection.withheld_fixes(expedited.withheld);
     }
 
     // The postmortem is the emergency's, whatever was planned this time.
     let due_after = request.policy.map_or(DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due);
-    let subject = Subject::Emergency(emergency.advisories.join(" "));
-    let all_hosts: Vec<String> = exposed.iter().cloned().collect();
-    let owners = owners(request.hosts, &all_hosts);
-    let (postmortem, _) = open_postmortem(
-        store,
-        &NewPostmortemRequest {
-            subject,
-            title: format!("Emergency patch for {}", emergency.advisories.join(", ")),
-            hosts: all_hosts.clone(),
-            owner: owners.first().cloned(),
-            due_after,
-            opened_by: request.actor.to_owned(),
-        },
-        request.now,
-    )
-    .await?;
+    let all_hosts: Vec<String> = selection.exposed.iter().cloned().collect();
+    let owners = selection.owners(request.hosts);
+    let opening = after_emergency(
+        &emergency.advisories,
+        all_hosts.clone(),
+        &owners,
+        due_after,
+        request.actor,
+    );
+    let (postmortem, _) = open_postmortem(store, &opening, request.now).await?;
     outcome.postmortem = Some(postmortem);
 
     let event = Event {
@@ -220,12 +167,12 @@ async fn expedited_plan(
     store: &Store,
     request: &EmergencyRequest<'_>,
     settings: &EmergencySettings,
-    exposed: &BTreeSet<String>,
-    packages: &BTreeSet<String>,
+    selection: &Selection,
     emergency: Emergency,
 ) -> Result<Expedited, PlanCreateError> {
+    let exposed = &selection.exposed;
     let mut options = request.options.clone();
-    options.scope = Scope::Packages(packages.iter().cloned().collect());
+    options.scope = Scope::Packages(selection.packages.iter().cloned().collect());
     let selectors: Vec<String> = exposed.iter().cloned().collect();
     let now_unix = request.now.timestamp();
     let baselines = request.policy.map(|policy| (policy, Track::Emergency));
@@ -251,29 +198,6 @@ async fn expedited_plan(
     }
     plan.emergency = Some(emergency);
     Ok(Expedited { plan: Some(save_plan(store, plan).await?), deferred, withheld })
-}
-
-fn reason(
-    advisories: &[(String, Option<f64>)],
-    settings: &EmergencySettings,
-    request: &EmergencyRequest<'_>,
-) -> String {
-    if request.named.is_empty() {
-        let highest = advisories.iter().filter_map(|(_, s)| *s).reduce(f64::max).unwrap_or(0.0);
-        format!("CVSS {highest:.1} >= {:.1}", settings.cvss_threshold)
-    } else {
-        format!("named by {}", request.actor)
-    }
-}
-
-/// The owners of `hosts`, each once.
-fn owners(inventory: &[ResolvedHost], hosts: &[String]) -> Vec<String> {
-    let owners: BTreeSet<String> = inventory
-        .iter()
-        .filter(|h| hosts.contains(&h.name))
-        .filter_map(|h| h.owner.clone())
-        .collect();
-    owners.into_iter().collect()
 }
 
 fn event_body(emergency: &Emergency, outcome: &EmergencyOutcome) -> String {
@@ -304,13 +228,4 @@ fn event_body(emergency: &Emergency, outcome: &EmergencyOutcome) -> String {
         body.push_str(&format!("Postmortem {} due at {}\n", postmortem.id, postmortem.due_at));
     }
     body
-}
-
-/// How a fixing package a baseline withholds is reported: its host stays exposed.
-pub fn still_exposed(withheld: &WithheldUpdate) -> String {
-    format!(
-        "STILL EXPOSED: {} stays unpatched: {} {} on it is {}; lift the rule in the policy and run \
-         the emergency again to patch it",
-        withheld.host, withheld.name, withheld.version, withheld.reason
-    )
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use model::advisory::AdvisoryIndex;
 use model::emergency::EmergencySettings;
-use model::plan::{Plan, PlanBaselines, PlanError, PlanHost, PlanOptions, Track, build_plan};
+use model::plan::{
+    Plan, PlanBaselines, PlanError, PlanHost, PlanOptions, ServiceRestarts, Track, build_plan,
+};
 use model::policy::Policy;
 use model::promotion::{Refusal, check};
 use model::released::{self, ReleaseDates, UpdateKey};
@@ -107,7 +109,17 @@ pub(crate) async fn make_plan(
         track,
         release_dates: &release_dates,
     });
-    let plan_hosts: Vec<PlanHost> = hosts.iter().map(PlanHost::from).collect();
+    let policy = baselines.as_ref().map(|b| b.policy);
+    let plan_hosts: Vec<PlanHost> = hosts
+        .iter()
+        .map(|host| PlanHost {
+            restarts: ServiceRestarts::resolve(
+                policy.and_then(|p| p.environment(&host.environment)).map(|e| e.restarts),
+                options.restart_services,
+            ),
+            ..PlanHost::from(host)
+        })
+        .collect();
     let mut plan =
         build_plan(&plan_hosts, &assessments, selectors, options, baselines.as_ref(), now_unix)?;
     for (host, message) in failed {

@@ -1,8 +1,10 @@
 //! Postmortems in the store: opened by hand or by patchctl (a rollout that ended with failed,
 //! lost or rolled-back hosts; the emergency track), closed with a root cause by a person. Each
-//! action is recorded with its actor and time.
+//! action is recorded with its actor and time. When patchctl opens one, and what it says, is
+//! decided in `model::postmortem::trigger`.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
+pub use model::postmortem::NewPostmortemRequest;
 use model::postmortem::{Postmortem, Subject, check_text};
 use store::{NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Store, StoredPostmortem};
 
@@ -14,20 +16,6 @@ pub enum PostmortemError {
     Invalid(String),
 }
 
-/// A postmortem to open.
-#[derive(Debug, Clone)]
-pub struct NewPostmortemRequest {
-    pub subject: Subject,
-    pub title: String,
-    pub hosts: Vec<String>,
-    pub owner: Option<String>,
-    /// Due this long after `now`: `model::postmortem::DEFAULT_DUE_AFTER`, or the policy's
-    /// `postmortem_due`.
-    pub due_after: TimeDelta,
-    /// Who opens it: a user, or `patchctl` when patchctl does.
-    pub opened_by: String,
-}
-
 /// Opens a postmortem at `now`; returns it and whether it is new. One exists per subject: for
 /// a subject that has one, that one is returned unchanged (so automatic openers may call this
 /// every time they see the condition).
@@ -36,21 +24,16 @@ pub async fn open_postmortem(
     request: &NewPostmortemRequest,
     now: DateTime<Utc>,
 ) -> Result<(Postmortem, bool), PostmortemError> {
-    let invalid = PostmortemError::Invalid;
-    let title = check_text("title", &request.title).map_err(invalid)?;
-    let reference = check_text("subject", request.subject.reference()).map_err(invalid)?;
-    if request.due_after < TimeDelta::zero() {
-        return Err(PostmortemError::Invalid("a postmortem cannot be due before it opens".into()));
-    }
+    let checked = request.check(now).map_err(PostmortemError::Invalid)?;
     let new = NewPostmortem {
         subject_kind: request.subject.kind().to_owned(),
-        subject_ref: reference,
-        title,
+        subject_ref: checked.reference,
+        title: checked.title,
         hosts: request.hosts.clone(),
         owner: request.owner.clone(),
         opened_at_unix: now.timestamp(),
         opened_by: request.opened_by.clone(),
-        due_at_unix: (now + request.due_after).timestamp(),
+        due_at_unix: checked.due_at.timestamp(),
     };
     let body = serde_json::json!({ "title": new.title, "hosts": new.hosts, "owner": new.owner });
     Ok(match store.open_postmortem(&new, &body.to_string()).await? {

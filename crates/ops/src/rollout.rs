@@ -11,14 +11,19 @@ mod boot_default;
 mod conclude;
 mod control;
 mod driver;
+mod dry_run;
 mod http;
+mod integrity;
 mod journal;
 mod lifecycle;
 mod prechecks;
 mod reboot_checks;
 mod report;
+mod restarts;
+mod service_checks;
 mod steps;
 mod units;
+mod waiting;
 
 use model::plan::Plan;
 use rollout::Config;
@@ -29,10 +34,15 @@ pub use control::{Loaded, find, load, request};
 pub use driver::{
     DEFAULT_LEASE_SECONDS, DriveConfig, DriveOutcome, drive, phase_name, process_owner,
 };
+pub use dry_run::{
+    CANNOT_SEE, DryRunConfig, HostDryRun, Simulation as DryRunSimulation, Verdict as DryRunVerdict,
+    dry_run, failure_words,
+};
 pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};
+pub use waiting::{WaitSink, Waiting};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {
@@ -92,12 +102,7 @@ pub fn rollout_config(plan: &Plan, hosts: &[model::ResolvedHost]) -> Result<Conf
 pub fn new_rollout_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
+    hasher.write_u128(crate::clock::now_nanos());
     hasher.write_u32(std::process::id());
     format!("{:016x}", hasher.finish())
 }

@@ -115,6 +115,25 @@ impl HostState {
     }
 }
 
+/// The state in words for people: the step it failed, ran or was lost in, and the reason.
+impl std::fmt::Display for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostState::Failed { step, reason } => {
+                write!(f, "FAILED at {}: {reason}", step.as_str())
+            }
+            HostState::Lost { step, reason } => {
+                write!(f, "LOST during {}: {reason}", step.as_str())
+            }
+            HostState::RolledBack { reason } => write!(f, "rolled back ({reason})"),
+            HostState::Skipped { reason } => write!(f, "skipped: {reason}"),
+            HostState::Running { step, .. } => write!(f, "running {}", step.as_str()),
+            HostState::Ready { next } => write!(f, "next: {}", next.as_str()),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
 /// What the shell reports when a step it ran is over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "result")]

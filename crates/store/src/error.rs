@@ -102,7 +102,6 @@ pub enum StoreError {
     PostmortemClosed { id: i64, closed_by: String, closed_at_unix: i64 },
 }
 
-/// Who has a lease that was lost, in words.
 /// A host claimed by an unfinished rollout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostClaim {
@@ -123,9 +122,45 @@ fn claims_text(claims: &[HostClaim]) -> String {
     )
 }
 
+/// Who has a lease that was lost, in words.
 fn lease_holder(holder: &Option<String>) -> String {
     match holder {
         Some(holder) => format!("it is held by {holder} now"),
         None => "it was released".to_owned(),
+    }
+}
+
+/// Turns a failed query into [`StoreError::Query`], saying what was being done: the one place
+/// every backend's query errors go through.
+pub(crate) trait QueryContext<T> {
+    fn doing(self, doing: impl FnOnce() -> String) -> Result<T, StoreError>;
+
+    /// Like [`QueryContext::doing`], with a violated constraint (a foreign key: the row it
+    /// names is missing; a unique key: it exists already) told apart first: `meaning` turns its
+    /// kind into the error it stands for, or `None` to keep the query error.
+    fn doing_unless(
+        self,
+        doing: impl FnOnce() -> String,
+        meaning: impl FnOnce(sqlx::error::ErrorKind) -> Option<StoreError>,
+    ) -> Result<T, StoreError>;
+}
+
+impl<T> QueryContext<T> for Result<T, sqlx::Error> {
+    fn doing(self, doing: impl FnOnce() -> String) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Query { doing: doing(), source })
+    }
+
+    fn doing_unless(
+        self,
+        doing: impl FnOnce() -> String,
+        meaning: impl FnOnce(sqlx::error::ErrorKind) -> Option<StoreError>,
+    ) -> Result<T, StoreError> {
+        self.map_err(|source| {
+            let meant = match &source {
+                sqlx::Error::Database(e) => meaning(e.kind()),
+                _ => None,
+            };
+            meant.unwrap_or_else(|| StoreError::Query { doing: doing(), source })
+        })
     }
 }

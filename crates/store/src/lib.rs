@@ -36,6 +36,7 @@ pub use records::{
 pub use rollout_records::{
     Claim, FINISHED_PHASES, JournalBreak, JournalCheck, JournalEntry, Lease, NewJournalEntry,
     NewRollout, PhaseUpdate, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
+    VerifiedHost, VerifiedVersion,
 };
 
 /// A connection pool to the state database, migrated to the current schema.
@@ -333,14 +334,62 @@ impl Store {
         entries: &[NewJournalEntry],
         phase: Option<&PhaseUpdate>,
     ) -> Result<Vec<i64>, StoreError> {
-        check_entries(entries, || {
-            format!("appending to the journal of rollout {}", lease.rollout_id)
-        })?;
-        if entries.is_empty() && phase.is_none() {
+        self.append_journal_verified(lease, entries, phase, &[]).await
+    }
+
+    /// [`Store::append_journal`], replacing in the same transaction the verified versions of
+    /// the hosts `verified` names (see [`Store::verified_versions`]): the entries are what
+    /// proves them, so both are written or neither.
+    pub async fn append_journal_verified(
+        &self,
+        lease: &Lease,
+        entries: &[NewJournalEntry],
+        phase: Option<&PhaseUpdate>,
+        verified: &[VerifiedHost],
+    ) -> Result<Vec<i64>, StoreError> {
+        let doing = || format!("appending to the journal of rollout {}", lease.rollout_id);
+        check_entries(entries, doing)?;
+        check_verified(&lease.rollout_id, verified, doing)?;
+        if entries.is_empty() && phase.is_none() && verified.is_empty() {
             return Ok(Vec::new());
         }
         match &self.backend {
-            Backend::Sqlite(db) => db.append_journal(lease, entries, phase).await,
+            Backend::Sqlite(db) => db.append_journal(lease, entries, phase, verified).await,
+        }
+    }
+
+    /// Every package version a rollout applied to a host that ended done (its postchecks
+    /// passed), newest rollout first: the promotion gate's evidence, kept by
+    /// [`Store::append_journal`]. Rollouts listed by [`Store::rollouts_without_verified`] are
+    /// missing from it until [`Store::record_verified`] fills them.
+    pub async fn verified_versions(&self) -> Result<Vec<VerifiedVersion>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.verified_versions().await,
+        }
+    }
+
+    /// The rollouts journaled before verified versions were recorded with the journal, oldest
+    /// first: their evidence is in their journals only, until [`Store::record_verified`].
+    pub async fn rollouts_without_verified(&self) -> Result<Vec<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.rollouts_without_verified().await,
+        }
+    }
+
+    /// Records the verified versions of a rollout read from its journal up to entry
+    /// `through_seq`, replacing any, and marks it recorded. False, writing nothing, when the
+    /// journal has grown since (read it again).
+    pub async fn record_verified(
+        &self,
+        rollout_id: &str,
+        through_seq: i64,
+        hosts: &[VerifiedHost],
+    ) -> Result<bool, StoreError> {
+        check_verified(rollout_id, hosts, || {
+            format!("recording the verified versions of rollout {rollout_id}")
+        })?;
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_verified(rollout_id, through_seq, hosts).await,
         }
     }
 
@@ -616,6 +665,28 @@ fn check_entries(
     for entry in entries {
         let what = format!("the body of the {} entry", entry.kind);
         validate::check_json(&entry.body_json, &doing, &what)?;
+    }
+    Ok(())
+}
+
+/// Verified versions must be of the rollout and host they are recorded under.
+fn check_verified(
+    rollout_id: &str,
+    hosts: &[VerifiedHost],
+    doing: impl Fn() -> String,
+) -> Result<(), StoreError> {
+    for host in hosts {
+        let stray =
+            host.versions.iter().find(|v| v.rollout_id != rollout_id || v.host != host.host);
+        if let Some(version) = stray {
+            return Err(StoreError::InvalidValue {
+                doing: doing(),
+                message: format!(
+                    "a verified version of rollout {} on {} recorded for rollout {rollout_id} on {}",
+                    version.rollout_id, version.host, host.host
+                ),
+            });
+        }
     }
     Ok(())
 }

@@ -149,3 +149,25 @@ pub struct PhaseUpdate {
     pub phase: String,
     pub at_unix: i64,
 }
+
+/// A package version a rollout applied to a host whose postchecks then passed: promotion
+/// evidence, as the `verified_versions` table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedVersion {
+    pub rollout_id: String,
+    pub host: String,
+    pub environment: String,
+    pub name: String,
+    pub arch: String,
+    pub version: String,
+    /// When the host's last postcheck passed, in whole seconds.
+    pub verified_at_unix: i64,
+}
+
+/// What a journal append proves about one host of the rollout: its verified versions are
+/// replaced by `versions`, empty when the host is not (or no longer) done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedHost {
+    pub host: String,
+    pub versions: Vec<VerifiedVersion>,
+}

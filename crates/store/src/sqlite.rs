@@ -6,6 +6,7 @@ mod changes;
 mod journal;
 mod postmortems;
 mod rollouts;
+mod verified;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreError;
+use crate::error::QueryContext;
 use crate::records::{
     ASSESSMENT_FORMAT, AssessmentOutcome, AssessmentRecord, AssessmentSummaryRow, Failure, HostRow,
     PinOutcome, PinnedHostKey, StoredAssessment, StoredHost, SummaryOutcome,
@@ -108,7 +110,7 @@ impl Sqlite {
         let row = sqlx::query("SELECT copied_from, created_at FROM rehearsal WHERE id = 1")
             .fetch_optional(&self.pool)
             .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+            .doing(doing)?;
         row.map(|row| Ok((get(&row, "copied_from", &doing)?, get(&row, "created_at", &doing)?)))
             .transpose()
     }
@@ -125,11 +127,7 @@ impl Sqlite {
             message: "the path is not UTF-8".to_owned(),
         })?;
         // VACUUM INTO writes a consistent copy, WAL included, and refuses an existing file.
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.pool)
-            .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await.doing(doing)?;
         let copy = Sqlite::open(path).await?;
         copy.mark_rehearsal(copied_from, now_unix).await?;
         copy.close().await;
@@ -151,7 +149,7 @@ impl Sqlite {
         .bind(now_unix)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         Ok(())
     }
 
@@ -176,7 +174,7 @@ impl Sqlite {
         .bind(host.seen_at_unix)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         Ok(())
     }
 
@@ -188,7 +186,7 @@ impl Sqlite {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter()
             .map(|row| {
                 Ok(StoredHost {
@@ -222,7 +220,7 @@ impl Sqlite {
             .bind(&key.pinned_by)
             .execute(&self.pool)
             .await
-            .map_err(|source| query_error(doing(), &key.host, source))?;
+            .doing_unless(doing, |kind| unknown_host(kind, doing(), &key.host))?;
             if inserted.rows_affected() == 1 {
                 return Ok(PinOutcome::Pinned);
             }
@@ -255,7 +253,7 @@ impl Sqlite {
         .bind(host)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         row.map(|row| {
             Ok(PinnedHostKey {
                 host: get(&row, "host", &doing)?,
@@ -274,10 +272,7 @@ impl Sqlite {
             .bind(host)
             .execute(&self.pool)
             .await
-            .map_err(|source| StoreError::Query {
-                doing: format!("unpinning the host key of {host}"),
-                source,
-            })?;
+            .doing(|| format!("unpinning the host key of {host}"))?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -336,7 +331,7 @@ impl Sqlite {
         query
             .execute(&self.pool)
             .await
-            .map_err(|source| query_error(doing(), &record.host, source))?;
+            .doing_unless(doing, |kind| unknown_host(kind, doing(), &record.host))?;
         Ok(id)
     }
 
@@ -360,7 +355,7 @@ impl Sqlite {
         ))
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         let mut summaries =
             rows.iter().map(|row| summary_row(row, &doing)).collect::<Result<Vec<_>, _>>()?;
         if let Some(hosts) = hosts {
@@ -384,7 +379,7 @@ impl Sqlite {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter().map(|row| summary_row(row, &doing)).collect()
     }
 
@@ -398,7 +393,7 @@ impl Sqlite {
                 .bind(host)
                 .fetch_all(&self.pool)
                 .await
-                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+                .doing(doing)?;
         let mut assessments = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: String = get(row, "id", &doing)?;
@@ -420,7 +415,7 @@ impl Sqlite {
         .bind(id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         let Some(row) = row else { return Ok(None) };
         let summary = summary_row(&row, &doing)?;
         let outcome = match summary.outcome {
@@ -507,26 +502,11 @@ fn get<'r, T>(row: &'r SqliteRow, column: &str, doing: &dyn Fn() -> String) -> R
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
-    row.try_get(column).map_err(|source| StoreError::Query { doing: doing(), source })
+    row.try_get(column).doing(doing)
 }
 
-/// A failed write, with a foreign key violation told apart: that host has no row.
-fn query_error(doing: String, host: &str, source: sqlx::Error) -> StoreError {
-    let foreign_key = matches!(
-        &source,
-        sqlx::Error::Database(e) if e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation
-    );
-    if foreign_key {
-        StoreError::UnknownHost { doing, host: host.to_owned() }
-    } else {
-        StoreError::Query { doing, source }
-    }
-}
-
-/// What kind of constraint a failed write violated, if that was the failure.
-fn violation(source: &sqlx::Error) -> Option<sqlx::error::ErrorKind> {
-    match source {
-        sqlx::Error::Database(e) => Some(e.kind()),
-        _ => None,
-    }
+/// A failed write's foreign key violation: the host has no row.
+fn unknown_host(kind: sqlx::error::ErrorKind, doing: String, host: &str) -> Option<StoreError> {
+    (kind == sqlx::error::ErrorKind::ForeignKeyViolation)
+        .then(|| StoreError::UnknownHost { doing, host: host.to_owned() })
 }

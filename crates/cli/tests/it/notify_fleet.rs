@@ -69,6 +69,9 @@ fn cancelling_during_the_reboot_delay_runs_shutdown_c_and_the_host_keeps_its_boo
     let said = std::fs::read_to_string(&stderr).unwrap_or_default();
     assert_eq!(status.code(), Some(3), "{said}");
     assert!(!shutdown_scheduled(&fleet, &host), "the reboot is still scheduled");
+    // The countdown was said as it started (a plain line: not a terminal).
+    let countdown = format!("{host}: reboots in ");
+    assert!(said.lines().any(|l| l.starts_with(&countdown)), "{said}");
 
     let report = run.report(&rollout);
     assert_eq!(report["phase"], "cancelled", "{report:#}");

@@ -497,13 +497,19 @@ fn a_held_lock_is_waited_for_and_named_when_it_stays() {
     let plan = impatient.plan(&plan_args);
     let mut args = vec!["rollout", "start", &plan[..]];
     args.extend(RUN_FLAGS);
-    impatient.patchctl(&args);
+    let said = text(&impatient.patchctl(&args).stderr);
     let report = impatient.report(&impatient.latest_rollout());
     for (host, (state, detail)) in states(&report) {
         assert_eq!(state, "failed", "{host}: {detail}");
         assert_eq!(detail["step"], "precheck", "{host}: {detail}");
         assert!(detail["reason"].as_str().unwrap().contains("held by pid"), "{detail}");
         assert_eq!(impatient.installed(&host, "acme-tools"), "1.0-1", "{host} untouched");
+        // What the host waits for is said as the wait starts (a plain line: not a terminal).
+        let waiting = format!("{host}: waiting 0 s for ");
+        assert!(
+            said.lines().any(|l| l.starts_with(&waiting) && l.contains(", held by pid ")),
+            "{said}"
+        );
     }
     // Released while the hosts wait: they go on.
     let patient = Run::with_hooks(&fleet, "patient.toml", "lock_wait_seconds = 120");

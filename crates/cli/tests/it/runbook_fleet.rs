@@ -136,3 +136,71 @@ fn package_lists_are_refreshed_and_a_mirror_down_fails_closed() {
     assert!(!units.contains("patchctl-old-"), "40 days old: removed\n{units}");
     assert!(units.contains("patchctl-new-"), "recent: kept\n{units}");
 }
+
+/// A check that fails before anything changes (the host's smoke test has been failing for a
+/// while) is reported as "failing before the patch" and not blamed on it; with `failing_before
+/// = "fail"` it fails the host, which is rolled back.
+#[test]
+fn a_check_failing_before_the_patch_is_reported_as_such() {
+    let Some(fleet) = TestFleet::up("baseline", 1, 1) else { return };
+    let smoke = "commands = [[\"test\", \"-e\", \"/etc/acme-smoke-ok\"]]\n";
+    let inventory = |name: &str, rule: &'static str| {
+        let config = fleet.edited_inventory(name, |text| {
+            crate::rollout_fleet::with_checks(text).replacen(
+                "journal_errors = false\n",
+                &format!("journal_errors = false\n{smoke}{rule}"),
+                1,
+            )
+        });
+        Run { fleet: &fleet, config }
+    };
+    let run = inventory("report.toml", "");
+    let plan = run.plan(&["--packages", "acme-tools", "--canary", "0"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    run.ok(&args);
+    let rollout = run.latest_rollout();
+    let report = run.report(&rollout);
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "done", "{host}: {detail:#}");
+        let remarks: Vec<&str> = host_outputs(&report, &host)
+            .filter(|o| o["remark"] == true)
+            .filter_map(|o| o["note"].as_str())
+            .collect();
+        assert!(
+            remarks.iter().any(|r| r
+                .starts_with("failing before the patch: `test -e /etc/acme-smoke-ok` exited 1")),
+            "{host}: {remarks:?}"
+        );
+        assert!(
+            remarks.iter().any(|r| r.starts_with("failing before the patch, not blamed on it:")),
+            "{host}: {remarks:?}"
+        );
+        assert_eq!(run.installed(&host, "acme-tools"), "1.1-1", "{host}");
+    }
+    let markdown = text(&run.ok(&["report", &rollout]).stdout);
+    let (first_page, _) = markdown.split_once("## Appendix").unwrap();
+    assert!(
+        first_page.contains(
+            "| patched and verified | acme-tools 1.0-1 → 1.1-1 | failing before the patch"
+        ),
+        "{first_page}"
+    );
+
+    // The same check, held against the patch: the hosts are rolled back (and the rollback,
+    // which puts the host back as it was, failing check included, is not failed for it).
+    let strict = inventory("strict.toml", "failing_before = \"fail\"\n");
+    std::fs::copy(fleet.state_of(&run.config), fleet.state_of(&strict.config)).unwrap();
+    let plan = strict.plan(&["--packages", "acme-web", "--canary", "0", "--error-budget", "100%"]);
+    let mut args = vec!["rollout", "start", &plan[..]];
+    args.extend(RUN_FLAGS);
+    let failed = strict.patchctl(&args);
+    assert!(!failed.status.success(), "{}", text(&failed.stdout));
+    let report = strict.report(&strict.latest_rollout());
+    for (host, (state, detail)) in states(&report) {
+        assert_eq!(state, "rolled_back", "{host}: {detail:#}");
+        let reason = detail.to_string();
+        assert!(reason.contains("(failing before the patch too)"), "{host}: {reason}");
+        assert_eq!(strict.installed(&host, "acme-web"), "1.0-1", "{host}");
+    }
+}

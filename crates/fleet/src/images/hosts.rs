@@ -1,7 +1,8 @@
 //! The two fleet host images, derived from the base image offline: `patchctl/fleet-debian` (apt)
 //! and `patchctl/fleet-rpm` (Debian's dnf and rpm, dressed as an RPM distribution). Both boot
 //! systemd, run sshd (root by key only) and acme-web, have busybox, and have version 1.0 of
-//! every scenario package installed, with their package sources pointing at `http://repo/`.
+//! every scenario package of `scenario::PACKAGES` installed, with their package
+//! sources pointing at `http://repo/`.
 //!
 //! How they are derived: the base image's file system is copied out (`docker create` + `docker
 //! export`, the container never started), changed in a chroot with the same guarded mounts as
@@ -39,7 +40,9 @@ const COMMON_PACKAGES: [&str; 2] = ["busybox", "python3"];
 /// grub2-common brings GRUB's tools (`grub-set-default`, `grub-editenv`, `update-grub`), as a
 /// server booted by GRUB has them. A container boots no bootloader: a host has no
 /// `/boot/grub/grub.cfg`, and so no bootloader as patchctl sees it, unless a test makes one.
-const APT_TOOLS: [&str; 2] = ["python3-apt", "grub2-common"];
+/// needrestart names the services running replaced code (`restart_services`); its apt hook only
+/// lists them under patchctl, which sets `NEEDRESTART_MODE=l`.
+const APT_TOOLS: [&str; 3] = ["python3-apt", "grub2-common", "needrestart"];
 /// Installed from Debian's mirror into the RPM image.
 const RPM_TOOLS: [&str; 3] = ["dnf", "dnf-plugins-core", "rpm"];
 /// Where the scenario root is bind-mounted (read-only) in the chroot during the build.
@@ -270,11 +273,11 @@ impl Drop for CreatedContainer {
     }
 }
 
-/// Version 1.0 of every scenario package, from the pool files: apt orders them by dependency.
+/// Version 1.0 of every scenario package in the images, from the pool files: apt orders them by dependency.
 fn install_debs(rootfs: &Path, scenario: &Scenario) -> anyhow::Result<()> {
     let mut command = chroot_command(rootfs, "apt-get");
     command.args(["-q", "-y", "--no-install-recommends", "install"]);
-    for spec in PACKAGES {
+    for spec in PACKAGES.iter() {
         let artifact = scenario
             .artifact(PackageManagerKind::Apt, spec.name, Version::Old)
             .with_context(|| format!("no .deb of {} 1.0", spec.name))?;
@@ -295,7 +298,7 @@ fn install_rpms(rootfs: &Path) -> anyhow::Result<()> {
     write(&rootfs.join("etc/yum.repos.d/acme.repo"), &build_repo)?;
     let mut command = chroot_command(rootfs, "dnf");
     command.args(["-q", "-y", "install", BASE_PROVIDES_PACKAGE]);
-    for spec in PACKAGES {
+    for spec in PACKAGES.iter() {
         command.arg(format!("{}-{}", spec.name, Version::Old.full()));
     }
     run(&mut command, "installing the scenario's RPMs (1.0)")

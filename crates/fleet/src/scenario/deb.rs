@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::Context as _;
 
 use super::{
-    Dependency, InputFile, PACKAGES, PackageSpec, REGULAR_LABEL, REGULAR_SUITE, RELEASE_VERSION,
+    Dependency, InputFile, PackageSpec, REGULAR_LABEL, REGULAR_SUITE, RELEASE_VERSION,
     SECURITY_LABEL, SECURITY_SUITE, Version, payload, substitute,
 };
 use crate::images::run;
@@ -46,6 +46,19 @@ pub(super) fn render(spec: &PackageSpec, version: Version) -> Vec<InputFile> {
         contents: control(spec, version),
         mode: 0o644,
     });
+    // dpkg-deb marks nothing as a conffile by itself (debhelper does, for files under /etc).
+    let conffiles: String = payload(spec, version)
+        .into_iter()
+        .filter(|(path, _, _)| path.starts_with("/etc/"))
+        .map(|(path, _, _)| format!("{path}\n"))
+        .collect();
+    if !conffiles.is_empty() {
+        files.push(InputFile {
+            path: tree.join("DEBIAN/conffiles"),
+            contents: conffiles,
+            mode: 0o644,
+        });
+    }
     let mut postinst = substitute(spec.postinst.get(version), version);
     if spec.reboot {
         // What Debian's notify-reboot-required does (reboot-notifier, update-notifier-common).
@@ -92,7 +105,7 @@ pub(super) fn render_release_options() -> Vec<InputFile> {
 
 /// `dpkg-deb --root-owner-group --build` of every tree, into its pool path under `out`.
 pub(super) fn build_packages(work: &Path, out: &Path) -> anyhow::Result<()> {
-    for spec in PACKAGES {
+    for spec in super::published_packages() {
         for version in Version::BOTH {
             let target = out.join(pool_path(spec, version));
             let parent = target.parent().context("pool path has a parent")?;
@@ -250,7 +263,16 @@ mod tests {
     use super::*;
 
     fn spec(name: &str) -> &'static PackageSpec {
-        PACKAGES.iter().find(|spec| spec.name == name).unwrap()
+        super::super::published_packages().find(|spec| spec.name == name).unwrap()
+    }
+
+    #[test]
+    fn files_under_etc_are_conffiles() {
+        let files = render(spec("acme-agent"), Version::New);
+        assert_eq!(file(&files, "DEBIAN/conffiles").contents, "/etc/acme-agent.conf\n");
+        assert!(
+            !render(spec("acme-web"), Version::New).iter().any(|f| f.path.ends_with("conffiles"))
+        );
     }
 
     fn file<'a>(files: &'a [InputFile], suffix: &str) -> &'a InputFile {

@@ -9,8 +9,7 @@ use anyhow::Context as _;
 use model::Classification;
 
 use super::{
-    BASE_PROVIDES_PACKAGE, Dependency, InputFile, PACKAGES, PackageSpec, Version, payload,
-    substitute,
+    BASE_PROVIDES_PACKAGE, Dependency, InputFile, PackageSpec, Version, payload, substitute,
 };
 use crate::images::run;
 
@@ -137,7 +136,7 @@ pub(super) fn render_updateinfo(specs: &[PackageSpec]) -> InputFile {
 pub(super) fn build_packages(work: &Path, out: &Path) -> anyhow::Result<()> {
     let rpm_out = out.join("rpm");
     let mut specs = vec![PathBuf::from(SPECS).join(format!("{BASE_PROVIDES_PACKAGE}.spec"))];
-    for spec in PACKAGES {
+    for spec in super::published_packages() {
         for version in Version::BOTH {
             specs.push(PathBuf::from(SPECS).join(format!("{}-{}.spec", spec.name, version.full())));
         }
@@ -210,6 +209,10 @@ fn render_spec(spec: &PackageSpec, version: Version, files: &[(String, String, u
         };
         text.push_str(&format!("Requires:  {requirement}\n"));
     }
+    if files.iter().any(|(_, contents, _)| contents.starts_with("\x7fELF")) {
+        // The packages are noarch; an executable (acme-worker's) is x86-64 all the same.
+        text.push_str("%global _binaries_in_noarch_packages_terminate_build 0\n");
+    }
     if spec.reboot {
         // What makes dnf install it side by side, as Fedora's and RHEL's kernel-core.
         text.push_str("Provides:  installonlypkg(kernel)\n");
@@ -261,10 +264,11 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::PACKAGES;
     use super::*;
 
     fn spec(name: &str) -> &'static PackageSpec {
-        PACKAGES.iter().find(|spec| spec.name == name).unwrap()
+        super::super::published_packages().find(|spec| spec.name == name).unwrap()
     }
 
     fn spec_file(name: &str, version: Version) -> String {
@@ -315,13 +319,20 @@ mod tests {
     #[test]
     fn updateinfo_has_types_severities_and_cves() {
         let xml = render_updateinfo(PACKAGES).contents;
-        assert_eq!(xml.matches("<update ").count(), 6);
+        assert_eq!(xml.matches("<update ").count(), PACKAGES.len());
         assert!(xml.contains("type=\"security\" version=\"2.0\">\n    <id>ACME-2026:0001</id>"));
         assert!(xml.contains("<severity>Critical</severity>"));
         assert!(xml.contains("<severity>Important</severity>"));
         assert!(xml.contains("id=\"CVE-2026-10002\" type=\"cve\""));
         assert!(xml.contains("type=\"enhancement\" version=\"2.0\">\n    <id>ACME-2026:0006</id>"));
         assert!(xml.contains("<filename>acme-regress-1.1-1.noarch.rpm</filename>"));
+    }
+
+    #[test]
+    fn an_executable_in_a_noarch_package_does_not_fail_the_build() {
+        let worker = spec_file("acme-worker", Version::New);
+        assert!(worker.contains("%global _binaries_in_noarch_packages_terminate_build 0\n"));
+        assert!(!spec_file("acme-web", Version::New).contains("_binaries_in_noarch"));
     }
 
     #[test]

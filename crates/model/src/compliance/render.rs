@@ -92,21 +92,8 @@ pub fn to_csv(report: &Report) -> String {
                 f.summary.as_str(),
                 &f.details.join(" | "),
             ];
-            let line: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
-            out.push_str(&line.join(","));
-            out.push('\n');
+            out.push_str(&crate::csv_out::line(&fields));
         }
     }
     out
-}
-
-fn csv_field(text: &str) -> String {
-    // A leading `=`, `+`, `-` or `@` makes spreadsheets evaluate a cell: quote it as text.
-    let formula = text.starts_with(['=', '+', '-', '@']);
-    if formula || text.contains([',', '"', '\n', '\r']) {
-        let prefix = if formula { "'" } else { "" };
-        format!("\"{prefix}{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }

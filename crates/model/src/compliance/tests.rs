@@ -98,6 +98,7 @@ fn host_plan(host: &str, environment: &str) -> HostPlan {
         }],
         reboot: PlannedReboot::IfRequired,
         services_needing_restart: vec![],
+        restarts: Default::default(),
         risks: vec![],
     }
 }

@@ -156,3 +156,32 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
         deserializer.deserialize_map(EntriesVisitor(PhantomData))
     }
 }
+
+/// The `checks` and `hooks` tables of every level, typed. The inventory keeps them as written
+/// and types them per host once its variables are substituted (`checks::host_checks`); they are
+/// read a second time, typed, only so that a mistake in them is an error of the file, at its
+/// line and column, when it is loaded rather than when a rollout reaches the host.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)] // Read for its errors only.
+pub(crate) struct TypedChecksFile {
+    #[serde(default)]
+    pub defaults: Option<TypedChecks>,
+    #[serde(default)]
+    pub hosts: BTreeMap<String, TypedChecks>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, TypedChecks>,
+    #[serde(default)]
+    pub checks: Option<crate::checks::Checks>,
+    #[serde(default)]
+    pub hooks: Option<crate::checks::Hooks>,
+}
+
+/// A level's `checks` and `hooks`; its other keys are `InventoryFile`'s business.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)] // Read for its errors only.
+pub(crate) struct TypedChecks {
+    #[serde(default)]
+    pub checks: Option<crate::checks::Checks>,
+    #[serde(default)]
+    pub hooks: Option<crate::checks::Hooks>,
+}

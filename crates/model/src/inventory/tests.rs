@@ -125,6 +125,38 @@ fn a_typo_in_a_key_points_at_it_and_suggests_the_word() {
 }
 
 #[test]
+fn a_mistake_in_checks_or_hooks_is_an_error_of_the_file_at_its_position() {
+    let cases = [
+        (
+            "[hosts.deb1]\nenvironment = \"dev\"\naddress = \"x\"\n[hosts.deb1.checks]\nfailing_befor = \"fail\"\n",
+            (5, 1),
+            "(did you mean \"failing_before\"?)",
+        ),
+        (
+            "[defaults.hooks]\nrefresh = \"sometimes\"\n[hosts.deb1]\nenvironment = \"dev\"\naddress = \"x\"\n",
+            (2, 11),
+            "expected \"always\", \"never\" or \"if-older-than:DURATION\"",
+        ),
+        (
+            "[checks]\nfailing_before = \"ignore\"\n[hosts.deb1]\nenvironment = \"dev\"\naddress = \"x\"\n",
+            (2, 18),
+            "unknown variant \"ignore\", expected report or fail",
+        ),
+        (
+            "[groups.web.hooks]\nunit_output_days = -1\n[hosts.deb1]\nenvironment = \"dev\"\naddress = \"x\"\n",
+            (2, 20),
+            "",
+        ),
+    ];
+    for (text, position, message) in cases {
+        let error = Inventory::parse(Path::new("inventory.toml"), text).unwrap_err();
+        let first = &error.errors[0];
+        assert_eq!((first.line, first.column), position, "{text}: {}", first.message);
+        assert!(first.message.contains(message), "{text}: {}", first.message);
+    }
+}
+
+#[test]
 fn defaults_then_groups_then_the_host() {
     let text = std::fs::read_to_string(test_data("valid/full.toml")).unwrap();
     let inventory = Inventory::parse(Path::new("full.toml"), &text).unwrap();

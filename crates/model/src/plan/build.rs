@@ -8,6 +8,7 @@ use super::baselines::PlanBaselines;
 use super::waves::waves;
 use super::{
     ExcludedHost, HostPlan, PackageChange, Plan, PlanOptions, PlannedReboot, RebootPolicy, Scope,
+    ServiceRestarts,
 };
 
 /// What the plan needs to know of an inventory host.
@@ -17,6 +18,9 @@ pub struct PlanHost {
     pub environment: String,
     pub owner: Option<String>,
     pub tags: Vec<String>,
+    /// What its rollout restarts: its environment's policy, or the operator's override. The
+    /// shell resolves it; none by default.
+    pub restarts: ServiceRestarts,
 }
 
 impl From<&ResolvedHost> for PlanHost {
@@ -26,6 +30,7 @@ impl From<&ResolvedHost> for PlanHost {
             environment: host.environment.clone(),
             owner: host.owner.clone(),
             tags: host.tags.clone(),
+            restarts: ServiceRestarts::default(),
         }
     }
 }
@@ -190,6 +195,7 @@ fn plan_host(
         changes,
         reboot,
         services_needing_restart: assessment.services_needing_restart.clone().unwrap_or_default(),
+        restarts: host.restarts,
         risks,
     }
 }

@@ -20,6 +20,10 @@ pub struct PlanOptions {
     /// existed do not change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goals: Vec<String>,
+    /// `--restart-services`: overrides the policy's `restart_services` for every host. Left out
+    /// of the JSON when absent, so the ids of other plans do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_services: Option<RestartServices>,
 }
 
 fn default_keep_kernels() -> usize {
@@ -35,6 +39,7 @@ impl Default for PlanOptions {
             environment_order: ["dev", "staging", "production"].map(String::from).to_vec(),
             keep_kernels: default_keep_kernels(),
             goals: Vec::new(),
+            restart_services: None,
         }
     }
 }
@@ -78,6 +83,93 @@ impl fmt::Display for RebootPolicy {
             RebootPolicy::Never => "never",
             RebootPolicy::Always => "always",
         })
+    }
+}
+
+/// Which services a rollout restarts on a host that does not reboot, once its packages changed
+/// (`restart_services` in the policy, `plan create --restart-services`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestartServices {
+    /// None: a service still running replaced code is reported, not restarted.
+    #[default]
+    Never,
+    /// Those the host's tool names (needrestart, `dnf needs-restarting -s`) that the host's
+    /// `[checks] units` lists: the services its administrator declared.
+    Listed,
+    /// Every service the host's tool names.
+    Needrestart,
+}
+
+impl FromStr for RestartServices {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "never" => Ok(RestartServices::Never),
+            "listed" => Ok(RestartServices::Listed),
+            "needrestart" => Ok(RestartServices::Needrestart),
+            _ => Err(format!("`{text}` is not a restart policy: use never, listed or needrestart")),
+        }
+    }
+}
+
+impl fmt::Display for RestartServices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RestartServices::Never => "never",
+            RestartServices::Listed => "listed",
+            RestartServices::Needrestart => "needrestart",
+        })
+    }
+}
+
+/// What a host's rollout restarts after its packages changed, when it does not reboot: part of
+/// the host's plan, so what the change board approves is what runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRestarts {
+    pub services: RestartServices,
+    /// sshd (`ssh.service`, `sshd.service`) carries patchctl's own connection: restarted only
+    /// when this says so (`restart_sshd = true`), else left and noted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sshd: bool,
+}
+
+impl ServiceRestarts {
+    /// Nothing is restarted: the default, and what every plan made before this existed does.
+    pub fn is_never(&self) -> bool {
+        self.services == RestartServices::Never
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == ServiceRestarts::default()
+    }
+
+    /// A host's restarts: its environment's (`policy`, none without a policy), the services
+    /// replaced by the operator's `--restart-services` when given. sshd follows the policy's
+    /// `restart_sshd`, and is nothing when nothing restarts.
+    pub fn resolve(
+        policy: Option<ServiceRestarts>,
+        operator: Option<RestartServices>,
+    ) -> ServiceRestarts {
+        let policy = policy.unwrap_or_default();
+        let services = operator.unwrap_or(policy.services);
+        ServiceRestarts { services, sshd: policy.sshd && services != RestartServices::Never }
+    }
+
+    /// In words, for the plan's change record.
+    pub fn describe(&self) -> String {
+        let sshd = if self.sshd { "sshd included" } else { "never sshd" };
+        match self.services {
+            RestartServices::Never => "none (a service running replaced code is reported)".into(),
+            RestartServices::Listed => format!(
+                "the services of its checks that run replaced code after the change, when it \
+                 does not reboot ({sshd})"
+            ),
+            RestartServices::Needrestart => format!(
+                "every service that runs replaced code after the change (needrestart, dnf \
+                 needs-restarting), when it does not reboot ({sshd})"
+            ),
+        }
     }
 }
 
@@ -173,5 +265,32 @@ mod tests {
             assert_eq!(policy.to_string().parse(), Ok(policy));
         }
         assert!("sometimes".parse::<RebootPolicy>().is_err());
+    }
+
+    #[test]
+    fn restart_policies_round_trip_and_default_to_never() {
+        for policy in
+            [RestartServices::Never, RestartServices::Listed, RestartServices::Needrestart]
+        {
+            assert_eq!(policy.to_string().parse(), Ok(policy));
+            assert_eq!(serde_json::to_string(&policy).unwrap(), format!("\"{policy}\""));
+        }
+        assert!("always".parse::<RestartServices>().is_err());
+        assert!(ServiceRestarts::default().is_never());
+        let staging = ServiceRestarts { services: RestartServices::Needrestart, sshd: true };
+        assert_eq!(ServiceRestarts::resolve(Some(staging), None), staging);
+        assert_eq!(ServiceRestarts::resolve(None, None), ServiceRestarts::default());
+        assert_eq!(
+            ServiceRestarts::resolve(Some(staging), Some(RestartServices::Never)),
+            ServiceRestarts::default()
+        );
+        assert_eq!(
+            ServiceRestarts::resolve(None, Some(RestartServices::Listed)),
+            ServiceRestarts { services: RestartServices::Listed, sshd: false }
+        );
+        assert_eq!(
+            serde_json::to_string(&ServiceRestarts::default()).unwrap(),
+            r#"{"services":"never"}"#
+        );
     }
 }

@@ -20,7 +20,7 @@ use crate::checks::{Checks, Hooks};
 use crate::dates;
 use crate::policy::{Environment, Policy, Window};
 
-use super::Plan;
+use super::{Plan, RestartServices, ServiceRestarts};
 
 /// What a plan's record is computed from, besides the plan.
 pub struct RecordInputs<'a> {
@@ -456,6 +456,9 @@ fn configured_steps(
                 name,
             );
         }
+        if let Some(what) = restart_words(host.restarts, checks) {
+            add(&mut after, "restart", what, name);
+        }
         add(&mut after, "versions", "every package at the plan's target version".into(), name);
         for unit in &checks.units {
             add(&mut after, "service", format!("`{unit}` active (systemd)"), name);
@@ -497,8 +500,39 @@ fn configured_steps(
         if checks.kernel {
             add(&mut after, "kernel", "the running kernel is the newest installed".into(), name);
         }
+        if checks.integrity {
+            add(
+                &mut after,
+                "integrity",
+                "the changed packages' files as installed (`dpkg --verify`, `rpm -V`); \
+                 configuration files the administrator changed are reported"
+                    .into(),
+                name,
+            );
+        }
     }
     (before, after, missing)
+}
+
+/// What the rollout restarts on the host after its apply (or rollback) when it does not reboot;
+/// `None` when nothing.
+fn restart_words(restarts: ServiceRestarts, checks: &Checks) -> Option<String> {
+    let sshd = if restarts.sshd { "sshd included" } else { "never sshd" };
+    match restarts.services {
+        RestartServices::Never => None,
+        RestartServices::Listed if checks.units.is_empty() => {
+            Some("none: `restart_services = listed` and the host's checks list no units".to_owned())
+        }
+        RestartServices::Listed => Some(format!(
+            "{} restarted when it runs replaced code after the change and the host does not \
+             reboot ({sshd})",
+            checks.units.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+        )),
+        RestartServices::Needrestart => Some(format!(
+            "every service running replaced code after the change (needrestart, dnf \
+             needs-restarting) restarted when the host does not reboot ({sshd})"
+        )),
+    }
 }
 
 fn code(argv: &[String]) -> String {

@@ -121,7 +121,10 @@ pub fn document(plan: &Plan, record: &PlanRecord) -> Document {
     doc.table(&["host", "environment", "owner"], rows);
 
     checks(plan, record, &mut doc);
-    doc.heading("Reboots");
+    // The restarts' column only when some host restarts services: plans without any read as
+    // they always did.
+    let restarts = plan.hosts.iter().any(|h| !h.restarts.is_never());
+    doc.heading(if restarts { "Reboots and service restarts" } else { "Reboots" });
     let rows = plan
         .hosts
         .iter()
@@ -131,10 +134,21 @@ pub fn document(plan: &Plan, record: &PlanRecord) -> Document {
                 PlannedReboot::IfRequired => "if the host asks for one",
                 PlannedReboot::No => "no (policy: never)",
             };
-            vec![h.host.clone(), h.running_kernel.clone(), reboot.to_string()]
+            let mut row = vec![h.host.clone(), h.running_kernel.clone(), reboot.to_string()];
+            if restarts {
+                row.push(h.restarts.describe());
+            }
+            row
         })
         .collect();
-    doc.table(&["host", "running kernel", "reboot"], rows);
+    if restarts {
+        doc.table(
+            &["host", "running kernel", "reboot", "services restarted when it does not reboot"],
+            rows,
+        );
+    } else {
+        doc.table(&["host", "running kernel", "reboot"], rows);
+    }
 
     doc.heading("Rollback");
     doc.paragraph(

@@ -58,6 +58,7 @@ fn host(name: &str, environment: &str, tags: &[&str]) -> PlanHost {
         environment: environment.into(),
         owner: Some("ops".into()),
         tags: tags.iter().map(|t| t.to_string()).collect(),
+        restarts: Default::default(),
     }
 }
 
@@ -212,4 +213,37 @@ fn the_rendered_plan_has_the_sections_a_change_board_expects() {
     let html =
         render_html(&plan, &crate::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH));
     assert!(html.contains("<h2>Rollback</h2>"));
+}
+
+#[test]
+fn restarts_are_carried_per_host_and_absent_from_the_json_when_nothing_restarts() {
+    let plain = plan(&PlanOptions::default());
+    let json = serde_json::to_string(&plain).unwrap();
+    for key in ["\"restarts\"", "\"restart_services\""] {
+        assert!(!json.contains(key), "a plan that restarts nothing keeps its old shape");
+    }
+    let (mut hosts, assessments) = fleet();
+    let needrestart = ServiceRestarts { services: RestartServices::Needrestart, sshd: false };
+    for host in hosts.iter_mut().filter(|h| h.environment == "staging") {
+        host.restarts = needrestart;
+    }
+    let restarting =
+        build_plan(&hosts, &assessments, &["all".into()], &PlanOptions::default(), None, 1_000_100)
+            .unwrap();
+    assert_ne!(restarting.id, plain.id, "what restarts is part of what is approved");
+    for host in &restarting.hosts {
+        let expected = if host.environment == "staging" { needrestart } else { Default::default() };
+        assert_eq!(host.restarts, expected, "{}", host.host);
+    }
+    let markdown = render_markdown(
+        &restarting,
+        &crate::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH),
+    );
+    assert!(markdown.contains("## Reboots and service restarts"), "{markdown}");
+    assert!(markdown.contains("every service that runs replaced code after the change"));
+    let plain_markdown = render_markdown(
+        &plain,
+        &crate::plan::RecordInputs::plan_only(chrono::DateTime::UNIX_EPOCH),
+    );
+    assert!(plain_markdown.contains("## Reboots\n"), "{plain_markdown}");
 }

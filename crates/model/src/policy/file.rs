@@ -13,7 +13,7 @@ use serde::de::{MapAccess, Visitor};
 use toml::Spanned;
 
 use crate::Classification;
-use crate::plan::RebootPolicy;
+use crate::plan::{RebootPolicy, RestartServices};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +58,10 @@ pub(crate) struct EnvironmentFile {
     #[serde(default)]
     pub strategy: StrategyFile,
     pub reboot: Option<RebootPolicy>,
+    /// Which services a rollout restarts on a host that does not reboot. Default: never.
+    pub restart_services: Option<RestartServices>,
+    /// Whether sshd may be among them. Default: false.
+    pub restart_sshd: Option<Spanned<bool>>,
     /// Default: the baseline named `default`, else one approving every update at once.
     pub baseline: Option<Spanned<String>>,
     /// What patching this environment is for, in words: a plan without `--goal` states these.

@@ -23,7 +23,7 @@ use super::validate::{
 };
 use super::{Approval, Baseline, BaselineRule, Blackout, Environment, Policy, Schedule, Sla};
 use crate::inventory::validate::check_environment;
-use crate::plan::{Limit, Strategy};
+use crate::plan::{Limit, RestartServices, ServiceRestarts, Strategy};
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Policy, super::InvalidPolicy> {
     let file: PolicyFile = toml::from_str(text)
@@ -242,6 +242,7 @@ impl Context<'_> {
             },
             None => Some(baselines.get("default").cloned().unwrap_or_else(Baseline::approve_all)),
         };
+        let restarts = self.restarts(file);
         let goals: Vec<String> = file
             .goals
             .iter()
@@ -263,9 +264,28 @@ impl Context<'_> {
             soak: soak?,
             strategy: strategy?,
             reboot: file.reboot.unwrap_or_default(),
+            restarts: restarts?,
             baseline: baseline?,
             goals,
         })
+    }
+
+    /// `restart_services` and `restart_sshd`; the latter means nothing without the former.
+    fn restarts(&mut self, file: &EnvironmentFile) -> Option<ServiceRestarts> {
+        let services = file.restart_services.unwrap_or_default();
+        let sshd = file.restart_sshd.as_ref().is_some_and(|sshd| *sshd.get_ref());
+        if sshd && services == RestartServices::Never {
+            let span = file.restart_sshd.as_ref().map_or(file.name.span(), |s| s.span());
+            self.error(
+                span,
+                "`restart_sshd = true` restarts nothing while `restart_services` is \"never\" (the \
+                 default): set restart_services = \"listed\" or \"needrestart\" too, or leave \
+                 restart_sshd out"
+                    .to_owned(),
+            );
+            return None;
+        }
+        Some(ServiceRestarts { services, sshd })
     }
 
     fn blackout(&mut self, file: &BlackoutFile) -> Option<Blackout> {

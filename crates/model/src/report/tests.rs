@@ -32,6 +32,7 @@ fn plan() -> Plan {
         }],
         reboot: PlannedReboot::No,
         services_needing_restart: vec![],
+        restarts: Default::default(),
         risks: vec![],
     };
     Plan {
@@ -66,6 +67,8 @@ fn run(host: &str, state: &str, detail: &str, start: &str, seconds: i64) -> Host
             note: "unit patchctl-apply".into(),
             output_sha256: "abcdef0123456789".into(),
         }],
+        remarks: vec![],
+        restarted: vec![],
     }
 }
 
@@ -112,7 +115,10 @@ fn the_first_page_says_what_when_who_and_the_outcome_and_the_commands_wait_in_th
         started_by: Some("alice".into()),
         overrides: vec![],
         hosts: vec![
-            run("deb1", "done", "", "2026-12-08T10:00:05Z", 20),
+            HostRun {
+                remarks: vec!["failing before the patch: `/usr/local/bin/smoke` exited 1".into()],
+                ..run("deb1", "done", "", "2026-12-08T10:00:05Z", 20)
+            },
             run(
                 "deb2",
                 "rolled_back",
@@ -140,6 +146,7 @@ fn the_first_page_says_what_when_who_and_the_outcome_and_the_commands_wait_in_th
         "- **Rolled back:** deb2 (to acme-web 1.0-1)",
         "- **Open postmortems:** #7 rollout r1 rolled back deb2 (open, due Wed 9 Dec 2026 10:05 UTC, owner team-web)",
         "| production | 1 | 0 | 1 | 0 | 0 | 0 | 0 |",
+        "| deb1 | staging | patched and verified | acme-web 1.0-1 → 1.1-1 | failing before the patch: `/usr/local/bin/smoke` exited 1 |",
         "| deb2 | production | ROLLED BACK to its previous versions | acme-web 1.0-1 → 1.1-1 | postcheck failed: acme-web inactive |",
     ] {
         assert!(first_page.contains(expected), "{expected:?} not on the first page:\n{first_page}");
@@ -150,4 +157,48 @@ fn the_first_page_says_what_when_who_and_the_outcome_and_the_commands_wait_in_th
         appendix.contains("| apply | ok | Tue 8 Dec 2026 10:00:05 UTC | 20.0 s |"),
         "{appendix}"
     );
+}
+
+#[test]
+fn the_services_restarted_are_listed_per_host_on_the_first_page() {
+    let mut plan = plan();
+    plan.hosts[0].restarts = crate::plan::ServiceRestarts {
+        services: crate::plan::RestartServices::Needrestart,
+        sshd: false,
+    };
+    let mut deb1 = run("deb1", "done", "", "2026-12-08T10:00:05Z", 20);
+    deb1.restarted = vec!["acme-worker.service".into(), "cron.service".into()];
+    let deb2 = run("deb2", "done", "", "2026-12-08T10:01:00Z", 20);
+    let mut inputs = ReportInputs {
+        now: utc("2026-12-08T11:00:00Z"),
+        rollout: "r1",
+        plan: &plan,
+        created_at: utc("2026-12-08T10:00:00Z"),
+        phase: "completed".into(),
+        stop: None,
+        started_by: Some("alice".into()),
+        overrides: vec![],
+        hosts: vec![deb1, deb2],
+        waves: vec![],
+        change: &[],
+        postmortems: vec![],
+        journal: "intact, 40 entries".into(),
+    };
+    let summary = summary(&inputs);
+    assert_eq!(summary.restarted.len(), 1);
+    assert_eq!(summary.restarted["deb1"], ["acme-worker.service", "cron.service"]);
+    let markdown = document(&inputs).to_markdown();
+    let (first_page, _) = markdown.split_once("## Appendix").unwrap();
+    assert!(
+        first_page.contains("- **Services restarted:** deb1: acme-worker.service, cron.service"),
+        "{first_page}"
+    );
+    // Nothing restarted under a plan that restarts: said so.
+    inputs.hosts[0].restarted.clear();
+    let markdown = document(&inputs).to_markdown();
+    assert!(markdown.contains("- **Services restarted:** none"), "{markdown}");
+    // A plan that restarts nothing does not mention it.
+    let plain = super::tests::plan();
+    inputs.plan = &plain;
+    assert!(!document(&inputs).to_markdown().contains("Services restarted"));
 }

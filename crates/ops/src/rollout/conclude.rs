@@ -1,11 +1,13 @@
 //! What follows a rollout's end: when hosts failed, were lost or were rolled back, a postmortem
 //! is opened (the runbooks ask for the root cause after a rollback) and the hosts' owners are
 //! told. Once per rollout: the postmortem is unique per rollout, and owners are told when it
-//! is opened.
+//! is opened. When one is due and what it says is decided by
+//! `model::postmortem::trigger::after_rollout`; this reads the rollout and acts.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use model::notification::{Event, EventKind, Notifications};
-use model::postmortem::{Postmortem, Subject};
+use model::postmortem::Postmortem;
+use model::postmortem::trigger::{HostEnd, RolloutEnd, RolloutPostmortem, after_rollout};
 use rollout::{HostState, Phase};
 use store::Store;
 
@@ -13,7 +15,7 @@ use super::RolloutError;
 use super::control::load;
 use super::driver::phase_name;
 use crate::notify::{NotifyReport, notify};
-use crate::postmortem::{NewPostmortemRequest, PostmortemError, open_postmortem};
+use crate::postmortem::{PostmortemError, open_postmortem};
 
 /// What the end of a rollout set off.
 #[derive(Debug, Clone, Default)]
@@ -50,42 +52,28 @@ pub async fn conclude(
 ) -> Result<Conclusion, ConcludeError> {
     let loaded = load(store, id).await?;
     let phase = loaded.machine.phase();
-    if !matches!(phase, Phase::Completed | Phase::Halted | Phase::Cancelled) {
-        return Ok(Conclusion::default());
-    }
-    let mut lines = Vec::new();
-    let mut hosts = Vec::new();
-    for (host, state) in loaded.machine.hosts() {
-        let what = match state {
-            HostState::Failed { step, reason } => format!("failed at {}: {reason}", step.as_str()),
-            HostState::Lost { step, reason } => format!("lost during {}: {reason}", step.as_str()),
-            HostState::RolledBack { reason } => format!("rolled back: {reason}"),
-            _ => continue,
+    let hosts = loaded.machine.hosts().map(|(host, state)| {
+        let end = match state {
+            HostState::Failed { step, reason } => HostEnd::Failed { step: step.as_str(), reason },
+            HostState::Lost { step, reason } => HostEnd::Lost { step: step.as_str(), reason },
+            HostState::RolledBack { reason } => HostEnd::RolledBack { reason },
+            _ => HostEnd::Fine,
         };
-        lines.push(format!("{host}: {what}"));
-        hosts.push(host.to_owned());
-    }
-    if hosts.is_empty() {
-        return Ok(Conclusion::default());
-    }
-    let mut owners: Vec<String> =
-        hosts.iter().filter_map(|h| loaded.plan.host(h).and_then(|p| p.owner.clone())).collect();
-    owners.sort();
-    owners.dedup();
+        let owner = loaded.plan.host(host).and_then(|p| p.owner.as_deref());
+        (host, end, owner)
+    });
     let row = &loaded.row;
-    let request = NewPostmortemRequest {
-        subject: Subject::Rollout(row.id.clone()),
-        title: format!(
-            "rollout {} {}; failed or rolled back: {}",
-            row.id,
-            phase_name(phase),
-            hosts.join(", ")
-        ),
-        hosts: hosts.clone(),
-        owner: owners.first().cloned(),
-        due_after: config.postmortem_due,
-        opened_by: "patchctl".to_owned(),
+    let end = RolloutEnd {
+        rollout: &row.id,
+        phase: phase_name(phase),
+        over: matches!(phase, Phase::Completed | Phase::Halted | Phase::Cancelled),
+        hosts: hosts.collect(),
     };
+    let Some(due) = after_rollout(&end, config.postmortem_due) else {
+        return Ok(Conclusion::default());
+    };
+    let RolloutPostmortem { request, lines, owners } = due;
+    let hosts = request.hosts.clone();
     let (postmortem, new) = open_postmortem(store, &request, now).await?;
     if !new {
         return Ok(Conclusion::default());

@@ -6,7 +6,7 @@ use rollout::{Config, Event, Input, Rollout};
 use store::{Claim, JournalCheck, PhaseUpdate, RolloutRow, Store};
 
 use super::RolloutError;
-use super::driver::{lost, now_ms, now_unix, stored_phase};
+use super::driver::{changed_hosts_verified, lost, now_ms, now_unix, stored_phase};
 use super::journal::{self, JournalRecord};
 
 /// A rollout, its plan, and its state rebuilt from the journal.
@@ -127,14 +127,20 @@ pub async fn request(
             .handle(now, input.clone())
             .map_err(|refused| RolloutError::Refused(refused.0))?;
         let mut entries = vec![JournalRecord::Input(input).to_entry(now, None)];
+        let mut events = Vec::new();
         while let Some(event) = loaded.machine.poll_event() {
-            entries.push(JournalRecord::Event(event).to_entry(now, None));
+            entries.push(JournalRecord::Event(event.clone()).to_entry(now, None));
+            events.push(event);
         }
         let phase = PhaseUpdate {
             phase: stored_phase(&loaded.machine).to_owned(),
             at_unix: (now / 1000) as i64,
         };
-        store.append_journal(&lease, &entries, Some(&phase)).await.map_err(lost)?;
+        let verified = changed_hosts_verified(&id, &loaded.plan, &loaded.machine, &events);
+        store
+            .append_journal_verified(&lease, &entries, Some(&phase), &verified)
+            .await
+            .map_err(lost)?;
         Ok(format!("rollout {id} is {}", phase.phase))
     }
     .await;

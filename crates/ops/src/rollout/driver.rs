@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use rollout::{Action, Config, Event, Input, Millis, Phase, Rollout};
-use store::{Claim, Lease, PhaseUpdate, Store, StoreError};
+use model::plan::Plan;
+use rollout::{Action, Config, Event, HostState, Input, Millis, Phase, Rollout};
+use store::{Claim, Lease, PhaseUpdate, RolloutRow, Store, StoreError, VerifiedHost};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::RolloutError;
@@ -90,8 +91,7 @@ pub async fn drive(
     let lease = take_lease(store, &id, config).await?;
     runner.lease(&lease);
     let released = lease.clone();
-    let result =
-        drive_claimed(store, lease, &row.config_json, runner, config, stop, on_event).await;
+    let result = drive_claimed(store, lease, &row, runner, config, stop, on_event).await;
     // A lease left behind expires by itself; releasing it is a courtesy to the next process.
     // A lease lost meanwhile is not released: the token moved on, and this changes nothing.
     let _ = store.release_rollout(&released).await;
@@ -129,7 +129,7 @@ pub(crate) async fn take_lease(
 async fn drive_claimed(
     store: &Store,
     lease: Lease,
-    config_json: &str,
+    row: &RolloutRow,
     runner: Arc<dyn StepRunner>,
     drive_config: &DriveConfig,
     stop: impl Future<Output = ()>,
@@ -137,10 +137,15 @@ async fn drive_claimed(
 ) -> Result<DriveOutcome, RolloutError> {
     let id = lease.rollout_id.clone();
     let id = id.as_str();
-    let config: Config = serde_json::from_str(config_json).map_err(|error| {
+    let config: Config = serde_json::from_str(&row.config_json).map_err(|error| {
         RolloutError::Journal { rollout: id.to_owned(), seq: 0, problem: error.to_string() }
     })?;
     super::control::require_intact(store, id).await?;
+    // For the versions its hosts verify, which are recorded with the entries that prove them.
+    let plan = crate::load_plan(store, &row.plan_id)
+        .await
+        .map_err(|e| RolloutError::Refused(e.to_string()))?
+        .ok_or_else(|| RolloutError::UnknownPlan(row.plan_id.clone()))?;
     let entries = store.journal(id).await?;
     let mut last_seq = entries.last().map_or(0, |e| e.seq);
     let inputs = journal::inputs(id, &entries)?;
@@ -159,8 +164,15 @@ async fn drive_claimed(
         runner.rollout_cancelled();
     }
     let offset = drive_config.clock_offset_ms;
-    let mut driver =
-        Driver { store, lease, machine: &mut machine, on_event, offset, runner: runner.clone() };
+    let mut driver = Driver {
+        store,
+        lease,
+        plan: &plan,
+        machine: &mut machine,
+        on_event,
+        offset,
+        runner: runner.clone(),
+    };
 
     if !driver.machine.is_quiet() {
         driver.feed(Input::Recover, Vec::new(), None).await?;
@@ -257,6 +269,7 @@ struct Driver<'a> {
     store: &'a Store,
     /// Every write is made under it; one refused means another process took the rollout over.
     lease: Lease,
+    plan: &'a Plan,
     machine: &'a mut Rollout,
     on_event: &'a (dyn Fn(&Event, &Rollout) + Send + Sync),
     /// See [`DriveConfig::clock_offset_ms`].
@@ -294,7 +307,12 @@ impl Driver<'_> {
             phase: stored_phase(self.machine).to_owned(),
             at_unix: (now / 1000) as i64,
         };
-        self.store.append_journal(&self.lease, &entries, Some(&phase)).await.map_err(lost)?;
+        let verified =
+            changed_hosts_verified(&self.lease.rollout_id, self.plan, self.machine, &events);
+        self.store
+            .append_journal_verified(&self.lease, &entries, Some(&phase), &verified)
+            .await
+            .map_err(lost)?;
         for event in &events {
             if *event == Event::Cancelled {
                 self.runner.rollout_cancelled();
@@ -303,6 +321,27 @@ impl Driver<'_> {
         }
         Ok(())
     }
+}
+
+/// The verified versions of the hosts `events` moved, to record with the entries that moved
+/// them: a host that became done verified its plan's versions, one that left done (a rollback
+/// by hand) verifies none any more.
+pub(crate) fn changed_hosts_verified(
+    rollout_id: &str,
+    plan: &Plan,
+    machine: &Rollout,
+    events: &[Event],
+) -> Vec<VerifiedHost> {
+    let mut hosts: Vec<&str> = Vec::new();
+    for event in events {
+        // Only a move into or out of done changes what a host verified.
+        let Event::HostChanged { host, from, to } = event else { continue };
+        let done = HostState::Done.name();
+        if (*to == HostState::Done || from == done) && !hosts.contains(&host.as_str()) {
+            hosts.push(host);
+        }
+    }
+    crate::promotion::verified_hosts(rollout_id, plan, machine, hosts)
 }
 
 /// This machine's name, for lease owners (`patchctl@NAME:PID`).
@@ -351,7 +390,7 @@ fn shifted(now: Millis, offset_ms: i64) -> Millis {
 }
 
 pub(crate) fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+    crate::clock::now_ms()
 }
 
 pub(crate) fn now_unix() -> i64 {

@@ -61,6 +61,14 @@ pub struct OutputRecord {
     /// host's own clock (systemd's record of its start and exit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_ms: Option<u64>,
+    /// A note the report's summary shows with the host's outcome (a check failing before the
+    /// patch), not only in its appendix.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remark: bool,
+    /// For a `systemctl restart` that succeeded: the services it restarted because they ran
+    /// replaced code (`restarts.rs`), which the report lists per host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restarted: Vec<String>,
 }
 
 /// A journal entry, decoded.

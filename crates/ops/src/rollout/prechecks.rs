@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use model::Assessment;
 use pkgmgr::CommandSpec;
 use pkgmgr::Depth;
 use pkgmgr::apply::{self as apply, JournalSince};
 use rollout::StepResult;
 
 use super::steps::{HostContext, Log, OK, failed, lossy, now_unix, unreachable};
+use super::waiting::Waiting;
 
 /// Keys of the facts a precheck records.
 pub(super) const FACT_BOOT_ID: &str = "boot_id";
@@ -92,8 +94,24 @@ impl HostContext<'_> {
         // A lock held by someone else: wait a bounded time, naming the holder.
         let lock_deadline = tokio::time::Instant::now()
             + std::time::Duration::from_secs(u64::from(self.hooks.lock_wait_seconds));
+        let mut told = None;
         while let Some(holder) = assessment.health.locks.first() {
+            // Told once per holder: the live table counts the time itself.
+            let key = (holder.path.clone(), holder.pid);
+            if told.as_ref() != Some(&key) {
+                self.waiting(Some(Waiting::Lock {
+                    path: holder.path.clone(),
+                    holder: format!(
+                        "pid {} ({})",
+                        holder.pid,
+                        holder.command.as_deref().unwrap_or("unknown")
+                    ),
+                    since: crate::clock::now(),
+                }));
+                told = Some(key);
+            }
             if tokio::time::Instant::now() >= lock_deadline {
+                self.waiting(None);
                 return failed(format!(
                     "{} is held by pid {} ({}) after waiting {} s",
                     holder.path,
@@ -108,33 +126,17 @@ impl HostContext<'_> {
                 Err(result) => return result,
             };
         }
-        for (path, min_mb) in &self.hooks.min_free_mb {
-            if let Some(disk) = assessment.disk.iter().find(|d| &d.path == path)
-                && disk.available_bytes < min_mb * 1024 * 1024
-            {
-                return failed(format!(
-                    "{} MiB free on {path}, {min_mb} MiB needed",
-                    disk.available_bytes / (1024 * 1024)
-                ));
-            }
+        if told.is_some() {
+            self.waiting(None);
         }
-        // The host must still be as planned: each package at its recorded version (or already
-        // at the target, from an earlier attempt).
-        for change in &self.plan.changes {
-            let installed = assessment
-                .installed
-                .iter()
-                .find(|p| p.name == change.name && p.arch == change.arch)
-                .map(|p| p.version.as_str());
-            let as_planned = installed == change.from.as_deref() || installed == Some(&change.to);
-            if !as_planned && !change.kernel {
-                return failed(format!(
-                    "{} is at {} on the host, the plan expected {}: assess and plan again",
-                    change.name,
-                    installed.unwrap_or("(not installed)"),
-                    change.from.as_deref().unwrap_or("(not installed)")
-                ));
-            }
+        if let Some(problem) = self.disk_space_problem(&assessment) {
+            return failed(problem);
+        }
+        if let Some(problem) = self.not_as_planned(&assessment) {
+            return failed(problem);
+        }
+        if let Err(result) = self.restarts_precheck(log).await {
+            return result;
         }
         if let Some(result) = self.backup_check(log).await {
             return result;
@@ -145,6 +147,18 @@ impl HostContext<'_> {
             tokio::join!(self.record_facts(log), self.download_ahead(&mut download_log));
         log.absorb(download_log);
         result
+    }
+
+    /// Free space under what `min_free_mb` asks on one of its paths, in words. Read-only, also
+    /// a dry run's check.
+    pub(super) fn disk_space_problem(&self, assessment: &Assessment) -> Option<String> {
+        model::precheck::disk_space_problem(&self.hooks.min_free_mb, &assessment.disk)
+    }
+
+    /// The host must still be as planned (`model::precheck::not_as_planned`). Read-only, also
+    /// a dry run's check.
+    pub(super) fn not_as_planned(&self, assessment: &Assessment) -> Option<String> {
+        model::precheck::not_as_planned(&self.plan.changes, &assessment.installed)
     }
 
     /// Fetches the pinned packages into the package manager's cache, so that the apply (a wave
@@ -161,7 +175,9 @@ impl HostContext<'_> {
         }
     }
 
-    async fn backup_check(&self, log: &mut Log) -> Option<StepResult> {
+    /// The backup's freshness (`backup_command`, else `backup_path`'s age): `None` when it is
+    /// fresh or none is configured. Read-only, also a dry run's check.
+    pub(super) async fn backup_check(&self, log: &mut Log) -> Option<StepResult> {
         if let Some(argv) = &self.hooks.backup_command {
             let command = CommandSpec::new(argv.clone());
             return match self.run(log, &command, "backup freshness").await {
@@ -181,32 +197,25 @@ impl HostContext<'_> {
             Err(error) => return Some(unreachable(error)),
         };
         let modified: Option<i64> = String::from_utf8_lossy(&output.stdout).trim().parse().ok();
-        let Some(modified) = modified.filter(|_| output.exit_code == 0) else {
-            return Some(failed(format!("the backup {path} does not exist")));
-        };
-        let age_hours = (now_unix() - modified) / 3600;
-        if age_hours > i64::from(self.hooks.backup_max_age_hours) {
-            return Some(failed(format!(
-                "the backup {path} is {age_hours} hours old, at most {} allowed",
-                self.hooks.backup_max_age_hours
-            )));
-        }
-        None
+        let modified = modified.filter(|_| output.exit_code == 0);
+        let max_age = self.hooks.backup_max_age_hours;
+        model::precheck::backup_age_problem(path, modified, now_unix(), max_age).map(failed)
     }
 
-    /// The boot identity, the journal's position and errors so far, and whether the boot
-    /// default is patchctl's to set (when the plan changes a kernel), for later steps: read at
-    /// once, they are independent.
+    /// The boot identity, the journal's position and errors so far, whether the boot default
+    /// is patchctl's to set (when the plan changes a kernel), and which checks of the service
+    /// already fail, for later steps: read at once, they are independent.
     async fn record_facts(&self, log: &mut Log) -> StepResult {
-        let (mut mark_log, mut errors_log, mut boot_log) =
-            (log.sibling(), log.sibling(), log.sibling());
+        let (mut mark_log, mut errors_log, mut boot_log, mut service_log) =
+            (log.sibling(), log.sibling(), log.sibling(), log.sibling());
         let probes = apply::boot_identity_probes();
-        let (identity, journal, bootloader) = tokio::join!(
+        let (identity, journal, bootloader, failing_before) = tokio::join!(
             self.gather(&probes),
             self.journal_facts(&mut mark_log, &mut errors_log),
             self.bootloader_facts(&mut boot_log),
+            self.failing_before(&mut service_log),
         );
-        for sibling in [mark_log, errors_log, boot_log] {
+        for sibling in [mark_log, errors_log, boot_log, service_log] {
             log.absorb(sibling);
         }
         let mut facts = match identity {
@@ -224,6 +233,10 @@ impl HostContext<'_> {
             Err(result) => return result,
         }
         facts.extend(bootloader);
+        match failing_before {
+            Ok(baseline) => facts.extend(baseline),
+            Err(result) => return result,
+        }
         log.facts(facts);
         OK
     }

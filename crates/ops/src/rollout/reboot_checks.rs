@@ -10,6 +10,7 @@ use rollout::StepResult;
 use crate::connect::ConnectConfig;
 
 use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
+use super::waiting::Waiting;
 
 use super::boot_default::FACT_BOOT_KERNEL;
 use super::prechecks::{FACT_BOOT_ID, FACT_INIT_START, FACT_JOURNAL_BASELINE, FACT_JOURNAL_CURSOR};
@@ -74,6 +75,28 @@ impl HostContext<'_> {
             let _ = self.steps.flush(&self.host.name, log).await;
             self.forget_connection().await;
         }
+        let now = crate::clock::now();
+        let mut waiting = if delay > 0 && !already {
+            Waiting::RebootAt { at: now + Duration::from_secs(u64::from(delay) * 60) }
+        } else {
+            Waiting::Rebooting { since: now }
+        };
+        self.waiting(Some(waiting.clone()));
+        let result = self.wait_for_new_boot(log, &before, &mut cancelled, &mut waiting).await;
+        self.waiting(None);
+        result
+    }
+
+    /// Waits for the host to come back in a new boot (`before` is the old one), calling the
+    /// reboot off when the rollout is cancelled during its delay.
+    async fn wait_for_new_boot(
+        &self,
+        log: &mut Log,
+        before: &apply::BootIdentity,
+        cancelled: &mut tokio::sync::watch::Receiver<bool>,
+        waiting: &mut Waiting,
+    ) -> StepResult {
+        let delay = self.steps.config.reboot_delay_minutes;
         // A host coming back is looked for often: a refused connection costs nothing, and a
         // reboot's end is on the critical path of its wave. How often depends on how long it
         // has been down (`next_look_after`).
@@ -91,7 +114,7 @@ impl HostContext<'_> {
                 cancel_tried = true;
                 if self.cancel_reboot(log).await {
                     match self.boot_identity().await {
-                        Ok(now) if !apply::rebooted(&before, &now) => {
+                        Ok(now) if !apply::rebooted(before, &now) => {
                             return failed(CANCELLED_DURING_DELAY);
                         }
                         // It rebooted first: the reboot is done, and proven below.
@@ -106,9 +129,16 @@ impl HostContext<'_> {
             let connect =
                 ConnectConfig { syn_every: Some(every * 2), ..self.steps.config.connect.clone() };
             // One attempt per look: the loop is the retry.
-            let Ok(ssh) = self.transport_once_with(&connect).await else { continue };
+            let Ok(ssh) = self.transport_once_with(&connect).await else {
+                // Down: its delay is over, if it had one.
+                if let Waiting::RebootAt { .. } = waiting {
+                    *waiting = Waiting::Rebooting { since: crate::clock::now() };
+                    self.waiting(Some(waiting.clone()));
+                }
+                continue;
+            };
             match boot_identity_over(ssh.as_ref()).await {
-                Ok(now) if apply::rebooted(&before, &now) => {
+                Ok(now) if apply::rebooted(before, &now) => {
                     log.note("the host is back with a new boot");
                     return OK;
                 }
@@ -154,59 +184,32 @@ impl HostContext<'_> {
         boot_identity_over(self.transport().await?.as_ref()).await
     }
 
-    /// The postchecks, all at once (they are independent): units active, HTTP checks, new
-    /// errors in the journal, the running kernel, custom commands. A host that stops answering
-    /// is unreachable; otherwise every problem found is reported.
-    pub(super) async fn postcheck(&self, log: &mut Log) -> StepResult {
-        let (mut units_log, mut journal_log, mut custom_log) =
+    /// The postchecks, all at once (they are independent): the service's (units active, HTTP
+    /// checks, custom commands: `service_checks.rs`), new errors in the journal, the running
+    /// kernel, the changed packages' files (`integrity.rs`). A host that stops answering is
+    /// unreachable; otherwise every problem found is reported. `after_rollback`: the
+    /// verification of a rollback, which answers for the host being as it was, so a check
+    /// failing before the patch is never held against it.
+    pub(super) async fn postcheck(&self, log: &mut Log, after_rollback: bool) -> StepResult {
+        let (mut service_log, mut journal_log, mut integrity_log) =
             (log.sibling(), log.sibling(), log.sibling());
-        let (units, http, journal, kernel, custom) = tokio::join!(
-            self.units_check(&mut units_log),
-            self.http_checks(),
+        let (service, journal, kernel, integrity) = tokio::join!(
+            self.service_postcheck(&mut service_log, after_rollback),
             self.journal_check(&mut journal_log),
             self.kernel_check(),
-            self.custom_checks(&mut custom_log),
+            self.integrity_check(&mut integrity_log),
         );
-        for sibling in [units_log, journal_log, custom_log] {
+        for sibling in [service_log, journal_log, integrity_log] {
             log.absorb(sibling);
         }
         let mut problems = Vec::new();
-        for found in [units, Ok(http), journal, kernel, custom] {
+        for found in [service, journal, kernel, integrity] {
             match found {
                 Ok(found) => problems.extend(found),
                 Err(result) => return result,
             }
         }
         if problems.is_empty() { OK } else { failed(problems.join("; ")) }
-    }
-
-    async fn units_check(&self, log: &mut Log) -> Result<Vec<String>, StepResult> {
-        if self.checks.units.is_empty() {
-            return Ok(Vec::new());
-        }
-        let command =
-            apply::is_active_command(&self.checks.units).map_err(|e| failed(e.to_string()))?;
-        let output = self.run(log, &command, "units active").await.map_err(unreachable)?;
-        Ok(
-            match apply::parse_is_active(
-                &self.checks.units,
-                output.exit_code,
-                &lossy(&output.stdout),
-            ) {
-                Ok(states) => states
-                    .into_iter()
-                    .filter(|(_, s)| *s != apply::UnitActivity::Active)
-                    .map(|(unit, s)| format!("{unit} is {s:?}"))
-                    .collect(),
-                Err(error) => vec![error.to_string()],
-            },
-        )
-    }
-
-    async fn http_checks(&self) -> Vec<String> {
-        let timeout = self.steps.config.connect.connect_timeout;
-        let checks = self.checks.http.iter().map(|check| super::http::check(check, timeout));
-        futures_util::future::join_all(checks).await.into_iter().filter_map(Result::err).collect()
     }
 
     async fn journal_check(&self, log: &mut Log) -> Result<Vec<String>, StepResult> {
@@ -279,23 +282,6 @@ impl HostContext<'_> {
         })
     }
 
-    async fn custom_checks(&self, log: &mut Log) -> Result<Vec<String>, StepResult> {
-        let mut problems = Vec::new();
-        for argv in &self.checks.commands {
-            let command = apply::custom_check_command(argv).map_err(|e| failed(e.to_string()))?;
-            let output = self.run(log, &command, "custom check").await.map_err(unreachable)?;
-            let result = apply::parse_custom_check(
-                output.exit_code,
-                &lossy(&output.stdout),
-                &lossy(&output.stderr),
-            );
-            if !result.passed {
-                problems.push(format!("`{}` exited {}", command.display(), result.exit_code));
-            }
-        }
-        Ok(problems)
-    }
-
     pub(super) async fn journal_errors(
         &self,
         log: &mut Log,
@@ -315,7 +301,7 @@ impl HostContext<'_> {
     }
 }
 
-async fn boot_identity_over(ssh: &transport::Ssh) -> Result<apply::BootIdentity, String> {
+async fn boot_identity_over(ssh: &dyn transport::Transport) -> Result<apply::BootIdentity, String> {
     let mut gathered = Gathered::new();
     crate::assess::gather(ssh, &apply::boot_identity_probes(), &mut gathered).await;
     apply::boot_identity(&gathered).map_err(|e| e.to_string())

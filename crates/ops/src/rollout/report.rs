@@ -129,12 +129,28 @@ fn inputs<'a>(
                     output_sha256: o.output_sha256.clone(),
                 })
                 .collect();
+            let mut remarks: Vec<String> = Vec::new();
+            for (_, output) in
+                loaded.outputs.iter().filter(|(h, o)| o.remark && h.as_deref() == Some(host))
+            {
+                if !remarks.contains(&output.note) {
+                    remarks.push(output.note.clone());
+                }
+            }
+            let restarted = loaded
+                .outputs
+                .iter()
+                .filter(|(h, o)| h.as_deref() == Some(host) && o.exit_code == Some(0))
+                .flat_map(|(_, o)| o.restarted.iter().cloned())
+                .collect();
             HostRun {
                 host: host.to_owned(),
                 state: state.name().to_owned(),
                 detail,
                 steps,
                 commands,
+                remarks,
+                restarted,
             }
         })
         .collect();

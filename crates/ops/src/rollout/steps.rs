@@ -13,11 +13,13 @@ use pkgmgr::{CommandSpec, Depth};
 use rollout::{Step, StepResult};
 use store::Store;
 use tokio::sync::Mutex;
-use transport::{Output, Transport};
+use transport::Output;
 
 use super::journal::{self, OutputRecord};
+use super::waiting::{WaitSink, Waiting};
 use crate::assess::{AssessConfig, assess_host};
-use crate::connect::{ConnectConfig, connect};
+use crate::connect::ConnectConfig;
+use crate::session::{Connector, HostSession, SshConnector};
 
 /// What a step reports: its result, and every command it ran, for the journal.
 #[derive(Debug, Clone)]
@@ -81,7 +83,7 @@ impl LostLease {
 }
 
 /// A host's connection, when it has one, behind the lock taken to make it.
-type ConnectionSlot = Arc<Mutex<Option<Arc<transport::Ssh>>>>;
+type ConnectionSlot = Arc<Mutex<Option<Arc<dyn HostSession>>>>;
 
 /// Steps over SSH for the hosts of one plan.
 pub struct SshSteps {
@@ -89,6 +91,8 @@ pub struct SshSteps {
     pub(super) plan: Plan,
     hosts: HashMap<String, ResolvedHost>,
     store: Store,
+    /// Opens a host's session: over SSH unless given another (`with_connector`).
+    connector: Arc<dyn Connector>,
     /// Each host's connection, behind a lock of its own: a host being connected to (slowly,
     /// while it reboots) never holds up the steps of another.
     connections: std::sync::Mutex<HashMap<String, ConnectionSlot>>,
@@ -99,6 +103,8 @@ pub struct SshSteps {
     lease: std::sync::Mutex<Option<store::Lease>>,
     /// Set when the rollout is cancelled: reboots waiting out their delay are called off.
     pub(super) cancelled: tokio::sync::watch::Sender<bool>,
+    /// Told what a host's step waits for (a lock, a host that does not answer, a reboot).
+    wait_sink: Option<WaitSink>,
 }
 
 impl SshSteps {
@@ -108,12 +114,26 @@ impl SshSteps {
             config,
             plan,
             hosts,
+            connector: Arc::new(SshConnector { store: store.clone() }),
             store,
             connections: std::sync::Mutex::new(HashMap::new()),
             facts: std::sync::Mutex::new(HashMap::new()),
             lease: std::sync::Mutex::new(None),
             cancelled: tokio::sync::watch::Sender::new(false),
+            wait_sink: None,
         }
+    }
+
+    /// Opens hosts' sessions with `connector` instead of over SSH (an agent's, a test's).
+    pub fn with_connector(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.connector = connector;
+        self
+    }
+
+    /// Tells `sink` what hosts' steps wait for, as they start and stop waiting.
+    pub fn with_wait_sink(mut self, sink: WaitSink) -> Self {
+        self.wait_sink = Some(sink);
+        self
     }
 
     /// Keeps the facts of the latest of `outputs` that recorded any, as the journal will.
@@ -197,7 +217,22 @@ pub(super) struct Log {
 }
 
 impl Log {
-    fn record(&mut self, command: &CommandSpec, output: &Result<Output, String>, note: &str) {
+    /// An empty log for `step`, which the caller keeps (a dry run journals nothing).
+    pub(super) fn new(step: Step) -> Log {
+        Log { step, outputs: Vec::new() }
+    }
+
+    /// The commands recorded, in order.
+    pub(super) fn into_outputs(self) -> Vec<OutputRecord> {
+        self.outputs
+    }
+
+    pub(super) fn record(
+        &mut self,
+        command: &CommandSpec,
+        output: &Result<Output, String>,
+        note: &str,
+    ) {
         let (exit_code, stdout, stderr) = match output {
             Ok(output) => (Some(output.exit_code), &output.stdout[..], &output.stderr[..]),
             Err(error) => (None, &b""[..], error.as_bytes()),
@@ -213,6 +248,8 @@ impl Log {
             note: note.to_owned(),
             facts: BTreeMap::new(),
             host_ms: None,
+            remark: false,
+            restarted: Vec::new(),
         });
     }
 
@@ -251,11 +288,31 @@ impl Log {
         );
     }
 
+    /// A note the report's summary shows with the host's outcome.
+    pub(super) fn remark(&mut self, note: &str) {
+        self.note(note);
+        if let Some(last) = self.outputs.last_mut() {
+            last.remark = true;
+        }
+    }
+
     /// Facts later steps need, journaled with this step.
     pub(super) fn facts(&mut self, facts: BTreeMap<String, String>) {
         self.note("facts for later steps");
         if let Some(last) = self.outputs.last_mut() {
             last.facts = facts;
+        }
+    }
+
+    /// The step whose commands this log records.
+    pub(super) fn step(&self) -> Step {
+        self.step
+    }
+
+    /// The last command restarted `units`: said so in the journal, for the report.
+    pub(super) fn restarted(&mut self, units: &[String]) {
+        if let Some(last) = self.outputs.last_mut() {
+            last.restarted = units.to_vec();
         }
     }
 
@@ -310,7 +367,8 @@ impl StepRunner for SshSteps {
             Step::Snapshot => context.snapshot(&mut log).await,
             Step::Apply => context.apply(&mut log, resume).await,
             Step::Reboot => context.reboot(&mut log, resume).await,
-            Step::Postcheck | Step::Verify => context.postcheck(&mut log).await,
+            Step::Postcheck => context.postcheck(&mut log, false).await,
+            Step::Verify => context.postcheck(&mut log, true).await,
             Step::Rollback => context.rollback(&mut log, resume).await,
             Step::Cleanup => context.cleanup(&mut log, resume).await,
             Step::Reconcile => context.reconcile(&mut log, resume).await,
@@ -339,15 +397,26 @@ pub(super) struct HostContext<'a> {
 
 impl HostContext<'_> {
     /// The host's connection, made again when it dropped, trying until the grace runs out.
-    pub(super) async fn transport(&self) -> Result<Arc<transport::Ssh>, String> {
+    pub(super) async fn transport(&self) -> Result<Arc<dyn HostSession>, String> {
         let started = tokio::time::Instant::now();
+        let since = crate::clock::now();
         let mut backoff = Backoff::new(self.steps.config.poll_interval);
+        let mut waited = false;
         loop {
-            match self.transport_once().await {
+            let found = self.transport_once().await;
+            if waited && !matches!(&found, Err(failure) if failure.retryable()) {
+                self.waiting(None);
+            }
+            match found {
                 Ok(ssh) => return Ok(ssh),
                 Err(failure) if failure.retryable() => {
                     if started.elapsed() > self.steps.config.unreachable_grace {
                         return Err(failure.to_string());
+                    }
+                    if !waited {
+                        waited = true;
+                        let problem = failure.to_string();
+                        self.waiting(Some(Waiting::Unreachable { problem, since }));
                     }
                     backoff.wait().await;
                 }
@@ -356,10 +425,17 @@ impl HostContext<'_> {
         }
     }
 
+    /// Tells the rollout's watcher what this host's step waits for now (`None`: nothing).
+    pub(super) fn waiting(&self, waiting: Option<Waiting>) {
+        if let Some(sink) = &self.steps.wait_sink {
+            sink(&self.host.name, waiting.as_ref());
+        }
+    }
+
     /// The host's connection, or one attempt at making it again.
     pub(super) async fn transport_once(
         &self,
-    ) -> Result<Arc<transport::Ssh>, crate::connect::ConnectFailure> {
+    ) -> Result<Arc<dyn HostSession>, crate::connect::ConnectFailure> {
         self.transport_once_with(&self.steps.config.connect).await
     }
 
@@ -367,7 +443,7 @@ impl HostContext<'_> {
     pub(super) async fn transport_once_with(
         &self,
         config: &ConnectConfig,
-    ) -> Result<Arc<transport::Ssh>, crate::connect::ConnectFailure> {
+    ) -> Result<Arc<dyn HostSession>, crate::connect::ConnectFailure> {
         let slot = self.connection_slot();
         let mut slot = slot.lock().await;
         if let Some(ssh) = slot.as_ref()
@@ -375,7 +451,7 @@ impl HostContext<'_> {
         {
             return Ok(ssh.clone());
         }
-        let ssh = Arc::new(connect(self.host, &self.steps.store, config).await?);
+        let ssh = self.steps.connector.connect(self.host, config).await?;
         *slot = Some(ssh.clone());
         Ok(ssh)
     }

@@ -50,7 +50,16 @@ impl HostContext<'_> {
         {
             return result;
         }
-        StepResult::Succeeded { reboot_required: reboot_planned || assessment.reboot.required }
+        let reboot_required = reboot_planned || assessment.reboot.required;
+        let reboots = match self.plan.reboot {
+            PlannedReboot::Yes => true,
+            PlannedReboot::IfRequired => reboot_required,
+            PlannedReboot::No => false,
+        };
+        if let Err(result) = self.restart_services(log, reboots).await {
+            return result;
+        }
+        StepResult::Succeeded { reboot_required }
     }
 
     pub(super) async fn rollback(&self, log: &mut Log, resume: bool) -> StepResult {
@@ -119,6 +128,11 @@ impl HostContext<'_> {
         facts.insert(FACT_BOOT_ID.to_owned(), identity.boot_id);
         facts.insert(FACT_INIT_START.to_owned(), identity.init_start_ticks.to_string());
         log.facts(facts);
+        // The rollback can leave services on replaced code too; it reboots only when asked to.
+        let reboots = reboot_required && self.plan.reboot != PlannedReboot::No;
+        if let Err(result) = self.restart_services(log, reboots).await {
+            return result;
+        }
         StepResult::Succeeded { reboot_required }
     }
 
@@ -412,7 +426,7 @@ pub const STARTING: &str = "about to start";
 /// How long one look at a running unit may wait on the host for its end.
 const UNIT_WAIT_SECONDS: u32 = 5;
 
-fn describe(reason: &FailureReason) -> String {
+pub(super) fn describe(reason: &FailureReason) -> String {
     match reason {
         FailureReason::Scriptlet { packages } => {
             format!("a maintainer script of {} failed", packages.join(", "))

@@ -80,11 +80,10 @@ fn a_driver_stalled_past_its_lease_writes_nothing_more_and_the_taker_finishes() 
     let setup = tokio::runtime::Runtime::new().unwrap();
     setup.block_on(async {
         let store = Store::open(&path).await.unwrap();
-        let plan = format!("sha256:{}", "ab".repeat(32));
-        store.save_plan(&plan, 1, "{}").await.unwrap();
+        let plan = crate::saved_plan(&store, "staging", &["deb1", "deb2"], &[], 1).await;
         let rollout = NewRollout {
             id: ROLLOUT.into(),
-            plan_id: plan,
+            plan_id: plan.id,
             created_at_unix: 1,
             config_json: serde_json::to_string(&config()).unwrap(),
             hosts: vec!["deb1".into(), "deb2".into()],

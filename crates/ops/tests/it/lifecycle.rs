@@ -268,6 +268,7 @@ async fn saved_plan(store: &Store) -> model::plan::Plan {
             changes: vec![],
             reboot: PlannedReboot::No,
             services_needing_restart: vec![],
+            restarts: Default::default(),
             risks: vec![],
         }],
         waves: vec![Wave {

@@ -28,11 +28,19 @@
 //!   [`verify_rollback`] tells what is left undone. After a rollback that touched a kernel, the
 //!   previous kernel is made the boot default where the bootloader lets patchctl do it
 //!   ([`boot_default_change`]).
+//! - **Dry run** ([`simulate_command`]): the apply's own command as the package manager's
+//!   simulation (`apt-get --simulate`, `dnf --assumeno --cacheonly`), which changes nothing;
+//!   [`parse_simulation`] says what the apply would install, what else it would change (a
+//!   dependency, a removal) or why it would fail. It cannot see maintainer scripts.
 //! - **Verify** ([`verify_installed`]) on a fresh assessment after every apply, whatever its
 //!   output said.
+//! - **Integrity** ([`verify_command`], [`parse_verify_output`]): `dpkg --verify` / `rpm -V` of
+//!   each changed package after an apply and after a rollback; a configuration file the
+//!   administrator changed is reported, a missing or altered file is a failure.
 
 mod bootloader;
 mod install;
+mod integrity;
 mod journal;
 mod kernels;
 mod outcome;
@@ -41,7 +49,9 @@ mod outcome_dnf;
 mod postcheck;
 mod reboot;
 mod repair;
+mod restarts;
 mod rollback;
+mod simulate;
 mod trace;
 mod unit;
 mod validate;
@@ -56,6 +66,9 @@ pub use bootloader::{
     previous_kernel,
 };
 pub use install::{ApplyOptions, ConffilePolicy, PinnedPackage, apply_command, download_command};
+pub use integrity::{
+    FileFinding, FileVerdict, PackageIntegrity, parse_verify_output, verify_command,
+};
 pub use journal::{
     JournalEntry, JournalMark, JournalSince, journal_errors_command, journal_mark_command,
     new_journal_errors, parse_journal_errors, parse_journal_mark,
@@ -74,9 +87,14 @@ pub use reboot::{
     reboot_command, rebooted,
 };
 pub use repair::{parse_repair_output, repair_command};
+pub use restarts::{
+    RestartChoice, choose as choose_restarts, parse_restart, parse_stale_services, restart_command,
+    stale_services_command,
+};
 pub use rollback::{
     KeptPackage, RollbackItem, RollbackPlan, plan_rollback, rollback_commands, unexpected_removals,
 };
+pub use simulate::{SimulatedApply, parse_simulation, simulate_command};
 pub use trace::{DEFAULT_HOST_LOG, TraceLine, trace_command};
 pub use unit::{
     UNIT_OUTPUT_DIR, UNIT_STDERR, UNIT_STDOUT, UnitName, UnitStart, UnitState,

@@ -18,7 +18,10 @@ use std::collections::{HashMap, HashSet};
 use model::{Classification, Health, InstalledPackage, PendingUpdate, UpdateAction};
 
 pub use dpkg_query::{DpkgPackage, Status, Want, is_package_name};
+pub(crate) use simulate::parse as parse_simulation;
 pub use simulate::{SimulatedInstall, Simulation};
+
+pub(crate) use reboot::parse_needrestart;
 
 use crate::error::AssessError;
 use crate::probe::{Gathered, ProbeSpec};

@@ -55,8 +55,13 @@ mod versionlock;
 pub use batch::DnfCommand;
 pub use check_update::{Available, CheckUpdate};
 pub use nevra::{Evr, Nevra};
+pub(crate) use nevra::{is_name, split_name_arch};
 pub use rpm_query::InstalledRpm;
 pub use updateinfo::{Advisories, AdvisoryEntry, AdvisoryIndex, Annotation};
+
+pub(crate) use needs_restarting::{
+    SERVICES_COMMAND, parse_services as parse_needs_restarting_services,
+};
 
 /// The probe keys, which are also the step names in errors.
 pub const RPM_QA: &str = rpm_query::INSTALLED;

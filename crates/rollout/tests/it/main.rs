@@ -1,3 +1,2 @@
-mod purity;
 mod scenarios;
 mod simulation;

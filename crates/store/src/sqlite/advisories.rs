@@ -8,6 +8,7 @@ use sqlx::sqlite::SqliteRow;
 use super::{Sqlite, get};
 use crate::StoreError;
 use crate::advisory_records::{ADVISORY_FORMAT, AdvisoryImportCounts, NewAdvisory, StoredAdvisory};
+use crate::error::QueryContext;
 
 const COLUMNS: &str = "body, body_format, source_file, imported_at";
 
@@ -55,7 +56,6 @@ impl Sqlite {
         imported_at_unix: i64,
     ) -> Result<AdvisoryImportCounts, StoreError> {
         let doing = || format!("importing advisories (a batch of {})", advisories.len());
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         let bodies = advisories
             .iter()
             .map(|new| {
@@ -69,7 +69,7 @@ impl Sqlite {
             })
             .collect::<Result<Vec<String>, _>>()?;
         let mut counts = AdvisoryImportCounts::default();
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         for (new, body) in advisories.iter().zip(&bodies) {
             let advisory = new.advisory;
             let format = advisory.format.as_str();
@@ -79,7 +79,7 @@ impl Sqlite {
                     .bind(format)
                     .fetch_optional(&mut *transaction)
                     .await
-                    .map_err(query_error)?;
+                    .doing(doing)?;
             match &known {
                 None => counts.inserted += 1,
                 Some(known) if known == body => counts.unchanged += 1,
@@ -112,7 +112,7 @@ impl Sqlite {
             .bind(ADVISORY_FORMAT)
             .execute(&mut *transaction)
             .await
-            .map_err(query_error)?;
+            .doing(doing)?;
             sqlx::query(
                 "DELETE FROM advisory_cves WHERE advisory_id = $1 AND advisory_format = $2",
             )
@@ -120,7 +120,7 @@ impl Sqlite {
             .bind(format)
             .execute(&mut *transaction)
             .await
-            .map_err(query_error)?;
+            .doing(doing)?;
             for cve in &advisory.cves {
                 sqlx::query(
                     "INSERT INTO advisory_cves (cve, advisory_id, advisory_format)
@@ -131,10 +131,10 @@ impl Sqlite {
                 .bind(format)
                 .execute(&mut *transaction)
                 .await
-                .map_err(query_error)?;
+                .doing(doing)?;
             }
         }
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(counts)
     }
 
@@ -143,7 +143,7 @@ impl Sqlite {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM advisories ORDER BY id, format"))
             .fetch_all(&self.pool)
             .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+            .doing(doing)?;
         rows.iter().map(|row| stored_advisory(row, &doing)).collect()
     }
 
@@ -161,7 +161,7 @@ impl Sqlite {
         .bind(id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         let mut found: Vec<StoredAdvisory> =
             rows.iter().map(|row| stored_advisory(row, &doing)).collect::<Result<_, _>>()?;
         found.sort_by(|a, b| {

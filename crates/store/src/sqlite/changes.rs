@@ -5,9 +5,10 @@
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Sqlite, get, violation};
+use super::{Sqlite, get};
 use crate::StoreError;
 use crate::change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
+use crate::error::QueryContext;
 use crate::journal_chain::{self, GENESIS_HASH};
 use crate::rollout_records::NewJournalEntry;
 
@@ -19,8 +20,7 @@ impl Sqlite {
         accept: &(dyn Fn(&[ChangeEntry]) -> Result<(), String> + Sync),
     ) -> Result<Result<i64, String>, StoreError> {
         let doing = || format!("recording a {} of the change of plan {plan_id}", entry.kind);
-        let query_error = |source| StoreError::Query { doing: doing(), source };
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         let rows = sqlx::query(
             "SELECT seq, at_ms, kind, actor, body, prev_hash, hash FROM change_journal
              WHERE plan_id = $1 ORDER BY seq",
@@ -28,7 +28,7 @@ impl Sqlite {
         .bind(plan_id)
         .fetch_all(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let journal: Vec<ChangeEntry> =
             rows.iter().map(|row| change_entry(row, &doing)).collect::<Result<_, _>>()?;
         if let Err(refusal) = accept(&journal) {
@@ -61,13 +61,11 @@ impl Sqlite {
         .bind(&new.hash)
         .execute(&mut *transaction)
         .await
-        .map_err(|source| match violation(&source) {
-            Some(ErrorKind::ForeignKeyViolation) => {
-                StoreError::UnknownPlan { doing: doing(), plan_id: plan_id.to_owned() }
-            }
-            _ => StoreError::Query { doing: doing(), source },
+        .doing_unless(doing, |kind| {
+            (kind == ErrorKind::ForeignKeyViolation)
+                .then(|| StoreError::UnknownPlan { doing: doing(), plan_id: plan_id.to_owned() })
         })?;
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(Ok(new.seq))
     }
 
@@ -83,7 +81,7 @@ impl Sqlite {
         .bind(plan_id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter().map(|row| change_entry(row, &doing)).collect()
     }
 
@@ -107,7 +105,7 @@ impl Sqlite {
         .bind(owner)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         Ok(inserted.rows_affected() == 1)
     }
 
@@ -128,7 +126,7 @@ impl Sqlite {
         .bind(owner)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         Ok(inserted.rows_affected() == 1)
     }
 
@@ -152,7 +150,7 @@ impl Sqlite {
         .bind(outcome)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         Ok(())
     }
 
@@ -164,7 +162,7 @@ impl Sqlite {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter()
             .map(|row| {
                 Ok(WindowClaim {

@@ -7,10 +7,14 @@ use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite as Db, Transaction};
 
-use super::{Sqlite, get, violation};
+use super::verified::replace_verified;
+use super::{Sqlite, get};
 use crate::error::HostClaim;
+use crate::error::QueryContext;
 use crate::journal_chain::{self, RolloutHeader};
-use crate::rollout_records::{FINISHED_PHASES, JournalEntry, Lease, NewJournalEntry, PhaseUpdate};
+use crate::rollout_records::{
+    FINISHED_PHASES, JournalEntry, Lease, NewJournalEntry, PhaseUpdate, VerifiedHost,
+};
 use crate::{JournalCheck, StoreError};
 
 impl Sqlite {
@@ -19,21 +23,21 @@ impl Sqlite {
         lease: &Lease,
         entries: &[NewJournalEntry],
         phase: Option<&PhaseUpdate>,
+        verified: &[VerifiedHost],
     ) -> Result<Vec<i64>, StoreError> {
         let rollout_id = lease.rollout_id.as_str();
         let doing = || format!("appending to the journal of rollout {rollout_id}");
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         // BEGIN IMMEDIATE takes the write lock before reading anything: a second appender (a
         // task, or another process) waits here, under the busy timeout, and then reads the
         // first one's entries. A plain BEGIN would read first and could only fail when
         // upgrading to write. PostgreSQL will lock the rollout's row instead (`SELECT … FOR
         // UPDATE`). The (rollout_id, seq) key backs both: a fork cannot commit.
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         let row = sqlx::query("SELECT owner, fence, phase FROM rollouts WHERE id = $1")
             .bind(rollout_id)
             .fetch_optional(&mut *transaction)
             .await
-            .map_err(query_error)?;
+            .doing(doing)?;
         let Some(row) = row else {
             return Err(StoreError::UnknownRollout {
                 doing: doing(),
@@ -47,6 +51,7 @@ impl Sqlite {
             return Err(self.lease_lost(lease, &doing).await);
         }
         let seqs = append_in(&mut transaction, rollout_id, entries, &doing).await?;
+        replace_verified(&mut transaction, rollout_id, verified, &doing).await?;
         if let Some(update) = phase {
             let current: String = get(&row, "phase", &doing)?;
             let reopens = FINISHED_PHASES.contains(&current.as_str())
@@ -59,7 +64,7 @@ impl Sqlite {
                         .bind(rollout_id)
                         .fetch_all(&mut *transaction)
                         .await
-                        .map_err(query_error)?;
+                        .doing(doing)?;
                 let claims = claims_of(&mut transaction, &hosts, Some(rollout_id), &doing).await?;
                 if !claims.is_empty() {
                     return Err(StoreError::HostsClaimed { doing: doing(), claims });
@@ -71,10 +76,10 @@ impl Sqlite {
                 .bind(update.at_unix)
                 .execute(&mut *transaction)
                 .await
-                .map_err(query_error)?;
+                .doing(doing)?;
         }
         // Dropping the transaction on an error above rolls it back: all of the entries or none.
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(seqs)
     }
 
@@ -84,10 +89,9 @@ impl Sqlite {
         entries: &[NewJournalEntry],
     ) -> Result<Vec<i64>, StoreError> {
         let doing = || format!("asking the driver of rollout {rollout_id}");
-        let query_error = |source| StoreError::Query { doing: doing(), source };
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         let seqs = append_in(&mut transaction, rollout_id, entries, &doing).await?;
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(seqs)
     }
 
@@ -106,7 +110,7 @@ impl Sqlite {
         .bind(after_seq)
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter().map(|row| journal_entry(row, &doing)).collect()
     }
 
@@ -115,9 +119,8 @@ impl Sqlite {
         rollout_id: &str,
     ) -> Result<JournalCheck, StoreError> {
         let doing = || format!("checking the journal of rollout {rollout_id}");
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         // One read transaction, so that the header and the entries are of the same moment.
-        let mut transaction = self.pool.begin().await.map_err(query_error)?;
+        let mut transaction = self.pool.begin().await.doing(doing)?;
         let genesis = genesis_of(&mut transaction, rollout_id, &doing).await?;
         let rows = sqlx::query(
             "SELECT seq, at_ms, kind, host, body, prev_hash, hash FROM rollout_journal
@@ -126,7 +129,7 @@ impl Sqlite {
         .bind(rollout_id)
         .fetch_all(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let entries: Vec<JournalEntry> =
             rows.iter().map(|row| journal_entry(row, &doing)).collect::<Result<_, _>>()?;
         Ok(journal_chain::verify(&genesis, &entries))
@@ -141,7 +144,6 @@ async fn append_in(
     entries: &[NewJournalEntry],
     doing: &(dyn Fn() -> String + Sync),
 ) -> Result<Vec<i64>, StoreError> {
-    let query_error = |source| StoreError::Query { doing: doing(), source };
     let last = sqlx::query(
         "SELECT seq, hash FROM rollout_journal WHERE rollout_id = $1
          ORDER BY seq DESC LIMIT 1",
@@ -149,7 +151,7 @@ async fn append_in(
     .bind(rollout_id)
     .fetch_optional(&mut **transaction)
     .await
-    .map_err(query_error)?;
+    .doing(doing)?;
     let (last_seq, last_hash) = match &last {
         Some(row) => (get(row, "seq", doing)?, get(row, "hash", doing)?),
         None => (0, genesis_of(transaction, rollout_id, doing).await?),
@@ -169,7 +171,7 @@ async fn genesis_of(
         .bind(rollout_id)
         .fetch_optional(&mut **transaction)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?
+        .doing(doing)?
         .ok_or_else(|| StoreError::UnknownRollout {
             doing: doing(),
             rollout_id: rollout_id.to_owned(),
@@ -208,11 +210,11 @@ pub(super) async fn insert_entries(
         .bind(&entry.hash)
         .execute(&mut **transaction)
         .await
-        .map_err(|source| match violation(&source) {
-            Some(ErrorKind::ForeignKeyViolation) => {
-                StoreError::UnknownRollout { doing: doing(), rollout_id: rollout_id.to_owned() }
-            }
-            _ => StoreError::Query { doing: doing(), source },
+        .doing_unless(doing, |kind| {
+            (kind == ErrorKind::ForeignKeyViolation).then(|| StoreError::UnknownRollout {
+                doing: doing(),
+                rollout_id: rollout_id.to_owned(),
+            })
         })?;
     }
     Ok(())
@@ -243,7 +245,7 @@ pub(super) async fn claims_of(
         .bind(except)
         .fetch_all(&mut **transaction)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         for row in &rows {
             claims.push(HostClaim {
                 host: host.clone(),

@@ -5,6 +5,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
 use crate::StoreError;
+use crate::error::QueryContext;
 use crate::journal_chain::{self, postmortem_genesis};
 use crate::postmortem_records::{
     NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
@@ -22,9 +23,8 @@ impl Sqlite {
         body_json: &str,
     ) -> Result<Opened, StoreError> {
         let doing = || format!("opening a postmortem for {} {}", new.subject_kind, new.subject_ref);
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         let hosts = serde_json::to_string(&new.hosts).expect("names serialize");
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         let inserted = sqlx::query(
             "INSERT INTO postmortems (subject_kind, subject_ref, title, hosts, owner, opened_at,
                  opened_by, due_at, actions)
@@ -41,7 +41,7 @@ impl Sqlite {
         .bind(new.due_at_unix)
         .execute(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let row = sqlx::query(&format!(
             "SELECT {POSTMORTEM_COLUMNS} FROM postmortems WHERE subject_kind = $1 AND subject_ref = $2"
         ))
@@ -49,7 +49,7 @@ impl Sqlite {
         .bind(&new.subject_ref)
         .fetch_one(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let stored = postmortem(&row, &doing)?;
         if inserted.rows_affected() == 0 {
             return Ok(Opened::Exists(stored));
@@ -69,8 +69,8 @@ impl Sqlite {
         .bind(&chained[0].hash)
         .execute(&mut *transaction)
         .await
-        .map_err(query_error)?;
-        transaction.commit().await.map_err(query_error)?;
+        .doing(doing)?;
+        transaction.commit().await.doing(doing)?;
         Ok(Opened::Opened(stored))
     }
 
@@ -81,9 +81,8 @@ impl Sqlite {
         body_json: &str,
     ) -> Result<StoredPostmortem, StoreError> {
         let doing = || format!("closing postmortem {id}");
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         let actions = serde_json::to_string(&closure.actions).expect("strings serialize");
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         // Only an open one: the condition, not a read before, decides, so two people closing
         // at once cannot both succeed.
         let updated = sqlx::query(
@@ -97,7 +96,7 @@ impl Sqlite {
         .bind(&closure.closed_by)
         .execute(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         if updated.rows_affected() == 0 {
             drop(transaction);
             return Err(match self.postmortem(id).await? {
@@ -116,7 +115,7 @@ impl Sqlite {
         .bind(id)
         .fetch_optional(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let (last_seq, last_hash): (i64, Option<String>) = match &last {
             Some(row) => (get(row, "seq", &doing)?, get(row, "hash", &doing)?),
             None => (0, None),
@@ -145,15 +144,15 @@ impl Sqlite {
         .bind(hash)
         .execute(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let row =
             sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems WHERE id = $1"))
                 .bind(id)
                 .fetch_one(&mut *transaction)
                 .await
-                .map_err(query_error)?;
+                .doing(doing)?;
         let stored = postmortem(&row, &doing)?;
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(stored)
     }
 
@@ -164,7 +163,7 @@ impl Sqlite {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+                .doing(doing)?;
         row.map(|row| postmortem(&row, &doing)).transpose()
     }
 
@@ -174,7 +173,7 @@ impl Sqlite {
             sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems ORDER BY id"))
                 .fetch_all(&self.pool)
                 .await
-                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+                .doing(doing)?;
         rows.iter().map(|row| postmortem(row, &doing)).collect()
     }
 
@@ -190,7 +189,7 @@ impl Sqlite {
         .bind(id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter()
             .map(|row| {
                 Ok(PostmortemEvent {
@@ -239,15 +238,14 @@ impl Sqlite {
         record: &NotificationRecord,
     ) -> Result<i64, StoreError> {
         let doing = || format!("recording a notification to {}", record.target);
-        let query_error = |source| StoreError::Query { doing: doing(), source };
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         let last = sqlx::query(
             "SELECT chain_seq, hash FROM notifications WHERE chain_seq IS NOT NULL
              ORDER BY chain_seq DESC LIMIT 1",
         )
         .fetch_optional(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let (last_seq, last_hash) = match &last {
             Some(row) => (get(row, "chain_seq", &doing)?, get(row, "hash", &doing)?),
             None => (0, journal_chain::GENESIS_HASH.to_owned()),
@@ -273,9 +271,9 @@ impl Sqlite {
         .bind(&chained[0].hash)
         .fetch_one(&mut *transaction)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         let id = get(&row, "id", &doing)?;
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(id)
     }
 
@@ -292,7 +290,7 @@ impl Sqlite {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         let mut entries = Vec::with_capacity(rows.len());
         for row in &rows {
             let entry = notification_entry(&notification_record(row, &doing)?);
@@ -318,7 +316,7 @@ impl Sqlite {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter()
             .map(|row| {
                 Ok(StoredNotification {
@@ -339,24 +337,19 @@ impl Sqlite {
     /// still held it is emptied; copies of the file made before are out of reach.
     pub(crate) async fn redact_recorded_webhooks(&self) -> Result<(), StoreError> {
         let doing = || "redacting the webhook URLs of notifications recorded before".to_owned();
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         let rows = sqlx::query(
             "SELECT id, target, error FROM notifications
              WHERE channel = 'webhook' AND key_id IS NULL",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(query_error)?;
+        .doing(doing)?;
         if rows.is_empty() {
             return Ok(());
         }
-        let mut connection = self.pool.acquire().await.map_err(query_error)?;
-        sqlx::query("PRAGMA secure_delete = ON")
-            .execute(&mut *connection)
-            .await
-            .map_err(query_error)?;
-        let mut transaction =
-            sqlx::Connection::begin(&mut *connection).await.map_err(query_error)?;
+        let mut connection = self.pool.acquire().await.doing(doing)?;
+        sqlx::query("PRAGMA secure_delete = ON").execute(&mut *connection).await.doing(doing)?;
+        let mut transaction = sqlx::Connection::begin(&mut *connection).await.doing(doing)?;
         for row in &rows {
             let id: i64 = get(row, "id", &doing)?;
             let target: String = get(row, "target", &doing)?;
@@ -372,16 +365,13 @@ impl Sqlite {
             .bind(&error)
             .execute(&mut *transaction)
             .await
-            .map_err(query_error)?;
+            .doing(doing)?;
         }
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         // The log's copies of the old pages go too. Another process reading at this moment
         // keeps it from being emptied now; a later checkpoint will.
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *connection).await;
-        sqlx::query("PRAGMA secure_delete = OFF")
-            .execute(&mut *connection)
-            .await
-            .map_err(query_error)?;
+        sqlx::query("PRAGMA secure_delete = OFF").execute(&mut *connection).await.doing(doing)?;
         Ok(())
     }
 }

@@ -5,8 +5,9 @@ use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
 
 use super::journal::{claims_of, insert_entries};
-use super::{Sqlite, get, violation};
+use super::{Sqlite, get};
 use crate::StoreError;
+use crate::error::QueryContext;
 use crate::journal_chain::{self, CHAIN_VERSION, RolloutHeader};
 use crate::rollout_records::{
     Claim, Lease, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
@@ -43,7 +44,7 @@ impl Sqlite {
         .bind(body_json)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         if inserted.rows_affected() == 1 {
             return Ok(());
         }
@@ -51,7 +52,7 @@ impl Sqlite {
             .bind(id)
             .fetch_one(&self.pool)
             .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+            .doing(doing)?;
         if stored == body_json {
             Ok(())
         } else {
@@ -72,7 +73,7 @@ impl Sqlite {
         .bind(prefix_len(prefix))
         .fetch_optional(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         let Some(row) = row else { return Ok(None) };
         // Plan ids all have the same length, so an exact id never matches more than itself.
         check_unique(&row, "plan", prefix, &doing)?;
@@ -89,7 +90,7 @@ impl Sqlite {
             sqlx::query("SELECT id, created_at FROM plans ORDER BY created_at DESC, id DESC")
                 .fetch_all(&self.pool)
                 .await
-                .map_err(|source| StoreError::Query { doing: doing(), source })?;
+                .doing(doing)?;
         rows.iter()
             .map(|row| {
                 Ok(StoredPlanSummary {
@@ -102,12 +103,11 @@ impl Sqlite {
 
     pub(crate) async fn create_rollout(&self, rollout: &NewRollout) -> Result<(), StoreError> {
         let doing = || format!("creating rollout {} of plan {}", rollout.id, rollout.plan_id);
-        let query_error = |source| StoreError::Query { doing: doing(), source };
         // One write transaction, taken up front, decides: the plan has no rollout yet (unless
         // again), none of the hosts is claimed by an unfinished rollout, then the row, its hosts
         // and its first journal entries. Two processes starting the same plan at once are
         // checked one after the other, and the second sees the first's rollout.
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_error)?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         if !rollout.again {
             let earlier = sqlx::query(
                 "SELECT id, phase FROM rollouts WHERE plan_id = $1
@@ -116,7 +116,7 @@ impl Sqlite {
             .bind(&rollout.plan_id)
             .fetch_optional(&mut *transaction)
             .await
-            .map_err(query_error)?;
+            .doing(doing)?;
             if let Some(row) = earlier {
                 return Err(StoreError::PlanAlreadyRun {
                     plan_id: rollout.plan_id.clone(),
@@ -141,14 +141,14 @@ impl Sqlite {
         .bind(CHAIN_VERSION)
         .execute(&mut *transaction)
         .await
-        .map_err(|source| match violation(&source) {
-            Some(ErrorKind::ForeignKeyViolation) => {
-                StoreError::UnknownPlan { doing: doing(), plan_id: rollout.plan_id.clone() }
+        .doing_unless(doing, |kind| match kind {
+            ErrorKind::ForeignKeyViolation => {
+                Some(StoreError::UnknownPlan { doing: doing(), plan_id: rollout.plan_id.clone() })
             }
-            Some(ErrorKind::UniqueViolation) => {
-                StoreError::RolloutExists { rollout_id: rollout.id.clone() }
+            ErrorKind::UniqueViolation => {
+                Some(StoreError::RolloutExists { rollout_id: rollout.id.clone() })
             }
-            _ => StoreError::Query { doing: doing(), source },
+            _ => None,
         })?;
         for host in &rollout.hosts {
             sqlx::query(
@@ -159,7 +159,7 @@ impl Sqlite {
             .bind(host)
             .execute(&mut *transaction)
             .await
-            .map_err(query_error)?;
+            .doing(doing)?;
         }
         if !rollout.first_entries.is_empty() {
             let header = RolloutHeader {
@@ -172,7 +172,7 @@ impl Sqlite {
             let entries = journal_chain::chain(0, &genesis, &rollout.first_entries);
             insert_entries(&mut transaction, &rollout.id, &entries, &doing).await?;
         }
-        transaction.commit().await.map_err(query_error)?;
+        transaction.commit().await.doing(doing)?;
         Ok(())
     }
 
@@ -191,7 +191,7 @@ impl Sqlite {
         .bind(prefix_len(prefix))
         .fetch_optional(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         let Some(row) = row else { return Ok(None) };
         let rollout = rollout_row(&row, &doing)?;
         if rollout.id != prefix {
@@ -209,7 +209,7 @@ impl Sqlite {
         ))
         .fetch_all(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         rows.iter().map(|row| rollout_row(row, &doing)).collect()
     }
 
@@ -238,7 +238,7 @@ impl Sqlite {
             .bind(now_unix)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+            .doing(doing)?;
             if let Some(token) = claimed {
                 return Ok(Claim::Claimed(Lease {
                     rollout_id: id.to_owned(),
@@ -284,7 +284,7 @@ impl Sqlite {
         .bind(until_unix)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         if renewed.rows_affected() == 1 {
             return Ok(Lease { until_unix, ..lease.clone() });
         }
@@ -302,7 +302,7 @@ impl Sqlite {
         .bind(lease.token)
         .execute(&self.pool)
         .await
-        .map_err(|source| StoreError::Query { doing: doing(), source })?;
+        .doing(doing)?;
         if released.rows_affected() == 1 {
             return Ok(true);
         }
@@ -348,7 +348,7 @@ impl Sqlite {
             .bind(id)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|source| StoreError::Query { doing: doing(), source })?;
+            .doing(doing)?;
         row.map(|row| Ok((get(&row, "owner", doing)?, get(&row, "lease_expires", doing)?)))
             .transpose()
     }

@@ -8,6 +8,7 @@ mod interleavings;
 mod journal;
 mod postmortems;
 mod rollouts;
+mod verified;
 
 use std::path::Path;
 

@@ -94,6 +94,7 @@ fn host(name: &str, environment: &str) -> PlanHost {
         environment: environment.to_owned(),
         owner: None,
         tags: Vec::new(),
+        restarts: Default::default(),
     }
 }
 

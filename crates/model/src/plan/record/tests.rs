@@ -61,6 +61,7 @@ fn host(name: &str, environment: &str) -> HostPlan {
         }],
         reboot: PlannedReboot::IfRequired,
         services_needing_restart: vec![],
+        restarts: Default::default(),
         risks: vec![],
     }
 }
@@ -239,6 +240,8 @@ fn the_checks_shown_are_those_configured_grouped_by_the_hosts_they_apply_to() {
             "journal: no new errors in `journalctl -p err -b`, ignoring lines containing \
              \"noise\" [deb1]",
             "kernel: the running kernel is the newest installed [deb1 deb2]",
+            "integrity: the changed packages' files as installed (`dpkg --verify`, `rpm -V`); \
+             configuration files the administrator changed are reported [deb1 deb2]",
             "service: no units, HTTP checks or commands configured for this host [deb2]",
             "journal: no new errors in `journalctl -p err -b` [deb2]",
         ]
@@ -250,4 +253,43 @@ fn a_goal_is_one_line_of_words() {
     assert_eq!(crate::policy::check_goal("  Fix DSA-1  ").unwrap(), "Fix DSA-1");
     assert!(crate::policy::check_goal(" ").is_err());
     assert!(crate::policy::check_goal("two\nlines").is_err());
+}
+
+#[test]
+fn the_restarts_after_the_change_are_a_step_of_the_record() {
+    let mut plan = plan("staging", &["deb1", "deb2", "deb3"]);
+    let listed = crate::plan::ServiceRestarts {
+        services: crate::plan::RestartServices::Listed,
+        sshd: false,
+    };
+    plan.hosts[0].restarts = listed;
+    plan.hosts[1].restarts = listed;
+    let web = Checks { units: vec!["acme-web".into()], ..Checks::default() };
+    let steps: BTreeMap<String, (Checks, Hooks)> = [
+        ("deb1".to_owned(), (web, Hooks::default())),
+        ("deb2".to_owned(), (Checks::default(), Hooks::default())),
+        ("deb3".to_owned(), (Checks::default(), Hooks::default())),
+    ]
+    .into();
+    let inputs = RecordInputs {
+        now: utc("2026-12-07T10:00:00Z"),
+        policy: None,
+        change: &[],
+        steps: Some(&steps),
+    };
+    let record = record(&plan, &inputs);
+    let restarts: Vec<String> = record
+        .postchecks
+        .iter()
+        .filter(|l| l.kind == "restart")
+        .map(|l| format!("{} [{}]", l.what, l.hosts.join(" ")))
+        .collect();
+    assert_eq!(
+        restarts,
+        [
+            "`acme-web` restarted when it runs replaced code after the change and the host does \
+             not reboot (never sshd) [deb1]",
+            "none: `restart_services = listed` and the host's checks list no units [deb2]",
+        ]
+    );
 }

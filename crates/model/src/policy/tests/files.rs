@@ -38,6 +38,13 @@ fn render(policy: &Policy) -> String {
             "  strategy canary {} max_unavailable {} error_budget {}, reboot {}",
             e.strategy.canary, e.strategy.max_unavailable, e.strategy.error_budget, e.reboot
         );
+        if !e.restarts.is_default() {
+            let _ = writeln!(
+                out,
+                "  restart_services {}, restart_sshd {}",
+                e.restarts.services, e.restarts.sshd
+            );
+        }
         let _ = writeln!(out, "  baseline {}", e.baseline.name);
     }
     for b in policy.baselines() {

@@ -40,6 +40,10 @@ fn apply_refuses_hostile_packages() {
                     apply_command(kind, std::slice::from_ref(&package), &options).is_err(),
                     "{kind} {package:?}"
                 );
+                assert!(
+                    simulate_command(kind, std::slice::from_ref(&package), &options).is_err(),
+                    "{kind} {package:?}"
+                );
                 let plan =
                     RollbackPlan { downgrade: vec![package.clone()], ..RollbackPlan::default() };
                 assert!(rollback_commands(kind, &plan, &options).is_err(), "{kind} {package:?}");
@@ -168,6 +172,14 @@ fn hostile_text() -> impl Strategy<Value = String> {
         Just("Upgraded:\n".to_owned()),
         Just("Removed:\n  ".to_owned()),
         Just("Complete!\n".to_owned()),
+        Just("Inst acme [1] (2 Acme:12/bookworm [all])\n".to_owned()),
+        Just("Remv acme [".to_owned()),
+        Just("=====\nUpgrading:\n ".to_owned()),
+        Just("Transaction Summary\n".to_owned()),
+        Just("Install  1 Package\n".to_owned()),
+        Just("     replacing  ".to_owned()),
+        Just("Operation aborted.\n".to_owned()),
+        Just("Nothing to do.\n".to_owned()),
         Just("1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n".to_owned()),
         Just("Could not get lock /x. It is held by process ".to_owned()),
         Just("RPMDB already locked by ".to_owned()),
@@ -197,6 +209,7 @@ fn all_parsers(kind: PackageManagerKind, rc: i32, a: &str, b: &str) {
     let _ = parse_journal_errors(rc, a);
     let _ = parse_custom_check(rc, a, b);
     let _ = output_tail(a, b);
+    let _ = parse_simulation(kind, &[PinnedPackage::new("acme-web", "all", "1.1-1")], rc, a, b);
     let mut gathered = crate::Gathered::new();
     gathered.insert(BOOT_ID, crate::ProbeOutput::File(Some(a.to_owned())));
     gathered.insert(INIT_STAT, crate::ProbeOutput::File(Some(b.to_owned())));

@@ -2,8 +2,10 @@
 //! its CAPTURE.md), and on hostile input.
 
 mod apply_outputs;
+mod dry_run;
 mod host_outputs;
 mod hostile;
+mod integrity_outputs;
 
 /// One captured command: `NAME.rc`, `NAME.stdout`, `NAME.stderr`.
 pub(super) struct Captured {
