@@ -10,7 +10,7 @@ use crate::{StoreError, journal_chain};
 /// the write transaction: `Err(reason)` refuses the entry.
 pub type AcceptChange<'a> = dyn Fn(&[ChangeEntry]) -> Result<(), String> + Sync + 'a;
 
-/// Change journals and change windows. The methods taking a [`Checked`] are called through
+/// Change journals and change windows. The methods taking a `Checked` are called through
 /// [`crate::Store`], which checks their arguments first (`validate.rs`).
 #[async_trait::async_trait]
 pub trait Changes: Send + Sync {

@@ -16,8 +16,9 @@
 //!
 //! [`Store`] is what the application holds: the backend, reached through `Deref` for every
 //! call that needs no check, and the methods that check their arguments first
-//! (`validate.rs`). A backend method taking a [`validate::Checked`] is reached only through
-//! them. Query errors go through `error.rs`'s `QueryContext`, which says what was being done.
+//! (`validate.rs`). A backend method taking a `Checked` is reached only through them: nobody
+//! else can make one. Query errors go through `error.rs`'s `QueryContext`, which says what was
+//! being done.
 //!
 //! The store reads no clock: every time is passed in, like everywhere else in patchctl.
 

@@ -4,7 +4,7 @@
 use crate::StoreError;
 use crate::validate::Checked;
 
-/// Saved plans. The methods taking a [`Checked`] are called through [`crate::Store`], which
+/// Saved plans. The methods taking a `Checked` are called through [`crate::Store`], which
 /// checks their arguments first (`validate.rs`).
 #[async_trait::async_trait]
 pub trait Plans: Send + Sync {

@@ -5,7 +5,7 @@ use crate::StoreError;
 use crate::rollouts::journal::JournalCheck;
 use crate::validate::Checked;
 
-/// Postmortems. The methods taking a [`Checked`] are called through [`crate::Store`], which
+/// Postmortems. The methods taking a `Checked` are called through [`crate::Store`], which
 /// checks their arguments first (`validate.rs`).
 #[async_trait::async_trait]
 pub trait Postmortems: Send + Sync {

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use crate::StoreError;
 use crate::validate::Checked;
 
-/// Rollouts and their leases. The methods taking a [`Checked`] are called through
+/// Rollouts and their leases. The methods taking a `Checked` are called through
 /// [`crate::Store`], which checks their arguments first (`validate.rs`).
 #[async_trait::async_trait]
 pub trait Rollouts: Send + Sync {

@@ -9,7 +9,7 @@ use crate::StoreError;
 use crate::rollouts::Lease;
 use crate::validate::Checked;
 
-/// Rollout journals. The methods taking a [`Checked`] are called through [`crate::Store`],
+/// Rollout journals. The methods taking a `Checked` are called through [`crate::Store`],
 /// which checks their arguments first (`validate.rs`).
 #[async_trait::async_trait]
 pub trait RolloutJournals: Send + Sync {

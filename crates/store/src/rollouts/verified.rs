@@ -5,7 +5,7 @@
 use crate::StoreError;
 use crate::validate::Checked;
 
-/// Verified versions. The methods taking a [`Checked`] are called through [`crate::Store`],
+/// Verified versions. The methods taking a `Checked` are called through [`crate::Store`],
 /// which checks their arguments first (`validate.rs`).
 #[async_trait::async_trait]
 pub trait VerifiedVersions: Send + Sync {
