@@ -314,7 +314,7 @@ pub async fn list_plans(
         let rollout = rollouts
             .iter()
             .find(|row| row.plan_id == plan.id)
-            .map(|row| (row.id.clone(), row.phase.clone()));
+            .map(|row| (row.id.clone(), row.phase.to_string()));
         let state = match (&rollout, policy) {
             (Some(_), _) => PlanState::Run,
             (None, None) => PlanState::Draft,

@@ -364,7 +364,7 @@ pub async fn unfinished_rollouts(store: &Store) -> Result<Vec<String>, Scheduler
     for claim in store.window_claims().await? {
         let Some(id) = claim.rollout_id else { continue };
         if let Some(row) = store.rollout(&id).await?
-            && !matches!(row.phase.as_str(), "completed" | "halted" | "cancelled")
+            && !row.phase.is_finished()
         {
             unfinished.push(row.id);
         }
