@@ -1,10 +1,11 @@
-//! Problems in an inventory, each at a file, line and column, in the shape editors and
-//! compilers use (`inventory.toml:12:5: message`), so a terminal or an editor can jump there.
+//! Problems in a file patchctl reads (the inventory, the policy), each at a file, line and
+//! column, in the shape editors and compilers use (`inventory.toml:12:5: message`), so a
+//! terminal or an editor can jump there. The inventory's and the policy's errors are these.
 
 use std::fmt;
 use std::path::PathBuf;
 
-/// One problem in an inventory file.
+/// One problem in an inventory or policy file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InventoryError {
     /// The file as the user named it; used only in messages (the model reads no files).
@@ -33,7 +34,8 @@ impl fmt::Display for InventoryError {
 
 impl std::error::Error for InventoryError {}
 
-/// An inventory that cannot be used: every problem found, in the order of the file. Never empty.
+/// An inventory or a policy that cannot be used: every problem found, in the order of the
+/// file. Never empty.
 ///
 /// All of them are reported at once, so a user fixes a file in one pass instead of one error per
 /// run. A syntax error stops parsing, so it comes alone.

@@ -1,73 +1,16 @@
 //! Problems in a policy file, each at a file, line and column (`policy.toml:12:5: message`), in
 //! the shape the inventory's errors have, so the shell reports both the same way.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::inventory::{InventoryError, edit_distance};
 
-/// One problem in a policy file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError {
-    /// The file as the user named it; used only in messages (the model reads no files).
-    pub path: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, counted in characters.
-    pub column: usize,
-    /// What is wrong and what was expected.
-    pub message: String,
-}
-
-impl PolicyError {
-    /// An error at byte `offset` of `text`; an offset past the end points at the end.
-    pub(crate) fn at(path: &Path, text: &str, offset: usize, message: String) -> Self {
-        // The inventory already turns byte offsets into lines and character columns; one
-        // implementation of that arithmetic is enough.
-        let InventoryError { path, line, column, message } =
-            InventoryError::at(path, text, offset, message);
-        PolicyError { path, line, column, message }
-    }
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
-    }
-}
-
-impl std::error::Error for PolicyError {}
+/// One problem in a policy file: the inventory's kind of error, at a file, line and column.
+pub type PolicyError = InventoryError;
 
 /// A policy that cannot be used: every problem found, in the order of the file. Never empty.
-///
-/// All are reported at once, so a file is fixed in one pass. A syntax error, or a value of the
-/// wrong type, stops deserializing, so it comes alone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidPolicy {
-    pub errors: Vec<PolicyError>,
-}
-
-impl InvalidPolicy {
-    pub(crate) fn new(mut errors: Vec<PolicyError>) -> Self {
-        errors.sort_by_key(|e| (e.line, e.column));
-        errors.dedup();
-        InvalidPolicy { errors }
-    }
-}
-
-impl fmt::Display for InvalidPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.errors.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for InvalidPolicy {}
+/// A syntax error, or a value of the wrong type, stops deserializing, so it comes alone.
+pub type InvalidPolicy = crate::inventory::InvalidInventory;
 
 /// Turns toml's error into ours: its byte span becomes line and column, and serde's backquoted
 /// message the plain one users read, with a suggestion when an unknown word is a near miss
