@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ops::rollout::{self as run, DriveOutcome, Driven, RunOptions, StartRequest};
-use ops::rollout::{Input, Phase, RollbackPolicy};
+use ops::rollout::{self as run, Driven, RunOptions, StartRequest};
+use ops::rollout::{Input, RollbackPolicy};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -232,50 +232,8 @@ impl RunArgs {
 
 /// Says how a rollout driven here ended, and returns the exit code that says it.
 pub(crate) fn said(driven: &Driven) -> ExitCode {
-    let id = &driven.rollout;
-    for problem in &driven.problems {
-        eprintln!("patchctl: {problem}");
-    }
-    if driven.reassessed > 0 {
-        eprintln!("patchctl: {} hosts assessed again after the rollout", driven.reassessed);
-    }
-    if let Some(p) = &driven.postmortem {
-        eprintln!(
-            "patchctl: postmortem {} opened for rollout {id}, due at {}: `patchctl postmortem show {}`",
-            p.id, p.due_at, p.id
-        );
-    }
-    if driven.n_cut > 0 {
-        eprintln!(
-            "patchctl: {} hosts were not started before the window's cutoff; they wait for the next window",
-            driven.n_cut
-        );
-    }
-    if !driven.lost.is_empty() {
-        eprintln!(
-            "patchctl: lost mid-step: {}; once they answer, `patchctl rollout reconcile {id}` repairs each and finishes it or rolls it back",
-            driven.lost.join(", ")
-        );
-    }
-    match driven.outcome {
-        DriveOutcome::Finished(Phase::Completed) if driven.n_failed > 0 => {
-            eprintln!(
-                "patchctl: rollout {id} completed within its error budget, but {} hosts failed; `patchctl report {id}`",
-                driven.n_failed
-            );
-        }
-        DriveOutcome::Finished(Phase::Completed) => {
-            eprintln!("patchctl: rollout {id} completed; `patchctl report {id}` for the record");
-        }
-        DriveOutcome::Finished(phase) => {
-            eprintln!(
-                "patchctl: rollout {id} {}; `patchctl report {id}` says why",
-                run::phase_name(phase)
-            );
-        }
-        DriveOutcome::Paused => {
-            eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
-        }
+    for line in driven.lines() {
+        eprintln!("patchctl: {line}");
     }
     crate::exit::unless(!run::clean(driven))
 }

@@ -104,7 +104,13 @@ pub async fn scheduler(args: SchedulerArgs, ctx: &ops::Context) -> anyhow::Resul
     let mut code = ExitCode::SUCCESS;
     for (rollout, driven) in ops::scheduler::serve(ctx, &options, shutdown).await? {
         let driven = driven.with_context(|| format!("driving rollout {rollout}"))?;
-        if crate::rollout::said(&driven) != ExitCode::SUCCESS {
+        // The long-running loop said each rollout's end as it came.
+        let clean = if args.once {
+            crate::rollout::said(&driven) == ExitCode::SUCCESS
+        } else {
+            ops::rollout::clean(&driven)
+        };
+        if !clean {
             code = crate::exit::code(crate::exit::SOME_HOSTS);
         }
     }

@@ -280,6 +280,52 @@ pub struct Driven {
     pub postmortem: Option<model::postmortem::Postmortem>,
 }
 
+impl Driven {
+    /// How it ended, in lines a person reads: what went wrong after, the re-assessment, the
+    /// postmortem, the hosts cut off or lost, and the end with the command that says more.
+    pub fn lines(&self) -> Vec<String> {
+        let id = &self.rollout;
+        let mut lines = self.problems.clone();
+        if self.reassessed > 0 {
+            lines.push(format!("{} hosts assessed again after the rollout", self.reassessed));
+        }
+        if let Some(p) = &self.postmortem {
+            lines.push(format!(
+                "postmortem {} opened for rollout {id}, due at {}: `patchctl postmortem show {}`",
+                p.id, p.due_at, p.id
+            ));
+        }
+        if self.n_cut > 0 {
+            lines.push(format!(
+                "{} hosts were not started before the window's cutoff; they wait for the next window",
+                self.n_cut
+            ));
+        }
+        if !self.lost.is_empty() {
+            lines.push(format!(
+                "lost mid-step: {}; once they answer, `patchctl rollout reconcile {id}` repairs each and finishes it or rolls it back",
+                self.lost.join(", ")
+            ));
+        }
+        lines.push(match self.outcome {
+            DriveOutcome::Finished(Phase::Completed) if self.n_failed > 0 => format!(
+                "rollout {id} completed within its error budget, but {} hosts failed; `patchctl report {id}`",
+                self.n_failed
+            ),
+            DriveOutcome::Finished(Phase::Completed) => {
+                format!("rollout {id} completed; `patchctl report {id}` for the record")
+            }
+            DriveOutcome::Finished(phase) => {
+                format!("rollout {id} {}; `patchctl report {id}` says why", super::phase_name(phase))
+            }
+            DriveOutcome::Paused => {
+                format!("rollout {id} paused; `patchctl rollout resume {id}` continues it")
+            }
+        });
+        lines
+    }
+}
+
 /// `rollout resume`: drives a rollout here until it ends or `stop` pauses it (a driver
 /// holding it elsewhere is waited for, until its lease runs out), then concludes it: hosts
 /// assessed again, its postmortem and notifications, its journal's head anchored.

@@ -31,8 +31,8 @@ pub type DriveResult = (String, Result<Driven, RolloutError>);
 type Drive<'a> = Pin<Box<dyn Future<Output = DriveResult> + Send + 'a>>;
 
 /// Runs the scheduler until `shutdown` (or, with `once`, until one pass's rollouts end).
-/// What it does is told to `ctx.progress` as notices. Returns the rollouts it drove to their
-/// end or pause.
+/// What it does is told to `ctx.progress` as notices, each rollout's end as it comes (with
+/// `once`, the caller says them). Returns the rollouts it drove to their end or pause.
 pub async fn serve(
     ctx: &Context,
     options: &ServeOptions,
@@ -135,16 +135,20 @@ pub async fn serve(
                 _ = &mut sleep => break,
                 Some((rollout, result)) = drives.next(), if !drives.is_empty() => {
                     match &result {
-                        Ok(_) => say(format!("rollout {rollout} is over")),
+                        Ok(driven) => driven.lines().into_iter().for_each(&say),
                         Err(error) => say(format!("driving rollout {rollout}: {error}")),
                     }
+                    say(format!("rollout {rollout} is over"));
                     done.push((rollout, result));
                 }
                 _ = &mut shutdown => {
                     say("shutting down: running steps finish, rollouts pause".to_owned());
                     let _ = stop_all.send(true);
-                    while let Some(result) = drives.next().await {
-                        done.push(result);
+                    while let Some((rollout, result)) = drives.next().await {
+                        if let Ok(driven) = &result {
+                            driven.lines().into_iter().for_each(&say);
+                        }
+                        done.push((rollout, result));
                     }
                     return Ok(done);
                 }
