@@ -7,6 +7,7 @@ mod audit;
 mod baselines;
 mod driver;
 mod driver_outcomes;
+mod legacy_db;
 mod lifecycle;
 mod notify;
 mod postmortem;
