@@ -9,6 +9,7 @@ mod build;
 mod options;
 mod record;
 mod render;
+mod stored;
 mod waves;
 
 use serde::{Deserialize, Serialize};
@@ -27,10 +28,12 @@ pub use record::{
 pub use render::{document, render_html, render_markdown, short_id};
 
 /// An action plan. Its `id` is the SHA-256 of everything else, so an approval of an id is an
-/// approval of exactly this content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// approval of exactly this content. It is stored, and hashed, as `protocol::plan::PlanV1`
+/// (`stored.rs` converts): renaming a field here changes no stored body and no id.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// `sha256:` and 64 hex digits over the plan's canonical JSON without this field.
+    /// `sha256:` and 64 hex digits over the plan's canonical form without this field
+    /// (version 1 of `protocol::plan`).
     pub id: String,
     pub created_at_unix: i64,
     /// What the operator asked for, as typed (`all`, `env:staging`, a host…).
@@ -43,13 +46,11 @@ pub struct Plan {
     /// Selected hosts left out, with the reason (nothing to do, no assessment, …).
     pub excluded: Vec<ExcludedHost>,
     /// Pending updates in scope that the hosts' baselines withhold, each with its rule, sorted
-    /// by host, package and architecture. Left out of the JSON when empty, so the ids of plans
-    /// made without a policy (or before baselines applied to plans) do not change.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// by host, package and architecture. Left out of the stored form when empty, so the ids of
+    /// plans made without a policy (or before baselines applied to plans) do not change.
     pub withheld: Vec<WithheldUpdate>,
-    /// Set on the emergency track's plans: the advisories they answer. Left out of the JSON
-    /// when absent, so the ids of other plans do not change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set on the emergency track's plans: the advisories they answer. Left out of the stored
+    /// form when absent, so the ids of other plans do not change.
     pub emergency: Option<crate::emergency::Emergency>,
 }
 
@@ -158,15 +159,11 @@ impl Plan {
         self.hosts.iter().find(|h| h.host == name)
     }
 
-    /// The hash a plan with this content has; `id` must equal it.
+    /// The hash a plan with this content has; `id` must equal it. Computed over the plan's
+    /// stored form (`protocol::plan::plan_id`, whose documentation gives the canonical form
+    /// and its version), never over this type's own serialization.
     pub fn content_hash(&self) -> String {
-        let mut unhashed = self.clone();
-        unhashed.id = String::new();
-        // Serializing plain structs, Vecs and strings cannot fail.
-        let json = serde_json::to_vec(&unhashed).expect("a plan serializes");
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&json);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        protocol::plan::plan_id(&protocol::plan::PlanV1::from(self))
     }
 
     /// True when the content is what the id says: nothing was changed after hashing.

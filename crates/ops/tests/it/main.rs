@@ -81,7 +81,7 @@ async fn saved_plan(
         emergency: None,
     };
     plan.id = plan.content_hash();
-    let body = serde_json::to_string(&plan).unwrap();
+    let body = serde_json::to_string(&protocol::plan::PlanV1::from(&plan)).unwrap();
     store.save_plan(&plan.id, created_at_unix, &body).await.unwrap();
     plan
 }
