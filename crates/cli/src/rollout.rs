@@ -680,7 +680,7 @@ pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
             let outputs: Vec<_> = loaded
                 .outputs
                 .iter()
-                .map(|(h, o)| serde_json::json!({"host": h, "output": o}))
+                .map(|(h, o)| serde_json::json!({"host": h, "output": ops::protocol::journal::OutputV1::from(o)}))
                 .collect();
             let json = serde_json::json!({
                 "rollout": loaded.row.id,
