@@ -1,3 +1,4 @@
+use protocol::change::ChangeBodyV1;
 use protocol::journal::{
     EVENT, EventV1, INPUT, InputV1, OUTPUT, OutputV1, REQUEST, START, StartV1,
 };
@@ -45,4 +46,15 @@ fn a_config_from_before_the_later_members_reads_with_their_old_values() {
     assert_eq!(config.timeouts.cleanup, 600_000);
     assert_eq!(config.precheck_ahead, None);
     assert!(!config.ahead_after_wave_prechecks && !config.waves[0].hosts[0].cleanup_kernels);
+}
+
+#[test]
+fn every_change_journal_body_of_the_old_database_parses_and_writes_back_to_its_bytes() {
+    let journal = test_data("change-journal-v1.tsv");
+    let kinds: Vec<&str> = journal.lines().map(|l| l.split_once('\t').unwrap().0).collect();
+    assert_eq!(kinds, ["request", "approve"]);
+    for line in journal.lines() {
+        let (kind, body) = line.split_once('\t').unwrap();
+        round_trip::<ChangeBodyV1>(kind, body);
+    }
 }
