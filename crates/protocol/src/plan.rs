@@ -18,8 +18,9 @@
 //!   `RebootPolicyV1` (kebab-case: `if-required`), `RestartServicesV1` and
 //!   `PackageManagerKindV1` (lowercase: `needrestart`, `apt`); enum values with data are
 //!   one-member objects (`{"count":1}`, `{"percent":25}`, `{"packages":["openssl"]}`);
-//! - strings are UTF-8, escaping only `"` and `\` (as `\"`, `\\`) and the control characters:
-//!   `\b \t \n \f \r` in that short form, the others as `\u00XX` with lowercase hex digits;
+//! - strings are UTF-8, escaping only `"` and `\` (as `\"`, `\\`) and the characters below
+//!   U+0020: `\b \t \n \f \r` in that short form, the others as `\u00XX` with lowercase hex
+//!   digits (`/`, U+007F and everything above are written as they are);
 //! - integers are written in decimal; the one float (`EmergencyV1.cvss_score`) in the shortest
 //!   form that reads back as the same double, with `.0` when integral (`9.8`, `10.0`).
 //!
