@@ -12,8 +12,6 @@ mod render;
 mod stored;
 mod waves;
 
-use serde::{Deserialize, Serialize};
-
 use crate::{Classification, PackageManagerKind, Severity};
 
 pub use baselines::{PlanBaselines, Track};
@@ -55,7 +53,7 @@ pub struct Plan {
 }
 
 /// What the plan does to one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPlan {
     pub host: String,
     pub environment: String,
@@ -70,15 +68,15 @@ pub struct HostPlan {
     /// Services the assessment already found running outdated code.
     pub services_needing_restart: Vec<String>,
     /// Which services the rollout restarts after the change when the host does not reboot.
-    /// Left out of the JSON when nothing is, so the ids of plans made before it do not change.
-    #[serde(default, skip_serializing_if = "ServiceRestarts::is_default")]
+    /// Left out of the stored form when nothing is, so the ids of plans made before it do not
+    /// change.
     pub restarts: ServiceRestarts,
     /// What could go wrong, in words a change board reads.
     pub risks: Vec<String>,
 }
 
 /// One package's pinned change, and its way back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageChange {
     pub name: String,
     pub arch: String,
@@ -94,8 +92,7 @@ pub struct PackageChange {
 }
 
 /// Whether the host reboots after the packages are applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlannedReboot {
     /// A kernel changes, or the policy is `always`.
     Yes,
@@ -107,7 +104,7 @@ pub enum PlannedReboot {
 
 /// A batch of hosts patched together; the next wave starts only when this one is over and the
 /// error budget holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wave {
     pub name: String,
     pub environment: String,
@@ -116,14 +113,14 @@ pub struct Wave {
     pub hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExcludedHost {
     pub host: String,
     pub reason: String,
 }
 
 /// A pending update in the plan's scope that its host's baseline withholds, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithheldUpdate {
     pub host: String,
     pub name: String,
@@ -132,15 +129,13 @@ pub struct WithheldUpdate {
     pub version: String,
     pub rule: WithheldBy,
     /// For `not_yet`: when the baseline's age rule approves it (Unix seconds), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_after_unix: Option<i64>,
     /// The rule in words: which list or rule of which baseline, for which environment.
     pub reason: String,
 }
 
 /// Which kind of baseline rule withholds an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WithheldBy {
     /// An `exclude` pattern: not patchctl's to patch.
     Excluded,
