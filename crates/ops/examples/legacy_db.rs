@@ -190,6 +190,12 @@ async fn main() {
     let path = std::env::args().nth(1).expect("usage: legacy_db PATH");
     let path = Path::new(&path);
     assert!(!path.exists(), "{} exists; give a new path", path.display());
+    write(path).await;
+}
+
+/// Writes the database at `path` (`tests/it/legacy_db.rs` runs this too, and compares what
+/// today's code writes with what 18d7299 wrote).
+pub async fn write(path: &Path) {
     let store = Store::open(path).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inventory = Inventory::parse(Path::new("patchctl.toml"), INVENTORY).unwrap();

@@ -1,7 +1,8 @@
 //! A state database written by an earlier patchctl (`test_data/state-18d7299.db`; its README
 //! says how and by which commit), opened by today's code: every plan reads and still has its
-//! id, every journal verifies, the rollout replays and its report renders. The formats of
-//! `protocol` exist so that this keeps passing when the domain types change.
+//! id, every journal verifies, the rollout replays and its report renders; and today's code,
+//! doing the same again, stores the same bytes. The formats of `protocol` exist so that this
+//! keeps passing when the domain types change.
 
 use std::path::Path;
 
@@ -9,6 +10,11 @@ use model::change::ChangeKind;
 use ops::audit::{Scope, verify};
 use rollout::Phase;
 use store::{AssessmentOutcome, Store, SummaryOutcome};
+
+/// The example that wrote the fixture, run again by today's code.
+#[allow(dead_code)]
+#[path = "../../examples/legacy_db.rs"]
+mod writer;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/test_data/state-18d7299.db");
 
@@ -115,4 +121,49 @@ async fn the_assessments_and_advisories_of_an_old_database_read() {
         store.advisories().await.unwrap().into_iter().map(|a| a.advisory.id).collect();
     advisories.sort();
     assert_eq!(advisories, ["ACME-2026:0001", "ACME-2026:0002"]);
+}
+
+/// What every stored body of `path` is, in order, with the one thing a run's clock decides
+/// (a running step's deadline) blanked.
+async fn stored_bodies(path: &Path) -> Vec<String> {
+    let store = Store::open(path).await.unwrap();
+    let mut bodies = Vec::new();
+    for plan in store.plans().await.unwrap() {
+        bodies.push(store.plan(&plan.id).await.unwrap().unwrap().body_json);
+        for entry in store.change_journal(&plan.id).await.unwrap() {
+            bodies.push(format!("{} {} {}", entry.kind, entry.actor, entry.body_json));
+        }
+    }
+    for row in store.rollouts().await.unwrap() {
+        bodies.push(row.config_json.clone());
+        for entry in store.journal(&row.id).await.unwrap() {
+            bodies.push(format!("{} {:?} {}", entry.kind, entry.host, entry.body_json));
+        }
+    }
+    store.close().await;
+    let deadline = |body: &String| match body.find("\"deadline\":") {
+        Some(at) => {
+            let digits = body[at + 11..].find(|c: char| !c.is_ascii_digit()).unwrap();
+            format!("{}N{}", &body[..at + 11], &body[at + 11 + digits..])
+        }
+        None => body.clone(),
+    };
+    bodies.iter().map(deadline).collect()
+}
+
+/// Today's code, doing what wrote the fixture, writes the same bytes: plan bodies (so the same
+/// ids), the rollout's configuration, every change and rollout journal body.
+#[tokio::test]
+async fn today_s_code_writes_the_bytes_18d7299_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("today.db");
+    writer::write(&path).await;
+    let old = dir.path().join("old.db");
+    std::fs::copy(FIXTURE, &old).unwrap();
+    let (today, then) = (stored_bodies(&path).await, stored_bodies(&old).await);
+    assert_eq!(then.len(), 2 + 2 + 1 + 66, "plans, approvals, the config, the journal");
+    assert_eq!(today.len(), then.len());
+    for (today, then) in today.iter().zip(&then) {
+        assert_eq!(today, then);
+    }
 }
