@@ -7,8 +7,10 @@
 //!   convert to) does no I/O: it depends on no crate that does, and its code (tests aside)
 //!   names no file, process, socket or runtime.
 //! - The wall clock is read in `crates/ops/src/clock.rs` alone.
-//! - `cli` depends on no crate of the workspace beyond those it depends on today. Issue 20 wants
-//!   that list down to `ops` and `model`; it may shrink, never grow.
+//! - No crate but `store` depends on a database driver: SQL lives in the store.
+//! - `cli` depends on no crate of the workspace but `ops` and `model` (the core's other types
+//!   reach it re-exported by `ops`), and its code opens no state database: it reaches the
+//!   state only through `ops`'s use cases, as the server will.
 
 #![cfg(test)]
 
@@ -61,8 +63,11 @@ const CLOCK_READS: &[&str] = &["SystemTime::now", "Utc::now", "Local::now"];
 /// The one file that may read the wall clock.
 const CLOCK: &str = "crates/ops/src/clock.rs";
 
-/// The workspace crates `cli` may depend on: the ratchet of issue 20 (see the module's words).
-const CLI_MAY_USE: &[&str] = &["model", "ops", "pkgmgr", "rollout", "store", "transport"];
+/// The workspace crates `cli` may depend on.
+const CLI_MAY_USE: &[&str] = &["model", "ops"];
+
+/// Text in a shell's code that reaches the state database itself instead of through a use case.
+const STATE_ACCESS: &[&str] = &[".store()", "Store::open", "store::"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
@@ -175,8 +180,28 @@ fn the_wall_clock_is_read_in_one_place() {
     assert!(broken.is_empty(), "read the clock through {CLOCK}:\n{}", broken.join("\n"));
 }
 
+/// The database drivers, which only `store` may depend on.
+const DATABASE_DRIVERS: &[&str] = &["sqlx", "rusqlite", "postgres", "tokio-postgres", "diesel"];
+
 #[test]
-fn cli_depends_on_no_more_of_the_workspace_than_it_did() {
+fn only_the_store_talks_to_a_database() {
+    let mut broken = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap().flatten() {
+        let krate = entry.file_name().to_string_lossy().into_owned();
+        if krate == "store" || !entry.path().join("Cargo.toml").exists() {
+            continue;
+        }
+        for dep in dependencies(&manifest(&krate)) {
+            if DATABASE_DRIVERS.contains(&dep.as_str()) {
+                broken.push(format!("crates/{krate}/Cargo.toml: depends on {dep}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "SQL belongs in store:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn cli_depends_on_ops_and_model_alone() {
     let workspace: Vec<String> = std::fs::read_dir(root().join("crates"))
         .unwrap()
         .flatten()
@@ -186,6 +211,18 @@ fn cli_depends_on_no_more_of_the_workspace_than_it_did() {
     let internal: Vec<String> = deps.into_iter().filter(|d| workspace.contains(d)).collect();
     let extra = not_allowed(&internal, CLI_MAY_USE);
     assert!(extra.is_empty(), "cli depends on {extra:?}: go through ops");
+}
+
+#[test]
+fn the_cli_reaches_the_state_only_through_use_cases() {
+    let mut broken = Vec::new();
+    for file in sources(&root().join("crates/cli/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (line, pattern) in findings(shipped(&text), STATE_ACCESS) {
+            broken.push(format!("{}:{line}: {pattern}", relative(&file)));
+        }
+    }
+    assert!(broken.is_empty(), "call a use case of ops instead:\n{}", broken.join("\n"));
 }
 
 /// The checks themselves, on cases they must catch and cases they must let be.
@@ -205,4 +242,15 @@ fn each_check_catches_what_it_is_for() {
     let cli = ["ops".to_owned(), "model".to_owned(), "sqlx".to_owned()];
     assert_eq!(not_allowed(&cli[..2], &["ops", "model"]), Vec::<&str>::new());
     assert_eq!(not_allowed(&cli, &["ops", "model"]), ["sqlx"]);
+    assert_eq!(not_allowed(&["store".to_owned()], CLI_MAY_USE), ["store"], "the store is caught");
+    let shell_manifest = "[dependencies]\nsqlx = \"0.8\"\n[dev-dependencies]\nrusqlite = \"1\"\n";
+    let drivers: Vec<String> = dependencies(shell_manifest)
+        .into_iter()
+        .filter(|d| DATABASE_DRIVERS.contains(&d.as_str()))
+        .collect();
+    assert_eq!(drivers, ["sqlx"], "a driver is caught, a test's is let be");
+
+    let shell =
+        "let store = ctx.store().await?; // ctx.store() in a comment\nops::plan::show(ctx, id)\n";
+    assert_eq!(findings(shipped(shell), STATE_ACCESS), [(1, ".store()")]);
 }

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::advisory::Advisory;
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -40,24 +39,19 @@ enum Command {
     Show { id: String },
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Import { paths: files, verbose } => import(&files, verbose, paths),
-        Command::List => list(paths),
-        Command::Show { id } => show(&id, paths),
+        Command::Import { paths: files, verbose } => import(&files, verbose, ctx).await,
+        Command::List => list(ctx).await,
+        Command::Show { id } => show(&id, ctx).await,
     }
 }
 
 /// Skipped records and warnings shown in full up to this many, then counted.
 const SHOWN: usize = 20;
 
-fn import(files: &[PathBuf], verbose: bool, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let report = paths.with_store(async |store| {
-        let report = ops::advisories::import_advisories(store, files, now_unix())
-            .await
-            .context("importing advisories")?;
-        anyhow::Ok(report)
-    })?;
+async fn import(files: &[PathBuf], verbose: bool, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let report = ops::advisories::import(ctx, files).await.context("importing advisories")?;
     let limit = if verbose { usize::MAX } else { SHOWN };
     for skipped in report.skipped.iter().take(limit) {
         eprintln!("skipped {} in {}: {}", skipped.record, skipped.file, skipped.reason);
@@ -89,11 +83,8 @@ fn import(files: &[PathBuf], verbose: bool, paths: &Paths) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
-    let advisories = paths.with_store(async |store| {
-        let all = store.advisories().await?;
-        anyhow::Ok(all)
-    })?;
+async fn list(ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let advisories = ops::advisories::list(ctx).await?;
     let mut table =
         Table::new(["ID", "FORMAT", "TYPE", "SEVERITY", "CVSS", "PACKAGES", "CVES", "SUMMARY"]);
     for stored in &advisories {
@@ -117,13 +108,13 @@ fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(id: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let found = paths.with_store(async |store| {
-        let found = store.advisories_by_id(id).await?;
-        anyhow::Ok(found)
-    })?;
+async fn show(id: &str, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let found = ops::advisories::find(ctx, id).await?;
     if found.is_empty() {
-        anyhow::bail!("no advisory {id:?} (nor one fixing it) in {}", paths.state().display());
+        anyhow::bail!(
+            "no advisory {id:?} (nor one fixing it) in {}",
+            ctx.sources.state().display()
+        );
     }
     for stored in found {
         let a = &stored.advisory;
@@ -185,8 +176,4 @@ fn abbreviate(items: &[&str]) -> String {
         1..=3 => items.join(" "),
         n => format!("{} (+{} more)", items[..3].join(" "), n - 3),
     }
-}
-
-pub(crate) fn now_unix() -> i64 {
-    ops::clock::now_unix()
 }

@@ -8,9 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use model::{Assessment, PackageManagerKind, ResolvedHost};
 use ops::{AssessConfig, FleetAssessConfig, HostFailure, HostOutcome};
-use transport::Local;
 
-use crate::config::{Paths, runtime};
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -47,31 +45,25 @@ enum Format {
     Csv,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     if args.selectors.is_empty() {
-        return run_here(&args);
+        return run_here(&args).await;
     }
-    let inventory = paths.inventory()?;
-    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
+    let hosts = ctx.hosts(&args.selectors)?;
     let config = FleetAssessConfig {
         concurrency: args.concurrency,
         accept_new_host_keys: args.accept_new_host_keys,
         connect_timeout: Duration::from_secs(args.connect_timeout),
         actor: std::env::var("USER").unwrap_or_else(|_| "patchctl".into()),
-        taken_at_unix: paths.virtual_clock().then(|| paths.now().timestamp()),
         refresh: args.refresh,
         ..FleetAssessConfig::default()
     };
     let progress = Progress::new(hosts.len());
-    let outcomes = paths.with_store(async |store| {
-        let on_done = |host: &str, outcome: &HostOutcome, n_done: usize| {
-            progress.host_done(host, outcome, n_done)
-        };
-        let outcomes = ops::assess_hosts(&hosts, store, &config, &on_done)
-            .await
-            .context("recording assessments")?;
-        anyhow::Ok(outcomes)
-    })?;
+    let on_done = |host: &str, outcome: &HostOutcome, n_done: usize| {
+        progress.host_done(host, outcome, n_done)
+    };
+    let outcomes =
+        ops::assess_fleet(ctx, &hosts, config, &on_done).await.context("recording assessments")?;
     progress.finish();
 
     let assessments: Vec<&Assessment> = outcomes
@@ -100,16 +92,15 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
 }
 
 /// `patchctl assess` with no selector: this machine, no inventory, no state.
-fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
+async fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
     let host = local_host_name();
     let config = AssessConfig {
         package_manager: args.package_manager,
         refresh: args.refresh,
         ..AssessConfig::default()
     };
-    let assessment = runtime()?
-        .block_on(ops::assess_host(&host, &Local::default(), &config))
-        .context("assessing this machine")?;
+    let assessment =
+        ops::assess_this_machine(&host, &config).await.context("assessing this machine")?;
     match args.format {
         Format::Json => println!("{}", json(&[&assessment], &[])?),
         Format::Csv => print!("{}", csv(&[&assessment], &[])),

@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use ops::audit::{AuditReport, Scope};
 
-use crate::config::Paths;
-
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -38,22 +36,13 @@ enum Format {
     Json,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let Command::Verify(args) = args.command;
-    // The inventory names the anchor file when it sets one; audit works without one.
-    let inventory = paths.inventory().ok();
-    let anchor_file = paths.anchor_file(inventory.as_ref());
-    let syslog = inventory.as_ref().is_some_and(|i| i.audit().syslog);
     let scope = match args.rollout {
         Some(rollout) => Scope::Rollout(rollout),
         None => Scope::All,
     };
-    let report = paths.with_store(async |store| {
-        let report =
-            ops::audit::verify(store, &scope, &anchor_file, syslog, crate::clock::real_now_unix())
-                .await;
-        anyhow::Ok(report?)
-    })?;
+    let report = ops::audit::check(ctx, &scope).await?;
     match args.format {
         Format::Text => print_text(&report),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -7,8 +7,6 @@ use anyhow::Context;
 use model::change::{ChangeKind, ChangeState};
 use ops::change::{Act, Change};
 
-use crate::config::Paths;
-
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -73,39 +71,27 @@ enum Format {
     Json,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let policy = paths.policy()?.context(
-        "change approval follows the policy's rules, and there is no policy.toml beside the \
-         inventory (or --policy)",
-    )?;
-    let act = |plan: String, kind: ChangeKind, who: Who, ticket: Option<String>| {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let act = async |plan: String, kind: ChangeKind, who: Who, ticket: Option<String>| {
         let actor = match who.actor {
             Some(actor) => actor,
             None => std::env::var("USER").context("--as USER is needed: $USER is not set")?,
         };
         let act = Act { kind, actor, ticket, comment: who.comment };
-        let change = paths.with_store(async |store| {
-            let change = ops::change::act(store, &policy, &plan, act, crate::clock::now()).await;
-            anyhow::Ok(change?)
-        })?;
+        let change = ops::change::record(ctx, &plan, act).await?;
         print_text(&change);
         // The action is on record whatever became of its notification.
         for problem in change.notified.iter().flat_map(|n| n.problems()) {
             eprintln!("patchctl: {problem}");
         }
-        Ok(ExitCode::SUCCESS)
+        anyhow::Ok(ExitCode::SUCCESS)
     };
     match args.command {
-        Command::Request { plan, ticket, who } => act(plan, ChangeKind::Request, who, ticket),
-        Command::Approve { plan, who } => act(plan, ChangeKind::Approve, who, None),
-        Command::Reject { plan, who } => act(plan, ChangeKind::Reject, who, None),
+        Command::Request { plan, ticket, who } => act(plan, ChangeKind::Request, who, ticket).await,
+        Command::Approve { plan, who } => act(plan, ChangeKind::Approve, who, None).await,
+        Command::Reject { plan, who } => act(plan, ChangeKind::Reject, who, None).await,
         Command::Show { plan, format } => {
-            let change = paths.with_store(async |store| {
-                let loaded = ops::load_plan(store, &plan).await?;
-                let loaded = loaded.with_context(|| format!("no plan matches `{plan}`"))?;
-                let change = ops::change::change(store, &policy, loaded).await;
-                anyhow::Ok(change?)
-            })?;
+            let change = ops::change::show(ctx, &plan).await?;
             match format {
                 Format::Text => print_text(&change),
                 Format::Json => {
@@ -120,10 +106,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
-            let candidates = paths.with_store(async |store| {
-                let candidates = ops::scheduler::candidates(store, &policy).await;
-                anyhow::Ok(candidates?)
-            })?;
+            let candidates = ops::change::list(ctx).await?;
             if candidates.is_empty() {
                 eprintln!(
                     "patchctl: no plan with hosts on record: `patchctl plan create` makes one"

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::compliance::{Check, Report, Status, to_csv, to_document};
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -26,18 +25,9 @@ enum Format {
     Csv,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let inventory = paths.inventory()?;
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let texts = if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors };
-    let hosts = crate::config::select_hosts(&inventory, &texts)?;
-    let policy = paths.policy()?;
-    let now = paths.now();
-    let report = paths.with_store(async |store| {
-        let report = ops::compliance::compliance(store, &hosts, policy.as_ref(), now)
-            .await
-            .context("evaluating compliance")?;
-        anyhow::Ok(report)
-    })?;
+    let report = ops::compliance::report(ctx, &texts).await.context("evaluating compliance")?;
     match args.format {
         Format::Table => print!("{}", table(&report)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),

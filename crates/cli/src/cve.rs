@@ -4,10 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use model::advisory::{AdvisoryIndex, is_cve_id};
+use model::advisory::is_cve_id;
 use ops::advisories::CveVerdict;
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -21,28 +20,14 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let cve = args.cve.trim().to_ascii_uppercase();
     if !is_cve_id(&cve) {
         anyhow::bail!("{:?} is not a CVE id (CVE-YYYY-NNNN)", args.cve);
     }
-    let inventory = paths.inventory()?;
     let texts =
         if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors.clone() };
-    let hosts = crate::config::select_hosts(&inventory, &texts)?;
-    let (advisories, report) = paths.with_store(async |store| {
-        let advisories: Vec<_> = store
-            .advisories_by_id(&cve)
-            .await
-            .context("reading the advisories")?
-            .into_iter()
-            .map(|stored| stored.advisory)
-            .filter(|advisory| advisory.cves.contains(&cve))
-            .collect();
-        let index = AdvisoryIndex::new(advisories.clone());
-        let report = ops::advisories::cve_report(store, &index, &hosts).await?;
-        anyhow::Ok((advisories, report))
-    })?;
+    let (advisories, report) = ops::advisories::cve(ctx, &cve, &texts).await?;
     if advisories.is_empty() {
         anyhow::bail!(
             "no imported advisory fixes {cve}: import the distributions' records first \

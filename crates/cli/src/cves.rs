@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ops::advisories::{Finding, HostExposure, HostExposureState};
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -28,21 +27,15 @@ enum Format {
     Csv,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     if let Some(min) = args.min_cvss
         && !(0.0..=10.0).contains(&min)
     {
         anyhow::bail!("--min-cvss {min}: a CVSS score is between 0.0 and 10.0");
     }
-    let inventory = paths.inventory()?;
     let texts =
         if args.selectors.is_empty() { vec!["all".to_owned()] } else { args.selectors.clone() };
-    let hosts = crate::config::select_hosts(&inventory, &texts)?;
-    let mut exposures = paths.with_store(async |store| {
-        let index = ops::advisories::load_index(store).await.context("reading the advisories")?;
-        let exposures = ops::advisories::exposure(store, &index, &hosts).await?;
-        anyhow::Ok(exposures)
-    })?;
+    let mut exposures = ops::advisories::host_exposures(ctx, &texts).await?;
     if let Some(min) = args.min_cvss {
         for host in &mut exposures {
             if let HostExposureState::Assessed { findings } = &mut host.state {

@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 
-use ops::rollout::{self as run, DryRunConfig, DryRunSimulation, DryRunVerdict, HostDryRun};
-use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, SimulatedApply};
-
-use crate::config::Paths;
+use ops::rollout::{self as run, DryRunSimulation, DryRunVerdict, HostDryRun};
+use ops::rollout::{ChangeKind, FailureReason, PackageChange, SimulatedApply};
 
 #[derive(Clone, Copy, Default, clap::ValueEnum)]
 pub(crate) enum Format {
@@ -15,25 +13,18 @@ pub(crate) enum Format {
     Json,
 }
 
-/// Asks the hosts and prints what they said. `refusals`: why a real start would be refused
-/// (no approval, outside the windows), found before any host was asked.
-pub(crate) fn run(
-    plan: &model::plan::Plan,
-    config: &rollout::Config,
-    hosts: Vec<model::ResolvedHost>,
-    dry: &DryRunConfig,
+/// Prints what the hosts said, with why a real start would be refused (no approval, outside
+/// the windows), found before any host was asked.
+pub(crate) fn show(
+    prepared: &ops::rollout::Prepared,
+    reports: &[HostDryRun],
     format: Format,
-    refusals: Vec<String>,
-    paths: &Paths,
 ) -> anyhow::Result<ExitCode> {
-    let reports = paths.with_store(async |store| {
-        let reports = run::dry_run(store, plan, config, hosts, dry).await;
-        anyhow::Ok(reports)
-    })?;
+    let (plan, config, refusals) = (&prepared.plan, &prepared.config, &prepared.refusals);
     match format {
-        Format::Table => print!("{}", table(plan, config, &reports, &refusals)),
+        Format::Table => print!("{}", table(plan, config, reports, refusals)),
         Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&json(plan, &reports, &refusals))?)
+            println!("{}", serde_json::to_string_pretty(&json(plan, reports, refusals))?)
         }
     }
     let failing = reports.iter().filter(|r| is_failure(r.verdict())).count();
@@ -55,7 +46,7 @@ fn is_failure(verdict: DryRunVerdict) -> bool {
 
 fn table(
     plan: &model::plan::Plan,
-    config: &rollout::Config,
+    config: &run::Config,
     reports: &[HostDryRun],
     refusals: &[String],
 ) -> String {
@@ -93,11 +84,11 @@ fn table(
 }
 
 /// The steps around the apply the rollout would run for the host, which the dry run does not.
-fn then_words(host: &rollout::HostConfig) -> String {
+fn then_words(host: &run::HostConfig) -> String {
     let reboot = match host.reboot {
-        rollout::RebootPlan::Always => "reboot",
-        rollout::RebootPlan::IfRequired => "reboot if required",
-        rollout::RebootPlan::Never => "no reboot",
+        run::RebootPlan::Always => "reboot",
+        run::RebootPlan::IfRequired => "reboot if required",
+        run::RebootPlan::Never => "no reboot",
     };
     let snapshot = if host.snapshot { "snapshot, " } else { "" };
     format!("{snapshot}{reboot}, postchecks")

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::plan::Scope;
 
-use crate::config::Paths;
 use crate::plan::{StrategyArgs, short};
 
 #[derive(clap::Args)]
@@ -27,43 +26,16 @@ pub struct Args {
     strategy: StrategyArgs,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let inventory = paths.inventory()?;
-    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
-    let policy = paths.policy_or_none()?;
-    let request = ops::emergency::EmergencyRequest {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let ask = ops::emergency::EmergencyAsk {
         named: &args.ids,
-        hosts: &hosts,
-        options: args.strategy.options(Scope::All, policy.as_ref()),
-        policy: policy.as_ref(),
+        selectors: &args.selectors,
+        options: args.strategy.options(Scope::All),
         actor: &args.actor,
-        now: paths.now(),
+        assess_first: !args.no_assess,
     };
-    let outcome = paths.with_store(async |store| {
-        // An emergency acts on what the hosts run now, not on what they ran at the last look.
-        if !args.no_assess {
-            let config = ops::FleetAssessConfig {
-                actor: args.actor.clone(),
-                taken_at_unix: paths.virtual_clock().then(|| paths.now().timestamp()),
-                ..ops::FleetAssessConfig::default()
-            };
-            let on_done = |host: &str, outcome: &ops::HostOutcome, _: usize| {
-                if let ops::HostOutcome::Failed(failure) = outcome {
-                    eprintln!(
-                        "patchctl: {host} could not be assessed, so it is not planned: {} ({})",
-                        failure.message, failure.kind
-                    );
-                }
-            };
-            ops::assess_hosts(&hosts, store, &config, &on_done)
-                .await
-                .context("assessing the hosts")?;
-        }
-        let outcome = ops::emergency::emergency(store, &request)
-            .await
-            .context("running the emergency track")?;
-        anyhow::Ok(outcome)
-    })?;
+    let outcome =
+        ops::emergency::declare(ctx, &ask).await.context("running the emergency track")?;
     if outcome.advisories.is_empty() {
         println!("no host is exposed to an advisory that calls for the emergency track");
         return Ok(ExitCode::SUCCESS);

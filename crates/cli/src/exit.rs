@@ -23,3 +23,26 @@ pub fn code(code: u8) -> ExitCode {
 pub fn unless(some_failed: bool) -> ExitCode {
     if some_failed { code(SOME_HOSTS) } else { ExitCode::SUCCESS }
 }
+
+/// A usage error: the command line asks for what may not be done (`--now` on the real state).
+#[derive(Debug)]
+pub struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Marks `error` a usage error, for [`for_error`].
+pub fn usage(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(Usage(error.to_string()))
+}
+
+/// The exit code of an error that stopped a command: [`USAGE`] for one marked by [`usage`],
+/// else [`ERROR`].
+pub fn for_error(error: &anyhow::Error) -> u8 {
+    if error.is::<Usage>() { USAGE } else { ERROR }
+}

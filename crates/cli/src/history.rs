@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use store::SummaryOutcome;
+use ops::history::SummaryOutcome;
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -15,13 +14,10 @@ pub struct Args {
     limit: u32,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let rows = paths.with_store(async |store| {
-        let rows = store.history(&args.host, args.limit).await?;
-        anyhow::Ok(rows)
-    })?;
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let rows = ops::history::history(ctx, &args.host, args.limit).await?;
     if rows.is_empty() {
-        anyhow::bail!("no assessment of {:?} in {}", args.host, paths.state().display());
+        anyhow::bail!("no assessment of {:?} in {}", args.host, ctx.sources.state().display());
     }
     let mut table = Table::new([
         "TAKEN (UTC)",

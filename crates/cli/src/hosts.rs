@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use model::inventory::ansible;
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -34,10 +33,10 @@ enum Command {
     },
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::List => {
-            let inventory = paths.inventory()?;
+            let inventory = ctx.sources.inventory()?;
             let mut table =
                 Table::new(["HOST", "ADDRESS", "ENVIRONMENT", "GROUPS", "TAGS", "PM", "TRANSPORT"]);
             for host in inventory.hosts() {
@@ -54,9 +53,9 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
             print!("{}", table.render());
         }
         Command::Show { host } => {
-            let inventory = paths.inventory()?;
+            let inventory = ctx.sources.inventory()?;
             let Some(host) = inventory.host(&host) else {
-                bail!("no host {host:?} in {}", paths.config.display());
+                bail!("no host {host:?} in {}", ctx.sources.config.display());
             };
             let mut table = Table::new(["", ""]);
             let rows = [

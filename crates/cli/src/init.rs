@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::config::{Paths, runtime};
-
 #[derive(clap::Args)]
 pub struct Args {
     /// Also write policy.toml beside patchctl.toml: three environments with windows, approval
@@ -162,36 +160,38 @@ environment = "dev"
 # syslog = true
 "#;
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let policy = paths
-        .config
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."))
-        .join("policy.toml");
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let policy = ctx.sources.dir().join("policy.toml");
     if args.with_policy && policy.exists() {
         bail!("{} exists already; patchctl init never overwrites it", policy.display());
     }
-    if paths.config.exists() {
+    if ctx.sources.config.exists() {
         if !args.with_policy {
-            bail!("{} exists already; patchctl init never overwrites it", paths.config.display());
+            bail!(
+                "{} exists already; patchctl init never overwrites it",
+                ctx.sources.config.display()
+            );
         }
         // An inventory already there: the policy alone.
         write_policy(&policy)?;
         return Ok(ExitCode::SUCCESS);
     }
-    std::fs::write(&paths.config, TEMPLATE)
-        .with_context(|| format!("writing {}", paths.config.display()))?;
-    let state = paths.state();
-    runtime()?.block_on(async {
-        paths.store().await?.close().await;
-        anyhow::Ok(())
-    })?;
-    println!("wrote {} and created the state database {}", paths.config.display(), state.display());
+    std::fs::write(&ctx.sources.config, TEMPLATE)
+        .with_context(|| format!("writing {}", ctx.sources.config.display()))?;
+    let state = ctx.sources.state();
+    ctx.create_state().await?;
+    println!(
+        "wrote {} and created the state database {}",
+        ctx.sources.config.display(),
+        state.display()
+    );
     if args.with_policy {
         write_policy(&policy)?;
     }
-    println!("next: add your hosts to {}, then `patchctl assess all`", paths.config.display());
+    println!(
+        "next: add your hosts to {}, then `patchctl assess all`",
+        ctx.sources.config.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

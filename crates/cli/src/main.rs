@@ -8,7 +8,6 @@ mod advisories;
 mod assess;
 mod audit;
 mod change;
-mod clock;
 mod compliance;
 mod config;
 mod cve;
@@ -22,6 +21,7 @@ mod init;
 mod notifications;
 mod plan;
 mod postmortem;
+mod progress;
 mod rehearsal;
 mod rollout;
 mod rollout_progress;
@@ -131,42 +131,51 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    clock::init(cli.paths.now);
     // Once, before any TLS connection (DESIGN.md): webhooks and SMTP use rustls.
     ops::notify::install_crypto_provider();
-    if let Err(error) = rehearsal::check_clock(&cli.paths, cli.command.writes()) {
-        eprintln!("patchctl: {error:#}");
-        return exit::code(exit::USAGE);
-    }
-    let result = match cli.command {
-        Command::Init(args) => init::run(args, &cli.paths),
-        Command::Hosts(args) => hosts::run(args, &cli.paths),
-        Command::Assess(args) => assess::run(args, &cli.paths),
-        Command::History(args) => history::run(args, &cli.paths),
-        Command::Plan(args) => plan::run(args, &cli.paths),
-        Command::Rollout(args) => rollout::run(args, &cli.paths),
-        Command::Change(args) => change::run(args, &cli.paths),
-        Command::Schedule(args) => schedule::schedule(args, &cli.paths),
-        Command::Scheduler(args) => schedule::scheduler(args, &cli.paths),
-        Command::Rollback(args) => rollout::rollback(args, &cli.paths),
-        Command::Report(args) => rollout::report(args, &cli.paths),
-        Command::Audit(args) => audit::run(args, &cli.paths),
-        Command::Postmortem(args) => postmortem::run(args, &cli.paths),
-        Command::Compliance(args) => compliance::run(args, &cli.paths),
-        Command::Emergency(args) => emergency::run(args, &cli.paths),
-        Command::Notifications(args) => notifications::run(args, &cli.paths),
-        Command::Advisories(args) => advisories::run(args, &cli.paths),
-        Command::Cves(args) => cves::run(args, &cli.paths),
-        Command::Cve(args) => cve::run(args, &cli.paths),
-        Command::Vercmp(args) => vercmp::run(args),
-        Command::VerifyIntegrity(args) => verify_integrity::run(args, &cli.paths),
-        Command::Rehearsal(args) => rehearsal::run(args, &cli.paths),
-    };
+    let result = config::runtime().and_then(|runtime| {
+        let ctx = ops::Context::new(cli.paths.sources(), cli.paths.clock(), config::operator())
+            .with_progress(std::sync::Arc::new(progress::Printed::default()));
+        runtime.block_on(async {
+            let result = dispatch(cli.command, &ctx).await;
+            ctx.close().await;
+            result
+        })
+    });
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("patchctl: {error:#}");
-            exit::code(exit::ERROR)
+            exit::code(exit::for_error(&error))
         }
+    }
+}
+
+async fn dispatch(command: Command, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let writes = command.writes();
+    ops::rehearsal::check_clock(ctx, writes).await.map_err(exit::usage)?;
+    match command {
+        Command::Init(args) => init::run(args, ctx).await,
+        Command::Hosts(args) => hosts::run(args, ctx).await,
+        Command::Assess(args) => assess::run(args, ctx).await,
+        Command::History(args) => history::run(args, ctx).await,
+        Command::Plan(args) => plan::run(args, ctx).await,
+        Command::Rollout(args) => rollout::run(args, ctx).await,
+        Command::Change(args) => change::run(args, ctx).await,
+        Command::Schedule(args) => schedule::schedule(args, ctx).await,
+        Command::Scheduler(args) => schedule::scheduler(args, ctx).await,
+        Command::Rollback(args) => rollout::rollback(args, ctx).await,
+        Command::Report(args) => rollout::report(args, ctx).await,
+        Command::Audit(args) => audit::run(args, ctx).await,
+        Command::Postmortem(args) => postmortem::run(args, ctx).await,
+        Command::Compliance(args) => compliance::run(args, ctx).await,
+        Command::Emergency(args) => emergency::run(args, ctx).await,
+        Command::Notifications(args) => notifications::run(args, ctx).await,
+        Command::Advisories(args) => advisories::run(args, ctx).await,
+        Command::Cves(args) => cves::run(args, ctx).await,
+        Command::Cve(args) => cve::run(args, ctx).await,
+        Command::Vercmp(args) => vercmp::run(args),
+        Command::VerifyIntegrity(args) => verify_integrity::run(args, ctx).await,
+        Command::Rehearsal(args) => rehearsal::run(args, ctx).await,
     }
 }

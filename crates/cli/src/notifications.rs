@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::notification::{Event, EventKind, SmtpSecurity, Webhook, WebhookSecret, secrets};
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -48,19 +47,16 @@ enum Command {
     },
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::List { failed } => list(failed, paths),
-        Command::Show => show(paths),
-        Command::Test { owner } => test(owner, paths),
+        Command::List { failed } => list(failed, ctx).await,
+        Command::Show => show(ctx).await,
+        Command::Test { owner } => test(owner, ctx).await,
     }
 }
 
-fn list(failed: bool, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let records = paths.with_store(async |store| {
-        let records = store.notifications().await?;
-        anyhow::Ok(records)
-    })?;
+async fn list(failed: bool, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let records = ops::notify::deliveries(ctx).await?;
     let mut table = Table::new(["AT (UTC)", "KIND", "CHANNEL", "TO", "KEY", "RESULT", "SUBJECT"]);
     for n in records.iter().filter(|n| !failed || n.record.error.is_some()) {
         let r = &n.record;
@@ -79,8 +75,9 @@ fn list(failed: bool, paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(paths: &Paths) -> anyhow::Result<ExitCode> {
-    let policy = paths.policy()?.context("no policy file: notifications are set in policy.toml")?;
+async fn show(ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let policy =
+        ctx.sources.policy()?.context("no policy file: notifications are set in policy.toml")?;
     let settings = policy.notifications();
     let mut table = Table::new(["CHANNEL", "TO", "KEY", "FORMAT", "SIGNED", "TOLD OF"]);
     let mut hook = |webhook: &Webhook, told_of: &str| {
@@ -186,21 +183,19 @@ fn show(paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn test(owners: Vec<String>, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let policy = paths.policy()?.context("no policy file: notifications are set in policy.toml")?;
+async fn test(owners: Vec<String>, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let policy =
+        ctx.sources.policy()?.context("no policy file: notifications are set in policy.toml")?;
     let event = Event {
         owners,
         ..Event::new(
             EventKind::Test,
             "patchctl: test notification",
             "A test of patchctl's notifications: if you read this, they reach you.",
-            paths.now(),
+            ctx.clock.now_seconds(),
         )
     };
-    let report = paths.with_store(async |store| {
-        let report = ops::notify::notify(store, policy.notifications(), &event).await;
-        anyhow::Ok(report)
-    })?;
+    let report = ops::notify::send(ctx, policy.notifications(), &event).await?;
     if report.deliveries.is_empty() {
         anyhow::bail!("the policy names nobody to notify: add a [notifications] table");
     }

@@ -2,15 +2,9 @@
 
 use std::process::ExitCode;
 
-use std::collections::BTreeMap;
-
 use anyhow::Context;
-use model::change::ChangeAction;
-use model::checks::{Checks, Hooks};
-use model::plan::{Limit, Plan, PlanOptions, RebootPolicy, RecordInputs, RestartServices, Scope};
+use model::plan::{Limit, Plan, PlanOptions, RebootPolicy, RestartServices, Scope};
 use model::policy::Policy;
-
-use crate::config::Paths;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -108,21 +102,14 @@ pub(crate) struct StrategyArgs {
 }
 
 impl StrategyArgs {
-    /// The plan options for `scope`, environments in the policy's promotion order.
-    pub(crate) fn options(
-        &self,
-        scope: Scope,
-        policy: Option<&model::policy::Policy>,
-    ) -> PlanOptions {
+    /// The plan options for `scope` (the application sets the policy's environment order).
+    pub(crate) fn options(&self, scope: Scope) -> PlanOptions {
         let mut options = PlanOptions { scope, reboot: self.reboot, ..PlanOptions::default() };
         options.strategy.canary = self.canary;
         options.strategy.max_unavailable = self.max_unavailable;
         options.strategy.error_budget = self.error_budget;
         options.keep_kernels = self.keep_kernels;
         options.restart_services = self.restart_services;
-        if let Some(policy) = policy {
-            options.environment_order = policy.environment_order();
-        }
         options
     }
 }
@@ -142,21 +129,17 @@ enum Format {
     Json,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Create(args) => create(args, paths),
-        Command::Show(args) => show(args, paths),
-        Command::List(args) => list(args, paths),
+        Command::Create(args) => create(args, ctx).await,
+        Command::Show(args) => show(args, ctx).await,
+        Command::List(args) => list(args, ctx).await,
     }
 }
 
-fn list(args: ListArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
+async fn list(args: ListArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     // Without a policy nothing approves a plan: every plan not run is a draft.
-    let policy = paths.policy()?;
-    let plans = paths.with_store(async |store| {
-        let plans = ops::list_plans(store, policy.as_ref()).await?;
-        anyhow::Ok(plans)
-    })?;
+    let (plans, policy) = ops::plan::list(ctx).await?;
     let wanted = |state: ops::PlanState| match args.status {
         None => true,
         Some(ListState::Draft) => state == ops::PlanState::Draft,
@@ -190,9 +173,7 @@ fn list(args: ListArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let inventory = paths.inventory()?;
-    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
+async fn create(args: CreateArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let scope = if args.security_only {
         Scope::SecurityOnly
     } else if args.kernel_only {
@@ -202,23 +183,11 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     } else {
         Scope::All
     };
-    let policy = paths.policy_or_none()?;
-    let mut options = args.strategy.options(scope, policy.as_ref());
-    options.goals = goals(&args.goals, policy.as_ref(), &hosts)?;
-    let plan = paths.with_store(async |store| {
-        let plan = ops::create_plan(
-            store,
-            &hosts,
-            &args.selectors,
-            &options,
-            policy.as_ref(),
-            paths.now().timestamp(),
-        )
+    let options = args.strategy.options(scope);
+    let (plan, policy) = ops::plan::create(ctx, &args.selectors, options, &args.goals)
         .await
         .context("making the plan")?;
-        anyhow::Ok(plan)
-    })?;
-    print_shown(&plan, args.format, policy.as_ref(), paths)?;
+    print_shown(&plan, args.format, policy.as_ref(), ctx).await?;
     if !plan.withheld.is_empty() {
         eprintln!(
             "patchctl: the baselines withhold {} pending updates in scope, listed in the plan \
@@ -240,74 +209,22 @@ fn create(args: CreateArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(args: ShowArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let plan = paths.with_store(async |store| {
-        let plan = ops::load_plan(store, &args.plan).await?;
-        anyhow::Ok(plan)
-    })?;
-    let plan = plan.with_context(|| format!("no plan matches `{}`", args.plan))?;
-    let policy = paths.policy()?;
-    print_shown(&plan, args.format, policy.as_ref(), paths)?;
+async fn show(args: ShowArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let plan = ops::plan::show(ctx, &args.plan).await?;
+    let policy = ctx.sources.policy()?;
+    print_shown(&plan, args.format, policy.as_ref(), ctx).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The goals typed (each checked), else the policy's for the environments of `hosts`.
-fn goals(
-    typed: &[String],
-    policy: Option<&Policy>,
-    hosts: &[model::ResolvedHost],
-) -> anyhow::Result<Vec<String>> {
-    if !typed.is_empty() {
-        return typed
-            .iter()
-            .map(|goal| {
-                model::policy::check_goal(goal)
-                    .map_err(|why| anyhow::anyhow!("--goal {goal:?}: {why}"))
-            })
-            .collect();
-    }
-    let Some(policy) = policy else { return Ok(Vec::new()) };
-    let mut goals: Vec<String> = Vec::new();
-    for environment in policy.environments() {
-        if hosts.iter().any(|h| h.environment == environment.name) {
-            for goal in &environment.goals {
-                if !goals.contains(goal) {
-                    goals.push(goal.clone());
-                }
-            }
-        }
-    }
-    Ok(goals)
 }
 
 /// Prints `plan` with its record: the change journal from the state, each host's checks from
 /// the inventory (when there is one), at the binary's clock.
-fn print_shown(
+async fn print_shown(
     plan: &Plan,
     format: Format,
     policy: Option<&Policy>,
-    paths: &Paths,
+    ctx: &ops::Context,
 ) -> anyhow::Result<()> {
-    let change: Vec<ChangeAction> = paths.with_store(async |store| {
-        let actions = ops::change::change_actions(store, &plan.id).await;
-        anyhow::Ok(actions.context("reading the plan's change journal")?)
-    })?;
-    let steps = match paths.inventory() {
-        Ok(inventory) => {
-            let mut steps: BTreeMap<String, (Checks, Hooks)> = BTreeMap::new();
-            for host in &plan.hosts {
-                if let Some(resolved) = inventory.host(&host.host) {
-                    let configured = model::checks::host_checks(resolved)
-                        .map_err(|why| anyhow::anyhow!("{why}"))?;
-                    steps.insert(host.host.clone(), configured);
-                }
-            }
-            Some(steps)
-        }
-        Err(_) => None,
-    };
-    let inputs = RecordInputs { now: paths.now(), policy, change: &change, steps: steps.as_ref() };
-    let record = model::plan::record(plan, &inputs);
+    let record = ops::plan::record(ctx, plan, policy).await?;
     match format {
         Format::Md => print!("{}", model::plan::document(plan, &record).to_markdown()),
         Format::Html => print!("{}", model::plan::document(plan, &record).to_html()),

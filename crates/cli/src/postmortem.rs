@@ -7,7 +7,6 @@ use anyhow::Context;
 use model::postmortem::{DEFAULT_DUE_AFTER, Postmortem, Subject};
 use ops::postmortem::NewPostmortemRequest;
 
-use crate::config::{Paths, runtime};
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -87,41 +86,41 @@ struct CloseArgs {
     actor: String,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let now = paths.now();
-    let rt = runtime()?;
-    rt.block_on(async {
-        let store = paths.store().await?;
-        let result = match args.command {
-            Command::List { format } => {
-                let all = ops::postmortem::postmortems(&store).await?;
-                match format {
-                    Format::Json => println!("{}", serde_json::to_string_pretty(&with_status(&all, now))?),
-                    Format::Table => {
-                        let mut table = Table::new(["ID", "STATUS", "DUE (UTC)", "SUBJECT", "HOSTS", "TITLE"]);
-                        for p in &all {
-                            table.row([
-                                p.id.to_string(),
-                                p.status(now).as_str().to_owned(),
-                                p.due_at.format("%Y-%m-%d %H:%M").to_string(),
-                                p.subject.to_string(),
-                                p.hosts.join(","),
-                                p.title.clone(),
-                            ]);
-                        }
-                        print!("{}", table.render());
-                    }
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let now = ctx.clock.now_seconds();
+    match args.command {
+        Command::List { format } => {
+            let all = ops::postmortem::list(ctx).await?;
+            match format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&with_status(&all, now))?)
                 }
-                Ok(ExitCode::SUCCESS)
+                Format::Table => {
+                    let mut table =
+                        Table::new(["ID", "STATUS", "DUE (UTC)", "SUBJECT", "HOSTS", "TITLE"]);
+                    for p in &all {
+                        table.row([
+                            p.id.to_string(),
+                            p.status(now).as_str().to_owned(),
+                            p.due_at.format("%Y-%m-%d %H:%M").to_string(),
+                            p.subject.to_string(),
+                            p.hosts.join(","),
+                            p.title.clone(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
             }
-            Command::Show { id, format } => {
-                let id = parse_id(&id)?;
-                let (p, events) = ops::postmortem::postmortem(&store, id)
-                    .await?
-                    .with_context(|| format!("no postmortem has the id {id}"))?;
-                match format {
-                    Format::Json => {
-                        let events: Vec<_> = events
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id, format } => {
+            let id = parse_id(&id)?;
+            let (p, events) = ops::postmortem::show(ctx, id)
+                .await?
+                .with_context(|| format!("no postmortem has the id {id}"))?;
+            match format {
+                Format::Json => {
+                    let events: Vec<_> = events
                             .iter()
                             .map(|e| serde_json::json!({
                                 "at": chrono::DateTime::from_timestamp(e.at_unix, 0),
@@ -130,72 +129,88 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
                                 "details": serde_json::from_str::<serde_json::Value>(&e.body_json).unwrap_or_default(),
                             }))
                             .collect();
-                        let mut json = with_status(std::slice::from_ref(&p), now).remove(0);
-                        json["record"] = serde_json::Value::Array(events);
-                        println!("{}", serde_json::to_string_pretty(&json)?);
+                    let mut json = with_status(std::slice::from_ref(&p), now).remove(0);
+                    json["record"] = serde_json::Value::Array(events);
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
+                Format::Table => {
+                    println!("postmortem {}: {}", p.id, p.title);
+                    println!("  about:      {}", p.subject);
+                    println!("  status:     {}", p.status(now).as_str());
+                    println!(
+                        "  hosts:      {}",
+                        if p.hosts.is_empty() {
+                            "(the fleet)".to_owned()
+                        } else {
+                            p.hosts.join(", ")
+                        }
+                    );
+                    println!("  owner:      {}", p.owner.as_deref().unwrap_or("-"));
+                    println!("  opened:     {} by {}", p.opened_at, p.opened_by);
+                    println!("  due:        {}", p.due_at);
+                    if let (Some(at), Some(by)) = (p.closed_at, &p.closed_by) {
+                        println!("  closed:     {at} by {by}");
                     }
-                    Format::Table => {
-                        println!("postmortem {}: {}", p.id, p.title);
-                        println!("  about:      {}", p.subject);
-                        println!("  status:     {}", p.status(now).as_str());
-                        println!("  hosts:      {}", if p.hosts.is_empty() { "(the fleet)".to_owned() } else { p.hosts.join(", ") });
-                        println!("  owner:      {}", p.owner.as_deref().unwrap_or("-"));
-                        println!("  opened:     {} by {}", p.opened_at, p.opened_by);
-                        println!("  due:        {}", p.due_at);
-                        if let (Some(at), Some(by)) = (p.closed_at, &p.closed_by) {
-                            println!("  closed:     {at} by {by}");
-                        }
-                        println!("  root cause: {}", p.root_cause.as_deref().unwrap_or("(not yet found)"));
-                        for action in &p.actions {
-                            println!("  action:     {action}");
-                        }
-                        println!("record:");
-                        for e in &events {
-                            let at = chrono::DateTime::from_timestamp(e.at_unix, 0).unwrap_or_default();
-                            println!("  {at}  {}  {}  {}", e.actor, e.action, e.body_json);
-                        }
+                    println!(
+                        "  root cause: {}",
+                        p.root_cause.as_deref().unwrap_or("(not yet found)")
+                    );
+                    for action in &p.actions {
+                        println!("  action:     {action}");
+                    }
+                    println!("record:");
+                    for e in &events {
+                        let at = chrono::DateTime::from_timestamp(e.at_unix, 0).unwrap_or_default();
+                        println!("  {at}  {}  {}  {}", e.actor, e.action, e.body_json);
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Open(args) => {
+            let subject = match (args.rollout, args.advisory, args.emergency) {
+                (Some(r), _, _) => Subject::Rollout(r),
+                (_, Some(a), _) => Subject::Advisory(a),
+                (_, _, Some(e)) => Subject::Emergency(e),
+                _ => Subject::Other(args.title.clone()),
+            };
+            let due_after = match args.due_hours {
+                Some(hours) => chrono::TimeDelta::hours(i64::from(hours)),
+                None => ctx
+                    .sources
+                    .policy()?
+                    .map_or(DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due),
+            };
+            let request = NewPostmortemRequest {
+                subject,
+                title: args.title,
+                hosts: args.host,
+                owner: args.owner,
+                due_after,
+                opened_by: args.actor,
+            };
+            let (p, new) = ops::postmortem::open(ctx, &request).await?;
+            if new {
+                eprintln!("patchctl: postmortem {} opened, due at {}", p.id, p.due_at);
+                println!("{}", p.id);
                 Ok(ExitCode::SUCCESS)
+            } else {
+                anyhow::bail!(
+                    "postmortem {} is already about {} ({})",
+                    p.id,
+                    p.subject,
+                    p.status(now).as_str()
+                )
             }
-            Command::Open(args) => {
-                let subject = match (args.rollout, args.advisory, args.emergency) {
-                    (Some(r), _, _) => Subject::Rollout(r),
-                    (_, Some(a), _) => Subject::Advisory(a),
-                    (_, _, Some(e)) => Subject::Emergency(e),
-                    _ => Subject::Other(args.title.clone()),
-                };
-                let due_after = match args.due_hours {
-                    Some(hours) => chrono::TimeDelta::hours(i64::from(hours)),
-                    None => paths.policy()?.map_or(DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due),
-                };
-                let request = NewPostmortemRequest {
-                    subject,
-                    title: args.title,
-                    hosts: args.host,
-                    owner: args.owner,
-                    due_after,
-                    opened_by: args.actor,
-                };
-                let (p, new) = ops::postmortem::open_postmortem(&store, &request, now).await?;
-                if new {
-                    eprintln!("patchctl: postmortem {} opened, due at {}", p.id, p.due_at);
-                    println!("{}", p.id);
-                    Ok(ExitCode::SUCCESS)
-                } else {
-                    anyhow::bail!("postmortem {} is already about {} ({})", p.id, p.subject, p.status(now).as_str())
-                }
-            }
-            Command::Close(args) => {
-                let id = parse_id(&args.id)?;
-                let p = ops::postmortem::close_postmortem(&store, id, &args.root_cause, &args.action, &args.actor, now).await?;
-                eprintln!("patchctl: postmortem {} closed by {} at {}", p.id, args.actor, now);
-                Ok(ExitCode::SUCCESS)
-            }
-        };
-        store.close().await;
-        result
-    })
+        }
+        Command::Close(args) => {
+            let id = parse_id(&args.id)?;
+            let p = ops::postmortem::close(ctx, id, &args.root_cause, &args.action, &args.actor)
+                .await?;
+            eprintln!("patchctl: postmortem {} closed by {} at {}", p.id, args.actor, now);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// `7`, or `PM-7` as messages write it.

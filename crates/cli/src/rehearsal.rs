@@ -6,9 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
-use crate::config::{Paths, runtime};
+use ops::Context;
+use ops::rehearsal::StateKind;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,82 +29,21 @@ enum Command {
     Show,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let now = crate::clock::real_now_unix();
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Create { copy, empty } => {
-            runtime()?.block_on(async {
-                if empty {
-                    let store = store::Store::create_empty_rehearsal(&copy, now).await?;
-                    store.close().await;
-                } else {
-                    let from = paths.state();
-                    anyhow::ensure!(
-                        from.exists(),
-                        "{} does not exist: nothing to copy (--empty makes an empty rehearsal)",
-                        from.display()
-                    );
-                    let store = paths.store().await?;
-                    store
-                        .copy_for_rehearsal(&copy, &from.display().to_string(), now)
-                        .await
-                        .with_context(|| {
-                            format!("copying {} to {}", from.display(), copy.display())
-                        })?;
-                    store.close().await;
-                }
-                anyhow::Ok(())
-            })?;
+            ops::rehearsal::create(ctx, &copy, empty).await?;
             eprintln!(
                 "patchctl: rehearsal state {}; run commands with `--state {} --now TIME`",
                 copy.display(),
                 copy.display()
             );
         }
-        Command::Show => {
-            let rehearsal = paths.with_store(async |store| {
-                let rehearsal = store.rehearsal().await;
-                anyhow::Ok(rehearsal?)
-            })?;
-            match rehearsal {
-                Some((from, _)) if from.is_empty() => println!("an empty rehearsal state"),
-                Some((from, _)) => println!("a rehearsal copy of {from}"),
-                None => println!("real state: not a rehearsal"),
-            }
-        }
+        Command::Show => match ops::rehearsal::kind(ctx).await? {
+            StateKind::EmptyRehearsal => println!("an empty rehearsal state"),
+            StateKind::CopyOf(from) => println!("a rehearsal copy of {from}"),
+            StateKind::Real => println!("real state: not a rehearsal"),
+        },
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Refuses a virtual clock for a command that writes, unless the state is a rehearsal copy;
-/// says loudly that it is one when it is.
-pub fn check_clock(paths: &Paths, writes: bool) -> anyhow::Result<()> {
-    let Some(at) = paths.now else { return Ok(()) };
-    if !writes {
-        return Ok(());
-    }
-    let state = paths.state();
-    let rehearsal = if state.exists() {
-        paths.with_store(async |store| {
-            let rehearsal = store.rehearsal().await;
-            anyhow::Ok(rehearsal?)
-        })?
-    } else {
-        None
-    };
-    match rehearsal {
-        Some(_) => {
-            eprintln!(
-                "patchctl: REHEARSAL at the virtual time {at}: {} is a rehearsal copy, not evidence",
-                state.display()
-            );
-            Ok(())
-        }
-        None => anyhow::bail!(
-            "--now {at}: a virtual clock may date nothing in the real state ({}); it is for \
-             read-only commands, or for a rehearsal copy: `patchctl rehearsal create COPY`, then \
-             `--state COPY --now …`",
-            state.display()
-        ),
-    }
 }

@@ -2,14 +2,10 @@
 //! `patchctl report`: running an approved plan on its hosts, and what came of it.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use ops::rollout::{self as run, DriveConfig, DriveOutcome, SshSteps, StepsConfig};
-use rollout::{Config, Event, Input, Phase, RollbackPolicy, Rollout};
-
-use crate::config::{Paths, runtime};
+use ops::rollout::{self as run, DriveOutcome, Driven, RunOptions, StartRequest};
+use ops::rollout::{Input, Phase, RollbackPolicy};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -124,7 +120,7 @@ pub(crate) struct RunArgs {
     lock_timeout: u32,
     /// The next wave's hosts are prechecked while the current wave runs; a precheck older than
     /// this many seconds when its wave opens is run again. 0: each wave's prechecks wait for it.
-    #[arg(long, default_value_t = rollout::PRECHECK_MAX_AGE / 1000)]
+    #[arg(long, default_value_t = run::PRECHECK_MAX_AGE / 1000)]
     precheck_ahead: u64,
     /// Do not fetch a host's packages during its precheck (by default they are, into the
     /// package manager's cache, so that the apply does not wait for the download).
@@ -135,9 +131,6 @@ pub(crate) struct RunArgs {
     /// longer loses it to whoever resumes the rollout.
     #[arg(long, default_value_t = run::DEFAULT_LEASE_SECONDS, value_parser = clap::value_parser!(u32).range(3..=3600))]
     lease_seconds: u32,
-    /// Set by `rollout reconcile --no-repair`.
-    #[arg(skip)]
-    no_repair: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -170,413 +163,125 @@ enum Format {
     Json,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Start(args) => start(args, paths),
-        Command::List => list(paths),
-        Command::Status { rollout } => status(&rollout, paths),
-        Command::Pause { rollout } => request(&rollout, Input::Pause, paths),
-        Command::Cancel { rollout } => request(&rollout, Input::Cancel, paths),
-        Command::Resume(args) => drive(&args.rollout, &args.run, paths),
-        Command::Reconcile(args) => reconcile(args, paths),
+        Command::Start(args) => start(args, ctx).await,
+        Command::List => list(ctx).await,
+        Command::Status { rollout } => status(&rollout, ctx).await,
+        Command::Pause { rollout } => request(&rollout, Input::Pause, ctx).await,
+        Command::Cancel { rollout } => request(&rollout, Input::Cancel, ctx).await,
+        Command::Resume(args) => {
+            let driven = run::drive_here(ctx, &args.rollout, &args.run.options(), ctrl_c()).await?;
+            Ok(said(&driven))
+        }
+        Command::Reconcile(args) => {
+            let mut options = args.run.options();
+            options.repair = !args.no_repair;
+            let driven = run::reconcile(ctx, &args.rollout, &args.host, &options, ctrl_c()).await?;
+            Ok(said(&driven))
+        }
     }
 }
 
-fn start(args: StartArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let inventory = paths.inventory()?;
-    let rt = runtime()?;
-    let plan = rt.block_on(async {
-        let store = paths.store().await?;
-        let plan = ops::load_plan(&store, &args.plan).await?;
-        store.close().await;
-        anyhow::Ok(plan)
-    })?;
-    let plan = plan.with_context(|| format!("no plan matches `{}`", args.plan))?;
-    if plan.hosts.is_empty() {
-        anyhow::bail!("plan {} has no host to patch", plan.id);
-    }
-    let hosts = ops::scheduler::plan_hosts(&inventory, &plan);
-    // Why a real start would be refused: a dry run says it and asks the hosts all the same.
-    let mut refusals = Vec::new();
-    let mut config = run::rollout_config(&plan, &hosts)
-        .map_err(|reason| anyhow::anyhow!("{reason} ({})", paths.config.display()))?;
-    apply_run_args(&mut config, &args.run);
+async fn start(args: StartArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     if args.reason.is_some() && !args.again && !args.override_window {
         anyhow::bail!("--reason is the reason for --again or --override-window; neither was given");
     }
-    let mut start = run::StartRecord {
-        actor: crate::config::operator(),
+    let request = StartRequest {
+        plan: args.plan,
         again: args.again.then(|| args.reason.clone().unwrap_or_default()),
-        ..run::StartRecord::default()
+        override_window: args.override_window.then(|| args.reason.clone().unwrap_or_default()),
+        run: args.run.options(),
     };
-    match paths.policy_or_none()? {
-        Some(policy) => {
-            // The change approval the policy asks for each environment of the plan.
-            let approved = rt.block_on(async {
-                let store = paths.store().await?;
-                let approved = ops::change::require_approved(&store, &policy, &plan).await;
-                store.close().await;
-                anyhow::Ok(approved)
-            })?;
-            match approved {
-                Err(refused) if args.dry_run => refusals.push(format!("{refused:#}")),
-                approved => {
-                    approved?;
-                }
-            }
-            // The windows, as the scheduler keeps them: an emergency plan runs out of them by
-            // design (its mark is in its hash), anything else needs them or an override.
-            if plan.emergency.is_none() {
-                let environments = plan_environments(&policy, &plan)?;
-                match model::scheduling::manual_start(&environments, paths.now()) {
-                    Ok(cutoff) if !args.override_window => {
-                        config.start_no_host_after =
-                            cutoff.map(|c| c.timestamp_millis().max(0) as u64);
-                    }
-                    Ok(_) => {}
-                    Err(_) if args.override_window => {}
-                    Err(outside) => {
-                        let why: Vec<String> = outside
-                            .iter()
-                            .map(|o| format!("{}: {}", o.environment, o.why))
-                            .collect();
-                        if args.dry_run {
-                            refusals.push(format!(
-                                "outside the plan's maintenance windows ({})",
-                                why.join("; ")
-                            ));
-                        } else {
-                            anyhow::bail!(
-                                "plan {} may not start now, outside its maintenance windows ({}); \
-                             `--override-window --reason \"...\"` starts it anyway, on record",
-                                model::plan::short_id(&plan.id),
-                                why.join("; ")
-                            );
-                        }
-                    }
-                }
-            }
-            if args.override_window {
-                start.override_window = args.reason.clone();
-            }
-        }
-        None => {
-            eprintln!(
-                "patchctl: WARNING: no policy (--no-policy): no change approval, maintenance window or promotion gate applies to this rollout"
-            );
-            start.no_policy = true;
-        }
-    }
-    if let Some(at) = paths.now.filter(|_| !args.dry_run) {
-        eprintln!(
-            "patchctl: WARNING: rollout started at the virtual time {at} (--now); the journal keeps both times"
-        );
-        start.virtual_now = Some(at.to_rfc3339());
-    }
     if args.dry_run {
-        // A plan runs once (`create_rollout` refuses it again without --again).
-        let rows = rt.block_on(async {
-            let store = paths.store().await?;
-            let rows = store.rollouts().await;
-            store.close().await;
-            anyhow::Ok(rows?)
-        })?;
-        if let Some(earlier) = rows.iter().find(|r| r.plan_id == plan.id).filter(|_| !args.again) {
-            refusals.push(format!(
-                "plan {} has run already (rollout {}, {}); `--again --reason \"...\"` runs it again",
-                model::plan::short_id(&plan.id),
-                earlier.id,
-                earlier.phase
-            ));
-        }
-        drop(rt);
-        let dry = args.run.dry_run_config();
-        return crate::dry_run::run(&plan, &config, hosts, &dry, args.format, refusals, paths);
+        let (prepared, reports) = run::dry_run_plan(ctx, &request).await?;
+        return crate::dry_run::show(&prepared, &reports, args.format);
     }
-    let id = run::new_rollout_id();
-    rt.block_on(async {
-        let store = paths.store().await?;
-        run::create_rollout(&store, &plan, &config, &id, crate::clock::now_unix(), &start).await?;
-        store.close().await;
-        anyhow::Ok(())
-    })?;
-    eprintln!("patchctl: rollout {id} of plan {}", model::plan::short_id(&plan.id));
-    drop(rt);
-    drive(&id, &args.run, paths)
+    let driven = run::start(ctx, &request, ctrl_c()).await?;
+    Ok(said(&driven))
 }
 
-/// The policy's environments of the plan's hosts; one the policy does not name is an error.
-fn plan_environments<'p>(
-    policy: &'p model::policy::Policy,
-    plan: &model::plan::Plan,
-) -> anyhow::Result<Vec<&'p model::policy::Environment>> {
-    let mut names: Vec<&str> = plan.hosts.iter().map(|h| h.environment.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-        .into_iter()
-        .map(|name| {
-            policy.environment(name).with_context(|| {
-                format!("environment {name} of the plan is not in the policy, which has no window for it")
-            })
-        })
-        .collect()
+/// Ctrl-C pauses the rollout driven here: running steps finish, nothing new starts.
+async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("patchctl: pausing: running steps finish, nothing new starts");
 }
 
 impl RunArgs {
-    /// What a dry run takes of the run's options: hosts at once, and how long one may not
-    /// answer.
-    fn dry_run_config(&self) -> ops::rollout::DryRunConfig {
-        ops::rollout::DryRunConfig {
+    /// The options of the run, as the application takes them.
+    pub(crate) fn options(&self) -> RunOptions {
+        RunOptions {
+            reboot_delay_minutes: self.reboot_delay,
             max_in_flight: self.max_in_flight.max(1),
-            apply: pkgmgr::apply::ApplyOptions::default(),
-            connect: ops::ConnectConfig::default(),
+            rollback: match self.rollback {
+                Rollback::Automatic => RollbackPolicy::Automatic,
+                Rollback::Manual => RollbackPolicy::Manual,
+            },
             unreachable_grace: Duration::from_secs(self.unreachable_grace),
+            reboot_timeout: Duration::from_secs(self.reboot_timeout),
             poll_interval: Duration::from_millis(self.poll_interval_ms.max(50)),
+            lock_timeout_seconds: self.lock_timeout,
+            precheck_ahead: (self.precheck_ahead > 0)
+                .then(|| Duration::from_secs(self.precheck_ahead)),
+            download_ahead: !self.no_download_ahead,
+            lease_seconds: self.lease_seconds,
+            repair: true,
         }
     }
 }
 
-pub(crate) fn apply_run_args(config: &mut Config, args: &RunArgs) {
-    config.max_in_flight = args.max_in_flight.max(1);
-    config.rollback = match args.rollback {
-        Rollback::Automatic => RollbackPolicy::Automatic,
-        Rollback::Manual => RollbackPolicy::Manual,
-    };
-    config.timeouts.reboot = args.reboot_timeout * 1000 + u64::from(args.reboot_delay) * 60_000;
-    config.precheck_ahead = (args.precheck_ahead > 0).then(|| args.precheck_ahead * 1000);
-}
-
-/// Drives a rollout in this process until it ends or is paused (Ctrl-C pauses it).
-pub(crate) fn drive(rollout: &str, args: &RunArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let inventory = paths.inventory()?;
-    let outcome = paths.with_store(async |store| {
-        let loaded = run::load(store, rollout).await?;
-        let hosts =
-            loaded.plan.hosts.iter().filter_map(|h| inventory.host(&h.host).cloned()).collect();
-        let steps_config = StepsConfig {
-            rollout_id: loaded.row.id.clone(),
-            apply: pkgmgr::apply::ApplyOptions {
-                lock_timeout_seconds: args.lock_timeout,
-                ..pkgmgr::apply::ApplyOptions::default()
-            },
-            reboot_delay_minutes: args.reboot_delay,
-            reboot_message: "patchctl: rebooting to finish patching".to_owned(),
-            reboot_contact: crate::config::operator(),
-            unreachable_grace: Duration::from_secs(args.unreachable_grace),
-            poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
-            connect: ops::ConnectConfig::default(),
-            download_ahead: !args.no_download_ahead,
-            repair: !args.no_repair,
-        };
-        let waves = loaded
-            .plan
-            .waves
-            .iter()
-            .flat_map(|wave| wave.hosts.iter().map(|host| (host.clone(), wave.name.clone())))
-            .collect();
-        let progress = crate::rollout_progress::RolloutProgress::new(waves);
-        let sink = progress.clone();
-        let steps = Arc::new(
-            SshSteps::new(steps_config, loaded.plan.clone(), hosts, store.clone())
-                .with_wait_sink(Arc::new(move |host, waiting| sink.waiting(host, waiting))),
+/// Says how a rollout driven here ended, and returns the exit code that says it.
+pub(crate) fn said(driven: &Driven) -> ExitCode {
+    let id = &driven.rollout;
+    for problem in &driven.problems {
+        eprintln!("patchctl: {problem}");
+    }
+    if driven.reassessed > 0 {
+        eprintln!("patchctl: {} hosts assessed again after the rollout", driven.reassessed);
+    }
+    if let Some(p) = &driven.postmortem {
+        eprintln!(
+            "patchctl: postmortem {} opened for rollout {id}, due at {}: `patchctl postmortem show {}`",
+            p.id, p.due_at, p.id
         );
-        let stop = async {
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("patchctl: pausing: running steps finish, nothing new starts");
-        };
-        let drive_config = DriveConfig {
-            clock_offset_ms: crate::clock::offset_ms(),
-            lease_seconds: args.lease_seconds,
-            wait_for_lease: true,
-            ..DriveConfig::default()
-        };
-        // Start, halt, reboot warnings and the summary told as they happen (see
-        // `ops::rollout::Lifecycle`); a failed delivery is printed, never stops the rollout.
-        let settings = paths.policy().ok().flatten().map(|p| p.notifications().clone());
-        let lifecycle = run::Lifecycle::start(
-            store.clone(),
-            settings.unwrap_or_default(),
-            &loaded.row.id,
-            loaded.plan.clone(),
-            args.reboot_delay,
-            crate::clock::offset_ms(),
+    }
+    if driven.n_cut > 0 {
+        eprintln!(
+            "patchctl: {} hosts were not started before the window's cutoff; they wait for the next window",
+            driven.n_cut
         );
-        let on_event = |event: &Event, machine: &Rollout| {
-            progress.event(event, machine);
-            lifecycle.on_event(event, machine);
-        };
-        let outcome =
-            run::drive(store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
-        progress.finish();
-        for problem in lifecycle.finish().await {
-            eprintln!("patchctl: {problem}");
-        }
-        let outcome = outcome?;
-        let after = run::load(store, &loaded.row.id).await?;
-        let n_failed = after.machine.hosts().filter(|(_, s)| s.is_failure()).count();
-        let n_cut = after
-            .machine
-            .hosts()
-            .filter(|(_, s)| {
-                matches!(s, rollout::HostState::Skipped { reason } if reason.starts_with(rollout::CUTOFF_REASON))
-            })
-            .count();
-        if n_cut > 0 {
+    }
+    if !driven.lost.is_empty() {
+        eprintln!(
+            "patchctl: lost mid-step: {}; once they answer, `patchctl rollout reconcile {id}` repairs each and finishes it or rolls it back",
+            driven.lost.join(", ")
+        );
+    }
+    match driven.outcome {
+        DriveOutcome::Finished(Phase::Completed) if driven.n_failed > 0 => {
             eprintln!(
-                "patchctl: {n_cut} hosts were not started before the window's cutoff; they wait for the next window"
+                "patchctl: rollout {id} completed within its error budget, but {} hosts failed; `patchctl report {id}`",
+                driven.n_failed
             );
-        }
-        let lost: Vec<&str> = after
-            .machine
-            .hosts()
-            .filter(|(_, s)| matches!(s, rollout::HostState::Lost { .. }))
-            .map(|(h, _)| h)
-            .collect();
-        if !lost.is_empty() {
-            eprintln!(
-                "patchctl: lost mid-step: {}; once they answer, `patchctl rollout reconcile {}` repairs each and finishes it or rolls it back",
-                lost.join(", "),
-                loaded.row.id
-            );
-        }
-        if let DriveOutcome::Finished(_) = outcome {
-            reassess(store, &after, &inventory, paths).await;
-            conclude(store, &loaded.row.id, paths).await;
-            anchor(store, &loaded.row.id, &inventory, paths).await;
-        }
-        anyhow::Ok((loaded.row.id, outcome, n_failed))
-    })?;
-    let (id, outcome, n_failed) = outcome;
-    match outcome {
-        DriveOutcome::Finished(Phase::Completed) if n_failed > 0 => {
-            eprintln!(
-                "patchctl: rollout {id} completed within its error budget, but {n_failed} hosts failed; `patchctl report {id}`"
-            );
-            Ok(crate::exit::code(crate::exit::SOME_HOSTS))
         }
         DriveOutcome::Finished(Phase::Completed) => {
             eprintln!("patchctl: rollout {id} completed; `patchctl report {id}` for the record");
-            Ok(ExitCode::SUCCESS)
         }
         DriveOutcome::Finished(phase) => {
             eprintln!(
                 "patchctl: rollout {id} {}; `patchctl report {id}` says why",
                 run::phase_name(phase)
             );
-            Ok(crate::exit::code(crate::exit::SOME_HOSTS))
         }
         DriveOutcome::Paused => {
             eprintln!("patchctl: rollout {id} paused; `patchctl rollout resume {id}` continues it");
-            Ok(ExitCode::SUCCESS)
         }
     }
+    crate::exit::unless(!run::clean(driven))
 }
 
-/// After a rollout ends, every host it may have changed (all but those skipped, and those
-/// lost, which do not answer) is assessed again, so that compliance and the next plan see it
-/// as it is now. What goes wrong is printed; it never changes how the rollout ended.
-async fn reassess(
-    store: &store::Store,
-    after: &run::Loaded,
-    inventory: &model::Inventory,
-    paths: &Paths,
-) {
-    let hosts: Vec<model::ResolvedHost> = after
-        .machine
-        .hosts()
-        .filter(|(_, state)| {
-            !matches!(
-                state,
-                rollout::HostState::Skipped { .. }
-                    | rollout::HostState::Pending
-                    | rollout::HostState::Lost { .. }
-            )
-        })
-        .filter_map(|(host, _)| inventory.host(host).cloned())
-        .collect();
-    if hosts.is_empty() {
-        return;
-    }
-    let config = ops::FleetAssessConfig {
-        taken_at_unix: paths.virtual_clock().then(|| paths.now().timestamp()),
-        actor: std::env::var("USER").unwrap_or_else(|_| "patchctl".into()),
-        ..ops::FleetAssessConfig::default()
-    };
-    match ops::assess_hosts(&hosts, store, &config, &|_, _, _| {}).await {
-        Ok(outcomes) => {
-            for outcome in outcomes {
-                if let ops::HostOutcome::Failed(failure) = outcome {
-                    eprintln!(
-                        "patchctl: {} could not be assessed again after the rollout: {} ({})",
-                        failure.host, failure.message, failure.kind
-                    );
-                }
-            }
-            eprintln!("patchctl: {} hosts assessed again after the rollout", hosts.len());
-        }
-        Err(error) => eprintln!("patchctl: the hosts were not assessed again: {error}"),
-    }
-}
-
-/// After a rollout ends: its postmortem when hosts failed or were rolled back, and the owners
-/// told. What goes wrong here is reported; it never changes how the rollout ended.
-async fn conclude(store: &store::Store, id: &str, paths: &Paths) {
-    let policy = match paths.policy() {
-        Ok(policy) => policy,
-        Err(error) => {
-            eprintln!("patchctl: no notification, no postmortem: {error:#}");
-            return;
-        }
-    };
-    let config = run::ConcludeConfig {
-        notifications: policy.as_ref().map(|p| p.notifications()),
-        postmortem_due: policy
-            .as_ref()
-            .map_or(model::postmortem::DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due),
-    };
-    match run::conclude(store, id, &config, paths.now()).await {
-        Ok(conclusion) => {
-            if let Some(p) = &conclusion.postmortem {
-                eprintln!(
-                    "patchctl: postmortem {} opened for rollout {id}, due at {}: `patchctl postmortem show {}`",
-                    p.id, p.due_at, p.id
-                );
-            }
-            for problem in conclusion.notified.iter().flat_map(|n| n.problems()) {
-                eprintln!("patchctl: {problem}");
-            }
-        }
-        Err(error) => eprintln!("patchctl: after rollout {id}: {error}"),
-    }
-}
-
-/// At a rollout's end, its journal's head goes to the anchor file: a later rewrite of the
-/// database is found against it. A failure is reported; it changes nothing of the rollout.
-async fn anchor(store: &store::Store, id: &str, inventory: &model::Inventory, paths: &Paths) {
-    let file = paths.anchor_file(Some(inventory));
-    let syslog = inventory.audit().syslog;
-    match ops::audit::anchor_rollout(store, id, &file, syslog, crate::clock::real_now_unix()).await
-    {
-        Ok(report) if report.is_intact() => {}
-        Ok(report) => {
-            for chain in report.chains.iter().filter(|c| c.problem.is_some()) {
-                eprintln!(
-                    "patchctl: the journal of {} is not intact: {}",
-                    chain.chain,
-                    chain.problem.as_deref().unwrap_or_default()
-                );
-            }
-        }
-        Err(error) => eprintln!("patchctl: exporting the head of rollout {id}'s journal: {error}"),
-    }
-}
-
-fn status(rollout: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let loaded = paths.with_store(async |store| {
-        let loaded = run::load(store, rollout).await?;
-        anyhow::Ok(loaded)
-    })?;
+async fn status(rollout: &str, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let loaded = run::status(ctx, rollout).await?;
     println!(
         "rollout {} of plan {}: {}",
         loaded.row.id,
@@ -589,12 +294,8 @@ fn status(rollout: &str, paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
-    let rows = paths.with_store(async |store| {
-        let rows = store.rollouts().await?;
-        anyhow::Ok(rows)
-    })?;
-    for row in rows {
+async fn list(ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    for row in run::list(ctx).await? {
         println!(
             "{}  plan {}  {}  {}",
             row.id,
@@ -606,96 +307,25 @@ fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn request(rollout: &str, input: Input, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let message = paths.with_store(async |store| {
-        let message = run::request(store, rollout, input, &run::process_owner()).await?;
-        anyhow::Ok(message)
-    })?;
-    eprintln!("patchctl: {message}");
+async fn request(rollout: &str, input: Input, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    eprintln!("patchctl: {}", run::ask(ctx, rollout, input).await?);
     Ok(ExitCode::SUCCESS)
 }
 
 /// `patchctl rollback ROLLOUT [--host HOST]`.
-pub fn rollback(args: RollbackArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let done_or_failed = |s: &rollout::HostState| {
-        matches!(s, rollout::HostState::Done | rollout::HostState::Failed { .. })
-    };
-    let id = ask_each(&args.rollout, &args.host, done_or_failed, "to roll back", paths, |host| {
-        Input::RollBack { host }
-    })?;
-    drive(&id, &args.run, paths)
-}
-
-/// `patchctl rollout reconcile ROLLOUT [--host HOST]`.
-fn reconcile(mut args: ReconcileArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let lost = |s: &rollout::HostState| matches!(s, rollout::HostState::Lost { .. });
-    let id = ask_each(&args.rollout, &args.host, lost, "lost to reconcile", paths, |host| {
-        Input::Reconcile { host }
-    })?;
-    args.run.no_repair = args.no_repair;
-    drive(&id, &args.run, paths)
-}
-
-/// Asks for `input` of each host named (or, when none is, of each host in the state `picked`
-/// picks) and returns the rollout's id; no host at all is an error that says `what`.
-fn ask_each(
-    rollout: &str,
-    named: &[String],
-    picked: impl Fn(&rollout::HostState) -> bool,
-    what: &str,
-    paths: &Paths,
-    input: impl Fn(String) -> Input,
-) -> anyhow::Result<String> {
-    let loaded = paths.with_store(async |store| {
-        let loaded = run::load(store, rollout).await?;
-        anyhow::Ok(loaded)
-    })?;
-    let hosts: Vec<String> = if named.is_empty() {
-        loaded.machine.hosts().filter(|(_, s)| picked(s)).map(|(h, _)| h.to_owned()).collect()
-    } else {
-        named.to_vec()
-    };
-    if hosts.is_empty() {
-        anyhow::bail!("rollout {} has no host {what}", loaded.row.id);
-    }
-    for host in hosts {
-        request(&loaded.row.id, input(host), paths)?;
-    }
-    Ok(loaded.row.id)
+pub async fn rollback(args: RollbackArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let driven =
+        run::roll_back(ctx, &args.rollout, &args.host, &args.run.options(), ctrl_c()).await?;
+    Ok(said(&driven))
 }
 
 /// `patchctl report ROLLOUT`.
-pub fn report(args: ReportArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let (loaded, context) = paths.with_store(async |store| {
-        let loaded = run::load(store, &args.rollout).await?;
-        let context = run::report_context(store, &loaded).await?;
-        anyhow::Ok((loaded, context))
-    })?;
-    let now = paths.now();
-    match args.format {
-        Format::Md => print!("{}", run::report(&loaded, &context, now).to_markdown()),
-        Format::Html => print!("{}", run::report(&loaded, &context, now).to_html()),
-        Format::Json => {
-            let hosts: Vec<_> = loaded.machine.hosts().map(|(h, s)| serde_json::json!({"host": h, "state": s, "steps": loaded.machine.host_steps(h)})).collect();
-            let outputs: Vec<_> = loaded
-                .outputs
-                .iter()
-                .map(|(h, o)| serde_json::json!({"host": h, "output": ops::protocol::journal::OutputV1::from(o)}))
-                .collect();
-            let json = serde_json::json!({
-                "rollout": loaded.row.id,
-                "plan": loaded.plan.id,
-                "phase": run::phase_name(loaded.machine.phase()),
-                "summary": run::report_summary(&loaded, &context, now),
-                "hosts": hosts,
-                "outputs": outputs,
-                "journal": match &loaded.journal_check {
-                    store::JournalCheck::Intact { n_entries, .. } => serde_json::json!({"intact": true, "entries": n_entries}),
-                    store::JournalCheck::Broken { seq, reason } => serde_json::json!({"intact": false, "seq": seq, "reason": format!("{reason:?}")}),
-                },
-            });
-            println!("{}", serde_json::to_string_pretty(&json)?);
-        }
-    }
+pub async fn report(args: ReportArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        Format::Md => run::ReportFormat::Markdown,
+        Format::Html => run::ReportFormat::Html,
+        Format::Json => run::ReportFormat::Json,
+    };
+    print!("{}", run::report_text(ctx, &args.rollout, format).await?);
     Ok(ExitCode::SUCCESS)
 }

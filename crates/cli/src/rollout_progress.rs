@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ops::rollout::Waiting;
-use rollout::{Event, HostState, Rollout};
+use ops::rollout::{Event, HostState, Rollout};
 
 #[derive(Clone)]
 pub struct RolloutProgress {
@@ -72,6 +72,11 @@ impl RolloutProgress {
             });
         }
         RolloutProgress { live }
+    }
+
+    /// Plain lines, whatever standard error is: for rollouts driven side by side.
+    pub fn plain() -> RolloutProgress {
+        RolloutProgress { live: None }
     }
 
     /// What `host`'s step waits for now (`None`: it waits no more).

@@ -7,12 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use model::policy::{Policy, Window};
+use model::policy::Window;
 use model::scheduling::Runs;
-use ops::scheduler::{Pass, Passed};
+use ops::scheduler::ServeOptions;
 
-use crate::config::{Paths, runtime};
-use crate::rollout::{RunArgs, apply_run_args, drive};
+use crate::rollout::RunArgs;
 
 #[derive(clap::Args)]
 pub struct ScheduleArgs {}
@@ -29,21 +28,9 @@ pub struct SchedulerArgs {
     run: RunArgs,
 }
 
-fn policy(paths: &Paths) -> anyhow::Result<Policy> {
-    paths.policy()?.context(
-        "the schedule comes from the policy's environments, and there is no policy.toml beside \
-         the inventory (or --policy)",
-    )
-}
-
 /// `patchctl schedule`.
-pub fn schedule(_args: ScheduleArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let policy = policy(paths)?;
-    let now = crate::clock::now();
-    let outlooks = paths.with_store(async |store| {
-        let outlooks = ops::scheduler::outlooks(store, &policy, now).await;
-        anyhow::Ok(outlooks?)
-    })?;
+pub async fn schedule(_args: ScheduleArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let (policy, now, outlooks) = ops::scheduler::schedule(ctx).await?;
     println!("at {}", now.format("%Y-%m-%d %H:%M:%S UTC"));
     for (environment, outlook) in policy.environments().iter().zip(outlooks) {
         let zone = environment.schedule.timezone();
@@ -103,120 +90,23 @@ fn describe(window: &Window, zone: Tz) -> String {
     )
 }
 
-/// A rollout being driven by a thread of the scheduler.
-type Driver = (String, std::thread::JoinHandle<anyhow::Result<ExitCode>>);
-
-/// `patchctl scheduler`.
-pub fn scheduler(args: SchedulerArgs, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let policy = policy(paths)?;
-    let inventory = paths.inventory()?;
-    let owner = ops::rollout::DriveConfig::default().owner;
-    let adjust = |config: &mut rollout::Config| apply_run_args(config, &args.run);
-    let mut drivers: Vec<Driver> = Vec::new();
-    let spawn = |drivers: &mut Vec<Driver>, rollout: String| {
-        let (paths, run) = (paths.clone(), args.run.clone());
-        let id = rollout.clone();
-        // One thread per rollout, each with its own runtime and store connection, as
-        // `rollout resume` would: environments' windows overlap, rollouts run side by side.
-        let handle = std::thread::spawn(move || drive(&id, &run, &paths));
-        drivers.push((rollout, handle));
+/// `patchctl scheduler`: the scheduler's loop (`ops::scheduler::serve`) until Ctrl-C, which
+/// pauses the rollouts it drives; with `--once`, one look and its rollouts to their end.
+pub async fn scheduler(args: SchedulerArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
+    let options = ServeOptions {
+        once: args.once,
+        poll: Duration::from_secs(args.poll_seconds.max(1)),
+        run: args.run.options(),
     };
-    // Rollouts a previous scheduler started and did not see to the end: continued from their
-    // journals, never started again.
-    let unfinished = paths.with_store(async |store| {
-        let unfinished = ops::scheduler::unfinished_rollouts(store).await;
-        anyhow::Ok(unfinished?)
-    })?;
-    for rollout in unfinished {
-        eprintln!("scheduler: continuing rollout {rollout}, started before a restart");
-        spawn(&mut drivers, rollout);
-    }
-    let mut last_said: std::collections::HashMap<String, String> = Default::default();
-    loop {
-        let now = crate::clock::now();
-        let results = runtime()?.block_on(async {
-            let store = paths.store().await?;
-            let pass = Pass {
-                store: &store,
-                policy: &policy,
-                inventory: &inventory,
-                owner: owner.clone(),
-                assess: ops::FleetAssessConfig { actor: owner.clone(), ..Default::default() },
-                adjust: &adjust,
-            };
-            let results = ops::scheduler::run_pass(&pass, now).await;
-            // Announcements, postmortem reminders, escalations: each sent once.
-            let notices =
-                ops::notices::send_due_notices(&store, &policy, &inventory, &owner, now).await;
-            store.close().await;
-            match notices {
-                Ok(sent) => {
-                    for notice in sent {
-                        eprintln!("scheduler: notified: {}", notice.notice.key());
-                        for problem in notice.report.problems() {
-                            eprintln!("scheduler: {problem}");
-                        }
-                    }
-                }
-                // A notification never stops the scheduler.
-                Err(error) => eprintln!("scheduler: sending the notices due: {error}"),
-            }
-            anyhow::Ok(results?)
-        })?;
-        for result in results {
-            let environment = &result.environment;
-            match result.what {
-                Passed::Started { window, plan_id, rollout_id } => {
-                    eprintln!(
-                        "scheduler: {environment}: window opened at {}, rollout {rollout_id} of plan {} started; no host starts after {}",
-                        window.start,
-                        model::plan::short_id(&plan_id),
-                        window.cutoff
-                    );
-                    spawn(&mut drivers, rollout_id);
-                }
-                Passed::NothingToStart { window, reason } => {
-                    eprintln!(
-                        "scheduler: {environment}: window opened at {}: {reason}",
-                        window.start
-                    );
-                }
-                Passed::Waiting(idle) => {
-                    // In the long-running loop, only what changed since the last look.
-                    let line = idle.describe();
-                    if last_said.insert(environment.clone(), line.clone()).as_ref() != Some(&line) {
-                        eprintln!("scheduler: {environment}: {line}");
-                    }
-                }
-            }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let mut code = ExitCode::SUCCESS;
+    for (rollout, driven) in ops::scheduler::serve(ctx, &options, shutdown).await? {
+        let driven = driven.with_context(|| format!("driving rollout {rollout}"))?;
+        if crate::rollout::said(&driven) != ExitCode::SUCCESS {
+            code = crate::exit::code(crate::exit::SOME_HOSTS);
         }
-        if args.once {
-            let mut code = ExitCode::SUCCESS;
-            for (rollout, handle) in drivers {
-                let outcome = handle
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("driving rollout {rollout} panicked"))?;
-                let outcome = outcome.with_context(|| format!("driving rollout {rollout}"))?;
-                if outcome != ExitCode::SUCCESS {
-                    code = outcome;
-                }
-            }
-            return Ok(code);
-        }
-        drivers.retain(|(rollout, handle)| {
-            if !handle.is_finished() {
-                return true;
-            }
-            eprintln!("scheduler: rollout {rollout} is over");
-            false
-        });
-        let next = policy
-            .environments()
-            .iter()
-            .filter_map(|e| e.next_windows(now, 1).into_iter().next())
-            .map(|w| (w.start - now).to_std().unwrap_or_default())
-            .min();
-        let poll = Duration::from_secs(args.poll_seconds.max(1));
-        std::thread::sleep(next.map_or(poll, |n| n.min(poll)).max(Duration::from_millis(200)));
     }
+    Ok(code)
 }

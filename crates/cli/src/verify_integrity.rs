@@ -6,11 +6,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use ops::integrity::{HostIntegrity, HostIntegrityOutcome, IntegrityConfig};
 use serde_json::{Value, json};
 
-use crate::config::Paths;
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -37,9 +35,7 @@ enum Format {
     Json,
 }
 
-pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
-    let inventory = paths.inventory()?;
-    let hosts = crate::config::select_hosts(&inventory, &args.selectors)?;
+pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let config = IntegrityConfig {
         all_packages: args.all_packages,
         concurrency: args.concurrency,
@@ -49,12 +45,7 @@ pub fn run(args: Args, paths: &Paths) -> anyhow::Result<ExitCode> {
         },
         ..IntegrityConfig::default()
     };
-    let results = paths.with_store(async |store| {
-        let results = ops::integrity::verify_hosts(&hosts, store, &config)
-            .await
-            .context("reading the plans of the rollouts on record")?;
-        anyhow::Ok(results)
-    })?;
+    let results = ops::integrity::verify(ctx, &args.selectors, &config).await?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&json(&results))?),
         Format::Table => print!("{}", table(&results)),

@@ -22,3 +22,56 @@ pub async fn load_index(store: &Store) -> Result<AdvisoryIndex, store::StoreErro
     let advisories = store.advisories().await?.into_iter().map(|stored| stored.advisory).collect();
     Ok(AdvisoryIndex::new(advisories))
 }
+
+/// `advisories import FILE...`: OSV records and updateinfo files read and imported, at the
+/// clock's now.
+pub async fn import(
+    ctx: &crate::Context,
+    files: &[std::path::PathBuf],
+) -> Result<ImportReport, import::ImportError> {
+    import_advisories(ctx.store().await?, files, ctx.clock.now_unix()).await
+}
+
+/// `advisories list`: every advisory on record.
+pub async fn list(ctx: &crate::Context) -> Result<Vec<store::StoredAdvisory>, crate::QueryError> {
+    Ok(ctx.store().await?.advisories().await?)
+}
+
+/// `advisories show ID`: the advisories with this id, or that fix it (a CVE).
+pub async fn find(
+    ctx: &crate::Context,
+    id: &str,
+) -> Result<Vec<store::StoredAdvisory>, crate::QueryError> {
+    Ok(ctx.store().await?.advisories_by_id(id).await?)
+}
+
+/// `cves [SELECTOR...]`: each selected host's exposure to known CVEs.
+pub async fn host_exposures(
+    ctx: &crate::Context,
+    selectors: &[String],
+) -> Result<Vec<HostExposure>, crate::QueryError> {
+    let hosts = ctx.hosts(selectors)?;
+    let store = ctx.store().await?;
+    let index = load_index(store).await?;
+    Ok(exposure(store, &index, &hosts).await?)
+}
+
+/// `cve CVE-ID [SELECTOR...]`: the advisories naming the CVE, and each selected host's verdict.
+pub async fn cve(
+    ctx: &crate::Context,
+    cve: &str,
+    selectors: &[String],
+) -> Result<(Vec<model::advisory::Advisory>, Vec<CveHost>), crate::QueryError> {
+    let hosts = ctx.hosts(selectors)?;
+    let store = ctx.store().await?;
+    let advisories: Vec<_> = store
+        .advisories_by_id(cve)
+        .await?
+        .into_iter()
+        .map(|stored| stored.advisory)
+        .filter(|advisory| advisory.cves.iter().any(|c| c == cve))
+        .collect();
+    let index = AdvisoryIndex::new(advisories.clone());
+    let report = cve_report(store, &index, &hosts).await?;
+    Ok((advisories, report))
+}

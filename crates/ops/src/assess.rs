@@ -30,6 +30,15 @@ pub struct AssessFailure {
     pub error: AssessError,
 }
 
+/// `patchctl assess` with no selector: this machine, through the local transport (no SSH, no
+/// inventory, no state), named `host`.
+pub async fn assess_this_machine(
+    host: &str,
+    config: &AssessConfig,
+) -> Result<Assessment, AssessFailure> {
+    assess_host(host, &transport::Local::default(), config).await
+}
+
 /// Assesses `host` through `transport`. Probes run concurrently, so the time taken is close to
 /// that of the slowest one, the package manager's own resolver.
 pub async fn assess_host(

@@ -191,3 +191,15 @@ async fn assess_one(
 fn now_unix() -> i64 {
     crate::clock::now_unix()
 }
+
+/// `assess SELECTOR...`: `hosts` (`Context::hosts` picks them) assessed, `on_done` told of
+/// each as it ends. The records are dated by a virtual clock when there is one.
+pub async fn assess(
+    ctx: &crate::Context,
+    hosts: &[ResolvedHost],
+    mut config: FleetAssessConfig,
+    on_done: &OnHostDone<'_>,
+) -> Result<Vec<HostOutcome>, crate::QueryError> {
+    config.taken_at_unix = ctx.clock.is_virtual().then(|| ctx.clock.now_unix());
+    Ok(assess_hosts(hosts, ctx.store().await?, &config, on_done).await?)
+}

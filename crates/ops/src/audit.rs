@@ -73,6 +73,8 @@ pub enum AuditError {
     AnchorIo { path: PathBuf, source: std::io::Error },
     #[error("the anchor file {path}, line {line}: {problem}")]
     AnchorCorrupt { path: PathBuf, line: usize, problem: String },
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
 }
 
 /// What a broken link is, in words.
@@ -301,6 +303,17 @@ fn append_anchors(path: &Path, heads: &[Anchor], syslog: bool) -> Result<(), Aud
         }
     }
     Ok(())
+}
+
+/// `audit verify [ROLLOUT]`: the chains of `scope` checked, against the anchor file the
+/// inventory names (or the default beside the state); the heads exported, dated by the real
+/// clock.
+pub async fn check(ctx: &crate::Context, scope: &Scope) -> Result<AuditReport, AuditError> {
+    // The inventory names the anchor file when it sets one; audit works without one.
+    let inventory = ctx.sources.inventory().ok();
+    let anchor_file = ctx.sources.anchor_file(inventory.as_ref());
+    let syslog = inventory.as_ref().is_some_and(|i| i.audit().syslog);
+    verify(ctx.store().await?, scope, &anchor_file, syslog, ctx.clock.real_unix()).await
 }
 
 #[cfg(test)]

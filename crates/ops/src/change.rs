@@ -37,6 +37,42 @@ pub enum ChangeError {
         missing.iter().map(|m| format!("  {m}")).collect::<Vec<_>>().join("\n")
     )]
     NotApproved { plan: String, state: ChangeState, missing: Vec<String> },
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
+    #[error(
+        "change approval follows the policy's rules, and there is no policy.toml beside the \
+         inventory (or --policy)"
+    )]
+    NoPolicy,
+}
+
+/// The policy whose rules the change follows.
+fn policy(ctx: &crate::Context) -> Result<Policy, ChangeError> {
+    ctx.sources.policy()?.ok_or(ChangeError::NoPolicy)
+}
+
+/// `change request|approve|reject PLAN`: `act` on the plan's change, at the clock's now,
+/// checked against the policy's rules (the requester never approves their own change).
+pub async fn record(ctx: &crate::Context, plan: &str, act: Act) -> Result<Change, ChangeError> {
+    let policy = policy(ctx)?;
+    self::act(ctx.store().await?, &policy, plan, act, ctx.clock.now()).await
+}
+
+/// `change show PLAN`: the plan's change, its status under the policy and its journal.
+pub async fn show(ctx: &crate::Context, plan: &str) -> Result<Change, ChangeError> {
+    let policy = policy(ctx)?;
+    let store = ctx.store().await?;
+    let loaded =
+        load_plan(store, plan).await?.ok_or_else(|| ChangeError::UnknownPlan(plan.to_owned()))?;
+    change(store, &policy, loaded).await
+}
+
+/// `change list`: every plan with hosts, with its change's status.
+pub async fn list(
+    ctx: &crate::Context,
+) -> Result<Vec<model::scheduling::PlanCandidate>, crate::scheduler::SchedulerError> {
+    let policy = policy(ctx)?;
+    crate::scheduler::candidates(ctx.store().await?, &policy).await
 }
 
 /// A change: its plan, every action on record, and where it stands under the policy.

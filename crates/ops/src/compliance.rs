@@ -23,6 +23,8 @@ pub enum ComplianceError {
     Rollout(#[from] RolloutError),
     #[error("reading the postmortems")]
     Postmortem(#[from] PostmortemError),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
 }
 
 /// The compliance of `hosts` at `now`.
@@ -99,4 +101,12 @@ pub async fn compliance(
     }
     let postmortems = crate::postmortem::postmortems(store).await?;
     Ok(evaluate(&Inputs { now, policy, hosts: inputs, evidence, postmortems }))
+}
+
+/// `compliance [SELECTOR...]`: the selected hosts' compliance under the policy (if any), at
+/// the clock's now.
+pub async fn report(ctx: &crate::Context, selectors: &[String]) -> Result<Report, ComplianceError> {
+    let hosts = ctx.hosts(selectors)?;
+    let policy = ctx.sources.policy()?;
+    compliance(ctx.store().await?, &hosts, policy.as_ref(), ctx.clock.now_seconds()).await
 }

@@ -77,6 +77,10 @@ pub enum EmergencyError {
     Postmortem(#[from] PostmortemError),
     #[error("no advisory on record is called {0}: import it first (`patchctl advisories import`)")]
     UnknownAdvisory(String),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
+    #[error("assessing the hosts: {0}")]
+    Assess(String),
 }
 
 pub async fn emergency(
@@ -228,4 +232,60 @@ fn event_body(emergency: &Emergency, outcome: &EmergencyOutcome) -> String {
         body.push_str(&format!("Postmortem {} due at {}\n", postmortem.id, postmortem.due_at));
     }
     body
+}
+
+/// `emergency [ID...] [SELECTOR...]`, as asked.
+pub struct EmergencyAsk<'a> {
+    /// Advisory or CVE ids; empty: every advisory over the policy's threshold.
+    pub named: &'a [String],
+    pub selectors: &'a [String],
+    /// The plan's strategy and reboot policy (the scope and the environments' order are the
+    /// emergency's and the policy's).
+    pub options: PlanOptions,
+    pub actor: &'a str,
+    /// Assess the hosts first: an emergency acts on what they run now, not at the last look.
+    pub assess_first: bool,
+}
+
+/// The emergency track, from the hosts' assessment (when asked) to the expedited plan, its
+/// postmortem and the owners told. A host that cannot be assessed is told to the progress
+/// and left out.
+pub async fn declare(
+    ctx: &crate::Context,
+    ask: &EmergencyAsk<'_>,
+) -> Result<EmergencyOutcome, EmergencyError> {
+    let hosts = ctx.hosts(ask.selectors)?;
+    let policy = ctx.sources.policy_or_none()?;
+    let mut options = ask.options.clone();
+    if let Some(policy) = &policy {
+        options.environment_order = policy.environment_order();
+    }
+    let store = ctx.store().await?;
+    if ask.assess_first {
+        let config = crate::FleetAssessConfig {
+            actor: ask.actor.to_owned(),
+            taken_at_unix: ctx.clock.is_virtual().then(|| ctx.clock.now_unix()),
+            ..crate::FleetAssessConfig::default()
+        };
+        let on_done = |host: &str, outcome: &crate::HostOutcome, _: usize| {
+            if let crate::HostOutcome::Failed(failure) = outcome {
+                ctx.progress.notice(&format!(
+                    "{host} could not be assessed, so it is not planned: {} ({})",
+                    failure.message, failure.kind
+                ));
+            }
+        };
+        crate::assess_hosts(&hosts, store, &config, &on_done)
+            .await
+            .map_err(|e| EmergencyError::Assess(e.to_string()))?;
+    }
+    let request = EmergencyRequest {
+        named: ask.named,
+        hosts: &hosts,
+        options,
+        policy: policy.as_ref(),
+        actor: ask.actor,
+        now: ctx.clock.now_seconds(),
+    };
+    emergency(store, &request).await
 }

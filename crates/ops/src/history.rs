@@ -2,6 +2,7 @@
 //! clock and a baseline's release dates (`model::released`) are counted from.
 
 use model::Assessment;
+pub use store::SummaryOutcome;
 use store::{AssessmentOutcome, Store, StoreError};
 
 /// Every successful assessment of `host`, oldest first, each dated by its record.
@@ -23,4 +24,13 @@ pub(crate) async fn assessment_history(
             AssessmentOutcome::Failed(_) => None,
         })
         .collect())
+}
+
+/// `history HOST`: the host's attempts, newest first, at most `limit`.
+pub async fn history(
+    ctx: &crate::Context,
+    host: &str,
+    limit: u32,
+) -> Result<Vec<store::AssessmentSummaryRow>, crate::QueryError> {
+    Ok(ctx.store().await?.history(host, limit).await?)
 }

@@ -241,3 +241,18 @@ async fn verify_host(
     ssh.close().await;
     HostIntegrityOutcome::Checked { packages, not_installed }
 }
+
+/// `verify-integrity SELECTOR...`.
+pub async fn verify(
+    ctx: &crate::Context,
+    selectors: &[String],
+    config: &IntegrityConfig,
+) -> Result<Vec<HostIntegrity>, crate::QueryError> {
+    let hosts = ctx.hosts(selectors)?;
+    verify_hosts(&hosts, ctx.store().await?, config).await.map_err(|e| match e {
+        LoadPlanError::Store(e) => crate::QueryError::Store(e),
+        other => crate::QueryError::Source(crate::SourceError::Invalid(format!(
+            "reading the plans of the rollouts on record: {other}"
+        ))),
+    })
+}

@@ -9,22 +9,28 @@ pub mod change;
 pub mod clock;
 pub mod compliance;
 pub mod connect;
+mod context;
 pub mod emergency;
 pub mod files;
-mod history;
+pub mod history;
 pub mod integrity;
 pub mod notices;
 pub mod notify;
-mod plan;
+pub mod plan;
 pub mod postmortem;
 pub mod promotion;
+pub mod rehearsal;
 pub mod rollout;
 pub mod scheduler;
 pub mod session;
 
-pub use assess::{AssessConfig, AssessFailure, assess_host};
-pub use assess_fleet::{FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess_hosts};
+pub use assess::{AssessConfig, AssessFailure, assess_host, assess_this_machine};
+pub use assess_fleet::{
+    FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess as assess_fleet, assess_hosts,
+};
+pub use clock::Clock;
 pub use connect::{ConnectConfig, ConnectFailure, connect};
+pub use context::{Context, NoProgress, Progress, QueryError, SourceError, Sources};
 pub use plan::{
     LoadPlanError, PlanCreateError, PlanListing, PlanState, create_plan, list_plans, load_plan,
 };

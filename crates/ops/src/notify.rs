@@ -159,3 +159,19 @@ pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> N
     }
     NotifyReport { deliveries, unrecorded }
 }
+
+/// `notifications list`: every delivery attempt on record.
+pub async fn deliveries(
+    ctx: &crate::Context,
+) -> Result<Vec<store::StoredNotification>, crate::QueryError> {
+    Ok(ctx.store().await?.notifications().await?)
+}
+
+/// `notifications test`: `event` sent as the policy's settings say, and recorded.
+pub async fn send(
+    ctx: &crate::Context,
+    settings: &Notifications,
+    event: &Event,
+) -> Result<NotifyReport, crate::QueryError> {
+    Ok(notify(ctx.store().await?, settings, event).await)
+}

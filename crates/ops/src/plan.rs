@@ -27,6 +27,10 @@ pub enum PlanCreateError {
         .0.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n")
     )]
     Gate(Vec<Refusal>),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Makes the plan for `hosts` from their latest assessments and saves it. A host whose latest
@@ -184,6 +188,10 @@ pub enum LoadPlanError {
     Unreadable(String, String),
     #[error("plan {0} was changed after it was made: its content no longer has its id")]
     Tampered(String),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
+    #[error("no plan matches `{0}`")]
+    Unknown(String),
 }
 
 /// What the promotion gate refuses in `plan`. An emergency plan (`emergency`) waits at most the
@@ -308,7 +316,7 @@ pub async fn list_plans(
         let rollout = rollouts
             .iter()
             .find(|row| row.plan_id == plan.id)
-            .map(|row| (row.id.clone(), row.phase.clone()));
+            .map(|row| (row.id.clone(), row.phase.to_string()));
         let state = match (&rollout, policy) {
             (Some(_), _) => PlanState::Run,
             (None, None) => PlanState::Draft,
@@ -332,4 +340,100 @@ pub async fn list_plans(
         });
     }
     Ok(listings)
+}
+
+/// `plan create SELECTOR...`: the plan for the selected hosts with `options` (the policy sets
+/// the environments' order and, when none are typed, the goals), gated and saved, at the
+/// clock's now.
+pub async fn create(
+    ctx: &crate::Context,
+    selectors: &[String],
+    mut options: PlanOptions,
+    goals: &[String],
+) -> Result<(Plan, Option<Policy>), PlanCreateError> {
+    let hosts = ctx.hosts(selectors)?;
+    let policy = ctx.sources.policy_or_none()?;
+    if let Some(policy) = &policy {
+        options.environment_order = policy.environment_order();
+    }
+    options.goals = plan_goals(goals, policy.as_ref(), &hosts).map_err(PlanCreateError::Invalid)?;
+    let store = ctx.store().await?;
+    let now = ctx.clock.now_unix();
+    let plan = create_plan(store, &hosts, selectors, &options, policy.as_ref(), now).await?;
+    Ok((plan, policy))
+}
+
+/// The goals typed (each checked), else the policy's for the environments of `hosts`.
+fn plan_goals(
+    typed: &[String],
+    policy: Option<&Policy>,
+    hosts: &[ResolvedHost],
+) -> Result<Vec<String>, String> {
+    if !typed.is_empty() {
+        return typed
+            .iter()
+            .map(|goal| {
+                model::policy::check_goal(goal).map_err(|why| format!("--goal {goal:?}: {why}"))
+            })
+            .collect();
+    }
+    let Some(policy) = policy else { return Ok(Vec::new()) };
+    let mut goals: Vec<String> = Vec::new();
+    for environment in policy.environments() {
+        if hosts.iter().any(|h| h.environment == environment.name) {
+            for goal in &environment.goals {
+                if !goals.contains(goal) {
+                    goals.push(goal.clone());
+                }
+            }
+        }
+    }
+    Ok(goals)
+}
+
+/// `plan show PLAN`: a saved plan by id or unique prefix.
+pub async fn show(ctx: &crate::Context, plan: &str) -> Result<Plan, LoadPlanError> {
+    load_plan(ctx.store().await?, plan)
+        .await?
+        .ok_or_else(|| LoadPlanError::Unknown(plan.to_owned()))
+}
+
+/// `plan list`: every saved plan with where it stands under the policy (if any).
+pub async fn list(
+    ctx: &crate::Context,
+) -> Result<(Vec<PlanListing>, Option<Policy>), crate::change::ChangeError> {
+    let policy = ctx.sources.policy()?;
+    let listings = list_plans(ctx.store().await?, policy.as_ref()).await?;
+    Ok((listings, policy))
+}
+
+/// A plan's record, as `plan show` prints it: its change journal, each host's checks and
+/// hooks from the inventory (when there is one), at the clock's now.
+pub async fn record(
+    ctx: &crate::Context,
+    plan: &Plan,
+    policy: Option<&Policy>,
+) -> Result<model::plan::PlanRecord, crate::change::ChangeError> {
+    let change = crate::change::change_actions(ctx.store().await?, &plan.id).await?;
+    let steps = match ctx.sources.inventory() {
+        Ok(inventory) => {
+            let mut steps = BTreeMap::new();
+            for host in &plan.hosts {
+                if let Some(resolved) = inventory.host(&host.host) {
+                    let configured = model::checks::host_checks(resolved)
+                        .map_err(crate::change::ChangeError::Refused)?;
+                    steps.insert(host.host.clone(), configured);
+                }
+            }
+            Some(steps)
+        }
+        Err(_) => None,
+    };
+    let inputs = model::plan::RecordInputs {
+        now: ctx.clock.now_seconds(),
+        policy,
+        change: &change,
+        steps: steps.as_ref(),
+    };
+    Ok(model::plan::record(plan, &inputs))
 }

@@ -14,6 +14,8 @@ pub enum PostmortemError {
     Store(#[from] store::StoreError),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
 }
 
 /// Opens a postmortem at `now`; returns it and whether it is new. One exists per subject: for
@@ -101,4 +103,36 @@ fn from_stored(stored: StoredPostmortem) -> Result<Postmortem, PostmortemError> 
         closed_at: stored.closed_at_unix.map(time),
         closed_by: stored.closed_by,
     })
+}
+
+/// `postmortem list`.
+pub async fn list(ctx: &crate::Context) -> Result<Vec<Postmortem>, PostmortemError> {
+    postmortems(ctx.store().await?).await
+}
+
+/// `postmortem show ID`.
+pub async fn show(
+    ctx: &crate::Context,
+    id: i64,
+) -> Result<Option<(Postmortem, Vec<PostmortemEvent>)>, PostmortemError> {
+    postmortem(ctx.store().await?, id).await
+}
+
+/// `postmortem open`, at the clock's now.
+pub async fn open(
+    ctx: &crate::Context,
+    request: &NewPostmortemRequest,
+) -> Result<(Postmortem, bool), PostmortemError> {
+    open_postmortem(ctx.store().await?, request, ctx.clock.now_seconds()).await
+}
+
+/// `postmortem close ID`, at the clock's now.
+pub async fn close(
+    ctx: &crate::Context,
+    id: i64,
+    root_cause: &str,
+    actions: &[String],
+    by: &str,
+) -> Result<Postmortem, PostmortemError> {
+    close_postmortem(ctx.store().await?, id, root_cause, actions, by, ctx.clock.now_seconds()).await
 }

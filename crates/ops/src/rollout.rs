@@ -17,18 +17,25 @@ mod integrity;
 mod journal;
 mod lifecycle;
 mod prechecks;
+mod queries;
 mod reboot_checks;
 mod report;
 mod restarts;
 mod service_checks;
+mod start;
 mod steps;
 mod units;
 mod waiting;
 
 use model::plan::Plan;
-use rollout::Config;
 use store::{NewRollout, Store};
 
+/// The rollout machine's types (`rollout`, the core), as the use cases here take and return
+/// them: the shells see the core through `ops`.
+pub use ::rollout::{
+    Config, Event, HostConfig, HostState, Input, PRECHECK_MAX_AGE, Phase, RebootPlan,
+    RollbackPolicy, Rollout,
+};
 pub use conclude::{ConcludeConfig, ConcludeError, Conclusion, conclude};
 pub use control::{Loaded, find, load, request};
 pub use driver::{
@@ -40,7 +47,14 @@ pub use dry_run::{
 };
 pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
+/// What a package manager's simulated apply says, as a dry run returns it.
+pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, SimulatedApply};
+pub use queries::{ReportFormat, ask, list, report_text, status};
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
+pub use start::{
+    Driven, Prepared, RunOptions, StartRequest, clean, drive_here, dry_run as dry_run_plan,
+    prepare, reconcile, roll_back, start,
+};
 pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};
 pub use waiting::{WaitSink, Waiting};
 
@@ -48,6 +62,8 @@ pub use waiting::{WaitSink, Waiting};
 pub enum RolloutError {
     #[error("the state database: {0}")]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
     #[error("no rollout matches `{0}`, and no plan that has a rollout")]
     UnknownRollout(String),
     #[error("no plan matches `{0}`")]

@@ -23,6 +23,9 @@ use crate::change::{ChangeError, auto_approve, change, plan_environments, requir
 use crate::plan::{LoadPlanError, PlanCreateError, gate_and_save, load_plan, make_plan};
 use crate::rollout::{RolloutError, StartRecord, create_rollout, rollout_config};
 
+mod serve;
+pub use serve::{DriveResult, ServeOptions, serve};
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
     #[error("the state database: {0}")]
@@ -37,6 +40,13 @@ pub enum SchedulerError {
     Rollout(#[from] RolloutError),
     #[error(transparent)]
     Postmortem(#[from] crate::postmortem::PostmortemError),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
+    #[error(
+        "the schedule comes from the policy's environments, and there is no policy.toml beside \
+         the inventory (or --policy)"
+    )]
+    NoPolicy,
 }
 
 /// Every saved plan, as the scheduler sees it: its environments, whether it ran, its change.
@@ -354,7 +364,7 @@ pub async fn unfinished_rollouts(store: &Store) -> Result<Vec<String>, Scheduler
     for claim in store.window_claims().await? {
         let Some(id) = claim.rollout_id else { continue };
         if let Some(row) = store.rollout(&id).await?
-            && !matches!(row.phase.as_str(), "completed" | "halted" | "cancelled")
+            && !row.phase.is_finished()
         {
             unfinished.push(row.id);
         }
@@ -365,4 +375,14 @@ pub async fn unfinished_rollouts(store: &Store) -> Result<Vec<String>, Scheduler
 /// The hosts of `inventory` a plan names, for driving its rollout.
 pub fn plan_hosts(inventory: &Inventory, plan: &model::plan::Plan) -> Vec<ResolvedHost> {
     plan.hosts.iter().filter_map(|h| inventory.host(&h.host).cloned()).collect()
+}
+
+/// `schedule`: each environment of the policy with its outlook, at the clock's now.
+pub async fn schedule(
+    ctx: &crate::Context,
+) -> Result<(Policy, DateTime<Utc>, Vec<Outlook>), SchedulerError> {
+    let policy = ctx.sources.policy()?.ok_or(SchedulerError::NoPolicy)?;
+    let now = ctx.clock.now();
+    let outlooks = outlooks(ctx.store().await?, &policy, now).await?;
+    Ok((policy, now, outlooks))
 }

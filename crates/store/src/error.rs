@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::RolloutPhase;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file could not be opened or created, or is not an SQLite database.
@@ -90,7 +92,7 @@ pub enum StoreError {
         "plan {plan_id} was run already by rollout {rollout_id} ({phase}): a plan runs once; \
          `rollout start --again --reason \"...\"` runs it again"
     )]
-    PlanAlreadyRun { plan_id: String, rollout_id: String, phase: String },
+    PlanAlreadyRun { plan_id: String, rollout_id: String, phase: RolloutPhase },
     /// Hosts of a new rollout (or of one reopened) are claimed by another unfinished rollout.
     #[error("{doing}: {}", claims_text(.claims))]
     HostsClaimed { doing: String, claims: Vec<HostClaim> },
@@ -107,7 +109,7 @@ pub enum StoreError {
 pub struct HostClaim {
     pub host: String,
     pub rollout_id: String,
-    pub phase: String,
+    pub phase: RolloutPhase,
 }
 
 fn claims_text(claims: &[HostClaim]) -> String {

@@ -29,7 +29,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::rollout_records::{JournalBreak, JournalCheck, JournalEntry, NewJournalEntry};
+use crate::{JournalBreak, JournalCheck, JournalEntry, NewJournalEntry};
 
 /// The `prev_hash` of a journal's first entry.
 pub(crate) const GENESIS_HASH: &str =

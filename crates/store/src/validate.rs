@@ -1,8 +1,18 @@
 //! What the store checks before any query, the same for every backend: the syntax of plan and
-//! rollout ids, and that JSON documents parse. Lookups by prefix compare a bound substring (no
-//! `LIKE`, so no wildcard can sneak in), and only hex digits reach them.
+//! rollout ids, that JSON documents parse, that leases last and verified versions belong where
+//! they are recorded. Lookups by prefix compare a bound substring (no `LIKE`, so no wildcard
+//! can sneak in), and only hex digits reach them.
 
-use crate::StoreError;
+use crate::{NewJournalEntry, StoreError, VerifiedHost};
+
+/// Proof that [`crate::Store`] ran these checks on a call's arguments. A backend method that
+/// takes one is reached through the `Store` method of the same name, which checks first: no
+/// one outside the crate can make a `Checked`, so no caller can skip the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked(());
+
+/// What `Store` passes once the arguments are checked.
+pub(crate) const CHECKED: Checked = Checked(());
 
 /// Plan ids are `sha256:` and the 64 hex digits of the plan's content hash.
 const PLAN_ID_SCHEME: &str = "sha256:";
@@ -60,6 +70,59 @@ pub(crate) fn check_json(
     serde_json::from_str::<serde_json::Value>(json).map(drop).map_err(|e| {
         StoreError::InvalidValue { doing: doing(), message: format!("{what} is not JSON: {e}") }
     })
+}
+
+/// When a lease taken at `now_unix` for `lease_seconds` ends. A lease of no time would be over
+/// as it is granted.
+pub(crate) fn lease_end(
+    doing: impl Fn() -> String,
+    now_unix: i64,
+    lease_seconds: u32,
+) -> Result<i64, StoreError> {
+    if lease_seconds == 0 {
+        return Err(StoreError::InvalidValue {
+            doing: doing(),
+            message: "a lease must last at least a second".to_owned(),
+        });
+    }
+    now_unix.checked_add(i64::from(lease_seconds)).ok_or_else(|| StoreError::InvalidValue {
+        doing: doing(),
+        message: format!("a lease from {now_unix} for {lease_seconds} s is out of range"),
+    })
+}
+
+/// Journal entries arrive with bodies that are JSON.
+pub(crate) fn check_entries(
+    entries: &[NewJournalEntry],
+    doing: impl Fn() -> String,
+) -> Result<(), StoreError> {
+    for entry in entries {
+        let what = format!("the body of the {} entry", entry.kind);
+        check_json(&entry.body_json, &doing, &what)?;
+    }
+    Ok(())
+}
+
+/// Verified versions must be of the rollout and host they are recorded under.
+pub(crate) fn check_verified(
+    rollout_id: &str,
+    hosts: &[VerifiedHost],
+    doing: impl Fn() -> String,
+) -> Result<(), StoreError> {
+    for host in hosts {
+        let stray =
+            host.versions.iter().find(|v| v.rollout_id != rollout_id || v.host != host.host);
+        if let Some(version) = stray {
+            return Err(StoreError::InvalidValue {
+                doing: doing(),
+                message: format!(
+                    "a verified version of rollout {} on {} recorded for rollout {rollout_id} on {}",
+                    version.rollout_id, version.host, host.host
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn hex_prefix(hex: &str, max_digits: usize) -> Option<String> {

@@ -35,6 +35,8 @@ pub enum ImportError {
     Path { path: PathBuf, source: std::io::Error },
     #[error("the state database: {0}")]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Source(#[from] crate::SourceError),
 }
 
 /// Reads every file, then imports every advisory read. A store error mid-way leaves the

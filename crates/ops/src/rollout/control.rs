@@ -130,10 +130,8 @@ pub async fn request(
             entries.push(JournalRecord::Event(event.clone()).to_entry(now, None));
             events.push(event);
         }
-        let phase = PhaseUpdate {
-            phase: stored_phase(&loaded.machine).to_owned(),
-            at_unix: (now / 1000) as i64,
-        };
+        let phase =
+            PhaseUpdate { phase: stored_phase(&loaded.machine), at_unix: (now / 1000) as i64 };
         let verified = changed_hosts_verified(&id, &loaded.plan, &loaded.machine, &events);
         store
             .append_journal_verified(&lease, &entries, Some(&phase), &verified)

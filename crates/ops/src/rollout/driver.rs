@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use model::plan::Plan;
 use rollout::{Action, Config, Event, HostState, Input, Millis, Phase, Rollout};
-use store::{Claim, Lease, PhaseUpdate, RolloutRow, Store, StoreError, VerifiedHost};
+use store::{Claim, Lease, PhaseUpdate, RolloutPhase, RolloutRow, Store, StoreError, VerifiedHost};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::RolloutError;
@@ -301,10 +301,7 @@ impl Driver<'_> {
             entries.push(JournalRecord::Event(event.clone()).to_entry(now, event_host.as_deref()));
             events.push(event);
         }
-        let phase = PhaseUpdate {
-            phase: stored_phase(self.machine).to_owned(),
-            at_unix: (now / 1000) as i64,
-        };
+        let phase = PhaseUpdate { phase: stored_phase(self.machine), at_unix: (now / 1000) as i64 };
         let verified =
             changed_hosts_verified(&self.lease.rollout_id, self.plan, self.machine, &events);
         self.store
@@ -362,11 +359,24 @@ pub(crate) fn lost(error: StoreError) -> RolloutError {
 /// The phase the store keeps, which decides whether the rollout claims its hosts: a finished
 /// rollout that a rollback or a reconcile by hand reopened is running again until its hosts
 /// are final.
-pub(crate) fn stored_phase(machine: &Rollout) -> &'static str {
+pub(crate) fn stored_phase(machine: &Rollout) -> RolloutPhase {
     if machine.phase().is_final() && !machine.is_settled() {
-        phase_name(Phase::Running)
+        store_phase(Phase::Running)
     } else {
-        phase_name(machine.phase())
+        store_phase(machine.phase())
+    }
+}
+
+/// A phase as the store keeps it; its text is [`phase_name`]'s (a test below checks).
+fn store_phase(phase: Phase) -> RolloutPhase {
+    match phase {
+        Phase::NotStarted => RolloutPhase::NotStarted,
+        Phase::Running => RolloutPhase::Running,
+        Phase::Paused => RolloutPhase::Paused,
+        Phase::Stopping => RolloutPhase::Stopping,
+        Phase::Completed => RolloutPhase::Completed,
+        Phase::Halted => RolloutPhase::Halted,
+        Phase::Cancelled => RolloutPhase::Cancelled,
     }
 }
 
@@ -393,4 +403,30 @@ pub(crate) fn now_ms() -> Millis {
 
 pub(crate) fn now_unix() -> i64 {
     (now_ms() / 1000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use rollout::Phase;
+
+    use super::{phase_name, store_phase};
+
+    /// The store keeps the text databases have always held, and the phases it counts as
+    /// finished (claiming no host) are the final ones.
+    #[test]
+    fn stored_phases_keep_their_names() {
+        let phases = [
+            Phase::NotStarted,
+            Phase::Running,
+            Phase::Paused,
+            Phase::Stopping,
+            Phase::Completed,
+            Phase::Halted,
+            Phase::Cancelled,
+        ];
+        for phase in phases {
+            assert_eq!(store_phase(phase).as_str(), phase_name(phase));
+            assert_eq!(store_phase(phase).is_finished(), phase.is_final(), "{phase:?}");
+        }
+    }
 }

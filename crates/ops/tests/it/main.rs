@@ -5,6 +5,7 @@
 mod assess_local;
 mod audit;
 mod baselines;
+mod context;
 mod driver;
 mod driver_outcomes;
 mod legacy_db;

@@ -6,9 +6,10 @@ use model::advisory::{Advisory, AdvisoryFormat};
 use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
-use crate::StoreError;
-use crate::advisory_records::{ADVISORY_FORMAT, AdvisoryImportCounts, NewAdvisory, StoredAdvisory};
 use crate::error::QueryContext;
+use crate::{
+    ADVISORY_FORMAT, Advisories, AdvisoryImportCounts, NewAdvisory, StoreError, StoredAdvisory,
+};
 
 const COLUMNS: &str = "body, body_format, source_file, imported_at";
 
@@ -21,8 +22,9 @@ const ADVISORIES_PER_TRANSACTION: usize = 1_000;
 const PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(10);
 const PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 
-impl Sqlite {
-    pub(crate) async fn import_advisories(
+#[async_trait::async_trait]
+impl Advisories for Sqlite {
+    async fn import_advisories(
         &self,
         advisories: &[NewAdvisory<'_>],
         imported_at_unix: i64,
@@ -46,6 +48,38 @@ impl Sqlite {
         Ok(counts)
     }
 
+    async fn advisories(&self) -> Result<Vec<StoredAdvisory>, StoreError> {
+        let doing = || "reading the advisories".to_owned();
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM advisories ORDER BY id, format"))
+            .fetch_all(&self.pool)
+            .await
+            .doing(doing)?;
+        rows.iter().map(|row| stored_advisory(row, &doing)).collect()
+    }
+
+    async fn advisories_by_id(&self, id: &str) -> Result<Vec<StoredAdvisory>, StoreError> {
+        let doing = || format!("reading advisory {id}");
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM advisories WHERE id = $1
+             UNION
+             SELECT {COLUMNS} FROM advisories WHERE (id, format) IN
+                 (SELECT advisory_id, advisory_format FROM advisory_cves WHERE cve = $1)"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .doing(doing)?;
+        let mut found: Vec<StoredAdvisory> =
+            rows.iter().map(|row| stored_advisory(row, &doing)).collect::<Result<_, _>>()?;
+        found.sort_by(|a, b| {
+            (&a.advisory.id, a.advisory.format.as_str())
+                .cmp(&(&b.advisory.id, b.advisory.format.as_str()))
+        });
+        Ok(found)
+    }
+}
+
+impl Sqlite {
     /// One transaction. The bodies are written as JSON before it begins, so the write lock is
     /// held for the statements alone, and it begins IMMEDIATE: the lock is taken before the
     /// reads that count, as a read lock upgraded later could be refused outright by a writer
@@ -136,39 +170,6 @@ impl Sqlite {
         }
         transaction.commit().await.doing(doing)?;
         Ok(counts)
-    }
-
-    pub(crate) async fn advisories(&self) -> Result<Vec<StoredAdvisory>, StoreError> {
-        let doing = || "reading the advisories".to_owned();
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM advisories ORDER BY id, format"))
-            .fetch_all(&self.pool)
-            .await
-            .doing(doing)?;
-        rows.iter().map(|row| stored_advisory(row, &doing)).collect()
-    }
-
-    pub(crate) async fn advisories_by_id(
-        &self,
-        id: &str,
-    ) -> Result<Vec<StoredAdvisory>, StoreError> {
-        let doing = || format!("reading advisory {id}");
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM advisories WHERE id = $1
-             UNION
-             SELECT {COLUMNS} FROM advisories WHERE (id, format) IN
-                 (SELECT advisory_id, advisory_format FROM advisory_cves WHERE cve = $1)"
-        ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .doing(doing)?;
-        let mut found: Vec<StoredAdvisory> =
-            rows.iter().map(|row| stored_advisory(row, &doing)).collect::<Result<_, _>>()?;
-        found.sort_by(|a, b| {
-            (&a.advisory.id, a.advisory.format.as_str())
-                .cmp(&(&b.advisory.id, b.advisory.format.as_str()))
-        });
-        Ok(found)
     }
 }
 

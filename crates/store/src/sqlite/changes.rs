@@ -1,23 +1,27 @@
-//! Change journals and the scheduler's window claims in SQLite. A change entry is appended in a
-//! write transaction taken up front, after the caller's check of the journal as it is then, so
-//! two people acting at once are checked one after the other (two requests cannot both pass).
+//! Change journals and change windows in SQLite. A change entry is appended in a write
+//! transaction taken up front, after the caller's check of the journal as it is then, so two
+//! people acting at once are checked one after the other (two requests cannot both pass). A
+//! window is claimed by insert-if-absent: exactly one scheduler gets it.
 
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
-use crate::StoreError;
-use crate::change_records::{ChangeEntry, NewChangeEntry, WindowClaim};
 use crate::error::QueryContext;
 use crate::journal_chain::{self, GENESIS_HASH};
-use crate::rollout_records::NewJournalEntry;
+use crate::validate::Checked;
+use crate::{
+    AcceptChange, ChangeEntry, Changes, NewChangeEntry, NewJournalEntry, StoreError, WindowClaim,
+};
 
-impl Sqlite {
-    pub(crate) async fn append_change(
+#[async_trait::async_trait]
+impl Changes for Sqlite {
+    async fn append_change(
         &self,
+        _: Checked,
         plan_id: &str,
         entry: &NewChangeEntry,
-        accept: &(dyn Fn(&[ChangeEntry]) -> Result<(), String> + Sync),
+        accept: &AcceptChange<'_>,
     ) -> Result<Result<i64, String>, StoreError> {
         let doing = || format!("recording a {} of the change of plan {plan_id}", entry.kind);
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
@@ -69,10 +73,7 @@ impl Sqlite {
         Ok(Ok(new.seq))
     }
 
-    pub(crate) async fn change_journal(
-        &self,
-        plan_id: &str,
-    ) -> Result<Vec<ChangeEntry>, StoreError> {
+    async fn change_journal(&self, plan_id: &str) -> Result<Vec<ChangeEntry>, StoreError> {
         let doing = || format!("reading the change journal of plan {plan_id}");
         let rows = sqlx::query(
             "SELECT seq, at_ms, kind, actor, body, prev_hash, hash FROM change_journal
@@ -85,7 +86,7 @@ impl Sqlite {
         rows.iter().map(|row| change_entry(row, &doing)).collect()
     }
 
-    pub(crate) async fn claim_window(
+    async fn claim_window(
         &self,
         environment: &str,
         window_start_unix: i64,
@@ -109,28 +110,7 @@ impl Sqlite {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(crate) async fn claim_notice(
-        &self,
-        key: &str,
-        owner: &str,
-        now_unix: i64,
-    ) -> Result<bool, StoreError> {
-        let doing = || format!("claiming the notice {key}");
-        // One statement decides, as for windows: of two schedulers, exactly one sends it.
-        let inserted = sqlx::query(
-            "INSERT INTO notification_notices (key, claimed_at, claimed_by) VALUES ($1, $2, $3)
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(now_unix)
-        .bind(owner)
-        .execute(&self.pool)
-        .await
-        .doing(doing)?;
-        Ok(inserted.rows_affected() == 1)
-    }
-
-    pub(crate) async fn record_window(
+    async fn record_window(
         &self,
         environment: &str,
         window_start_unix: i64,
@@ -154,7 +134,7 @@ impl Sqlite {
         Ok(())
     }
 
-    pub(crate) async fn window_claims(&self) -> Result<Vec<WindowClaim>, StoreError> {
+    async fn window_claims(&self) -> Result<Vec<WindowClaim>, StoreError> {
         let doing = || "reading the scheduler's window claims".to_owned();
         let rows = sqlx::query(
             "SELECT environment, window_start, claimed_at, owner, plan_id, rollout_id, outcome

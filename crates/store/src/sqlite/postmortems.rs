@@ -1,24 +1,25 @@
-//! Postmortems and notification deliveries in SQLite. Opening and closing a postmortem write
-//! its row and its record entry in one transaction, so the record never misses an action.
+//! Postmortems in SQLite. Opening and closing a postmortem write its row and its record entry
+//! in one transaction, so the record never misses an action.
 
 use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
-use crate::StoreError;
 use crate::error::QueryContext;
 use crate::journal_chain::{self, postmortem_genesis};
-use crate::postmortem_records::{
-    NewPostmortem, NotificationRecord, Opened, PostmortemClosure, PostmortemEvent,
-    StoredNotification, StoredPostmortem, redact_fields,
+use crate::validate::Checked;
+use crate::{
+    JournalCheck, JournalEntry, NewJournalEntry, NewPostmortem, Opened, PostmortemClosure,
+    PostmortemEvent, Postmortems, StoreError, StoredPostmortem,
 };
-use crate::rollout_records::{JournalCheck, JournalEntry, NewJournalEntry};
 
 const POSTMORTEM_COLUMNS: &str = "id, subject_kind, subject_ref, title, hosts, owner, opened_at, \
      opened_by, due_at, root_cause, actions, closed_at, closed_by";
 
-impl Sqlite {
-    pub(crate) async fn open_postmortem(
+#[async_trait::async_trait]
+impl Postmortems for Sqlite {
+    async fn open_postmortem(
         &self,
+        _: Checked,
         new: &NewPostmortem,
         body_json: &str,
     ) -> Result<Opened, StoreError> {
@@ -74,8 +75,9 @@ impl Sqlite {
         Ok(Opened::Opened(stored))
     }
 
-    pub(crate) async fn close_postmortem(
+    async fn close_postmortem(
         &self,
+        _: Checked,
         id: i64,
         closure: &PostmortemClosure,
         body_json: &str,
@@ -156,7 +158,7 @@ impl Sqlite {
         Ok(stored)
     }
 
-    pub(crate) async fn postmortem(&self, id: i64) -> Result<Option<StoredPostmortem>, StoreError> {
+    async fn postmortem(&self, id: i64) -> Result<Option<StoredPostmortem>, StoreError> {
         let doing = || format!("reading postmortem {id}");
         let row =
             sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems WHERE id = $1"))
@@ -167,7 +169,7 @@ impl Sqlite {
         row.map(|row| postmortem(&row, &doing)).transpose()
     }
 
-    pub(crate) async fn postmortems(&self) -> Result<Vec<StoredPostmortem>, StoreError> {
+    async fn postmortems(&self) -> Result<Vec<StoredPostmortem>, StoreError> {
         let doing = || "listing postmortems".to_owned();
         let rows =
             sqlx::query(&format!("SELECT {POSTMORTEM_COLUMNS} FROM postmortems ORDER BY id"))
@@ -177,10 +179,7 @@ impl Sqlite {
         rows.iter().map(|row| postmortem(row, &doing)).collect()
     }
 
-    pub(crate) async fn postmortem_events(
-        &self,
-        id: i64,
-    ) -> Result<Vec<PostmortemEvent>, StoreError> {
+    async fn postmortem_events(&self, id: i64) -> Result<Vec<PostmortemEvent>, StoreError> {
         let doing = || format!("reading the record of postmortem {id}");
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, body, prev_hash, hash FROM postmortem_events
@@ -207,10 +206,7 @@ impl Sqlite {
 
     /// The chain of a postmortem's record, checked from the genesis its opening makes;
     /// `None` when the record was begun before records were chained.
-    pub(crate) async fn verify_postmortem(
-        &self,
-        id: i64,
-    ) -> Result<Option<JournalCheck>, StoreError> {
+    async fn verify_postmortem(&self, id: i64) -> Result<Option<JournalCheck>, StoreError> {
         let Some(stored) = self.postmortem(id).await? else {
             return Err(StoreError::UnknownPostmortem { id });
         };
@@ -231,148 +227,6 @@ impl Sqlite {
             })
             .collect();
         Ok(Some(journal_chain::verify(&postmortem_genesis(&stored), &entries)))
-    }
-
-    pub(crate) async fn record_notification(
-        &self,
-        record: &NotificationRecord,
-    ) -> Result<i64, StoreError> {
-        let doing = || format!("recording a notification to {}", record.target);
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
-        let last = sqlx::query(
-            "SELECT chain_seq, hash FROM notifications WHERE chain_seq IS NOT NULL
-             ORDER BY chain_seq DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *transaction)
-        .await
-        .doing(doing)?;
-        let (last_seq, last_hash) = match &last {
-            Some(row) => (get(row, "chain_seq", &doing)?, get(row, "hash", &doing)?),
-            None => (0, journal_chain::GENESIS_HASH.to_owned()),
-        };
-        let chained = journal_chain::chain(last_seq, &last_hash, &[notification_entry(record)]);
-        let row = sqlx::query(
-            "INSERT INTO notifications
-                 (at, kind, subject, channel, target, key_id, delivered, error, event,
-                  chain_seq, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(record.at_unix)
-        .bind(&record.kind)
-        .bind(&record.subject)
-        .bind(&record.channel)
-        .bind(&record.target)
-        .bind(&record.key_id)
-        .bind(record.error.is_none())
-        .bind(&record.error)
-        .bind(&record.event_json)
-        .bind(chained[0].seq)
-        .bind(&chained[0].prev_hash)
-        .bind(&chained[0].hash)
-        .fetch_one(&mut *transaction)
-        .await
-        .doing(doing)?;
-        let id = get(&row, "id", &doing)?;
-        transaction.commit().await.doing(doing)?;
-        Ok(id)
-    }
-
-    /// The chain of the notification record, and its hashes in order: the rows written since
-    /// the record was chained.
-    pub(crate) async fn verify_notifications(
-        &self,
-    ) -> Result<(JournalCheck, Vec<String>), StoreError> {
-        let doing = || "checking the notification record".to_owned();
-        let rows = sqlx::query(
-            "SELECT at, kind, subject, channel, target, key_id, error, event,
-                    chain_seq, prev_hash, hash
-             FROM notifications WHERE chain_seq IS NOT NULL ORDER BY chain_seq",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .doing(doing)?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let entry = notification_entry(&notification_record(row, &doing)?);
-            entries.push(JournalEntry {
-                seq: get(row, "chain_seq", &doing)?,
-                at_ms: entry.at_ms,
-                kind: entry.kind,
-                host: entry.host,
-                body_json: entry.body_json,
-                prev_hash: get(row, "prev_hash", &doing)?,
-                hash: get(row, "hash", &doing)?,
-            });
-        }
-        let hashes = entries.iter().map(|e| e.hash.clone()).collect();
-        Ok((journal_chain::verify(journal_chain::GENESIS_HASH, &entries), hashes))
-    }
-
-    pub(crate) async fn notifications(&self) -> Result<Vec<StoredNotification>, StoreError> {
-        let doing = || "listing notifications".to_owned();
-        let rows = sqlx::query(
-            "SELECT id, at, kind, subject, channel, target, key_id, error, event FROM notifications
-             ORDER BY at, id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .doing(doing)?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredNotification {
-                    id: get(row, "id", &doing)?,
-                    record: notification_record(row, &doing)?,
-                })
-            })
-            .collect()
-    }
-}
-
-impl Sqlite {
-    /// Redacts the webhook deliveries recorded before migration 0010, which hold whole URLs:
-    /// each gets its key id, from its URL, and its target and error lose every URL's path.
-    /// Nothing to do, the usual case, costs one look at an empty index.
-    ///
-    /// The old text is overwritten on disk too (`secure_delete`), and the write-ahead log that
-    /// still held it is emptied; copies of the file made before are out of reach.
-    pub(crate) async fn redact_recorded_webhooks(&self) -> Result<(), StoreError> {
-        let doing = || "redacting the webhook URLs of notifications recorded before".to_owned();
-        let rows = sqlx::query(
-            "SELECT id, target, error FROM notifications
-             WHERE channel = 'webhook' AND key_id IS NULL",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .doing(doing)?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut connection = self.pool.acquire().await.doing(doing)?;
-        sqlx::query("PRAGMA secure_delete = ON").execute(&mut *connection).await.doing(doing)?;
-        let mut transaction = sqlx::Connection::begin(&mut *connection).await.doing(doing)?;
-        for row in &rows {
-            let id: i64 = get(row, "id", &doing)?;
-            let target: String = get(row, "target", &doing)?;
-            let error: Option<String> = get(row, "error", &doing)?;
-            let (target, key_id, error) = redact_fields("webhook", &target, None, error.as_deref());
-            sqlx::query(
-                "UPDATE notifications SET target = $2, key_id = $3, error = $4
-                 WHERE id = $1 AND key_id IS NULL",
-            )
-            .bind(id)
-            .bind(&target)
-            .bind(&key_id)
-            .bind(&error)
-            .execute(&mut *transaction)
-            .await
-            .doing(doing)?;
-        }
-        transaction.commit().await.doing(doing)?;
-        // The log's copies of the old pages go too. Another process reading at this moment
-        // keeps it from being emptied now; a later checkpoint will.
-        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *connection).await;
-        sqlx::query("PRAGMA secure_delete = OFF").execute(&mut *connection).await.doing(doing)?;
-        Ok(())
     }
 }
 
@@ -407,40 +261,5 @@ fn record_entry(at_unix: i64, actor: &str, action: &str, body_json: &str) -> New
         kind: action.to_owned(),
         host: Some(actor.to_owned()),
         body_json: body_json.to_owned(),
-    }
-}
-
-/// A delivery's record from its row.
-fn notification_record(
-    row: &SqliteRow,
-    doing: &dyn Fn() -> String,
-) -> Result<NotificationRecord, StoreError> {
-    Ok(NotificationRecord {
-        at_unix: get(row, "at", doing)?,
-        kind: get(row, "kind", doing)?,
-        subject: get(row, "subject", doing)?,
-        channel: get(row, "channel", doing)?,
-        target: get(row, "target", doing)?,
-        key_id: get(row, "key_id", doing)?,
-        error: get(row, "error", doing)?,
-        event_json: get(row, "event", doing)?,
-    })
-}
-
-/// A delivery as the chain hashes it: its time (Unix seconds), its event's kind, its target in
-/// the host's place, and the rest as one JSON object (serde_json's map: keys sorted).
-fn notification_entry(record: &NotificationRecord) -> NewJournalEntry {
-    let rest = serde_json::json!({
-        "subject": record.subject,
-        "channel": record.channel,
-        "key_id": record.key_id,
-        "error": record.error,
-        "event": record.event_json,
-    });
-    NewJournalEntry {
-        at_ms: record.at_unix,
-        kind: record.kind.clone(),
-        host: Some(record.target.clone()),
-        body_json: rest.to_string(),
     }
 }

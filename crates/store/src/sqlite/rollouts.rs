@@ -1,17 +1,21 @@
-//! Plans, rollouts and rollout leases in SQLite. Ids and JSON arrive checked (`validate.rs`);
-//! lookups by prefix arrive as lowercase hex prefixes.
+//! Rollouts and their leases in SQLite: a rollout is created in one write transaction with its
+//! host claims and first journal entries; a lease is claimed, renewed and released by
+//! statements whose condition decides, under a fencing token. Ids and JSON arrive checked
+//! (`validate.rs`); lookups by prefix arrive as lowercase hex prefixes. The journal is in
+//! `rollouts/journal.rs`, the verified versions in `rollouts/verified.rs`.
+
+mod journal;
+mod verified;
 
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Sqlite as Db, Transaction};
 
-use super::journal::{claims_of, insert_entries};
-use super::{Sqlite, get};
-use crate::StoreError;
-use crate::error::QueryContext;
+use super::{Sqlite, check_unique, get, prefix_len};
+use crate::error::{HostClaim, QueryContext};
 use crate::journal_chain::{self, CHAIN_VERSION, RolloutHeader};
-use crate::rollout_records::{
-    Claim, Lease, NewRollout, ROLLOUT_CREATED_PHASE, RolloutRow, StoredPlan, StoredPlanSummary,
-};
+use crate::validate::Checked;
+use crate::{Claim, Lease, NewRollout, RolloutPhase, RolloutRow, Rollouts, StoreError};
 
 /// The columns `rollout_row` reads; a macro so that every query stays a `&'static str`.
 macro_rules! rollout_columns {
@@ -25,83 +29,9 @@ macro_rules! rollout_columns {
 /// may be released in between, which one more try settles.
 const LEASE_ATTEMPTS: usize = 3;
 
-impl Sqlite {
-    pub(crate) async fn save_plan(
-        &self,
-        id: &str,
-        created_at_unix: i64,
-        body_json: &str,
-    ) -> Result<(), StoreError> {
-        let doing = || format!("saving plan {id}");
-        // Insert-if-absent, then compare: one statement decides, so two processes saving the
-        // same plan at once both succeed and neither overwrites the other.
-        let inserted = sqlx::query(
-            "INSERT INTO plans (id, created_at, body) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(created_at_unix)
-        .bind(body_json)
-        .execute(&self.pool)
-        .await
-        .doing(doing)?;
-        if inserted.rows_affected() == 1 {
-            return Ok(());
-        }
-        let stored: String = sqlx::query_scalar("SELECT body FROM plans WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await
-            .doing(doing)?;
-        if stored == body_json {
-            Ok(())
-        } else {
-            Err(StoreError::PlanConflict { id: id.to_owned() })
-        }
-    }
-
-    pub(crate) async fn plan(&self, prefix: &str) -> Result<Option<StoredPlan>, StoreError> {
-        let doing = || format!("reading plan {prefix}");
-        // The count of all matches comes with the first one, in one statement: window
-        // functions run before LIMIT.
-        let row = sqlx::query(
-            "SELECT id, created_at, body, COUNT(*) OVER () AS n_matches
-             FROM plans WHERE substr(id, 1, $2) = $1
-             ORDER BY id LIMIT 1",
-        )
-        .bind(prefix)
-        .bind(prefix_len(prefix))
-        .fetch_optional(&self.pool)
-        .await
-        .doing(doing)?;
-        let Some(row) = row else { return Ok(None) };
-        // Plan ids all have the same length, so an exact id never matches more than itself.
-        check_unique(&row, "plan", prefix, &doing)?;
-        Ok(Some(StoredPlan {
-            id: get(&row, "id", &doing)?,
-            created_at_unix: get(&row, "created_at", &doing)?,
-            body_json: get(&row, "body", &doing)?,
-        }))
-    }
-
-    pub(crate) async fn plans(&self) -> Result<Vec<StoredPlanSummary>, StoreError> {
-        let doing = || "listing plans".to_owned();
-        let rows =
-            sqlx::query("SELECT id, created_at FROM plans ORDER BY created_at DESC, id DESC")
-                .fetch_all(&self.pool)
-                .await
-                .doing(doing)?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredPlanSummary {
-                    id: get(row, "id", &doing)?,
-                    created_at_unix: get(row, "created_at", &doing)?,
-                })
-            })
-            .collect()
-    }
-
-    pub(crate) async fn create_rollout(&self, rollout: &NewRollout) -> Result<(), StoreError> {
+#[async_trait::async_trait]
+impl Rollouts for Sqlite {
+    async fn create_rollout(&self, _: Checked, rollout: &NewRollout) -> Result<(), StoreError> {
         let doing = || format!("creating rollout {} of plan {}", rollout.id, rollout.plan_id);
         // One write transaction, taken up front, decides: the plan has no rollout yet (unless
         // again), none of the hosts is claimed by an unfinished rollout, then the row, its hosts
@@ -118,10 +48,11 @@ impl Sqlite {
             .await
             .doing(doing)?;
             if let Some(row) = earlier {
+                let rollout_id: String = get(&row, "id", &doing)?;
                 return Err(StoreError::PlanAlreadyRun {
                     plan_id: rollout.plan_id.clone(),
-                    rollout_id: get(&row, "id", &doing)?,
-                    phase: get(&row, "phase", &doing)?,
+                    phase: phase_column(&row, &rollout_id, &doing)?,
+                    rollout_id,
                 });
             }
         }
@@ -137,7 +68,7 @@ impl Sqlite {
         .bind(&rollout.plan_id)
         .bind(rollout.created_at_unix)
         .bind(&rollout.config_json)
-        .bind(ROLLOUT_CREATED_PHASE)
+        .bind(RolloutPhase::Created.as_str())
         .bind(CHAIN_VERSION)
         .execute(&mut *transaction)
         .await
@@ -170,13 +101,13 @@ impl Sqlite {
             };
             let genesis = header.genesis().expect("the current chain version has a genesis");
             let entries = journal_chain::chain(0, &genesis, &rollout.first_entries);
-            insert_entries(&mut transaction, &rollout.id, &entries, &doing).await?;
+            journal::insert_entries(&mut transaction, &rollout.id, &entries, &doing).await?;
         }
         transaction.commit().await.doing(doing)?;
         Ok(())
     }
 
-    pub(crate) async fn rollout(&self, prefix: &str) -> Result<Option<RolloutRow>, StoreError> {
+    async fn rollout(&self, _: Checked, prefix: &str) -> Result<Option<RolloutRow>, StoreError> {
         let doing = || format!("reading rollout {prefix}");
         // Rollout ids differ in length, so one can be the beginning of another: an exact match
         // sorts first and wins.
@@ -200,7 +131,7 @@ impl Sqlite {
         Ok(Some(rollout))
     }
 
-    pub(crate) async fn rollouts(&self) -> Result<Vec<RolloutRow>, StoreError> {
+    async fn rollouts(&self) -> Result<Vec<RolloutRow>, StoreError> {
         let doing = || "listing rollouts".to_owned();
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -213,8 +144,9 @@ impl Sqlite {
         rows.iter().map(|row| rollout_row(row, &doing)).collect()
     }
 
-    pub(crate) async fn claim_rollout(
+    async fn claim_rollout(
         &self,
+        _: Checked,
         id: &str,
         owner: &str,
         now_unix: i64,
@@ -266,8 +198,9 @@ impl Sqlite {
         })
     }
 
-    pub(crate) async fn renew_rollout_lease(
+    async fn renew_rollout_lease(
         &self,
+        _: Checked,
         lease: &Lease,
         until_unix: i64,
     ) -> Result<Lease, StoreError> {
@@ -291,7 +224,7 @@ impl Sqlite {
         Err(self.lease_lost(lease, &doing).await)
     }
 
-    pub(crate) async fn release_rollout(&self, lease: &Lease) -> Result<bool, StoreError> {
+    async fn release_rollout(&self, lease: &Lease) -> Result<bool, StoreError> {
         let doing = || format!("releasing rollout {} for {}", lease.rollout_id, lease.owner);
         let released = sqlx::query(
             "UPDATE rollouts SET owner = NULL, lease_expires = NULL
@@ -314,7 +247,9 @@ impl Sqlite {
             }),
         }
     }
+}
 
+impl Sqlite {
     /// The error for a write under `lease` that the row no longer carries: lost, with whoever
     /// holds the rollout now.
     pub(super) async fn lease_lost(
@@ -355,12 +290,13 @@ impl Sqlite {
 }
 
 fn rollout_row(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<RolloutRow, StoreError> {
+    let id: String = get(row, "id", doing)?;
     Ok(RolloutRow {
-        id: get(row, "id", doing)?,
+        phase: phase_column(row, &id, doing)?,
+        id,
         plan_id: get(row, "plan_id", doing)?,
         created_at_unix: get(row, "created_at", doing)?,
         config_json: get(row, "config", doing)?,
-        phase: get(row, "phase", doing)?,
         updated_at_unix: get(row, "updated_at", doing)?,
         owner: get(row, "owner", doing)?,
         lease_expires_unix: get(row, "lease_expires", doing)?,
@@ -369,26 +305,54 @@ fn rollout_row(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<RolloutRow
     })
 }
 
-/// Fails with [`StoreError::AmbiguousId`] when the row's `n_matches` says the prefix matched
-/// more than one id.
-fn check_unique(
-    row: &SqliteRow,
-    kind: &'static str,
-    prefix: &str,
-    doing: &dyn Fn() -> String,
-) -> Result<(), StoreError> {
-    let n_matches: i64 = get(row, "n_matches", doing)?;
-    if n_matches > 1 {
-        return Err(StoreError::AmbiguousId {
-            kind,
-            prefix: prefix.to_owned(),
-            n_matches: n_matches.unsigned_abs(),
-        });
+/// Which of `hosts` are claimed by unfinished rollouts (other than `except`), with the
+/// rollout and its phase; sorted by host.
+async fn claims_of(
+    transaction: &mut Transaction<'_, Db>,
+    hosts: &[String],
+    except: Option<&str>,
+    doing: &(dyn Fn() -> String + Sync),
+) -> Result<Vec<HostClaim>, StoreError> {
+    let mut claims = Vec::new();
+    for host in hosts {
+        let rows = sqlx::query(
+            "SELECT rollouts.id, rollouts.phase FROM rollout_hosts
+             JOIN rollouts ON rollouts.id = rollout_hosts.rollout_id
+             WHERE rollout_hosts.host = $1
+               AND rollouts.phase NOT IN ($2, $3, $4)
+               AND rollouts.id IS NOT $5
+             ORDER BY rollouts.created_at, rollouts.id",
+        )
+        .bind(host)
+        .bind(RolloutPhase::FINISHED[0].as_str())
+        .bind(RolloutPhase::FINISHED[1].as_str())
+        .bind(RolloutPhase::FINISHED[2].as_str())
+        .bind(except)
+        .fetch_all(&mut **transaction)
+        .await
+        .doing(doing)?;
+        for row in &rows {
+            let rollout_id: String = get(row, "id", doing)?;
+            claims.push(HostClaim {
+                host: host.clone(),
+                phase: phase_column(row, &rollout_id, doing)?,
+                rollout_id,
+            });
+        }
     }
-    Ok(())
+    Ok(claims)
 }
 
-/// A prefix's length for `substr`: prefixes are ASCII hex, so bytes are characters.
-fn prefix_len(prefix: &str) -> i64 {
-    i64::try_from(prefix.len()).unwrap_or(i64::MAX)
+/// A row's `phase` column, of rollout `rollout_id`: text this patchctl does not know as a
+/// phase is a corrupt row.
+fn phase_column(
+    row: &SqliteRow,
+    rollout_id: &str,
+    doing: &dyn Fn() -> String,
+) -> Result<RolloutPhase, StoreError> {
+    let text: String = get(row, "phase", doing)?;
+    text.parse().map_err(|message| StoreError::CorruptRow {
+        doing: doing(),
+        message: format!("rollout {rollout_id}: {message}"),
+    })
 }

@@ -12,7 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use store::{Claim, Lease, NewJournalEntry, NewRollout, PhaseUpdate, Store, StoreError};
+use store::{
+    Claim, Lease, NewJournalEntry, NewRollout, PhaseUpdate, RolloutPhase, Store, StoreError,
+};
 
 use crate::rollouts::plan_id;
 
@@ -140,7 +142,7 @@ async fn step(world: &mut World, process: &mut Process, rng: &mut Rng) -> Result
             let current = world.granted[&lease.rollout_id];
             // The driver writes its phase with every entry: running, which reopens a finished
             // rollout (a rollback or reconcile by hand), if none of its hosts is taken since.
-            let running = PhaseUpdate { phase: "running".to_owned(), at_unix: world.now };
+            let running = PhaseUpdate { phase: RolloutPhase::Running, at_unix: world.now };
             let reopens = world.finished.contains(&lease.rollout_id);
             let taken = hosts
                 .iter()
@@ -194,8 +196,9 @@ async fn step(world: &mut World, process: &mut Process, rng: &mut Rng) -> Result
         // Finish or cancel the rollout it drives.
         6 => {
             let Some(lease) = process.lease.clone() else { return Ok(()) };
-            let phase = if rng.below(2) == 0 { "completed" } else { "cancelled" };
-            let update = PhaseUpdate { phase: phase.to_owned(), at_unix: world.now };
+            let phase =
+                if rng.below(2) == 0 { RolloutPhase::Completed } else { RolloutPhase::Cancelled };
+            let update = PhaseUpdate { phase, at_unix: world.now };
             let current = world.granted[&lease.rollout_id];
             match world.store.append_journal(&lease, &[], Some(&update)).await {
                 Ok(_) if lease.token == current => {

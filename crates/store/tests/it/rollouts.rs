@@ -2,8 +2,8 @@
 //! rollouts belong to saved plans, and of processes racing for a lease exactly one wins.
 
 use store::{
-    Claim, HostClaim, Lease, NewJournalEntry, NewRollout, PhaseUpdate, ROLLOUT_CREATED_PHASE,
-    RolloutRow, Store, StoreError, StoredPlanSummary,
+    Claim, HostClaim, Lease, NewJournalEntry, NewRollout, PhaseUpdate, RolloutPhase, RolloutRow,
+    Store, StoreError, StoredPlanSummary,
 };
 
 use crate::{open, sqlite_execute};
@@ -38,8 +38,9 @@ pub(crate) async fn leased(store: &Store, rollout_id: &str) -> Lease {
     claimed(store.claim_rollout(rollout_id, "test", 1000, 60).await.unwrap())
 }
 
+/// A phase update, from the text the `phase` column holds.
 fn phase(phase: &str, at_unix: i64) -> PhaseUpdate {
-    PhaseUpdate { phase: phase.to_owned(), at_unix }
+    PhaseUpdate { phase: phase.parse().unwrap(), at_unix }
 }
 
 fn claimed(claim: Claim) -> Lease {
@@ -108,6 +109,49 @@ async fn a_saved_plan_cannot_be_changed_by_hand() {
 }
 
 #[tokio::test]
+async fn a_phase_reads_back_from_the_text_old_databases_hold_and_unknown_text_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = open(&path).await;
+    store_with_rollout(&store, "aaaaaa01").await;
+    store.close().await;
+    // The texts every release so far wrote, set by hand as an older patchctl left them.
+    for text in [
+        "created",
+        "not_started",
+        "running",
+        "paused",
+        "stopping",
+        "completed",
+        "halted",
+        "cancelled",
+    ] {
+        let sql = format!("UPDATE rollouts SET phase = '{text}' WHERE id = 'aaaaaa01'");
+        assert_eq!(sqlite_execute(&path, &sql).await.unwrap(), 1);
+        let store = open(&path).await;
+        let rollout = store.rollout("aaaaaa01").await.unwrap().unwrap();
+        assert_eq!(rollout.phase.as_str(), text);
+        assert_eq!(
+            rollout.phase.is_finished(),
+            ["completed", "halted", "cancelled"].contains(&text)
+        );
+        store.close().await;
+    }
+    let sql = "UPDATE rollouts SET phase = 'exploded' WHERE id = 'aaaaaa01'";
+    assert_eq!(sqlite_execute(&path, sql).await.unwrap(), 1);
+    let store = open(&path).await;
+    for error in [store.rollout("aaaaaa01").await.unwrap_err(), store.rollouts().await.unwrap_err()]
+    {
+        assert!(matches!(error, StoreError::CorruptRow { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains("rollout aaaaaa01") && message.contains("\"exploded\""),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn rollouts_belong_to_saved_plans() {
     let store = Store::open_in_memory().await.unwrap();
     let plan = plan_id("feed");
@@ -138,7 +182,7 @@ async fn rollouts_belong_to_saved_plans() {
             plan_id: plan.clone(),
             created_at_unix: 10,
             config_json: r#"{"error_budget":1}"#.to_owned(),
-            phase: ROLLOUT_CREATED_PHASE.to_owned(),
+            phase: RolloutPhase::Created,
             updated_at_unix: 10,
             owner: None,
             lease_expires_unix: None,
@@ -257,7 +301,7 @@ async fn a_plan_runs_once_and_a_host_is_claimed_by_one_unfinished_rollout() {
     let error =
         store.create_rollout(&rollout("aaaaaa02", &plan, &["deb1"], false)).await.unwrap_err();
     assert!(
-        matches!(&error, StoreError::PlanAlreadyRun { rollout_id, phase, .. } if rollout_id == "aaaaaa01" && phase == "created"),
+        matches!(&error, StoreError::PlanAlreadyRun { rollout_id, phase, .. } if rollout_id == "aaaaaa01" && phase.as_str() == "created"),
         "{error}"
     );
     // Another plan on a host the first one has not finished with: refused, naming both.
@@ -271,7 +315,7 @@ async fn a_plan_runs_once_and_a_host_is_claimed_by_one_unfinished_rollout() {
         &[HostClaim {
             host: "deb2".into(),
             rollout_id: "aaaaaa01".into(),
-            phase: "created".into()
+            phase: RolloutPhase::Created
         }]
     );
     assert!(error.to_string().contains("deb2 by rollout aaaaaa01 (created)"), "{error}");
@@ -310,7 +354,7 @@ async fn a_plan_runs_once_and_a_host_is_claimed_by_one_unfinished_rollout() {
     // A rollback by hand that would reopen the first rollout while another holds deb2: refused.
     let error = store.append_journal(&lease, &[], Some(&phase("running", 40))).await.unwrap_err();
     assert!(matches!(error, StoreError::HostsClaimed { .. }), "{error}");
-    assert_eq!(store.rollout("aaaaaa01").await.unwrap().unwrap().phase, "completed");
+    assert_eq!(store.rollout("aaaaaa01").await.unwrap().unwrap().phase.as_str(), "completed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -97,7 +97,7 @@ async fn verified_versions_are_written_with_the_entries_that_prove_them() {
 async fn a_failed_append_writes_neither_entries_nor_evidence() {
     let store = Store::open_in_memory().await.unwrap();
     let lease = rollout(&store, "aaaaaa01", &["stage1"]).await;
-    let phase = |phase: &str, at_unix| PhaseUpdate { phase: phase.to_owned(), at_unix };
+    let phase = |phase: &str, at_unix| PhaseUpdate { phase: phase.parse().unwrap(), at_unix };
     store.append_journal(&lease, &[], Some(&phase("completed", 10))).await.unwrap();
     // Another rollout claims stage1; reopening the first one (a rollback by hand) then fails
     // inside the transaction, after its entries and evidence were written there.

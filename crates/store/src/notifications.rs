@@ -1,71 +1,32 @@
-//! The values the store takes and gives back for postmortems, their append-only record of
-//! actions, and notification deliveries: plain data, independent of any database.
+//! Notification deliveries, in a hash-chained record, and the notices the scheduler claimed
+//! before sending: the records, and [`Notifications`], what every backend implements for them.
 
-/// A postmortem to open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPostmortem {
-    /// `rollout`, `advisory`, `emergency` or `other`, as the application names them.
-    pub subject_kind: String,
-    /// The rollout id, advisory or CVE id, or free text.
-    pub subject_ref: String,
-    pub title: String,
-    /// The hosts concerned; empty for the fleet as a whole.
-    pub hosts: Vec<String>,
-    pub owner: Option<String>,
-    pub opened_at_unix: i64,
-    pub opened_by: String,
-    pub due_at_unix: i64,
-}
+use crate::StoreError;
+use crate::rollouts::journal::JournalCheck;
+use crate::validate::Checked;
 
-/// A postmortem as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredPostmortem {
-    pub id: i64,
-    pub subject_kind: String,
-    pub subject_ref: String,
-    pub title: String,
-    pub hosts: Vec<String>,
-    pub owner: Option<String>,
-    pub opened_at_unix: i64,
-    pub opened_by: String,
-    pub due_at_unix: i64,
-    pub root_cause: Option<String>,
-    pub actions: Vec<String>,
-    pub closed_at_unix: Option<i64>,
-    pub closed_by: Option<String>,
-}
+/// Notification deliveries and notices. The methods taking a `Checked` are called through
+/// [`crate::Store`], which checks their arguments first (`validate.rs`).
+#[async_trait::async_trait]
+pub trait Notifications: Send + Sync {
+    /// [`crate::Store::record_notification`], the record redacted and its event checked.
+    async fn record_notification(
+        &self,
+        checked: Checked,
+        record: &NotificationRecord,
+    ) -> Result<i64, StoreError>;
 
-/// What opening a postmortem did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Opened {
-    Opened(StoredPostmortem),
-    /// One about that subject exists already (opened or closed): it is returned unchanged.
-    Exists(StoredPostmortem),
-}
+    /// Every delivery attempt, oldest first.
+    async fn notifications(&self) -> Result<Vec<StoredNotification>, StoreError>;
 
-/// Closing a postmortem: the root cause found, the follow-up actions, who and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostmortemClosure {
-    pub root_cause: String,
-    pub actions: Vec<String>,
-    pub closed_at_unix: i64,
-    pub closed_by: String,
-}
+    /// Checks the hash chain of the notification record (the deliveries written since it was
+    /// chained) and returns it with the chain's hashes, for the audit's anchors.
+    async fn verify_notifications(&self) -> Result<(JournalCheck, Vec<String>), StoreError>;
 
-/// One entry of a postmortem's record: who did what, when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostmortemEvent {
-    pub seq: i64,
-    pub at_unix: i64,
-    pub actor: String,
-    /// `opened`, `closed`.
-    pub action: String,
-    /// The details as JSON.
-    pub body_json: String,
-    /// Its place in the record's hash chain (`journal_chain.rs`, genesis
-    /// `postmortem_genesis`); `None` for entries written before the record was chained.
-    pub prev_hash: Option<String>,
-    pub hash: Option<String>,
+    /// Claims the notice `key` (`model::notification::timing::Notice::key`) for `owner`: true
+    /// for exactly one caller, ever, who then sends it.
+    async fn claim_notice(&self, key: &str, owner: &str, now_unix: i64)
+    -> Result<bool, StoreError>;
 }
 
 /// One delivery attempt of a notification to one recipient.

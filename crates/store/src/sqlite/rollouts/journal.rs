@@ -1,25 +1,27 @@
 //! Rollout journals in SQLite: appended in write transactions taken up front, so concurrent
 //! appenders queue instead of forking the chain, and only under the lease whose fencing token
 //! the row still carries (requests from other processes excepted); read in seq order. The
-//! chain itself is `journal_chain.rs`.
+//! chain itself is `journal_chain.rs`. Entries arrive checked (`validate.rs`).
 
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite as Db, Transaction};
 
 use super::verified::replace_verified;
-use super::{Sqlite, get};
-use crate::error::HostClaim;
+use super::{Sqlite, claims_of, get, phase_column};
 use crate::error::QueryContext;
 use crate::journal_chain::{self, RolloutHeader};
-use crate::rollout_records::{
-    FINISHED_PHASES, JournalEntry, Lease, NewJournalEntry, PhaseUpdate, VerifiedHost,
+use crate::validate::Checked;
+use crate::{
+    JournalCheck, JournalEntry, Lease, NewJournalEntry, PhaseUpdate, RolloutJournals, StoreError,
+    VerifiedHost,
 };
-use crate::{JournalCheck, StoreError};
 
-impl Sqlite {
-    pub(crate) async fn append_journal(
+#[async_trait::async_trait]
+impl RolloutJournals for Sqlite {
+    async fn append_journal(
         &self,
+        _: Checked,
         lease: &Lease,
         entries: &[NewJournalEntry],
         phase: Option<&PhaseUpdate>,
@@ -53,9 +55,8 @@ impl Sqlite {
         let seqs = append_in(&mut transaction, rollout_id, entries, &doing).await?;
         replace_verified(&mut transaction, rollout_id, verified, &doing).await?;
         if let Some(update) = phase {
-            let current: String = get(&row, "phase", &doing)?;
-            let reopens = FINISHED_PHASES.contains(&current.as_str())
-                && !FINISHED_PHASES.contains(&update.phase.as_str());
+            let current = phase_column(&row, rollout_id, &doing)?;
+            let reopens = current.is_finished() && !update.phase.is_finished();
             if reopens {
                 // A finished rollout claims no host; one reopened (a rollback by hand) claims
                 // its hosts again, and may not while another rollout has taken one.
@@ -72,7 +73,7 @@ impl Sqlite {
             }
             sqlx::query("UPDATE rollouts SET phase = $2, updated_at = $3 WHERE id = $1")
                 .bind(rollout_id)
-                .bind(&update.phase)
+                .bind(update.phase.as_str())
                 .bind(update.at_unix)
                 .execute(&mut *transaction)
                 .await
@@ -83,8 +84,9 @@ impl Sqlite {
         Ok(seqs)
     }
 
-    pub(crate) async fn append_request(
+    async fn append_request(
         &self,
+        _: Checked,
         rollout_id: &str,
         entries: &[NewJournalEntry],
     ) -> Result<Vec<i64>, StoreError> {
@@ -95,7 +97,7 @@ impl Sqlite {
         Ok(seqs)
     }
 
-    pub(crate) async fn journal_since(
+    async fn journal_since(
         &self,
         rollout_id: &str,
         after_seq: i64,
@@ -114,10 +116,7 @@ impl Sqlite {
         rows.iter().map(|row| journal_entry(row, &doing)).collect()
     }
 
-    pub(crate) async fn verify_journal(
-        &self,
-        rollout_id: &str,
-    ) -> Result<JournalCheck, StoreError> {
+    async fn verify_journal(&self, rollout_id: &str) -> Result<JournalCheck, StoreError> {
         let doing = || format!("checking the journal of rollout {rollout_id}");
         // One read transaction, so that the header and the entries are of the same moment.
         let mut transaction = self.pool.begin().await.doing(doing)?;
@@ -218,43 +217,6 @@ pub(super) async fn insert_entries(
         })?;
     }
     Ok(())
-}
-
-/// Which of `hosts` are claimed by unfinished rollouts (other than `except`), with the
-/// rollout and its phase; sorted by host.
-pub(super) async fn claims_of(
-    transaction: &mut Transaction<'_, Db>,
-    hosts: &[String],
-    except: Option<&str>,
-    doing: &(dyn Fn() -> String + Sync),
-) -> Result<Vec<HostClaim>, StoreError> {
-    let mut claims = Vec::new();
-    for host in hosts {
-        let rows = sqlx::query(
-            "SELECT rollouts.id, rollouts.phase FROM rollout_hosts
-             JOIN rollouts ON rollouts.id = rollout_hosts.rollout_id
-             WHERE rollout_hosts.host = $1
-               AND rollouts.phase NOT IN ($2, $3, $4)
-               AND rollouts.id IS NOT $5
-             ORDER BY rollouts.created_at, rollouts.id",
-        )
-        .bind(host)
-        .bind(FINISHED_PHASES[0])
-        .bind(FINISHED_PHASES[1])
-        .bind(FINISHED_PHASES[2])
-        .bind(except)
-        .fetch_all(&mut **transaction)
-        .await
-        .doing(doing)?;
-        for row in &rows {
-            claims.push(HostClaim {
-                host: host.clone(),
-                rollout_id: get(row, "id", doing)?,
-                phase: get(row, "phase", doing)?,
-            });
-        }
-    }
-    Ok(claims)
 }
 
 fn journal_entry(row: &SqliteRow, doing: &dyn Fn() -> String) -> Result<JournalEntry, StoreError> {

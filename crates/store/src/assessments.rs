@@ -1,55 +1,41 @@
-//! The values the store takes and gives back: plain data, independent of any database.
+//! Every assessment attempt over time: the records, and [`Assessments`], what every backend
+//! implements for them.
 
 use model::{Assessment, PackageManagerKind, Summary};
+
+use crate::StoreError;
 
 /// The shape of the assessment JSON this version writes: `model::Assessment` as serde writes
 /// it. Stored with each row, so that a later change of the domain type can still read old rows
 /// (with a converter for the old format) instead of failing on them.
 pub const ASSESSMENT_FORMAT: i64 = 1;
 
-/// A host as the inventory and the latest contact describe it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostRow {
-    pub name: String,
-    pub address: String,
-    pub environment: String,
-    /// `None`: unknown yet; an upsert with `None` keeps what is known.
-    pub package_manager: Option<PackageManagerKind>,
-    /// When patchctl saw the host (Unix seconds): `first_seen` on insert, `last_seen` always.
-    pub seen_at_unix: i64,
-}
+/// Assessment attempts, successful or not, of hosts already upserted.
+#[async_trait::async_trait]
+pub trait Assessments: Send + Sync {
+    /// Records one assessment attempt and returns its id. The host must have been upserted.
+    async fn record_assessment(&self, record: &AssessmentRecord) -> Result<String, StoreError>;
 
-/// A host as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredHost {
-    pub name: String,
-    pub address: String,
-    pub environment: String,
-    pub package_manager: Option<PackageManagerKind>,
-    pub first_seen_unix: i64,
-    pub last_seen_unix: i64,
-}
+    /// The latest attempt for each host (or for each of `hosts`), successful or not, by host
+    /// name. Hosts never assessed are absent.
+    async fn latest_assessments(
+        &self,
+        hosts: Option<&[String]>,
+    ) -> Result<Vec<AssessmentSummaryRow>, StoreError>;
 
-/// A pinned SSH host key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinnedHostKey {
-    pub host: String,
-    /// e.g. `ssh-ed25519`.
-    pub key_type: String,
-    /// The key blob in base64, as OpenSSH writes it.
-    pub key: String,
-    /// `SHA256:…`, as `ssh-keygen -l` prints it.
-    pub fingerprint: String,
-    pub pinned_at_unix: i64,
-    /// Who accepted the key: a user name, or `inventory` for a key written in the inventory.
-    pub pinned_by: String,
-}
+    /// A host's attempts, newest first, at most `limit`.
+    async fn history(
+        &self,
+        host: &str,
+        limit: u32,
+    ) -> Result<Vec<AssessmentSummaryRow>, StoreError>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PinOutcome {
-    Pinned,
-    /// That very key was pinned already; nothing changed (its `pinned_at` is kept).
-    AlreadyPinned,
+    /// Every successful assessment of a host in full, oldest first: the snapshots from which
+    /// compliance learns when each pending update was first seen.
+    async fn assessments_of(&self, host: &str) -> Result<Vec<StoredAssessment>, StoreError>;
+
+    /// One attempt in full, with its assessment when it succeeded.
+    async fn assessment(&self, id: &str) -> Result<Option<StoredAssessment>, StoreError>;
 }
 
 /// One attempt to assess a host.

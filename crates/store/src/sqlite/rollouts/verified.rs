@@ -5,12 +5,13 @@
 use sqlx::{Sqlite as Db, Transaction};
 
 use super::{Sqlite, get};
-use crate::StoreError;
 use crate::error::QueryContext;
-use crate::rollout_records::{VerifiedHost, VerifiedVersion};
+use crate::validate::Checked;
+use crate::{StoreError, VerifiedHost, VerifiedVersion, VerifiedVersions};
 
-impl Sqlite {
-    pub(crate) async fn verified_versions(&self) -> Result<Vec<VerifiedVersion>, StoreError> {
+#[async_trait::async_trait]
+impl VerifiedVersions for Sqlite {
+    async fn verified_versions(&self) -> Result<Vec<VerifiedVersion>, StoreError> {
         let doing = || "reading the verified package versions".to_owned();
         // Newest rollout first, like `rollouts`, and each host's versions in the order written.
         let rows = sqlx::query(
@@ -36,7 +37,7 @@ impl Sqlite {
             .collect()
     }
 
-    pub(crate) async fn rollouts_without_verified(&self) -> Result<Vec<String>, StoreError> {
+    async fn rollouts_without_verified(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar(
             "SELECT id FROM rollouts WHERE NOT verified_recorded ORDER BY created_at, id",
         )
@@ -45,8 +46,9 @@ impl Sqlite {
         .doing(|| "listing the rollouts whose verified versions are not recorded yet".to_owned())
     }
 
-    pub(crate) async fn record_verified(
+    async fn record_verified(
         &self,
+        _: Checked,
         rollout_id: &str,
         through_seq: i64,
         hosts: &[VerifiedHost],

@@ -1,0 +1,90 @@
+//! The application's context: where it reads the inventory and the policy, which hosts a
+//! selector picks, the state it opens once, and the rule that a virtual clock dates nothing in
+//! real state. On real files in a temporary folder and a real SQLite database.
+
+use std::path::Path;
+
+use ops::{Clock, Context, SourceError, Sources};
+
+const INVENTORY: &str = "[hosts.web1]\naddress = \"10.0.0.1\"\nenvironment = \"production\"\n\
+                         groups = [\"web\"]\n\n[hosts.db1]\naddress = \"10.0.0.2\"\n\
+                         environment = \"staging\"\n";
+const POLICY: &str = "[[environments]]\nname = \"production\"\nschedule = \"@daily\"\n\
+                      timezone = \"UTC\"\nwindow = \"2h\"\napproval = \"auto\"\n";
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn sources(dir: &Path) -> Sources {
+    Sources { config: dir.join("patchctl.toml"), state: None, policy: None, no_policy: false }
+}
+
+#[test]
+fn the_sources_are_found_beside_the_inventory_and_a_missing_policy_is_refused_unless_waived() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("patchctl.toml"), INVENTORY);
+    let mut sources = sources(dir.path());
+    assert_eq!(sources.state(), dir.path().join("patchctl.db"));
+    assert_eq!(sources.inventory().unwrap().hosts().len(), 2);
+    assert!(sources.policy().unwrap().is_none());
+    assert!(matches!(sources.policy_or_none(), Err(SourceError::NoPolicy(_))));
+    sources.no_policy = true;
+    assert!(sources.policy_or_none().unwrap().is_none());
+
+    write(&dir.path().join("policy.toml"), POLICY);
+    assert!(matches!(sources.policy_or_none(), Err(SourceError::PolicyAndNoPolicy(_))));
+    sources.no_policy = false;
+    assert_eq!(sources.policy_or_none().unwrap().unwrap().environments().len(), 1);
+}
+
+#[test]
+fn a_selector_that_picks_nothing_or_is_malformed_is_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("patchctl.toml"), INVENTORY);
+    let ctx = Context::new(sources(dir.path()), Clock::real(), "alice".into());
+    let names = |selectors: &[&str]| -> Result<Vec<String>, String> {
+        let selectors: Vec<String> = selectors.iter().map(|s| s.to_string()).collect();
+        ctx.hosts(&selectors)
+            .map(|h| h.into_iter().map(|h| h.name).collect())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(names(&["all"]).unwrap(), ["web1", "db1"], "in the inventory's order");
+    assert_eq!(names(&["env:production"]).unwrap(), ["web1"]);
+    assert!(names(&["nosuchhost"]).unwrap_err().contains("nosuchhost"));
+    assert!(names(&["env:"]).is_err());
+}
+
+#[tokio::test]
+async fn a_virtual_clock_may_write_only_to_a_rehearsal_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("patchctl.toml"), INVENTORY);
+    let at = chrono::DateTime::parse_from_rfc3339("2031-03-04T05:06:07Z").unwrap().to_utc();
+
+    // The real state, created by a context on the real clock.
+    let real = Context::new(sources(dir.path()), Clock::real(), "alice".into());
+    real.create_state().await.unwrap();
+    ops::rehearsal::check_clock(&real, true).await.unwrap();
+    real.close().await;
+
+    let virtual_clock = Context::new(sources(dir.path()), Clock::starting_at(at), "alice".into());
+    ops::rehearsal::check_clock(&virtual_clock, false).await.expect("reading is allowed");
+    let refused = ops::rehearsal::check_clock(&virtual_clock, true).await.unwrap_err();
+    assert!(refused.to_string().contains("a virtual clock may date nothing"), "{refused}");
+
+    // A copy marked a rehearsal takes it.
+    let copy = dir.path().join("rehearsal.db");
+    ops::rehearsal::create(&virtual_clock, &copy, false).await.unwrap();
+    virtual_clock.close().await;
+    let mut rehearsal_sources = sources(dir.path());
+    rehearsal_sources.state = Some(copy);
+    let rehearsal = Context::new(rehearsal_sources, Clock::starting_at(at), "alice".into());
+    ops::rehearsal::check_clock(&rehearsal, true).await.unwrap();
+    assert!(matches!(
+        ops::rehearsal::kind(&rehearsal).await.unwrap(),
+        ops::rehearsal::StateKind::CopyOf(_)
+    ));
+    rehearsal.close().await;
+}

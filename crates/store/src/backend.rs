@@ -1,0 +1,45 @@
+//! What a database behind [`crate::Store`] implements: the trait of every aggregate, and what
+//! concerns the database as a whole (rehearsal copies, closing). SQLite (`sqlite.rs`) is the
+//! one so far; a PostgreSQL backend is another implementation of the same traits.
+
+use std::fmt::Debug;
+use std::path::Path;
+
+use crate::{
+    Advisories, Assessments, Changes, Hosts, Notifications, Plans, Postmortems, RolloutJournals,
+    Rollouts, StoreError, VerifiedVersions,
+};
+
+/// A state database: every aggregate, and the database as a whole.
+#[async_trait::async_trait]
+pub trait Backend:
+    Hosts
+    + Assessments
+    + Plans
+    + Changes
+    + Rollouts
+    + RolloutJournals
+    + VerifiedVersions
+    + Advisories
+    + Postmortems
+    + Notifications
+    + Debug
+    + Send
+    + Sync
+{
+    /// Whether this database is a rehearsal copy: where it was copied from (empty for an empty
+    /// one) and when, or `None` for real state.
+    async fn rehearsal(&self) -> Result<Option<(String, i64)>, StoreError>;
+
+    /// Copies this database, whole and consistent, to a new file at `path` and marks the copy
+    /// a rehearsal (`copied_from`, at `now_unix`). The file must not exist.
+    async fn copy_for_rehearsal(
+        &self,
+        path: &Path,
+        copied_from: &str,
+        now_unix: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Closes every connection, after the writes in flight; the file is complete afterwards.
+    async fn close(&self);
+}
