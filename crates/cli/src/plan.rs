@@ -229,7 +229,8 @@ async fn print_shown(
         Format::Md => print!("{}", model::plan::document(plan, &record).to_markdown()),
         Format::Html => print!("{}", model::plan::document(plan, &record).to_html()),
         Format::Json => {
-            let mut json = serde_json::to_value(plan).expect("a plan serializes");
+            let mut json = serde_json::to_value(ops::protocol::plan::PlanV1::from(plan))
+                .expect("a plan serializes");
             json["record"] = serde_json::to_value(&record).expect("a record serializes");
             println!("{}", serde_json::to_string_pretty(&json).expect("JSON serializes"));
         }

@@ -9,9 +9,8 @@ mod build;
 mod options;
 mod record;
 mod render;
+mod stored;
 mod waves;
-
-use serde::{Deserialize, Serialize};
 
 use crate::{Classification, PackageManagerKind, Severity};
 
@@ -27,10 +26,12 @@ pub use record::{
 pub use render::{document, render_html, render_markdown, short_id};
 
 /// An action plan. Its `id` is the SHA-256 of everything else, so an approval of an id is an
-/// approval of exactly this content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// approval of exactly this content. It is stored, and hashed, as `protocol::plan::PlanV1`
+/// (`stored.rs` converts): renaming a field here changes no stored body and no id.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// `sha256:` and 64 hex digits over the plan's canonical JSON without this field.
+    /// `sha256:` and 64 hex digits over the plan's canonical form without this field
+    /// (version 1 of `protocol::plan`).
     pub id: String,
     pub created_at_unix: i64,
     /// What the operator asked for, as typed (`all`, `env:staging`, a host…).
@@ -43,18 +44,16 @@ pub struct Plan {
     /// Selected hosts left out, with the reason (nothing to do, no assessment, …).
     pub excluded: Vec<ExcludedHost>,
     /// Pending updates in scope that the hosts' baselines withhold, each with its rule, sorted
-    /// by host, package and architecture. Left out of the JSON when empty, so the ids of plans
-    /// made without a policy (or before baselines applied to plans) do not change.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// by host, package and architecture. Left out of the stored form when empty, so the ids of
+    /// plans made without a policy (or before baselines applied to plans) do not change.
     pub withheld: Vec<WithheldUpdate>,
-    /// Set on the emergency track's plans: the advisories they answer. Left out of the JSON
-    /// when absent, so the ids of other plans do not change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Set on the emergency track's plans: the advisories they answer. Left out of the stored
+    /// form when absent, so the ids of other plans do not change.
     pub emergency: Option<crate::emergency::Emergency>,
 }
 
 /// What the plan does to one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPlan {
     pub host: String,
     pub environment: String,
@@ -69,15 +68,15 @@ pub struct HostPlan {
     /// Services the assessment already found running outdated code.
     pub services_needing_restart: Vec<String>,
     /// Which services the rollout restarts after the change when the host does not reboot.
-    /// Left out of the JSON when nothing is, so the ids of plans made before it do not change.
-    #[serde(default, skip_serializing_if = "ServiceRestarts::is_default")]
+    /// Left out of the stored form when nothing is, so the ids of plans made before it do not
+    /// change.
     pub restarts: ServiceRestarts,
     /// What could go wrong, in words a change board reads.
     pub risks: Vec<String>,
 }
 
 /// One package's pinned change, and its way back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageChange {
     pub name: String,
     pub arch: String,
@@ -93,8 +92,7 @@ pub struct PackageChange {
 }
 
 /// Whether the host reboots after the packages are applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlannedReboot {
     /// A kernel changes, or the policy is `always`.
     Yes,
@@ -106,7 +104,7 @@ pub enum PlannedReboot {
 
 /// A batch of hosts patched together; the next wave starts only when this one is over and the
 /// error budget holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wave {
     pub name: String,
     pub environment: String,
@@ -115,14 +113,14 @@ pub struct Wave {
     pub hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExcludedHost {
     pub host: String,
     pub reason: String,
 }
 
 /// A pending update in the plan's scope that its host's baseline withholds, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithheldUpdate {
     pub host: String,
     pub name: String,
@@ -131,15 +129,13 @@ pub struct WithheldUpdate {
     pub version: String,
     pub rule: WithheldBy,
     /// For `not_yet`: when the baseline's age rule approves it (Unix seconds), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_after_unix: Option<i64>,
     /// The rule in words: which list or rule of which baseline, for which environment.
     pub reason: String,
 }
 
 /// Which kind of baseline rule withholds an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WithheldBy {
     /// An `exclude` pattern: not patchctl's to patch.
     Excluded,
@@ -158,15 +154,11 @@ impl Plan {
         self.hosts.iter().find(|h| h.host == name)
     }
 
-    /// The hash a plan with this content has; `id` must equal it.
+    /// The hash a plan with this content has; `id` must equal it. Computed over the plan's
+    /// stored form (`protocol::plan::plan_id`, whose documentation gives the canonical form
+    /// and its version), never over this type's own serialization.
     pub fn content_hash(&self) -> String {
-        let mut unhashed = self.clone();
-        unhashed.id = String::new();
-        // Serializing plain structs, Vecs and strings cannot fail.
-        let json = serde_json::to_vec(&unhashed).expect("a plan serializes");
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&json);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("sha256:{hex}")
+        protocol::plan::plan_id(&protocol::plan::PlanV1::from(self))
     }
 
     /// True when the content is what the id says: nothing was changed after hashing.

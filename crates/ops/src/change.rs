@@ -8,7 +8,8 @@ use model::change::{
 };
 use model::plan::Plan;
 use model::policy::Policy;
-use serde::{Deserialize, Serialize};
+// A journal entry's body besides the kind and actor, as stored.
+use protocol::change::ChangeBodyV1 as Body;
 use store::{ChangeEntry, JournalCheck, NewChangeEntry, Store};
 
 use crate::plan::{LoadPlanError, load_plan};
@@ -72,15 +73,6 @@ pub async fn list(
 ) -> Result<Vec<model::scheduling::PlanCandidate>, crate::scheduler::SchedulerError> {
     let policy = policy(ctx)?;
     crate::scheduler::candidates(ctx.store().await?, &policy).await
-}
-
-/// What a journal entry's body holds besides the kind and actor.
-#[derive(Debug, Serialize, Deserialize)]
-struct Body {
-    /// The plan, so an entry copied into another plan's journal does not pass as its own.
-    plan: String,
-    ticket: Option<String>,
-    comment: Option<String>,
 }
 
 /// A change: its plan, every action on record, and where it stands under the policy.

@@ -34,3 +34,5 @@ pub use context::{Context, NoProgress, Progress, QueryError, SourceError, Source
 pub use plan::{
     LoadPlanError, PlanCreateError, PlanListing, PlanState, create_plan, list_plans, load_plan,
 };
+/// The stored and wire forms, for the shells that write them out (`plan show --format json`).
+pub use protocol;

@@ -162,7 +162,8 @@ async fn release_dates(
 /// Gives `plan` its id (the hash of its content) and saves it.
 pub(crate) async fn save_plan(store: &Store, mut plan: Plan) -> Result<Plan, PlanCreateError> {
     plan.id = plan.content_hash();
-    let body = serde_json::to_string(&plan).expect("a plan serializes");
+    let body =
+        serde_json::to_string(&protocol::plan::PlanV1::from(&plan)).expect("a plan serializes");
     store.save_plan(&plan.id, plan.created_at_unix, &body).await?;
     Ok(plan)
 }
@@ -170,7 +171,8 @@ pub(crate) async fn save_plan(store: &Store, mut plan: Plan) -> Result<Plan, Pla
 /// A saved plan by id or unique prefix, checked to be intact.
 pub async fn load_plan(store: &Store, id: &str) -> Result<Option<Plan>, LoadPlanError> {
     let Some(stored) = store.plan(id).await? else { return Ok(None) };
-    let plan: Plan = serde_json::from_str(&stored.body_json)
+    let plan: Plan = serde_json::from_str::<protocol::plan::PlanV1>(&stored.body_json)
+        .map(Plan::from)
         .map_err(|e| LoadPlanError::Unreadable(stored.id.clone(), e.to_string()))?;
     if plan.id != stored.id || !plan.is_intact() {
         return Err(LoadPlanError::Tampered(stored.id));

@@ -138,7 +138,7 @@ pub async fn create_rollout(
     if !plan.is_intact() {
         return Err(RolloutError::PlanTampered(plan.id.clone()));
     }
-    let config_json = serde_json::to_string(config).expect("a rollout config serializes");
+    let config_json = journal::config_json(config);
     let first = JournalRecord::Start(start.clone()).to_entry(now_unix.max(0) as u64 * 1000, None);
     store
         .create_rollout(&NewRollout {

@@ -1,11 +1,11 @@
 //! What a rollout is told at its start: the waves, the budget, the timeouts, the policies.
+//! Kept with the rollout as `protocol::rollout::ConfigV1` (`stored.rs` converts).
 
 use model::plan::{Limit, Plan, PlannedReboot};
-use serde::{Deserialize, Serialize};
 
 use crate::Millis;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub waves: Vec<WaveConfig>,
     /// Failures tolerated per wave; one more halts the rollout. Canary waves tolerate none.
@@ -17,14 +17,12 @@ pub struct Config {
     /// The maintenance window's cutoff: no host starts (begins its precheck) at or after this
     /// instant. Hosts already started run to their end; hosts not started by then end
     /// `Skipped` with a reason saying so. `None`: no cutoff (a rollout started by hand).
-    #[serde(default)]
     pub start_no_host_after: Option<Millis>,
     /// Prechecks of the next wave's hosts run while the current wave runs, so that its hosts
     /// start their apply the moment it opens; a precheck older than this when its wave opens is
     /// run again. A precheck changes nothing on a host: an ahead one that fails is not counted,
     /// the host is prechecked again when its wave opens. `None`: each wave's prechecks wait for
     /// the wave (how rollouts journaled before this option was added are replayed).
-    #[serde(default)]
     pub precheck_ahead: Option<Millis>,
     /// With `precheck_ahead`, the next wave's prechecks wait until every host of the current
     /// wave is past its own precheck and snapshot. Those are on the rollout's critical path (the
@@ -32,34 +30,31 @@ pub struct Config {
     /// them for patchctl's machine and the network; they still have the current wave's apply
     /// and reboot to run in. `false`: they start at once (how rollouts journaled before this
     /// option was added are replayed).
-    #[serde(default)]
     pub ahead_after_wave_prechecks: bool,
 }
 
 /// How old an ahead precheck may be when its wave opens, by default.
 pub const PRECHECK_MAX_AGE: Millis = 10 * 60_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaveConfig {
     pub name: String,
     pub canary: bool,
     pub hosts: Vec<HostConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostConfig {
     pub name: String,
     /// Run the snapshot hook between the prechecks and the apply.
     pub snapshot: bool,
     pub reboot: RebootPlan,
     /// Remove old kernels after the postchecks pass.
-    #[serde(default)]
     pub cleanup_kernels: bool,
 }
 
 /// When a host reboots after its apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RebootPlan {
     Always,
     /// When the apply says the host asks for it.
@@ -68,7 +63,7 @@ pub enum RebootPlan {
 }
 
 /// How long each step may take before the host is given up on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub precheck: Millis,
     pub snapshot: Millis,
@@ -77,12 +72,7 @@ pub struct Timeouts {
     pub reboot: Millis,
     pub postcheck: Millis,
     pub rollback: Millis,
-    #[serde(default = "default_cleanup")]
     pub cleanup: Millis,
-}
-
-fn default_cleanup() -> Millis {
-    10 * 60_000
 }
 
 impl Default for Timeouts {
@@ -100,8 +90,7 @@ impl Default for Timeouts {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RollbackPolicy {
     /// A host whose postchecks fail is downgraded to its recorded versions and checked again.
     #[default]

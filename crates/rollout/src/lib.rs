@@ -10,10 +10,14 @@
 //! state ([`Rollout::replay`]), and [`Input::Recover`] then re-issues the steps that were in
 //! flight when the previous process died, marked `resume`, so the shell checks on them instead
 //! of starting them again.
+//!
+//! The journal and the rollout's row keep these words in their stored forms
+//! (`protocol::journal`, `protocol::rollout`); `stored.rs` converts, by hand.
 
 mod config;
 mod machine;
 mod state;
+mod stored;
 
 pub use config::{
     Config, HostConfig, PRECHECK_MAX_AGE, RebootPlan, RollbackPolicy, Timeouts, WaveConfig,

@@ -147,8 +147,7 @@ pub enum StepResult {
 }
 
 /// Everything that moves a rollout. The journal of a rollout is the list of its inputs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "input")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Start,
     StepFinished {
@@ -188,8 +187,7 @@ pub enum Action {
 }
 
 /// What happened, for the journal and the progress display.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "event")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     WaveStarted {
         wave: usize,

@@ -180,6 +180,26 @@ fn the_id_is_the_content_hash_and_any_change_breaks_it() {
     assert!(!plan.is_intact());
 }
 
+/// The id is hashed over the stored form (`protocol::plan::PlanV1`), not over `Plan`: `Plan`
+/// has no serde implementation at all (the block below stops compiling if one is derived), so
+/// a field renamed here changes no id and no stored body.
+#[test]
+fn the_id_is_hashed_over_the_stored_form_and_not_over_the_domain_type() {
+    let plan = plan(&PlanOptions::default());
+    let stored = protocol::plan::PlanV1::from(&plan);
+    assert_eq!(plan.id, protocol::plan::plan_id(&stored));
+    assert_eq!(Plan::from(stored), plan, "the stored form keeps everything");
+
+    // Resolves only while exactly one impl applies: with `Plan: Serialize`, two would.
+    trait AmbiguousIfSerialize<A> {
+        fn check() {}
+    }
+    impl<T: ?Sized> AmbiguousIfSerialize<()> for T {}
+    struct IsSerialize;
+    impl<T: ?Sized + serde::Serialize> AmbiguousIfSerialize<IsSerialize> for T {}
+    <Plan as AmbiguousIfSerialize<_>>::check();
+}
+
 #[test]
 fn reboot_policies() {
     let never = plan(&PlanOptions { reboot: RebootPolicy::Never, ..PlanOptions::default() });
@@ -218,7 +238,7 @@ fn the_rendered_plan_has_the_sections_a_change_board_expects() {
 #[test]
 fn restarts_are_carried_per_host_and_absent_from_the_json_when_nothing_restarts() {
     let plain = plan(&PlanOptions::default());
-    let json = serde_json::to_string(&plain).unwrap();
+    let json = serde_json::to_string(&protocol::plan::PlanV1::from(&plain)).unwrap();
     for key in ["\"restarts\"", "\"restart_services\""] {
         assert!(!json.contains(key), "a plan that restarts nothing keeps its old shape");
     }

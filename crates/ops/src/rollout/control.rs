@@ -78,9 +78,7 @@ pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
         .await
         .map_err(|e| RolloutError::Refused(e.to_string()))?
         .ok_or_else(|| RolloutError::UnknownPlan(row.plan_id.clone()))?;
-    let config: Config = serde_json::from_str(&row.config_json).map_err(|error| {
-        RolloutError::Journal { rollout: row.id.clone(), seq: 0, problem: error.to_string() }
-    })?;
+    let config: Config = journal::read_config(&row.id, &row.config_json)?;
     let entries = store.journal(&row.id).await?;
     let machine = Rollout::replay(config, &journal::inputs(&row.id, &entries)?);
     let mut outputs = Vec::new();

@@ -137,9 +137,7 @@ async fn drive_claimed(
 ) -> Result<DriveOutcome, RolloutError> {
     let id = lease.rollout_id.clone();
     let id = id.as_str();
-    let config: Config = serde_json::from_str(&row.config_json).map_err(|error| {
-        RolloutError::Journal { rollout: id.to_owned(), seq: 0, problem: error.to_string() }
-    })?;
+    let config: Config = journal::read_config(id, &row.config_json)?;
     super::control::require_intact(store, id).await?;
     // For the versions its hosts verify, which are recorded with the entries that prove them.
     let plan = crate::load_plan(store, &row.plan_id)

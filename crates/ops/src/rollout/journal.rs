@@ -5,43 +5,41 @@
 //! code, the tail of its output and a digest of all of it), `request` (a pause, resume, cancel or
 //! rollback asked by another patchctl process, for the one driving the rollout to pick up),
 //! `start` (the first entry: who created the rollout, and what they overrode to do so).
+//!
+//! Bodies are written and read in their stored forms, `protocol::journal` (version 1), never as
+//! the serde of the records below; so is the rollout's configuration
+//! (`protocol::rollout`, [`config_json`]). An entry's bytes are in the journal's hash chain, and the
+//! domain types must be free to change without touching them.
 
 use std::collections::BTreeMap;
 
-use rollout::{Event, Input, Millis, Step};
-use serde::{Deserialize, Serialize};
+use protocol::journal::{EventV1, InputV1, OutputV1, StartV1};
+use protocol::rollout::ConfigV1;
+use rollout::{Config, Event, Input, Millis, Step};
 use store::{JournalEntry, NewJournalEntry};
 
 use super::RolloutError;
 
-pub const INPUT: &str = "input";
-pub const EVENT: &str = "event";
-pub const OUTPUT: &str = "output";
-pub const REQUEST: &str = "request";
-pub const START: &str = "start";
+pub use protocol::journal::{EVENT, INPUT, OUTPUT, REQUEST, START};
 
 /// Who created a rollout, and why it was allowed to: the journal's first entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StartRecord {
     /// The operator (the login running patchctl) or `system:scheduler`.
     pub actor: String,
     /// `--again --reason`: why a plan that ran already runs again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub again: Option<String>,
     /// `--override-window --reason`: why it starts outside its environments' windows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_window: Option<String>,
     /// Started with no policy (`--no-policy`): no approval, window or gate applied.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_policy: bool,
     /// Started with a virtual clock (`--now`): the instant it was set to, RFC 3339. The
     /// entry's own time is the machine's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_now: Option<String>,
 }
 
 /// One command run by a step, as the journal keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputRecord {
     pub step: Step,
     pub argv: Vec<String>,
@@ -55,19 +53,15 @@ pub struct OutputRecord {
     /// What patchctl made of it, in words (`lock held by apt-get (pid 812)`, `unit still running`).
     pub note: String,
     /// What later steps need to know (the boot before a reboot, the journal's position).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, String>,
     /// For a command run as a unit: how long its main process ran, in milliseconds, by the
     /// host's own clock (systemd's record of its start and exit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_ms: Option<u64>,
     /// A note the report's summary shows with the host's outcome (a check failing before the
     /// patch), not only in its appendix.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub remark: bool,
     /// For a `systemctl restart` that succeeded: the services it restarted because they ran
     /// replaced code (`restarts.rs`), which the report lists per host.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restarted: Vec<String>,
 }
 
@@ -95,11 +89,11 @@ impl JournalRecord {
     pub fn to_entry(&self, at_ms: Millis, host: Option<&str>) -> NewJournalEntry {
         let body_json = match self {
             JournalRecord::Input(input) | JournalRecord::Request(input) => {
-                serde_json::to_string(input)
+                serde_json::to_string(&InputV1::from(input))
             }
-            JournalRecord::Event(event) => serde_json::to_string(event),
-            JournalRecord::Output(output) => serde_json::to_string(output),
-            JournalRecord::Start(start) => serde_json::to_string(start),
+            JournalRecord::Event(event) => serde_json::to_string(&EventV1::from(event)),
+            JournalRecord::Output(output) => serde_json::to_string(&OutputV1::from(output)),
+            JournalRecord::Start(start) => serde_json::to_string(&StartV1::from(start)),
         }
         .expect("journal records serialize");
         NewJournalEntry {
@@ -118,15 +112,31 @@ impl JournalRecord {
         };
         let body = entry.body_json.as_str();
         let record = match entry.kind.as_str() {
-            INPUT => serde_json::from_str(body).map(JournalRecord::Input),
-            EVENT => serde_json::from_str(body).map(JournalRecord::Event),
-            OUTPUT => serde_json::from_str(body).map(JournalRecord::Output),
-            REQUEST => serde_json::from_str(body).map(JournalRecord::Request),
-            START => serde_json::from_str(body).map(JournalRecord::Start),
+            INPUT => serde_json::from_str::<InputV1>(body).map(|i| JournalRecord::Input(i.into())),
+            EVENT => serde_json::from_str::<EventV1>(body).map(|e| JournalRecord::Event(e.into())),
+            OUTPUT => {
+                serde_json::from_str::<OutputV1>(body).map(|o| JournalRecord::Output(o.into()))
+            }
+            REQUEST => {
+                serde_json::from_str::<InputV1>(body).map(|i| JournalRecord::Request(i.into()))
+            }
+            START => serde_json::from_str::<StartV1>(body).map(|s| JournalRecord::Start(s.into())),
             other => return Err(bad(format!("unknown kind `{other}`"))),
         };
         record.map_err(|error| bad(error.to_string()))
     }
+}
+
+/// A rollout's configuration as its row keeps it: `protocol::rollout::ConfigV1`.
+pub fn config_json(config: &Config) -> String {
+    serde_json::to_string(&ConfigV1::from(config)).expect("a rollout config serializes")
+}
+
+/// The configuration of rollout `rollout` from its row's `config_json`.
+pub fn read_config(rollout: &str, config_json: &str) -> Result<Config, RolloutError> {
+    serde_json::from_str::<ConfigV1>(config_json).map(Config::from).map_err(|error| {
+        RolloutError::Journal { rollout: rollout.to_owned(), seq: 0, problem: error.to_string() }
+    })
 }
 
 /// The inputs of a journal, in order, for `Rollout::replay`.
@@ -141,4 +151,64 @@ pub fn inputs(
         }
     }
     Ok(inputs)
+}
+
+impl From<&StartRecord> for StartV1 {
+    fn from(start: &StartRecord) -> StartV1 {
+        StartV1 {
+            actor: start.actor.clone(),
+            again: start.again.clone(),
+            override_window: start.override_window.clone(),
+            no_policy: start.no_policy,
+            virtual_now: start.virtual_now.clone(),
+        }
+    }
+}
+
+impl From<StartV1> for StartRecord {
+    fn from(start: StartV1) -> StartRecord {
+        StartRecord {
+            actor: start.actor,
+            again: start.again,
+            override_window: start.override_window,
+            no_policy: start.no_policy,
+            virtual_now: start.virtual_now,
+        }
+    }
+}
+
+impl From<&OutputRecord> for OutputV1 {
+    fn from(output: &OutputRecord) -> OutputV1 {
+        OutputV1 {
+            step: output.step.into(),
+            argv: output.argv.clone(),
+            exit_code: output.exit_code,
+            stdout_tail: output.stdout_tail.clone(),
+            stderr_tail: output.stderr_tail.clone(),
+            output_sha256: output.output_sha256.clone(),
+            note: output.note.clone(),
+            facts: output.facts.clone(),
+            host_ms: output.host_ms,
+            remark: output.remark,
+            restarted: output.restarted.clone(),
+        }
+    }
+}
+
+impl From<OutputV1> for OutputRecord {
+    fn from(output: OutputV1) -> OutputRecord {
+        OutputRecord {
+            step: output.step.into(),
+            argv: output.argv,
+            exit_code: output.exit_code,
+            stdout_tail: output.stdout_tail,
+            stderr_tail: output.stderr_tail,
+            output_sha256: output.output_sha256,
+            note: output.note,
+            facts: output.facts,
+            host_ms: output.host_ms,
+            remark: output.remark,
+            restarted: output.restarted,
+        }
+    }
 }

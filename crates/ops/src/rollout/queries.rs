@@ -60,7 +60,7 @@ pub async fn report_text(
             let outputs: Vec<_> = loaded
                 .outputs
                 .iter()
-                .map(|(h, o)| serde_json::json!({"host": h, "output": o}))
+                .map(|(h, o)| serde_json::json!({"host": h, "output": protocol::journal::OutputV1::from(o)}))
                 .collect();
             let journal = match &loaded.journal_check {
                 store::JournalCheck::Intact { n_entries, .. } => {

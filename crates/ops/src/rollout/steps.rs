@@ -200,7 +200,8 @@ impl SshSteps {
         for entry in
             entries.iter().filter(|e| e.kind == journal::OUTPUT && e.host.as_deref() == Some(host))
         {
-            if let Ok(record) = serde_json::from_str::<OutputRecord>(&entry.body_json)
+            if let Ok(record) =
+                serde_json::from_str::<protocol::journal::OutputV1>(&entry.body_json)
                 && !record.facts.is_empty()
             {
                 facts = record.facts;

@@ -85,7 +85,8 @@ fn a_driver_stalled_past_its_lease_writes_nothing_more_and_the_taker_finishes() 
             id: ROLLOUT.into(),
             plan_id: plan.id,
             created_at_unix: 1,
-            config_json: serde_json::to_string(&config()).unwrap(),
+            config_json: serde_json::to_string(&protocol::rollout::ConfigV1::from(&config()))
+                .unwrap(),
             hosts: vec!["deb1".into(), "deb2".into()],
             again: false,
             first_entries: Vec::new(),

@@ -100,7 +100,7 @@ async fn setup(dir: &std::path::Path) -> Store {
         id: ROLLOUT.into(),
         plan_id: plan.id,
         created_at_unix: 1,
-        config_json: serde_json::to_string(&config()).unwrap(),
+        config_json: serde_json::to_string(&protocol::rollout::ConfigV1::from(&config())).unwrap(),
         hosts: vec!["deb1".into(), "deb2".into(), "deb3".into()],
         again: false,
         first_entries: Vec::new(),

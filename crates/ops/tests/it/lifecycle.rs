@@ -282,7 +282,14 @@ async fn saved_plan(store: &Store) -> model::plan::Plan {
         emergency: None,
     };
     plan.id = plan.content_hash();
-    store.save_plan(&plan.id, 1, &serde_json::to_string(&plan).unwrap()).await.unwrap();
+    store
+        .save_plan(
+            &plan.id,
+            1,
+            &serde_json::to_string(&protocol::plan::PlanV1::from(&plan)).unwrap(),
+        )
+        .await
+        .unwrap();
     plan
 }
 

@@ -8,6 +8,7 @@ mod baselines;
 mod context;
 mod driver;
 mod driver_outcomes;
+mod legacy_db;
 mod lifecycle;
 mod notify;
 mod postmortem;
@@ -81,7 +82,7 @@ async fn saved_plan(
         emergency: None,
     };
     plan.id = plan.content_hash();
-    let body = serde_json::to_string(&plan).unwrap();
+    let body = serde_json::to_string(&protocol::plan::PlanV1::from(&plan)).unwrap();
     store.save_plan(&plan.id, created_at_unix, &body).await.unwrap();
     plan
 }

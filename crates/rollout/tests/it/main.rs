@@ -1,2 +1,3 @@
 mod scenarios;
 mod simulation;
+mod stored;
