@@ -119,7 +119,7 @@ fn a_driver_that_stalls_past_its_lease_writes_nothing_more() {
     let id = wait_for_status(&run, "running apply");
     // Frozen past its lease (RUN_FLAGS: 5 s), as a process on an overloaded machine would be.
     let pid = stalled.id().to_string();
-    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    freeze_outside_a_write(&pid);
     std::thread::sleep(Duration::from_secs(6));
     // Another process takes the rollout over and finishes it.
     let mut resume = vec!["rollout", "resume", &id[..]];
@@ -143,6 +143,44 @@ fn a_driver_that_stalls_past_its_lease_writes_nothing_more() {
     }
     let audit = run.ok(&["audit", "verify", &id]);
     assert!(text(&audit.stdout).starts_with("ok "), "{}", text(&audit.stdout));
+}
+
+/// Stops the process at a moment it holds none of SQLite's write locks. Frozen inside a write
+/// transaction, it would block every other process on the file until it wakes (SQLite's own
+/// limit, not the lease's: the taker waits the busy timeout, then says "database is locked").
+fn freeze_outside_a_write(pid: &str) {
+    let writing = || {
+        let locks = std::fs::read_to_string("/proc/locks").unwrap();
+        locks.lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&"POSIX")
+                && fields.get(3) == Some(&"WRITE")
+                && fields.get(4) == Some(&pid)
+        })
+    };
+    for _ in 0..200 {
+        assert!(Command::new("kill").args(["-STOP", pid]).status().unwrap().success());
+        // The signal is delivered asynchronously: look at the locks once every thread is stopped.
+        while !stopped(pid) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !writing() {
+            return;
+        }
+        assert!(Command::new("kill").args(["-CONT", pid]).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("process {pid} held an SQLite write lock at every one of 200 tries");
+}
+
+/// Whether every thread of the process is in the stopped state (`T` in /proc/PID/task/*/stat).
+fn stopped(pid: &str) -> bool {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+    })
 }
 
 const BLACKOUT_POLICY: &str = r#"
