@@ -221,18 +221,8 @@ impl Default for Hooks {
 
 /// The host's checks and hooks, with its variables substituted.
 pub fn host_checks(host: &ResolvedHost) -> Result<(Checks, Hooks), String> {
-    let checks: Checks = match &host.checks {
-        Some(value) => {
-            value.clone().try_into().map_err(|e| format!("host {}: [checks]: {e}", host.name))?
-        }
-        None => Checks::default(),
-    };
-    let hooks: Hooks = match &host.hooks {
-        Some(value) => {
-            value.clone().try_into().map_err(|e| format!("host {}: [hooks]: {e}", host.name))?
-        }
-        None => Hooks::default(),
-    };
+    let checks = host.checks.clone().unwrap_or_default();
+    let hooks = host.hooks.clone().unwrap_or_default();
     let fill = |word: &String| substitute(word, host);
     let checks = Checks {
         units: checks.units.iter().map(fill).collect::<Result<_, _>>()?,

@@ -57,6 +57,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::PackageManagerKind;
+use crate::checks::{Checks, Hooks};
 
 pub use error::{InvalidInventory, InventoryError};
 pub use host_key::{HostKey, KNOWN_HOST_KEY_TYPES};
@@ -67,8 +68,8 @@ pub(crate) use resolve::edit_distance;
 pub struct Inventory {
     hosts: Vec<ResolvedHost>,
     groups: Vec<Group>,
-    checks: Option<toml::Value>,
-    hooks: Option<toml::Value>,
+    checks: Option<Checks>,
+    hooks: Option<Hooks>,
     audit: AuditSettings,
 }
 
@@ -104,9 +105,10 @@ pub struct ResolvedHost {
     pub host_key: Option<String>,
     pub transport: TransportKind,
     pub vars: BTreeMap<String, String>,
-    /// Raw until typed by a later issue: the host's own tables, then `[defaults]`'s.
-    pub checks: Option<toml::Value>,
-    pub hooks: Option<toml::Value>,
+    /// The host's own tables, else `[defaults]`'s, as written (variables not yet substituted:
+    /// `checks::host_checks` does that).
+    pub checks: Option<Checks>,
+    pub hooks: Option<Hooks>,
 }
 
 /// How patchctl reaches a host.
@@ -139,8 +141,8 @@ pub struct Group {
     pub vars: BTreeMap<String, String>,
     /// Every member, directly or through children, in inventory order.
     pub hosts: Vec<String>,
-    pub checks: Option<toml::Value>,
-    pub hooks: Option<toml::Value>,
+    pub checks: Option<Checks>,
+    pub hooks: Option<Hooks>,
 }
 
 impl Inventory {
@@ -191,12 +193,12 @@ impl Inventory {
     }
 
     /// The top-level `checks` table, raw.
-    pub fn checks(&self) -> Option<&toml::Value> {
+    pub fn checks(&self) -> Option<&Checks> {
         self.checks.as_ref()
     }
 
     /// The top-level `hooks` table, raw.
-    pub fn hooks(&self) -> Option<&toml::Value> {
+    pub fn hooks(&self) -> Option<&Hooks> {
         self.hooks.as_ref()
     }
 }

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use super::TransportKind;
 use crate::PackageManagerKind;
+use crate::checks::{Checks, Hooks};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,13 +24,12 @@ pub(crate) struct InventoryFile {
     pub hosts: Entries<HostFile>,
     #[serde(default)]
     pub groups: Entries<GroupFile>,
-    /// Kept as written for a later issue to type (post-checks), so adding them needs no change of
-    /// format.
+    /// Typed as they are read, so a mistake in them is an error of the file at its line and
+    /// column; variables are substituted per host (`checks::host_checks`).
     #[serde(default)]
-    pub checks: Option<toml::Value>,
-    /// Likewise, for hooks (snapshots, notifications).
+    pub checks: Option<Checks>,
     #[serde(default)]
-    pub hooks: Option<toml::Value>,
+    pub hooks: Option<Hooks>,
     #[serde(default)]
     pub audit: Option<AuditFile>,
 }
@@ -60,9 +60,9 @@ pub(crate) struct DefaultsFile {
     #[serde(default)]
     pub vars: Entries<String>,
     #[serde(default)]
-    pub checks: Option<toml::Value>,
+    pub checks: Option<Checks>,
     #[serde(default)]
-    pub hooks: Option<toml::Value>,
+    pub hooks: Option<Hooks>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,9 +87,9 @@ pub(crate) struct HostFile {
     #[serde(default)]
     pub vars: Entries<String>,
     #[serde(default)]
-    pub checks: Option<toml::Value>,
+    pub checks: Option<Checks>,
     #[serde(default)]
-    pub hooks: Option<toml::Value>,
+    pub hooks: Option<Hooks>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,9 +102,9 @@ pub(crate) struct GroupFile {
     #[serde(default)]
     pub vars: Entries<String>,
     #[serde(default)]
-    pub checks: Option<toml::Value>,
+    pub checks: Option<Checks>,
     #[serde(default)]
-    pub hooks: Option<toml::Value>,
+    pub hooks: Option<Hooks>,
 }
 
 /// A TOML table's entries in the order of the file, each key with its position.
@@ -155,33 +155,4 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
 
         deserializer.deserialize_map(EntriesVisitor(PhantomData))
     }
-}
-
-/// The `checks` and `hooks` tables of every level, typed. The inventory keeps them as written
-/// and types them per host once its variables are substituted (`checks::host_checks`); they are
-/// read a second time, typed, only so that a mistake in them is an error of the file, at its
-/// line and column, when it is loaded rather than when a rollout reaches the host.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)] // Read for its errors only.
-pub(crate) struct TypedChecksFile {
-    #[serde(default)]
-    pub defaults: Option<TypedChecks>,
-    #[serde(default)]
-    pub hosts: BTreeMap<String, TypedChecks>,
-    #[serde(default)]
-    pub groups: BTreeMap<String, TypedChecks>,
-    #[serde(default)]
-    pub checks: Option<crate::checks::Checks>,
-    #[serde(default)]
-    pub hooks: Option<crate::checks::Hooks>,
-}
-
-/// A level's `checks` and `hooks`; its other keys are `InventoryFile`'s business.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)] // Read for its errors only.
-pub(crate) struct TypedChecks {
-    #[serde(default)]
-    pub checks: Option<crate::checks::Checks>,
-    #[serde(default)]
-    pub hooks: Option<crate::checks::Hooks>,
 }

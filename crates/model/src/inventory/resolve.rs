@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::error::LineIndex;
-use super::file::{DefaultsFile, Entries, GroupFile, HostFile, InventoryFile, TypedChecksFile};
+use super::file::{DefaultsFile, Entries, GroupFile, HostFile, InventoryFile};
 use super::group_graph::GroupGraph;
 use super::validate::{
     check_address, check_environment, check_name, check_port, check_text, check_user,
@@ -20,8 +20,6 @@ use super::{
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory, InvalidInventory> {
     let file: InventoryFile = toml::from_str(text)
-        .map_err(|error| InvalidInventory::new(vec![toml_error(path, text, &error)]))?;
-    toml::from_str::<TypedChecksFile>(text)
         .map_err(|error| InvalidInventory::new(vec![toml_error(path, text, &error)]))?;
     let mut cx = Context { path, text, lines: None, errors: Vec::new() };
     let defaults = file.defaults.unwrap_or_default();

@@ -63,8 +63,8 @@ pub(crate) fn render(inventory: &Inventory) -> String {
             ("ssh_key", h.ssh_key.as_ref().map(|k| k.display().to_string())),
             ("package_manager", h.package_manager.map(|p| p.to_string())),
             ("host_key", h.host_key.clone()),
-            ("checks", h.checks.as_ref().map(|c| c.to_string())),
-            ("hooks", h.hooks.as_ref().map(|c| c.to_string())),
+            ("checks", h.checks.as_ref().map(|c| format!("{c:?}"))),
+            ("hooks", h.hooks.as_ref().map(|c| format!("{c:?}"))),
         ];
         for (name, value) in optional {
             if let Some(value) = value {
