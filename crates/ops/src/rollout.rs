@@ -18,6 +18,7 @@ mod journal;
 mod lifecycle;
 mod prechecks;
 mod queries;
+mod reassess;
 mod reboot_checks;
 mod report;
 mod restarts;

@@ -11,7 +11,7 @@ use model::plan::Plan;
 use rollout::{Config, Event, HostState, Input, Phase, RollbackPolicy, Rollout};
 
 use super::{
-    DriveConfig, DriveOutcome, DryRunConfig, HostDryRun, Lifecycle, Loaded, RolloutError, SshSteps,
+    DriveConfig, DriveOutcome, DryRunConfig, HostDryRun, Lifecycle, RolloutError, SshSteps,
     StartRecord, StepsConfig,
 };
 use crate::Context;
@@ -385,11 +385,22 @@ pub async fn drive_here(
         options.reboot_delay_minutes,
         ctx.clock.offset_ms(),
     );
+    // A host that reached its end is assessed again beside the rest of the rollout.
+    let (ended_tx, ended_rx) = tokio::sync::mpsc::unbounded_channel();
+    let ended = super::reassess::Ended(ended_tx);
     let on_event = |event: &Event, machine: &Rollout| {
         progress.rollout_event(event, machine);
         lifecycle.on_event(event, machine);
+        ended.on_event(event);
     };
-    let outcome = super::drive(store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
+    let driving = async {
+        let outcome =
+            super::drive(store, &loaded.row.id, steps, &drive_config, stop, &on_event).await;
+        ended.drive_over();
+        outcome
+    };
+    let (outcome, mut reassessed) =
+        tokio::join!(driving, super::reassess::as_they_end(ctx, &inventory, ended_rx));
     progress.rollout_stopped();
     let mut problems = lifecycle.finish().await;
     let outcome = outcome?;
@@ -414,58 +425,17 @@ pub async fn drive_here(
         postmortem: None,
     };
     if let DriveOutcome::Finished(_) = outcome {
-        reassess(ctx, &after, &inventory, &mut driven).await;
+        super::reassess::the_rest(ctx, &after, &inventory, &mut reassessed).await;
+    }
+    driven.reassessed = reassessed.hosts.len();
+    driven.problems.append(&mut reassessed.problems);
+    if let DriveOutcome::Finished(_) = outcome {
         conclude(ctx, policy.as_ref(), &mut driven).await;
         anchor(ctx, &inventory, &mut driven).await;
     }
     problems.append(&mut driven.problems);
     driven.problems = problems;
     Ok(driven)
-}
-
-/// After a rollout ends, every host it may have changed (all but those skipped, pending, and
-/// lost, which do not answer) is assessed again, so that compliance and the next plan see it
-/// as it is now.
-async fn reassess(
-    ctx: &Context,
-    after: &Loaded,
-    inventory: &model::Inventory,
-    driven: &mut Driven,
-) {
-    let hosts: Vec<ResolvedHost> = after
-        .machine
-        .hosts()
-        .filter(|(_, state)| {
-            !matches!(
-                state,
-                HostState::Skipped { .. } | HostState::Pending | HostState::Lost { .. }
-            )
-        })
-        .filter_map(|(host, _)| inventory.host(host).cloned())
-        .collect();
-    if hosts.is_empty() {
-        return;
-    }
-    let Ok(store) = ctx.store().await else { return };
-    let config = crate::FleetAssessConfig {
-        taken_at_unix: ctx.clock.is_virtual().then(|| ctx.clock.now_unix()),
-        actor: ctx.actor.clone(),
-        ..crate::FleetAssessConfig::default()
-    };
-    match crate::assess_hosts(&hosts, store, &config, &|_, _, _| {}).await {
-        Ok(outcomes) => {
-            for outcome in outcomes {
-                if let crate::HostOutcome::Failed(failure) = outcome {
-                    driven.problems.push(format!(
-                        "{} could not be assessed again after the rollout: {} ({})",
-                        failure.host, failure.message, failure.kind
-                    ));
-                }
-            }
-            driven.reassessed = hosts.len();
-        }
-        Err(error) => driven.problems.push(format!("the hosts were not assessed again: {error}")),
-    }
 }
 
 /// Its postmortem when hosts failed or were rolled back, and the owners told.
