@@ -34,7 +34,8 @@ fn lockout_after_n_failures_for_its_time_then_n_tries_again() {
     let rule = Lockout { max_failures: 3, lockout_seconds: 60 };
     let fresh = LoginRecord::default();
     // (failures so far, locked until, now) -> (record after a failure, locked at now?)
-    let cases: &[(u32, Option<i64>, i64, LoginRecord, Option<i64>)] = &[
+    type Case = (u32, Option<i64>, i64, LoginRecord, Option<i64>);
+    let cases: &[Case] = &[
         (0, None, 100, LoginRecord { failures: 1, locked_until_unix: None }, None),
         (1, None, 100, LoginRecord { failures: 2, locked_until_unix: None }, None),
         (2, None, 100, LoginRecord { failures: 0, locked_until_unix: Some(160) }, None),
