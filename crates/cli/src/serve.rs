@@ -41,7 +41,7 @@ async fn serve(
     ctx: Arc<ops::Context>,
 ) -> anyhow::Result<ExitCode> {
     if let Some(name) = args.init_admin {
-        let password = ops::identity::create_user(&ctx, &name, Role::Admin)
+        let password = ops::identity::create_user(&ctx, &ctx.actor, &name, Role::Admin)
             .await
             .with_context(|| format!("creating the admin {name}"))?;
         println!("admin {name} created; their one-time password, shown this once:\n{password}");

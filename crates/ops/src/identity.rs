@@ -74,8 +74,13 @@ pub struct LoginSettings {
 const TOKEN_PREFIX: &str = "pct_";
 
 /// Creates a user with `role` and returns its one-time password (shown once, stored hashed),
-/// recorded as done by the context's actor.
-pub async fn create_user(ctx: &Context, name: &str, role: Role) -> Result<String, IdentityError> {
+/// recorded as done by `actor`.
+pub async fn create_user(
+    ctx: &Context,
+    actor: &str,
+    name: &str,
+    role: Role,
+) -> Result<String, IdentityError> {
     check_name(name)?;
     let password = random_hex(16, "making a password")?;
     let hash = hash_password(password.clone()).await?;
@@ -85,7 +90,7 @@ pub async fn create_user(ctx: &Context, name: &str, role: Role) -> Result<String
         role: role.as_str().to_owned(),
         created_at_unix: ctx.clock.now_unix(),
     };
-    if !ctx.store().await?.create_user(&user, &ctx.actor).await? {
+    if !ctx.store().await?.create_user(&user, actor).await? {
         return Err(IdentityError::UserExists(name.to_owned()));
     }
     Ok(password)

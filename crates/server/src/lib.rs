@@ -5,8 +5,8 @@
 //! running rollouts are paused with their leases released.
 //!
 //! Files: `config.rs` (server.toml), `tls.rs` (rustls and its listener), `routes.rs` (the
-//! route table and the authorization layer), `api.rs` (the handlers, each calling one `ops`
-//! function), `error.rs` (errors to HTTP statuses, in one place). The server reaches the state
+//! route table and the authorization layer), `api.rs` and `users.rs` (the handlers, each
+//! calling one `ops` function), `error.rs` (errors to HTTP statuses, in one place). The server reaches the state
 //! only through `ops`.
 
 mod api;
@@ -14,13 +14,14 @@ pub mod config;
 mod error;
 pub mod routes;
 mod tls;
+mod users;
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use ops::identity::LoginSettings;
 use ops::scheduler::{SchedulerError, ServeOptions};
 use tokio::net::TcpListener;
@@ -137,6 +138,9 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/hosts", get(api::hosts))
         .route("/api/plans", get(api::plans))
         .route("/api/changes/{plan}/approve", post(api::approve))
+        .route("/api/users", post(users::create_user))
+        .route("/api/tokens", post(users::create_token))
+        .route("/api/tokens/{id}", delete(users::revoke_token))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::authorize))
         .with_state(state)
 }

@@ -49,6 +49,13 @@ pub const ROUTES: &[Route] = &[
         path: "/api/changes/{plan}/approve",
         access: Access::Needs(UseCase::ApproveChange),
     },
+    Route { method: "POST", path: "/api/users", access: Access::Needs(UseCase::CreateUser) },
+    Route { method: "POST", path: "/api/tokens", access: Access::Needs(UseCase::CreateToken) },
+    Route {
+        method: "DELETE",
+        path: "/api/tokens/{id}",
+        access: Access::Needs(UseCase::RevokeToken),
+    },
 ];
 
 /// How a caller proves who they are. Bearer tokens now; session cookies (with CSRF checks)

@@ -89,7 +89,13 @@ async fn every_route_but_the_public_ones_wants_credentials_and_a_viewer_changes_
         ROUTES.iter().filter(|r| r.access == Access::Public).map(|r| r.path).collect();
     assert_eq!(public, ["/healthz", "/readyz", "/api/login"]);
     for route in ROUTES {
-        let url = format!("{}{}", server.url, route.path.replace("{plan}", "sha256:0123456789ab"));
+        // Every parameter (`{plan}`, `{id}`) given a value of the right shape.
+        let path: Vec<&str> = route
+            .path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "sha256:0123456789ab" } else { part })
+            .collect();
+        let url = format!("{}{}", server.url, path.join("/"));
         let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
         let anonymous = server.http.request(method.clone(), &url).send().await.unwrap().status();
         let as_viewer = server.http.request(method, &url).bearer_auth(&token);
@@ -104,5 +110,52 @@ async fn every_route_but_the_public_ones_wants_credentials_and_a_viewer_changes_
             assert_eq!(as_viewer, 200, "{} {} as a viewer", route.method, route.path);
         }
     }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_creates_users_and_tokens_and_revokes_them_on_the_record() {
+    let server = start("").await;
+    let password = server.user("root", Role::Admin).await;
+    let admin = server.login("root", &password).await;
+    let post = |path: &str, body: serde_json::Value| {
+        let request = server.http.post(format!("{}{path}", server.url)).bearer_auth(&admin);
+        async move { request.json(&body).send().await.unwrap() }
+    };
+    let created = post("/api/users", serde_json::json!({ "name": "ivan", "role": "operator" }));
+    let created = created.await;
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.unwrap();
+    let ivan = server.login("ivan", created["one_time_password"].as_str().unwrap()).await;
+    let plans = server.http.get(format!("{}/api/plans", server.url)).bearer_auth(&ivan);
+    assert_eq!(plans.send().await.unwrap().status(), 200);
+
+    let too_high = post("/api/tokens", serde_json::json!({ "user": "ivan", "role": "admin" }));
+    assert_eq!(too_high.await.status(), 400);
+    let token = post("/api/tokens", serde_json::json!({ "user": "ivan", "role": "viewer" }));
+    let token: serde_json::Value = token.await.json().await.unwrap();
+    let (secret, id) = (token["token"].as_str().unwrap(), token["id"].as_str().unwrap());
+    let hosts = || server.http.get(format!("{}/api/hosts", server.url)).bearer_auth(secret);
+    assert_eq!(hosts().send().await.unwrap().status(), 200);
+    let revoke = server.http.delete(format!("{}/api/tokens/{id}", server.url)).bearer_auth(&admin);
+    assert_eq!(revoke.send().await.unwrap().status(), 204);
+    assert_eq!(hosts().send().await.unwrap().status(), 401);
+    // An operator manages no one.
+    let by_operator = server.http.post(format!("{}/api/users", server.url)).bearer_auth(&ivan);
+    let by_operator = by_operator.json(&serde_json::json!({ "name": "x", "role": "viewer" }));
+    assert_eq!(by_operator.send().await.unwrap().status(), 403);
+
+    let events = ops::identity::events(&server.ctx).await.unwrap();
+    let by_root: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.actor == "root")
+        .map(|e| (e.kind.as_str(), e.subject.as_str()))
+        .collect();
+    // The first is root's own login.
+    assert_eq!(by_root[0].0, "token-created");
+    assert_eq!(
+        by_root[1..],
+        [("user-created", "ivan"), ("token-created", id), ("token-revoked", id)]
+    );
     server.stop().await.unwrap();
 }

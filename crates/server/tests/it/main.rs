@@ -40,7 +40,7 @@ impl Running {
     }
 
     pub async fn user(&self, name: &str, role: Role) -> String {
-        ops::identity::create_user(&self.ctx, name, role).await.unwrap()
+        ops::identity::create_user(&self.ctx, "admin", name, role).await.unwrap()
     }
 
     /// Logs `name` in with `password`, returning the token.
