@@ -1,6 +1,7 @@
 //! Who may do what on the server, and when a login is refused: the roles (viewer, operator,
-//! approver, admin, each holding the one before), the least role each use case needs, and the
-//! lockout rule after failed logins. Pure: the server and `ops` hand in the counts and the time.
+//! approver, admin, each holding the one before), the least role each use case needs, the
+//! lockout rule after failed logins of a user, and the rate limit on failed logins from one
+//! client address. Pure: the server and `ops` hand in the counts and the time.
 
 use std::fmt;
 use std::str::FromStr;
@@ -118,6 +119,34 @@ impl Lockout {
         } else {
             LoginRecord { failures, locked_until_unix: record.locked_until_unix }
         }
+    }
+}
+
+/// The rate limit on failed logins from one client address, whatever the user names: at most
+/// `max_failures` in any `window_seconds`; a login beyond it is refused unchecked. It stops a
+/// guesser who tries one password on many users, which the per-user lockout does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max_failures: u32,
+    pub window_seconds: i64,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit { max_failures: 20, window_seconds: 60 }
+    }
+}
+
+impl RateLimit {
+    /// Whether a failure at `failed_at_unix` still counts at `now_unix`.
+    pub fn counts(&self, failed_at_unix: i64, now_unix: i64) -> bool {
+        now_unix - failed_at_unix < self.window_seconds
+    }
+
+    /// Whether a client whose failed logins were at `failures_unix` may try again at `now_unix`.
+    pub fn allows(&self, failures_unix: &[i64], now_unix: i64) -> bool {
+        let counted = failures_unix.iter().filter(|at| self.counts(**at, now_unix)).count();
+        counted < self.max_failures as usize
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::StatusCode;
 use model::change::ChangeKind;
 use ops::change::Act;
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::peer::Peer;
 
 type Shared = State<Arc<AppState>>;
 
@@ -51,14 +52,26 @@ pub(crate) struct TokenResponse {
     expires_at_unix: Option<i64>,
 }
 
+/// A login: refused unchecked while the client's address is over the rate limit; a wrong
+/// user or password counts against it.
 pub(crate) async fn login(
     State(state): Shared,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Json(request): Json<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let ctx = &state.ctx;
+    if !state.failed_logins.allows(&state.rate_limit, peer.ip(), ctx.clock.now_unix()) {
+        let message = format!("too many failed logins from {}: wait a minute", peer.ip());
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", message));
+    }
     let issued = ops::identity::login(ctx, &request.user, &request.password, &state.login)
         .await
-        .map_err(|e| ApiError::from_identity(ctx, e))?;
+        .map_err(|e| {
+            if matches!(e, ops::identity::IdentityError::BadCredentials) {
+                state.failed_logins.failed(peer.ip(), ctx.clock.now_unix());
+            }
+            ApiError::from_identity(ctx, e)
+        })?;
     Ok(Json(TokenResponse {
         token: issued.secret,
         id: issued.id,

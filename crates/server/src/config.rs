@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use model::access::Lockout;
+use model::access::{Lockout, RateLimit};
 use ops::identity::LoginSettings;
 use serde::Deserialize;
 use toml::Spanned;
@@ -26,6 +26,8 @@ pub struct ServerConfig {
     /// The state database; the CLI's (`--state`, else beside the inventory) when `None`.
     pub database: Option<PathBuf>,
     pub login: LoginSettings,
+    /// Failed logins allowed from one client address per minute.
+    pub rate_limit: RateLimit,
     /// Whether the scheduler runs inside the server, and how often it looks.
     pub scheduler: Option<Duration>,
 }
@@ -105,6 +107,7 @@ struct LoginFile {
     max_failures: Option<Spanned<i64>>,
     lockout_minutes: Option<Spanned<i64>>,
     token_hours: Option<Spanned<i64>>,
+    failures_per_minute: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -178,6 +181,12 @@ impl ServerConfig {
             "lockout_minutes",
         );
         let token_hours = bounded(&file.login.token_hours, 12, 1..8761, "token_hours");
+        let per_minute = bounded(
+            &file.login.failures_per_minute,
+            RateLimit::default().max_failures.into(),
+            1..10001,
+            "failures_per_minute",
+        );
         let poll = bounded(&file.scheduler.poll_seconds, 60, 1..86401, "poll_seconds");
         if !problems.is_empty() {
             return Err(InvalidConfig { problems });
@@ -196,6 +205,10 @@ impl ServerConfig {
                     lockout_seconds: lockout_minutes * 60,
                 },
                 token_seconds: token_hours * 3600,
+            },
+            rate_limit: RateLimit {
+                max_failures: u32::try_from(per_minute).expect("checked above"),
+                window_seconds: 60,
             },
             scheduler: file
                 .scheduler

@@ -12,6 +12,7 @@
 mod api;
 pub mod config;
 mod error;
+mod peer;
 pub mod routes;
 mod tls;
 mod users;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
+use model::access::RateLimit;
 use ops::identity::LoginSettings;
 use ops::scheduler::{SchedulerError, ServeOptions};
 use tokio::net::TcpListener;
@@ -50,6 +52,8 @@ pub enum ServerError {
 pub(crate) struct AppState {
     pub ctx: Arc<ops::Context>,
     pub login: LoginSettings,
+    pub rate_limit: RateLimit,
+    pub failed_logins: peer::FailedLogins,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -69,7 +73,13 @@ pub async fn run(
         None if local.ip().is_loopback() => None,
         None => return Err(ServerError::PlainHttpNotLoopback(local)),
     };
-    let app = router(Arc::new(AppState { ctx: ctx.clone(), login: config.login }));
+    let app = router(Arc::new(AppState {
+        ctx: ctx.clone(),
+        login: config.login,
+        rate_limit: config.rate_limit,
+        failed_logins: Default::default(),
+    }))
+    .into_make_service_with_connect_info::<peer::Peer>();
     let (stop, stopped) = watch::channel(false);
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;

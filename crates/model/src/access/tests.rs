@@ -53,3 +53,21 @@ fn lockout_after_n_failures_for_its_time_then_n_tries_again() {
     let zero = Lockout { max_failures: 0, lockout_seconds: 10 };
     assert_eq!(zero.after_failure(&fresh, 5).locked_until_unix, Some(15));
 }
+
+#[test]
+fn a_client_is_refused_after_its_failures_in_the_window_until_they_age_out() {
+    let limit = RateLimit { max_failures: 2, window_seconds: 60 };
+    // (failures at, now, allowed)
+    let cases: &[(&[i64], i64, bool)] = &[
+        (&[], 0, true),
+        (&[100], 100, true),
+        (&[100, 130], 130, false),
+        (&[100, 130], 159, false),
+        // The first is 60 s old at 160: it no longer counts.
+        (&[100, 130], 160, true),
+        (&[10, 100, 130], 140, false),
+    ];
+    for (failures, now, allowed) in cases {
+        assert_eq!(limit.allows(failures, *now), *allowed, "{failures:?} at {now}");
+    }
+}

@@ -9,7 +9,7 @@ fn a_full_file_parses_with_paths_beside_it() {
     let config = check(
         "listen = \"0.0.0.0:443\"\ndatabase = \"state.db\"\n\
          [tls]\ncert = \"tls/cert.pem\"\nkey = \"/secret/key.pem\"\n\
-         [login]\nmax_failures = 3\nlockout_minutes = 2\ntoken_hours = 1\n\
+         [login]\nmax_failures = 3\nlockout_minutes = 2\ntoken_hours = 1\nfailures_per_minute = 7\n\
          [scheduler]\npoll_seconds = 5\n",
     )
     .unwrap();
@@ -20,6 +20,7 @@ fn a_full_file_parses_with_paths_beside_it() {
     assert_eq!(config.database.unwrap(), Path::new("/etc/patchctl/state.db"));
     assert_eq!(config.login.lockout, Lockout { max_failures: 3, lockout_seconds: 120 });
     assert_eq!(config.login.token_seconds, 3600);
+    assert_eq!(config.rate_limit, RateLimit { max_failures: 7, window_seconds: 60 });
     assert_eq!(config.scheduler, Some(Duration::from_secs(5)));
 }
 

@@ -159,3 +159,20 @@ async fn an_admin_creates_users_and_tokens_and_revokes_them_on_the_record() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn failed_logins_from_one_address_are_rate_limited_whatever_the_user() {
+    let server = start("[login]\nfailures_per_minute = 3\n").await;
+    let password = server.user("judy", Role::Viewer).await;
+    for user in ["mallory", "oscar", "judy"] {
+        assert_eq!(server.post_login(user, "guess").await.status(), 401, "{user}");
+    }
+    let limited = server.post_login("judy", &password).await;
+    assert_eq!(limited.status(), 429);
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "rate-limited");
+    // judy herself is not locked out: one failure of five.
+    let judy = ops::identity::events(&server.ctx).await.unwrap();
+    assert!(!judy.iter().any(|e| e.kind == "locked-out"));
+    server.stop().await.unwrap();
+}
