@@ -19,6 +19,29 @@ async fn healthz_and_readyz_answer_without_credentials() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test]
+async fn readyz_says_not_ready_when_the_state_database_cannot_open() {
+    let (ctx, dir) = crate::context().await;
+    // The state named is a folder: it cannot open.
+    let sources = ops::Sources { state: Some(dir.path().to_owned()), ..ctx.sources.clone() };
+    let ctx = std::sync::Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
+    let config = crate::config("[scheduler]\nenabled = false\n", dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server::run(listener, ctx, &config, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(reqwest::get(format!("{url}/healthz")).await.unwrap().status(), 200);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
 /// A saved plan of deb1 whose change alice requested.
 async fn requested_plan(ctx: &ops::Context) -> String {
     use model::plan::{HostPlan, Plan, PlanOptions, PlannedReboot, Wave};
