@@ -8,9 +8,10 @@
 //!   names no file, process, socket or runtime.
 //! - The wall clock is read in `crates/ops/src/clock.rs` alone.
 //! - No crate but `store` depends on a database driver: SQL lives in the store.
-//! - `cli` depends on no crate of the workspace but `ops` and `model` (the core's other types
-//!   reach it re-exported by `ops`), and its code opens no state database: it reaches the
-//!   state only through `ops`'s use cases, as the server will.
+//! - `cli` depends on no crate of the workspace but `ops`, `model` and `server` (the core's
+//!   other types reach it re-exported by `ops`); `server` on none but `ops`, `model` and
+//!   `protocol`. Neither's code opens the state database: the shells reach the state only
+//!   through `ops`'s use cases.
 
 #![cfg(test)]
 
@@ -64,7 +65,14 @@ const CLOCK_READS: &[&str] = &["SystemTime::now", "Utc::now", "Local::now"];
 const CLOCK: &str = "crates/ops/src/clock.rs";
 
 /// The workspace crates `cli` may depend on.
-const CLI_MAY_USE: &[&str] = &["model", "ops"];
+const CLI_MAY_USE: &[&str] = &["model", "ops", "server"];
+
+/// The workspace crates `server` may depend on: never `store` (nor, by the check above, a
+/// database driver).
+const SERVER_MAY_USE: &[&str] = &["model", "ops", "protocol"];
+
+/// The shells, which reach the state only through the use cases of `ops`.
+const SHELLS: &[&str] = &["cli", "server"];
 
 /// Text in a shell's code that reaches the state database itself instead of through a use case.
 const STATE_ACCESS: &[&str] = &[".store()", "Store::open", "store::"];
@@ -166,7 +174,9 @@ fn the_core_names_no_file_process_socket_or_runtime() {
 #[test]
 fn the_wall_clock_is_read_in_one_place() {
     let mut broken = Vec::new();
-    for krate in ["cli", "model", "ops", "pkgmgr", "protocol", "rollout", "store", "transport"] {
+    for krate in
+        ["cli", "model", "ops", "pkgmgr", "protocol", "rollout", "server", "store", "transport"]
+    {
         for file in sources(&root().join("crates").join(krate).join("src")) {
             if relative(&file) == CLOCK {
                 continue;
@@ -200,26 +210,40 @@ fn only_the_store_talks_to_a_database() {
     assert!(broken.is_empty(), "SQL belongs in store:\n{}", broken.join("\n"));
 }
 
-#[test]
-fn cli_depends_on_ops_and_model_alone() {
+/// The workspace crates `krate` depends on.
+fn workspace_dependencies(krate: &str) -> Vec<String> {
     let workspace: Vec<String> = std::fs::read_dir(root().join("crates"))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    let deps = dependencies(&manifest("cli"));
-    let internal: Vec<String> = deps.into_iter().filter(|d| workspace.contains(d)).collect();
+    let deps = dependencies(&manifest(krate));
+    deps.into_iter().filter(|d| workspace.contains(d)).collect()
+}
+
+#[test]
+fn cli_depends_on_ops_model_and_server_alone() {
+    let internal = workspace_dependencies("cli");
     let extra = not_allowed(&internal, CLI_MAY_USE);
     assert!(extra.is_empty(), "cli depends on {extra:?}: go through ops");
 }
 
 #[test]
-fn the_cli_reaches_the_state_only_through_use_cases() {
+fn server_depends_on_ops_model_and_protocol_alone() {
+    let internal = workspace_dependencies("server");
+    let extra = not_allowed(&internal, SERVER_MAY_USE);
+    assert!(extra.is_empty(), "server depends on {extra:?}: go through ops");
+}
+
+#[test]
+fn the_shells_reach_the_state_only_through_use_cases() {
     let mut broken = Vec::new();
-    for file in sources(&root().join("crates/cli/src")) {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (line, pattern) in findings(shipped(&text), STATE_ACCESS) {
-            broken.push(format!("{}:{line}: {pattern}", relative(&file)));
+    for shell in SHELLS {
+        for file in sources(&root().join("crates").join(shell).join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (line, pattern) in findings(shipped(&text), STATE_ACCESS) {
+                broken.push(format!("{}:{line}: {pattern}", relative(&file)));
+            }
         }
     }
     assert!(broken.is_empty(), "call a use case of ops instead:\n{}", broken.join("\n"));
@@ -243,6 +267,11 @@ fn each_check_catches_what_it_is_for() {
     assert_eq!(not_allowed(&cli[..2], &["ops", "model"]), Vec::<&str>::new());
     assert_eq!(not_allowed(&cli, &["ops", "model"]), ["sqlx"]);
     assert_eq!(not_allowed(&["store".to_owned()], CLI_MAY_USE), ["store"], "the store is caught");
+    let server = ["ops".to_owned(), "store".to_owned(), "transport".to_owned()];
+    assert_eq!(not_allowed(&server, SERVER_MAY_USE), ["store", "transport"], "server's arrow");
+    let manifest = "[dependencies]\nops.workspace = true\nstore.workspace = true\n\
+                    [dev-dependencies]\nstore.workspace = true\n";
+    assert_eq!(dependencies(manifest), ["ops", "store"], "a shipped arrow to store is seen");
     let shell_manifest = "[dependencies]\nsqlx = \"0.8\"\n[dev-dependencies]\nrusqlite = \"1\"\n";
     let drivers: Vec<String> = dependencies(shell_manifest)
         .into_iter()

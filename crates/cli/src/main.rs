@@ -26,6 +26,7 @@ mod rehearsal;
 mod rollout;
 mod rollout_progress;
 mod schedule;
+mod serve;
 mod table;
 mod vercmp;
 mod verify_integrity;
@@ -65,6 +66,9 @@ enum Command {
     Change(change::Args),
     /// What runs next, where, when and why: each environment's next window and plan.
     Schedule(schedule::ScheduleArgs),
+    /// The team server: the API with logins and roles, the scheduler inside; `--init-admin`
+    /// creates its first admin.
+    Serve(serve::Args),
     /// Long-running: starts approved rollouts in their windows; stops starting hosts at the
     /// cutoff. `--once` looks once and drives what started to its end.
     Scheduler(schedule::SchedulerArgs),
@@ -106,6 +110,7 @@ impl Command {
             Command::Init(_)
             | Command::Assess(_)
             | Command::Scheduler(_)
+            | Command::Serve(_)
             | Command::Rollback(_)
             | Command::Emergency(_) => true,
             Command::Plan(args) => args.writes(),
@@ -164,6 +169,7 @@ async fn dispatch(command: Command, ctx: &ops::Context) -> anyhow::Result<ExitCo
         Command::Change(args) => change::run(args, ctx).await,
         Command::Schedule(args) => schedule::schedule(args, ctx).await,
         Command::Scheduler(args) => schedule::scheduler(args, ctx).await,
+        Command::Serve(args) => serve::run(args, ctx).await,
         Command::Rollback(args) => rollout::rollback(args, ctx).await,
         Command::Report(args) => rollout::report(args, ctx).await,
         Command::Audit(args) => audit::run(args, ctx).await,

@@ -2,6 +2,7 @@
 //!
 //! Everything here is fed in by the shell (`ops`, `cli`) and can be tested with values alone.
 
+pub mod access;
 pub mod advisory;
 pub mod assessment;
 pub mod change;

@@ -237,3 +237,18 @@ fn actions(plan: &str, journal: &[ChangeEntry]) -> Result<Vec<ChangeAction>, Cha
         })
         .collect()
 }
+
+impl ChangeError {
+    /// Whether the plan named is not there to act on: no plan matches, or the text given is
+    /// no plan id (malformed, or a prefix of several).
+    pub fn names_no_plan(&self) -> bool {
+        use store::StoreError::{AmbiguousId, InvalidId};
+        matches!(
+            self,
+            ChangeError::UnknownPlan(_)
+                | ChangeError::Plan(LoadPlanError::Unknown(_))
+                | ChangeError::Plan(LoadPlanError::Store(InvalidId { .. } | AmbiguousId { .. }))
+                | ChangeError::Store(InvalidId { .. } | AmbiguousId { .. })
+        )
+    }
+}

@@ -6,8 +6,8 @@ use std::fmt::Debug;
 use std::path::Path;
 
 use crate::{
-    Advisories, Assessments, Changes, Hosts, Notifications, Plans, Postmortems, RolloutJournals,
-    Rollouts, StoreError, VerifiedVersions,
+    Advisories, Assessments, Changes, Hosts, Identities, Notifications, Plans, Postmortems,
+    RolloutJournals, Rollouts, StoreError, VerifiedVersions,
 };
 
 /// A state database: every aggregate, and the database as a whole.
@@ -23,6 +23,7 @@ pub trait Backend:
     + Advisories
     + Postmortems
     + Notifications
+    + Identities
     + Debug
     + Send
     + Sync

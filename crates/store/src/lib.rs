@@ -1,14 +1,14 @@
 //! The state database: the hosts patchctl has seen, the SSH host keys pinned for them, every
 //! assessment attempt over time, the action plans and their change journals, the rollouts that
 //! carry them out with the lease of the process driving each, each rollout's append-only,
-//! hash-chained journal, advisories, postmortems and notification deliveries. The only crate
-//! with SQL.
+//! hash-chained journal, advisories, postmortems, notification deliveries, and the server's
+//! users and API tokens. The only crate with SQL.
 //!
 //! It is laid out by aggregate. Each file at the top names one (`hosts.rs`, `assessments.rs`,
 //! `plans.rs`, `changes.rs`, `rollouts.rs` with `rollouts/journal.rs` and
-//! `rollouts/verified.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`) and holds its
-//! records and its trait: what every database implements for it. [`Backend`] (`backend.rs`)
-//! is all of them together, with what concerns the database as a whole. Each database is a
+//! `rollouts/verified.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
+//! `identities.rs`) and holds its records and its trait: what every database implements for
+//! it. [`Backend`] (`backend.rs`) is all of them together, with what concerns the database as a whole. Each database is a
 //! module implementing them, with a file per aggregate under it: `sqlite/` now, PostgreSQL
 //! later, each with its own migrations under `migrations/<database>/` and no `AnyPool` (the
 //! SQL is written to port: TEXT ids, INTEGER Unix times, BOOLEAN flags, JSON as TEXT, but each
@@ -28,6 +28,7 @@ mod backend;
 mod changes;
 mod error;
 mod hosts;
+mod identities;
 mod journal_chain;
 mod notifications;
 mod plans;
@@ -51,6 +52,7 @@ pub use backend::Backend;
 pub use changes::{AcceptChange, ChangeEntry, Changes, NewChangeEntry, WindowClaim};
 pub use error::{HostClaim, StoreError};
 pub use hosts::{HostRow, Hosts, PinOutcome, PinnedHostKey, StoredHost};
+pub use identities::{Identities, IdentityEvent, NewToken, NewUser, StoredToken, StoredUser};
 pub use notifications::{NotificationRecord, Notifications, StoredNotification};
 pub use plans::{Plans, StoredPlan, StoredPlanSummary};
 pub use postmortems::{

@@ -4,14 +4,15 @@
 //!
 //! One file per aggregate, each implementing its trait: `hosts.rs`, `assessments.rs`,
 //! `plans.rs`, `changes.rs`, `rollouts.rs` (with `rollouts/journal.rs` and
-//! `rollouts/verified.rs`), `advisories.rs`, `postmortems.rs`, `notifications.rs`. This file
-//! opens and migrates the database, does what concerns it as a whole ([`Backend`]), and holds
-//! the helpers every file reads rows with.
+//! `rollouts/verified.rs`), `advisories.rs`, `postmortems.rs`, `notifications.rs`,
+//! `identities.rs`. This file opens and migrates the database, does what concerns it as a
+//! whole ([`Backend`]), and holds the helpers every file reads rows with.
 
 mod advisories;
 mod assessments;
 mod changes;
 mod hosts;
+mod identities;
 mod notifications;
 mod plans;
 mod postmortems;

@@ -17,6 +17,7 @@ mod records_fleet;
 mod restarts_fleet;
 mod rollout_fleet;
 mod runbook_fleet;
+mod serve;
 mod support;
 mod test_fleet;
 mod trust_fleet;

@@ -4,6 +4,7 @@
 
 mod advisories;
 mod changes;
+mod identities;
 mod interleavings;
 mod journal;
 mod postmortems;

@@ -1,0 +1,154 @@
+//! Who may do what on the server, and when a login is refused: the roles (viewer, operator,
+//! approver, admin, each holding the one before), the least role each use case needs, the
+//! lockout rule after failed logins of a user, and the rate limit on failed logins from one
+//! client address. Pure: the server and `ops` hand in the counts and the time.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A user's or a token's role. Each holds every right of the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads everything, changes nothing.
+    Viewer,
+    /// Plans, starts, pauses rollouts.
+    Operator,
+    /// Approves or rejects changes, as the policy's approval rules allow.
+    Approver,
+    /// Manages users and tokens.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Approver, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role holds the rights of `needed`.
+    pub fn includes(self, needed: Role) -> bool {
+        self >= needed
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Role, String> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text).ok_or_else(|| {
+            format!("{text:?} is not a role: expected viewer, operator, approver or admin")
+        })
+    }
+}
+
+/// What a caller of the server asks to do: one per use case it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseCase {
+    ListHosts,
+    ListPlans,
+    ApproveChange,
+    CreateToken,
+    RevokeToken,
+    CreateUser,
+}
+
+impl UseCase {
+    /// The least role that may do it. Approving needs the approver role here, and the policy's
+    /// rules besides (who may approve which environment; never the requester).
+    pub fn minimum_role(self) -> Role {
+        match self {
+            UseCase::ListHosts | UseCase::ListPlans => Role::Viewer,
+            UseCase::ApproveChange => Role::Approver,
+            UseCase::CreateToken | UseCase::RevokeToken | UseCase::CreateUser => Role::Admin,
+        }
+    }
+
+    /// Whether `role` may do it.
+    pub fn allowed(self, role: Role) -> bool {
+        role.includes(self.minimum_role())
+    }
+}
+
+/// The lockout rule: after `max_failures` failed logins in a row, the user is refused for
+/// `lockout_seconds`, whatever the password, and then gets `max_failures` tries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    pub max_failures: u32,
+    pub lockout_seconds: i64,
+}
+
+impl Default for Lockout {
+    fn default() -> Lockout {
+        Lockout { max_failures: 5, lockout_seconds: 15 * 60 }
+    }
+}
+
+/// What is on record of a user's recent logins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginRecord {
+    /// Failed logins in a row since the last success or lockout.
+    pub failures: u32,
+    pub locked_until_unix: Option<i64>,
+}
+
+impl Lockout {
+    /// When the user is locked out at `now_unix`: until when. A login is not even checked then,
+    /// so that a guess during a lockout tells nothing.
+    pub fn locked(&self, record: &LoginRecord, now_unix: i64) -> Option<i64> {
+        record.locked_until_unix.filter(|until| now_unix < *until)
+    }
+
+    /// The record after a failed login at `now_unix`: one more failure, and a lockout (the count
+    /// starting again) when that makes `max_failures`.
+    pub fn after_failure(&self, record: &LoginRecord, now_unix: i64) -> LoginRecord {
+        let failures = record.failures.saturating_add(1);
+        if failures >= self.max_failures.max(1) {
+            LoginRecord { failures: 0, locked_until_unix: Some(now_unix + self.lockout_seconds) }
+        } else {
+            LoginRecord { failures, locked_until_unix: record.locked_until_unix }
+        }
+    }
+}
+
+/// The rate limit on failed logins from one client address, whatever the user names: at most
+/// `max_failures` in any `window_seconds`; a login beyond it is refused unchecked. It stops a
+/// guesser who tries one password on many users, which the per-user lockout does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max_failures: u32,
+    pub window_seconds: i64,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit { max_failures: 20, window_seconds: 60 }
+    }
+}
+
+impl RateLimit {
+    /// Whether a failure at `failed_at_unix` still counts at `now_unix`.
+    pub fn counts(&self, failed_at_unix: i64, now_unix: i64) -> bool {
+        now_unix - failed_at_unix < self.window_seconds
+    }
+
+    /// Whether a client whose failed logins were at `failures_unix` may try again at `now_unix`.
+    pub fn allows(&self, failures_unix: &[i64], now_unix: i64) -> bool {
+        let counted = failures_unix.iter().filter(|at| self.counts(**at, now_unix)).count();
+        counted < self.max_failures as usize
+    }
+}
+
+#[cfg(test)]
+mod tests;

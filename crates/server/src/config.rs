@@ -1,0 +1,232 @@
+//! `server.toml` (by default `/etc/patchctl/server.toml`): where to listen, the TLS
+//! certificate and key, the state database, and the login settings; parsed strictly (an
+//! unknown key is an error) and checked, each problem at file:line:column. Parsing reads no
+//! file: `load` does, then calls `parse`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use model::access::{Lockout, RateLimit};
+use ops::identity::LoginSettings;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Where the server's configuration is when none is named.
+pub const DEFAULT_PATH: &str = "/etc/patchctl/server.toml";
+
+/// The server's configuration, checked. Paths are absolute or relative to the file's folder.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Plain HTTP when `None`, which only a loopback address may serve.
+    pub tls: Option<TlsFiles>,
+    /// The state database; the CLI's (`--state`, else beside the inventory) when `None`.
+    pub database: Option<PathBuf>,
+    pub login: LoginSettings,
+    /// Failed logins allowed from one client address per minute.
+    pub rate_limit: RateLimit,
+    /// Whether the scheduler runs inside the server, and how often it looks.
+    pub scheduler: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Problems in a `server.toml`, each at its line and column; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidConfig {
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for InvalidConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}:{}: {}", p.path.display(), p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InvalidConfig {}
+
+/// Reading the file, or what is wrong in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading the server configuration {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(#[from] InvalidConfig),
+}
+
+/// Reads and parses the configuration at `path`.
+pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    Ok(ServerConfig::parse(path, &text)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<Spanned<String>>,
+    tls: Option<Spanned<TlsFile>>,
+    database: Option<PathBuf>,
+    #[serde(default)]
+    login: LoginFile,
+    #[serde(default)]
+    scheduler: SchedulerFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LoginFile {
+    max_failures: Option<Spanned<i64>>,
+    lockout_minutes: Option<Spanned<i64>>,
+    token_hours: Option<Spanned<i64>>,
+    failures_per_minute: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SchedulerFile {
+    enabled: Option<bool>,
+    poll_seconds: Option<Spanned<i64>>,
+}
+
+/// Listened on when the file names no address: loopback, so plain HTTP is allowed.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+impl ServerConfig {
+    /// Parses the text of a `server.toml`; `path` names it in messages and anchors relative
+    /// paths.
+    pub fn parse(path: &Path, text: &str) -> Result<ServerConfig, InvalidConfig> {
+        let mut problems = Vec::new();
+        let mut problem = |span: Range<usize>, message: String| {
+            problems.push(at(path, text, span.start, message));
+        };
+        let file: File = match toml::from_str(text) {
+            Ok(file) => file,
+            Err(error) => {
+                let message = error.message().trim().replace('`', "\"").replace('\n', "; ");
+                problem(error.span().unwrap_or(0..0), message);
+                return Err(InvalidConfig { problems });
+            }
+        };
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let listen: SocketAddr = match &file.listen {
+            None => DEFAULT_LISTEN.parse().expect("the default address parses"),
+            Some(listen) => listen.get_ref().parse().unwrap_or_else(|_| {
+                problem(
+                    listen.span(),
+                    format!("{:?} is not an address and port", listen.get_ref()),
+                );
+                DEFAULT_LISTEN.parse().expect("the default address parses")
+            }),
+        };
+        if file.tls.is_none() && !listen.ip().is_loopback() {
+            let span = file.listen.as_ref().map_or(0..0, Spanned::span);
+            problem(
+                span,
+                format!(
+                    "{listen} is not a loopback address, and plain HTTP is served on loopback \
+                     only: add a [tls] table with cert and key"
+                ),
+            );
+        }
+        let mut bounded = |value: &Option<Spanned<i64>>, default: i64, range: Range<i64>, what| {
+            let Some(value) = value else { return default };
+            if !range.contains(value.get_ref()) {
+                problem(
+                    value.span(),
+                    format!("{what} must be from {} to {}", range.start, range.end - 1),
+                );
+            }
+            *value.get_ref()
+        };
+        let defaults = Lockout::default();
+        let max_failures = bounded(
+            &file.login.max_failures,
+            defaults.max_failures.into(),
+            1..1001,
+            "max_failures",
+        );
+        let lockout_minutes = bounded(
+            &file.login.lockout_minutes,
+            defaults.lockout_seconds / 60,
+            1..10081,
+            "lockout_minutes",
+        );
+        let token_hours = bounded(&file.login.token_hours, 12, 1..8761, "token_hours");
+        let per_minute = bounded(
+            &file.login.failures_per_minute,
+            RateLimit::default().max_failures.into(),
+            1..10001,
+            "failures_per_minute",
+        );
+        let poll = bounded(&file.scheduler.poll_seconds, 60, 1..86401, "poll_seconds");
+        if !problems.is_empty() {
+            return Err(InvalidConfig { problems });
+        }
+        let tls = file.tls.map(|tls| {
+            let tls = tls.into_inner();
+            TlsFiles { cert: dir.join(tls.cert), key: dir.join(tls.key) }
+        });
+        Ok(ServerConfig {
+            listen,
+            tls,
+            database: file.database.map(|database| dir.join(database)),
+            login: LoginSettings {
+                lockout: Lockout {
+                    max_failures: u32::try_from(max_failures).expect("checked above"),
+                    lockout_seconds: lockout_minutes * 60,
+                },
+                token_seconds: token_hours * 3600,
+            },
+            rate_limit: RateLimit {
+                max_failures: u32::try_from(per_minute).expect("checked above"),
+                window_seconds: 60,
+            },
+            scheduler: file
+                .scheduler
+                .enabled
+                .unwrap_or(true)
+                .then(|| Duration::from_secs(poll.unsigned_abs())),
+        })
+    }
+}
+
+/// A problem at byte `offset` of `text`, as line and column (both from 1, columns in
+/// characters).
+fn at(path: &Path, text: &str, offset: usize, message: String) -> Problem {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Problem { path: path.to_owned(), line, column, message }
+}
+
+#[cfg(test)]
+mod tests;

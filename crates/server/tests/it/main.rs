@@ -1,0 +1,109 @@
+//! The server over real sockets: a temporary state database and inventory, the server bound to
+//! `127.0.0.1:0` in a task, called with reqwest (rustls).
+
+mod auth;
+mod lifecycle;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use model::access::Role;
+use server::ServerConfig;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const INVENTORY: &str = "[hosts.deb1]\naddress = \"10.0.0.1\"\nenvironment = \"production\"\n\
+                         owner = \"team-web\"\n";
+
+/// Production changes need one approver of role `cab`, which alice and bob hold.
+const POLICY: &str = "[[environments]]\nname = \"production\"\nschedule = \"0 22 * * *\"\n\
+                      timezone = \"UTC\"\nwindow = \"2h\"\n\
+                      approval = { approvers = 1, role = \"cab\" }\n\
+                      [roles]\ncab = [\"alice\", \"bob\"]\n";
+
+/// A running server and what the tests need of it.
+pub struct Running {
+    pub ctx: Arc<ops::Context>,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<Result<(), server::ServerError>>,
+}
+
+impl Running {
+    /// Stops the server and returns how `run` ended.
+    pub async fn stop(mut self) -> Result<(), server::ServerError> {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap()
+    }
+
+    pub async fn user(&self, name: &str, role: Role) -> String {
+        ops::identity::create_user(&self.ctx, "admin", name, role).await.unwrap()
+    }
+
+    /// Logs `name` in with `password`, returning the token.
+    pub async fn login(&self, name: &str, password: &str) -> String {
+        let response = self.post_login(name, password).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post_login(&self, name: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/login", self.url))
+            .json(&serde_json::json!({ "user": name, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn config(text: &str, dir: &Path) -> ServerConfig {
+    ServerConfig::parse(&dir.join("server.toml"), text).unwrap()
+}
+
+/// The context of a server over a new state in a temporary folder, with the inventory and the
+/// policy above.
+pub async fn context() -> (Arc<ops::Context>, tempfile::TempDir) {
+    ops::notify::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("patchctl.toml"), INVENTORY).unwrap();
+    std::fs::write(dir.path().join("policy.toml"), POLICY).unwrap();
+    let sources = ops::Sources {
+        config: dir.path().join("patchctl.toml"),
+        state: Some(dir.path().join("patchctl.db")),
+        policy: Some(dir.path().join("policy.toml")),
+        no_policy: false,
+    };
+    let ctx = ops::Context::new(sources, ops::Clock::real(), "admin".into());
+    ctx.create_state().await.unwrap();
+    (Arc::new(ctx), dir)
+}
+
+/// Starts a server with `config_text` (the scheduler off unless it says otherwise).
+pub async fn start(config_text: &str) -> Running {
+    let (ctx, dir) = context().await;
+    let text = if config_text.contains("[scheduler]") {
+        config_text.to_owned()
+    } else {
+        format!("{config_text}\n[scheduler]\nenabled = false\n")
+    };
+    let config = config(&text, dir.path());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn({
+        let ctx = ctx.clone();
+        async move {
+            server::run(listener, ctx, &config, async {
+                let _ = stopped.await;
+            })
+            .await
+        }
+    });
+    let http = reqwest::Client::new();
+    Running { ctx, url, http, dir, stop: Some(stop), task }
+}
