@@ -20,6 +20,7 @@ pub mod marking;
 pub mod osv;
 mod postings;
 pub mod range;
+mod stored;
 pub mod updateinfo;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};

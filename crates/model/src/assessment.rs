@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{OsRelease, PackageManagerKind};
 
+mod stored;
+
 /// A host's state at one time. Built by `pkgmgr` from the outputs of the host's own tools.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assessment {

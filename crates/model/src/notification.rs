@@ -23,6 +23,7 @@
 
 pub mod change;
 pub mod secrets;
+mod stored;
 pub mod timing;
 pub mod webhook;
 
@@ -31,6 +32,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use stored::InvalidEventTime;
 pub use webhook::{Webhook, WebhookFormat, WebhookSecret};
 
 /// What happened.

@@ -11,18 +11,12 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use store::{JournalBreak, JournalCheck, Store, StoreError};
 
-/// One chain's head, as exported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Anchor {
-    pub at: i64,
-    /// `rollout:ID` or `change:PLAN_ID`.
-    pub chain: String,
-    pub entries: u64,
-    pub head: Option<String>,
-}
+/// One chain's head, as exported: a line of the anchor file, kept in its file form (a plain
+/// record of a time, a name, a count and a hash, with nothing of the domain to convert).
+pub use protocol::audit::AnchorV1 as Anchor;
 
 /// What was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

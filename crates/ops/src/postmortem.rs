@@ -1,11 +1,12 @@
 //! Postmortems in the store: opened by hand or by patchctl (a rollout that ended with failed,
 //! lost or rolled-back hosts; the emergency track), closed with a root cause by a person. Each
 //! action is recorded with its actor and time. When patchctl opens one, and what it says, is
-//! decided in `model::postmortem::trigger`.
+//! decided in `model::postmortem::trigger`. Record bodies are `protocol::postmortem`'s forms.
 
 use chrono::{DateTime, Utc};
 pub use model::postmortem::NewPostmortemRequest;
 use model::postmortem::{Postmortem, Subject, check_text};
+use protocol::postmortem::{ClosedV1, OpenedV1};
 use store::{NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Store, StoredPostmortem};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +38,10 @@ pub async fn open_postmortem(
         opened_by: request.opened_by.clone(),
         due_at_unix: checked.due_at.timestamp(),
     };
-    let body = serde_json::json!({ "title": new.title, "hosts": new.hosts, "owner": new.owner });
-    Ok(match store.open_postmortem(&new, &body.to_string()).await? {
+    let body =
+        OpenedV1 { hosts: new.hosts.clone(), owner: new.owner.clone(), title: new.title.clone() };
+    let body = serde_json::to_string(&body).expect("an opened body serializes");
+    Ok(match store.open_postmortem(&new, &body).await? {
         Opened::Opened(stored) => (from_stored(stored)?, true),
         Opened::Exists(stored) => (from_stored(stored)?, false),
     })
@@ -62,8 +65,10 @@ pub async fn close_postmortem(
     let by = check_text("closer's name", by).map_err(PostmortemError::Invalid)?;
     let closure =
         PostmortemClosure { root_cause, actions, closed_at_unix: now.timestamp(), closed_by: by };
-    let body = serde_json::json!({ "root_cause": closure.root_cause, "actions": closure.actions });
-    from_stored(store.close_postmortem(id, &closure, &body.to_string()).await?)
+    let body =
+        ClosedV1 { actions: closure.actions.clone(), root_cause: closure.root_cause.clone() };
+    let body = serde_json::to_string(&body).expect("a closed body serializes");
+    from_stored(store.close_postmortem(id, &closure, &body).await?)
 }
 
 /// Every postmortem, oldest first.

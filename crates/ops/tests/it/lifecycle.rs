@@ -114,7 +114,9 @@ async fn a_webhook_that_keeps_failing_is_a_dead_letter_and_a_4xx_is_not_retried(
     );
     assert!(errors.iter().any(|e| e.starts_with("HTTP 400")), "{errors:?}");
     // The dead letter keeps the whole event, to be sent again by hand.
-    let kept: Event = serde_json::from_str(&dead[0].record.event_json).unwrap();
+    let kept: protocol::notification::EventV1 =
+        serde_json::from_str(&dead[0].record.event_json).unwrap();
+    let kept = Event::try_from(kept).unwrap();
     assert_eq!(kept, event());
     assert_eq!(report.problems().len(), 2);
 }
