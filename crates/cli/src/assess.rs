@@ -109,7 +109,10 @@ async fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn json(assessments: &[&Assessment], failures: &[&HostFailure]) -> anyhow::Result<String> {
+pub(crate) fn json(
+    assessments: &[&Assessment],
+    failures: &[&HostFailure],
+) -> anyhow::Result<String> {
     let mut documents = Vec::new();
     for assessment in assessments {
         let mut value = serde_json::to_value(assessment).context("encoding an assessment")?;

@@ -95,12 +95,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
             match format {
                 Format::Text => print_text(&change),
                 Format::Json => {
-                    let json = serde_json::json!({
-                        "plan": change.plan.id,
-                        "status": change.status,
-                        "journal": change.actions,
-                    });
-                    println!("{}", serde_json::to_string_pretty(&json)?);
+                    println!("{}", show_json(&change.plan.id, &change.status, &change.actions))
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -125,6 +120,16 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `change show`'s change as JSON.
+pub(crate) fn show_json(
+    plan_id: &str,
+    status: &model::change::ChangeStatus,
+    actions: &[model::change::ChangeAction],
+) -> String {
+    let json = serde_json::json!({ "plan": plan_id, "status": status, "journal": actions });
+    serde_json::to_string_pretty(&json).expect("JSON values serialize")
 }
 
 fn print_text(change: &Change) {

@@ -149,7 +149,7 @@ async fn list(args: ListArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     };
     let plans: Vec<&ops::PlanListing> = plans.iter().filter(|p| wanted(p.state)).collect();
     if args.format == ListFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&plans).context("encoding the plans")?);
+        println!("{}", list_json(&plans));
         return Ok(ExitCode::SUCCESS);
     }
     let mut table =
@@ -236,6 +236,11 @@ async fn print_shown(
         }
     }
     Ok(())
+}
+
+/// `plan list`'s plans as JSON.
+pub(crate) fn list_json(plans: &[&ops::PlanListing]) -> String {
+    serde_json::to_string_pretty(plans).expect("listings serialize")
 }
 
 pub(crate) fn short(id: &str) -> &str {

@@ -93,7 +93,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
             let all = ops::postmortem::list(ctx).await?;
             match format {
                 Format::Json => {
-                    println!("{}", serde_json::to_string_pretty(&with_status(&all, now))?)
+                    println!("{}", list_json(&all, now))
                 }
                 Format::Table => {
                     let mut table =
@@ -221,6 +221,11 @@ fn parse_id(text: &str) -> anyhow::Result<i64> {
         .ok()
         .filter(|id| *id > 0)
         .with_context(|| format!("{text:?} is not a postmortem id: expected a number such as 7"))
+}
+
+/// `postmortem list`'s postmortems as JSON.
+pub(crate) fn list_json(all: &[Postmortem], now: chrono::DateTime<chrono::Utc>) -> String {
+    serde_json::to_string_pretty(&with_status(all, now)).expect("JSON values serialize")
 }
 
 /// Postmortems as JSON, each with its status at `now` and whether it is overdue.

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod change;
 pub mod journal;
 pub mod notification;
+pub mod output;
 pub mod plan;
 pub mod postmortem;
 pub mod rollout;
