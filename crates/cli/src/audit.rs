@@ -85,5 +85,6 @@ fn print_text(report: &AuditReport) {
 
 /// The report as JSON.
 pub(crate) fn json(report: &AuditReport) -> String {
-    serde_json::to_string_pretty(report).expect("a report serializes")
+    use ops::protocol::output::{audit::AuditReportV1, pretty};
+    pretty(&AuditReportV1::from(report))
 }

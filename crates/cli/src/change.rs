@@ -128,8 +128,12 @@ pub(crate) fn show_json(
     status: &model::change::ChangeStatus,
     actions: &[model::change::ChangeAction],
 ) -> String {
-    let json = serde_json::json!({ "plan": plan_id, "status": status, "journal": actions });
-    serde_json::to_string_pretty(&json).expect("JSON values serialize")
+    use ops::protocol::output::change::{ChangeActionV1, ChangeShowV1};
+    ops::protocol::output::pretty_sorted(&ChangeShowV1 {
+        plan: plan_id.to_owned(),
+        status: status.into(),
+        journal: actions.iter().map(ChangeActionV1::from).collect(),
+    })
 }
 
 fn print_text(change: &Change) {

@@ -45,7 +45,8 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
 
 /// The report as JSON.
 pub(crate) fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).expect("a report serializes")
+    use ops::protocol::output::{compliance::ComplianceReportV1, pretty};
+    pretty(&ComplianceReportV1::from(report))
 }
 
 /// A line per host with each check's status, then what fails, with its summary.

@@ -112,10 +112,10 @@ pub(crate) fn json(
     advisories: &[model::advisory::Advisory],
     report: &[ops::advisories::CveHost],
 ) -> String {
-    let document = serde_json::json!({
-        "cve": cve,
-        "advisories": advisories.iter().map(|a| &a.id).collect::<Vec<_>>(),
-        "hosts": report,
-    });
-    serde_json::to_string_pretty(&document).expect("a report serializes")
+    use ops::protocol::output::advisory::{CveHostV1, CveReportV1};
+    ops::protocol::output::pretty_sorted(&CveReportV1 {
+        cve: cve.to_owned(),
+        advisories: advisories.iter().map(|a| a.id.clone()).collect(),
+        hosts: report.iter().map(CveHostV1::from).collect(),
+    })
 }

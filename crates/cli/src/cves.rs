@@ -52,7 +52,8 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
 
 /// The exposures as JSON.
 pub(crate) fn json(exposures: &[HostExposure]) -> String {
-    serde_json::to_string_pretty(exposures).expect("exposures serialize")
+    use ops::protocol::output::{advisory::HostExposureV1, pretty};
+    pretty(&exposures.iter().map(HostExposureV1::from).collect::<Vec<_>>())
 }
 
 /// One row per host and CVE (an advisory without CVE id gives one row under its own id).

@@ -240,7 +240,8 @@ async fn print_shown(
 
 /// `plan list`'s plans as JSON.
 pub(crate) fn list_json(plans: &[&ops::PlanListing]) -> String {
-    serde_json::to_string_pretty(plans).expect("listings serialize")
+    use ops::protocol::output::{plan::PlanListingV1, pretty};
+    pretty(&plans.iter().map(|p| PlanListingV1::from(*p)).collect::<Vec<_>>())
 }
 
 pub(crate) fn short(id: &str) -> &str {

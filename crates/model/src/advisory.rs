@@ -18,6 +18,7 @@ pub mod finding;
 pub mod index;
 pub mod marking;
 pub mod osv;
+mod output;
 mod postings;
 pub mod range;
 mod stored;

@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::{Approval, Policy};
 
+mod output;
+
 /// The actor of the scheduler's own actions. It has a `:`, which no person's name may have.
 pub const SYSTEM_ACTOR: &str = "system:scheduler";
 

@@ -22,6 +22,7 @@
 //! no postmortem about the fleet as a whole is overdue.
 
 mod checks;
+mod output;
 mod render;
 
 #[cfg(test)]

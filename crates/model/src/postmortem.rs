@@ -2,6 +2,7 @@
 //! an emergency patch. What one is about, when it is due, and whether it is overdue at a time
 //! passed in. Pure. When patchctl opens one by itself, and what it says, is `trigger.rs`.
 
+mod output;
 pub mod trigger;
 
 use chrono::{DateTime, TimeDelta, Utc};

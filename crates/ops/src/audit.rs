@@ -57,6 +57,26 @@ impl AuditReport {
     }
 }
 
+impl From<&AuditReport> for protocol::output::audit::AuditReportV1 {
+    fn from(report: &AuditReport) -> Self {
+        protocol::output::audit::AuditReportV1 {
+            chains: report
+                .chains
+                .iter()
+                .map(|c| protocol::output::audit::ChainVerdictV1 {
+                    chain: c.chain.clone(),
+                    entries: c.entries,
+                    problem: c.problem.clone(),
+                    first_bad_seq: c.first_bad_seq,
+                    not_covered: c.not_covered,
+                })
+                .collect(),
+            anchor_file: report.anchor_file.to_string_lossy().into_owned(),
+            missing: report.missing.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error("the state database: {0}")]

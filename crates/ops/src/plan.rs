@@ -295,6 +295,21 @@ pub struct PlanListing {
     pub goals: Vec<String>,
 }
 
+impl From<&PlanListing> for protocol::output::plan::PlanListingV1 {
+    fn from(listing: &PlanListing) -> Self {
+        protocol::output::plan::PlanListingV1 {
+            id: listing.id.clone(),
+            created_at_unix: listing.created_at_unix,
+            state: listing.state.as_str().to_owned(),
+            rollout: listing.rollout.clone(),
+            hosts: listing.hosts as u64,
+            changes: listing.changes as u64,
+            selectors: listing.selectors.clone(),
+            goals: listing.goals.clone(),
+        }
+    }
+}
+
 /// Every saved plan, newest first, with where it stands under `policy` (without one, a plan
 /// that has not run is a draft: nothing approves it).
 pub async fn list_plans(

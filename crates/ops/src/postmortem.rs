@@ -71,6 +71,17 @@ pub async fn close_postmortem(
     from_stored(store.close_postmortem(id, &closure, &body).await?)
 }
 
+/// A record entry as `postmortem show --format json` prints it: its body as recorded, `null` if
+/// it does not parse.
+pub fn entry_output(event: &PostmortemEvent) -> protocol::output::postmortem::PostmortemEntryV1 {
+    protocol::output::postmortem::PostmortemEntryV1 {
+        at: chrono::DateTime::from_timestamp(event.at_unix, 0).map(model::dates::rfc3339),
+        actor: event.actor.clone(),
+        action: event.action.clone(),
+        details: serde_json::from_str(&event.body_json).unwrap_or_default(),
+    }
+}
+
 /// Every postmortem, oldest first.
 pub async fn postmortems(store: &Store) -> Result<Vec<Postmortem>, PostmortemError> {
     store.postmortems().await?.into_iter().map(from_stored).collect()
@@ -140,4 +151,36 @@ pub async fn close(
     by: &str,
 ) -> Result<Postmortem, PostmortemError> {
     close_postmortem(ctx.store().await?, id, root_cause, actions, by, ctx.clock.now_seconds()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `postmortem show --format json` has printed for an entry: its time in RFC 3339 and
+    /// its body as recorded, `null` when the body does not parse.
+    #[test]
+    fn an_entry_prints_its_time_and_its_body() {
+        let event = |body_json: &str| PostmortemEvent {
+            seq: 1,
+            at_unix: 1_800_000_000,
+            actor: "alice".into(),
+            action: "closed".into(),
+            body_json: body_json.into(),
+            prev_hash: None,
+            hash: None,
+        };
+        let printed = |body_json: &str| {
+            serde_json::to_string(&serde_json::to_value(entry_output(&event(body_json))).unwrap())
+                .unwrap()
+        };
+        assert_eq!(
+            printed(r#"{"actions":["a"],"root_cause":"r"}"#),
+            r#"{"action":"closed","actor":"alice","at":"2027-01-15T08:00:00Z","details":{"actions":["a"],"root_cause":"r"}}"#
+        );
+        assert_eq!(
+            printed("{oops"),
+            r#"{"action":"closed","actor":"alice","at":"2027-01-15T08:00:00Z","details":null}"#
+        );
+    }
 }

@@ -1,11 +1,12 @@
-//! An assessment's stored form, `protocol::assessment::AssessmentV1`, and the conversions to and
-//! from it, with those of the words assessments share with plans and advisories
+//! An assessment's stored form, `protocol::assessment::AssessmentV1` (which `assess --format
+//! json` prints too, with the summary), and the conversions to and from it, with those of the words assessments share with plans and advisories
 //! (classification, severity, package manager).
 
 use protocol::assessment::{
     AssessmentV1, DiskSpaceV1, HealthV1, InstalledKernelV1, InstalledPackageV1, ListsRefreshedV1,
     LockHolderV1, OriginV1, OsReleaseV1, PendingUpdateV1, RebootStatusV1, UpdateActionV1,
 };
+use protocol::output::assess::{AssessedV1, SummaryV1};
 use protocol::plan::{ClassificationV1, PackageManagerKindV1, SeverityV1};
 
 use super::{
@@ -13,6 +14,22 @@ use super::{
     ListsRefreshed, LockHolder, Origin, PendingUpdate, RebootStatus, Severity, UpdateAction,
 };
 use crate::{OsRelease, PackageManagerKind};
+
+/// An assessment as `assess --format json` prints it: its stored form and its summary.
+impl From<&Assessment> for AssessedV1 {
+    fn from(assessment: &Assessment) -> AssessedV1 {
+        let summary = assessment.summary();
+        AssessedV1 {
+            assessment: assessment.into(),
+            summary: SummaryV1 {
+                n_updates: summary.n_updates as u64,
+                n_security: summary.n_security as u64,
+                n_kernel: summary.n_kernel as u64,
+                reboot_required: summary.reboot_required,
+            },
+        }
+    }
+}
 
 impl From<&Assessment> for AssessmentV1 {
     fn from(a: &Assessment) -> AssessmentV1 {

@@ -1,7 +1,7 @@
 //! An event's wire and stored form, `protocol::notification::EventV1`, and the conversions to
 //! and from it.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use protocol::notification::{EventKindV1, EventV1};
 
 use super::{Event, EventKind};
@@ -16,8 +16,7 @@ impl From<&Event> for EventV1 {
             owners: event.owners.clone(),
             people: event.people.clone(),
             escalation_level: event.escalation_level.map(|level| level as u64),
-            // What chrono's own serde wrote: seconds, a fraction only when there is one.
-            at: event.at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            at: crate::dates::rfc3339(event.at),
         }
     }
 }

@@ -11,6 +11,7 @@ pub use model::advisory::marking::CveVerdict;
 use model::advisory::marking::{cve_findings, exposed_findings};
 pub use model::advisory::{Finding, FindingSource};
 use model::{Assessment, ResolvedHost};
+use protocol::output::advisory::{CveHostV1, FindingV1, HostExposureStateV1, HostExposureV1};
 use serde::Serialize;
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
@@ -134,4 +135,33 @@ pub async fn cve_report(
         out.push(entry);
     }
     Ok(out)
+}
+
+impl From<&HostExposure> for HostExposureV1 {
+    fn from(exposure: &HostExposure) -> HostExposureV1 {
+        HostExposureV1 {
+            host: exposure.host.clone(),
+            assessed_at_unix: exposure.assessed_at_unix,
+            state: match &exposure.state {
+                HostExposureState::NotAssessed => HostExposureStateV1::NotAssessed,
+                HostExposureState::AssessmentFailed { message } => {
+                    HostExposureStateV1::AssessmentFailed { message: message.clone() }
+                }
+                HostExposureState::Assessed { findings } => HostExposureStateV1::Assessed {
+                    findings: findings.iter().map(FindingV1::from).collect(),
+                },
+            },
+        }
+    }
+}
+
+impl From<&CveHost> for CveHostV1 {
+    fn from(host: &CveHost) -> CveHostV1 {
+        CveHostV1 {
+            host: host.host.clone(),
+            verdict: host.verdict.into(),
+            findings: host.findings.iter().map(FindingV1::from).collect(),
+            message: host.message.clone(),
+        }
+    }
 }

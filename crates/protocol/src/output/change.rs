@@ -12,8 +12,7 @@ pub struct ChangeShowV1 {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeStatusV1 {
-    /// `not_requested`, `pending`, `approved`, `rejected`.
-    pub state: String,
+    pub state: ChangeStateV1,
     pub requested_by: Option<String>,
     pub ticket: Option<String>,
     pub environments: Vec<EnvironmentApprovalV1>,
@@ -32,8 +31,25 @@ pub struct ChangeActionV1 {
     /// RFC 3339, UTC (`Z`).
     pub at: String,
     pub actor: String,
-    /// `request`, `approve`, `reject`, `auto_approve`.
-    pub kind: String,
+    pub kind: ChangeKindV1,
     pub ticket: Option<String>,
     pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStateV1 {
+    NotRequested,
+    Pending,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKindV1 {
+    Request,
+    Approve,
+    Reject,
+    AutoApprove,
 }
