@@ -11,7 +11,6 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use store::{JournalBreak, JournalCheck, Store, StoreError};
 
 /// One chain's head, as exported: a line of the anchor file, kept in its file form (a plain
@@ -29,7 +28,7 @@ pub enum Scope {
 }
 
 /// One chain's verdict.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainVerdict {
     pub chain: String,
     pub entries: u64,
@@ -42,7 +41,7 @@ pub struct ChainVerdict {
 }
 
 /// `audit verify`'s result.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditReport {
     pub chains: Vec<ChainVerdict>,
     /// The anchor file read and appended to.

@@ -259,8 +259,7 @@ fn previous_verified_some(
 }
 
 /// Where a saved plan stands, for `plan list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanState {
     /// Not approved yet (not requested, or some rule not met), or no policy to approve it.
     Draft,
@@ -282,7 +281,7 @@ impl PlanState {
 }
 
 /// One saved plan in `plan list`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PlanListing {
     pub id: String,
     pub created_at_unix: i64,

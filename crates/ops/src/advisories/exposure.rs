@@ -12,23 +12,20 @@ use model::advisory::marking::{cve_findings, exposed_findings};
 pub use model::advisory::{Finding, FindingSource};
 use model::{Assessment, ResolvedHost};
 use protocol::output::advisory::{CveHostV1, FindingV1, HostExposureStateV1, HostExposureV1};
-use serde::Serialize;
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
 use super::parallel::map_in_parallel;
 
 /// One host's exposure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct HostExposure {
     pub host: String,
     /// When the assessment the exposure comes from was taken.
     pub assessed_at_unix: Option<i64>,
-    #[serde(flatten)]
     pub state: HostExposureState,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum HostExposureState {
     /// No assessment on record: nothing can be said.
     NotAssessed,
@@ -96,7 +93,7 @@ pub async fn exposure(
 }
 
 /// One host's verdict for one CVE.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CveHost {
     pub host: String,
     pub verdict: CveVerdict,
