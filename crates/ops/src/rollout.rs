@@ -49,7 +49,7 @@ pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
 /// What a package manager's simulated apply says, as a dry run returns it.
 pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, SimulatedApply};
-pub use queries::{ReportFormat, ask, list, report_text, status};
+pub use queries::{ReportFormat, ask, list, report_json, report_text, status};
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use start::{
     Driven, Prepared, RunOptions, StartRequest, clean, drive_here, dry_run as dry_run_plan,

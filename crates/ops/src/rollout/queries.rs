@@ -1,6 +1,7 @@
 //! The rollout use cases that read or ask, and drive nothing: `list`, `status`, `ask` (pause,
 //! cancel) and `report` in its three forms.
 
+use chrono::{DateTime, Utc};
 use store::RolloutRow;
 
 use super::{Loaded, RolloutError};
@@ -51,37 +52,42 @@ pub async fn report_text(
     Ok(match format {
         ReportFormat::Markdown => super::report(&loaded, &context, now).to_markdown(),
         ReportFormat::Html => super::report(&loaded, &context, now).to_html(),
-        ReportFormat::Json => {
-            let machine = &loaded.machine;
-            let hosts: Vec<_> = machine
-                .hosts()
-                .map(|(h, s)| serde_json::json!({"host": h, "state": s, "steps": machine.host_steps(h)}))
-                .collect();
-            let outputs: Vec<_> = loaded
-                .outputs
-                .iter()
-                .map(|(h, o)| serde_json::json!({"host": h, "output": protocol::journal::OutputV1::from(o)}))
-                .collect();
-            let journal = match &loaded.journal_check {
-                store::JournalCheck::Intact { n_entries, .. } => {
-                    serde_json::json!({"intact": true, "entries": n_entries})
-                }
-                store::JournalCheck::Broken { seq, reason } => {
-                    serde_json::json!({"intact": false, "seq": seq, "reason": format!("{reason:?}")})
-                }
-            };
-            let json = serde_json::json!({
-                "rollout": loaded.row.id,
-                "plan": loaded.plan.id,
-                "phase": super::phase_name(machine.phase()),
-                "summary": super::report_summary(&loaded, &context, now),
-                "hosts": hosts,
-                "outputs": outputs,
-                "journal": journal,
-            });
-            let mut text = serde_json::to_string_pretty(&json).expect("JSON values serialize");
-            text.push('\n');
-            text
-        }
+        ReportFormat::Json => report_json(&loaded, &context, now),
     })
+}
+
+/// The rollout's report as JSON (`rollout report --format json`), ending with a newline.
+pub fn report_json(loaded: &Loaded, context: &super::ReportContext, now: DateTime<Utc>) -> String {
+    let machine = &loaded.machine;
+    let hosts: Vec<_> = machine
+        .hosts()
+        .map(|(h, s)| serde_json::json!({"host": h, "state": s, "steps": machine.host_steps(h)}))
+        .collect();
+    let outputs: Vec<_> = loaded
+        .outputs
+        .iter()
+        .map(
+            |(h, o)| serde_json::json!({"host": h, "output": protocol::journal::OutputV1::from(o)}),
+        )
+        .collect();
+    let journal = match &loaded.journal_check {
+        store::JournalCheck::Intact { n_entries, .. } => {
+            serde_json::json!({"intact": true, "entries": n_entries})
+        }
+        store::JournalCheck::Broken { seq, reason } => {
+            serde_json::json!({"intact": false, "seq": seq, "reason": format!("{reason:?}")})
+        }
+    };
+    let json = serde_json::json!({
+        "rollout": loaded.row.id,
+        "plan": loaded.plan.id,
+        "phase": super::phase_name(machine.phase()),
+        "summary": super::report_summary(loaded, context, now),
+        "hosts": hosts,
+        "outputs": outputs,
+        "journal": journal,
+    });
+    let mut text = serde_json::to_string_pretty(&json).expect("JSON values serialize");
+    text.push('\n');
+    text
 }

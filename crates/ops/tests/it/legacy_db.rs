@@ -102,6 +102,14 @@ async fn the_rollout_of_an_old_database_replays_and_its_report_renders() {
     for expected in [ROLLOUT, "rpm2", "scriptlet failed", "CHG-1", "bob"] {
         assert!(markdown.contains(expected), "{expected} is not in the report:\n{markdown}");
     }
+    // The JSON report, whole: `test_data/state-18d7299.report.json` was written before the
+    // report had a form of its own. `PATCHCTL_BLESS=1` rewrites it.
+    let json = ops::rollout::report_json(&loaded, &context, now);
+    let expected = concat!(env!("CARGO_MANIFEST_DIR"), "/test_data/state-18d7299.report.json");
+    if std::env::var_os("PATCHCTL_BLESS").is_some() {
+        std::fs::write(expected, &json).unwrap();
+    }
+    assert_eq!(json, std::fs::read_to_string(expected).unwrap());
 }
 
 #[tokio::test]
