@@ -3,9 +3,9 @@
 //! domain types convert to them by hand (in `model` and `ops`), and `cli` prints them with
 //! [`pretty`] or [`pretty_sorted`], as the document says.
 //!
-//! Documents that were built as JSON values (`assess`, `cve`, `change show`, `postmortem`)
-//! print with their object members in name order ([`pretty_sorted`]); the others in the order
-//! their forms declare ([`pretty`]).
+//! Documents that were built as JSON values (`assess`, `cve`, `change show`, `postmortem`,
+//! `rollout report`) print with their object members in name order ([`pretty_sorted`]); the
+//! others in the order their forms declare ([`pretty`]).
 
 use serde::Serialize;
 
@@ -16,6 +16,7 @@ pub mod change;
 pub mod compliance;
 pub mod plan;
 pub mod postmortem;
+pub mod rollout;
 
 /// `document` as indented JSON, its object members in the order its form declares.
 pub fn pretty<T: Serialize>(document: &T) -> String {
