@@ -314,3 +314,87 @@ fn change_show() {
     }];
     check(crate::change::show_json("sha256:00", &status, &actions), "change_show");
 }
+
+#[test]
+fn plan_show() {
+    use model::plan::{
+        HostPlan, PackageChange, Plan, PlanOptions, PlannedReboot, RecordInputs, Wave,
+    };
+    const POLICY: &str = r#"
+[roles]
+cab = ["carol", "dan"]
+
+[[environments]]
+name = "production"
+schedule = "0 22 * * TUE"
+timezone = "Europe/Berlin"
+window = "2h"
+cutoff = "30m"
+approval = { approvers = 1, role = "cab", ticket = true }
+"#;
+    let policy = model::policy::Policy::parse(std::path::Path::new("policy.toml"), POLICY)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut plan = Plan {
+        id: String::new(),
+        created_at_unix: 1_800_000_000,
+        selectors: vec!["env:production".into()],
+        options: PlanOptions { goals: vec!["Fix DSA-1".into()], ..PlanOptions::default() },
+        hosts: vec![HostPlan {
+            host: "deb1".into(),
+            environment: "production".into(),
+            owner: Some("team-web".into()),
+            package_manager: PackageManagerKind::Apt,
+            assessed_at_unix: 1_799_990_000,
+            running_kernel: "6.1.0-25-amd64".into(),
+            changes: vec![PackageChange {
+                name: "libssl3".into(),
+                arch: "amd64".into(),
+                from: Some("3.0.1-1".into()),
+                to: "3.0.2-1".into(),
+                classification: Classification::Security,
+                severity: Some(Severity::Important),
+                kernel: false,
+                advisories: vec!["DSA-1".into()],
+                cves: vec![],
+            }],
+            reboot: PlannedReboot::IfRequired,
+            services_needing_restart: vec![],
+            restarts: Default::default(),
+            risks: vec![],
+        }],
+        waves: vec![Wave {
+            name: "production 1".into(),
+            environment: "production".into(),
+            canary: false,
+            hosts: vec!["deb1".into()],
+        }],
+        excluded: vec![],
+        withheld: vec![],
+        emergency: None,
+    };
+    plan.id = plan.content_hash();
+    let journal = [
+        ChangeAction {
+            at: at(1_800_000_100),
+            actor: "alice".into(),
+            kind: ChangeKind::Request,
+            ticket: Some("CHG-1".into()),
+            comment: None,
+        },
+        ChangeAction {
+            at: at(1_800_000_200),
+            actor: "carol".into(),
+            kind: ChangeKind::Approve,
+            ticket: None,
+            comment: Some("ok".into()),
+        },
+    ];
+    let inputs = RecordInputs {
+        now: at(1_800_000_300),
+        policy: Some(&policy),
+        change: &journal,
+        steps: None,
+    };
+    let record = model::plan::record(&plan, &inputs);
+    check(crate::plan::show_json(&plan, &record), "plan_show");
+}

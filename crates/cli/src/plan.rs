@@ -228,14 +228,17 @@ async fn print_shown(
     match format {
         Format::Md => print!("{}", model::plan::document(plan, &record).to_markdown()),
         Format::Html => print!("{}", model::plan::document(plan, &record).to_html()),
-        Format::Json => {
-            let mut json = serde_json::to_value(ops::protocol::plan::PlanV1::from(plan))
-                .expect("a plan serializes");
-            json["record"] = serde_json::to_value(&record).expect("a record serializes");
-            println!("{}", serde_json::to_string_pretty(&json).expect("JSON serializes"));
-        }
+        Format::Json => println!("{}", show_json(plan, &record)),
     }
     Ok(())
+}
+
+/// `plan show`'s plan as JSON: its stored form and its record.
+pub(crate) fn show_json(plan: &Plan, record: &model::plan::PlanRecord) -> String {
+    let mut json =
+        serde_json::to_value(ops::protocol::plan::PlanV1::from(plan)).expect("a plan serializes");
+    json["record"] = serde_json::to_value(record).expect("a record serializes");
+    serde_json::to_string_pretty(&json).expect("JSON serializes")
 }
 
 /// `plan list`'s plans as JSON.
