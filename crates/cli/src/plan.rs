@@ -235,10 +235,10 @@ async fn print_shown(
 
 /// `plan show`'s plan as JSON: its stored form and its record.
 pub(crate) fn show_json(plan: &Plan, record: &model::plan::PlanRecord) -> String {
-    let mut json =
-        serde_json::to_value(ops::protocol::plan::PlanV1::from(plan)).expect("a plan serializes");
-    json["record"] = serde_json::to_value(record).expect("a record serializes");
-    serde_json::to_string_pretty(&json).expect("JSON serializes")
+    use ops::protocol::output::plan::{PlanRecordV1, PlanShowV1};
+    use ops::protocol::plan::PlanV1;
+    let document = PlanShowV1 { plan: PlanV1::from(plan), record: PlanRecordV1::from(record) };
+    ops::protocol::output::pretty_sorted(&document)
 }
 
 /// `plan list`'s plans as JSON.

@@ -4,7 +4,7 @@ use protocol::output::change::{
     ChangeActionV1, ChangeKindV1, ChangeStateV1, ChangeStatusV1, EnvironmentApprovalV1,
 };
 
-use super::{ChangeAction, ChangeKind, ChangeState, ChangeStatus};
+use super::{ChangeAction, ChangeKind, ChangeState, ChangeStatus, EnvironmentApproval};
 
 impl From<&ChangeStatus> for ChangeStatusV1 {
     fn from(status: &ChangeStatus) -> ChangeStatusV1 {
@@ -17,16 +17,18 @@ impl From<&ChangeStatus> for ChangeStatusV1 {
             },
             requested_by: status.requested_by.clone(),
             ticket: status.ticket.clone(),
-            environments: status
-                .environments
-                .iter()
-                .map(|env| EnvironmentApprovalV1 {
-                    environment: env.environment.clone(),
-                    rule: env.rule.clone(),
-                    approved_by: env.approved_by.clone(),
-                    missing: env.missing.clone(),
-                })
-                .collect(),
+            environments: status.environments.iter().map(EnvironmentApprovalV1::from).collect(),
+        }
+    }
+}
+
+impl From<&EnvironmentApproval> for EnvironmentApprovalV1 {
+    fn from(env: &EnvironmentApproval) -> EnvironmentApprovalV1 {
+        EnvironmentApprovalV1 {
+            environment: env.environment.clone(),
+            rule: env.rule.clone(),
+            approved_by: env.approved_by.clone(),
+            missing: env.missing.clone(),
         }
     }
 }
