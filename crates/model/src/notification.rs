@@ -30,7 +30,7 @@ pub mod webhook;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use stored::InvalidEventTime;
 pub use webhook::{Webhook, WebhookFormat, WebhookSecret};
@@ -234,7 +234,7 @@ pub struct Smtp {
     pub password_env: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Plain SMTP: a relay on the same host or network.

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PlanOptions {
     pub scope: Scope,
     pub reboot: RebootPolicy,
@@ -45,7 +45,7 @@ impl Default for PlanOptions {
 }
 
 /// Which pending updates the plan takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     All,
@@ -55,7 +55,7 @@ pub enum Scope {
     Packages(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RebootPolicy {
     #[default]
@@ -88,7 +88,7 @@ impl fmt::Display for RebootPolicy {
 
 /// Which services a rollout restarts on a host that does not reboot, once its packages changed
 /// (`restart_services` in the policy, `plan create --restart-services`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RestartServices {
     /// None: a service still running replaced code is reported, not restarted.
@@ -125,7 +125,7 @@ impl fmt::Display for RestartServices {
 
 /// What a host's rollout restarts after its packages changed, when it does not reboot: part of
 /// the host's plan, so what the change board approves is what runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct ServiceRestarts {
     pub services: RestartServices,
     /// sshd (`ssh.service`, `sshd.service`) carries patchctl's own connection: restarted only
@@ -174,7 +174,7 @@ impl ServiceRestarts {
 }
 
 /// How hosts are grouped into waves and when a rollout halts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct Strategy {
     /// Canary hosts per environment, patched first; all must pass before the rest start.
     pub canary: usize,
@@ -191,7 +191,7 @@ impl Default for Strategy {
 }
 
 /// A number of hosts, absolute or relative to a group's size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Limit {
     Count(usize),
@@ -273,7 +273,8 @@ mod tests {
             [RestartServices::Never, RestartServices::Listed, RestartServices::Needrestart]
         {
             assert_eq!(policy.to_string().parse(), Ok(policy));
-            assert_eq!(serde_json::to_string(&policy).unwrap(), format!("\"{policy}\""));
+            let stored = protocol::plan::RestartServicesV1::from(policy);
+            assert_eq!(serde_json::to_string(&stored).unwrap(), format!("\"{policy}\""));
         }
         assert!("always".parse::<RestartServices>().is_err());
         assert!(ServiceRestarts::default().is_never());
@@ -287,10 +288,6 @@ mod tests {
         assert_eq!(
             ServiceRestarts::resolve(None, Some(RestartServices::Listed)),
             ServiceRestarts { services: RestartServices::Listed, sshd: false }
-        );
-        assert_eq!(
-            serde_json::to_string(&ServiceRestarts::default()).unwrap(),
-            r#"{"services":"never"}"#
         );
     }
 }
