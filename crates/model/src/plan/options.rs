@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOptions {
     pub scope: Scope,
     pub reboot: RebootPolicy,
@@ -13,16 +13,13 @@ pub struct PlanOptions {
     /// Environments in promotion order; hosts of environments not listed come after, by name.
     pub environment_order: Vec<String>,
     /// Kernels kept after a host is patched (the running one always among them); 0 keeps all.
-    #[serde(default = "default_keep_kernels")]
     pub keep_kernels: usize,
     /// What the plan is for, in the operator's words (`--goal`) or the policy's (`goals` of its
-    /// environments). Left out of the JSON when empty, so the ids of plans made before goals
+    /// environments). Left out of the stored form when empty, so the ids of plans made before goals
     /// existed do not change.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goals: Vec<String>,
     /// `--restart-services`: overrides the policy's `restart_services` for every host. Left out
-    /// of the JSON when absent, so the ids of other plans do not change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// of the stored form when absent, so the ids of other plans do not change.
     pub restart_services: Option<RestartServices>,
 }
 
@@ -45,8 +42,7 @@ impl Default for PlanOptions {
 }
 
 /// Which pending updates the plan takes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     All,
     SecurityOnly,
@@ -125,12 +121,11 @@ impl fmt::Display for RestartServices {
 
 /// What a host's rollout restarts after its packages changed, when it does not reboot: part of
 /// the host's plan, so what the change board approves is what runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServiceRestarts {
     pub services: RestartServices,
     /// sshd (`ssh.service`, `sshd.service`) carries patchctl's own connection: restarted only
     /// when this says so (`restart_sshd = true`), else left and noted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sshd: bool,
 }
 
@@ -174,7 +169,7 @@ impl ServiceRestarts {
 }
 
 /// How hosts are grouped into waves and when a rollout halts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Strategy {
     /// Canary hosts per environment, patched first; all must pass before the rest start.
     pub canary: usize,
@@ -191,8 +186,7 @@ impl Default for Strategy {
 }
 
 /// A number of hosts, absolute or relative to a group's size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     Count(usize),
     /// 1 to 100.
