@@ -23,9 +23,7 @@ pub(crate) fn show(
     let (plan, config, refusals) = (&prepared.plan, &prepared.config, &prepared.refusals);
     match format {
         Format::Table => print!("{}", table(plan, config, reports, refusals)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&json(plan, reports, refusals))?)
-        }
+        Format::Json => println!("{}", document(&plan.id, reports, refusals)),
     }
     let failing = reports.iter().filter(|r| is_failure(r.verdict())).count();
     if failing > 0 || !refusals.is_empty() {
@@ -185,15 +183,16 @@ fn reason_words(reason: &FailureReason) -> String {
     run::failure_words(reason)
 }
 
+/// The dry run as printed JSON.
+pub(crate) fn document(plan_id: &str, reports: &[HostDryRun], refusals: &[String]) -> String {
+    serde_json::to_string_pretty(&json(plan_id, reports, refusals)).expect("JSON serializes")
+}
+
 /// The dry run as JSON: its own shape, built here (the domain types are not the format).
-fn json(
-    plan: &model::plan::Plan,
-    reports: &[HostDryRun],
-    refusals: &[String],
-) -> serde_json::Value {
+fn json(plan_id: &str, reports: &[HostDryRun], refusals: &[String]) -> serde_json::Value {
     let hosts: Vec<serde_json::Value> = reports.iter().map(host_json).collect();
     serde_json::json!({
-        "plan": plan.id,
+        "plan": plan_id,
         "dry_run": true,
         "changed": false,
         "start_refusals": refusals,

@@ -398,3 +398,89 @@ approval = { approvers = 1, role = "cab", ticket = true }
     let record = model::plan::record(&plan, &inputs);
     check(crate::plan::show_json(&plan, &record), "plan_show");
 }
+
+#[test]
+fn dry_run() {
+    use ops::rollout::{
+        ChangeKind, DryRunSimulation, FailureReason, HostDryRun, OutputRecord, PackageChange,
+        PinnedPackage, SimulatedApply, Step,
+    };
+    let change = |name: &str, kind| PackageChange {
+        name: name.into(),
+        arch: Some("amd64".into()),
+        kind,
+        version: "2".into(),
+        previous_version: Some("1".into()),
+    };
+    let pinned =
+        PinnedPackage { name: "libssl3".into(), arch: "amd64".into(), version: "2".into() };
+    let host = |name: &str, simulation| HostDryRun {
+        host: name.into(),
+        wave: "production 1".into(),
+        package_manager: PackageManagerKind::Apt,
+        pinned: vec![pinned.clone()],
+        unreachable: None,
+        precheck_failures: vec!["disk".into()],
+        notes: vec!["a note".into()],
+        simulation,
+        commands: vec![OutputRecord {
+            step: Step::Apply,
+            argv: vec!["apt-get".into(), "-s".into()],
+            exit_code: Some(0),
+            stdout_tail: "out".into(),
+            stderr_tail: "err".into(),
+            output_sha256: "00".into(),
+            note: "n".into(),
+            facts: Default::default(),
+            host_ms: None,
+            remark: false,
+            restarted: vec![],
+        }],
+    };
+    let reports = [
+        host(
+            "deb1",
+            DryRunSimulation::Ran(SimulatedApply::Would {
+                pinned: vec![change("libssl3", ChangeKind::Upgraded)],
+                unchanged: vec![pinned.clone()],
+                unplanned: vec![change("libfoo", ChangeKind::Installed)],
+            }),
+        ),
+        host(
+            "deb2",
+            DryRunSimulation::Ran(SimulatedApply::WouldFail {
+                reason: FailureReason::Scriptlet { packages: vec!["libssl3".into()] },
+                exit_code: 100,
+                output_tail: "tail".into(),
+            }),
+        ),
+        host("deb3", DryRunSimulation::NotRun("no answer".into())),
+        HostDryRun {
+            unreachable: Some("no route".into()),
+            ..host("deb4", DryRunSimulation::Unreadable("garbled".into()))
+        },
+    ];
+    check(
+        crate::dry_run::document("sha256:00", &reports, &["outside the window".into()]),
+        "dry_run",
+    );
+}
+
+#[test]
+fn verify_integrity() {
+    use ops::integrity::{HostIntegrity, HostIntegrityOutcome};
+    let results = [
+        HostIntegrity {
+            host: "deb1".into(),
+            outcome: HostIntegrityOutcome::Checked {
+                packages: vec![],
+                not_installed: vec!["libfoo:amd64".into()],
+            },
+        },
+        HostIntegrity {
+            host: "deb2".into(),
+            outcome: HostIntegrityOutcome::Unchecked { reason: "no route".into() },
+        },
+    ];
+    check(crate::verify_integrity::document(&results), "verify_integrity");
+}

@@ -47,7 +47,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     };
     let results = ops::integrity::verify(ctx, &args.selectors, &config).await?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&json(&results))?),
+        Format::Json => println!("{}", document(&results)),
         Format::Table => print!("{}", table(&results)),
     }
     let failed =
@@ -123,6 +123,10 @@ fn table(results: &[HostIntegrity]) -> String {
 /// One object per host: `host`, `status` (`ok`, `admin_changed`, `failed`, `unchecked`),
 /// `packages` (`name version arch` of each verified), `failures`, `admin_changed` (package,
 /// path, what differs), `not_installed`, and `unchecked` (why) when it was not checked.
+pub(crate) fn document(results: &[HostIntegrity]) -> String {
+    serde_json::to_string_pretty(&json(results)).expect("JSON serializes")
+}
+
 fn json(results: &[HostIntegrity]) -> Value {
     let hosts: Vec<Value> = results
         .iter()
