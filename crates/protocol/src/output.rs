@@ -3,9 +3,10 @@
 //! domain types convert to them by hand (in `model` and `ops`), and `cli` prints them with
 //! [`pretty`] or [`pretty_sorted`], as the document says.
 //!
-//! Documents that were built as JSON values (`assess`, `cve`, `change show`, `postmortem`,
-//! `rollout report`) print with their object members in name order ([`pretty_sorted`]); the
-//! others in the order their forms declare ([`pretty`]).
+//! Documents that were built as JSON values (`assess`, `cve`, `change show`, `plan show`,
+//! `postmortem`, `rollout report`, the dry run, `verify-integrity`) print with their object
+//! members in name order ([`pretty_sorted`]); the others (`compliance`, `audit`, `cves`, `plan
+//! list`) in the order their forms declare ([`pretty`]).
 
 use serde::Serialize;
 
@@ -14,6 +15,8 @@ pub mod assess;
 pub mod audit;
 pub mod change;
 pub mod compliance;
+pub mod dry_run;
+pub mod integrity;
 pub mod plan;
 pub mod postmortem;
 pub mod rollout;
