@@ -9,7 +9,7 @@
 //! - `teams`: a Teams message holding one Adaptive Card (what Teams' incoming webhooks and
 //!   Workflows accept): the subject as a title, the body, the hosts and the time as facts.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{Event, EventKind};
@@ -41,9 +41,7 @@ impl Webhook {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookFormat {
     #[default]
