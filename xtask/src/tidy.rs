@@ -39,7 +39,7 @@ const CORE: &[(&str, &[&str])] = &[
         ],
     ),
     ("pkgmgr", &["model", "serde", "serde_json", "thiserror"]),
-    ("rollout", &["model", "protocol", "serde"]),
+    ("rollout", &["model", "protocol"]),
     // The stored and wire forms: serde types and the plan id's hash, knowing no domain type.
     ("protocol", &["serde", "serde_json", "sha2"]),
 ];

@@ -109,20 +109,22 @@ async fn run_here(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn json(assessments: &[&Assessment], failures: &[&HostFailure]) -> anyhow::Result<String> {
-    let mut documents = Vec::new();
-    for assessment in assessments {
-        let mut value = serde_json::to_value(assessment).context("encoding an assessment")?;
-        value["summary"] =
-            serde_json::to_value(assessment.summary()).context("encoding a summary")?;
-        documents.push(value);
-    }
-    let failures: Vec<serde_json::Value> = failures
-        .iter()
-        .map(|f| serde_json::json!({ "host": f.host, "kind": f.kind, "message": f.message }))
-        .collect();
-    let document = serde_json::json!({ "assessments": documents, "failures": failures });
-    serde_json::to_string_pretty(&document).context("encoding the assessments")
+pub(crate) fn json(
+    assessments: &[&Assessment],
+    failures: &[&HostFailure],
+) -> anyhow::Result<String> {
+    use ops::protocol::output::assess::{AssessFailureV1, AssessOutputV1, AssessedV1};
+    Ok(ops::protocol::output::pretty_sorted(&AssessOutputV1 {
+        assessments: assessments.iter().map(|a| AssessedV1::from(*a)).collect(),
+        failures: failures
+            .iter()
+            .map(|f| AssessFailureV1 {
+                host: f.host.clone(),
+                kind: f.kind.to_owned(),
+                message: f.message.clone(),
+            })
+            .collect(),
+    }))
 }
 
 /// One row per pending update per host, and one per host that failed.

@@ -45,7 +45,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let report = ops::audit::check(ctx, &scope).await?;
     match args.format {
         Format::Text => print_text(&report),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => println!("{}", json(&report)),
     }
     Ok(if report.is_intact() {
         ExitCode::SUCCESS
@@ -81,4 +81,10 @@ fn print_text(report: &AuditReport) {
             report.chains.len() + report.missing.len()
         );
     }
+}
+
+/// The report as JSON.
+pub(crate) fn json(report: &AuditReport) -> String {
+    use ops::protocol::output::{audit::AuditReportV1, pretty};
+    pretty(&AuditReportV1::from(report))
 }

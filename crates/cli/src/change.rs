@@ -95,12 +95,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
             match format {
                 Format::Text => print_text(&change),
                 Format::Json => {
-                    let json = serde_json::json!({
-                        "plan": change.plan.id,
-                        "status": change.status,
-                        "journal": change.actions,
-                    });
-                    println!("{}", serde_json::to_string_pretty(&json)?);
+                    println!("{}", show_json(&change.plan.id, &change.status, &change.actions))
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -125,6 +120,20 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `change show`'s change as JSON.
+pub(crate) fn show_json(
+    plan_id: &str,
+    status: &model::change::ChangeStatus,
+    actions: &[model::change::ChangeAction],
+) -> String {
+    use ops::protocol::output::change::{ChangeActionV1, ChangeShowV1};
+    ops::protocol::output::pretty_sorted(&ChangeShowV1 {
+        plan: plan_id.to_owned(),
+        status: status.into(),
+        journal: actions.iter().map(ChangeActionV1::from).collect(),
+    })
 }
 
 fn print_text(change: &Change) {

@@ -30,7 +30,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let report = ops::compliance::report(ctx, &texts).await.context("evaluating compliance")?;
     match args.format {
         Format::Table => print!("{}", table(&report)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => println!("{}", json(&report)),
         Format::Md => print!("{}", to_document(&report).to_markdown()),
         Format::Html => print!("{}", to_document(&report).to_html()),
         Format::Csv => print!("{}", to_csv(&report)),
@@ -41,6 +41,12 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         eprintln!("patchctl: not compliant (exit code {})", crate::exit::NOT_COMPLIANT);
         Ok(crate::exit::code(crate::exit::NOT_COMPLIANT))
     }
+}
+
+/// The report as JSON.
+pub(crate) fn json(report: &Report) -> String {
+    use ops::protocol::output::{compliance::ComplianceReportV1, pretty};
+    pretty(&ComplianceReportV1::from(report))
 }
 
 /// A line per host with each check's status, then what fails, with its summary.

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use model::advisory::is_cve_id;
 use ops::advisories::CveVerdict;
 
@@ -35,12 +34,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         );
     }
     if args.json {
-        let document = serde_json::json!({
-            "cve": cve,
-            "advisories": advisories.iter().map(|a| &a.id).collect::<Vec<_>>(),
-            "hosts": report,
-        });
-        println!("{}", serde_json::to_string_pretty(&document).context("encoding the report")?);
+        println!("{}", json(&cve, &advisories, &report));
         return Ok(ExitCode::SUCCESS);
     }
     let ids: Vec<&str> = advisories.iter().map(|a| a.id.as_str()).collect();
@@ -110,4 +104,18 @@ fn verdict_word(verdict: CveVerdict) -> &'static str {
         CveVerdict::NotAssessed => "not assessed",
         CveVerdict::AssessmentFailed => "assessment failed",
     }
+}
+
+/// The report as JSON: the CVE, the advisories that fix it, each host's verdict.
+pub(crate) fn json(
+    cve: &str,
+    advisories: &[model::advisory::Advisory],
+    report: &[ops::advisories::CveHost],
+) -> String {
+    use ops::protocol::output::advisory::{CveHostV1, CveReportV1};
+    ops::protocol::output::pretty_sorted(&CveReportV1 {
+        cve: cve.to_owned(),
+        advisories: advisories.iter().map(|a| a.id.clone()).collect(),
+        hosts: report.iter().map(CveHostV1::from).collect(),
+    })
 }

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use ops::advisories::{Finding, HostExposure, HostExposureState};
 
 use crate::table::Table;
@@ -44,14 +43,17 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         }
     }
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&exposures).context("encoding the exposure")?
-        ),
+        Format::Json => println!("{}", json(&exposures)),
         Format::Csv => print!("{}", csv(&exposures)),
         Format::Table => print!("{}", table(&exposures)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exposures as JSON.
+pub(crate) fn json(exposures: &[HostExposure]) -> String {
+    use ops::protocol::output::{advisory::HostExposureV1, pretty};
+    pretty(&exposures.iter().map(HostExposureV1::from).collect::<Vec<_>>())
 }
 
 /// One row per host and CVE (an advisory without CVE id gives one row under its own id).

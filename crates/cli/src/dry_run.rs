@@ -3,6 +3,9 @@
 
 use std::process::ExitCode;
 
+use ops::protocol::output::dry_run::{
+    DryRunChangeV1, DryRunCommandV1, DryRunHostV1, DryRunV1, SimulationV1, UnchangedV1,
+};
 use ops::rollout::{self as run, DryRunSimulation, DryRunVerdict, HostDryRun};
 use ops::rollout::{ChangeKind, FailureReason, PackageChange, SimulatedApply};
 
@@ -23,9 +26,7 @@ pub(crate) fn show(
     let (plan, config, refusals) = (&prepared.plan, &prepared.config, &prepared.refusals);
     match format {
         Format::Table => print!("{}", table(plan, config, reports, refusals)),
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&json(plan, reports, refusals))?)
-        }
+        Format::Json => println!("{}", document(&plan.id, reports, refusals)),
     }
     let failing = reports.iter().filter(|r| is_failure(r.verdict())).count();
     if failing > 0 || !refusals.is_empty() {
@@ -185,85 +186,81 @@ fn reason_words(reason: &FailureReason) -> String {
     run::failure_words(reason)
 }
 
-/// The dry run as JSON: its own shape, built here (the domain types are not the format).
-fn json(
-    plan: &model::plan::Plan,
-    reports: &[HostDryRun],
-    refusals: &[String],
-) -> serde_json::Value {
-    let hosts: Vec<serde_json::Value> = reports.iter().map(host_json).collect();
-    serde_json::json!({
-        "plan": plan.id,
-        "dry_run": true,
-        "changed": false,
-        "start_refusals": refusals,
-        "cannot_see": run::CANNOT_SEE,
-        "hosts": hosts,
+/// The dry run as printed JSON: its own form, `protocol::output::dry_run`, built here from the
+/// reports.
+pub(crate) fn document(plan_id: &str, reports: &[HostDryRun], refusals: &[String]) -> String {
+    ops::protocol::output::pretty_sorted(&DryRunV1 {
+        plan: plan_id.to_owned(),
+        dry_run: true,
+        changed: false,
+        start_refusals: refusals.to_vec(),
+        cannot_see: run::CANNOT_SEE.to_owned(),
+        hosts: reports.iter().map(host_document).collect(),
     })
 }
 
-fn host_json(report: &HostDryRun) -> serde_json::Value {
-    let changes = |list: &[PackageChange]| -> Vec<serde_json::Value> {
-        list.iter().map(change_json).collect()
+fn host_document(report: &HostDryRun) -> DryRunHostV1 {
+    let changes = |list: &[PackageChange]| -> Vec<DryRunChangeV1> {
+        list.iter().map(change_document).collect()
     };
     let simulation = match &report.simulation {
         DryRunSimulation::Ran(SimulatedApply::Would { pinned, unchanged, unplanned }) => {
-            serde_json::json!({
-                "outcome": "would_apply",
-                "pinned": changes(pinned),
-                "unchanged": unchanged.iter().map(|p| serde_json::json!({"name": p.name, "arch": p.arch, "version": p.version})).collect::<Vec<_>>(),
-                "unplanned": changes(unplanned),
-            })
+            SimulationV1::WouldApply {
+                pinned: changes(pinned),
+                unchanged: unchanged
+                    .iter()
+                    .map(|p| UnchangedV1 {
+                        name: p.name.clone(),
+                        arch: p.arch.clone(),
+                        version: p.version.clone(),
+                    })
+                    .collect(),
+                unplanned: changes(unplanned),
+            }
         }
         DryRunSimulation::Ran(SimulatedApply::WouldFail { reason, exit_code, output_tail }) => {
-            serde_json::json!({
-                "outcome": "would_fail",
-                "reason": reason_code(reason),
-                "reason_text": reason_words(reason),
-                "items": reason_items(reason),
-                "exit_code": exit_code,
-                "output_tail": output_tail,
-            })
+            SimulationV1::WouldFail {
+                reason: reason_code(reason).to_owned(),
+                reason_text: reason_words(reason),
+                items: reason_items(reason),
+                exit_code: *exit_code,
+                output_tail: output_tail.clone(),
+            }
         }
-        DryRunSimulation::NotRun(why) => serde_json::json!({"outcome": "not_run", "why": why}),
-        DryRunSimulation::Unreadable(why) => {
-            serde_json::json!({"outcome": "unreadable", "why": why})
-        }
+        DryRunSimulation::NotRun(why) => SimulationV1::NotRun { why: why.clone() },
+        DryRunSimulation::Unreadable(why) => SimulationV1::Unreadable { why: why.clone() },
     };
-    let commands: Vec<serde_json::Value> = report
-        .commands
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "argv": c.argv,
-                "exit_code": c.exit_code,
-                "note": c.note,
-                "stdout_tail": c.stdout_tail,
-                "stderr_tail": c.stderr_tail,
+    DryRunHostV1 {
+        host: report.host.clone(),
+        wave: report.wave.clone(),
+        package_manager: report.package_manager.to_string(),
+        verdict: report.verdict().as_str().to_owned(),
+        unreachable: report.unreachable.clone(),
+        precheck_failures: report.precheck_failures.clone(),
+        notes: report.notes.clone(),
+        simulation,
+        commands: report
+            .commands
+            .iter()
+            .map(|c| DryRunCommandV1 {
+                argv: c.argv.clone(),
+                exit_code: c.exit_code,
+                note: c.note.clone(),
+                stdout_tail: c.stdout_tail.clone(),
+                stderr_tail: c.stderr_tail.clone(),
             })
-        })
-        .collect();
-    serde_json::json!({
-        "host": report.host,
-        "wave": report.wave,
-        "package_manager": report.package_manager.to_string(),
-        "verdict": report.verdict().as_str(),
-        "unreachable": report.unreachable,
-        "precheck_failures": report.precheck_failures,
-        "notes": report.notes,
-        "simulation": simulation,
-        "commands": commands,
-    })
+            .collect(),
+    }
 }
 
-fn change_json(change: &PackageChange) -> serde_json::Value {
-    serde_json::json!({
-        "name": change.name,
-        "arch": change.arch,
-        "change": format!("{:?}", change.kind).to_lowercase(),
-        "version": change.version,
-        "previous_version": change.previous_version,
-    })
+fn change_document(change: &PackageChange) -> DryRunChangeV1 {
+    DryRunChangeV1 {
+        name: change.name.clone(),
+        arch: change.arch.clone(),
+        change: format!("{:?}", change.kind).to_lowercase(),
+        version: change.version.clone(),
+        previous_version: change.previous_version.clone(),
+    }
 }
 
 fn reason_code(reason: &FailureReason) -> &'static str {

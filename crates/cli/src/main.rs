@@ -19,6 +19,8 @@ mod history;
 mod hosts;
 mod init;
 mod notifications;
+#[cfg(test)]
+mod output_tests;
 mod plan;
 mod postmortem;
 mod progress;

@@ -149,7 +149,7 @@ async fn list(args: ListArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     };
     let plans: Vec<&ops::PlanListing> = plans.iter().filter(|p| wanted(p.state)).collect();
     if args.format == ListFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&plans).context("encoding the plans")?);
+        println!("{}", list_json(&plans));
         return Ok(ExitCode::SUCCESS);
     }
     let mut table =
@@ -228,14 +228,23 @@ async fn print_shown(
     match format {
         Format::Md => print!("{}", model::plan::document(plan, &record).to_markdown()),
         Format::Html => print!("{}", model::plan::document(plan, &record).to_html()),
-        Format::Json => {
-            let mut json = serde_json::to_value(ops::protocol::plan::PlanV1::from(plan))
-                .expect("a plan serializes");
-            json["record"] = serde_json::to_value(&record).expect("a record serializes");
-            println!("{}", serde_json::to_string_pretty(&json).expect("JSON serializes"));
-        }
+        Format::Json => println!("{}", show_json(plan, &record)),
     }
     Ok(())
+}
+
+/// `plan show`'s plan as JSON: its stored form and its record.
+pub(crate) fn show_json(plan: &Plan, record: &model::plan::PlanRecord) -> String {
+    use ops::protocol::output::plan::{PlanRecordV1, PlanShowV1};
+    use ops::protocol::plan::PlanV1;
+    let document = PlanShowV1 { plan: PlanV1::from(plan), record: PlanRecordV1::from(record) };
+    ops::protocol::output::pretty_sorted(&document)
+}
+
+/// `plan list`'s plans as JSON.
+pub(crate) fn list_json(plans: &[&ops::PlanListing]) -> String {
+    use ops::protocol::output::{plan::PlanListingV1, pretty};
+    pretty(&plans.iter().map(|p| PlanListingV1::from(*p)).collect::<Vec<_>>())
 }
 
 pub(crate) fn short(id: &str) -> &str {

@@ -93,7 +93,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
             let all = ops::postmortem::list(ctx).await?;
             match format {
                 Format::Json => {
-                    println!("{}", serde_json::to_string_pretty(&with_status(&all, now))?)
+                    println!("{}", list_json(&all, now))
                 }
                 Format::Table => {
                     let mut table =
@@ -120,18 +120,10 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("no postmortem has the id {id}"))?;
             match format {
                 Format::Json => {
-                    let events: Vec<_> = events
-                            .iter()
-                            .map(|e| serde_json::json!({
-                                "at": chrono::DateTime::from_timestamp(e.at_unix, 0),
-                                "actor": e.actor,
-                                "action": e.action,
-                                "details": serde_json::from_str::<serde_json::Value>(&e.body_json).unwrap_or_default(),
-                            }))
-                            .collect();
-                    let mut json = with_status(std::slice::from_ref(&p), now).remove(0);
-                    json["record"] = serde_json::Value::Array(events);
-                    println!("{}", serde_json::to_string_pretty(&json)?);
+                    let mut document = p.to_output(now);
+                    document.record =
+                        Some(events.iter().map(ops::postmortem::entry_output).collect());
+                    println!("{}", ops::protocol::output::pretty_sorted(&document));
                 }
                 Format::Table => {
                     println!("postmortem {}: {}", p.id, p.title);
@@ -223,14 +215,8 @@ fn parse_id(text: &str) -> anyhow::Result<i64> {
         .with_context(|| format!("{text:?} is not a postmortem id: expected a number such as 7"))
 }
 
-/// Postmortems as JSON, each with its status at `now` and whether it is overdue.
-fn with_status(all: &[Postmortem], now: chrono::DateTime<chrono::Utc>) -> Vec<serde_json::Value> {
-    all.iter()
-        .map(|p| {
-            let mut json = serde_json::to_value(p).expect("a postmortem serializes");
-            json["status"] = serde_json::Value::from(p.status(now).as_str());
-            json["overdue"] = serde_json::Value::from(p.is_overdue(now));
-            json
-        })
-        .collect()
+/// `postmortem list`'s postmortems as JSON.
+pub(crate) fn list_json(all: &[Postmortem], now: chrono::DateTime<chrono::Utc>) -> String {
+    let documents: Vec<_> = all.iter().map(|p| p.to_output(now)).collect();
+    ops::protocol::output::pretty_sorted(&documents)
 }

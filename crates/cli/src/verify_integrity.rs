@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ops::integrity::{HostIntegrity, HostIntegrityOutcome, IntegrityConfig};
-use serde_json::{Value, json};
+use ops::protocol::output::integrity::{AdminChangedV1, HostIntegrityV1, IntegrityReportV1};
 
 use crate::table::Table;
 
@@ -47,7 +47,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     };
     let results = ops::integrity::verify(ctx, &args.selectors, &config).await?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&json(&results))?),
+        Format::Json => println!("{}", document(&results)),
         Format::Table => print!("{}", table(&results)),
     }
     let failed =
@@ -120,11 +120,12 @@ fn table(results: &[HostIntegrity]) -> String {
     table.render()
 }
 
-/// One object per host: `host`, `status` (`ok`, `admin_changed`, `failed`, `unchecked`),
-/// `packages` (`name version arch` of each verified), `failures`, `admin_changed` (package,
-/// path, what differs), `not_installed`, and `unchecked` (why) when it was not checked.
-fn json(results: &[HostIntegrity]) -> Value {
-    let hosts: Vec<Value> = results
+/// The results as printed JSON (`protocol::output::integrity`), one object per host: `host`,
+/// `status` (`ok`, `admin_changed`, `failed`, `unchecked`), `packages` (`name version arch` of
+/// each verified), `failures`, `admin_changed` (package, path, what differs), `not_installed`,
+/// and `unchecked` (why) when it was not checked.
+pub(crate) fn document(results: &[HostIntegrity]) -> String {
+    let hosts = results
         .iter()
         .map(|result| {
             let (packages, not_installed, unchecked) = match &result.outcome {
@@ -142,23 +143,24 @@ fn json(results: &[HostIntegrity]) -> Value {
                     (Vec::new(), Vec::new(), Some(reason.clone()))
                 }
             };
-            let admin_changed: Vec<Value> = result
-                .admin_changed()
-                .into_iter()
-                .map(|(package, file)| {
-                    json!({ "package": package, "path": file.path, "differs": file.differs })
-                })
-                .collect();
-            json!({
-                "host": result.host,
-                "status": status(result).key(),
-                "packages": packages,
-                "failures": result.failures(),
-                "admin_changed": admin_changed,
-                "not_installed": not_installed,
-                "unchecked": unchecked,
-            })
+            HostIntegrityV1 {
+                host: result.host.clone(),
+                status: status(result).key().to_owned(),
+                packages,
+                failures: result.failures(),
+                admin_changed: result
+                    .admin_changed()
+                    .into_iter()
+                    .map(|(package, file)| AdminChangedV1 {
+                        package: package.to_owned(),
+                        path: file.path.clone(),
+                        differs: file.differs.iter().map(|d| (*d).to_owned()).collect(),
+                    })
+                    .collect(),
+                not_installed,
+                unchecked,
+            }
         })
         .collect();
-    json!({ "hosts": hosts })
+    ops::protocol::output::pretty_sorted(&IntegrityReportV1 { hosts })
 }

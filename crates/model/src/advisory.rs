@@ -18,12 +18,13 @@ pub mod finding;
 pub mod index;
 pub mod marking;
 pub mod osv;
+mod output;
 mod postings;
 pub mod range;
+mod stored;
 pub mod updateinfo;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use serde::{Deserialize, Serialize};
 
 pub use cvss::{CvssScore, CvssVersion};
 pub use ecosystem::{Ecosystem, HostRelease};
@@ -34,8 +35,7 @@ pub use range::AffectedRange;
 use crate::{Classification, Severity};
 
 /// Where an advisory was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AdvisoryFormat {
     /// An OSV JSON record.
     Osv,
@@ -61,7 +61,7 @@ impl AdvisoryFormat {
 }
 
 /// One advisory: what it fixes (CVEs, scores) and which package versions it concerns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Advisory {
     /// `DSA-5000-1`, `USN-5614-1`, `UBUNTU-CVE-2021-3782`, `RHSA-2024:4546`, `ALSA-2024:0310`.
     pub id: String,
@@ -86,7 +86,7 @@ pub struct Advisory {
 }
 
 /// A package of one distribution release that the advisory concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AffectedPackage {
     pub ecosystem: Ecosystem,
     /// The package as the record names it: a source package for Debian and Ubuntu (matched
@@ -102,7 +102,7 @@ pub struct AffectedPackage {
 }
 
 /// Why a record was not imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     pub file: String,
     /// The record's id when it could be read, else its position (`update #3`).
@@ -111,7 +111,7 @@ pub struct Skipped {
 }
 
 /// A part of a record left out, the rest being kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportWarning {
     pub file: String,
     pub record: String,

@@ -1,11 +1,13 @@
 //! One host's patch state at one time, exactly as its own package manager sees it.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{OsRelease, PackageManagerKind};
 
+mod stored;
+
 /// A host's state at one time. Built by `pkgmgr` from the outputs of the host's own tools.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assessment {
     pub host: String,
     /// Seconds since the Unix epoch when gathering started; the shell reads the clock.
@@ -33,12 +35,11 @@ pub struct Assessment {
     pub health: Health,
     /// When the package lists were last refreshed successfully, as the host records it
     /// (`pkgmgr::lists`).
-    #[serde(default, skip_serializing_if = "ListsRefreshed::is_unknown")]
     pub lists_refreshed: ListsRefreshed,
 }
 
 /// An installed binary package.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct InstalledPackage {
     pub name: String,
     pub arch: String,
@@ -48,14 +49,12 @@ pub struct InstalledPackage {
     /// The source package it was built from and that source's version, when the host reports
     /// them (dpkg does). Debian and Ubuntu advisories name source packages and their versions.
     /// RPM advisories name every binary package, so RPM hosts leave these empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_version: Option<String>,
 }
 
 /// A kernel the host can boot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstalledKernel {
     /// The kernel release as `uname -r` would print it once booted, e.g. `6.1.0-26-amd64`.
     pub release: String,
@@ -64,7 +63,7 @@ pub struct InstalledKernel {
 }
 
 /// One package the package manager would change on a full upgrade.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingUpdate {
     pub name: String,
     pub arch: String,
@@ -85,15 +84,14 @@ pub struct PendingUpdate {
     pub kept_back: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateAction {
     Upgrade,
     NewInstall,
 }
 
 /// An archive (apt) or repository (dnf) a candidate version is available from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// apt: the Release file's `Label` (e.g. `Debian-Security`); dnf: the repository id.
     pub label: Option<String>,
@@ -109,7 +107,7 @@ impl Origin {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Classification {
     Security,
@@ -122,8 +120,7 @@ pub enum Classification {
 }
 
 /// Severity as the distribution rates it. Ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     None,
     Low,
@@ -148,7 +145,7 @@ impl Severity {
 }
 
 /// Whether the host must reboot to run what is installed, and why.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RebootStatus {
     pub required: bool,
     /// Packages that asked for it (`/var/run/reboot-required.pkgs`, `dnf needs-restarting -r`).
@@ -159,7 +156,7 @@ pub struct RebootStatus {
 }
 
 /// Free space on a file system patchctl writes to during an upgrade.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiskSpace {
     /// The path asked about: `/` or `/boot`.
     pub path: String,
@@ -170,8 +167,7 @@ pub struct DiskSpace {
 }
 
 /// When a host's package lists were last refreshed successfully.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ListsRefreshed {
     /// Not asked (a lesser depth, an older record, a host without `find`).
     #[default]
@@ -197,7 +193,7 @@ impl ListsRefreshed {
 }
 
 /// Whether the package manager can be used right now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Health {
     /// dpkg was interrupted (`dpkg --configure -a` needed) or left packages half-installed.
     pub interrupted: bool,
@@ -207,7 +203,7 @@ pub struct Health {
     pub locks: Vec<LockHolder>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockHolder {
     pub path: String,
     pub pid: u32,
@@ -216,7 +212,7 @@ pub struct LockHolder {
 }
 
 /// The one-line summary of an assessment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     pub n_updates: usize,
     pub n_security: usize,

@@ -21,15 +21,16 @@
 //!   [`SYSTEM_ACTOR`] so the record says who let the plan run.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::policy::{Approval, Policy};
+
+mod output;
 
 /// The actor of the scheduler's own actions. It has a `:`, which no person's name may have.
 pub const SYSTEM_ACTOR: &str = "system:scheduler";
 
 /// One action on a change, as journaled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeAction {
     pub at: DateTime<Utc>,
     pub actor: String,
@@ -39,8 +40,7 @@ pub struct ChangeAction {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
     Request,
     Approve,
@@ -67,8 +67,7 @@ impl ChangeKind {
 }
 
 /// Where a change stands as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeState {
     /// Nobody asked, and some environment needs approval.
     NotRequested,
@@ -91,7 +90,7 @@ impl ChangeState {
 }
 
 /// One environment's rule against the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentApproval {
     pub environment: String,
     /// The rule, in words (`auto`, `1 approver with role cab, a ticket`).
@@ -103,7 +102,7 @@ pub struct EnvironmentApproval {
 }
 
 /// A change's status: the whole and each environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeStatus {
     pub state: ChangeState,
     pub requested_by: Option<String>,

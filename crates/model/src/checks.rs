@@ -28,11 +28,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::ResolvedHost;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Checks {
     pub units: Vec<String>,
@@ -53,7 +53,7 @@ pub struct Checks {
 /// What a postcheck that already failed at the precheck, before anything changed, counts for.
 /// Only the checks of the service (units, HTTP, commands) are looked at before the patch: new
 /// journal errors have their own baseline, and the running kernel is the patch's own business.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailingBefore {
     /// Reported as "failing before the patch", not blamed on it: the host is not failed, and
@@ -106,7 +106,7 @@ impl Default for Checks {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheck {
     pub url: String,
@@ -121,7 +121,7 @@ fn ok_status() -> u16 {
     200
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Hooks {
     pub snapshot: Option<Vec<String>>,
@@ -144,7 +144,7 @@ pub struct Hooks {
 
 /// When a rollout's precheck refreshes a host's package lists (`apt-get update`, `dnf
 /// makecache`) before it checks the host. A refresh that fails fails the precheck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Refresh {
     Always,

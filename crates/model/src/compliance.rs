@@ -22,13 +22,13 @@
 //! no postmortem about the fleet as a whole is overdue.
 
 mod checks;
+mod output;
 mod render;
 
 #[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::Assessment;
 use crate::plan::HostPlan;
@@ -81,8 +81,7 @@ pub struct HostRollout {
 }
 
 /// How a rollout left a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RolloutOutcome {
     /// Applied, and its postchecks passed.
     Done,
@@ -95,8 +94,7 @@ pub enum RolloutOutcome {
 }
 
 /// The checks, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Check {
     Sla,
     Promotion,
@@ -131,8 +129,7 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pass,
     Fail,
@@ -150,7 +147,7 @@ impl Status {
 }
 
 /// One check of one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub check: Check,
     pub status: Status,
@@ -160,7 +157,7 @@ pub struct Finding {
     pub details: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostCompliance {
     pub host: String,
     pub environment: String,
@@ -169,7 +166,7 @@ pub struct HostCompliance {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentCompliance {
     pub environment: String,
     pub compliant: bool,
@@ -179,7 +176,7 @@ pub struct EnvironmentCompliance {
     pub failing: Vec<(Check, usize)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub evaluated_at: DateTime<Utc>,
     pub compliant: bool,

@@ -68,6 +68,13 @@ pub fn elapsed(duration: chrono::TimeDelta) -> String {
     }
 }
 
+/// `instant` as the JSON forms of `protocol` write times: RFC 3339 in UTC with `Z`, a fraction
+/// of 3, 6 or 9 digits only when the second has one (`2026-12-07T08:00:00Z`), which is what
+/// chrono's own serde wrote.
+pub fn rfc3339(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,6 @@
 use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
-use serde::{Deserialize, Serialize};
 
 use crate::ResolvedHost;
 use crate::advisory::{ExposureStatus, Finding};
@@ -55,7 +54,7 @@ impl EmergencySettings {
 
 /// What makes a plan an emergency plan, kept in the plan (and so covered by its hash): the
 /// advisories it answers, their CVEs and highest score, and why it was made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Emergency {
     pub advisories: Vec<String>,
     pub cves: Vec<String>,

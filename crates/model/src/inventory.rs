@@ -54,7 +54,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::PackageManagerKind;
 use crate::checks::{Checks, Hooks};
@@ -112,7 +112,7 @@ pub struct ResolvedHost {
 }
 
 /// How patchctl reaches a host.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportKind {
     /// Agentless, over SSH: the default.

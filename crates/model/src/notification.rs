@@ -23,18 +23,20 @@
 
 pub mod change;
 pub mod secrets;
+mod stored;
 pub mod timing;
 pub mod webhook;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+pub use stored::InvalidEventTime;
 pub use webhook::{Webhook, WebhookFormat, WebhookSecret};
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A change was requested on a plan: its approvers are asked.
@@ -127,7 +129,7 @@ impl EventKind {
 }
 
 /// An event to tell people about. Its JSON is what a `format = "json"` webhook receives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub kind: EventKind,
     /// One line: an e-mail's subject, a chat message's title.
@@ -139,10 +141,8 @@ pub struct Event {
     /// Their owners (the inventory's `owner`), each told through its contact.
     pub owners: Vec<String>,
     /// People told besides the owners, by user name: a change's approvers, its requester.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<String>,
     /// An escalation's level, from 1: the `[[notifications.escalation]]` told.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_level: Option<usize>,
     pub at: DateTime<Utc>,
 }
@@ -234,7 +234,7 @@ pub struct Smtp {
     pub password_env: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Plain SMTP: a relay on the same host or network.

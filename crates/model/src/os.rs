@@ -1,10 +1,10 @@
 //! The operating system of a host as `/etc/os-release` describes it, and which package manager
 //! family that implies.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The package manager family patchctl drives on a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageManagerKind {
     /// apt over dpkg: Debian, Ubuntu and their derivatives.
@@ -40,7 +40,7 @@ impl std::str::FromStr for PackageManagerKind {
 }
 
 /// The fields of os-release(5) that patchctl uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OsRelease {
     /// `ID`, e.g. `debian`, `ubuntu`, `rocky`.
     pub id: String,

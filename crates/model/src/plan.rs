@@ -7,6 +7,7 @@
 mod baselines;
 mod build;
 mod options;
+mod output;
 mod record;
 mod render;
 mod stored;

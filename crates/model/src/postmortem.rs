@@ -2,10 +2,10 @@
 //! an emergency patch. What one is about, when it is due, and whether it is overdue at a time
 //! passed in. Pure. When patchctl opens one by itself, and what it says, is `trigger.rs`.
 
+mod output;
 pub mod trigger;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 
 pub use trigger::NewPostmortemRequest;
 
@@ -14,8 +14,7 @@ pub use trigger::NewPostmortemRequest;
 pub const DEFAULT_DUE_AFTER: TimeDelta = TimeDelta::hours(24);
 
 /// What a postmortem is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "reference", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     /// A rollout that ended with failed, lost or rolled-back hosts.
     Rollout(String),
@@ -70,7 +69,7 @@ impl std::fmt::Display for Subject {
 }
 
 /// A postmortem record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Postmortem {
     pub id: i64,
     pub subject: Subject,
@@ -88,8 +87,7 @@ pub struct Postmortem {
 }
 
 /// Where a postmortem stands at a given time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostmortemStatus {
     Open,
     /// Past its due time and still open. It stays overdue until it is closed.

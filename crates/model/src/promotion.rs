@@ -2,12 +2,11 @@
 //! applied and verified on the environment before it, at least its soak time earlier.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::plan::{HostPlan, PackageChange, Plan};
 
 /// A package version applied to a host whose postchecks then passed: evidence for promotion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub environment: String,
     pub host: String,
@@ -19,7 +18,7 @@ pub struct Verified {
 }
 
 /// A version the gate refuses, and why, for the operator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub host: String,
     pub name: String,

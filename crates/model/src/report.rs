@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::change::{ChangeAction, ChangeKind};
 use crate::dates;
@@ -87,7 +86,7 @@ pub struct WaveRun {
 }
 
 /// The summary's numbers, also in the JSON report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub started_at: DateTime<Utc>,
     /// The last step's end; `None` while a step runs.
@@ -468,5 +467,6 @@ fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
+mod output;
 #[cfg(test)]
 mod tests;

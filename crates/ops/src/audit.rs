@@ -11,18 +11,11 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use store::{JournalBreak, JournalCheck, Store, StoreError};
 
-/// One chain's head, as exported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Anchor {
-    pub at: i64,
-    /// `rollout:ID` or `change:PLAN_ID`.
-    pub chain: String,
-    pub entries: u64,
-    pub head: Option<String>,
-}
+/// One chain's head, as exported: a line of the anchor file, kept in its file form (a plain
+/// record of a time, a name, a count and a hash, with nothing of the domain to convert).
+pub use protocol::audit::AnchorV1 as Anchor;
 
 /// What was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +28,7 @@ pub enum Scope {
 }
 
 /// One chain's verdict.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainVerdict {
     pub chain: String,
     pub entries: u64,
@@ -48,7 +41,7 @@ pub struct ChainVerdict {
 }
 
 /// `audit verify`'s result.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditReport {
     pub chains: Vec<ChainVerdict>,
     /// The anchor file read and appended to.
@@ -60,6 +53,26 @@ pub struct AuditReport {
 impl AuditReport {
     pub fn is_intact(&self) -> bool {
         self.missing.is_empty() && self.chains.iter().all(|c| c.problem.is_none())
+    }
+}
+
+impl From<&AuditReport> for protocol::output::audit::AuditReportV1 {
+    fn from(report: &AuditReport) -> Self {
+        protocol::output::audit::AuditReportV1 {
+            chains: report
+                .chains
+                .iter()
+                .map(|c| protocol::output::audit::ChainVerdictV1 {
+                    chain: c.chain.clone(),
+                    entries: c.entries,
+                    problem: c.problem.clone(),
+                    first_bad_seq: c.first_bad_seq,
+                    not_covered: c.not_covered,
+                })
+                .collect(),
+            anchor_file: report.anchor_file.to_string_lossy().into_owned(),
+            missing: report.missing.clone(),
+        }
     }
 }
 

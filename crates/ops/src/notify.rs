@@ -136,7 +136,8 @@ pub async fn notify(store: &Store, settings: &Notifications, event: &Event) -> N
         }
     });
     let deliveries = futures_util::future::join_all(attempts).await;
-    let event_json = serde_json::to_string(event).expect("an event serializes");
+    let event_json = serde_json::to_string(&protocol::notification::EventV1::from(event))
+        .expect("an event serializes");
     let mut unrecorded = Vec::new();
     for delivery in &deliveries {
         let record = NotificationRecord {

@@ -259,8 +259,7 @@ fn previous_verified_some(
 }
 
 /// Where a saved plan stands, for `plan list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanState {
     /// Not approved yet (not requested, or some rule not met), or no policy to approve it.
     Draft,
@@ -282,7 +281,7 @@ impl PlanState {
 }
 
 /// One saved plan in `plan list`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PlanListing {
     pub id: String,
     pub created_at_unix: i64,
@@ -293,6 +292,21 @@ pub struct PlanListing {
     pub changes: usize,
     pub selectors: Vec<String>,
     pub goals: Vec<String>,
+}
+
+impl From<&PlanListing> for protocol::output::plan::PlanListingV1 {
+    fn from(listing: &PlanListing) -> Self {
+        protocol::output::plan::PlanListingV1 {
+            id: listing.id.clone(),
+            created_at_unix: listing.created_at_unix,
+            state: listing.state.as_str().to_owned(),
+            rollout: listing.rollout.clone(),
+            hosts: listing.hosts as u64,
+            changes: listing.changes as u64,
+            selectors: listing.selectors.clone(),
+            goals: listing.goals.clone(),
+        }
+    }
 }
 
 /// Every saved plan, newest first, with where it stands under `policy` (without one, a plan

@@ -1,11 +1,12 @@
 //! Postmortems in the store: opened by hand or by patchctl (a rollout that ended with failed,
 //! lost or rolled-back hosts; the emergency track), closed with a root cause by a person. Each
 //! action is recorded with its actor and time. When patchctl opens one, and what it says, is
-//! decided in `model::postmortem::trigger`.
+//! decided in `model::postmortem::trigger`. Record bodies are `protocol::postmortem`'s forms.
 
 use chrono::{DateTime, Utc};
 pub use model::postmortem::NewPostmortemRequest;
 use model::postmortem::{Postmortem, Subject, check_text};
+use protocol::postmortem::{ClosedV1, OpenedV1};
 use store::{NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Store, StoredPostmortem};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +38,10 @@ pub async fn open_postmortem(
         opened_by: request.opened_by.clone(),
         due_at_unix: checked.due_at.timestamp(),
     };
-    let body = serde_json::json!({ "title": new.title, "hosts": new.hosts, "owner": new.owner });
-    Ok(match store.open_postmortem(&new, &body.to_string()).await? {
+    let body =
+        OpenedV1 { hosts: new.hosts.clone(), owner: new.owner.clone(), title: new.title.clone() };
+    let body = serde_json::to_string(&body).expect("an opened body serializes");
+    Ok(match store.open_postmortem(&new, &body).await? {
         Opened::Opened(stored) => (from_stored(stored)?, true),
         Opened::Exists(stored) => (from_stored(stored)?, false),
     })
@@ -62,8 +65,21 @@ pub async fn close_postmortem(
     let by = check_text("closer's name", by).map_err(PostmortemError::Invalid)?;
     let closure =
         PostmortemClosure { root_cause, actions, closed_at_unix: now.timestamp(), closed_by: by };
-    let body = serde_json::json!({ "root_cause": closure.root_cause, "actions": closure.actions });
-    from_stored(store.close_postmortem(id, &closure, &body.to_string()).await?)
+    let body =
+        ClosedV1 { actions: closure.actions.clone(), root_cause: closure.root_cause.clone() };
+    let body = serde_json::to_string(&body).expect("a closed body serializes");
+    from_stored(store.close_postmortem(id, &closure, &body).await?)
+}
+
+/// A record entry as `postmortem show --format json` prints it: its body as recorded, `null` if
+/// it does not parse.
+pub fn entry_output(event: &PostmortemEvent) -> protocol::output::postmortem::PostmortemEntryV1 {
+    protocol::output::postmortem::PostmortemEntryV1 {
+        at: chrono::DateTime::from_timestamp(event.at_unix, 0).map(model::dates::rfc3339),
+        actor: event.actor.clone(),
+        action: event.action.clone(),
+        details: serde_json::from_str(&event.body_json).unwrap_or_default(),
+    }
 }
 
 /// Every postmortem, oldest first.
@@ -135,4 +151,36 @@ pub async fn close(
     by: &str,
 ) -> Result<Postmortem, PostmortemError> {
     close_postmortem(ctx.store().await?, id, root_cause, actions, by, ctx.clock.now_seconds()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `postmortem show --format json` has printed for an entry: its time in RFC 3339 and
+    /// its body as recorded, `null` when the body does not parse.
+    #[test]
+    fn an_entry_prints_its_time_and_its_body() {
+        let event = |body_json: &str| PostmortemEvent {
+            seq: 1,
+            at_unix: 1_800_000_000,
+            actor: "alice".into(),
+            action: "closed".into(),
+            body_json: body_json.into(),
+            prev_hash: None,
+            hash: None,
+        };
+        let printed = |body_json: &str| {
+            serde_json::to_string(&serde_json::to_value(entry_output(&event(body_json))).unwrap())
+                .unwrap()
+        };
+        assert_eq!(
+            printed(r#"{"actions":["a"],"root_cause":"r"}"#),
+            r#"{"action":"closed","actor":"alice","at":"2027-01-15T08:00:00Z","details":{"actions":["a"],"root_cause":"r"}}"#
+        );
+        assert_eq!(
+            printed("{oops"),
+            r#"{"action":"closed","actor":"alice","at":"2027-01-15T08:00:00Z","details":null}"#
+        );
+    }
 }

@@ -35,7 +35,7 @@ use store::{NewRollout, Store};
 /// them: the shells see the core through `ops`.
 pub use ::rollout::{
     Config, Event, HostConfig, HostState, Input, PRECHECK_MAX_AGE, Phase, RebootPlan,
-    RollbackPolicy, Rollout,
+    RollbackPolicy, Rollout, Step,
 };
 pub use conclude::{ConcludeConfig, ConcludeError, Conclusion, conclude};
 pub use control::{Loaded, find, load, request};
@@ -49,8 +49,8 @@ pub use dry_run::{
 pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
 /// What a package manager's simulated apply says, as a dry run returns it.
-pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, SimulatedApply};
-pub use queries::{ReportFormat, ask, list, report_text, status};
+pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, PinnedPackage, SimulatedApply};
+pub use queries::{ReportFormat, ask, list, report_json, report_text, status};
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use start::{
     Driven, Prepared, RunOptions, StartRequest, clean, drive_here, dry_run as dry_run_plan,

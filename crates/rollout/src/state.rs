@@ -1,13 +1,10 @@
 //! The words of a rollout: steps, host states, inputs, actions and events.
 
-use serde::{Deserialize, Serialize};
-
 /// Milliseconds on the shell's clock (the Unix epoch in production, virtual in simulations).
 pub type Millis = u64;
 
 /// One step of a host's run, in the order they can happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Step {
     Precheck,
     Snapshot,
@@ -48,8 +45,7 @@ impl Step {
 }
 
 /// Where a host is. The last five are final.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostState {
     Pending,
     /// Between steps: `next` starts when the rollout is not paused and has room.
@@ -135,8 +131,7 @@ impl std::fmt::Display for HostState {
 }
 
 /// What the shell reports when a step it ran is over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "result")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepResult {
     /// `reboot_required`: after an apply or a rollback, the host asks for a reboot.
     Succeeded { reboot_required: bool },
@@ -176,8 +171,7 @@ pub enum Input {
 }
 
 /// What the shell must do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "action")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Run `step` on `host`, report with `token`. With `resume`, the step may already have been
     /// started by an earlier process: check on it first, never start it a second time.
@@ -223,8 +217,7 @@ pub enum Event {
 }
 
 /// The rollout as a whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     NotStarted,
     Running,
@@ -242,15 +235,14 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {
     Halted(String),
     Cancelled,
 }
 
 /// One step as it happened on one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepRecord {
     pub step: Step,
     pub started_at: Millis,
@@ -258,8 +250,7 @@ pub struct StepRecord {
     pub outcome: Option<StepOutcome>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "outcome")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOutcome {
     Succeeded,
     Failed {

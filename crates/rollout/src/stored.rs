@@ -9,7 +9,7 @@ use protocol::rollout::{
 
 use crate::{
     Config, Event, HostConfig, HostState, Input, Phase, RebootPlan, RollbackPolicy, Step,
-    StepResult, Timeouts, WaveConfig,
+    StepOutcome, StepRecord, StepResult, Timeouts, WaveConfig,
 };
 
 /// A count stored as a u64: every usize fits where patchctl runs (64 bits); a larger one read
@@ -331,6 +331,26 @@ impl From<PhaseV1> for Phase {
             PhaseV1::Completed => Phase::Completed,
             PhaseV1::Halted => Phase::Halted,
             PhaseV1::Cancelled => Phase::Cancelled,
+        }
+    }
+}
+
+impl From<&StepRecord> for protocol::output::rollout::StepRecordV1 {
+    fn from(record: &StepRecord) -> Self {
+        use protocol::output::rollout::{StepOutcomeV1, StepRecordV1};
+        StepRecordV1 {
+            step: record.step.into(),
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            outcome: record.outcome.as_ref().map(|outcome| match outcome {
+                StepOutcome::Succeeded => StepOutcomeV1::Succeeded,
+                StepOutcome::Failed { reason } => StepOutcomeV1::Failed { reason: reason.clone() },
+                StepOutcome::Unreachable { reason } => {
+                    StepOutcomeV1::Unreachable { reason: reason.clone() }
+                }
+                StepOutcome::TimedOut => StepOutcomeV1::TimedOut,
+                StepOutcome::Interrupted => StepOutcomeV1::Interrupted,
+            }),
         }
     }
 }

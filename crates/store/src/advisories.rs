@@ -5,8 +5,8 @@ use model::advisory::Advisory;
 
 use crate::StoreError;
 
-/// The shape of the advisory JSON this version writes: `model::advisory::Advisory` as serde
-/// writes it, stored with each row like [`crate::ASSESSMENT_FORMAT`].
+/// The shape of the advisory JSON this version writes: `protocol::advisory::AdvisoryV1`, stored
+/// with each row like [`crate::ASSESSMENT_FORMAT`].
 pub const ADVISORY_FORMAT: i64 = 1;
 
 /// Imported advisories.

@@ -5,9 +5,9 @@ use model::{Assessment, PackageManagerKind, Summary};
 
 use crate::StoreError;
 
-/// The shape of the assessment JSON this version writes: `model::Assessment` as serde writes
-/// it. Stored with each row, so that a later change of the domain type can still read old rows
-/// (with a converter for the old format) instead of failing on them.
+/// The shape of the assessment JSON this version writes: `protocol::assessment::AssessmentV1`.
+/// Stored with each row, so that a later shape (an `AssessmentV2`) can still read old rows
+/// through the old form instead of failing on them.
 pub const ASSESSMENT_FORMAT: i64 = 1;
 
 /// Assessment attempts, successful or not, of hosts already upserted.

@@ -4,22 +4,17 @@
 
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use crate::Severity;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CvssVersion {
-    #[serde(rename = "3.0")]
     V3_0,
-    #[serde(rename = "3.1")]
     V3_1,
-    #[serde(rename = "4.0")]
     V4_0,
 }
 
 /// A vector and the base score it gives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CvssScore {
     pub version: CvssVersion,
     /// The vector as the record writes it, e.g. `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`.

@@ -3,14 +3,11 @@
 //! `Red Hat:rhel_eus:9.2::appstream`) and a dnf repository's updateinfo, and which of them a
 //! host with a given os-release belongs to.
 
-use serde::{Deserialize, Serialize};
-
 use crate::version::Scheme;
 use crate::{OsRelease, PackageManagerKind};
 
 /// A distribution family whose releases advisories name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Distribution {
     Debian,
     Ubuntu,
@@ -36,7 +33,7 @@ impl Distribution {
 }
 
 /// An ecosystem as a record names it, and the release it means.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ecosystem {
     /// As written in the record (`Ubuntu:Pro:16.04:LTS`), or `updateinfo` for a dnf repository.
     pub name: String,

@@ -2,13 +2,11 @@
 //! `patchctl cves`, `patchctl cve` and the emergency track read, built by `ops` from a host's
 //! latest assessment and the advisory index.
 
-use serde::Serialize;
-
 use super::ExposureStatus;
 use crate::Severity;
 
 /// An advisory that concerns an installed package of the host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub advisory: String,
     pub cves: Vec<String>,
@@ -29,8 +27,7 @@ pub struct Finding {
 }
 
 /// Where a finding comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingSource {
     /// An imported advisory (`patchctl advisories import`).
     Imported,

@@ -6,8 +6,6 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::ecosystem::{HostRelease, ReleaseKey};
 use super::postings::{
     Entry, Filed, FixedVersion, InstalledVersion, Postings, ReleasePostings, Span,
@@ -100,7 +98,7 @@ struct Found<'index> {
 }
 
 /// What one advisory means for one installed package of one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exposure {
     /// The advisory's position in the index ([`AdvisoryIndex::advisory`]).
     pub advisory: usize,
@@ -114,8 +112,7 @@ pub struct Exposure {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ExposureStatus {
     /// The installed version lies in an affected range.
     Affected,

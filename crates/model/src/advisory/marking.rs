@@ -8,8 +8,6 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
-
 use super::{AdvisoryIndex, Exposure, ExposureStatus, Finding, FindingSource, HostRelease};
 use crate::version;
 use crate::{Assessment, Classification};
@@ -86,8 +84,7 @@ pub fn cve_findings(index: &AdvisoryIndex, assessment: &Assessment) -> Vec<Findi
 }
 
 /// One host's verdict for one CVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CveVerdict {
     Affected,
     /// No verdict: a version could not be compared.

@@ -4,14 +4,12 @@
 
 use std::cmp::Ordering;
 
-use serde::{Deserialize, Serialize};
-
 use crate::version::{self, Scheme};
 
 /// One interval of affected versions: from `introduced` (included; `None` is "from the first
 /// version", OSV's `"0"`) up to `fixed` (excluded) or `last_affected` (included), or without
 /// end when neither is known (no fix yet).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AffectedRange {
     pub introduced: Option<String>,
     pub fixed: Option<String>,

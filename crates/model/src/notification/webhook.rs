@@ -2,14 +2,14 @@
 //! secret its body is signed with. The body is made here, byte for byte, so that what is signed
 //! (`ops::notify`, HMAC-SHA256 over exactly these bytes) is what is sent.
 //!
-//! - `json`: the [`Event`] itself.
+//! - `json`: the [`Event`] in its form `protocol::notification::EventV1`.
 //! - `slack`: Slack's incoming-webhook message, `text` (the fallback every client shows) and
 //!   `blocks` (a header and the body as preformatted text). Mattermost and Rocket.Chat read
 //!   the same `text`.
 //! - `teams`: a Teams message holding one Adaptive Card (what Teams' incoming webhooks and
 //!   Workflows accept): the subject as a title, the body, the hosts and the time as facts.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{Event, EventKind};
@@ -41,9 +41,7 @@ impl Webhook {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookFormat {
     #[default]
@@ -77,7 +75,9 @@ pub const SIGNATURE_HEADER: &str = "X-Patchctl-Signature-256";
 /// The bytes a webhook of `format` receives for `event`.
 pub fn body(event: &Event, format: WebhookFormat) -> Vec<u8> {
     let value = match format {
-        WebhookFormat::Json => serde_json::to_value(event).expect("an event serializes"),
+        // Through a `Value`, whose members are in name order: what webhooks have received.
+        WebhookFormat::Json => serde_json::to_value(protocol::notification::EventV1::from(event))
+            .expect("an event serializes"),
         WebhookFormat::Slack => slack(event),
         WebhookFormat::Teams => teams(event),
     };
@@ -162,10 +162,17 @@ mod tests {
         }
     }
 
+    /// The bytes a `json` webhook has received since webhooks existed: the event, its members
+    /// in name order, which reads back as the event.
     #[test]
     fn json_is_the_event_itself() {
-        let received: Event = serde_json::from_slice(&body(&event(), WebhookFormat::Json)).unwrap();
-        assert_eq!(received, event());
+        let bytes = body(&event(), WebhookFormat::Json);
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"at":"2027-01-15T08:00:00Z","body":"deb1: failed at apply: <postinst> exited 1 & more","hosts":["deb1","deb2"],"kind":"wave_halted","owners":["team-web"],"subject":"patchctl: rollout r1 halted in wave production-1"}"#
+        );
+        let received: protocol::notification::EventV1 = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(Event::try_from(received).unwrap(), event());
     }
 
     #[test]

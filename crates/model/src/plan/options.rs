@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOptions {
     pub scope: Scope,
     pub reboot: RebootPolicy,
@@ -13,16 +13,13 @@ pub struct PlanOptions {
     /// Environments in promotion order; hosts of environments not listed come after, by name.
     pub environment_order: Vec<String>,
     /// Kernels kept after a host is patched (the running one always among them); 0 keeps all.
-    #[serde(default = "default_keep_kernels")]
     pub keep_kernels: usize,
     /// What the plan is for, in the operator's words (`--goal`) or the policy's (`goals` of its
-    /// environments). Left out of the JSON when empty, so the ids of plans made before goals
+    /// environments). Left out of the stored form when empty, so the ids of plans made before goals
     /// existed do not change.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goals: Vec<String>,
     /// `--restart-services`: overrides the policy's `restart_services` for every host. Left out
-    /// of the JSON when absent, so the ids of other plans do not change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// of the stored form when absent, so the ids of other plans do not change.
     pub restart_services: Option<RestartServices>,
 }
 
@@ -45,8 +42,7 @@ impl Default for PlanOptions {
 }
 
 /// Which pending updates the plan takes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     All,
     SecurityOnly,
@@ -55,7 +51,7 @@ pub enum Scope {
     Packages(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RebootPolicy {
     #[default]
@@ -88,7 +84,7 @@ impl fmt::Display for RebootPolicy {
 
 /// Which services a rollout restarts on a host that does not reboot, once its packages changed
 /// (`restart_services` in the policy, `plan create --restart-services`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RestartServices {
     /// None: a service still running replaced code is reported, not restarted.
@@ -125,12 +121,11 @@ impl fmt::Display for RestartServices {
 
 /// What a host's rollout restarts after its packages changed, when it does not reboot: part of
 /// the host's plan, so what the change board approves is what runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServiceRestarts {
     pub services: RestartServices,
     /// sshd (`ssh.service`, `sshd.service`) carries patchctl's own connection: restarted only
     /// when this says so (`restart_sshd = true`), else left and noted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sshd: bool,
 }
 
@@ -174,7 +169,7 @@ impl ServiceRestarts {
 }
 
 /// How hosts are grouped into waves and when a rollout halts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Strategy {
     /// Canary hosts per environment, patched first; all must pass before the rest start.
     pub canary: usize,
@@ -191,8 +186,7 @@ impl Default for Strategy {
 }
 
 /// A number of hosts, absolute or relative to a group's size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     Count(usize),
     /// 1 to 100.
@@ -273,7 +267,8 @@ mod tests {
             [RestartServices::Never, RestartServices::Listed, RestartServices::Needrestart]
         {
             assert_eq!(policy.to_string().parse(), Ok(policy));
-            assert_eq!(serde_json::to_string(&policy).unwrap(), format!("\"{policy}\""));
+            let stored = protocol::plan::RestartServicesV1::from(policy);
+            assert_eq!(serde_json::to_string(&stored).unwrap(), format!("\"{policy}\""));
         }
         assert!("always".parse::<RestartServices>().is_err());
         assert!(ServiceRestarts::default().is_never());
@@ -287,10 +282,6 @@ mod tests {
         assert_eq!(
             ServiceRestarts::resolve(None, Some(RestartServices::Listed)),
             ServiceRestarts { services: RestartServices::Listed, sshd: false }
-        );
-        assert_eq!(
-            serde_json::to_string(&ServiceRestarts::default()).unwrap(),
-            r#"{"services":"never"}"#
         );
     }
 }

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
 
 use crate::change::{self, ChangeAction, ChangeKind, EnvironmentApproval};
 use crate::checks::{Checks, Hooks};
@@ -41,7 +40,7 @@ impl RecordInputs<'_> {
 }
 
 /// Everything the first page of a plan says, and the dates behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRecord {
     pub goals: Vec<String>,
     pub created_at: DateTime<Utc>,
@@ -61,7 +60,7 @@ pub struct PlanRecord {
     pub hosts_not_in_inventory: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedWindow {
     pub environment: String,
     /// The IANA zone the window is written in.
@@ -73,14 +72,14 @@ pub struct PlannedWindow {
     pub words: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowTimes {
     pub start: DateTime<Utc>,
     pub cutoff: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Milestone {
     pub what: String,
     pub at: Option<DateTime<Utc>>,
@@ -91,7 +90,7 @@ pub struct Milestone {
     pub projected: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalRecord {
     /// `approved`, `pending`, `not requested`, `rejected`, or `no policy`.
     pub state: String,
@@ -117,7 +116,7 @@ impl ApprovalRecord {
 }
 
 /// One configured check, and the hosts it applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepLine {
     pub kind: String,
     pub what: String,

@@ -3,18 +3,17 @@
 //! without changing a stored body or an id.
 
 use protocol::plan::{
-    ClassificationV1, EmergencyV1, ExcludedHostV1, HostPlanV1, LimitV1, PackageChangeV1,
-    PackageManagerKindV1, PlanOptionsV1, PlanV1, PlannedRebootV1, RebootPolicyV1,
-    RestartServicesV1, ScopeV1, ServiceRestartsV1, SeverityV1, StrategyV1, WaveV1, WithheldByV1,
-    WithheldUpdateV1,
+    EmergencyV1, ExcludedHostV1, HostPlanV1, LimitV1, PackageChangeV1, PlanOptionsV1, PlanV1,
+    PlannedRebootV1, RebootPolicyV1, RestartServicesV1, ScopeV1, ServiceRestartsV1, SeverityV1,
+    StrategyV1, WaveV1, WithheldByV1, WithheldUpdateV1,
 };
 
 use super::{
     ExcludedHost, HostPlan, Limit, PackageChange, Plan, PlanOptions, PlannedReboot, RebootPolicy,
     RestartServices, Scope, ServiceRestarts, Strategy, Wave, WithheldBy, WithheldUpdate,
 };
+use crate::Severity;
 use crate::emergency::Emergency;
-use crate::{Classification, PackageManagerKind, Severity};
 
 /// A count stored as a u64: every usize fits where patchctl runs (64 bits); a larger one read
 /// on a 32-bit machine is taken as the largest.
@@ -160,10 +159,7 @@ impl From<&HostPlan> for HostPlanV1 {
             host: host.host.clone(),
             environment: host.environment.clone(),
             owner: host.owner.clone(),
-            package_manager: match host.package_manager {
-                PackageManagerKind::Apt => PackageManagerKindV1::Apt,
-                PackageManagerKind::Dnf => PackageManagerKindV1::Dnf,
-            },
+            package_manager: host.package_manager.into(),
             assessed_at_unix: host.assessed_at_unix,
             running_kernel: host.running_kernel.clone(),
             changes: host.changes.iter().map(PackageChangeV1::from).collect(),
@@ -188,10 +184,7 @@ impl From<HostPlanV1> for HostPlan {
             host: host.host,
             environment: host.environment,
             owner: host.owner,
-            package_manager: match host.package_manager {
-                PackageManagerKindV1::Apt => PackageManagerKind::Apt,
-                PackageManagerKindV1::Dnf => PackageManagerKind::Dnf,
-            },
+            package_manager: host.package_manager.into(),
             assessed_at_unix: host.assessed_at_unix,
             running_kernel: host.running_kernel,
             changes: host.changes.into_iter().map(PackageChange::from).collect(),
@@ -217,20 +210,8 @@ impl From<&PackageChange> for PackageChangeV1 {
             arch: change.arch.clone(),
             from: change.from.clone(),
             to: change.to.clone(),
-            classification: match change.classification {
-                Classification::Security => ClassificationV1::Security,
-                Classification::Bugfix => ClassificationV1::Bugfix,
-                Classification::Enhancement => ClassificationV1::Enhancement,
-                Classification::Newpackage => ClassificationV1::Newpackage,
-                Classification::Unknown => ClassificationV1::Unknown,
-            },
-            severity: change.severity.map(|severity| match severity {
-                Severity::None => SeverityV1::None,
-                Severity::Low => SeverityV1::Low,
-                Severity::Moderate => SeverityV1::Moderate,
-                Severity::Important => SeverityV1::Important,
-                Severity::Critical => SeverityV1::Critical,
-            }),
+            classification: change.classification.into(),
+            severity: change.severity.map(SeverityV1::from),
             kernel: change.kernel,
             advisories: change.advisories.clone(),
             cves: change.cves.clone(),
@@ -245,20 +226,8 @@ impl From<PackageChangeV1> for PackageChange {
             arch: change.arch,
             from: change.from,
             to: change.to,
-            classification: match change.classification {
-                ClassificationV1::Security => Classification::Security,
-                ClassificationV1::Bugfix => Classification::Bugfix,
-                ClassificationV1::Enhancement => Classification::Enhancement,
-                ClassificationV1::Newpackage => Classification::Newpackage,
-                ClassificationV1::Unknown => Classification::Unknown,
-            },
-            severity: change.severity.map(|severity| match severity {
-                SeverityV1::None => Severity::None,
-                SeverityV1::Low => Severity::Low,
-                SeverityV1::Moderate => Severity::Moderate,
-                SeverityV1::Important => Severity::Important,
-                SeverityV1::Critical => Severity::Critical,
-            }),
+            classification: change.classification.into(),
+            severity: change.severity.map(Severity::from),
             kernel: change.kernel,
             advisories: change.advisories,
             cves: change.cves,

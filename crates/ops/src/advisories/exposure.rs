@@ -11,23 +11,21 @@ pub use model::advisory::marking::CveVerdict;
 use model::advisory::marking::{cve_findings, exposed_findings};
 pub use model::advisory::{Finding, FindingSource};
 use model::{Assessment, ResolvedHost};
-use serde::Serialize;
+use protocol::output::advisory::{CveHostV1, FindingV1, HostExposureStateV1, HostExposureV1};
 use store::{AssessmentOutcome, Store, SummaryOutcome};
 
 use super::parallel::map_in_parallel;
 
 /// One host's exposure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct HostExposure {
     pub host: String,
     /// When the assessment the exposure comes from was taken.
     pub assessed_at_unix: Option<i64>,
-    #[serde(flatten)]
     pub state: HostExposureState,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum HostExposureState {
     /// No assessment on record: nothing can be said.
     NotAssessed,
@@ -95,7 +93,7 @@ pub async fn exposure(
 }
 
 /// One host's verdict for one CVE.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CveHost {
     pub host: String,
     pub verdict: CveVerdict,
@@ -134,4 +132,33 @@ pub async fn cve_report(
         out.push(entry);
     }
     Ok(out)
+}
+
+impl From<&HostExposure> for HostExposureV1 {
+    fn from(exposure: &HostExposure) -> HostExposureV1 {
+        HostExposureV1 {
+            host: exposure.host.clone(),
+            assessed_at_unix: exposure.assessed_at_unix,
+            state: match &exposure.state {
+                HostExposureState::NotAssessed => HostExposureStateV1::NotAssessed,
+                HostExposureState::AssessmentFailed { message } => {
+                    HostExposureStateV1::AssessmentFailed { message: message.clone() }
+                }
+                HostExposureState::Assessed { findings } => HostExposureStateV1::Assessed {
+                    findings: findings.iter().map(FindingV1::from).collect(),
+                },
+            },
+        }
+    }
+}
+
+impl From<&CveHost> for CveHostV1 {
+    fn from(host: &CveHost) -> CveHostV1 {
+        CveHostV1 {
+            host: host.host.clone(),
+            verdict: host.verdict.into(),
+            findings: host.findings.iter().map(FindingV1::from).collect(),
+            message: host.message.clone(),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The rollout use cases that read or ask, and drive nothing: `list`, `status`, `ask` (pause,
 //! cancel) and `report` in its three forms.
 
+use chrono::{DateTime, Utc};
 use store::RolloutRow;
 
 use super::{Loaded, RolloutError};
@@ -51,37 +52,49 @@ pub async fn report_text(
     Ok(match format {
         ReportFormat::Markdown => super::report(&loaded, &context, now).to_markdown(),
         ReportFormat::Html => super::report(&loaded, &context, now).to_html(),
-        ReportFormat::Json => {
-            let machine = &loaded.machine;
-            let hosts: Vec<_> = machine
-                .hosts()
-                .map(|(h, s)| serde_json::json!({"host": h, "state": s, "steps": machine.host_steps(h)}))
-                .collect();
-            let outputs: Vec<_> = loaded
-                .outputs
-                .iter()
-                .map(|(h, o)| serde_json::json!({"host": h, "output": protocol::journal::OutputV1::from(o)}))
-                .collect();
-            let journal = match &loaded.journal_check {
-                store::JournalCheck::Intact { n_entries, .. } => {
-                    serde_json::json!({"intact": true, "entries": n_entries})
-                }
-                store::JournalCheck::Broken { seq, reason } => {
-                    serde_json::json!({"intact": false, "seq": seq, "reason": format!("{reason:?}")})
-                }
-            };
-            let json = serde_json::json!({
-                "rollout": loaded.row.id,
-                "plan": loaded.plan.id,
-                "phase": super::phase_name(machine.phase()),
-                "summary": super::report_summary(&loaded, &context, now),
-                "hosts": hosts,
-                "outputs": outputs,
-                "journal": journal,
-            });
-            let mut text = serde_json::to_string_pretty(&json).expect("JSON values serialize");
-            text.push('\n');
-            text
-        }
+        ReportFormat::Json => report_json(&loaded, &context, now),
     })
+}
+
+/// The rollout's report as JSON (`rollout report --format json`), ending with a newline.
+pub fn report_json(loaded: &Loaded, context: &super::ReportContext, now: DateTime<Utc>) -> String {
+    use protocol::output::rollout::{
+        HostOutputV1, JournalVerdictV1, ReportSummaryV1, RolloutHostV1, RolloutReportV1,
+        StepRecordV1,
+    };
+    let machine = &loaded.machine;
+    let journal = match &loaded.journal_check {
+        store::JournalCheck::Intact { n_entries, .. } => {
+            JournalVerdictV1 { intact: true, entries: Some(*n_entries), seq: None, reason: None }
+        }
+        store::JournalCheck::Broken { seq, reason } => JournalVerdictV1 {
+            intact: false,
+            entries: None,
+            seq: Some(*seq),
+            reason: Some(format!("{reason:?}")),
+        },
+    };
+    let report = RolloutReportV1 {
+        rollout: loaded.row.id.clone(),
+        plan: loaded.plan.id.clone(),
+        phase: super::phase_name(machine.phase()).to_owned(),
+        summary: ReportSummaryV1::from(&super::report_summary(loaded, context, now)),
+        hosts: machine
+            .hosts()
+            .map(|(host, state)| RolloutHostV1 {
+                host: host.to_owned(),
+                state: state.into(),
+                steps: machine.host_steps(host).iter().map(StepRecordV1::from).collect(),
+            })
+            .collect(),
+        outputs: loaded
+            .outputs
+            .iter()
+            .map(|(host, output)| HostOutputV1 { host: host.clone(), output: output.into() })
+            .collect(),
+        journal,
+    };
+    let mut text = protocol::output::pretty_sorted(&report);
+    text.push('\n');
+    text
 }

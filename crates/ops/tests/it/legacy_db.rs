@@ -1,7 +1,8 @@
 //! A state database written by an earlier patchctl (`test_data/state-18d7299.db`; its README
 //! says how and by which commit), opened by today's code: every plan reads and still has its
-//! id, every journal verifies, the rollout replays and its report renders; and today's code,
-//! doing the same again, stores the same bytes. The formats of `protocol` exist so that this
+//! id, every journal verifies, the rollout replays and its report renders, every assessment,
+//! advisory and postmortem record reads back as its bytes; and today's code, doing the same
+//! again, stores the same bytes. The formats of `protocol` exist so that this
 //! keeps passing when the domain types change.
 
 use std::path::Path;
@@ -101,6 +102,14 @@ async fn the_rollout_of_an_old_database_replays_and_its_report_renders() {
     for expected in [ROLLOUT, "rpm2", "scriptlet failed", "CHG-1", "bob"] {
         assert!(markdown.contains(expected), "{expected} is not in the report:\n{markdown}");
     }
+    // The JSON report, whole: `test_data/state-18d7299.report.json` was written before the
+    // report had a form of its own. `PATCHCTL_BLESS=1` rewrites it.
+    let json = ops::rollout::report_json(&loaded, &context, now);
+    let expected = concat!(env!("CARGO_MANIFEST_DIR"), "/test_data/state-18d7299.report.json");
+    if std::env::var_os("PATCHCTL_BLESS").is_some() {
+        std::fs::write(expected, &json).unwrap();
+    }
+    assert_eq!(json, std::fs::read_to_string(expected).unwrap());
 }
 
 #[tokio::test]
@@ -121,6 +130,71 @@ async fn the_assessments_and_advisories_of_an_old_database_read() {
         store.advisories().await.unwrap().into_iter().map(|a| a.advisory.id).collect();
     advisories.sort();
     assert_eq!(advisories, ["ACME-2026:0001", "ACME-2026:0002"]);
+}
+
+/// The JSON documents of `path`'s other tables, raw and in a fixed order: each assessment,
+/// advisory, postmortem record entry and notification event.
+async fn stored_documents(path: &Path) -> Vec<String> {
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}", path.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut documents = Vec::new();
+    for query in [
+        "SELECT assessment FROM assessments ORDER BY host, taken_at",
+        "SELECT body FROM advisories ORDER BY id, format",
+        "SELECT action || ' ' || body FROM postmortem_events ORDER BY postmortem_id, seq",
+        "SELECT event FROM notifications ORDER BY id",
+    ] {
+        let rows: Vec<(String,)> = sqlx::query_as(query).fetch_all(&mut connection).await.unwrap();
+        documents.extend(rows.into_iter().map(|(document,)| document));
+    }
+    connection.close().await.unwrap();
+    documents
+}
+
+/// Every assessment, advisory and postmortem record body of the old database, read through
+/// today's forms into the domain and written back, is the same bytes: the forms of `protocol`
+/// are what 18d7299 wrote, member for member.
+#[tokio::test]
+async fn every_document_of_an_old_database_reads_and_writes_back_the_same_bytes() {
+    use protocol::advisory::AdvisoryV1;
+    use protocol::assessment::AssessmentV1;
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    std::fs::copy(FIXTURE, &old).unwrap();
+    let url = format!("sqlite://{}", old.display());
+    use sqlx::Connection as _;
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let assessments: Vec<(String,)> = sqlx::query_as("SELECT assessment FROM assessments")
+        .fetch_all(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(assessments.len(), 3);
+    for (json,) in assessments {
+        let assessment =
+            model::Assessment::from(serde_json::from_str::<AssessmentV1>(&json).unwrap());
+        assert_eq!(serde_json::to_string(&AssessmentV1::from(&assessment)).unwrap(), json);
+    }
+    let advisories: Vec<(String,)> =
+        sqlx::query_as("SELECT body FROM advisories").fetch_all(&mut connection).await.unwrap();
+    assert_eq!(advisories.len(), 2);
+    for (json,) in advisories {
+        let advisory =
+            model::advisory::Advisory::from(serde_json::from_str::<AdvisoryV1>(&json).unwrap());
+        assert_eq!(serde_json::to_string(&AdvisoryV1::from(&advisory)).unwrap(), json);
+    }
+    let events: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, body FROM postmortem_events")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+    assert_eq!(events.len(), 2);
+    for (action, json) in events {
+        assert_eq!(action, "opened");
+        let body: protocol::postmortem::OpenedV1 = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&body).unwrap(), json);
+    }
+    connection.close().await.unwrap();
 }
 
 /// What every stored body of `path` is, in order, with the one thing a run's clock decides
@@ -152,7 +226,8 @@ async fn stored_bodies(path: &Path) -> Vec<String> {
 }
 
 /// Today's code, doing what wrote the fixture, writes the same bytes: plan bodies (so the same
-/// ids), the rollout's configuration, every change and rollout journal body.
+/// ids), the rollout's configuration, every change and rollout journal body, every assessment,
+/// advisory and postmortem record body.
 #[tokio::test]
 async fn today_s_code_writes_the_bytes_18d7299_wrote() {
     let dir = tempfile::tempdir().unwrap();
@@ -166,4 +241,7 @@ async fn today_s_code_writes_the_bytes_18d7299_wrote() {
     for (today, then) in today.iter().zip(&then) {
         assert_eq!(today, then);
     }
+    let (today, then) = (stored_documents(&path).await, stored_documents(&old).await);
+    assert_eq!(then.len(), 3 + 2 + 2, "assessments, advisories, postmortem records");
+    assert_eq!(today, then);
 }

@@ -114,7 +114,9 @@ async fn a_webhook_that_keeps_failing_is_a_dead_letter_and_a_4xx_is_not_retried(
     );
     assert!(errors.iter().any(|e| e.starts_with("HTTP 400")), "{errors:?}");
     // The dead letter keeps the whole event, to be sent again by hand.
-    let kept: Event = serde_json::from_str(&dead[0].record.event_json).unwrap();
+    let kept: protocol::notification::EventV1 =
+        serde_json::from_str(&dead[0].record.event_json).unwrap();
+    let kept = Event::try_from(kept).unwrap();
     assert_eq!(kept, event());
     assert_eq!(report.problems().len(), 2);
 }
@@ -240,7 +242,7 @@ async fn a_window_with_an_approved_run_is_announced_to_its_owners_once() {
     assert_eq!(keys("2026-12-07T15:00:00Z").await, Vec::<String>::new(), "once");
     let requests = owners.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 1);
-    let told: Event = serde_json::from_slice(&requests[0].body).unwrap();
+    let told = crate::received_event(&requests[0].body);
     assert_eq!(told.kind, EventKind::WindowAnnounced);
     assert_eq!(
         (told.hosts.as_slice(), told.owners.as_slice()),
@@ -317,12 +319,7 @@ async fn a_change_request_asks_the_approvers_and_the_answer_goes_to_the_requeste
     let plan = saved_plan(&store).await;
     let now = at("2026-12-07T09:00:00Z");
     let kinds = |r: &HttpReceiver| -> Vec<EventKind> {
-        r.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|q| serde_json::from_slice::<Event>(&q.body).unwrap().kind)
-            .collect()
+        r.requests.lock().unwrap().iter().map(|q| crate::received_event(&q.body).kind).collect()
     };
     let request =
         Act { kind: ChangeKind::Request, actor: "alice".into(), ticket: None, comment: None };
@@ -338,6 +335,6 @@ async fn a_change_request_asks_the_approvers_and_the_answer_goes_to_the_requeste
     act(&store, &policy, &plan.id, approve, now).await.unwrap();
     assert_eq!(kinds(&alice), [EventKind::ChangeApproved], "the requester hears the answer");
     assert_eq!(kinds(&bob), [EventKind::ChangeRequested]);
-    let told: Event = serde_json::from_slice(&alice.requests.lock().unwrap()[0].body).unwrap();
+    let told = crate::received_event(&alice.requests.lock().unwrap()[0].body);
     assert!(told.body.contains("The change is approved"), "{}", told.body);
 }

@@ -86,3 +86,9 @@ async fn saved_plan(
     store.save_plan(&plan.id, created_at_unix, &body).await.unwrap();
     plan
 }
+
+/// The event a `json` webhook received, read through its form.
+fn received_event(body: &[u8]) -> model::notification::Event {
+    let event: protocol::notification::EventV1 = serde_json::from_slice(body).unwrap();
+    event.try_into().unwrap()
+}

@@ -71,7 +71,7 @@ async fn owners_get_the_webhook_and_the_email() {
             ("POST", "/hooks/patching")
         );
         assert_eq!(requests[0].content_type.as_deref(), Some("application/json"));
-        let received: Event = serde_json::from_slice(&requests[0].body).unwrap();
+        let received = crate::received_event(&requests[0].body);
         assert_eq!(received, event);
     }
     let mails = relay.mails.lock().unwrap().clone();
@@ -153,7 +153,9 @@ async fn failed_deliveries_are_recorded_and_reported_not_lost() {
     assert_eq!(recorded.len(), 5);
     let failed: Vec<_> = recorded.iter().filter(|n| n.record.error.is_some()).collect();
     assert_eq!(failed.len(), 4);
-    let event: Event = serde_json::from_str(&failed[0].record.event_json).unwrap();
+    let event: protocol::notification::EventV1 =
+        serde_json::from_str(&failed[0].record.event_json).unwrap();
+    let event = Event::try_from(event).unwrap();
     assert_eq!(event.hosts, ["deb2"]);
 }
 

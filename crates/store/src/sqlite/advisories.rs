@@ -1,8 +1,9 @@
 //! Advisories in SQLite: imported in transactions of at most [`ADVISORIES_PER_TRANSACTION`]
 //! records (a re-import replaces rows by key, so it never duplicates), read back whole for
-//! matching, looked up by id, alias or CVE.
+//! matching, looked up by id, alias or CVE. Bodies are `protocol::advisory::AdvisoryV1`.
 
 use model::advisory::{Advisory, AdvisoryFormat};
+use protocol::advisory::AdvisoryV1;
 use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
@@ -93,12 +94,14 @@ impl Sqlite {
         let bodies = advisories
             .iter()
             .map(|new| {
-                serde_json::to_string(new.advisory).map_err(|error| StoreError::InvalidValue {
-                    doing: doing(),
-                    message: format!(
-                        "advisory {} cannot be written as JSON: {error}",
-                        new.advisory.id
-                    ),
+                serde_json::to_string(&AdvisoryV1::from(new.advisory)).map_err(|error| {
+                    StoreError::InvalidValue {
+                        doing: doing(),
+                        message: format!(
+                            "advisory {} cannot be written as JSON: {error}",
+                            new.advisory.id
+                        ),
+                    }
                 })
             })
             .collect::<Result<Vec<String>, _>>()?;
@@ -185,11 +188,12 @@ fn stored_advisory(
         });
     }
     let body: String = get(row, "body", doing)?;
-    let advisory: Advisory =
-        serde_json::from_str(&body).map_err(|error| StoreError::CorruptRow {
+    let advisory: Advisory = serde_json::from_str::<AdvisoryV1>(&body)
+        .map_err(|error| StoreError::CorruptRow {
             doing: doing(),
             message: format!("advisory JSON does not parse: {error}"),
-        })?;
+        })?
+        .into();
     // The key columns and the body are written together; a body naming another format would
     // mean a tampered row.
     debug_assert!(AdvisoryFormat::parse(advisory.format.as_str()).is_some());

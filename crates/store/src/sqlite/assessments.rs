@@ -1,7 +1,9 @@
 //! Assessment attempts in SQLite: a row per attempt, its summary in columns for listings and
-//! the whole assessment as JSON, tagged with its format ([`ASSESSMENT_FORMAT`]).
+//! the whole assessment as JSON (`protocol::assessment::AssessmentV1`), tagged with its format
+//! ([`ASSESSMENT_FORMAT`]).
 
 use model::{Assessment, Summary};
+use protocol::assessment::AssessmentV1;
 use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get, package_manager_column, unknown_host};
@@ -39,7 +41,8 @@ impl Assessments for Sqlite {
         .bind(duration_ms);
         let query = match &record.outcome {
             AssessmentOutcome::Assessed(assessment) => {
-                let json = serde_json::to_string(assessment).map_err(|e| {
+                let stored = AssessmentV1::from(assessment.as_ref());
+                let json = serde_json::to_string(&stored).map_err(|e| {
                     invalid(format!("the assessment cannot be written as JSON: {e}"))
                 })?;
                 let summary = assessment.summary();
@@ -165,9 +168,9 @@ impl Assessments for Sqlite {
                     )));
                 }
                 let json: Option<String> = get(&row, "assessment", &doing)?;
-                let assessment: Assessment = serde_json::from_str(json.as_deref().unwrap_or(""))
+                let stored: AssessmentV1 = serde_json::from_str(json.as_deref().unwrap_or(""))
                     .map_err(|e| corrupt(format!("the assessment JSON: {e}")))?;
-                AssessmentOutcome::Assessed(Box::new(assessment))
+                AssessmentOutcome::Assessed(Box::new(Assessment::from(stored)))
             }
         };
         Ok(Some(StoredAssessment {

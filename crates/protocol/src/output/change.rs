@@ -1,0 +1,55 @@
+//! `patchctl change show --format json`. Printed with `pretty_sorted`.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeShowV1 {
+    /// The plan's full id.
+    pub plan: String,
+    pub status: ChangeStatusV1,
+    pub journal: Vec<ChangeActionV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeStatusV1 {
+    pub state: ChangeStateV1,
+    pub requested_by: Option<String>,
+    pub ticket: Option<String>,
+    pub environments: Vec<EnvironmentApprovalV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvironmentApprovalV1 {
+    pub environment: String,
+    pub rule: String,
+    pub approved_by: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeActionV1 {
+    /// RFC 3339, UTC (`Z`).
+    pub at: String,
+    pub actor: String,
+    pub kind: ChangeKindV1,
+    pub ticket: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeStateV1 {
+    NotRequested,
+    Pending,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKindV1 {
+    Request,
+    Approve,
+    Reject,
+    AutoApprove,
+}

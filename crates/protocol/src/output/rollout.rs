@@ -1,0 +1,84 @@
+//! `patchctl rollout report --format json`: the rollout's summary, each host's state and steps,
+//! the commands' outputs and whether the journal is intact. Printed with `pretty_sorted`, and a
+//! newline.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::journal::{HostStateV1, OutputV1, StepV1};
+use crate::rollout::MillisV1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolloutReportV1 {
+    pub rollout: String,
+    /// The plan's full id.
+    pub plan: String,
+    /// `not_started`, `running`, `paused`, `stopping`, `completed`, `halted`, `cancelled`.
+    pub phase: String,
+    pub summary: ReportSummaryV1,
+    pub hosts: Vec<RolloutHostV1>,
+    pub outputs: Vec<HostOutputV1>,
+    pub journal: JournalVerdictV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportSummaryV1 {
+    /// RFC 3339, UTC (`Z`).
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub outcome: String,
+    /// Per environment: host counts by state.
+    pub environments: BTreeMap<String, BTreeMap<String, u64>>,
+    pub requested_by: Option<String>,
+    pub approved_by: Vec<String>,
+    pub ticket: Option<String>,
+    pub rolled_back: Vec<String>,
+    /// Per host: the services restarted.
+    pub restarted: BTreeMap<String, Vec<String>>,
+    pub open_postmortems: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolloutHostV1 {
+    pub host: String,
+    pub state: HostStateV1,
+    pub steps: Vec<StepRecordV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepRecordV1 {
+    pub step: StepV1,
+    pub started_at: MillisV1,
+    pub finished_at: Option<MillisV1>,
+    pub outcome: Option<StepOutcomeV1>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum StepOutcomeV1 {
+    Succeeded,
+    Failed { reason: String },
+    Unreachable { reason: String },
+    TimedOut,
+    Interrupted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostOutputV1 {
+    /// `null` for a command of no one host.
+    pub host: Option<String>,
+    pub output: OutputV1,
+}
+
+/// `{"intact": true, "entries": N}` or `{"intact": false, "seq": N, "reason": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalVerdictV1 {
+    pub intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
