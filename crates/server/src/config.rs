@@ -3,13 +3,13 @@
 //! unknown key is an error) and checked, each problem at file:line:column. Parsing reads no
 //! file: `load` does, then calls `parse`.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use model::access::{Lockout, RateLimit};
+use model::inventory::InventoryError;
 use ops::identity::LoginSettings;
 use serde::Deserialize;
 use toml::Spanned;
@@ -38,33 +38,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Problems in a `server.toml`, each at its line and column; never empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidConfig {
-    pub problems: Vec<Problem>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for InvalidConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{}:{}:{}: {}", p.path.display(), p.line, p.column, p.message)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for InvalidConfig {}
+/// Problems in a `server.toml`, each at its line and column; never empty. The same type as the
+/// inventory's and the policy's.
+pub type InvalidConfig = model::inventory::InvalidInventory;
 
 /// Reading the file, or what is wrong in it.
 #[derive(Debug, thiserror::Error)]
@@ -126,14 +102,14 @@ impl ServerConfig {
     pub fn parse(path: &Path, text: &str) -> Result<ServerConfig, InvalidConfig> {
         let mut problems = Vec::new();
         let mut problem = |span: Range<usize>, message: String| {
-            problems.push(at(path, text, span.start, message));
+            problems.push(InventoryError::at(path, text, span.start, message));
         };
         let file: File = match toml::from_str(text) {
             Ok(file) => file,
             Err(error) => {
                 let message = error.message().trim().replace('`', "\"").replace('\n', "; ");
                 problem(error.span().unwrap_or(0..0), message);
-                return Err(InvalidConfig { problems });
+                return Err(InvalidConfig::new(problems));
             }
         };
         let dir = path.parent().unwrap_or(Path::new(""));
@@ -189,7 +165,7 @@ impl ServerConfig {
         );
         let poll = bounded(&file.scheduler.poll_seconds, 60, 1..86401, "poll_seconds");
         if !problems.is_empty() {
-            return Err(InvalidConfig { problems });
+            return Err(InvalidConfig::new(problems));
         }
         let tls = file.tls.map(|tls| {
             let tls = tls.into_inner();
@@ -217,15 +193,6 @@ impl ServerConfig {
                 .then(|| Duration::from_secs(poll.unsigned_abs())),
         })
     }
-}
-
-/// A problem at byte `offset` of `text`, as line and column (both from 1, columns in
-/// characters).
-fn at(path: &Path, text: &str, offset: usize, message: String) -> Problem {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    Problem { path: path.to_owned(), line, column, message }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Problems in a file patchctl reads (the inventory, the policy), each at a file, line and
 //! column, in the shape editors and compilers use (`inventory.toml:12:5: message`), so a
-//! terminal or an editor can jump there. The inventory's and the policy's errors are these.
+//! terminal or an editor can jump there. The inventory's, the policy's and the server
+//! configuration's errors are these.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ pub struct InventoryError {
 
 impl InventoryError {
     /// An error at byte `offset` of `text`; an offset past the end points at the end.
-    pub(crate) fn at(path: &std::path::Path, text: &str, offset: usize, message: String) -> Self {
+    pub fn at(path: &std::path::Path, text: &str, offset: usize, message: String) -> Self {
         let (line, column) = line_column(text, offset);
         InventoryError { path: path.to_path_buf(), line, column, message }
     }
@@ -45,7 +46,7 @@ pub struct InvalidInventory {
 }
 
 impl InvalidInventory {
-    pub(crate) fn new(mut errors: Vec<InventoryError>) -> Self {
+    pub fn new(mut errors: Vec<InventoryError>) -> Self {
         errors.sort_by_key(|e| (e.line, e.column));
         errors.dedup();
         InvalidInventory { errors }
