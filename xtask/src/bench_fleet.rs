@@ -136,19 +136,7 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
 /// `ansible-playbook` from ansible-core in `target/bench-venv`, installed there from PyPI when
 /// missing.
 pub fn ansible_playbook_binary() -> anyhow::Result<std::path::PathBuf> {
-    let venv = std::fs::canonicalize("target")?.join("bench-venv");
-    let ansible = venv.join("bin/ansible-playbook");
-    if !ansible.exists() {
-        crate::ci::run_command(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-            .context("making a Python venv for Ansible (python3-venv)")?;
-        crate::ci::run_command(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "ansible-core",
-        ]))
-        .context("installing ansible-core from PyPI")?;
-    }
-    Ok(ansible)
+    crate::ci::pip_tool("bench-venv", "ansible-core", "ansible-playbook")
 }
 
 /// A playbook whose tasks are exactly the commands `patchctl assess` runs on each kind of host

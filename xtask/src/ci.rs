@@ -12,6 +12,8 @@ use fleet::images;
 pub const INTEGRATION_ENV: &str = "PATCHCTL_INTEGRATION";
 /// The base image's tag, handed to the tests that start containers.
 pub const BASE_IMAGE_ENV: &str = "PATCHCTL_BASE_IMAGE";
+/// The schemathesis program, handed to the test that fuzzes the server's API with it.
+pub const SCHEMATHESIS_ENV: &str = "PATCHCTL_SCHEMATHESIS";
 
 pub fn run() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])
@@ -27,6 +29,9 @@ pub fn run() -> anyhow::Result<()> {
         test.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
     }
     test.env(INTEGRATION_ENV, "1").env(BASE_IMAGE_ENV, &base_image);
+    // The API fuzzed against its OpenAPI document (`server/tests/it/schema.rs`).
+    let schemathesis = pip_tool("ci-venv", "schemathesis", "schemathesis")?;
+    test.env(SCHEMATHESIS_ENV, &schemathesis);
     // The rollout simulation runs 500 seeds by default; CI runs thousands (a few seconds).
     test.env("PATCHCTL_SIM_SEEDS", "5000");
     run_command(&mut test).context("tests failed")
@@ -47,4 +52,20 @@ pub fn run_command(command: &mut Command) -> anyhow::Result<()> {
         bail!("{command:?} exited with {status}");
     }
     Ok(())
+}
+
+/// `binary` of the PyPI package `package`, installed in `target/VENV` when missing.
+pub fn pip_tool(venv: &str, package: &str, binary: &str) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all("target")?;
+    let venv = std::fs::canonicalize("target")?.join(venv);
+    let program = venv.join("bin").join(binary);
+    if !program.exists() {
+        if !venv.join("bin/pip").exists() {
+            run_command(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+                .context("making a Python venv (python3-venv)")?;
+        }
+        run_command(Command::new(venv.join("bin/pip")).args(["install", "--quiet", package]))
+            .with_context(|| format!("installing {package} from PyPI"))?;
+    }
+    Ok(program)
 }

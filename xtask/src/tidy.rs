@@ -40,8 +40,9 @@ const CORE: &[(&str, &[&str])] = &[
     ),
     ("pkgmgr", &["model", "serde", "serde_json", "thiserror"]),
     ("rollout", &["model", "protocol"]),
-    // The stored and wire forms: serde types and the plan id's hash, knowing no domain type.
-    ("protocol", &["serde", "serde_json", "sha2"]),
+    // The stored and wire forms: serde types and the plan id's hash, knowing no domain type;
+    // their OpenAPI schemas (utoipa, pure derives) for the server, behind a feature.
+    ("protocol", &["serde", "serde_json", "sha2", "utoipa"]),
 ];
 
 /// Text in a core crate's code that does I/O or waits on a runtime.

@@ -128,12 +128,7 @@ pub(crate) fn show_json(
     status: &model::change::ChangeStatus,
     actions: &[model::change::ChangeAction],
 ) -> String {
-    use ops::protocol::output::change::{ChangeActionV1, ChangeShowV1};
-    ops::protocol::output::pretty_sorted(&ChangeShowV1 {
-        plan: plan_id.to_owned(),
-        status: status.into(),
-        journal: actions.iter().map(ChangeActionV1::from).collect(),
-    })
+    ops::protocol::output::pretty_sorted(&ops::change::output(plan_id, status, actions))
 }
 
 fn print_text(change: &Change) {

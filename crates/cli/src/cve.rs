@@ -112,10 +112,5 @@ pub(crate) fn json(
     advisories: &[model::advisory::Advisory],
     report: &[ops::advisories::CveHost],
 ) -> String {
-    use ops::protocol::output::advisory::{CveHostV1, CveReportV1};
-    ops::protocol::output::pretty_sorted(&CveReportV1 {
-        cve: cve.to_owned(),
-        advisories: advisories.iter().map(|a| a.id.clone()).collect(),
-        hosts: report.iter().map(CveHostV1::from).collect(),
-    })
+    ops::protocol::output::pretty_sorted(&ops::advisories::cve_output(cve, advisories, report))
 }

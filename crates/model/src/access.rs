@@ -53,12 +53,56 @@ impl FromStr for Role {
     }
 }
 
+impl From<Role> for protocol::api::RoleV1 {
+    fn from(role: Role) -> protocol::api::RoleV1 {
+        match role {
+            Role::Viewer => protocol::api::RoleV1::Viewer,
+            Role::Operator => protocol::api::RoleV1::Operator,
+            Role::Approver => protocol::api::RoleV1::Approver,
+            Role::Admin => protocol::api::RoleV1::Admin,
+        }
+    }
+}
+
+impl From<protocol::api::RoleV1> for Role {
+    fn from(role: protocol::api::RoleV1) -> Role {
+        match role {
+            protocol::api::RoleV1::Viewer => Role::Viewer,
+            protocol::api::RoleV1::Operator => Role::Operator,
+            protocol::api::RoleV1::Approver => Role::Approver,
+            protocol::api::RoleV1::Admin => Role::Admin,
+        }
+    }
+}
+
 /// What a caller of the server asks to do: one per use case it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UseCase {
     ListHosts,
+    HostHistory,
     ListPlans,
+    ShowPlan,
+    ShowChange,
+    RequestChange,
     ApproveChange,
+    RejectChange,
+    ListRollouts,
+    ShowRollout,
+    ReportRollout,
+    PauseRollout,
+    ResumeRollout,
+    CancelRollout,
+    Compliance,
+    Schedule,
+    ListAdvisories,
+    ShowAdvisory,
+    HostExposures,
+    ShowCve,
+    ListPostmortems,
+    ShowPostmortem,
+    ListNotifications,
+    VerifyAudit,
+    ReadApiDocs,
     CreateToken,
     RevokeToken,
     CreateUser,
@@ -68,10 +112,15 @@ impl UseCase {
     /// The least role that may do it. Approving needs the approver role here, and the policy's
     /// rules besides (who may approve which environment; never the requester).
     pub fn minimum_role(self) -> Role {
+        use UseCase::*;
         match self {
-            UseCase::ListHosts | UseCase::ListPlans => Role::Viewer,
-            UseCase::ApproveChange => Role::Approver,
-            UseCase::CreateToken | UseCase::RevokeToken | UseCase::CreateUser => Role::Admin,
+            ListHosts | HostHistory | ListPlans | ShowPlan | ShowChange | ListRollouts
+            | ShowRollout | ReportRollout | Compliance | Schedule | ListAdvisories
+            | ShowAdvisory | HostExposures | ShowCve | ListPostmortems | ShowPostmortem
+            | ListNotifications | VerifyAudit | ReadApiDocs => Role::Viewer,
+            RequestChange | PauseRollout | ResumeRollout | CancelRollout => Role::Operator,
+            ApproveChange | RejectChange => Role::Approver,
+            CreateToken | RevokeToken | CreateUser => Role::Admin,
         }
     }
 

@@ -75,6 +75,11 @@ pub fn rfc3339(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
+/// Seconds since the epoch in the form of [`rfc3339`] (the epoch itself for one out of range).
+pub fn rfc3339_unix(unix: i64) -> String {
+    rfc3339(DateTime::from_timestamp(unix, 0).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -202,3 +202,20 @@ impl Inventory {
         self.hooks.as_ref()
     }
 }
+
+/// A host as the server lists it: what it is and where, none of how patchctl logs in.
+impl From<&ResolvedHost> for protocol::output::host::HostV1 {
+    fn from(host: &ResolvedHost) -> protocol::output::host::HostV1 {
+        protocol::output::host::HostV1 {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            port: host.port,
+            environment: host.environment.clone(),
+            groups: host.groups.clone(),
+            tags: host.tags.clone(),
+            owner: host.owner.clone(),
+            package_manager: host.package_manager.map(|kind| kind.to_string()),
+            transport: host.transport.as_str().to_owned(),
+        }
+    }
+}

@@ -75,3 +75,28 @@ pub async fn cve(
     let report = cve_report(store, &index, &hosts).await?;
     Ok((advisories, report))
 }
+
+/// An advisory on record in its JSON form.
+pub fn record_output(
+    stored: &store::StoredAdvisory,
+) -> protocol::output::advisory::AdvisoryRecordV1 {
+    protocol::output::advisory::AdvisoryRecordV1 {
+        advisory: (&stored.advisory).into(),
+        source_file: stored.source_file.clone(),
+        imported_at: model::dates::rfc3339_unix(stored.imported_at_unix),
+    }
+}
+
+/// `cve`'s report in its JSON form: the CVE, the advisories that fix it, each host's verdict.
+pub fn cve_output(
+    cve: &str,
+    advisories: &[model::advisory::Advisory],
+    report: &[CveHost],
+) -> protocol::output::advisory::CveReportV1 {
+    use protocol::output::advisory::{CveHostV1, CveReportV1};
+    CveReportV1 {
+        cve: cve.to_owned(),
+        advisories: advisories.iter().map(|a| a.id.clone()).collect(),
+        hosts: report.iter().map(CveHostV1::from).collect(),
+    }
+}

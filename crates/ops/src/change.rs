@@ -86,6 +86,27 @@ pub struct Change {
     pub notified: Option<crate::notify::NotifyReport>,
 }
 
+impl Change {
+    /// The change in its JSON form (`change show --format json`).
+    pub fn output(&self) -> protocol::output::change::ChangeShowV1 {
+        output(&self.plan.id, &self.status, &self.actions)
+    }
+}
+
+/// A change's JSON form, from its parts.
+pub fn output(
+    plan_id: &str,
+    status: &ChangeStatus,
+    actions: &[ChangeAction],
+) -> protocol::output::change::ChangeShowV1 {
+    use protocol::output::change::{ChangeActionV1, ChangeShowV1};
+    ChangeShowV1 {
+        plan: plan_id.to_owned(),
+        status: status.into(),
+        journal: actions.iter().map(ChangeActionV1::from).collect(),
+    }
+}
+
 /// The environments of a plan's hosts, each once, in promotion order when the policy knows
 /// them (by name otherwise).
 pub fn plan_environments(plan: &Plan, policy: &Policy) -> Vec<String> {

@@ -48,6 +48,9 @@ pub enum SourceError {
         .0.display()
     )]
     NoPolicy(PathBuf),
+    /// Selectors that do not parse or select nothing: the caller's mistake.
+    #[error("{0}")]
+    Selection(String),
     #[error("creating the state database {}: {source}", path.display())]
     CreateState { path: PathBuf, source: std::io::Error },
     #[error("opening the state database {}: {source}", path.display())]
@@ -231,11 +234,11 @@ impl Context {
         let selectors = selectors
             .iter()
             .map(|text| {
-                text.parse::<model::Selector>().map_err(|e| SourceError::Invalid(e.to_string()))
+                text.parse::<model::Selector>().map_err(|e| SourceError::Selection(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let hosts = model::select(&inventory, &selectors)
-            .map_err(|e| SourceError::Invalid(e.to_string()))?;
+            .map_err(|e| SourceError::Selection(e.to_string()))?;
         Ok(hosts.into_iter().cloned().collect())
     }
 

@@ -34,3 +34,21 @@ pub async fn history(
 ) -> Result<Vec<store::AssessmentSummaryRow>, crate::QueryError> {
     Ok(ctx.store().await?.history(host, limit).await?)
 }
+
+/// An attempt of `history` in its JSON form.
+pub fn entry_output(row: &store::AssessmentSummaryRow) -> protocol::output::host::HistoryEntryV1 {
+    let (summary, failure) = match &row.outcome {
+        SummaryOutcome::Assessed(summary) => (Some(summary.into()), None),
+        SummaryOutcome::Failed(failure) => {
+            (None, Some(format!("{}: {}", failure.kind, failure.message)))
+        }
+    };
+    protocol::output::host::HistoryEntryV1 {
+        id: row.id.clone(),
+        taken_at: model::dates::rfc3339_unix(row.taken_at_unix),
+        duration_ms: row.duration_ms,
+        package_manager: row.package_manager.map(|kind| kind.to_string()),
+        summary,
+        failure,
+    }
+}

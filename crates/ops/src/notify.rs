@@ -168,6 +168,22 @@ pub async fn deliveries(
     Ok(ctx.store().await?.notifications().await?)
 }
 
+/// A delivery attempt in its JSON form.
+pub fn delivery_output(
+    stored: &store::StoredNotification,
+) -> protocol::output::notification::DeliveryV1 {
+    let record = &stored.record;
+    protocol::output::notification::DeliveryV1 {
+        id: stored.id,
+        at: model::dates::rfc3339_unix(record.at_unix),
+        kind: record.kind.clone(),
+        subject: record.subject.clone(),
+        channel: record.channel.clone(),
+        target: record.target.clone(),
+        error: record.error.clone(),
+    }
+}
+
 /// `notifications test`: `event` sent as the policy's settings say, and recorded.
 pub async fn send(
     ctx: &crate::Context,

@@ -194,6 +194,17 @@ pub enum LoadPlanError {
     Unknown(String),
 }
 
+impl LoadPlanError {
+    /// Whether the id names no plan (none, several, or not an id): the caller's mistake.
+    pub fn names_no_plan(&self) -> bool {
+        use store::StoreError::{AmbiguousId, InvalidId};
+        matches!(
+            self,
+            LoadPlanError::Unknown(_) | LoadPlanError::Store(InvalidId { .. } | AmbiguousId { .. })
+        )
+    }
+}
+
 /// What the promotion gate refuses in `plan`. An emergency plan (`emergency`) waits at most the
 /// emergency's soak cap, and its first environment with hosts waits for none before it.
 pub(crate) async fn gate(

@@ -50,7 +50,10 @@ pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
 /// What a package manager's simulated apply says, as a dry run returns it.
 pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, PinnedPackage, SimulatedApply};
-pub use queries::{ReportFormat, ask, list, report_json, report_text, status};
+pub use queries::{
+    ReportFormat, ask, list, listing_output, report_for, report_json, report_output, report_text,
+    status, status_output,
+};
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use start::{
     Driven, Prepared, RunOptions, StartRequest, clean, drive_here, dry_run as dry_run_plan,
@@ -95,6 +98,19 @@ pub enum RolloutError {
     LeaseLost { rollout: String, holder: Option<String> },
     #[error("{0}")]
     Refused(String),
+}
+
+impl RolloutError {
+    /// Whether the id names no rollout (none, several, or not an id): the caller's mistake.
+    pub fn names_no_rollout(&self) -> bool {
+        use store::StoreError::{AmbiguousId, InvalidId};
+        matches!(
+            self,
+            RolloutError::UnknownRollout(_)
+                | RolloutError::UnknownPlan(_)
+                | RolloutError::Store(InvalidId { .. } | AmbiguousId { .. })
+        )
+    }
 }
 
 /// The rollout configuration of `plan`: its waves, with the snapshot hook for the hosts of

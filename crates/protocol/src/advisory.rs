@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::{ClassificationV1, SeverityV1};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdvisoryV1 {
     pub id: String,
     pub format: AdvisoryFormatV1,
@@ -22,6 +23,7 @@ pub struct AdvisoryV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdvisoryFormatV1 {
     Osv,
@@ -29,6 +31,7 @@ pub enum AdvisoryFormatV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CvssScoreV1 {
     pub version: CvssVersionV1,
     pub vector: String,
@@ -37,6 +40,7 @@ pub struct CvssScoreV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CvssVersionV1 {
     #[serde(rename = "3.0")]
     V3_0,
@@ -47,6 +51,7 @@ pub enum CvssVersionV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AffectedPackageV1 {
     pub ecosystem: EcosystemV1,
     pub package: String,
@@ -55,6 +60,7 @@ pub struct AffectedPackageV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EcosystemV1 {
     pub name: String,
     pub distribution: DistributionV1,
@@ -62,6 +68,7 @@ pub struct EcosystemV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DistributionV1 {
     Debian,
@@ -73,6 +80,7 @@ pub enum DistributionV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AffectedRangeV1 {
     pub introduced: Option<String>,
     pub fixed: Option<String>,

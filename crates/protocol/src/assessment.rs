@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::{ClassificationV1, PackageManagerKindV1, SeverityV1};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssessmentV1 {
     pub host: String,
     pub taken_at_unix: i64,
@@ -30,6 +31,7 @@ pub struct AssessmentV1 {
 
 /// os-release(5)'s fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OsReleaseV1 {
     pub id: String,
     pub id_like: Vec<String>,
@@ -39,12 +41,14 @@ pub struct OsReleaseV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstalledKernelV1 {
     pub release: String,
     pub package: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstalledPackageV1 {
     pub name: String,
     pub arch: String,
@@ -56,6 +60,7 @@ pub struct InstalledPackageV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingUpdateV1 {
     pub name: String,
     pub arch: String,
@@ -72,6 +77,7 @@ pub struct PendingUpdateV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateActionV1 {
     Upgrade,
@@ -79,12 +85,14 @@ pub enum UpdateActionV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OriginV1 {
     pub label: Option<String>,
     pub suite: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RebootStatusV1 {
     pub required: bool,
     pub packages: Vec<String>,
@@ -92,6 +100,7 @@ pub struct RebootStatusV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiskSpaceV1 {
     pub path: String,
     pub mount: String,
@@ -101,6 +110,7 @@ pub struct DiskSpaceV1 {
 
 /// `"never"`, `{"at": seconds}`, or left out (`unknown`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ListsRefreshedV1 {
     #[default]
@@ -116,6 +126,7 @@ impl ListsRefreshedV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthV1 {
     pub interrupted: bool,
     pub audit: Vec<String>,
@@ -123,6 +134,7 @@ pub struct HealthV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockHolderV1 {
     pub path: String,
     pub pid: u32,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Kinds: `request`, `approve`, `reject`, `auto_approve`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeBodyV1 {
     /// The plan's full id.
     pub plan: String,

@@ -16,6 +16,7 @@ pub const REQUEST: &str = "request";
 pub const START: &str = "start";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepV1 {
     Precheck,
@@ -32,6 +33,7 @@ pub enum StepV1 {
 /// An input the rollout's machine accepted (`input`), or one asked of it by another process
 /// (`request`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "input")]
 pub enum InputV1 {
     Start,
@@ -46,6 +48,7 @@ pub enum InputV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum StepResultV1 {
     Succeeded { reboot_required: bool },
@@ -55,6 +58,7 @@ pub enum StepResultV1 {
 
 /// What the machine emitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum EventV1 {
     WaveStarted { wave: u64, name: String },
@@ -69,6 +73,7 @@ pub enum EventV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum HostStateV1 {
     Pending,
@@ -82,6 +87,7 @@ pub enum HostStateV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseV1 {
     NotStarted,
@@ -95,6 +101,7 @@ pub enum PhaseV1 {
 
 /// One command a step ran on a host (`output`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutputV1 {
     pub step: StepV1,
     pub argv: Vec<String>,
@@ -115,6 +122,7 @@ pub struct OutputV1 {
 
 /// Who created a rollout, and what they overrode to (`start`, the first entry).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StartV1 {
     pub actor: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

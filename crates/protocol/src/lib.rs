@@ -13,6 +13,7 @@
 //! Nothing here knows the domain: this crate depends on serde, serde_json and sha2 alone.
 
 pub mod advisory;
+pub mod api;
 pub mod assessment;
 pub mod audit;
 pub mod change;

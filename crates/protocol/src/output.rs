@@ -16,9 +16,12 @@ pub mod audit;
 pub mod change;
 pub mod compliance;
 pub mod dry_run;
+pub mod host;
 pub mod integrity;
+pub mod notification;
 pub mod plan;
 pub mod postmortem;
+pub mod problem;
 pub mod rollout;
 
 /// `document` as indented JSON, its object members in the order its form declares.

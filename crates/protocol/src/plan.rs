@@ -62,6 +62,7 @@ pub fn id_version(id: &str) -> Option<u32> {
 
 /// An action plan as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanV1 {
     pub id: String,
     pub created_at_unix: i64,
@@ -77,6 +78,7 @@ pub struct PlanV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanOptionsV1 {
     pub scope: ScopeV1,
     pub reboot: RebootPolicyV1,
@@ -96,6 +98,7 @@ fn two() -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScopeV1 {
     All,
@@ -105,6 +108,7 @@ pub enum ScopeV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RebootPolicyV1 {
     IfRequired,
@@ -113,6 +117,7 @@ pub enum RebootPolicyV1 {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RestartServicesV1 {
     #[default]
@@ -122,6 +127,7 @@ pub enum RestartServicesV1 {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRestartsV1 {
     pub services: RestartServicesV1,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -135,6 +141,7 @@ impl ServiceRestartsV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrategyV1 {
     pub canary: u64,
     pub max_unavailable: LimitV1,
@@ -143,6 +150,7 @@ pub struct StrategyV1 {
 
 /// A number of hosts, absolute or a percentage of a group; also the rollout config's budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LimitV1 {
     Count(u64),
@@ -150,6 +158,7 @@ pub enum LimitV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostPlanV1 {
     pub host: String,
     pub environment: String,
@@ -166,6 +175,7 @@ pub struct HostPlanV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PackageManagerKindV1 {
     Apt,
@@ -173,6 +183,7 @@ pub enum PackageManagerKindV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackageChangeV1 {
     pub name: String,
     pub arch: String,
@@ -186,6 +197,7 @@ pub struct PackageChangeV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClassificationV1 {
     Security,
@@ -196,6 +208,7 @@ pub enum ClassificationV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SeverityV1 {
     None,
@@ -206,6 +219,7 @@ pub enum SeverityV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PlannedRebootV1 {
     Yes,
@@ -214,6 +228,7 @@ pub enum PlannedRebootV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaveV1 {
     pub name: String,
     pub environment: String,
@@ -222,12 +237,14 @@ pub struct WaveV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExcludedHostV1 {
     pub host: String,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WithheldUpdateV1 {
     pub host: String,
     pub name: String,
@@ -240,6 +257,7 @@ pub struct WithheldUpdateV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WithheldByV1 {
     Excluded,
@@ -250,6 +268,7 @@ pub enum WithheldByV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmergencyV1 {
     pub advisories: Vec<String>,
     pub cves: Vec<String>,

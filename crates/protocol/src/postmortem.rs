@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of an `opened` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenedV1 {
     pub hosts: Vec<String>,
     pub owner: Option<String>,
@@ -14,6 +15,7 @@ pub struct OpenedV1 {
 
 /// The body of a `closed` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClosedV1 {
     pub actions: Vec<String>,
     pub root_cause: String,

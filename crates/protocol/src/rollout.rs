@@ -11,6 +11,7 @@ use crate::plan::LimitV1;
 pub type MillisV1 = u64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigV1 {
     pub waves: Vec<WaveConfigV1>,
     pub error_budget: LimitV1,
@@ -26,6 +27,7 @@ pub struct ConfigV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaveConfigV1 {
     pub name: String,
     pub canary: bool,
@@ -33,6 +35,7 @@ pub struct WaveConfigV1 {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostConfigV1 {
     pub name: String,
     pub snapshot: bool,
@@ -42,6 +45,7 @@ pub struct HostConfigV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RebootPlanV1 {
     Always,
@@ -50,6 +54,7 @@ pub enum RebootPlanV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeoutsV1 {
     pub precheck: MillisV1,
     pub snapshot: MillisV1,
@@ -67,6 +72,7 @@ fn ten_minutes() -> MillisV1 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RollbackPolicyV1 {
     Automatic,

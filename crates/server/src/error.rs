@@ -1,13 +1,17 @@
 //! The one place where what went wrong becomes an HTTP status: each error of `ops` a
-//! handler can meet, mapped to a status and a stable code, answered as JSON
-//! (`{"code": …, "message": …}`). Internal failures are told to the server's log, not to the
-//! caller.
+//! handler can meet, mapped to a status and a stable code, answered as a problem document
+//! (RFC 9457, `application/problem+json`: `type`, `title`, `status`, `detail`, and our `code`).
+//! Internal failures are told to the server's log, not to the caller.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ops::change::ChangeError;
 use ops::identity::IdentityError;
+use ops::plan::LoadPlanError;
+use ops::rollout::RolloutError;
+use ops::{QueryError, SourceError};
+use protocol::output::problem::ProblemV1;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -70,17 +74,105 @@ impl ApiError {
             _ => ApiError::internal(ctx, &error),
         }
     }
+
+    /// A request the server cannot read: a body, a query or a path parameter.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+    }
+
+    /// A use case that only reads: its sources (the inventory, the policy) or the state. A
+    /// selection the caller got wrong is theirs (400); anything else is the server's.
+    pub fn from_query(ctx: &ops::Context, error: impl Into<QueryFailure>) -> ApiError {
+        match error.into() {
+            QueryFailure::Source(error) => ApiError::from_source(ctx, error),
+            QueryFailure::Other(detail) => ApiError::internal(ctx, &detail),
+        }
+    }
+
+    pub fn from_source(ctx: &ops::Context, error: SourceError) -> ApiError {
+        match error {
+            SourceError::Selection(_) => ApiError::invalid(error.to_string()),
+            _ => ApiError::internal(ctx, &error),
+        }
+    }
+
+    pub fn from_plan(ctx: &ops::Context, error: LoadPlanError) -> ApiError {
+        match error {
+            _ if error.names_no_plan() => ApiError::not_found(error.to_string()),
+            LoadPlanError::Tampered(_) => {
+                ApiError::new(StatusCode::CONFLICT, "tampered", error.to_string())
+            }
+            _ => ApiError::internal(ctx, &error),
+        }
+    }
+
+    pub fn from_rollout(ctx: &ops::Context, error: RolloutError) -> ApiError {
+        use RolloutError::*;
+        match error {
+            _ if error.names_no_rollout() => ApiError::not_found(error.to_string()),
+            Busy { .. } => ApiError::new(StatusCode::CONFLICT, "busy", error.to_string()),
+            Refused(_) => ApiError::new(StatusCode::CONFLICT, "refused", error.to_string()),
+            BrokenJournal { .. } | PlanTampered(_) => {
+                ApiError::new(StatusCode::CONFLICT, "tampered", error.to_string())
+            }
+            _ => ApiError::internal(ctx, &error),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.code, "message": self.message });
+        let body = ProblemV1::new(self.status.as_u16(), self.code, self.message);
         let mut response = (self.status, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// What a reading use case failed at: its sources (which may be the caller's selection), or
+/// anything else (the server's).
+pub enum QueryFailure {
+    Source(SourceError),
+    Other(String),
+}
+
+impl From<QueryError> for QueryFailure {
+    fn from(error: QueryError) -> QueryFailure {
+        match error {
+            QueryError::Source(source) => QueryFailure::Source(source),
+            other => QueryFailure::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<ops::compliance::ComplianceError> for QueryFailure {
+    fn from(error: ops::compliance::ComplianceError) -> QueryFailure {
+        match error {
+            ops::compliance::ComplianceError::Source(source) => QueryFailure::Source(source),
+            other => QueryFailure::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<ops::postmortem::PostmortemError> for QueryFailure {
+    fn from(error: ops::postmortem::PostmortemError) -> QueryFailure {
+        QueryFailure::Other(error.to_string())
+    }
+}
+
+impl From<ops::audit::AuditError> for QueryFailure {
+    fn from(error: ops::audit::AuditError) -> QueryFailure {
+        QueryFailure::Other(error.to_string())
     }
 }

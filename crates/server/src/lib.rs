@@ -5,14 +5,25 @@
 //! running rollouts are paused with their leases released.
 //!
 //! Files: `config.rs` (server.toml), `tls.rs` (rustls and its listener), `routes.rs` (the
-//! route table and the authorization layer), `api.rs` and `users.rs` (the handlers, each
-//! calling one `ops` function), `error.rs` (errors to HTTP statuses, in one place). The server reaches the state
-//! only through `ops`.
+//! route table and the authorization layer), the handlers by resource, each calling one `ops`
+//! function (`api.rs`: health and login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
+//! `users.rs`), `page.rs` and `body.rs` (query and body parsing, pages of lists),
+//! `openapi.rs` (the OpenAPI document), `drives.rs` (rollouts resumed through the API),
+//! `error.rs` (errors to problem documents, in one place). The server reaches the state only
+//! through `ops`.
 
 mod api;
+mod body;
 pub mod config;
+mod drives;
 mod error;
+mod fleet;
+pub mod openapi;
+mod page;
 mod peer;
+mod plans;
+mod records;
+mod rollouts;
 pub mod routes;
 mod tls;
 mod users;
@@ -54,6 +65,8 @@ pub(crate) struct AppState {
     pub login: LoginSettings,
     pub rate_limit: RateLimit,
     pub failed_logins: peer::FailedLogins,
+    /// Rollouts resumed through the API, driven here.
+    pub drives: drives::Drives,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -73,14 +86,15 @@ pub async fn run(
         None if local.ip().is_loopback() => None,
         None => return Err(ServerError::PlainHttpNotLoopback(local)),
     };
-    let app = router(Arc::new(AppState {
+    let (stop, stopped) = watch::channel(false);
+    let state = Arc::new(AppState {
         ctx: ctx.clone(),
         login: config.login,
         rate_limit: config.rate_limit,
         failed_logins: Default::default(),
-    }))
-    .into_make_service_with_connect_info::<peer::Peer>();
-    let (stop, stopped) = watch::channel(false);
+        drives: drives::Drives::new(stopped.clone()),
+    });
+    let app = router(state.clone()).into_make_service_with_connect_info::<peer::Peer>();
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
@@ -121,6 +135,8 @@ pub async fn run(
         if config.tls.is_some() { "https" } else { "http" }
     ));
     let (served, scheduled, ()) = tokio::join!(http, scheduler, signal);
+    // Rollouts resumed through the API pause once told to stop: wait for them.
+    state.drives.finish().await;
     served?;
     scheduled
 }
@@ -145,9 +161,30 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/api/login", post(api::login))
-        .route("/api/hosts", get(api::hosts))
-        .route("/api/plans", get(api::plans))
-        .route("/api/changes/{plan}/approve", post(api::approve))
+        .route("/api/openapi.json", get(openapi::openapi))
+        .route("/api/hosts", get(fleet::hosts))
+        .route("/api/hosts/{host}/history", get(fleet::history))
+        .route("/api/compliance", get(fleet::compliance))
+        .route("/api/cves", get(fleet::cves))
+        .route("/api/cves/{cve}", get(fleet::cve))
+        .route("/api/advisories", get(fleet::advisories))
+        .route("/api/advisories/{id}", get(fleet::advisory))
+        .route("/api/plans", get(plans::plans))
+        .route("/api/plans/{plan}", get(plans::plan))
+        .route("/api/changes/{plan}", get(plans::change))
+        .route("/api/changes/{plan}/request", post(plans::request))
+        .route("/api/changes/{plan}/approve", post(plans::approve))
+        .route("/api/changes/{plan}/reject", post(plans::reject))
+        .route("/api/rollouts", get(rollouts::rollouts))
+        .route("/api/rollouts/{rollout}", get(rollouts::rollout))
+        .route("/api/rollouts/{rollout}/report", get(rollouts::report))
+        .route("/api/rollouts/{rollout}/pause", post(rollouts::pause))
+        .route("/api/rollouts/{rollout}/resume", post(rollouts::resume))
+        .route("/api/rollouts/{rollout}/cancel", post(rollouts::cancel))
+        .route("/api/postmortems", get(records::postmortems))
+        .route("/api/postmortems/{id}", get(records::postmortem))
+        .route("/api/notifications", get(records::notifications))
+        .route("/api/audit", get(records::audit))
         .route("/api/users", post(users::create_user))
         .route("/api/tokens", post(users::create_token))
         .route("/api/tokens/{id}", delete(users::revoke_token))

@@ -38,24 +38,38 @@ impl Route {
 }
 
 /// Every route of the server.
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/healthz", access: Access::Public },
     Route { method: "GET", path: "/readyz", access: Access::Public },
     Route { method: "POST", path: "/api/login", access: Access::Public },
+    Route { method: "GET", path: "/api/openapi.json", access: Access::Needs(UseCase::ReadApiDocs) },
     Route { method: "GET", path: "/api/hosts", access: Access::Needs(UseCase::ListHosts) },
+    Route { method: "GET", path: "/api/hosts/{host}/history", access: Access::Needs(UseCase::HostHistory) },
+    Route { method: "GET", path: "/api/compliance", access: Access::Needs(UseCase::Compliance) },
+    Route { method: "GET", path: "/api/cves", access: Access::Needs(UseCase::HostExposures) },
+    Route { method: "GET", path: "/api/cves/{cve}", access: Access::Needs(UseCase::ShowCve) },
+    Route { method: "GET", path: "/api/advisories", access: Access::Needs(UseCase::ListAdvisories) },
+    Route { method: "GET", path: "/api/advisories/{id}", access: Access::Needs(UseCase::ShowAdvisory) },
     Route { method: "GET", path: "/api/plans", access: Access::Needs(UseCase::ListPlans) },
-    Route {
-        method: "POST",
-        path: "/api/changes/{plan}/approve",
-        access: Access::Needs(UseCase::ApproveChange),
-    },
+    Route { method: "GET", path: "/api/plans/{plan}", access: Access::Needs(UseCase::ShowPlan) },
+    Route { method: "GET", path: "/api/changes/{plan}", access: Access::Needs(UseCase::ShowChange) },
+    Route { method: "POST", path: "/api/changes/{plan}/request", access: Access::Needs(UseCase::RequestChange) },
+    Route { method: "POST", path: "/api/changes/{plan}/approve", access: Access::Needs(UseCase::ApproveChange) },
+    Route { method: "POST", path: "/api/changes/{plan}/reject", access: Access::Needs(UseCase::RejectChange) },
+    Route { method: "GET", path: "/api/rollouts", access: Access::Needs(UseCase::ListRollouts) },
+    Route { method: "GET", path: "/api/rollouts/{rollout}", access: Access::Needs(UseCase::ShowRollout) },
+    Route { method: "GET", path: "/api/rollouts/{rollout}/report", access: Access::Needs(UseCase::ReportRollout) },
+    Route { method: "POST", path: "/api/rollouts/{rollout}/pause", access: Access::Needs(UseCase::PauseRollout) },
+    Route { method: "POST", path: "/api/rollouts/{rollout}/resume", access: Access::Needs(UseCase::ResumeRollout) },
+    Route { method: "POST", path: "/api/rollouts/{rollout}/cancel", access: Access::Needs(UseCase::CancelRollout) },
+    Route { method: "GET", path: "/api/postmortems", access: Access::Needs(UseCase::ListPostmortems) },
+    Route { method: "GET", path: "/api/postmortems/{id}", access: Access::Needs(UseCase::ShowPostmortem) },
+    Route { method: "GET", path: "/api/notifications", access: Access::Needs(UseCase::ListNotifications) },
+    Route { method: "GET", path: "/api/audit", access: Access::Needs(UseCase::VerifyAudit) },
     Route { method: "POST", path: "/api/users", access: Access::Needs(UseCase::CreateUser) },
     Route { method: "POST", path: "/api/tokens", access: Access::Needs(UseCase::CreateToken) },
-    Route {
-        method: "DELETE",
-        path: "/api/tokens/{id}",
-        access: Access::Needs(UseCase::RevokeToken),
-    },
+    Route { method: "DELETE", path: "/api/tokens/{id}", access: Access::Needs(UseCase::RevokeToken) },
 ];
 
 /// How a caller proves who they are. Bearer tokens now; session cookies (with CSRF checks)

@@ -4,75 +4,46 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use model::access::Role;
 use ops::identity::Identity;
-use serde::{Deserialize, Serialize};
+use protocol::api::{NewTokenV1, NewUserV1, TokenV1, UserCreatedV1};
 
 use crate::AppState;
 use crate::error::ApiError;
 
 type Shared = State<Arc<AppState>>;
 
-fn role(text: &str) -> Result<Role, ApiError> {
-    text.parse().map_err(|e: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid", e))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewUserRequest {
-    name: String,
-    role: String,
-}
-
-#[derive(Serialize)]
-pub(crate) struct NewUserResponse {
-    name: String,
-    role: String,
-    /// Shown this once; stored only as its hash.
-    one_time_password: String,
-}
-
+/// A user, with a one-time password to give them.
+#[utoipa::path(post, path = "/api/users", tag = "identity", request_body = NewUserV1,
+    responses((status = 201, body = UserCreatedV1)))]
 pub(crate) async fn create_user(
     State(state): Shared,
     Extension(identity): Extension<Identity>,
-    Json(request): Json<NewUserRequest>,
-) -> Result<(StatusCode, Json<NewUserResponse>), ApiError> {
-    let role = role(&request.role)?;
+    body: Bytes,
+) -> Result<(StatusCode, Json<UserCreatedV1>), ApiError> {
+    let request: NewUserV1 = crate::body::json(&body)?;
+    let role = Role::from(request.role);
     let password = ops::identity::create_user(&state.ctx, &identity.user, &request.name, role)
         .await
         .map_err(|e| ApiError::from_identity(&state.ctx, e))?;
     let created =
-        NewUserResponse { name: request.name, role: role.to_string(), one_time_password: password };
+        UserCreatedV1 { name: request.name, role: role.into(), one_time_password: password };
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewTokenRequest {
-    user: String,
-    role: String,
-    /// Never expires when absent.
-    hours: Option<i64>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct NewTokenResponse {
-    /// Shown this once; stored only as its SHA-256.
-    token: String,
-    id: String,
-    user: String,
-    role: String,
-    expires_at_unix: Option<i64>,
-}
-
+/// A token for a user, with at most the user's role.
+#[utoipa::path(post, path = "/api/tokens", tag = "identity", request_body = NewTokenV1,
+    responses((status = 201, body = TokenV1)))]
 pub(crate) async fn create_token(
     State(state): Shared,
     Extension(identity): Extension<Identity>,
-    Json(request): Json<NewTokenRequest>,
-) -> Result<(StatusCode, Json<NewTokenResponse>), ApiError> {
-    let role = role(&request.role)?;
+    body: Bytes,
+) -> Result<(StatusCode, Json<TokenV1>), ApiError> {
+    let request: NewTokenV1 = crate::body::json(&body)?;
+    let role = Role::from(request.role);
     if request.hours.is_some_and(|hours| !(1..=24 * 366).contains(&hours)) {
         let message = "hours must be from 1 to 8784, or absent for a token that never expires";
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid", message));
@@ -82,16 +53,20 @@ pub(crate) async fn create_token(
         ops::identity::create_token(&state.ctx, &identity.user, &request.user, role, seconds)
             .await
             .map_err(|e| ApiError::from_identity(&state.ctx, e))?;
-    let created = NewTokenResponse {
+    let created = TokenV1 {
         token: issued.secret,
         id: issued.id,
         user: issued.user,
-        role: issued.role.to_string(),
+        role: issued.role.into(),
         expires_at_unix: issued.expires_at_unix,
     };
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// Revokes a token: refused from now on.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "identity",
+    params(("id" = String, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked")))]
 pub(crate) async fn revoke_token(
     State(state): Shared,
     Extension(identity): Extension<Identity>,

@@ -19,14 +19,17 @@ use crate::{OsRelease, PackageManagerKind};
 impl From<&Assessment> for AssessedV1 {
     fn from(assessment: &Assessment) -> AssessedV1 {
         let summary = assessment.summary();
-        AssessedV1 {
-            assessment: assessment.into(),
-            summary: SummaryV1 {
-                n_updates: summary.n_updates as u64,
-                n_security: summary.n_security as u64,
-                n_kernel: summary.n_kernel as u64,
-                reboot_required: summary.reboot_required,
-            },
+        AssessedV1 { assessment: assessment.into(), summary: SummaryV1::from(&summary) }
+    }
+}
+
+impl From<&crate::assessment::Summary> for SummaryV1 {
+    fn from(summary: &crate::assessment::Summary) -> SummaryV1 {
+        SummaryV1 {
+            n_updates: summary.n_updates as u64,
+            n_security: summary.n_security as u64,
+            n_kernel: summary.n_kernel as u64,
+            reboot_required: summary.reboot_required,
         }
     }
 }

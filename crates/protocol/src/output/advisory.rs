@@ -1,13 +1,14 @@
 //! `patchctl cves --format json` (a list of host exposures, printed with `pretty`) and
 //! `patchctl cve --json` (printed with `pretty_sorted`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::SeverityV1;
 
 /// One host's exposure: `state` is `not_assessed`, `assessment_failed` (with `message`) or
 /// `assessed` (with `findings`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostExposureV1 {
     pub host: String,
     pub assessed_at_unix: Option<i64>,
@@ -15,7 +16,8 @@ pub struct HostExposureV1 {
     pub state: HostExposureStateV1,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum HostExposureStateV1 {
     NotAssessed,
@@ -23,7 +25,8 @@ pub enum HostExposureStateV1 {
     Assessed { findings: Vec<FindingV1> },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FindingV1 {
     pub advisory: String,
     pub cves: Vec<String>,
@@ -39,7 +42,8 @@ pub struct FindingV1 {
     pub source: FindingSourceV1,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExposureStatusV1 {
     Affected,
@@ -47,7 +51,8 @@ pub enum ExposureStatusV1 {
     Undecided,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingSourceV1 {
     Imported,
@@ -55,14 +60,16 @@ pub enum FindingSourceV1 {
 }
 
 /// `cve --json`: the CVE, the advisories that fix it, each host's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CveReportV1 {
     pub cve: String,
     pub advisories: Vec<String>,
     pub hosts: Vec<CveHostV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CveHostV1 {
     pub host: String,
     pub verdict: CveVerdictV1,
@@ -70,7 +77,8 @@ pub struct CveHostV1 {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CveVerdictV1 {
     Affected,
@@ -79,4 +87,14 @@ pub enum CveVerdictV1 {
     NotApplicable,
     NotAssessed,
     AssessmentFailed,
+}
+
+/// An advisory on record (`advisories list`, `advisories show`), with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdvisoryRecordV1 {
+    pub advisory: crate::advisory::AdvisoryV1,
+    pub source_file: String,
+    /// RFC 3339, UTC (`Z`).
+    pub imported_at: String,
 }

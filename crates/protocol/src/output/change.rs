@@ -1,8 +1,9 @@
 //! `patchctl change show --format json`. Printed with `pretty_sorted`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeShowV1 {
     /// The plan's full id.
     pub plan: String,
@@ -10,7 +11,8 @@ pub struct ChangeShowV1 {
     pub journal: Vec<ChangeActionV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeStatusV1 {
     pub state: ChangeStateV1,
     pub requested_by: Option<String>,
@@ -18,7 +20,8 @@ pub struct ChangeStatusV1 {
     pub environments: Vec<EnvironmentApprovalV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentApprovalV1 {
     pub environment: String,
     pub rule: String,
@@ -26,7 +29,8 @@ pub struct EnvironmentApprovalV1 {
     pub missing: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeActionV1 {
     /// RFC 3339, UTC (`Z`).
     pub at: String,
@@ -36,7 +40,8 @@ pub struct ChangeActionV1 {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStateV1 {
     NotRequested,
@@ -45,7 +50,8 @@ pub enum ChangeStateV1 {
     Rejected,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKindV1 {
     Request,

@@ -1,8 +1,9 @@
 //! `patchctl compliance --format json`. Printed with `pretty`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceReportV1 {
     /// RFC 3339, UTC (`Z`).
     pub evaluated_at: String,
@@ -12,7 +13,8 @@ pub struct ComplianceReportV1 {
     pub fleet_findings: Vec<ComplianceFindingV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceFindingV1 {
     pub check: CheckV1,
     pub status: CheckStatusV1,
@@ -20,7 +22,8 @@ pub struct ComplianceFindingV1 {
     pub details: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostComplianceV1 {
     pub host: String,
     pub environment: String,
@@ -28,7 +31,8 @@ pub struct HostComplianceV1 {
     pub findings: Vec<ComplianceFindingV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentComplianceV1 {
     pub environment: String,
     pub compliant: bool,
@@ -38,7 +42,8 @@ pub struct EnvironmentComplianceV1 {
     pub failing: Vec<(CheckV1, u64)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckV1 {
     Sla,
@@ -50,7 +55,8 @@ pub enum CheckV1 {
     Postmortems,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatusV1 {
     Pass,

@@ -1,9 +1,10 @@
 //! `patchctl rollout start --dry-run --format json`: what each host's package manager says it
 //! would do, and why a real start would be refused. Printed with `pretty_sorted`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRunV1 {
     /// The plan's full id.
     pub plan: String,
@@ -17,7 +18,8 @@ pub struct DryRunV1 {
     pub hosts: Vec<DryRunHostV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRunHostV1 {
     pub host: String,
     pub wave: String,
@@ -32,7 +34,8 @@ pub struct DryRunHostV1 {
 }
 
 /// `outcome`: `would_apply`, `would_fail`, `not_run` or `unreadable`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum SimulationV1 {
     WouldApply {
@@ -56,7 +59,8 @@ pub enum SimulationV1 {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRunChangeV1 {
     pub name: String,
     pub arch: Option<String>,
@@ -66,14 +70,16 @@ pub struct DryRunChangeV1 {
     pub previous_version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnchangedV1 {
     pub name: String,
     pub arch: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRunCommandV1 {
     pub argv: Vec<String>,
     pub exit_code: Option<i32>,

@@ -1,13 +1,15 @@
 //! `patchctl verify-integrity --format json`. Printed with `pretty_sorted`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrityReportV1 {
     pub hosts: Vec<HostIntegrityV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostIntegrityV1 {
     pub host: String,
     /// `ok`, `admin_changed`, `failed`, `unchecked`.
@@ -24,7 +26,8 @@ pub struct HostIntegrityV1 {
 
 /// A file of a package that differs from what the package installed, changed by the
 /// administrator (a configuration file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminChangedV1 {
     pub package: String,
     pub path: String,

@@ -1,12 +1,13 @@
 //! `patchctl plan list --format json` (a list, printed with `pretty`) and `plan show --format
 //! json`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::output::change::{ChangeActionV1, EnvironmentApprovalV1};
 use crate::plan::PlanV1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanListingV1 {
     pub id: String,
     pub created_at_unix: i64,
@@ -22,7 +23,8 @@ pub struct PlanListingV1 {
 
 /// `plan show --format json`: the plan's stored form and its record, one more member. Printed
 /// with `pretty_sorted`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanShowV1 {
     #[serde(flatten)]
     pub plan: PlanV1,
@@ -30,7 +32,8 @@ pub struct PlanShowV1 {
 }
 
 /// What the first page of a plan says. Times are RFC 3339, UTC (`Z`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanRecordV1 {
     pub goals: Vec<String>,
     pub created_at: String,
@@ -45,7 +48,8 @@ pub struct PlanRecordV1 {
     pub hosts_not_in_inventory: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlannedWindowV1 {
     pub environment: String,
     pub timezone: Option<String>,
@@ -54,14 +58,16 @@ pub struct PlannedWindowV1 {
     pub words: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowTimesV1 {
     pub start: String,
     pub cutoff: String,
     pub end: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MilestoneV1 {
     pub what: String,
     pub at: Option<String>,
@@ -70,7 +76,8 @@ pub struct MilestoneV1 {
     pub projected: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalRecordV1 {
     pub state: String,
     pub requested_by: Option<String>,
@@ -81,7 +88,8 @@ pub struct ApprovalRecordV1 {
     pub missing: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepLineV1 {
     pub kind: String,
     pub what: String,

@@ -1,9 +1,10 @@
 //! `patchctl postmortem list --format json` (a list of postmortems) and `postmortem show
 //! --format json` (one, with its record). Printed with `pretty_sorted`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostmortemV1 {
     pub id: i64,
     pub subject: SubjectV1,
@@ -27,14 +28,16 @@ pub struct PostmortemV1 {
 }
 
 /// `{"kind": "rollout", "reference": "…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubjectV1 {
     /// `rollout`, `advisory`, `emergency`, `other`.
     pub kind: String,
     pub reference: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostmortemEntryV1 {
     /// RFC 3339, UTC; `null` for a time out of range.
     pub at: Option<String>,

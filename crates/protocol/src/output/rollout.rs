@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::journal::{HostStateV1, OutputV1, StepV1};
 use crate::rollout::MillisV1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutReportV1 {
     pub rollout: String,
     /// The plan's full id.
@@ -22,7 +23,8 @@ pub struct RolloutReportV1 {
     pub journal: JournalVerdictV1,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportSummaryV1 {
     /// RFC 3339, UTC (`Z`).
     pub started_at: String,
@@ -39,14 +41,16 @@ pub struct ReportSummaryV1 {
     pub open_postmortems: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutHostV1 {
     pub host: String,
     pub state: HostStateV1,
     pub steps: Vec<StepRecordV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepRecordV1 {
     pub step: StepV1,
     pub started_at: MillisV1,
@@ -54,7 +58,8 @@ pub struct StepRecordV1 {
     pub outcome: Option<StepOutcomeV1>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum StepOutcomeV1 {
     Succeeded,
@@ -64,7 +69,8 @@ pub enum StepOutcomeV1 {
     Interrupted,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostOutputV1 {
     /// `null` for a command of no one host.
     pub host: Option<String>,
@@ -72,7 +78,8 @@ pub struct HostOutputV1 {
 }
 
 /// `{"intact": true, "entries": N}` or `{"intact": false, "seq": N, "reason": "…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JournalVerdictV1 {
     pub intact: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,4 +88,37 @@ pub struct JournalVerdictV1 {
     pub seq: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A rollout of `rollout list`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RolloutListingV1 {
+    pub id: String,
+    pub plan: String,
+    /// RFC 3339, UTC (`Z`).
+    pub created_at: String,
+    /// `created`, `running`, `paused`, `completed`, …
+    pub phase: String,
+    pub updated_at: String,
+    /// The process that holds it while its lease runs.
+    pub driven_by: Option<String>,
+}
+
+/// `rollout status`: where a rollout is, host by host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RolloutStatusV1 {
+    pub rollout: String,
+    pub plan: String,
+    pub phase: String,
+    pub hosts: Vec<RolloutHostV1>,
+}
+
+/// What a pause, resume or cancel did, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RolloutActionV1 {
+    pub rollout: String,
+    pub said: String,
 }

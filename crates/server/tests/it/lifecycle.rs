@@ -104,7 +104,7 @@ async fn the_requester_cannot_approve_their_own_change_and_another_approver_can(
     let approved = approve(bob).await;
     assert_eq!(approved.status(), 200);
     let approved: serde_json::Value = approved.json().await.unwrap();
-    assert_eq!(approved["state"], "approved", "{approved}");
+    assert_eq!(approved["status"]["state"], "approved", "{approved}");
     // The change journal names the authenticated approver.
     let change = ops::change::show(&server.ctx, &plan).await.unwrap();
     let approvers: Vec<&str> = change

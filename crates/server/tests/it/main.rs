@@ -3,6 +3,7 @@
 
 mod auth;
 mod lifecycle;
+mod schema;
 
 use std::path::Path;
 use std::sync::Arc;

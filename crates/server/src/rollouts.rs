@@ -1,0 +1,133 @@
+//! Rollouts: list, status, report, and pause, resume, cancel. Pause and cancel are asked of
+//! whoever drives the rollout, through its journal (`ops::rollout::ask`); resume has this
+//! server drive it (`ops::rollout::drive_here` in a task of [`crate::drives::Drives`]), until it
+//! ends or the server stops, which pauses it with its lease released.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Extension, OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use ops::identity::Identity;
+use ops::rollout::Input;
+use protocol::output::rollout::{
+    RolloutActionV1, RolloutListingV1, RolloutReportV1, RolloutStatusV1,
+};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::fleet::PageQuery;
+use crate::page::{Params, page};
+
+type Shared = State<Arc<AppState>>;
+
+/// The rollouts on record, newest first.
+#[utoipa::path(get, path = "/api/rollouts", tag = "rollouts", params(PageQuery),
+    responses((status = 200, body = Vec<RolloutListingV1>)))]
+pub(crate) async fn rollouts(
+    State(state): Shared,
+    uri: OriginalUri,
+    Params(query): Params<PageQuery>,
+) -> Result<Response, ApiError> {
+    let rows =
+        ops::rollout::list(&state.ctx).await.map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
+    page(rows.iter().map(ops::rollout::listing_output).collect(), query.window(), &uri)
+}
+
+/// Where a rollout is, host by host.
+#[utoipa::path(get, path = "/api/rollouts/{rollout}", tag = "rollouts",
+    params(("rollout" = String, Path, description = "A rollout's id, or its plan's (prefixes too)")),
+    responses((status = 200, body = RolloutStatusV1)))]
+pub(crate) async fn rollout(
+    State(state): Shared,
+    Path(rollout): Path<String>,
+) -> Result<Json<RolloutStatusV1>, ApiError> {
+    let loaded = ops::rollout::status(&state.ctx, &rollout)
+        .await
+        .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
+    Ok(Json(ops::rollout::status_output(&loaded)))
+}
+
+/// What a rollout did: its summary, each host's steps, every command's output, whether its
+/// journal is intact.
+#[utoipa::path(get, path = "/api/rollouts/{rollout}/report", tag = "rollouts",
+    params(("rollout" = String, Path, description = "A rollout's id, or its plan's (prefixes too)")),
+    responses((status = 200, body = RolloutReportV1)))]
+pub(crate) async fn report(
+    State(state): Shared,
+    Path(rollout): Path<String>,
+) -> Result<Json<RolloutReportV1>, ApiError> {
+    let report = ops::rollout::report_for(&state.ctx, &rollout)
+        .await
+        .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
+    Ok(Json(report))
+}
+
+/// Starts nothing new; running steps finish.
+#[utoipa::path(post, path = "/api/rollouts/{rollout}/pause", tag = "rollouts",
+    params(("rollout" = String, Path, description = "A rollout's id, or its plan's (prefixes too)")),
+    responses((status = 200, body = RolloutActionV1)))]
+pub(crate) async fn pause(
+    state: Shared,
+    identity: Extension<Identity>,
+    rollout: Path<String>,
+) -> Result<Json<RolloutActionV1>, ApiError> {
+    ask(state, identity, rollout, Input::Pause).await
+}
+
+/// Stops: hosts not yet changed are skipped, hosts being changed are seen to the end.
+#[utoipa::path(post, path = "/api/rollouts/{rollout}/cancel", tag = "rollouts",
+    params(("rollout" = String, Path, description = "A rollout's id, or its plan's (prefixes too)")),
+    responses((status = 200, body = RolloutActionV1)))]
+pub(crate) async fn cancel(
+    state: Shared,
+    identity: Extension<Identity>,
+    rollout: Path<String>,
+) -> Result<Json<RolloutActionV1>, ApiError> {
+    ask(state, identity, rollout, Input::Cancel).await
+}
+
+async fn ask(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    Path(rollout): Path<String>,
+    input: Input,
+) -> Result<Json<RolloutActionV1>, ApiError> {
+    let what = format!("{input:?}").to_lowercase();
+    let said = ops::rollout::ask(&state.ctx, &rollout, input)
+        .await
+        .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
+    state
+        .ctx
+        .progress
+        .notice(&format!("server: {} asked {what} of {rollout}: {said}", identity.user));
+    Ok(Json(RolloutActionV1 { rollout, said }))
+}
+
+/// Continues a paused or interrupted rollout from its journal, driven by this server.
+#[utoipa::path(post, path = "/api/rollouts/{rollout}/resume", tag = "rollouts",
+    params(("rollout" = String, Path, description = "A rollout's id, or its plan's (prefixes too)")),
+    responses((status = 202, description = "The server drives it from now", body = RolloutActionV1)))]
+pub(crate) async fn resume(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    Path(rollout): Path<String>,
+) -> Result<(StatusCode, Json<RolloutActionV1>), ApiError> {
+    let loaded = ops::rollout::status(&state.ctx, &rollout)
+        .await
+        .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
+    let id = loaded.row.id.clone();
+    if loaded.machine.phase().is_final() {
+        let phase = ops::rollout::phase_name(loaded.machine.phase());
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "finished",
+            format!("rollout {id} is {phase}: there is nothing to resume"),
+        ));
+    }
+    state.ctx.progress.notice(&format!("server: {} resumed rollout {id}", identity.user));
+    state.drives.spawn(state.ctx.clone(), id.clone());
+    let said = format!("rollout {id} is driven by this server from now");
+    Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
+}
