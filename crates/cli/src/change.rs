@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use model::change::{ChangeKind, ChangeState};
-use ops::change::{Act, Change};
+use ops::change::Act;
+use ops::protocol::output::change::ChangeShowV1;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -71,6 +72,41 @@ enum Format {
     Json,
 }
 
+/// The same, against a server: the actor is the login, and `--as` is refused.
+pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Result<ExitCode> {
+    use ops::protocol::api::{ChangeDecisionV1, ChangeRequestV1};
+    let (plan, act, who, ticket) = match args.command {
+        Command::Request { plan, ticket, who } => (plan, "request", who, ticket),
+        Command::Approve { plan, who } => (plan, "approve", who, None),
+        Command::Reject { plan, who } => (plan, "reject", who, None),
+        Command::Show { plan, format } => {
+            let change: ChangeShowV1 =
+                client.get(&format!("/api/changes/{}", encode(&plan))).await?;
+            match format {
+                Format::Json => println!("{}", ops::protocol::output::pretty_sorted(&change)),
+                Format::Text => print_text(&change),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::List => return Err(crate::remote::not_remote("change list")),
+    };
+    crate::remote::refuse_as(&who.actor)?;
+    let path = format!("/api/changes/{}/{act}", encode(&plan));
+    let change: ChangeShowV1 = if act == "request" {
+        client.post(&path, &ChangeRequestV1 { ticket, comment: who.comment }).await?
+    } else {
+        client.post(&path, &ChangeDecisionV1 { comment: who.comment }).await?
+    };
+    print_text(&change);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A plan id or prefix as one segment of a URL path (`sha256:…` keeps its colon, which a
+/// path segment may hold).
+fn encode(plan: &str) -> String {
+    plan.chars().filter(|c| c.is_ascii_alphanumeric() || *c == ':').collect()
+}
+
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let act = async |plan: String, kind: ChangeKind, who: Who, ticket: Option<String>| {
         let actor = match who.actor {
@@ -79,7 +115,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         };
         let act = Act { kind, actor, ticket, comment: who.comment };
         let change = ops::change::record(ctx, &plan, act).await?;
-        print_text(&change);
+        print_text(&change.output());
         // The action is on record whatever became of its notification.
         for problem in change.notified.iter().flat_map(|n| n.problems()) {
             eprintln!("patchctl: {problem}");
@@ -93,7 +129,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         Command::Show { plan, format } => {
             let change = ops::change::show(ctx, &plan).await?;
             match format {
-                Format::Text => print_text(&change),
+                Format::Text => print_text(&change.output()),
                 Format::Json => {
                     println!("{}", show_json(&change.plan.id, &change.status, &change.actions))
                 }
@@ -131,13 +167,16 @@ pub(crate) fn show_json(
     ops::protocol::output::pretty_sorted(&ops::change::output(plan_id, status, actions))
 }
 
-fn print_text(change: &Change) {
+fn print_text(change: &ChangeShowV1) {
+    use ops::protocol::output::change::{ChangeKindV1, ChangeStateV1};
     let status = &change.status;
-    println!(
-        "change of plan {}: {}",
-        model::plan::short_id(&change.plan.id),
-        status.state.as_str()
-    );
+    let state = match status.state {
+        ChangeStateV1::NotRequested => ChangeState::NotRequested,
+        ChangeStateV1::Pending => ChangeState::Pending,
+        ChangeStateV1::Approved => ChangeState::Approved,
+        ChangeStateV1::Rejected => ChangeState::Rejected,
+    };
+    println!("change of plan {}: {}", model::plan::short_id(&change.plan), state.as_str());
     if let Some(requester) = &status.requested_by {
         let ticket = status.ticket.as_deref().map(|t| format!(", ticket {t}")).unwrap_or_default();
         println!("  requested by {requester}{ticket}");
@@ -153,19 +192,20 @@ fn print_text(change: &Change) {
             println!("    missing: {missing}");
         }
     }
-    if !change.actions.is_empty() {
+    if !change.journal.is_empty() {
         println!("  journal:");
     }
-    for action in &change.actions {
+    for action in &change.journal {
         let comment = action.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default();
-        println!(
-            "    {} {} {}{comment}",
-            action.at.format("%Y-%m-%dT%H:%M:%SZ"),
-            action.actor,
-            action.kind.as_str()
-        );
+        let kind = match action.kind {
+            ChangeKindV1::Request => ChangeKind::Request,
+            ChangeKindV1::Approve => ChangeKind::Approve,
+            ChangeKindV1::Reject => ChangeKind::Reject,
+            ChangeKindV1::AutoApprove => ChangeKind::AutoApprove,
+        };
+        println!("    {} {} {}{comment}", action.at, action.actor, kind.as_str());
     }
-    if status.state == ChangeState::Approved {
-        println!("  may run: `patchctl rollout start {}`", model::plan::short_id(&change.plan.id));
+    if state == ChangeState::Approved {
+        println!("  may run: `patchctl rollout start {}`", model::plan::short_id(&change.plan));
     }
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use model::inventory::ansible;
 
+use ops::protocol::output::host::HostV1;
+
 use crate::table::Table;
 
 #[derive(clap::Args)]
@@ -33,24 +35,41 @@ enum Command {
     },
 }
 
+/// `hosts list` against a server: its inventory.
+pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::List => print!("{}", list_table(&client.get_all::<HostV1>("/api/hosts").await?)),
+        Command::Show { .. } => return Err(crate::remote::not_remote("hosts show")),
+        Command::ImportAnsible { .. } => {
+            return Err(crate::remote::not_remote("hosts import-ansible"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_table(hosts: &[HostV1]) -> String {
+    let mut table =
+        Table::new(["HOST", "ADDRESS", "ENVIRONMENT", "GROUPS", "TAGS", "PM", "TRANSPORT"]);
+    for host in hosts {
+        table.row([
+            host.name.clone(),
+            format!("{}:{}", host.address, host.port),
+            host.environment.clone(),
+            host.groups.join(","),
+            host.tags.join(","),
+            host.package_manager.clone().unwrap_or_else(|| "detect".into()),
+            host.transport.clone(),
+        ]);
+    }
+    table.render()
+}
+
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::List => {
             let inventory = ctx.sources.inventory()?;
-            let mut table =
-                Table::new(["HOST", "ADDRESS", "ENVIRONMENT", "GROUPS", "TAGS", "PM", "TRANSPORT"]);
-            for host in inventory.hosts() {
-                table.row([
-                    host.name.clone(),
-                    format!("{}:{}", host.address, host.port),
-                    host.environment.clone(),
-                    host.groups.join(","),
-                    host.tags.join(","),
-                    host.package_manager.map(|k| k.to_string()).unwrap_or_else(|| "detect".into()),
-                    host.transport.as_str().to_owned(),
-                ]);
-            }
-            print!("{}", table.render());
+            let hosts: Vec<HostV1> = inventory.hosts().iter().map(HostV1::from).collect();
+            print!("{}", list_table(&hosts));
         }
         Command::Show { host } => {
             let inventory = ctx.sources.inventory()?;

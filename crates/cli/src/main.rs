@@ -18,6 +18,7 @@ mod exit;
 mod history;
 mod hosts;
 mod init;
+mod login;
 mod notifications;
 #[cfg(test)]
 mod output_tests;
@@ -25,6 +26,7 @@ mod plan;
 mod postmortem;
 mod progress;
 mod rehearsal;
+mod remote;
 mod rollout;
 mod rollout_progress;
 mod schedule;
@@ -46,6 +48,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(flatten)]
     paths: config::Paths,
+    #[command(flatten)]
+    target: remote::Target,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,6 +75,8 @@ enum Command {
     /// The team server: the API with logins and roles, the scheduler inside; `--init-admin`
     /// creates its first admin.
     Serve(serve::Args),
+    /// Log in to a team server; `--server URL` then acts as that user.
+    Login(login::Args),
     /// Long-running: starts approved rollouts in their windows; stops starting hosts at the
     /// cutoff. `--once` looks once and drives what started to its end.
     Scheduler(schedule::SchedulerArgs),
@@ -113,6 +119,7 @@ impl Command {
             | Command::Assess(_)
             | Command::Scheduler(_)
             | Command::Serve(_)
+            | Command::Login(_)
             | Command::Rollback(_)
             | Command::Emergency(_) => true,
             Command::Plan(args) => args.writes(),
@@ -140,6 +147,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Once, before any TLS connection (DESIGN.md): webhooks and SMTP use rustls.
     ops::notify::install_crypto_provider();
+    if let Some(server) = cli.target.server {
+        let result = config::runtime().and_then(|runtime| {
+            runtime.block_on(async { remote_dispatch(cli.command, &server).await })
+        });
+        return finish(result);
+    }
     let result = config::runtime().and_then(|runtime| {
         let ctx = ops::Context::new(cli.paths.sources(), cli.paths.clock(), config::operator())
             .with_progress(std::sync::Arc::new(progress::Printed::default()));
@@ -149,11 +162,38 @@ fn main() -> ExitCode {
             result
         })
     });
+    finish(result)
+}
+
+fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("patchctl: {error:#}");
             exit::code(exit::for_error(&error))
+        }
+    }
+}
+
+/// `--server URL`: the commands that run against a team server, as the logged-in user.
+async fn remote_dispatch(command: Command, server: &str) -> anyhow::Result<ExitCode> {
+    if let Command::Login(args) = command {
+        return login::run(args).await;
+    }
+    let client = remote::Client::new(server)?;
+    match command {
+        Command::Change(args) => change::remote(args, &client).await,
+        Command::Rollout(args) => rollout::remote(args, &client).await,
+        Command::Plan(args) => plan::remote(args, &client).await,
+        Command::Hosts(args) => hosts::remote(args, &client).await,
+        Command::Report(args) => rollout::remote_report(args, &client).await,
+        _ => {
+            // The subcommand as typed, to name it.
+            let name = std::env::args()
+                .skip(1)
+                .find(|arg| <Cli as clap::CommandFactory>::command().find_subcommand(arg).is_some())
+                .unwrap_or_default();
+            Err(remote::not_remote(&name))
         }
     }
 }
@@ -172,6 +212,7 @@ async fn dispatch(command: Command, ctx: &ops::Context) -> anyhow::Result<ExitCo
         Command::Schedule(args) => schedule::schedule(args, ctx).await,
         Command::Scheduler(args) => schedule::scheduler(args, ctx).await,
         Command::Serve(args) => serve::run(args, ctx).await,
+        Command::Login(args) => login::run(args).await,
         Command::Rollback(args) => rollout::rollback(args, ctx).await,
         Command::Report(args) => rollout::report(args, ctx).await,
         Command::Audit(args) => audit::run(args, ctx).await,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::plan::{Limit, Plan, PlanOptions, RebootPolicy, RestartServices, Scope};
 use model::policy::Policy;
+use ops::protocol::output::plan::PlanListingV1;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,6 +46,18 @@ enum ListState {
     Approved,
     Rejected,
     Run,
+}
+
+impl ListState {
+    /// As `ops::PlanState::as_str` and the server's `?status=` say it.
+    fn name(self) -> &'static str {
+        match self {
+            ListState::Draft => "draft",
+            ListState::Approved => "approved",
+            ListState::Rejected => "rejected",
+            ListState::Run => "run",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,35 +153,60 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
 async fn list(args: ListArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     // Without a policy nothing approves a plan: every plan not run is a draft.
     let (plans, policy) = ops::plan::list(ctx).await?;
-    let wanted = |state: ops::PlanState| match args.status {
-        None => true,
-        Some(ListState::Draft) => state == ops::PlanState::Draft,
-        Some(ListState::Approved) => state == ops::PlanState::Approved,
-        Some(ListState::Rejected) => state == ops::PlanState::Rejected,
-        Some(ListState::Run) => state == ops::PlanState::Run,
-    };
+    let wanted = |state: ops::PlanState| args.status.is_none_or(|s| s.name() == state.as_str());
     let plans: Vec<&ops::PlanListing> = plans.iter().filter(|p| wanted(p.state)).collect();
     if args.format == ListFormat::Json {
         println!("{}", list_json(&plans));
         return Ok(ExitCode::SUCCESS);
     }
+    let plans: Vec<PlanListingV1> = plans.into_iter().map(PlanListingV1::from).collect();
+    print!("{}", list_table(&plans));
+    if policy.is_none() {
+        println!("(no policy: approvals do not apply, so a plan not run is a draft)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_table(plans: &[PlanListingV1]) -> String {
     let mut table =
         crate::table::Table::new(["PLAN", "MADE", "STATE", "HOSTS", "CHANGES", "FOR", "ROLLOUT"]);
-    for plan in &plans {
+    for plan in plans {
         let purpose = plan.goals.first().cloned().unwrap_or_else(|| plan.selectors.join(" "));
         table.row([
             model::plan::short_id(&plan.id).to_owned(),
             model::dates::utc(model::dates::from_unix(plan.created_at_unix)),
-            plan.state.as_str().to_owned(),
+            plan.state.clone(),
             plan.hosts.to_string(),
             plan.changes.to_string(),
             purpose,
             plan.rollout.as_ref().map(|(id, phase)| format!("{id} ({phase})")).unwrap_or_default(),
         ]);
     }
-    print!("{}", table.render());
-    if policy.is_none() {
-        println!("(no policy: approvals do not apply, so a plan not run is a draft)");
+    table.render()
+}
+
+/// `plan list` and `plan show --format json` against a server.
+pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::List(args) => {
+            let query = args.status.map(|s| format!("?status={}", s.name())).unwrap_or_default();
+            let plans: Vec<PlanListingV1> = client.get_all(&format!("/api/plans{query}")).await?;
+            match args.format {
+                ListFormat::Json => println!("{}", ops::protocol::output::pretty(&plans)),
+                ListFormat::Table => print!("{}", list_table(&plans)),
+            }
+        }
+        Command::Show(ShowArgs { plan, format: Format::Json }) => {
+            let id: String =
+                plan.chars().filter(|c| c.is_ascii_alphanumeric() || *c == ':').collect();
+            let shown: ops::protocol::output::plan::PlanShowV1 =
+                client.get(&format!("/api/plans/{id}")).await?;
+            println!("{}", ops::protocol::output::pretty_sorted(&shown));
+        }
+        Command::Show(_) => {
+            anyhow::bail!("against a server, `plan show` prints --format json (md and html: soon)")
+        }
+        Command::Create(_) => return Err(crate::remote::not_remote("plan create")),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -243,7 +281,7 @@ pub(crate) fn show_json(plan: &Plan, record: &model::plan::PlanRecord) -> String
 
 /// `plan list`'s plans as JSON.
 pub(crate) fn list_json(plans: &[&ops::PlanListing]) -> String {
-    use ops::protocol::output::{plan::PlanListingV1, pretty};
+    use ops::protocol::output::pretty;
     pretty(&plans.iter().map(|p| PlanListingV1::from(*p)).collect::<Vec<_>>())
 }
 

@@ -4,6 +4,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ops::protocol::output::rollout::{
+    RolloutActionV1, RolloutListingV1, RolloutReportV1, RolloutStatusV1,
+};
 use ops::rollout::{self as run, Driven, RunOptions, StartRequest};
 use ops::rollout::{Input, RollbackPolicy};
 
@@ -240,29 +243,82 @@ pub(crate) fn said(driven: &Driven) -> ExitCode {
 
 async fn status(rollout: &str, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let loaded = run::status(ctx, rollout).await?;
-    println!(
-        "rollout {} of plan {}: {}",
-        loaded.row.id,
-        model::plan::short_id(&loaded.plan.id),
-        run::phase_name(loaded.machine.phase())
-    );
-    for (host, state) in loaded.machine.hosts() {
-        println!("  {host}: {state}");
-    }
+    print_status(&run::status_output(&loaded));
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_status(status: &RolloutStatusV1) {
+    println!(
+        "rollout {} of plan {}: {}",
+        status.rollout,
+        model::plan::short_id(&status.plan),
+        status.phase
+    );
+    for host in &status.hosts {
+        println!("  {}: {}", host.host, run::HostState::from(host.state.clone()));
+    }
+}
+
 async fn list(ctx: &ops::Context) -> anyhow::Result<ExitCode> {
-    for row in run::list(ctx).await? {
+    let rows = run::list(ctx).await?;
+    print_list(&rows.iter().map(run::listing_output).collect::<Vec<_>>());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_list(rollouts: &[RolloutListingV1]) {
+    for row in rollouts {
         println!(
             "{}  plan {}  {}  {}",
             row.id,
-            model::plan::short_id(&row.plan_id),
+            model::plan::short_id(&row.plan),
             row.phase,
-            row.owner.map(|o| format!("driven by {o}")).unwrap_or_default()
+            row.driven_by.as_ref().map(|o| format!("driven by {o}")).unwrap_or_default()
         );
     }
+}
+
+/// `rollout list|status|pause|resume|cancel` against a server, which drives what is resumed.
+pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Result<ExitCode> {
+    let act = async |rollout: &str, what: &str| {
+        let path = format!("/api/rollouts/{}/{what}", segment(rollout));
+        let done: RolloutActionV1 = client.post(&path, &()).await?;
+        eprintln!("patchctl: {}", done.said);
+        anyhow::Ok(ExitCode::SUCCESS)
+    };
+    match args.command {
+        Command::List => {
+            print_list(&client.get_all::<RolloutListingV1>("/api/rollouts").await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { rollout } => {
+            print_status(&client.get(&format!("/api/rollouts/{}", segment(&rollout))).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pause { rollout } => act(&rollout, "pause").await,
+        Command::Cancel { rollout } => act(&rollout, "cancel").await,
+        Command::Resume(args) => act(&args.rollout, "resume").await,
+        Command::Start(_) => Err(crate::remote::not_remote("rollout start")),
+        Command::Reconcile(_) => Err(crate::remote::not_remote("rollout reconcile")),
+    }
+}
+
+/// `report ROLLOUT --format json` against a server.
+pub async fn remote_report(
+    args: ReportArgs,
+    client: &crate::remote::Client,
+) -> anyhow::Result<ExitCode> {
+    let Format::Json = args.format else {
+        anyhow::bail!("against a server, `report` prints --format json (md and html: soon)");
+    };
+    let report: RolloutReportV1 =
+        client.get(&format!("/api/rollouts/{}/report", segment(&args.rollout))).await?;
+    println!("{}", ops::protocol::output::pretty_sorted(&report));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A rollout's id (or its plan's) as one segment of a URL path.
+fn segment(id: &str) -> String {
+    id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == ':').collect()
 }
 
 async fn request(rollout: &str, input: Input, ctx: &ops::Context) -> anyhow::Result<ExitCode> {

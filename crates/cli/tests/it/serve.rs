@@ -87,3 +87,146 @@ fn the_server_answers_a_login_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// A plan of deb1 saved in the state of `dir`, as `plan create` would have saved it.
+fn saved_plan(dir: &tempfile::TempDir) -> String {
+    use model::plan::{HostPlan, Plan, PlanOptions, PlannedReboot, Wave};
+    let mut plan = Plan {
+        id: String::new(),
+        created_at_unix: 1,
+        selectors: vec!["all".into()],
+        options: PlanOptions::default(),
+        hosts: vec![HostPlan {
+            host: "deb1".into(),
+            environment: "production".into(),
+            owner: None,
+            package_manager: model::PackageManagerKind::Apt,
+            assessed_at_unix: 1,
+            running_kernel: "6.1.0-1-amd64".into(),
+            changes: vec![],
+            reboot: PlannedReboot::No,
+            services_needing_restart: vec![],
+            restarts: Default::default(),
+            risks: vec![],
+        }],
+        waves: vec![Wave {
+            name: "production-1".into(),
+            environment: "production".into(),
+            canary: false,
+            hosts: vec!["deb1".into()],
+        }],
+        excluded: vec![],
+        withheld: vec![],
+        emergency: None,
+    };
+    plan.id = plan.content_hash();
+    let body = serde_json::to_string(&ops::protocol::plan::PlanV1::from(&plan)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = store::Store::open(&dir.path().join("patchctl.db")).await.unwrap();
+        store.save_plan(&plan.id, 1, &body).await.unwrap();
+        store.close().await;
+    });
+    plan.id
+}
+
+/// `patchctl login` stores the token (0600) that `--server` then sends: commands act as the
+/// login, `--as` is refused, the requester's own approval is refused by the server and another
+/// approver's is recorded under their name.
+#[test]
+fn server_commands_act_as_the_login_and_never_as_someone_named() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = setup(&format!("listen = \"127.0.0.1:{port}\"\n[scheduler]\nenabled = false\n"));
+    let policy = "[[environments]]\nname = \"production\"\nschedule = \"0 22 * * *\"\n\
+                  timezone = \"UTC\"\nwindow = \"2h\"\napproval = { approvers = 1, role = \"cab\" }\n\
+                  [roles]\ncab = [\"alice\", \"bob\"]\n";
+    std::fs::write(dir.path().join("policy.toml"), policy).unwrap();
+    let init = patchctl(&dir).args(["serve", "--init-admin", "root"]).output().unwrap();
+    let root = String::from_utf8_lossy(&init.stdout).lines().last().unwrap().to_owned();
+    let plan = saved_plan(&dir);
+    let mut child = patchctl(&dir).arg("serve").stdout(Stdio::null()).spawn().unwrap();
+    let started = Instant::now();
+    while request(port, "GET /healthz", "").is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    let config_home = dir.path().join("home-config");
+    // Each user has their own credentials file, as each person has their own home.
+    let as_user = |user: &str| {
+        let mut command = patchctl(&dir);
+        command.env("XDG_CONFIG_HOME", config_home.join(user)).env("PATCHCTL_SERVER", &url);
+        command
+    };
+    let login = |user: &str, password: &str| {
+        let mut login = as_user(user);
+        login.args(["login", &url, "--user", user, "--password-stdin"]);
+        let output = Command::from_std(login).write_stdin(format!("{password}\n")).output();
+        let output = output.unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    login("root", &root);
+    let credentials = config_home.join("root/patchctl/credentials.toml");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&credentials).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&credentials).unwrap();
+    let token = text.split("token = \"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    // Users, by the admin's token.
+    let mut passwords = std::collections::BTreeMap::new();
+    for user in ["alice", "bob"] {
+        let body = format!("{{\"name\": \"{user}\", \"role\": \"approver\"}}");
+        let created = request_with(port, "POST /api/users", &body, &token).unwrap();
+        assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+        let password = created.split("\"one_time_password\":\"").nth(1).unwrap();
+        passwords.insert(user, password.split('"').next().unwrap().to_owned());
+        login(user, &passwords[user]);
+    }
+
+    let run = |user: &str, args: &[&str]| {
+        let output = as_user(user).args(args).output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), said)
+    };
+    let (ok, said) = run("alice", &["hosts", "list"]);
+    assert!(ok && said.contains("deb1") && said.contains("production"), "{said}");
+    let (ok, said) = run("alice", &["change", "request", &plan, "--as", "bob"]);
+    assert!(!ok && said.contains("--as is refused with --server"), "{said}");
+    let (ok, said) = run("alice", &["change", "request", &plan, "--ticket", "CHG-7"]);
+    assert!(ok && said.contains("requested by alice, ticket CHG-7"), "{said}");
+    let (ok, said) = run("alice", &["change", "approve", &plan]);
+    assert!(!ok && said.contains("403 (refused)"), "{said}");
+    let (ok, said) = run("bob", &["change", "approve", &plan, "--comment", "fine"]);
+    assert!(ok && said.contains("approved by bob"), "{said}");
+    let (ok, said) = run("bob", &["plan", "list"]);
+    assert!(ok && said.contains("approved"), "{said}");
+    let (ok, said) = run("bob", &["rollout", "start", &plan]);
+    assert!(!ok && said.contains("does not run against a server yet"), "{said}");
+    // No credentials for this server: a clear refusal, nothing sent.
+    let (ok, said) = run("nobody", &["plan", "list"]);
+    assert!(!ok && said.contains("not logged in to"), "{said}");
+
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// [`request`] with a bearer token.
+fn request_with(port: u16, head: &str, body: &str, token: &str) -> std::io::Result<String> {
+    let mut socket = TcpStream::connect(("127.0.0.1", port))?;
+    socket.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        socket,
+        "{head} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    socket.read_to_string(&mut response)?;
+    Ok(response)
+}
