@@ -93,7 +93,6 @@ pub enum UseCase {
     ResumeRollout,
     CancelRollout,
     Compliance,
-    Schedule,
     ListAdvisories,
     ShowAdvisory,
     HostExposures,
@@ -103,6 +102,7 @@ pub enum UseCase {
     ListNotifications,
     VerifyAudit,
     ReadApiDocs,
+    ReadMetrics,
     CreateToken,
     RevokeToken,
     CreateUser,
@@ -115,9 +115,9 @@ impl UseCase {
         use UseCase::*;
         match self {
             ListHosts | HostHistory | ListPlans | ShowPlan | ShowChange | ListRollouts
-            | ShowRollout | ReportRollout | Compliance | Schedule | ListAdvisories
-            | ShowAdvisory | HostExposures | ShowCve | ListPostmortems | ShowPostmortem
-            | ListNotifications | VerifyAudit | ReadApiDocs => Role::Viewer,
+            | ShowRollout | ReportRollout | Compliance | ListAdvisories | ShowAdvisory
+            | HostExposures | ShowCve | ListPostmortems | ShowPostmortem | ListNotifications
+            | VerifyAudit | ReadApiDocs | ReadMetrics => Role::Viewer,
             RequestChange | PauseRollout | ResumeRollout | CancelRollout => Role::Operator,
             ApproveChange | RejectChange => Role::Approver,
             CreateToken | RevokeToken | CreateUser => Role::Admin,

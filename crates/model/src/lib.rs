@@ -12,6 +12,7 @@ pub mod csv_out;
 pub mod dates;
 pub mod document;
 pub mod emergency;
+pub mod fleet;
 pub mod inventory;
 pub mod notification;
 pub mod os;

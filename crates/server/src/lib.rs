@@ -8,7 +8,7 @@
 //! route table and the authorization layer), the handlers by resource, each calling one `ops`
 //! function (`api.rs`: health and login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
 //! `users.rs`), `page.rs` and `body.rs` (query and body parsing, pages of lists),
-//! `openapi.rs` (the OpenAPI document), `drives.rs` (rollouts resumed through the API),
+//! `openapi.rs` (the OpenAPI document), `metrics.rs` (`/metrics`), `drives.rs` (rollouts resumed through the API),
 //! `error.rs` (errors to problem documents, in one place). The server reaches the state only
 //! through `ops`.
 
@@ -18,6 +18,7 @@ pub mod config;
 mod drives;
 mod error;
 mod fleet;
+mod metrics;
 pub mod openapi;
 mod page;
 mod peer;
@@ -67,6 +68,7 @@ pub(crate) struct AppState {
     pub failed_logins: peer::FailedLogins,
     /// Rollouts resumed through the API, driven here.
     pub drives: drives::Drives,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -93,6 +95,7 @@ pub async fn run(
         rate_limit: config.rate_limit,
         failed_logins: Default::default(),
         drives: drives::Drives::new(stopped.clone()),
+        metrics: metrics::handle(),
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<peer::Peer>();
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -160,6 +163,7 @@ fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/login", post(api::login))
         .route("/api/openapi.json", get(openapi::openapi))
         .route("/api/hosts", get(fleet::hosts))

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, fleet, plans, records, rollouts, users};
+use crate::{api, fleet, metrics, plans, records, rollouts, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,7 @@ use crate::{api, fleet, plans, records, rollouts, users};
             Errors are problem documents (RFC 9457) with a stable `code`."
     ),
     paths(
-        api::healthz, api::readyz, api::login,
+        api::healthz, api::readyz, api::login, metrics::metrics,
         fleet::hosts, fleet::history, fleet::compliance, fleet::cves, fleet::cve,
         fleet::advisories, fleet::advisory,
         plans::plans, plans::plan, plans::change, plans::request, plans::approve, plans::reject,
@@ -60,7 +60,7 @@ impl Modify for Conventions {
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
                 operation.responses.responses.insert("default".into(), problem.clone().into());
-                if path.starts_with("/api/") && path != "/api/login" {
+                if (path.starts_with("/api/") && path != "/api/login") || path == "/metrics" {
                     operation.security = Some(vec![bearer.clone()]);
                 }
             }

@@ -43,6 +43,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/healthz", access: Access::Public },
     Route { method: "GET", path: "/readyz", access: Access::Public },
     Route { method: "POST", path: "/api/login", access: Access::Public },
+    Route { method: "GET", path: "/metrics", access: Access::Needs(UseCase::ReadMetrics) },
     Route { method: "GET", path: "/api/openapi.json", access: Access::Needs(UseCase::ReadApiDocs) },
     Route { method: "GET", path: "/api/hosts", access: Access::Needs(UseCase::ListHosts) },
     Route { method: "GET", path: "/api/hosts/{host}/history", access: Access::Needs(UseCase::HostHistory) },

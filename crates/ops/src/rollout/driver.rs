@@ -198,7 +198,9 @@ async fn drive_claimed(
                 Action::Run { host, step, token, resume, .. } => {
                     let runner = runner.clone();
                     let handle = tasks.spawn(async move {
+                        let started = std::time::Instant::now();
                         let report = runner.run(&host, step, resume).await;
+                        crate::metrics::step_finished(step, &report.result, started.elapsed());
                         (token, host, report)
                     });
                     running.insert(token, handle);

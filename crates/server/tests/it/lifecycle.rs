@@ -198,3 +198,22 @@ async fn the_scheduler_runs_inside_and_stops_with_the_server() {
 }
 
 use crate::Running;
+
+/// `/metrics` counts hosts per environment and state, needs a token like every route but the
+/// health checks, and never labels a series with a host's name.
+#[tokio::test]
+async fn metrics_count_hosts_per_environment_and_name_no_host() {
+    let server = start("").await;
+    let password = server.user("prometheus", Role::Viewer).await;
+    let token = server.login("prometheus", &password).await;
+    let url = format!("{}/metrics", server.url);
+    assert_eq!(server.http.get(&url).send().await.unwrap().status(), 401);
+    let response = server.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let line = "patchctl_hosts{environment=\"production\",state=\"never_assessed\"} 1";
+    assert!(text.lines().any(|l| l == line), "{text}");
+    assert!(text.contains("patchctl_compliance_ratio{environment=\"production\"}"), "{text}");
+    assert!(!text.contains("deb1"), "a series names a host:\n{text}");
+    server.stop().await.unwrap();
+}
