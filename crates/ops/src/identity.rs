@@ -181,6 +181,18 @@ pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Identity, Ident
     Ok(Identity { user: token.user, role: role(&token.role)?, token_id: token.id })
 }
 
+/// Puts on the identity record that `actor` was refused `subject` (what and why).
+pub async fn refused(ctx: &Context, actor: &str, subject: &str) -> Result<(), IdentityError> {
+    Ok(ctx.store().await?.record_refusal(actor, subject, ctx.clock.now_unix()).await?)
+}
+
+/// The form token that goes with a session (its token's secret): a page's forms carry it and
+/// a post is refused without it, so another site cannot post with the browser's cookie. Derived
+/// from the secret, so it needs no state; and the secret cannot be learnt back from it.
+pub fn csrf_token(secret: &str) -> String {
+    sha256_hex(&format!("patchctl-csrf:{secret}"))
+}
+
 /// The identity record, oldest first.
 pub async fn events(ctx: &Context) -> Result<Vec<store::IdentityEvent>, IdentityError> {
     Ok(ctx.store().await?.identity_events().await?)

@@ -49,19 +49,7 @@ pub(crate) async fn login(
     body: Bytes,
 ) -> Result<Json<TokenV1>, ApiError> {
     let request: LoginRequestV1 = crate::body::json(&body)?;
-    let ctx = &state.ctx;
-    if !state.failed_logins.allows(&state.rate_limit, peer.ip(), ctx.clock.now_unix()) {
-        let message = format!("too many failed logins from {}: wait a minute", peer.ip());
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", message));
-    }
-    let issued = ops::identity::login(ctx, &request.user, &request.password, &state.login)
-        .await
-        .map_err(|e| {
-            if matches!(e, ops::identity::IdentityError::BadCredentials) {
-                state.failed_logins.failed(peer.ip(), ctx.clock.now_unix());
-            }
-            ApiError::from_identity(ctx, e)
-        })?;
+    let issued = checked_login(&state, peer.ip(), &request.user, &request.password).await?;
     Ok(Json(TokenV1 {
         token: issued.secret,
         id: issued.id,
@@ -69,4 +57,25 @@ pub(crate) async fn login(
         role: issued.role.into(),
         expires_at_unix: issued.expires_at_unix,
     }))
+}
+
+/// A login by the API or the dashboard's form: refused unchecked while the client's address
+/// is over the rate limit; a wrong user or password counts against it.
+pub(crate) async fn checked_login(
+    state: &AppState,
+    address: std::net::IpAddr,
+    user: &str,
+    password: &str,
+) -> Result<ops::identity::IssuedToken, ApiError> {
+    let ctx = &state.ctx;
+    if !state.failed_logins.allows(&state.rate_limit, address, ctx.clock.now_unix()) {
+        let message = format!("too many failed logins from {address}: wait a minute");
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", message));
+    }
+    ops::identity::login(ctx, user, password, &state.login).await.map_err(|e| {
+        if matches!(e, ops::identity::IdentityError::BadCredentials) {
+            state.failed_logins.failed(address, ctx.clock.now_unix());
+        }
+        ApiError::from_identity(ctx, e)
+    })
 }

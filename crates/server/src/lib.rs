@@ -9,7 +9,8 @@
 //! function (`api.rs`: health and login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
 //! `users.rs`), `page.rs` and `body.rs` (query and body parsing, pages of lists),
 //! `openapi.rs` (the OpenAPI document), `metrics.rs` (`/metrics`), `drives.rs` (rollouts resumed through the API),
-//! `error.rs` (errors to problem documents, in one place). The server reaches the state only
+//! `web.rs` and `templates/` (the dashboard), `error.rs` (errors to problem documents, in one
+//! place). The server reaches the state only
 //! through `ops`.
 
 mod api;
@@ -28,6 +29,7 @@ mod rollouts;
 pub mod routes;
 mod tls;
 mod users;
+mod web;
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -69,6 +71,8 @@ pub(crate) struct AppState {
     /// Rollouts resumed through the API, driven here.
     pub drives: drives::Drives,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Whether it serves TLS: the session cookie is `Secure` then.
+    pub tls: bool,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -96,6 +100,7 @@ pub async fn run(
         failed_logins: Default::default(),
         drives: drives::Drives::new(stopped.clone()),
         metrics: metrics::handle(),
+        tls: acceptor.is_some(),
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<peer::Peer>();
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -164,6 +169,11 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/login", get(web::login_form).post(web::login))
+        .route("/", get(web::overview))
+        .route("/plans/{plan}", get(web::plan))
+        .route("/plans/{plan}/approve", post(web::approve))
+        .route("/plans/{plan}/reject", post(web::reject))
         .route("/api/login", post(api::login))
         .route("/api/openapi.json", get(openapi::openapi))
         .route("/api/hosts", get(fleet::hosts))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use model::access::UseCase;
 
 use crate::AppState;
@@ -31,6 +31,13 @@ pub enum Access {
 }
 
 impl Route {
+    /// Whether it is a page of the dashboard (HTML), not a part of the API the OpenAPI
+    /// document describes.
+    pub fn is_page(&self) -> bool {
+        !(self.path.starts_with("/api/")
+            || ["/healthz", "/readyz", "/metrics"].contains(&self.path))
+    }
+
     /// Whether calling it may change state (anything but GET and HEAD).
     pub fn mutating(&self) -> bool {
         !matches!(self.method, "GET" | "HEAD")
@@ -43,6 +50,12 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/healthz", access: Access::Public },
     Route { method: "GET", path: "/readyz", access: Access::Public },
     Route { method: "POST", path: "/api/login", access: Access::Public },
+    Route { method: "GET", path: "/login", access: Access::Public },
+    Route { method: "POST", path: "/login", access: Access::Public },
+    Route { method: "GET", path: "/", access: Access::Needs(UseCase::ListHosts) },
+    Route { method: "GET", path: "/plans/{plan}", access: Access::Needs(UseCase::ShowPlan) },
+    Route { method: "POST", path: "/plans/{plan}/approve", access: Access::Needs(UseCase::ApproveChange) },
+    Route { method: "POST", path: "/plans/{plan}/reject", access: Access::Needs(UseCase::RejectChange) },
     Route { method: "GET", path: "/metrics", access: Access::Needs(UseCase::ReadMetrics) },
     Route { method: "GET", path: "/api/openapi.json", access: Access::Needs(UseCase::ReadApiDocs) },
     Route { method: "GET", path: "/api/hosts", access: Access::Needs(UseCase::ListHosts) },
@@ -73,64 +86,141 @@ pub const ROUTES: &[Route] = &[
     Route { method: "DELETE", path: "/api/tokens/{id}", access: Access::Needs(UseCase::RevokeToken) },
 ];
 
-/// How a caller proves who they are. Bearer tokens now; session cookies (with CSRF checks)
-/// and OIDC logins become other variants, checked by the same layer.
+/// How a caller proves who they are: a bearer token (the CLI, scripts), or the dashboard's
+/// session cookie, which holds a token too and, for anything but a read, wants the form token
+/// that goes with it ([`ops::identity::csrf_token`]).
 enum Credentials {
     Bearer(String),
+    Cookie(String),
 }
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "patchctl_session";
+
 fn credentials(headers: &HeaderMap) -> Option<Credentials> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| Credentials::Bearer(token.trim().to_owned()))
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| Credentials::Bearer(token.trim().to_owned()));
+    }
+    session_cookie(headers).map(Credentials::Cookie)
+}
+
+/// The session cookie's value, if the request has one.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// A session's form token, for the pages to put in their forms.
+#[derive(Clone)]
+pub(crate) struct Session {
+    pub csrf: String,
+}
+
+/// Whether a request is for the API (JSON answers) rather than a page.
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/metrics"
 }
 
 /// The authorization layer: looks the matched route up in [`ROUTES`], lets public ones by,
-/// and otherwise wants credentials (401) whose role allows the route's use case (403). The
-/// handler finds the [`ops::identity::Identity`] in the request's extensions.
+/// and otherwise wants credentials (401; a page answers with the login form) whose role
+/// allows the route's use case (403), and, for a session's post, its form token (403). Every
+/// refusal of an authenticated caller goes on the identity record. The handler finds the
+/// [`ops::identity::Identity`] (and a session's [`Session`]) in the request's extensions.
 pub(crate) async fn authorize(
     State(state): State<Arc<AppState>>,
     mut request: Request,
     next: Next,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Response> {
     let path = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let Some(path) = path else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such route"));
+        return Err(ApiError::not_found("no such route").into_response());
     };
     let route = ROUTES.iter().find(|r| r.path == path && r.method == method);
     let Some(route) = route else {
         if ROUTES.iter().any(|r| r.path == path) {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                format!("{method} is not served on {path}"),
-            ));
+            let message = format!("{method} is not served on {path}");
+            let error =
+                ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", message);
+            return Err(error.into_response());
         }
-        return Err(ApiError::internal(&state.ctx, &format!("{path} is not in the route table")));
+        let detail = format!("{path} is not in the route table");
+        return Err(ApiError::internal(&state.ctx, &detail).into_response());
     };
     let Access::Needs(use_case) = route.access else {
         return Ok(next.run(request).await);
     };
-    let Some(Credentials::Bearer(token)) = credentials(request.headers()) else {
-        return Err(ApiError::unauthenticated("log in first: no bearer token was sent"));
+    let unauthenticated = |message: &str| {
+        if is_api(&path) {
+            ApiError::unauthenticated(message).into_response()
+        } else {
+            crate::web::login_page(StatusCode::UNAUTHORIZED, None)
+        }
     };
-    let identity = ops::identity::authenticate(&state.ctx, &token)
-        .await
-        .map_err(|e| ApiError::from_identity(&state.ctx, e))?;
+    let Some(credentials) = credentials(request.headers()) else {
+        return Err(unauthenticated("log in first: no bearer token was sent"));
+    };
+    let (Credentials::Bearer(secret) | Credentials::Cookie(secret)) = &credentials;
+    let identity = match ops::identity::authenticate(&state.ctx, secret).await {
+        Ok(identity) => identity,
+        Err(error) if !is_api(&path) => {
+            return Err(crate::web::login_page(StatusCode::UNAUTHORIZED, Some(error.to_string())));
+        }
+        Err(error) => return Err(ApiError::from_identity(&state.ctx, error).into_response()),
+    };
+    let asked = request.uri().path().to_owned();
+    let refuse = async |code: &'static str, message: String| {
+        let subject = format!("{} {asked}: {message}", route.method);
+        if let Err(error) = ops::identity::refused(&state.ctx, &identity.user, &subject).await {
+            state.ctx.progress.notice(&format!("server: recording a refusal: {error}"));
+        }
+        ApiError::new(StatusCode::FORBIDDEN, code, message).into_response()
+    };
     if !use_case.allowed(identity.role) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "{} {} needs the role {} or higher; {} has {}",
-                route.method,
-                route.path,
-                use_case.minimum_role(),
-                identity.user,
-                identity.role
-            ),
-        ));
+        let message = format!(
+            "{} {} needs the role {} or higher; {} has {}",
+            route.method,
+            route.path,
+            use_case.minimum_role(),
+            identity.user,
+            identity.role
+        );
+        return Err(refuse("forbidden", message).await);
+    }
+    if let Credentials::Cookie(secret) = &credentials {
+        let csrf = ops::identity::csrf_token(secret);
+        if route.mutating() {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, crate::body::MAX_BODY)
+                .await
+                .map_err(|_| ApiError::invalid("the body is too big").into_response())?;
+            let given = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| {
+                    serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                        .ok()?
+                        .into_iter()
+                        .find_map(|(name, value)| (name == "csrf").then_some(value))
+                });
+            request = Request::from_parts(parts, axum::body::Body::from(bytes));
+            if given.as_deref() != Some(csrf.as_str()) {
+                let message = "the form token is missing or wrong: reload the page and try again";
+                return Err(refuse("csrf", message.to_owned()).await);
+            }
+        }
+        request.extensions_mut().insert(Session { csrf });
     }
     request.extensions_mut().insert(identity);
     Ok(next.run(request).await)

@@ -33,6 +33,15 @@ pub trait Identities: Send + Sync {
 
     /// The record, oldest first.
     async fn identity_events(&self) -> Result<Vec<IdentityEvent>, StoreError>;
+
+    /// Records that `actor` was refused `subject` (a route, and why): forged posts, calls
+    /// above the caller's role.
+    async fn record_refusal(
+        &self,
+        actor: &str,
+        subject: &str,
+        at_unix: i64,
+    ) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Clone)]

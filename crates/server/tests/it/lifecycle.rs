@@ -43,7 +43,7 @@ async fn readyz_says_not_ready_when_the_state_database_cannot_open() {
 }
 
 /// A saved plan of deb1 whose change alice requested.
-async fn requested_plan(ctx: &ops::Context) -> String {
+pub(crate) async fn requested_plan(ctx: &ops::Context) -> String {
     use model::plan::{HostPlan, Plan, PlanOptions, PlannedReboot, Wave};
     let mut plan = Plan {
         id: String::new(),

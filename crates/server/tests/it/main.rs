@@ -2,6 +2,7 @@
 //! `127.0.0.1:0` in a task, called with reqwest (rustls).
 
 mod auth;
+mod browser;
 mod lifecycle;
 mod schema;
 

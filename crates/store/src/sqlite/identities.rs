@@ -147,6 +147,18 @@ impl Identities for Sqlite {
         Ok(true)
     }
 
+    async fn record_refusal(
+        &self,
+        actor: &str,
+        subject: &str,
+        at_unix: i64,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("recording that {actor} was refused {subject}");
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
+        record(&mut transaction, at_unix, actor, "refused", subject, &doing).await?;
+        transaction.commit().await.doing(doing)
+    }
+
     async fn identity_events(&self) -> Result<Vec<IdentityEvent>, StoreError> {
         let doing = || "reading the identity record".to_owned();
         let rows = sqlx::query("SELECT at, actor, kind, subject FROM identity_events ORDER BY id")
