@@ -1,11 +1,13 @@
 //! `cargo xtask ci`: exactly what CI runs. Format, lint, build the images the integration tests
-//! need, then every test with the integration tests switched on.
+//! need and the .deb, then every test with the integration tests switched on.
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
 use fleet::images;
+
+use crate::deb;
 
 /// The environment variable that switches on the tests that need real tools, containers or
 /// services. `cargo test` alone leaves it unset and stays fast.
@@ -21,14 +23,25 @@ pub fn run() -> anyhow::Result<()> {
     cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
         .context("clippy found problems")?;
     let base_image = images::base_image().context("building the base image")?;
-    let mut test = Command::new("cargo");
-    if has_nextest() {
-        test.args(["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]);
-    } else {
+    let nextest = has_nextest();
+    if !nextest {
         eprintln!("xtask: cargo-nextest not found, running cargo test");
-        test.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
     }
-    test.env(INTEGRATION_ENV, "1").env(BASE_IMAGE_ENV, &base_image);
+    let test_command = |extra: &[&str]| {
+        let mut test = Command::new("cargo");
+        match nextest {
+            true => test.args(["nextest", "run"]),
+            false => test.arg("test"),
+        };
+        test.args(["--workspace", "--locked"]).args(extra);
+        test
+    };
+    // The tests' build makes the dev binary, which the .deb packages (stripped): no second,
+    // release compile. The install test (`deb_install.rs`) installs that .deb.
+    run_command(&mut test_command(&["--no-run"])).context("building the tests")?;
+    let deb = deb::build("dev", false).context("building the .deb")?;
+    let mut test = test_command(&["--no-fail-fast"]);
+    test.env(INTEGRATION_ENV, "1").env(BASE_IMAGE_ENV, &base_image).env(deb::DEB_ENV, &deb);
     // The API fuzzed against its OpenAPI document (`server/tests/it/schema.rs`).
     let schemathesis = pip_tool("ci-venv", "schemathesis", "schemathesis")?;
     test.env(SCHEMATHESIS_ENV, &schemathesis);

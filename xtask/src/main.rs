@@ -4,6 +4,7 @@ mod bench;
 mod bench_fleet;
 mod bench_rollout;
 mod ci;
+mod deb;
 mod fleet_cmd;
 mod fuzz;
 mod tidy;
@@ -16,12 +17,13 @@ fn main() -> ExitCode {
     let result = match words.as_slice() {
         ["ci"] => ci::run(),
         ["bench", rest @ ..] => bench::run(rest),
+        ["deb", rest @ ..] => deb::run(rest),
         ["fleet", rest @ ..] => fleet_cmd::run(rest),
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["image", "base"] => fleet::images::base_image().map(|tag| println!("{tag}")),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | fleet … | bench parse|assess|fleet-assess|rollout [RUNS] | fuzz SECONDS [TARGET...] | image base"
+                "usage: cargo xtask ci | deb [--profile P] [--no-build] | fleet … | bench parse|assess|fleet-assess|rollout [RUNS] | fuzz SECONDS [TARGET...] | image base"
             );
             return ExitCode::from(2);
         }

@@ -14,6 +14,8 @@ pub const SOME_HOSTS: u8 = 3;
 pub const NOT_COMPLIANT: u8 = 4;
 /// `audit verify`: an evidence chain is broken.
 pub const BROKEN_EVIDENCE: u8 = 5;
+/// `doctor`: the installation has a problem (each is printed with what to do).
+pub const INSTALL_PROBLEM: u8 = 6;
 
 pub fn code(code: u8) -> ExitCode {
     ExitCode::from(code)

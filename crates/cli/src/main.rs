@@ -2,7 +2,7 @@
 //! this file parses the command line, dispatches, and maps errors to exit codes in one place:
 //! 0 success, 1 patchctl could not do its job, 2 bad usage (clap), 3 some hosts failed,
 //! 4 not compliant (`patchctl compliance`, for monitoring), 5 an evidence chain is broken
-//! (`patchctl audit verify`).
+//! (`patchctl audit verify`), 6 the installation has a problem (`patchctl doctor`).
 
 mod advisories;
 mod assess;
@@ -12,9 +12,11 @@ mod compliance;
 mod config;
 mod cve;
 mod cves;
+mod doctor;
 mod dry_run;
 mod emergency;
 mod exit;
+mod generate_docs;
 mod history;
 mod hosts;
 mod init;
@@ -108,6 +110,12 @@ enum Command {
     VerifyIntegrity(verify_integrity::Args),
     /// A copy of the state to rehearse in at a virtual time (`--now`).
     Rehearsal(rehearsal::Args),
+    /// Check this installation: configuration, database, TLS files, SSH keys, scheduler; exit
+    /// code 6 on a problem.
+    Doctor(doctor::Args),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateDocs(generate_docs::Args),
 }
 
 impl Command {
@@ -138,7 +146,9 @@ impl Command {
             | Command::Cve(_)
             | Command::Vercmp(_)
             | Command::VerifyIntegrity(_)
-            | Command::Rehearsal(_) => false,
+            | Command::Rehearsal(_)
+            | Command::Doctor(_)
+            | Command::GenerateDocs(_) => false,
         }
     }
 }
@@ -226,5 +236,9 @@ async fn dispatch(command: Command, ctx: &ops::Context) -> anyhow::Result<ExitCo
         Command::Vercmp(args) => vercmp::run(args),
         Command::VerifyIntegrity(args) => verify_integrity::run(args, ctx).await,
         Command::Rehearsal(args) => rehearsal::run(args, ctx).await,
+        Command::Doctor(args) => doctor::run(args, ctx).await,
+        Command::GenerateDocs(args) => {
+            generate_docs::run(args, <Cli as clap::CommandFactory>::command())
+        }
     }
 }

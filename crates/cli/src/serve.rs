@@ -13,7 +13,7 @@ use model::access::Role;
 pub struct Args {
     /// The server's configuration (`--config` names the inventory, as for every command).
     #[arg(long, env = "PATCHCTL_SERVER_CONFIG", default_value = server::config::DEFAULT_PATH)]
-    server_config: PathBuf,
+    pub server_config: PathBuf,
     /// Create the admin NAME, print their one-time password (once), and exit.
     #[arg(long, value_name = "NAME")]
     init_admin: Option<String>,
@@ -21,18 +21,20 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let config = server::config::load(&args.server_config)?;
-    // The configuration's database, else the CLI's (`--state`, or beside the inventory).
+    let served = Arc::new(context_for(&config, ctx));
+    let result = serve(args, &config, served.clone()).await;
+    served.close().await;
+    result
+}
+
+/// The context the server runs in: the configuration's database, else the CLI's (`--state`,
+/// or beside the inventory). `patchctl doctor` checks the same.
+pub fn context_for(config: &server::ServerConfig, ctx: &ops::Context) -> ops::Context {
     let sources = ops::Sources {
         state: config.database.clone().or_else(|| ctx.sources.state.clone()),
         ..ctx.sources.clone()
     };
-    let served = Arc::new(
-        ops::Context::new(sources, ctx.clock, ctx.actor.clone())
-            .with_progress(ctx.progress.clone()),
-    );
-    let result = serve(args, &config, served.clone()).await;
-    served.close().await;
-    result
+    ops::Context::new(sources, ctx.clock, ctx.actor.clone()).with_progress(ctx.progress.clone())
 }
 
 async fn serve(

@@ -8,6 +8,7 @@
 
 mod chroot;
 mod hosts;
+mod install;
 pub mod mirror;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use mirror::DebianMirrors;
 
 pub(crate) use chroot::{BuildLock, run};
 pub use hosts::{FleetImages, fleet_images};
+pub use install::install_test_image;
 
 /// Bump when the build steps change in a way the other inputs do not show, to force a rebuild.
 const RECIPE_VERSION: &str = "base-1";

@@ -133,7 +133,7 @@ pub fn transport_kind(error: &TransportError) -> &'static str {
 }
 
 /// `~/x` as the user means it: inventories are written by people.
-fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
     match (path.strip_prefix("~"), std::env::var_os("HOME")) {
         (Ok(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
         _ => path.to_owned(),

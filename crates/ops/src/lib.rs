@@ -10,6 +10,7 @@ pub mod clock;
 pub mod compliance;
 pub mod connect;
 mod context;
+pub mod doctor;
 pub mod emergency;
 pub mod files;
 pub mod fleet;

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 pub use local::Local;
 pub use ssh::{
-    Auth, FileRead, HostKey, HostKeyPolicy, NulByte, Ssh, SshConfig, parse_read_files, shell_quote,
+    Auth, FileRead, HostKey, HostKeyPolicy, NulByte, Ssh, SshConfig, check_key_file,
+    parse_read_files, shell_quote,
 };
 
 /// A command to run: the program and its arguments, and environment variables to set.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use russh::client::{self, Handle};
 use tokio::sync::Semaphore;
 
-pub use auth::Auth;
+pub use auth::{Auth, check_key_file};
 pub use command_line::{NulByte, shell_quote};
 pub use host_key::{HostKey, HostKeyPolicy};
 

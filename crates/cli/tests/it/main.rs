@@ -6,6 +6,7 @@ mod assess_fleet;
 mod clock;
 mod compliance_fleet;
 mod cves_fleet;
+mod deb_install;
 mod dry_run_fleet;
 mod emergency_fleet;
 mod integrity_fleet;

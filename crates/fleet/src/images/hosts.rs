@@ -47,9 +47,9 @@ const APT_TOOLS: [&str; 3] = ["python3-apt", "grub2-common", "needrestart"];
 const RPM_TOOLS: [&str; 3] = ["dnf", "dnf-plugins-core", "rpm"];
 /// Where the scenario root is bind-mounted (read-only) in the chroot during the build.
 const SCENARIO_MOUNT: &str = "tmp/patchctl-scenario";
-const STOP_SIGNAL: &str = "SIGRTMIN+3";
+pub(super) const STOP_SIGNAL: &str = "SIGRTMIN+3";
 /// Dockerfile instructions given to `docker import`.
-const IMPORT_CHANGES: [&str; 2] = ["ENV container=docker", r#"CMD ["/sbin/init"]"#];
+pub(super) const IMPORT_CHANGES: [&str; 2] = ["ENV container=docker", r#"CMD ["/sbin/init"]"#];
 /// Timers that would start apt or dnf by themselves, at a random time, and take the package
 /// manager's lock in the middle of a test: masked, so that a fleet host's lock is only ever held
 /// by what a test runs (`hold-lock` among them).
@@ -221,7 +221,7 @@ fn build_host_image(
 
 /// The image's file system, extracted into `rootfs` from a container that is created, exported
 /// and removed without ever running.
-fn export_image(image: &str, rootfs: &Path) -> anyhow::Result<()> {
+pub(super) fn export_image(image: &str, rootfs: &Path) -> anyhow::Result<()> {
     std::fs::create_dir(rootfs).with_context(|| format!("creating {}", rootfs.display()))?;
     let create = Command::new("docker")
         .args(["create", "--network", "none", image])
@@ -369,7 +369,7 @@ fn remove_caches(rootfs: &Path) -> anyhow::Result<()> {
 }
 
 /// `FROM partial` + `STOPSIGNAL`, tagged `tag`: a metadata-only step of the legacy builder.
-fn set_stop_signal(partial: &str, tag: &str) -> anyhow::Result<()> {
+pub(super) fn set_stop_signal(partial: &str, tag: &str) -> anyhow::Result<()> {
     let mut build = Command::new("docker")
         .args(["build", "-q", "-t", tag, "-"])
         .env("DOCKER_BUILDKIT", "0")
@@ -396,7 +396,7 @@ fn set_stop_signal(partial: &str, tag: &str) -> anyhow::Result<()> {
 }
 
 /// Removes a tag; the image stays when another image is built on it.
-fn remove_tag(tag: &str) {
+pub(super) fn remove_tag(tag: &str) {
     let removed = Command::new("docker")
         .args(["rmi", tag])
         .stdout(Stdio::null())

@@ -6,6 +6,7 @@ mod assess_local;
 mod audit;
 mod baselines;
 mod context;
+mod doctor;
 mod driver;
 mod driver_outcomes;
 mod legacy_db;

@@ -58,3 +58,21 @@ fn problems_point_at_their_line_and_column() {
     let unknown = check("[login]\nmax_failure = 3\n").unwrap_err();
     assert!(unknown.starts_with("/etc/patchctl/server.toml:2:1: unknown field"), "{unknown}");
 }
+
+/// The file the .deb installs as /etc/patchctl/server.toml parses with this parser, and says
+/// what its comments promise: loopback, the state under /var/lib/patchctl, the scheduler off.
+#[test]
+fn the_packaged_default_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/debian/server.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let config = ServerConfig::parse(Path::new(DEFAULT_PATH), &text).unwrap();
+    assert!(config.listen.ip().is_loopback() && config.tls.is_none());
+    assert_eq!(config.database.unwrap(), Path::new("/var/lib/patchctl/patchctl.db"));
+    assert_eq!(config.login.lockout, Lockout::default());
+    assert_eq!(config.rate_limit, RateLimit::default());
+    assert_eq!(config.scheduler, None);
+    // The commented-out [tls] table parses too once uncommented.
+    let with_tls = text.replace("# [tls]\n# cert", "[tls]\ncert").replace("# key =", "key =");
+    let with_tls = ServerConfig::parse(Path::new(DEFAULT_PATH), &with_tls).unwrap();
+    assert_eq!(with_tls.tls.unwrap().key, Path::new("/etc/patchctl/tls/key.pem"));
+}

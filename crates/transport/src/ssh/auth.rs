@@ -23,6 +23,15 @@ pub struct Auth {
     pub agent_socket: Option<PathBuf>,
 }
 
+/// Whether the key file can be used to log in: it loads as an unencrypted private key. Returns
+/// its description (algorithm and SHA-256 fingerprint), for `patchctl doctor`; the error says
+/// why not, as authentication would.
+pub fn check_key_file(path: &Path) -> Result<String, String> {
+    let key = russh::keys::load_secret_key(path, None)
+        .map_err(|error| format!("key file {} could not be used: {error}", path.display()))?;
+    Ok(describe("key file", path.display(), key.public_key()))
+}
+
 pub(crate) async fn authenticate(
     handle: &mut Handle<Client>,
     host: &str,
