@@ -13,6 +13,7 @@ mod context;
 pub mod emergency;
 pub mod files;
 pub mod fleet;
+pub mod forecast;
 pub mod health;
 pub mod history;
 pub mod identity;

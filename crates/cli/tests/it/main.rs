@@ -8,6 +8,7 @@ mod compliance_fleet;
 mod cves_fleet;
 mod dry_run_fleet;
 mod emergency_fleet;
+mod forecast_fleet;
 mod integrity_fleet;
 mod inventory;
 mod notify_fleet;
