@@ -190,14 +190,12 @@ fn the_third_plans_forecast_holds_and_a_plan_past_the_cutoff_is_refused() {
             .unwrap();
     let high = |i: usize| shown["record"]["forecast"][i]["high_ms"].as_u64().unwrap();
     let left_ms = high(0) + high(1) / 2;
-    // Whole seconds before the 10:00 cutoff, rounded to leave a little more.
-    let before_cutoff = left_ms.div_ceil(1000);
-    assert!(before_cutoff < 3600, "{left_ms} ms");
-    let now = format!(
-        "2026-12-08T09:{:02}:{:02}Z",
-        (3600 - before_cutoff) / 60,
-        (3600 - before_cutoff) % 60
-    );
+    let at_ms = |left_ms: u64| {
+        let since_nine = 3_600_000 - left_ms;
+        let (minutes, ms) = (since_nine / 60_000, since_nine % 60_000);
+        format!("2026-12-08T09:{minutes:02}:{:02}.{:03}Z", ms / 1000, ms % 1000)
+    };
+    let now = at_ms(left_ms);
     let mut args = vec!["rollout", "start", &plan];
     args.extend(RUN_FLAGS);
     let refused = at(&now, &args);
@@ -209,4 +207,27 @@ fn the_third_plans_forecast_holds_and_a_plan_past_the_cutoff_is_refused() {
         "{message}"
     );
     assert!(message.contains("--override-window"), "{message}");
+
+    // The scheduler makes the same check: a plan of dev alone, approved, whose one wave would
+    // not end before the cutoff, is not started, and the window says why.
+    let mut args = vec!["plan", "create", "env:dev", "--format", "json"];
+    args.extend(PLAN_ARGS);
+    let dev: Value = serde_json::from_slice(&ok(morning, &args).stdout).unwrap();
+    let dev = dev["id"].as_str().unwrap().to_owned();
+    ok(morning, &["change", "request", &dev, "--as", "erin"]);
+    ok(morning, &["change", "approve", &dev, "--as", "frank"]);
+    let shown: Value =
+        serde_json::from_slice(&ok(morning, &["plan", "show", &dev, "--format", "json"]).stdout)
+            .unwrap();
+    let high = shown["record"]["forecast"][0]["high_ms"].as_u64().unwrap();
+    let mut args = vec!["scheduler", "--once"];
+    args.extend(&RUN_FLAGS[..6]);
+    let output = ok(&at_ms(high / 2), &args);
+    let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(
+        said.contains("dev: window opened at")
+            && said.contains("wave 1 (dev batch 1) would not end before the window's cutoff"),
+        "{said}"
+    );
+    assert!(!said.contains("started"), "{said}");
 }

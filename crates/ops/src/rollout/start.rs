@@ -156,7 +156,7 @@ pub async fn prepare(
                             cutoff.map(|c| c.timestamp_millis().max(0) as u64);
                         // Its waves, as past rollouts ran them, must end before the cutoff.
                         if let Some(cutoff) = cutoff {
-                            let now = ctx.clock.now_seconds();
+                            let now = ctx.clock.now();
                             if let Some(why) =
                                 crate::forecast::wont_fit(store, &plan, &config, now, cutoff)
                                     .await?
