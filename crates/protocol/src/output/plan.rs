@@ -55,7 +55,8 @@ pub struct PlanRecordV1 {
 /// A wave's forecast: the expected duration (from the medians of past runs of its hosts'
 /// kinds) and the upper end of the spread (their 90th percentile), in milliseconds; both
 /// absent when a host of the wave is of a kind no past rollout ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaveForecastV1 {
     pub wave: String,
     pub expected_ms: Option<u64>,
