@@ -63,7 +63,7 @@ pub async fn wont_fit(
     let time_left_ms = (cutoff - now).num_milliseconds().max(0) as u64;
     Ok(model::forecast::check_fit(&waves, time_left_ms).err().map(|wont| {
         format!(
-            "plan {} would not end in its window: {wont} (cutoff {}); the forecast comes from \
+            "plan {} does not fit its window: {wont} (cutoff {}); the forecast comes from \
              the last {HISTORY_ROLLOUTS} finished rollouts' hosts of the same kind",
             model::plan::short_id(&plan.id),
             model::dates::rfc3339(cutoff),
