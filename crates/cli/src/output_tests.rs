@@ -389,11 +389,22 @@ approval = { approvers = 1, role = "cab", ticket = true }
             comment: Some("ok".into()),
         },
     ];
+    // Two past runs of an apt host that did not reboot.
+    let history = [41_000, 51_000].map(|change_ms| model::forecast::HostRun {
+        package_manager: PackageManagerKind::Apt,
+        rebooted: false,
+        before_change_ms: 4_000,
+        change_ms,
+        cleanup_ms: 2_000,
+    });
+    let config = model::forecast::ForecastConfig { max_in_flight: 50, prechecks_ahead: true };
+    let forecast = model::forecast::forecast(&plan, &history, &config);
     let inputs = RecordInputs {
         now: at(1_800_000_300),
         policy: Some(&policy),
         change: &journal,
         steps: None,
+        forecast: &forecast,
     };
     let record = model::plan::record(&plan, &inputs);
     check(crate::plan::show_json(&plan, &record), "plan_show");

@@ -13,6 +13,7 @@ pub mod dates;
 pub mod document;
 pub mod emergency;
 pub mod fleet;
+pub mod forecast;
 pub mod inventory;
 pub mod notification;
 pub mod os;

@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod emergency;
 pub mod files;
 pub mod fleet;
+pub mod forecast;
 pub mod health;
 pub mod history;
 pub mod identity;

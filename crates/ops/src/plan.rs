@@ -454,11 +454,22 @@ pub async fn record(
         }
         Err(_) => None,
     };
+    // As `rollout start` would run it with its default options.
+    let mut config = rollout::Config::from_plan(plan, |_| false);
+    crate::rollout::RunOptions::default().adjust(&mut config);
+    let forecast = crate::forecast::plan_forecast(
+        ctx.store().await?,
+        plan,
+        &crate::forecast::forecast_config(&config),
+    )
+    .await
+    .map_err(|e| crate::change::ChangeError::Refused(format!("forecasting the waves: {e}")))?;
     let inputs = model::plan::RecordInputs {
         now: ctx.clock.now_seconds(),
         policy,
         change: &change,
         steps: steps.as_ref(),
+        forecast: &forecast,
     };
     Ok(model::plan::record(plan, &inputs))
 }

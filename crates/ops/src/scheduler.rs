@@ -246,6 +246,11 @@ async fn start_plan(
     };
     (pass.adjust)(&mut config);
     config.start_no_host_after = Some(window.cutoff.timestamp_millis().max(0) as u64);
+    // The same check as a start by hand: its waves, as past rollouts ran them, must end before
+    // the cutoff; otherwise the window passes with nothing started, saying why.
+    if let Some(why) = crate::forecast::wont_fit(store, &plan, &config, now, window.cutoff).await? {
+        return nothing(pass, environment, window, Some(&plan.id), why).await;
+    }
     let rollout_id = crate::rollout::new_rollout_id();
     let start =
         StartRecord { actor: model::change::SYSTEM_ACTOR.to_owned(), ..StartRecord::default() };

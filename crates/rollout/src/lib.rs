@@ -15,6 +15,7 @@
 //! (`protocol::journal`, `protocol::rollout`); `stored.rs` converts, by hand.
 
 mod config;
+mod history;
 mod machine;
 mod state;
 mod stored;

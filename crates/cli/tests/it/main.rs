@@ -9,6 +9,7 @@ mod cves_fleet;
 mod deb_install;
 mod dry_run_fleet;
 mod emergency_fleet;
+mod forecast_fleet;
 mod integrity_fleet;
 mod inventory;
 mod notify_fleet;

@@ -2,7 +2,8 @@
 
 use protocol::output::change::{ChangeActionV1, EnvironmentApprovalV1};
 use protocol::output::plan::{
-    ApprovalRecordV1, MilestoneV1, PlanRecordV1, PlannedWindowV1, StepLineV1, WindowTimesV1,
+    ApprovalRecordV1, MilestoneV1, PlanRecordV1, PlannedWindowV1, StepLineV1, WaveForecastV1,
+    WindowTimesV1,
 };
 
 use super::{PlanRecord, StepLine};
@@ -64,6 +65,16 @@ impl From<&PlanRecord> for PlanRecordV1 {
             prechecks: steps(&record.prechecks),
             postchecks: steps(&record.postchecks),
             hosts_not_in_inventory: record.hosts_not_in_inventory.clone(),
+            forecast: record
+                .forecast
+                .iter()
+                .map(|w| WaveForecastV1 {
+                    wave: w.wave.clone(),
+                    expected_ms: w.estimate.map(|e| e.expected_ms),
+                    high_ms: w.estimate.map(|e| e.high_ms),
+                    samples: w.estimate.map_or(0, |e| e.samples as u64),
+                })
+                .collect(),
         }
     }
 }

@@ -17,6 +17,7 @@ use chrono_tz::Tz;
 use crate::change::{self, ChangeAction, ChangeKind, EnvironmentApproval};
 use crate::checks::{Checks, Hooks};
 use crate::dates;
+use crate::forecast::WaveForecast;
 use crate::policy::{Environment, Policy, Window};
 
 use super::{Plan, RestartServices, ServiceRestarts};
@@ -30,12 +31,15 @@ pub struct RecordInputs<'a> {
     /// Each host's checks and hooks as the inventory configures them now (a rollout reads
     /// them when it starts). `None`: not known to the caller.
     pub steps: Option<&'a BTreeMap<String, (Checks, Hooks)>>,
+    /// Each wave's duration forecast from past rollouts (`crate::forecast`); empty when not
+    /// worked out.
+    pub forecast: &'a [WaveForecast],
 }
 
 impl RecordInputs<'_> {
     /// The plan alone: no policy, no change, no inventory.
     pub fn plan_only(now: DateTime<Utc>) -> RecordInputs<'static> {
-        RecordInputs { now, policy: None, change: &[], steps: None }
+        RecordInputs { now, policy: None, change: &[], steps: None, forecast: &[] }
     }
 }
 
@@ -58,6 +62,9 @@ pub struct PlanRecord {
     pub postchecks: Vec<StepLine>,
     /// Hosts of the plan the inventory no longer has: their checks are unknown.
     pub hosts_not_in_inventory: Vec<String>,
+    /// Each wave's duration forecast, in the plan's order; empty when no past rollout ran a
+    /// host of any of its kinds.
+    pub forecast: Vec<WaveForecast>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +159,11 @@ pub fn record(plan: &Plan, inputs: &RecordInputs<'_>) -> PlanRecord {
         prechecks,
         postchecks,
         hosts_not_in_inventory,
+        forecast: if inputs.forecast.iter().any(|w| w.estimate.is_some()) {
+            inputs.forecast.to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 

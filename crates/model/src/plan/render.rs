@@ -98,13 +98,41 @@ pub fn document(plan: &Plan, record: &PlanRecord) -> Document {
          start. At most {} hosts of an environment are down at once.",
         strategy.error_budget, strategy.max_unavailable
     ));
-    let rows = plan
-        .waves
-        .iter()
-        .enumerate()
-        .map(|(i, w)| vec![(i + 1).to_string(), w.name.clone(), w.hosts.join(", ")])
-        .collect();
-    doc.table(&["#", "wave", "hosts"], rows);
+    if record.forecast.is_empty() {
+        let rows = plan
+            .waves
+            .iter()
+            .enumerate()
+            .map(|(i, w)| vec![(i + 1).to_string(), w.name.clone(), w.hosts.join(", ")])
+            .collect();
+        doc.table(&["#", "wave", "hosts"], rows);
+    } else {
+        doc.paragraph(
+            "Each wave's forecast comes from how long hosts of the same package manager, \
+             rebooting or not, took in recent rollouts: the median run, and up to the 90th \
+             percentile. A start is refused when the waves, at the upper end, would not end \
+             before the window's cutoff.",
+        );
+        let rows = plan
+            .waves
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let forecast = record.forecast.iter().find(|f| f.wave == w.name);
+                let words = match forecast.and_then(|f| f.estimate) {
+                    Some(e) => format!(
+                        "about {}, up to {} ({} past runs)",
+                        crate::forecast::words(e.expected_ms),
+                        crate::forecast::words(e.high_ms),
+                        e.samples
+                    ),
+                    None => "no past run of its hosts' kind".to_owned(),
+                };
+                vec![(i + 1).to_string(), w.name.clone(), w.hosts.join(", "), words]
+            })
+            .collect();
+        doc.table(&["#", "wave", "hosts", "forecast"], rows);
+    }
 
     doc.heading("Responsibilities");
     let rows = plan

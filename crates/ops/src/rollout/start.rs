@@ -154,6 +154,19 @@ pub async fn prepare(
                     Ok(cutoff) if request.override_window.is_none() => {
                         config.start_no_host_after =
                             cutoff.map(|c| c.timestamp_millis().max(0) as u64);
+                        // Its waves, as past rollouts ran them, must end before the cutoff.
+                        if let Some(cutoff) = cutoff {
+                            let now = ctx.clock.now();
+                            if let Some(why) =
+                                crate::forecast::wont_fit(store, &plan, &config, now, cutoff)
+                                    .await?
+                            {
+                                refuse(format!(
+                                    "{why}; `--override-window --reason \"...\"` starts it \
+                                     anyway, on record"
+                                ))?;
+                            }
+                        }
                     }
                     Ok(_) | Err(_) if request.override_window.is_some() => {}
                     Ok(_) => {}

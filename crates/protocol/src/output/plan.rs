@@ -46,6 +46,23 @@ pub struct PlanRecordV1 {
     pub prechecks: Vec<StepLineV1>,
     pub postchecks: Vec<StepLineV1>,
     pub hosts_not_in_inventory: Vec<String>,
+    /// Each wave's duration forecast from past rollouts, in the plan's order; left out when
+    /// there is none (no past rollout ran a host of the plan's kinds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forecast: Vec<WaveForecastV1>,
+}
+
+/// A wave's forecast: the expected duration (from the medians of past runs of its hosts'
+/// kinds) and the upper end of the spread (their 90th percentile), in milliseconds; both
+/// absent when a host of the wave is of a kind no past rollout ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WaveForecastV1 {
+    pub wave: String,
+    pub expected_ms: Option<u64>,
+    pub high_ms: Option<u64>,
+    /// The past host runs it rests on.
+    pub samples: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,3 +1,4 @@
+mod history;
 mod scenarios;
 mod simulation;
 mod stored;

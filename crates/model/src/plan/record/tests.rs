@@ -111,6 +111,7 @@ fn a_staging_plan_runs_in_the_next_window_and_projects_production_after_the_soak
         policy: Some(&policy),
         change: &journal,
         steps: None,
+        forecast: &[],
     };
     let record = record(&plan, &inputs);
     assert_eq!(record.environments, ["staging"]);
@@ -148,6 +149,7 @@ fn an_open_window_is_the_one_the_plan_runs_in_and_missing_approvals_are_named() 
         policy: Some(&policy),
         change: &journal,
         steps: None,
+        forecast: &[],
     };
     let record = record(&plan, &inputs);
     assert!(record.windows[0].open_now);
@@ -212,6 +214,7 @@ fn the_checks_shown_are_those_configured_grouped_by_the_hosts_they_apply_to() {
         policy: None,
         change: &[],
         steps: Some(&steps),
+        forecast: &[],
     };
     let record = record(&plan, &inputs);
     assert_eq!(record.hosts_not_in_inventory, ["gone"]);
@@ -276,6 +279,7 @@ fn the_restarts_after_the_change_are_a_step_of_the_record() {
         policy: None,
         change: &[],
         steps: Some(&steps),
+        forecast: &[],
     };
     let record = record(&plan, &inputs);
     let restarts: Vec<String> = record
