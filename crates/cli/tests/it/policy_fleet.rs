@@ -287,10 +287,17 @@ fn environments_follow_their_windows_approvals_and_the_promotion_gate() {
     assert!(schedule.contains(&format!("runs: plan {short} (approved)")), "{schedule}");
     assert!(schedule.contains("next window: 2026-12-08 22:00 CET (21:00 UTC)"), "{schedule}");
 
-    // Its window opens at 21:00 UTC and its cutoff falls at 21:01. The scheduler starts 5 s
-    // before the cutoff: the first host starts (its snapshot hook alone takes 8 s), the
-    // cutoff passes while it runs, and the second host never starts.
-    let output = run.ok("2026-12-08T21:00:55Z", &scheduler);
+    // Its window opens at 21:00 UTC and its cutoff falls at 21:01. The snapshot hook now takes
+    // 45 s, where the rollouts before took 8 s: the forecast (a wave each of about 9 s) says
+    // the plan fits the 30 s left, and the scheduler starts it at 21:00:30. The first host
+    // starts, the cutoff passes while it runs (the forecast was wrong), and the second host
+    // never starts.
+    let text = std::fs::read_to_string(&run.config).unwrap();
+    let slower =
+        text.replace("snapshot = [\"/bin/sleep\", \"8\"]", "snapshot = [\"/bin/sleep\", \"45\"]");
+    assert_ne!(slower, text);
+    std::fs::write(&run.config, slower).unwrap();
+    let output = run.ok("2026-12-08T21:00:30Z", &scheduler);
     assert!(output.contains("CUTOFF"), "{output}");
     let rollout =
         run.rollouts().into_iter().find(|(_, plan)| production.contains(plan.as_str())).unwrap().0;
