@@ -48,11 +48,17 @@ fn a_bad_server_config_is_named_at_its_line() {
 
 /// One HTTP/1.1 request on a new connection; the whole response.
 fn request(port: u16, head: &str, body: &str) -> std::io::Result<String> {
+    request_with(port, head, body, None)
+}
+
+/// [`request`], with a bearer token when one is given.
+fn request_with(port: u16, head: &str, body: &str, token: Option<&str>) -> std::io::Result<String> {
     let mut socket = TcpStream::connect(("127.0.0.1", port))?;
     socket.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     write!(
         socket,
-        "{head} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+        "{head} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{authorization}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
@@ -178,7 +184,7 @@ fn server_commands_act_as_the_login_and_never_as_someone_named() {
     let mut passwords = std::collections::BTreeMap::new();
     for user in ["alice", "bob"] {
         let body = format!("{{\"name\": \"{user}\", \"role\": \"approver\"}}");
-        let created = request_with(port, "POST /api/users", &body, &token).unwrap();
+        let created = request_with(port, "POST /api/users", &body, Some(&token)).unwrap();
         assert!(created.starts_with("HTTP/1.1 201"), "{created}");
         let password = created.split("\"one_time_password\":\"").nth(1).unwrap();
         passwords.insert(user, password.split('"').next().unwrap().to_owned());
@@ -214,19 +220,4 @@ fn server_commands_act_as_the_login_and_never_as_someone_named() {
 
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
-}
-
-/// [`request`] with a bearer token.
-fn request_with(port: u16, head: &str, body: &str, token: &str) -> std::io::Result<String> {
-    let mut socket = TcpStream::connect(("127.0.0.1", port))?;
-    socket.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        socket,
-        "{head} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    socket.read_to_string(&mut response)?;
-    Ok(response)
 }
