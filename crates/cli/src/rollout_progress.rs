@@ -113,7 +113,7 @@ impl RolloutProgress {
 impl Live {
     fn event(&self, event: &Event, _rollout: &Rollout) {
         let Event::HostChanged { host, to, .. } = event else {
-            if let Some(line) = line(event) {
+            if let Some(line) = ops::rollout::event_line(event) {
                 let _ = self.multi.println(line);
             }
             return;
@@ -181,28 +181,9 @@ fn print_line(event: &Event) {
             state => eprintln!("{host}: {state}"),
         },
         other => {
-            if let Some(line) = line(other) {
+            if let Some(line) = ops::rollout::event_line(other) {
                 eprintln!("{line}");
             }
         }
     }
-}
-
-/// The line an event other than a host's change prints.
-fn line(event: &Event) -> Option<String> {
-    Some(match event {
-        Event::WaveStarted { name, .. } => format!("wave {name}: started"),
-        Event::WaveFinished { name, failures, budget, .. } => {
-            format!("wave {name}: finished, {failures} failed (budget {budget})")
-        }
-        Event::Halted { reason, .. } => format!("HALTED: {reason}"),
-        Event::CutoffPassed { skipped, .. } => format!(
-            "CUTOFF: the maintenance window's cutoff passed; {skipped} hosts not started are skipped"
-        ),
-        Event::Paused => "paused".to_owned(),
-        Event::Resumed => "resumed".to_owned(),
-        Event::Cancelled => "cancelled".to_owned(),
-        Event::Finished { phase } => format!("finished: {}", ops::rollout::phase_name(*phase)),
-        Event::HostChanged { .. } => return None,
-    })
 }

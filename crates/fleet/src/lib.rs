@@ -27,5 +27,18 @@ pub fn cache_dir() -> PathBuf {
     workspace.join("target").join("fleet-cache")
 }
 
+/// Starts the fleet `spec` on the scenario repository and images, built first if they are not
+/// cached: how the tests start theirs.
+pub async fn up_with_scenario(spec: &FleetSpec) -> anyhow::Result<Fleet> {
+    let scenario = scenario::build(&cache_dir())?;
+    let images = images::fleet_images(&scenario)?;
+    let inputs = FleetInputs {
+        debian_image: images.debian,
+        rpm_image: images.rpm,
+        repo_root: scenario.root,
+    };
+    up(spec, &inputs).await
+}
+
 pub use faults::{Fault, heal, inject};
 pub use fleet::{Family, Fleet, FleetInputs, FleetSpec, Host, HostStatus, down, status, up};

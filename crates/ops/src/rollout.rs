@@ -16,6 +16,7 @@ mod http;
 mod integrity;
 mod journal;
 mod lifecycle;
+mod live;
 mod prechecks;
 mod queries;
 mod reassess;
@@ -48,6 +49,7 @@ pub use dry_run::{
 };
 pub use journal::{JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
+pub use live::{Follower, event_line, follow};
 /// What a package manager's simulated apply says, as a dry run returns it.
 pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, PinnedPackage, SimulatedApply};
 pub use queries::{

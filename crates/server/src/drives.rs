@@ -17,6 +17,11 @@ impl Drives {
         Drives { stopped, tasks: Mutex::new(JoinSet::new()) }
     }
 
+    /// Changes to true when the server stops: for the answers that stream until then.
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.stopped.clone()
+    }
+
     /// Drives `rollout` here until it ends or the server stops; its end is told to the log.
     pub fn spawn(&self, ctx: Arc<ops::Context>, rollout: String) {
         let mut stopped = self.stopped.clone();

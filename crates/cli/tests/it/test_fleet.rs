@@ -17,18 +17,11 @@ impl TestFleet {
             eprintln!("skipped: set PATCHCTL_INTEGRATION=1 to run fleet tests");
             return None;
         }
-        let scenario = fleet::scenario::build(&fleet::cache_dir()).unwrap();
-        let images = fleet::images::fleet_images(&scenario).unwrap();
-        let inputs = fleet::FleetInputs {
-            debian_image: images.debian,
-            rpm_image: images.rpm,
-            repo_root: scenario.root,
-        };
         let name = format!("t{}-{stem}", std::process::id());
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fleets").join(&name);
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let spec = fleet::FleetSpec { name, dir, n_debian, n_rpm };
-        let fleet = runtime.block_on(fleet::up(&spec, &inputs)).unwrap();
+        let fleet = runtime.block_on(fleet::up_with_scenario(&spec)).unwrap();
         Some(TestFleet { fleet, runtime })
     }
 

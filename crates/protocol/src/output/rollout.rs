@@ -115,6 +115,55 @@ pub struct RolloutStatusV1 {
     pub hosts: Vec<RolloutHostV1>,
 }
 
+/// A rollout followed live (`GET /api/rollouts/{rollout}/events`, Server-Sent Events): each
+/// event's data is one of these, the first with every host, each later one with what its
+/// journal's new entries changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RolloutLiveV1 {
+    pub rollout: String,
+    /// The plan's full id.
+    pub plan: String,
+    /// The last journal entry it reflects; an event stream resumed with `Last-Event-ID` goes
+    /// on after it.
+    pub seq: i64,
+    /// `not_started`, `running`, `paused`, `stopping`, `completed`, `halted`, `cancelled`.
+    pub phase: String,
+    /// Whether the rollout is over: no update follows.
+    pub over: bool,
+    /// Hosts whose state changed (every host in the first update), in the plan's order.
+    pub hosts: Vec<LiveHostV1>,
+    /// What happened to the rollout as a whole (waves, halts, pauses), in words.
+    pub lines: Vec<LiveLineV1>,
+}
+
+/// A host of a [`RolloutLiveV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveHostV1 {
+    pub host: String,
+    pub wave: String,
+    /// `pending`, `ready`, `running`, `done`, `failed`, `rolled_back`, `skipped`, `lost`.
+    pub state: String,
+    /// The state in words: the step it runs, or failed at, and why.
+    pub words: String,
+    /// When its running step started, in milliseconds since the Unix epoch.
+    pub step_started_ms: Option<MillisV1>,
+    /// When the journal recorded the change, in milliseconds since the Unix epoch.
+    pub changed_ms: MillisV1,
+}
+
+/// A line of a [`RolloutLiveV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveLineV1 {
+    /// In milliseconds since the Unix epoch.
+    pub at_ms: MillisV1,
+    pub text: String,
+    /// A halt, a cancel or a passed cutoff: shown as an alarm.
+    pub alarm: bool,
+}
+
 /// What a pause, resume or cancel did, in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
