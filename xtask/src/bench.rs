@@ -13,6 +13,9 @@
 //! - `advisories`: 10,000 generated hosts of 2,000 packages matched against 100,000 generated
 //!   advisories, with the peak memory of the process (`crates/model/benches/advisories.rs`, built
 //!   with the release profile).
+//! - `dashboard [HOSTS…]`: the dashboard's pages and the API's host list under wrk, for
+//!   generated fleets of 10,000 and 100,000 hosts, with the server's memory
+//!   (`bench_dashboard.rs`).
 //! - `import-contention`: a 100,000-record advisory import on one pool while another appends
 //!   to a rollout's journal every 20 ms, as a driver does: how long those appends wait
 //!   (`crates/store/examples/import_contention.rs`).
@@ -76,8 +79,13 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
         ["rollout", rounds, "--patchctl-only"] => {
             crate::bench_rollout::run(rounds.parse().context("ROUNDS must be a number")?, true)
         }
+        ["dashboard"] => crate::bench_dashboard::run(&[10_000, 100_000]),
+        ["dashboard", sizes @ ..] => {
+            let sizes: Result<Vec<usize>, _> = sizes.iter().map(|s| s.parse()).collect();
+            crate::bench_dashboard::run(&sizes.context("HOSTS must be numbers")?)
+        }
         _ => bail!(
-            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories | import-contention"
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories | import-contention | dashboard [HOSTS...]"
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation. `cargo xtask ci` runs exactly what CI runs.
 
 mod bench;
+mod bench_dashboard;
 mod bench_fleet;
 mod bench_rollout;
 mod ci;

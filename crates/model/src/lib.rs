@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod notification;
 pub mod os;
 pub mod plan;
+pub mod plot;
 pub mod policy;
 pub mod postmortem;
 pub mod precheck;

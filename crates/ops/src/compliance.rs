@@ -12,6 +12,9 @@ use model::promotion::Verified;
 use rollout::HostState;
 use store::{Store, SummaryOutcome};
 
+/// One environment's compliance on one day, as the trend keeps it.
+pub use store::ComplianceDay as Day;
+
 use crate::postmortem::PostmortemError;
 use crate::rollout::{RolloutError, load};
 
@@ -25,6 +28,15 @@ pub enum ComplianceError {
     Postmortem(#[from] PostmortemError),
     #[error(transparent)]
     Source(#[from] crate::SourceError),
+}
+
+impl From<crate::QueryError> for ComplianceError {
+    fn from(error: crate::QueryError) -> ComplianceError {
+        match error {
+            crate::QueryError::Source(error) => ComplianceError::Source(error),
+            crate::QueryError::Store(error) => ComplianceError::Store(error),
+        }
+    }
 }
 
 /// The compliance of `hosts` at `now`.
@@ -109,4 +121,42 @@ pub async fn report(ctx: &crate::Context, selectors: &[String]) -> Result<Report
     let hosts = ctx.hosts(selectors)?;
     let policy = ctx.sources.policy()?;
     compliance(ctx.store().await?, &hosts, policy.as_ref(), ctx.clock.now_seconds()).await
+}
+
+/// The fleet's compliance now, per environment, with what is pending, recorded as today's row
+/// of the trend (UTC): the dashboard reads it instead of evaluating every host on each page.
+/// The server records one when it starts and then every `[dashboard] compliance_every`.
+pub async fn snapshot(ctx: &crate::Context) -> Result<Vec<Day>, ComplianceError> {
+    let now = ctx.clock.now_seconds();
+    let report = report(ctx, &["all".to_owned()]).await?;
+    let overview = crate::fleet::overview(ctx).await?;
+    let day = now.format("%Y-%m-%d").to_string();
+    let rows: Vec<Day> = report
+        .environments
+        .iter()
+        .map(|e| {
+            let pending = overview.iter().find(|o| o.environment == e.environment);
+            let count = |f: fn(&model::fleet::EnvironmentOverview) -> u64| {
+                pending.map_or(0, |o| f(o) as i64)
+            };
+            Day {
+                day: day.clone(),
+                environment: e.environment.clone(),
+                hosts: e.n_hosts as i64,
+                compliant: e.n_compliant as i64,
+                security_updates: count(|o| o.security_updates),
+                hosts_with_security: count(|o| o.with_security_updates),
+                reboot_required: count(|o| o.reboot_required),
+                evaluated_at_unix: now.timestamp(),
+            }
+        })
+        .collect();
+    ctx.store().await?.record_compliance_day(&day, &rows).await?;
+    Ok(rows)
+}
+
+/// The trend: each environment's rows of the last `days` days (today included), oldest first.
+pub async fn trend(ctx: &crate::Context, days: u32) -> Result<Vec<Day>, ComplianceError> {
+    let since = ctx.clock.now_seconds() - chrono::Duration::days(i64::from(days.max(1)) - 1);
+    Ok(ctx.store().await?.compliance_days(&since.format("%Y-%m-%d").to_string()).await?)
 }

@@ -15,10 +15,13 @@
 
 mod api;
 mod body;
+mod compliance;
 pub mod config;
 mod drives;
 mod error;
 mod fleet;
+mod host_pages;
+mod live;
 mod metrics;
 pub mod openapi;
 mod page;
@@ -142,7 +145,8 @@ pub async fn run(
         "serving on {}://{local}",
         if config.tls.is_some() { "https" } else { "http" }
     ));
-    let (served, scheduled, ()) = tokio::join!(http, scheduler, signal);
+    let trend = compliance::record(ctx.clone(), stopped.clone());
+    let (served, scheduled, (), ()) = tokio::join!(http, scheduler, signal, trend);
     // Rollouts resumed through the API pause once told to stop: wait for them.
     state.drives.finish().await;
     served?;
@@ -171,7 +175,12 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/login", get(web::login_form).post(web::login))
         .route("/", get(web::overview))
+        .route("/compliance", get(compliance::page))
+        .route("/hosts", get(host_pages::hosts))
+        .route("/hosts/{host}", get(host_pages::host))
         .route("/plans/{plan}", get(web::plan))
+        .route("/rollouts/{rollout}", get(web::rollout))
+        .route("/assets/live.js", get(web::live_js))
         .route("/plans/{plan}/approve", post(web::approve))
         .route("/plans/{plan}/reject", post(web::reject))
         .route("/api/login", post(api::login))
@@ -192,6 +201,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/rollouts", get(rollouts::rollouts))
         .route("/api/rollouts/{rollout}", get(rollouts::rollout))
         .route("/api/rollouts/{rollout}/report", get(rollouts::report))
+        .route("/api/rollouts/{rollout}/events", get(live::events))
         .route("/api/rollouts/{rollout}/pause", post(rollouts::pause))
         .route("/api/rollouts/{rollout}/resume", post(rollouts::resume))
         .route("/api/rollouts/{rollout}/cancel", post(rollouts::cancel))

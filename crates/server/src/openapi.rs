@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, fleet, metrics, plans, records, rollouts, users};
+use crate::{api, fleet, live, metrics, plans, records, rollouts, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,7 +24,7 @@ use crate::{api, fleet, metrics, plans, records, rollouts, users};
         fleet::advisories, fleet::advisory,
         plans::plans, plans::plan, plans::change, plans::request, plans::approve, plans::reject,
         rollouts::rollouts, rollouts::rollout, rollouts::report, rollouts::pause,
-        rollouts::resume, rollouts::cancel,
+        rollouts::resume, rollouts::cancel, live::events,
         records::postmortems, records::postmortem, records::notifications, records::audit,
         users::create_user, users::create_token, users::revoke_token,
         openapi,

@@ -118,7 +118,16 @@ struct OverviewPage {
     role: Role,
     environments: Vec<EnvironmentRow>,
     plans: Vec<PlanRow>,
+    rollouts: Vec<RolloutRow>,
 }
+
+struct RolloutRow {
+    listing: protocol::output::rollout::RolloutListingV1,
+    plan_short: String,
+}
+
+/// The overview lists this many of the newest rollouts.
+const OVERVIEW_ROLLOUTS: usize = 20;
 
 /// `GET /`: hosts by environment and state, compliance, the plans.
 pub(crate) async fn overview(
@@ -127,18 +136,18 @@ pub(crate) async fn overview(
 ) -> Result<Html<String>, ApiError> {
     let ctx = &state.ctx;
     let overview = ops::fleet::overview(ctx).await.map_err(|e| ApiError::from_query(ctx, e))?;
-    let compliance = ops::compliance::report(ctx, &["all".to_owned()])
-        .await
-        .map_err(|e| ApiError::from_query(ctx, e))?;
+    // The latest evaluation the server recorded: evaluating every host here would cost a
+    // large fleet seconds a page.
+    let compliance =
+        ops::compliance::trend(ctx, 1).await.map_err(|e| ApiError::from_query(ctx, e))?;
     let environments = overview
         .into_iter()
         .map(|e| {
             let compliance = compliance
-                .environments
                 .iter()
                 .find(|c| c.environment == e.environment)
-                .map(|c| format!("{} of {} hosts", c.n_compliant, c.n_hosts))
-                .unwrap_or_default();
+                .map(|c| format!("{} of {} hosts", c.compliant, c.hosts))
+                .unwrap_or_else(|| "not evaluated yet".to_owned());
             EnvironmentRow {
                 oldest: e
                     .oldest_assessed_unix
@@ -170,7 +179,15 @@ pub(crate) async fn overview(
             purpose: p.goals.first().cloned().unwrap_or_else(|| p.selectors.join(" ")),
         })
         .collect();
-    render(OverviewPage { user: identity.user, role: identity.role, environments, plans }, ctx)
+    let rollouts = ops::rollout::list(ctx).await.map_err(|e| ApiError::from_rollout(ctx, e))?;
+    let rollouts = rollouts.iter().take(OVERVIEW_ROLLOUTS).map(|row| RolloutRow {
+        listing: ops::rollout::listing_output(row),
+        plan_short: model::plan::short_id(&row.plan_id).to_owned(),
+    });
+    let rollouts = rollouts.collect();
+    let page =
+        OverviewPage { user: identity.user, role: identity.role, environments, plans, rollouts };
+    render(page, ctx)
 }
 
 struct ActionRow {
@@ -293,6 +310,70 @@ async fn decide(
     Ok(Redirect::to(&format!("/plans/{}", change.plan.id)).into_response())
 }
 
-fn render(page: impl Template, ctx: &ops::Context) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(page: impl Template, ctx: &ops::Context) -> Result<Html<String>, ApiError> {
     page.render().map(Html).map_err(|e| ApiError::internal(ctx, &format!("rendering a page: {e}")))
+}
+
+#[derive(Template)]
+#[template(path = "rollout.html")]
+struct RolloutPage {
+    user: String,
+    role: Role,
+    id: String,
+    short: String,
+    plan: String,
+    plan_short: String,
+    phase: String,
+    over: bool,
+    hosts: Vec<protocol::output::rollout::LiveHostV1>,
+    lines: Vec<LineRow>,
+}
+
+struct LineRow {
+    at: String,
+    text: String,
+    alarm: bool,
+}
+
+/// `GET /rollouts/{rollout}`: its hosts and what happened, kept live by `assets/live.js`
+/// from the event stream while it runs.
+pub(crate) async fn rollout(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    Path(rollout): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let ctx = &state.ctx;
+    let error = |e| ApiError::from_rollout(ctx, e);
+    let (_, live) = ops::rollout::follow(ctx, &rollout).await.map_err(error)?;
+    let lines = live
+        .lines
+        .into_iter()
+        .map(|l| LineRow {
+            at: model::dates::rfc3339_unix((l.at_ms / 1000) as i64),
+            text: l.text,
+            alarm: l.alarm,
+        })
+        .collect();
+    let page = RolloutPage {
+        user: identity.user,
+        role: identity.role,
+        short: model::plan::short_id(&live.rollout).to_owned(),
+        id: live.rollout,
+        plan_short: model::plan::short_id(&live.plan).to_owned(),
+        plan: live.plan,
+        phase: live.phase,
+        over: live.over,
+        hosts: live.hosts,
+        lines,
+    };
+    render(page, ctx)
+}
+
+/// `GET /assets/live.js`: the rollout page's script, compiled into the binary.
+pub(crate) async fn live_js() -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "private, max-age=3600"),
+    ];
+    (headers, include_str!("../assets/live.js")).into_response()
 }

@@ -6,8 +6,8 @@ use std::fmt::Debug;
 use std::path::Path;
 
 use crate::{
-    Advisories, Assessments, Changes, Hosts, Identities, Notifications, Plans, Postmortems,
-    RolloutJournals, Rollouts, StoreError, VerifiedVersions,
+    Advisories, Assessments, Changes, ComplianceDays, Hosts, Identities, Notifications, Plans,
+    Postmortems, RolloutJournals, Rollouts, StoreError, VerifiedVersions,
 };
 
 /// A state database: every aggregate, and the database as a whole.
@@ -17,6 +17,7 @@ pub trait Backend:
     + Assessments
     + Plans
     + Changes
+    + ComplianceDays
     + Rollouts
     + RolloutJournals
     + VerifiedVersions

@@ -5,7 +5,7 @@
 //! users and API tokens. The only crate with SQL.
 //!
 //! It is laid out by aggregate. Each file at the top names one (`hosts.rs`, `assessments.rs`,
-//! `plans.rs`, `changes.rs`, `rollouts.rs` with `rollouts/journal.rs` and
+//! `plans.rs`, `changes.rs`, `compliance.rs`, `rollouts.rs` with `rollouts/journal.rs` and
 //! `rollouts/verified.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
 //! `identities.rs`) and holds its records and its trait: what every database implements for
 //! it. [`Backend`] (`backend.rs`) is all of them together, with what concerns the database as a whole. Each database is a
@@ -26,6 +26,7 @@ mod advisories;
 mod assessments;
 mod backend;
 mod changes;
+mod compliance;
 mod error;
 mod hosts;
 mod identities;
@@ -50,6 +51,7 @@ pub use assessments::{
 };
 pub use backend::Backend;
 pub use changes::{AcceptChange, ChangeEntry, Changes, NewChangeEntry, WindowClaim};
+pub use compliance::{ComplianceDay, ComplianceDays};
 pub use error::{HostClaim, StoreError};
 pub use hosts::{HostRow, Hosts, PinOutcome, PinnedHostKey, StoredHost};
 pub use identities::{Identities, IdentityEvent, NewToken, NewUser, StoredToken, StoredUser};

@@ -1,10 +1,15 @@
 //! The dashboard in Debian's chromium, driven through chromium-driver (WebDriver) by
 //! fantoccini: a requester logs in and sees the fleet, has no Approve button on their own
 //! change, and their forged posts (without the form token, and with it) are refused and on the
-//! identity record; another approver approves with the button. Screenshots are kept in
+//! identity record; another approver approves with the button. A rollout on the test fleet,
+//! driven beside the server, shows on its page live, each host's change within two seconds of
+//! its journal entry; the compliance page draws its plots. Screenshots are kept in
 //! `target/browser/` to be looked at. Runs with `PATCHCTL_INTEGRATION=1`.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -143,6 +148,161 @@ async fn a_requester_cannot_approve_in_the_browser_and_another_approver_can() {
     let page = client.source().await.unwrap();
     assert!(page.contains("bob") && page.contains("approve"), "{page}");
     keep("plan-approved", &client.screenshot().await.unwrap());
+    client.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+/// Takes the fleet down when dropped, even when the test failed.
+struct FleetDown(String);
+
+impl Drop for FleetDown {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let down = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(fleet::down(&name))
+        });
+        let _ = down.join();
+    }
+}
+
+/// Each host row's (journaled at, shown at, state), as the page keeps them.
+async fn rows(client: &Client) -> Vec<(String, u64, u64, String)> {
+    let script = "return [...document.querySelectorAll('#hosts tr')].map(r => \
+                  [r.id, Number(r.dataset.changed || 0), Number(r.dataset.shown || 0), \
+                  r.cells[2].className]);";
+    let rows = client.execute(script, vec![]).await.unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let host = row[0].as_str().unwrap().trim_start_matches("host-").to_owned();
+            (host, row[1].as_u64().unwrap(), row[2].as_u64().unwrap(), row[3].to_string())
+        })
+        .collect()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_on_the_fleet_shows_live_on_its_page_within_two_seconds() {
+    if std::env::var_os("PATCHCTL_INTEGRATION").is_none() {
+        eprintln!("skipped: set PATCHCTL_INTEGRATION=1 (needs Docker, chromium, chromium-driver)");
+        return;
+    }
+    let name = format!("t{}-live", std::process::id());
+    let _down = FleetDown(name.clone());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fleets").join(&name);
+    let spec = fleet::FleetSpec { name, dir, n_debian: 2, n_rpm: 0 };
+    let fleet = fleet::up_with_scenario(&spec).await.unwrap();
+
+    ops::notify::install_crypto_provider();
+    let state = tempfile::tempdir().unwrap();
+    // A container's reboot writes errors of its own to the journal: not the patch's.
+    let inventory = std::fs::read_to_string(&fleet.inventory).unwrap().replacen(
+        "[defaults]\n",
+        "[defaults.checks]\njournal_errors = false\n\n[defaults]\n",
+        1,
+    );
+    std::fs::write(state.path().join("inventory.toml"), inventory).unwrap();
+    let sources = ops::Sources {
+        config: state.path().join("inventory.toml"),
+        state: Some(state.path().join("patchctl.db")),
+        policy: None,
+        no_policy: true,
+    };
+    let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
+    ctx.create_state().await.unwrap();
+    let all = ["all".to_owned()];
+    let hosts = ctx.hosts(&all).unwrap();
+    let assess = ops::FleetAssessConfig { accept_new_host_keys: true, ..Default::default() };
+    ops::assess_fleet(&ctx, &hosts, assess, &|_, _, _| {}).await.unwrap();
+    // The scenario's good updates, the kernel's among them: each host reboots.
+    let good = ["acme-web", "acme-tools", "acme-kernel"].map(String::from).to_vec();
+    let options = model::plan::PlanOptions {
+        scope: model::plan::Scope::Packages(good),
+        ..Default::default()
+    };
+    let (plan, _) = ops::plan::create(&ctx, &all, options, &[]).await.unwrap();
+    let server = crate::serve(ctx.clone(), state, "").await;
+    let password = server.user("olga", Role::Operator).await;
+    let driver = driver();
+    let client = browser(&driver).await;
+    log_in(&client, &server.url, "olga", &password).await;
+
+    // Driven beside the server, as `patchctl rollout start` on the same state would.
+    let run = ops::rollout::RunOptions { reboot_delay_minutes: 0, ..Default::default() };
+    let request = ops::rollout::StartRequest {
+        plan: plan.id.clone(),
+        again: None,
+        override_window: None,
+        run,
+    };
+    let driving = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { ops::rollout::start(&ctx, &request, std::future::pending()).await }
+    });
+    let started = Instant::now();
+    let rollout = loop {
+        if let Some(row) = ops::rollout::list(&ctx).await.unwrap().first() {
+            break row.id.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no rollout was created");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    client.goto(&format!("{}/rollouts/{rollout}", server.url)).await.unwrap();
+    let loaded = now_ms();
+
+    // Every change the page shows after it loaded, by host and journal time: when it showed.
+    let mut seen: BTreeMap<(String, u64), u64> = BTreeMap::new();
+    let mut running_shot = false;
+    loop {
+        for (host, changed, shown, class) in rows(&client).await {
+            if shown > 0 && changed > loaded {
+                seen.entry((host, changed)).or_insert(shown);
+            }
+            if !running_shot && class.contains("running") {
+                keep("rollout-live", &client.screenshot().await.unwrap());
+                running_shot = true;
+            }
+        }
+        let status = client.find(Locator::Id("live-status")).await.unwrap().text().await.unwrap();
+        if status == "over" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "the rollout never ended: {status}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    keep("rollout-over", &client.screenshot().await.unwrap());
+    let driven = driving.await.unwrap().unwrap();
+    let status = ops::rollout::status(&ctx, &rollout).await.unwrap();
+    let states: Vec<String> =
+        status.machine.hosts().map(|(host, state)| format!("{host}: {state}")).collect();
+    assert!(ops::rollout::clean(&driven), "{:?} {states:?}", driven.lines());
+    assert!(running_shot, "no host was ever seen running");
+    assert!(seen.len() >= 4, "too few changes were seen live: {seen:?}");
+    for ((host, changed), shown) in &seen {
+        let late = shown.saturating_sub(*changed);
+        assert!(late <= 2_000, "{host}'s change at {changed} showed {late} ms later");
+    }
+    let phase = client.find(Locator::Id("phase")).await.unwrap().text().await.unwrap();
+    assert_eq!(phase, "completed");
+    for (host, _, _, class) in rows(&client).await {
+        assert!(class.contains("done"), "{host}: {class}");
+    }
+
+    // The compliance page plots the evaluation taken after the rollout.
+    ops::compliance::snapshot(&ctx).await.unwrap();
+    client.goto(&format!("{}/compliance", server.url)).await.unwrap();
+    let plots = client.find_all(Locator::Css("figure svg.plot")).await.unwrap();
+    assert_eq!(plots.len(), 2);
+    let points = client.find_all(Locator::Css("figure svg.plot circle")).await.unwrap();
+    assert!(!points.is_empty(), "no point is drawn");
+    let size = plots[0].rectangle().await.unwrap();
+    assert!(size.2 > 300.0 && size.3 > 100.0, "the plot is drawn {size:?}");
+    keep("compliance", &client.screenshot().await.unwrap());
     client.close().await.unwrap();
     server.stop().await.unwrap();
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod browser;
+mod dashboard;
 mod lifecycle;
 mod schema;
 
@@ -88,6 +89,36 @@ pub async fn context() -> (Arc<ops::Context>, tempfile::TempDir) {
 /// Starts a server with `config_text` (the scheduler off unless it says otherwise).
 pub async fn start(config_text: &str) -> Running {
     let (ctx, dir) = context().await;
+    serve(ctx, dir, config_text).await
+}
+
+/// A state database with plans, a change, a rollout (`00aa11bb22cc33dd`) with rollbacks,
+/// advisories and a postmortem, written by patchctl at 18d7299.
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/test_data/state-18d7299.db");
+
+/// The fixture's hosts.
+const FIXTURE_INVENTORY: &str = "[hosts.rpm1]\naddress = \"10.0.0.1\"\nenvironment = \"staging\"\n\
+                                 [hosts.rpm2]\naddress = \"10.0.0.2\"\nenvironment = \"staging\"\n\
+                                 [hosts.rpm3]\naddress = \"10.0.0.3\"\nenvironment = \"staging\"\n";
+
+/// Starts a server over a copy of [`FIXTURE`], with no policy, the scheduler off.
+pub async fn start_on_fixture() -> Running {
+    ops::notify::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(FIXTURE, dir.path().join("patchctl.db")).unwrap();
+    std::fs::write(dir.path().join("patchctl.toml"), FIXTURE_INVENTORY).unwrap();
+    let sources = ops::Sources {
+        config: dir.path().join("patchctl.toml"),
+        state: Some(dir.path().join("patchctl.db")),
+        policy: None,
+        no_policy: true,
+    };
+    let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
+    serve(ctx, dir, "").await
+}
+
+/// Serves `ctx` (whose state and files are in `dir`) with `config_text`.
+pub async fn serve(ctx: Arc<ops::Context>, dir: tempfile::TempDir, config_text: &str) -> Running {
     let text = if config_text.contains("[scheduler]") {
         config_text.to_owned()
     } else {

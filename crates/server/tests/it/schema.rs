@@ -9,20 +9,12 @@
 //! Runs when `PATCHCTL_SCHEMATHESIS` names the schemathesis program (`cargo xtask ci` installs
 //! it in a venv and sets it).
 
-use std::sync::Arc;
-
 use model::access::Role;
-
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/test_data/state-18d7299.db");
 
 /// Ids the fixture has, so that the operations on one thing reach it (not only its 404).
 const PARAMETERS: &str = "[parameters]\n\"path.rollout\" = \"00aa11bb22cc33dd\"\n\
                           \"path.cve\" = \"CVE-2026-0001\"\n\"path.host\" = \"rpm2\"\n\
                           \"path.plan\" = \"sha256:afdcd6c4563e\"\n";
-
-const INVENTORY: &str = "[hosts.rpm1]\naddress = \"10.0.0.1\"\nenvironment = \"staging\"\n\
-                         [hosts.rpm2]\naddress = \"10.0.0.2\"\nenvironment = \"staging\"\n\
-                         [hosts.rpm3]\naddress = \"10.0.0.3\"\nenvironment = \"staging\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_and_every_answer_matches_the_document() {
@@ -30,36 +22,14 @@ async fn schemathesis_finds_no_server_error_and_every_answer_matches_the_documen
         eprintln!("skipped: set PATCHCTL_SCHEMATHESIS to the schemathesis program");
         return;
     };
-    ops::notify::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(FIXTURE, dir.path().join("patchctl.db")).unwrap();
-    std::fs::write(dir.path().join("patchctl.toml"), INVENTORY).unwrap();
-    let sources = ops::Sources {
-        config: dir.path().join("patchctl.toml"),
-        state: Some(dir.path().join("patchctl.db")),
-        policy: None,
-        no_policy: true,
-    };
-    let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
+    let server = crate::start_on_fixture().await;
+    let ctx = &server.ctx;
     // Fuzzed logins would lock the admin out: the token is made here, not by a login.
-    ops::identity::create_user(&ctx, "setup", "root", Role::Admin).await.unwrap();
-    let token =
-        ops::identity::create_token(&ctx, "setup", "root", Role::Admin, None).await.unwrap();
-    let config = crate::config("[scheduler]\nenabled = false\n", dir.path());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn({
-        let ctx = ctx.clone();
-        async move {
-            server::run(listener, ctx, &config, async {
-                let _ = stopped.await;
-            })
-            .await
-        }
-    });
-    let report = dir.path().join("schemathesis");
-    let settings = dir.path().join("schemathesis.toml");
+    ops::identity::create_user(ctx, "setup", "root", Role::Admin).await.unwrap();
+    let token = ops::identity::create_token(ctx, "setup", "root", Role::Admin, None).await.unwrap();
+    let (dir, url) = (server.dir.path(), server.url.clone());
+    let report = dir.join("schemathesis");
+    let settings = dir.join("schemathesis.toml");
     std::fs::write(&settings, PARAMETERS).unwrap();
     let output = tokio::process::Command::new(&schemathesis)
         .arg("--config-file")
@@ -76,8 +46,7 @@ async fn schemathesis_finds_no_server_error_and_every_answer_matches_the_documen
         .output()
         .await
         .expect("running schemathesis (PATCHCTL_SCHEMATHESIS)");
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    server.stop().await.unwrap();
     let said = String::from_utf8_lossy(&output.stdout);
     let problems = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "schemathesis found problems:\n{said}\n{problems}");
