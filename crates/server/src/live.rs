@@ -22,6 +22,18 @@ use crate::error::ApiError;
 /// How often the journal is read for new entries.
 const POLL: Duration = Duration::from_millis(400);
 
+/// One event of the stream, as the OpenAPI document describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct LiveEvent {
+    /// `update`, or `error`.
+    event: String,
+    /// The journal entry an update is up to.
+    id: Option<String>,
+    /// An update's `RolloutLiveV1` as JSON, or an error's words.
+    data: String,
+}
+
 enum Next {
     First(Follower, RolloutLiveV1),
     Follow(Follower),
@@ -34,8 +46,9 @@ enum Next {
 #[utoipa::path(get, path = "/api/rollouts/{rollout}/events", tag = "rollouts",
     params(("rollout" = String, Path, description = "A rollout's id, or its plan's (prefixes too)")),
     responses((status = 200, content_type = "text/event-stream",
-        description = "Server-Sent Events: `update`, whose data is a RolloutLiveV1",
-        body = RolloutLiveV1)))]
+        description = "Server-Sent Events: `update` events, whose data is a RolloutLiveV1 \
+            (in this document's schemas), and at most one `error`",
+        body = LiveEvent)))]
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
     Path(rollout): Path<String>,

@@ -81,6 +81,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let components = document.components.get_or_insert_with(Default::default);
     let mut schemas = Vec::new();
     <protocol::output::problem::ProblemV1 as utoipa::ToSchema>::schemas(&mut schemas);
+    // Not an answer's body but each event's data in the live rollout's stream.
+    <protocol::output::rollout::RolloutLiveV1 as utoipa::ToSchema>::schemas(&mut schemas);
+    schemas.push((
+        "RolloutLiveV1".to_owned(),
+        <protocol::output::rollout::RolloutLiveV1 as utoipa::PartialSchema>::schema(),
+    ));
     schemas.push((
         "ProblemV1".to_owned(),
         <protocol::output::problem::ProblemV1 as utoipa::PartialSchema>::schema(),
