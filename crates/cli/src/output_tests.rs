@@ -154,6 +154,7 @@ fn compliance() {
             n_hosts: 1,
             n_compliant: 0,
             failing: vec![(Check::Sla, 1)],
+            patch_age: Default::default(),
         }],
         fleet_findings: vec![finding(Check::Postmortems, Status::Fail)],
     };

@@ -23,6 +23,7 @@
 
 mod checks;
 mod output;
+pub mod patch_age;
 mod render;
 
 #[cfg(test)]
@@ -174,6 +175,8 @@ pub struct EnvironmentCompliance {
     pub n_compliant: usize,
     /// The checks some host fails, with how many hosts fail each.
     pub failing: Vec<(Check, usize)>,
+    /// How long its hosts' security updates wait.
+    pub patch_age: patch_age::PatchAge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +231,12 @@ pub fn evaluate(inputs: &Inputs) -> Report {
                 .filter(|(_, n)| *n > 0)
                 .collect();
             let n_compliant = members.iter().filter(|h| h.compliant).count();
+            let mut patch_age = patch_age::PatchAge::default();
+            for host in inputs.hosts.iter().filter(|h| h.environment == environment) {
+                patch_age.add(&patch_age::of_host(&host.assessments, inputs.now.timestamp()));
+            }
             EnvironmentCompliance {
+                patch_age,
                 compliant: n_compliant == members.len(),
                 n_hosts: members.len(),
                 n_compliant,

@@ -147,6 +147,9 @@ pub async fn snapshot(ctx: &crate::Context) -> Result<Vec<Day>, ComplianceError>
                 security_updates: count(|o| o.security_updates),
                 hosts_with_security: count(|o| o.with_security_updates),
                 reboot_required: count(|o| o.reboot_required),
+                pending_by_age: e.patch_age.pending.map(|n| n as i64),
+                patched: e.patch_age.patched as i64,
+                patched_seconds: e.patch_age.patched_seconds,
                 evaluated_at_unix: now.timestamp(),
             }
         })

@@ -12,7 +12,8 @@ use askama::Template;
 use axum::extract::{Extension, State};
 use axum::response::Html;
 use model::access::Role;
-use model::plot::{Series, line_chart};
+use model::compliance::patch_age::BUCKETS;
+use model::plot::{Series, bar_chart, line_chart};
 use ops::compliance::Day;
 use ops::identity::Identity;
 use tokio::sync::watch;
@@ -51,6 +52,8 @@ struct DayRow {
     security_updates: i64,
     hosts_with_security: i64,
     reboot_required: i64,
+    /// The mean time to patch, in days, or a dash.
+    mean_time_to_patch: String,
 }
 
 #[derive(Template)]
@@ -63,6 +66,7 @@ struct CompliancePage {
     latest: Vec<DayRow>,
     compliance_plot: String,
     security_plot: String,
+    age_plot: String,
 }
 
 /// `GET /compliance`.
@@ -114,8 +118,21 @@ pub(crate) async fn page(
             security_updates: r.security_updates,
             hosts_with_security: r.hosts_with_security,
             reboot_required: r.reboot_required,
+            mean_time_to_patch: match r.patched {
+                0 => "–".to_owned(),
+                n => format!("{:.1} days", r.patched_seconds as f64 / n as f64 / 86_400.0),
+            },
         })
         .collect();
+    let mut by_age = [0_i64; 4];
+    for r in rows.iter().filter(|r| Some(&r.day) == last) {
+        for (sum, n) in by_age.iter_mut().zip(r.pending_by_age) {
+            *sum += n;
+        }
+    }
+    let bars: Vec<(String, u64)> =
+        BUCKETS.iter().zip(by_age).map(|((words, _), n)| ((*words).to_owned(), n as u64)).collect();
+    let age_plot = bar_chart("Security updates pending now, by how long", &bars);
     let evaluated = rows
         .iter()
         .filter(|r| Some(&r.day) == last)
@@ -129,6 +146,7 @@ pub(crate) async fn page(
         latest,
         compliance_plot,
         security_plot,
+        age_plot,
     };
     crate::web::render(page, ctx)
 }

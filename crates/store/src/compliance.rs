@@ -31,5 +31,10 @@ pub struct ComplianceDay {
     pub security_updates: i64,
     pub hosts_with_security: i64,
     pub reboot_required: i64,
+    /// Security updates pending by age: 0–7, 8–30, 31–90 and over 90 days.
+    pub pending_by_age: [i64; 4],
+    /// Security updates patched in the assessments on record, and their waits' sum (seconds).
+    pub patched: i64,
+    pub patched_seconds: i64,
     pub evaluated_at_unix: i64,
 }

@@ -337,3 +337,29 @@ fn csv_and_documents_carry_every_finding() {
     let markdown = to_document(&report).to_markdown();
     assert!(markdown.contains("Host a,b (staging)"), "{markdown}");
 }
+
+#[test]
+fn patch_age_buckets_pending_updates_and_times_those_patched() {
+    use super::patch_age::{PatchAge, of_host};
+    let day = 24;
+    let history = [
+        // libssl seen on day 0, patched by day 3: 3 days. openssh seen on day 2 and day 3, gone
+        // on day 5, back on day 40 (a new run): 3 days, then pending since day 40.
+        assessment(0, vec![security("libssl")]),
+        assessment(2 * day, vec![security("libssl"), security("openssh")]),
+        assessment(3 * day, vec![security("openssh")]),
+        assessment(5 * day, vec![]),
+        assessment(40 * day, vec![security("openssh"), security("zlib")]),
+        assessment(100 * day, vec![security("openssh"), security("zlib"), security("curl")]),
+    ];
+    let age = of_host(&history, at(110 * day).timestamp());
+    // At day 110: curl is 10 days old, openssh and zlib 70.
+    assert_eq!(age.pending, [0, 1, 2, 0]);
+    assert_eq!(age.patched, 2);
+    assert_eq!(age.mean_time_to_patch(), Some(3 * 86_400));
+    let mut sum = PatchAge::default();
+    sum.add(&age);
+    sum.add(&of_host(&history[..1], at(200 * day).timestamp()));
+    assert_eq!(sum.pending, [0, 1, 2, 1]);
+    assert_eq!(of_host(&[], 0), PatchAge::default());
+}

@@ -297,7 +297,7 @@ async fn a_rollout_on_the_fleet_shows_live_on_its_page_within_two_seconds() {
     ops::compliance::snapshot(&ctx).await.unwrap();
     client.goto(&format!("{}/compliance", server.url)).await.unwrap();
     let plots = client.find_all(Locator::Css("figure svg.plot")).await.unwrap();
-    assert_eq!(plots.len(), 2);
+    assert_eq!(plots.len(), 3);
     let points = client.find_all(Locator::Css("figure svg.plot circle")).await.unwrap();
     assert!(!points.is_empty(), "no point is drawn");
     let size = plots[0].rectangle().await.unwrap();

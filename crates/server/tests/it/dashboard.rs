@@ -129,7 +129,7 @@ async fn the_rollout_page_lists_its_hosts_and_the_compliance_page_plots_the_tren
         assert!(started.elapsed() < Duration::from_secs(20), "never evaluated: {html}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(html.matches("<svg").count(), 2, "{html}");
+    assert_eq!(html.matches("<svg").count(), 3, "{html}");
     assert!(html.contains("<th scope=\"row\">staging</th>"), "{html}");
     let days = ops::compliance::trend(&server.ctx, 1).await.unwrap();
     assert_eq!(days.len(), 1, "{days:?}");

@@ -13,6 +13,14 @@ CREATE TABLE compliance_days (
     security_updates     INTEGER NOT NULL,
     hosts_with_security  INTEGER NOT NULL,
     reboot_required      INTEGER NOT NULL,
+    -- Security updates pending by age (0-7, 8-30, 31-90, over 90 days), and those patched
+    -- (seen pending, then no longer) in the assessments on record, with their waits' sum.
+    pending_7d           INTEGER NOT NULL,
+    pending_30d          INTEGER NOT NULL,
+    pending_90d          INTEGER NOT NULL,
+    pending_older        INTEGER NOT NULL,
+    patched              INTEGER NOT NULL,
+    patched_seconds      INTEGER NOT NULL,
     -- Unix seconds.
     evaluated_at         INTEGER NOT NULL,
     PRIMARY KEY (day, environment)

@@ -21,8 +21,9 @@ impl ComplianceDays for Sqlite {
         for row in rows {
             sqlx::query(
                 "INSERT INTO compliance_days (day, environment, hosts, compliant,
-                 security_updates, hosts_with_security, reboot_required, evaluated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 security_updates, hosts_with_security, reboot_required, pending_7d,
+                 pending_30d, pending_90d, pending_older, patched, patched_seconds, evaluated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(day)
             .bind(&row.environment)
@@ -31,6 +32,12 @@ impl ComplianceDays for Sqlite {
             .bind(row.security_updates)
             .bind(row.hosts_with_security)
             .bind(row.reboot_required)
+            .bind(row.pending_by_age[0])
+            .bind(row.pending_by_age[1])
+            .bind(row.pending_by_age[2])
+            .bind(row.pending_by_age[3])
+            .bind(row.patched)
+            .bind(row.patched_seconds)
             .bind(row.evaluated_at_unix)
             .execute(&mut *transaction)
             .await
@@ -43,7 +50,8 @@ impl ComplianceDays for Sqlite {
         let doing = || format!("reading the compliance of the days since {since}");
         let rows = sqlx::query(
             "SELECT day, environment, hosts, compliant, security_updates, hosts_with_security,
-             reboot_required, evaluated_at FROM compliance_days WHERE day >= $1
+             reboot_required, pending_7d, pending_30d, pending_90d, pending_older, patched,
+             patched_seconds, evaluated_at FROM compliance_days WHERE day >= $1
              ORDER BY day, environment",
         )
         .bind(since)
@@ -60,6 +68,14 @@ impl ComplianceDays for Sqlite {
                     security_updates: get(row, "security_updates", &doing)?,
                     hosts_with_security: get(row, "hosts_with_security", &doing)?,
                     reboot_required: get(row, "reboot_required", &doing)?,
+                    pending_by_age: [
+                        get(row, "pending_7d", &doing)?,
+                        get(row, "pending_30d", &doing)?,
+                        get(row, "pending_90d", &doing)?,
+                        get(row, "pending_older", &doing)?,
+                    ],
+                    patched: get(row, "patched", &doing)?,
+                    patched_seconds: get(row, "patched_seconds", &doing)?,
                     evaluated_at_unix: get(row, "evaluated_at", &doing)?,
                 })
             })
@@ -80,6 +96,9 @@ mod tests {
             security_updates: 3,
             hosts_with_security: 2,
             reboot_required: 1,
+            pending_by_age: [1, 0, 2, 0],
+            patched: 4,
+            patched_seconds: 3600,
             evaluated_at_unix: 1_700_000_000,
         }
     }
@@ -102,6 +121,9 @@ mod tests {
         let seen: Vec<(&str, &str, i64)> =
             days.iter().map(|d| (d.day.as_str(), d.environment.as_str(), d.compliant)).collect();
         assert_eq!(seen, [("2026-12-05", "staging", 1), ("2026-12-06", "staging", 7)]);
-        assert_eq!(store.compliance_days("2026-12-06").await.unwrap().len(), 1);
+        assert_eq!(
+            store.compliance_days("2026-12-06").await.unwrap(),
+            [row("2026-12-06", "staging", 7)]
+        );
     }
 }
