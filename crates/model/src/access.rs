@@ -1,7 +1,8 @@
 //! Who may do what on the server, and when a login is refused: the roles (viewer, operator,
 //! approver, admin, each holding the one before), the least role each use case needs, the
 //! lockout rule after failed logins of a user, and the rate limit on failed logins from one
-//! client address. Pure: the server and `ops` hand in the counts and the time.
+//! client address, and the role an OIDC login gets from its groups. Pure: the server and `ops`
+//! hand in the counts, the groups and the time.
 
 use std::fmt;
 use std::str::FromStr;
@@ -196,6 +197,21 @@ impl RateLimit {
     pub fn allows(&self, failures_unix: &[i64], now_unix: i64) -> bool {
         let counted = failures_unix.iter().filter(|at| self.counts(**at, now_unix)).count();
         counted < self.max_failures as usize
+    }
+}
+
+/// The roles an OIDC provider's groups give (server.toml's `[oidc.roles]`): a user gets the
+/// highest role of the groups they are in, and no role, so no login, in none of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupRoles {
+    /// Group name and role, as configured.
+    pub roles: Vec<(String, Role)>,
+}
+
+impl GroupRoles {
+    /// The role of a user in `groups`: the highest any of them maps to.
+    pub fn role(&self, groups: &[String]) -> Option<Role> {
+        self.roles.iter().filter(|(group, _)| groups.contains(group)).map(|(_, role)| *role).max()
     }
 }
 

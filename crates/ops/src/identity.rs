@@ -1,7 +1,9 @@
 //! The server's identities: users created with a one-time password (hashed with argon2id),
 //! logins checked against it under the lockout rule (`model::access::Lockout`), API tokens
 //! issued (32 random bytes, shown once, stored as their SHA-256), authenticated and revoked.
-//! Every write is put on the identity record with who did it, at the context's clock.
+//! Users who log in through the OIDC provider (`oidc.rs`) are made here too: they have no
+//! password, and their role follows their groups at every login. Every write is put on the
+//! identity record with who did it, at the context's clock.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -58,6 +60,11 @@ pub enum IdentityError {
     RoleTooHigh { user: String, asked: Role, held: Role },
     #[error("{doing}: {problem}")]
     Crypto { doing: String, problem: String },
+    #[error(
+        "{0} is a local user (or another OIDC user's name): an OIDC login cannot take over their \
+         account"
+    )]
+    NotOidcUser(String),
     #[error("the state database holds an unknown role {0:?}")]
     CorruptRole(String),
 }
@@ -89,6 +96,7 @@ pub async fn create_user(
         password_hash: hash,
         role: role.as_str().to_owned(),
         created_at_unix: ctx.clock.now_unix(),
+        oidc_subject: None,
     };
     if !ctx.store().await?.create_user(&user, actor).await? {
         return Err(IdentityError::UserExists(name.to_owned()));
@@ -111,6 +119,11 @@ pub async fn login(
         let _ = verify_password(password.to_owned(), dummy_hash().await?).await;
         return Err(IdentityError::BadCredentials);
     };
+    if user.oidc_subject.is_some() {
+        // An OIDC user has no password: said like any wrong one, and not counted.
+        let _ = verify_password(password.to_owned(), dummy_hash().await?).await;
+        return Err(IdentityError::BadCredentials);
+    }
     let record =
         LoginRecord { failures: user.failed_logins, locked_until_unix: user.locked_until_unix };
     if let Some(until_unix) = settings.lockout.locked(&record, now) {
@@ -130,6 +143,41 @@ pub async fn login(
         store.record_login(name, 0, user.locked_until_unix, now).await?;
     }
     let role = role(&user.role)?;
+    issue(ctx, name, name, role, Some(now + settings.token_seconds)).await
+}
+
+/// Logs in `name`, whom the OIDC provider vouched for as `subject` (`ISSUER SUBJECT`) with
+/// groups that give `role`: the user is made on the first login (with no password), given
+/// `role` on every later one, and issued a token of it, each on the record as done by the user.
+/// Refused when `name` is a local user's, or another subject's.
+pub async fn oidc_login(
+    ctx: &Context,
+    name: &str,
+    subject: &str,
+    role: Role,
+    settings: &LoginSettings,
+) -> Result<IssuedToken, IdentityError> {
+    check_name(name)?;
+    let store = ctx.store().await?;
+    let now = ctx.clock.now_unix();
+    match store.user(name).await? {
+        None => {
+            let user = NewUser {
+                name: name.to_owned(),
+                password_hash: String::new(),
+                role: role.as_str().to_owned(),
+                created_at_unix: now,
+                oidc_subject: Some(subject.to_owned()),
+            };
+            if !store.create_user(&user, name).await? {
+                return Err(IdentityError::UserExists(name.to_owned()));
+            }
+        }
+        Some(user) if user.oidc_subject.as_deref() == Some(subject) => {
+            store.set_role(name, role.as_str(), name, now).await?;
+        }
+        Some(_) => return Err(IdentityError::NotOidcUser(name.to_owned())),
+    }
     issue(ctx, name, name, role, Some(now + settings.token_seconds)).await
 }
 

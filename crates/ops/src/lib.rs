@@ -22,6 +22,7 @@ pub mod integrity;
 pub mod metrics;
 pub mod notices;
 pub mod notify;
+pub mod oidc;
 pub mod plan;
 pub mod postmortem;
 pub mod promotion;

@@ -1,5 +1,6 @@
 //! `server.toml` (by default `/etc/patchctl/server.toml`): where to listen, the TLS
-//! certificate and key, the state database, and the login settings; parsed strictly (an
+//! certificate and key, the state database, the login settings and the OIDC provider
+//! (`config/oidc.rs`); parsed strictly (an
 //! unknown key is an error) and checked, each problem at file:line:column. Parsing reads no
 //! file: `load` does, then calls `parse`.
 
@@ -13,6 +14,10 @@ use model::inventory::InventoryError;
 use ops::identity::LoginSettings;
 use serde::Deserialize;
 use toml::Spanned;
+
+pub use oidc::{ClientSecret, OidcConfig};
+
+mod oidc;
 
 /// Where the server's configuration is when none is named.
 pub const DEFAULT_PATH: &str = "/etc/patchctl/server.toml";
@@ -30,6 +35,8 @@ pub struct ServerConfig {
     pub rate_limit: RateLimit,
     /// Whether the scheduler runs inside the server, and how often it looks.
     pub scheduler: Option<Duration>,
+    /// The OIDC provider users may log in through, besides their passwords.
+    pub oidc: Option<OidcConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +75,7 @@ struct File {
     login: LoginFile,
     #[serde(default)]
     scheduler: SchedulerFile,
+    oidc: Option<Spanned<oidc::OidcFile>>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +172,7 @@ impl ServerConfig {
             "failures_per_minute",
         );
         let poll = bounded(&file.scheduler.poll_seconds, 60, 1..86401, "poll_seconds");
+        let oidc = file.oidc.as_ref().and_then(|table| oidc::parse(table, dir, &mut problem));
         if !problems.is_empty() {
             return Err(InvalidConfig::new(problems));
         }
@@ -191,6 +200,7 @@ impl ServerConfig {
                 .enabled
                 .unwrap_or(true)
                 .then(|| Duration::from_secs(poll.unsigned_abs())),
+            oidc,
         })
     }
 }

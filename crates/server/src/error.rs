@@ -53,6 +53,7 @@ impl ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", error.to_string())
             }
             UserExists(_) => ApiError::new(StatusCode::CONFLICT, "exists", error.to_string()),
+            NotOidcUser(_) => ApiError::new(StatusCode::FORBIDDEN, "refused", error.to_string()),
             UnknownUser(_) => ApiError::new(StatusCode::NOT_FOUND, "not-found", error.to_string()),
             Source(_) | Store(_) | Crypto { .. } | CorruptRole(_) => {
                 ApiError::internal(ctx, &error)

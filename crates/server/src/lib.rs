@@ -6,7 +6,7 @@
 //!
 //! Files: `config.rs` (server.toml), `tls.rs` (rustls and its listener), `routes.rs` (the
 //! route table and the authorization layer), the handlers by resource, each calling one `ops`
-//! function (`api.rs`: health and login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
+//! function (`api.rs`: health and login; `oidc.rs`: the OIDC login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
 //! `users.rs`), `page.rs` and `body.rs` (query and body parsing, pages of lists),
 //! `openapi.rs` (the OpenAPI document), `metrics.rs` (`/metrics`), `drives.rs` (rollouts resumed through the API),
 //! `web.rs` and `templates/` (the dashboard), `error.rs` (errors to problem documents, in one
@@ -23,6 +23,7 @@ mod fleet;
 mod host_pages;
 mod live;
 mod metrics;
+mod oidc;
 pub mod openapi;
 mod page;
 mod peer;
@@ -61,6 +62,8 @@ pub enum ServerError {
     Tls { doing: String, problem: String },
     #[error("{doing}: {source}")]
     Io { doing: String, source: std::io::Error },
+    #[error("setting up the OIDC login: {0}")]
+    Oidc(#[from] ops::oidc::OidcError),
     #[error("the scheduler inside the server stopped: {0}")]
     Scheduler(#[from] SchedulerError),
 }
@@ -76,6 +79,8 @@ pub(crate) struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Whether it serves TLS: the session cookie is `Secure` then.
     pub tls: bool,
+    /// The OIDC provider, when server.toml has one.
+    pub oidc: Option<ops::oidc::Provider>,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -95,6 +100,16 @@ pub async fn run(
         None if local.ip().is_loopback() => None,
         None => return Err(ServerError::PlainHttpNotLoopback(local)),
     };
+    let oidc = match &config.oidc {
+        Some(oidc) => {
+            let settings = oidc.settings().map_err(|source| ServerError::Io {
+                doing: "reading the OIDC client secret's file".into(),
+                source,
+            })?;
+            Some(ops::oidc::Provider::new(settings)?)
+        }
+        None => None,
+    };
     let (stop, stopped) = watch::channel(false);
     let state = Arc::new(AppState {
         ctx: ctx.clone(),
@@ -104,6 +119,7 @@ pub async fn run(
         drives: drives::Drives::new(stopped.clone()),
         metrics: metrics::handle(),
         tls: acceptor.is_some(),
+        oidc,
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<peer::Peer>();
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -174,6 +190,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/login", get(web::login_form).post(web::login))
+        .route("/login/oidc", get(oidc::start))
+        .route("/login/oidc/callback", get(oidc::callback))
         .route("/", get(web::overview))
         .route("/compliance", get(compliance::page))
         .route("/hosts", get(host_pages::hosts))

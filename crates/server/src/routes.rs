@@ -52,6 +52,8 @@ pub const ROUTES: &[Route] = &[
     Route { method: "POST", path: "/api/login", access: Access::Public },
     Route { method: "GET", path: "/login", access: Access::Public },
     Route { method: "POST", path: "/login", access: Access::Public },
+    Route { method: "GET", path: "/login/oidc", access: Access::Public },
+    Route { method: "GET", path: "/login/oidc/callback", access: Access::Public },
     Route { method: "GET", path: "/", access: Access::Needs(UseCase::ListHosts) },
     Route { method: "GET", path: "/compliance", access: Access::Needs(UseCase::Compliance) },
     Route { method: "GET", path: "/hosts", access: Access::Needs(UseCase::ListHosts) },
@@ -115,13 +117,18 @@ fn credentials(headers: &HeaderMap) -> Option<Credentials> {
 
 /// The session cookie's value, if the request has one.
 pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `wanted`, if the request has one.
+pub(crate) fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -169,7 +176,7 @@ pub(crate) async fn authorize(
         if is_api(&path) {
             ApiError::unauthenticated(message).into_response()
         } else {
-            crate::web::login_page(StatusCode::UNAUTHORIZED, None)
+            crate::web::login_page(&state, StatusCode::UNAUTHORIZED, None)
         }
     };
     let Some(credentials) = credentials(request.headers()) else {
@@ -179,7 +186,9 @@ pub(crate) async fn authorize(
     let identity = match ops::identity::authenticate(&state.ctx, secret).await {
         Ok(identity) => identity,
         Err(error) if !is_api(&path) => {
-            return Err(crate::web::login_page(StatusCode::UNAUTHORIZED, Some(error.to_string())));
+            let page =
+                crate::web::login_page(&state, StatusCode::UNAUTHORIZED, Some(error.to_string()));
+            return Err(page);
         }
         Err(error) => return Err(ApiError::from_identity(&state.ctx, error).into_response()),
     };

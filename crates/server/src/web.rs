@@ -29,11 +29,18 @@ type Shared = State<Arc<AppState>>;
 #[template(path = "login.html")]
 struct LoginPage {
     problem: Option<String>,
+    /// The OIDC provider's name, for its link, when there is one.
+    oidc: Option<String>,
 }
 
-/// The login form, with `problem` said above it.
-pub(crate) fn login_page(status: StatusCode, problem: Option<String>) -> Response {
-    match (LoginPage { problem }).render() {
+/// The login form, with `problem` said above it, and the OIDC provider's link if it has one.
+pub(crate) fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Response {
+    let oidc = state.oidc.as_ref().map(|provider| provider.settings().name.clone());
+    match (LoginPage { problem, oidc }).render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "the login page failed to render").into_response()
@@ -42,8 +49,8 @@ pub(crate) fn login_page(status: StatusCode, problem: Option<String>) -> Respons
 }
 
 /// `GET /login`.
-pub(crate) async fn login_form() -> Response {
-    login_page(StatusCode::OK, None)
+pub(crate) async fn login_form(State(state): Shared) -> Response {
+    login_page(&state, StatusCode::OK, None)
 }
 
 #[derive(serde::Deserialize)]
@@ -60,13 +67,33 @@ pub(crate) async fn login(
     body: Bytes,
 ) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
-        return login_page(StatusCode::BAD_REQUEST, Some("user and password, please".into()));
+        let problem = "user and password, please";
+        return login_page(&state, StatusCode::BAD_REQUEST, Some(problem.into()));
     };
     let issued =
         match crate::api::checked_login(&state, peer.ip(), &form.user, &form.password).await {
             Ok(issued) => issued,
-            Err(error) => return login_page(error.status, Some(error.message)),
+            Err(error) => return login_page(&state, error.status, Some(error.message)),
         };
+    let mut response = Redirect::to("/").into_response();
+    match session_cookie(&state, &issued) {
+        Some(cookie) => {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+        }
+        None => {
+            let problem = "no session could be made";
+            login_page(&state, StatusCode::INTERNAL_SERVER_ERROR, Some(problem.into()))
+        }
+    }
+}
+
+/// The session cookie of a login's token (HttpOnly, SameSite=Strict, Secure over TLS), for
+/// as long as the token lives.
+pub(crate) fn session_cookie(
+    state: &AppState,
+    issued: &ops::identity::IssuedToken,
+) -> Option<HeaderValue> {
     let max_age = issued
         .expires_at_unix
         .map(|at| format!("; Max-Age={}", (at - state.ctx.clock.now_unix()).max(0)))
@@ -76,16 +103,7 @@ pub(crate) async fn login(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}{max_age}",
         issued.secret
     );
-    let mut response = Redirect::to("/").into_response();
-    match HeaderValue::from_str(&cookie) {
-        Ok(value) => {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-            response
-        }
-        Err(_) => {
-            login_page(StatusCode::INTERNAL_SERVER_ERROR, Some("no session could be made".into()))
-        }
-    }
+    HeaderValue::from_str(&cookie).ok()
 }
 
 struct EnvironmentRow {

@@ -22,6 +22,16 @@ pub trait Identities: Send + Sync {
         at_unix: i64,
     ) -> Result<(), StoreError>;
 
+    /// Gives user `name` the role `role`; false, writing nothing, when it has it already. A
+    /// change goes on the record as `role-changed` of `NAME: ROLE`.
+    async fn set_role(
+        &self,
+        name: &str,
+        role: &str,
+        actor: &str,
+        at_unix: i64,
+    ) -> Result<bool, StoreError>;
+
     /// Saves a token's hash; the token itself is never stored.
     async fn create_token(&self, token: &NewToken, actor: &str) -> Result<(), StoreError>;
 
@@ -47,10 +57,13 @@ pub trait Identities: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub name: String,
-    /// A PHC string (`$argon2id$…`).
+    /// A PHC string (`$argon2id$…`); empty for an OIDC user, who has no password.
     pub password_hash: String,
     pub role: String,
     pub created_at_unix: i64,
+    /// The OIDC provider's issuer and the user's subject there (`ISSUER SUBJECT`); `None` for
+    /// a local user.
+    pub oidc_subject: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +74,7 @@ pub struct StoredUser {
     pub created_at_unix: i64,
     pub failed_logins: u32,
     pub locked_until_unix: Option<i64>,
+    pub oidc_subject: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +100,8 @@ pub struct StoredToken {
 }
 
 /// One entry of the identity record: `actor` did `kind` (`user-created`, `token-created`,
-/// `token-revoked`, `locked-out`) to `subject` (a user name or a token id).
+/// `token-revoked`, `locked-out`, `role-changed`, `refused`) to `subject` (a user name, a token
+/// id, a user and their new role, or what was refused and why).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityEvent {
     pub at_unix: i64,

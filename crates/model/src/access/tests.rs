@@ -71,3 +71,26 @@ fn a_client_is_refused_after_its_failures_in_the_window_until_they_age_out() {
         assert_eq!(limit.allows(failures, *now), *allowed, "{failures:?} at {now}");
     }
 }
+
+#[test]
+fn an_oidc_user_gets_the_highest_role_of_their_mapped_groups_and_none_without_one() {
+    use Role::*;
+    let mapping = GroupRoles {
+        roles: vec![("cab".into(), Approver), ("ops".into(), Operator), ("all".into(), Viewer)],
+    };
+    // (the user's groups, the role)
+    let cases: &[(&[&str], Option<Role>)] = &[
+        (&["ops"], Some(Operator)),
+        (&["ops", "cab"], Some(Approver)),
+        (&["all", "ops"], Some(Operator)),
+        (&["all"], Some(Viewer)),
+        (&["finance"], None),
+        (&["CAB"], None),
+        (&[], None),
+    ];
+    for (groups, role) in cases {
+        let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
+        assert_eq!(mapping.role(&groups), *role, "{groups:?}");
+    }
+    assert_eq!(GroupRoles::default().role(&["ops".into()]), None);
+}

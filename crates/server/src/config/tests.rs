@@ -76,3 +76,84 @@ fn the_packaged_default_parses() {
     let with_tls = ServerConfig::parse(Path::new(DEFAULT_PATH), &with_tls).unwrap();
     assert_eq!(with_tls.tls.unwrap().key, Path::new("/etc/patchctl/tls/key.pem"));
 }
+
+#[test]
+fn an_oidc_table_parses_with_its_defaults_and_a_secret_file_beside_it() {
+    let config = check(
+        "[oidc]\nname = \"Example SSO\"\nissuer = \"https://sso.example.com/realms/ops\"\n\
+         client_id = \"patchctl\"\nclient_secret_file = \"oidc-secret\"\n\
+         [oidc.roles]\ncab = \"approver\"\nops = \"operator\"\n",
+    )
+    .unwrap();
+    let oidc = config.oidc.unwrap();
+    assert_eq!(oidc.name, "Example SSO");
+    assert_eq!(oidc.issuer, "https://sso.example.com/realms/ops");
+    assert_eq!(oidc.client_secret, ClientSecret::File("/etc/patchctl/oidc-secret".into()));
+    assert_eq!(oidc.redirect_url, None);
+    assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+    assert_eq!(
+        (oidc.groups_claim.as_str(), oidc.username_claim.as_str()),
+        ("groups", "preferred_username")
+    );
+    assert_eq!(oidc.roles.role(&["ops".into()]), Some(model::access::Role::Operator));
+    assert_eq!(oidc.roles.role(&["ops".into(), "cab".into()]), Some(model::access::Role::Approver));
+    assert!(check("").unwrap().oidc.is_none());
+    // A provider on the same machine may be plain HTTP.
+    let local = check(
+        "[oidc]\nissuer = \"http://127.0.0.1:9400\"\nclient_id = \"p\"\nclient_secret = \"s\"\n\
+         redirect_url = \"https://patch.example.com/login/oidc/callback\"\n\
+         scopes = [\"openid\", \"groups\"]\ngroups_claim = \"roles\"\n[oidc.roles]\nall = \"viewer\"\n",
+    )
+    .unwrap()
+    .oidc
+    .unwrap();
+    assert_eq!(local.client_secret, ClientSecret::Inline("s".into()));
+    assert_eq!(local.groups_claim, "roles");
+}
+
+#[test]
+fn oidc_problems_point_at_their_line_and_column() {
+    let roles = "[oidc.roles]\nops = \"operator\"\n";
+    let secret = "client_id = \"p\"\nclient_secret = \"s\"\n";
+    // (file, the message)
+    let cases = [
+        (
+            format!("[oidc]\n{secret}{roles}"),
+            "/etc/patchctl/server.toml:1:1: [oidc] needs issuer".to_owned(),
+        ),
+        (
+            format!(
+                "[oidc]\nissuer = \"https://sso\"\n{secret}[oidc.roles]\nops = \"operators\"\n"
+            ),
+            "/etc/patchctl/server.toml:6:7: group \"ops\": \"operators\" is not a role: expected \
+             viewer, operator, approver or admin"
+                .to_owned(),
+        ),
+        (
+            format!("[oidc]\nissuer = \"http://sso.example.com\"\n{secret}{roles}"),
+            "/etc/patchctl/server.toml:2:10: issuer \"http://sso.example.com\" is plain HTTP to \
+             another machine: use https"
+                .to_owned(),
+        ),
+        (
+            format!("[oidc]\nissuer = \"https://sso\"\nclient_id = \"p\"\n{roles}"),
+            "/etc/patchctl/server.toml:1:1: [oidc] needs client_secret or client_secret_file"
+                .to_owned(),
+        ),
+        (
+            format!("[oidc]\nissuer = \"https://sso\"\n{secret}scopes = [\"email\"]\n{roles}"),
+            "/etc/patchctl/server.toml:5:10: scopes must include \"openid\"".to_owned(),
+        ),
+        (
+            format!("[oidc]\nissuer = \"https://sso\"\n{secret}"),
+            "/etc/patchctl/server.toml:1:1: [oidc.roles] maps no group to a role, so no one \
+             could log in: add e.g. ops = \"operator\""
+                .to_owned(),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(check(&text).unwrap_err(), expected, "{text}");
+    }
+    let unknown = check("[oidc]\nissuer = \"https://sso\"\nclient = \"p\"\n").unwrap_err();
+    assert!(unknown.starts_with("/etc/patchctl/server.toml:3:1: unknown field"), "{unknown}");
+}

@@ -87,7 +87,8 @@ async fn every_route_but_the_public_ones_wants_credentials_and_a_viewer_changes_
     let token = server.login("viewer", &password).await;
     let public: Vec<&str> =
         ROUTES.iter().filter(|r| r.access == Access::Public).map(|r| r.path).collect();
-    assert_eq!(public, ["/healthz", "/readyz", "/api/login", "/login", "/login"]);
+    let oidc = ["/login/oidc", "/login/oidc/callback"];
+    assert_eq!(public, ["/healthz", "/readyz", "/api/login", "/login", "/login", oidc[0], oidc[1]]);
     for route in ROUTES {
         // Every parameter (`{plan}`, `{id}`) given a value of the right shape.
         let path: Vec<&str> = route

@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod dashboard;
 mod lifecycle;
+mod oidc;
 mod schema;
 
 use std::path::Path;

@@ -13,13 +13,15 @@ impl Identities for Sqlite {
         let doing = || format!("creating user {}", user.name);
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
         let inserted = sqlx::query(
-            "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO users (name, password_hash, role, created_at, oidc_subject)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(&user.name)
         .bind(&user.password_hash)
         .bind(&user.role)
         .bind(user.created_at_unix)
+        .bind(&user.oidc_subject)
         .execute(&mut *transaction)
         .await
         .doing(doing)?
@@ -36,7 +38,7 @@ impl Identities for Sqlite {
     async fn user(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
         let doing = || format!("reading user {name}");
         let row = sqlx::query(
-            "SELECT name, password_hash, role, created_at, failed_logins, locked_until
+            "SELECT name, password_hash, role, created_at, failed_logins, locked_until, oidc_subject
              FROM users WHERE name = $1",
         )
         .bind(name)
@@ -52,6 +54,7 @@ impl Identities for Sqlite {
             created_at_unix: get(&row, "created_at", &doing)?,
             failed_logins: u32::try_from(failed).unwrap_or(u32::MAX),
             locked_until_unix: get(&row, "locked_until", &doing)?,
+            oidc_subject: get(&row, "oidc_subject", &doing)?,
         }))
     }
 
@@ -88,6 +91,31 @@ impl Identities for Sqlite {
         }
         transaction.commit().await.doing(doing)?;
         Ok(())
+    }
+
+    async fn set_role(
+        &self,
+        name: &str,
+        role: &str,
+        actor: &str,
+        at_unix: i64,
+    ) -> Result<bool, StoreError> {
+        let doing = || format!("giving user {name} the role {role}");
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
+        let changed = sqlx::query("UPDATE users SET role = $2 WHERE name = $1 AND role <> $2")
+            .bind(name)
+            .bind(role)
+            .execute(&mut *transaction)
+            .await
+            .doing(doing)?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        let subject = format!("{name}: {role}");
+        record(&mut transaction, at_unix, actor, "role-changed", &subject, &doing).await?;
+        transaction.commit().await.doing(doing)?;
+        Ok(true)
     }
 
     async fn create_token(&self, token: &NewToken, actor: &str) -> Result<(), StoreError> {

@@ -9,6 +9,7 @@ fn user(name: &str) -> NewUser {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         role: "approver".into(),
         created_at_unix: 10,
+        oidc_subject: None,
     }
 }
 
@@ -38,12 +39,21 @@ async fn users_tokens_and_lockouts_are_kept_and_recorded() {
     store.record_login("alice", 0, Some(90), 32).await.unwrap();
     assert!(store.revoke_token("t1", "root", 40).await.unwrap());
     assert!(!store.revoke_token("t1", "root", 41).await.unwrap(), "revoked once");
+    let oidc = NewUser { oidc_subject: Some("https://idp 42".into()), ..user("carol") };
+    assert!(store.create_user(&oidc, "carol").await.unwrap());
+    assert!(store.set_role("carol", "operator", "carol", 50).await.unwrap());
+    assert!(!store.set_role("carol", "operator", "carol", 51).await.unwrap(), "unchanged");
     store.close().await;
 
     let store = Store::open(&path).await.unwrap();
     let alice = store.user("alice").await.unwrap().unwrap();
     assert_eq!((alice.failed_logins, alice.locked_until_unix), (0, Some(90)));
-    assert_eq!(alice.role, "approver");
+    assert_eq!((alice.role.as_str(), alice.oidc_subject), ("approver", None));
+    let carol = store.user("carol").await.unwrap().unwrap();
+    assert_eq!(
+        (carol.role.as_str(), carol.oidc_subject.as_deref()),
+        ("operator", Some("https://idp 42"))
+    );
     let t1 = store.token_by_hash(&format!("{:0>64}", "t1")).await.unwrap().unwrap();
     assert_eq!((t1.user.as_str(), t1.revoked_at_unix), ("alice", Some(40)));
     assert_eq!(store.token_by_hash("0").await.unwrap(), None);
@@ -60,6 +70,8 @@ async fn users_tokens_and_lockouts_are_kept_and_recorded() {
             event(20, "root", "token-created", "t1"),
             event(31, "alice", "locked-out", "alice"),
             event(40, "root", "token-revoked", "t1"),
+            event(10, "carol", "user-created", "carol"),
+            event(50, "carol", "role-changed", "carol: operator"),
         ]
     );
     store.close().await;
