@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use model::access::Role;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 
 use crate::{Running, start};
 
@@ -56,6 +56,7 @@ pub async fn provider() -> Option<Provider> {
          VENV/bin/pip install 'oidc-provider-mock>=0.3,<0.4'`, then set it to \
          VENV/bin/oidc-provider-mock (`cargo xtask ci` does this in target/ci-venv)",
     );
+    ops::notify::install_crypto_provider();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut command = Command::new(&program);
     command.args(["--host", "127.0.0.1", "--port", &port.to_string(), "--require-nonce", "true"]);
@@ -117,7 +118,13 @@ async fn authorize(http: &reqwest::Client, authorize_url: &str, sub: &str) -> St
     let form = http.get(authorize_url).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     assert!(form.text().await.unwrap().contains("Authorize"), "the provider's form");
-    let answer = http.post(authorize_url).form(&[("sub", sub)]).send().await.unwrap();
+    let answer = http
+        .post(authorize_url)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string([("sub", sub)]).unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), StatusCode::FOUND, "{:?}", answer.text().await);
     location(&answer)
 }
