@@ -3,7 +3,8 @@
 //! change, and their forged posts (without the form token, and with it) are refused and on the
 //! identity record; another approver approves with the button. A rollout on the test fleet,
 //! driven beside the server, shows on its page live, each host's change within two seconds of
-//! its journal entry; the compliance page draws its plots. Screenshots are kept in
+//! its journal entry; the compliance page draws its plots. An OIDC user logs in through the
+//! provider (oidc-provider-mock, see `oidc.rs`). Screenshots are kept in
 //! `target/browser/` to be looked at. Runs with `PATCHCTL_INTEGRATION=1`.
 
 use std::collections::BTreeMap;
@@ -303,6 +304,42 @@ async fn a_rollout_on_the_fleet_shows_live_on_its_page_within_two_seconds() {
     let size = plots[0].rectangle().await.unwrap();
     assert!(size.2 > 300.0 && size.3 > 100.0, "the plot is drawn {size:?}");
     keep("compliance", &client.screenshot().await.unwrap());
+    client.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oidc_user_logs_in_through_the_provider_in_the_browser() {
+    let Some(provider) = crate::oidc::provider().await else { return };
+    let server = start(&crate::oidc::oidc_config(&provider)).await;
+    let driver = driver();
+    let client = browser(&driver).await;
+    client.goto(&format!("{}/login", server.url)).await.unwrap();
+    keep("login-oidc", &client.screenshot().await.unwrap());
+    let link = client.find(Locator::Id("oidc")).await.unwrap();
+    assert_eq!(link.text().await.unwrap(), "Log in with Mock SSO");
+    link.click().await.unwrap();
+    // The provider's form: the user's subject typed in, as a person would.
+    let subject = client.wait().for_element(Locator::Css("input[name=sub]")).await.unwrap();
+    keep("oidc-provider", &client.screenshot().await.unwrap());
+    subject.send_keys("carol-1").await.unwrap();
+    let authorize = client.find(Locator::XPath("//button[normalize-space()='Authorize']")).await;
+    authorize.unwrap().click().await.unwrap();
+    let started = Instant::now();
+    loop {
+        let url = client.current_url().await.unwrap();
+        let page = client.source().await.unwrap_or_default();
+        if url.as_str() == format!("{}/", server.url) && page.contains("<h1>Fleet</h1>") {
+            assert!(page.contains("carol (approver)"), "{page}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "at {url}: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    keep("overview-oidc", &client.screenshot().await.unwrap());
+    let session = client.get_named_cookie("patchctl_session").await.unwrap();
+    let identity = ops::identity::authenticate(&server.ctx, session.value()).await.unwrap();
+    assert_eq!((identity.user.as_str(), identity.role), ("carol", Role::Approver));
     client.close().await.unwrap();
     server.stop().await.unwrap();
 }
