@@ -16,6 +16,8 @@ pub const INTEGRATION_ENV: &str = "PATCHCTL_INTEGRATION";
 pub const BASE_IMAGE_ENV: &str = "PATCHCTL_BASE_IMAGE";
 /// The schemathesis program, handed to the test that fuzzes the server's API with it.
 pub const SCHEMATHESIS_ENV: &str = "PATCHCTL_SCHEMATHESIS";
+/// The oidc-provider-mock program, the OIDC provider the server's login tests start.
+pub const OIDC_PROVIDER_ENV: &str = "PATCHCTL_OIDC_PROVIDER";
 
 pub fn run() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])
@@ -45,6 +47,10 @@ pub fn run() -> anyhow::Result<()> {
     // The API fuzzed against its OpenAPI document (`server/tests/it/schema.rs`).
     let schemathesis = pip_tool("ci-venv", "schemathesis", "schemathesis")?;
     test.env(SCHEMATHESIS_ENV, &schemathesis);
+    // A real OIDC provider for the OIDC login (`server/tests/it/oidc.rs`, `browser.rs`); its
+    // authorization form is what the tests fill in, so the minor version is held.
+    let provider = pip_tool("ci-venv", "oidc-provider-mock>=0.3,<0.4", "oidc-provider-mock")?;
+    test.env(OIDC_PROVIDER_ENV, &provider);
     // The rollout simulation runs 500 seeds by default; CI runs thousands (a few seconds).
     test.env("PATCHCTL_SIM_SEEDS", "5000");
     run_command(&mut test).context("tests failed")

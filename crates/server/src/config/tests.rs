@@ -75,6 +75,22 @@ fn the_packaged_default_parses() {
     let with_tls = text.replace("# [tls]\n# cert", "[tls]\ncert").replace("# key =", "key =");
     let with_tls = ServerConfig::parse(Path::new(DEFAULT_PATH), &with_tls).unwrap();
     assert_eq!(with_tls.tls.unwrap().key, Path::new("/etc/patchctl/tls/key.pem"));
+    assert!(config.oidc.is_none());
+    // And the commented-out [oidc] table, with its roles.
+    fn setting(line: &str) -> Option<&str> {
+        let line = line.strip_prefix("# ")?;
+        let key = line.split(" = ").next().unwrap_or("");
+        let is_key =
+            key.chars().all(|c| c.is_ascii_lowercase() || c == '_') && line.contains(" = ");
+        (line.starts_with("[oidc") || is_key).then_some(line)
+    }
+    let start = text.find("# [oidc]").unwrap();
+    let oidc: Vec<&str> = text[start..].lines().filter_map(setting).collect();
+    assert_eq!(oidc.len(), 12, "{oidc:?}");
+    let with_oidc = format!("{}\n{}\n", &text[..start], oidc.join("\n"));
+    let oidc = ServerConfig::parse(Path::new(DEFAULT_PATH), &with_oidc).unwrap().oidc.unwrap();
+    assert_eq!(oidc.client_secret, ClientSecret::File("/etc/patchctl/oidc-client-secret".into()));
+    assert_eq!(oidc.roles.role(&["cab".into()]), Some(model::access::Role::Approver));
 }
 
 #[test]
