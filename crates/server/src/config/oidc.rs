@@ -100,15 +100,15 @@ pub(super) fn parse(
     };
     let issuer = required(&file.issuer, "issuer");
     let client_id = required(&file.client_id, "client_id");
-    if let Some(spanned) = &file.issuer {
-        if let Err(message) = check_url(&issuer) {
-            say(spanned.span(), format!("issuer {issuer:?} {message}"));
-        }
+    if let Some(spanned) = &file.issuer
+        && let Err(message) = check_url(&issuer)
+    {
+        say(spanned.span(), format!("issuer {issuer:?} {message}"));
     }
-    if let Some(spanned) = &file.redirect_url {
-        if let Err(message) = check_url(spanned.get_ref()) {
-            say(spanned.span(), format!("redirect_url {:?} {message}", spanned.get_ref()));
-        }
+    if let Some(spanned) = &file.redirect_url
+        && let Err(message) = check_url(spanned.get_ref())
+    {
+        say(spanned.span(), format!("redirect_url {:?} {message}", spanned.get_ref()));
     }
     let client_secret = match (&file.client_secret, &file.client_secret_file) {
         (Some(secret), None) => ClientSecret::Inline(secret.get_ref().clone()),
