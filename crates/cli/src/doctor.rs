@@ -20,6 +20,10 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let parsed = loaded.as_ref().map_err(ToString::to_string).map(|config| ServerSettings {
         tls: config.tls.as_ref().map(|tls| (tls.cert.clone(), tls.key.clone())),
         scheduler_inside: config.scheduler.is_some(),
+        oidc_secret_file: config.oidc.as_ref().and_then(|oidc| match &oidc.client_secret {
+            server::config::ClientSecret::File(path) => Some(path.clone()),
+            server::config::ClientSecret::Inline(_) => None,
+        }),
     });
     // The sources the server would use; the CLI's when its configuration does not parse.
     let served = loaded.as_ref().ok().map(|config| crate::serve::context_for(config, ctx));

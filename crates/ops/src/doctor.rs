@@ -28,12 +28,15 @@ pub struct ServerSettings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `[scheduler] enabled`: the scheduler runs inside the server.
     pub scheduler_inside: bool,
+    /// `[oidc] client_secret_file`, which the server reads when it starts.
+    pub oidc_secret_file: Option<PathBuf>,
 }
 
 /// One check: what was looked at, and what was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    /// A short name: `server config`, `inventory`, `database`, `tls`, `ssh key`, `scheduler`.
+    /// A short name: `server config`, `inventory`, `database`, `tls`, `oidc`, `ssh key`,
+    /// `scheduler`.
     pub what: &'static str,
     pub verdict: Verdict,
 }
@@ -87,6 +90,7 @@ pub async fn check(ctx: &Context, install: &Install) -> Vec<Check> {
     checks.push(database(ctx).await);
     if let Ok(settings) = &install.parsed {
         checks.push(tls(settings));
+        checks.extend(settings.oidc_secret_file.as_deref().map(oidc_secret));
     }
     if let Ok(inventory) = &inventory {
         let mut keys: Vec<PathBuf> =
@@ -180,6 +184,20 @@ fn tls(settings: &ServerSettings) -> Check {
         );
     }
     ok("tls", format!("{} and {} are readable", cert.display(), key.display()))
+}
+
+/// The OIDC client secret's file reads and holds something.
+fn oidc_secret(path: &Path) -> Check {
+    let found = match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => {
+            return ok("oidc", format!("the client secret {} is readable", path.display()));
+        }
+        Ok(_) => format!("the client secret {} is empty", path.display()),
+        Err(error) => format!("cannot read the client secret {}: {error}", path.display()),
+    };
+    let fix = "put the client secret the provider gave where [oidc] client_secret_file says, \
+               readable by the user `patchctl` only (`chown patchctl FILE; chmod 600 FILE`)";
+    problem("oidc", found, fix.into())
 }
 
 /// Every key file the inventory names loads and is private; without one, an ssh-agent must be

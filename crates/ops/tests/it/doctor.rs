@@ -21,6 +21,7 @@ fn install(dir: &Path, tls: Option<(&str, &str)>) -> Install {
         parsed: Ok(ServerSettings {
             tls: tls.map(|(cert, key)| (dir.join(cert), dir.join(key))),
             scheduler_inside: false,
+            oidc_secret_file: None,
         }),
     }
 }
@@ -103,4 +104,30 @@ async fn a_configuration_that_does_not_parse_is_a_problem_with_its_message() {
     let (inventory, inventory_ok) = found(verdict(&checks, "inventory"));
     assert!(!inventory_ok && inventory.contains("patchctl.toml"), "{inventory}");
     assert!(checks.iter().all(|check| check.what != "tls"), "no TLS check without a config");
+}
+
+#[tokio::test]
+async fn the_oidc_client_secret_file_must_read_and_hold_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path());
+    std::fs::write(dir.path().join("empty"), "\n").unwrap();
+    std::fs::write(dir.path().join("secret"), "s3cret\n").unwrap();
+    // (the file, whether it is fine, what is said)
+    let cases = [
+        ("secret", true, "is readable"),
+        ("empty", false, "is empty"),
+        ("missing", false, "cannot read"),
+    ];
+    for (file, fine, said) in cases {
+        let mut install = install(dir.path(), None);
+        if let Ok(settings) = &mut install.parsed {
+            settings.oidc_secret_file = Some(dir.path().join(file));
+        }
+        let checks = ops::doctor::check(&ctx, &install).await;
+        let (found, ok) = found(verdict(&checks, "oidc"));
+        assert_eq!(ok, fine, "{file}: {found}");
+        assert!(found.contains(said), "{file}: {found}");
+    }
+    let checks = ops::doctor::check(&ctx, &install(dir.path(), None)).await;
+    assert!(!checks.iter().any(|check| check.what == "oidc"), "no [oidc], no check");
 }
