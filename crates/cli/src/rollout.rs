@@ -195,6 +195,7 @@ async fn start(args: StartArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> 
         again: args.again.then(|| args.reason.clone().unwrap_or_default()),
         override_window: args.override_window.then(|| args.reason.clone().unwrap_or_default()),
         run: args.run.options(),
+        actor: None,
     };
     if args.dry_run {
         let (prepared, reports) = run::dry_run_plan(ctx, &request).await?;

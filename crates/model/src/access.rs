@@ -107,6 +107,17 @@ pub enum UseCase {
     CreateToken,
     RevokeToken,
     CreateUser,
+    ListChanges,
+    ShowSchedule,
+    CreatePlan,
+    StartRollout,
+    Assess,
+    OpenPostmortem,
+    ClosePostmortem,
+    /// A caller's own password, the old one given.
+    ChangeOwnPassword,
+    /// A caller's own token (or session) revoked.
+    Logout,
 }
 
 impl UseCase {
@@ -118,11 +129,19 @@ impl UseCase {
             ListHosts | HostHistory | ListPlans | ShowPlan | ShowChange | ListRollouts
             | ShowRollout | ReportRollout | Compliance | ListAdvisories | ShowAdvisory
             | HostExposures | ShowCve | ListPostmortems | ShowPostmortem | ListNotifications
-            | VerifyAudit | ReadApiDocs | ReadMetrics => Role::Viewer,
-            RequestChange | PauseRollout | ResumeRollout | CancelRollout => Role::Operator,
+            | VerifyAudit | ReadApiDocs | ReadMetrics | ListChanges | ShowSchedule
+            | ChangeOwnPassword | Logout => Role::Viewer,
+            RequestChange | PauseRollout | ResumeRollout | CancelRollout | CreatePlan
+            | StartRollout | Assess | OpenPostmortem | ClosePostmortem => Role::Operator,
             ApproveChange | RejectChange => Role::Approver,
             CreateToken | RevokeToken | CreateUser => Role::Admin,
         }
+    }
+
+    /// Whether it changes only the caller's own credentials (its password, its token): every
+    /// role may, and it changes nothing else, so a viewer doing it still changes nothing.
+    pub fn own_credentials(self) -> bool {
+        matches!(self, UseCase::ChangeOwnPassword | UseCase::Logout)
     }
 
     /// Whether `role` may do it.

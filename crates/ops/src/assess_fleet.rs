@@ -203,3 +203,23 @@ pub async fn assess(
     config.taken_at_unix = ctx.clock.is_virtual().then(|| ctx.clock.now_unix());
     Ok(assess_hosts(hosts, ctx.store().await?, &config, on_done).await?)
 }
+
+/// `assess --format json`'s document: every assessment with its summary, and the hosts that
+/// could not be assessed, in the order of `outcomes`.
+pub fn output(outcomes: &[HostOutcome]) -> protocol::output::assess::AssessOutputV1 {
+    use protocol::output::assess::{AssessFailureV1, AssessOutputV1, AssessedV1};
+    let mut document = AssessOutputV1 { assessments: Vec::new(), failures: Vec::new() };
+    for outcome in outcomes {
+        match outcome {
+            HostOutcome::Assessed(assessment) => {
+                document.assessments.push(AssessedV1::from(assessment.as_ref()))
+            }
+            HostOutcome::Failed(failure) => document.failures.push(AssessFailureV1 {
+                host: failure.host.clone(),
+                kind: failure.kind.to_owned(),
+                message: failure.message.clone(),
+            }),
+        }
+    }
+    document
+}

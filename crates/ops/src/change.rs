@@ -75,6 +75,20 @@ pub async fn list(
     crate::scheduler::candidates(ctx.store().await?, &policy).await
 }
 
+/// A line of `change list` in its JSON form.
+pub fn listing_output(
+    candidate: &model::scheduling::PlanCandidate,
+) -> protocol::output::change::ChangeListingV1 {
+    let status = protocol::output::change::ChangeStatusV1::from(&candidate.change);
+    protocol::output::change::ChangeListingV1 {
+        plan: candidate.plan_id.clone(),
+        created_at: candidate.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        environments: candidate.environments.clone(),
+        state: status.state,
+        rolled_out: candidate.rolled_out,
+    }
+}
+
 /// A change: its plan, every action on record, and where it stands under the policy.
 #[derive(Debug, Clone)]
 pub struct Change {

@@ -65,6 +65,10 @@ pub enum IdentityError {
          account"
     )]
     NotOidcUser(String),
+    #[error("the old password is wrong")]
+    WrongPassword,
+    #[error("{0}")]
+    WeakPassword(String),
     #[error("the state database holds an unknown role {0:?}")]
     CorruptRole(String),
 }
@@ -202,6 +206,48 @@ pub async fn create_token(
     }
     let expires = seconds.map(|seconds| ctx.clock.now_unix() + seconds);
     issue(ctx, actor, user, role, expires).await
+}
+
+/// The shortest password a user may choose.
+pub const MIN_PASSWORD: usize = 12;
+
+/// Changes `name`'s own password: the old one checked under the lockout rule like a login (a
+/// wrong one counts against it), the new one at least [`MIN_PASSWORD`] characters and not the
+/// old one; on the identity record as done by `name`.
+pub async fn change_password(
+    ctx: &Context,
+    name: &str,
+    old: &str,
+    new: &str,
+    settings: &LoginSettings,
+) -> Result<(), IdentityError> {
+    let chars = new.chars().count();
+    if chars < MIN_PASSWORD || chars > 1024 {
+        return Err(IdentityError::WeakPassword(format!(
+            "the new password has {chars} characters: it needs {MIN_PASSWORD} to 1024"
+        )));
+    }
+    if new == old {
+        return Err(IdentityError::WeakPassword("the new password is the old one".to_owned()));
+    }
+    let store = ctx.store().await?;
+    let now = ctx.clock.now_unix();
+    let user = store.user(name).await?.ok_or_else(|| IdentityError::UnknownUser(name.into()))?;
+    let record =
+        LoginRecord { failures: user.failed_logins, locked_until_unix: user.locked_until_unix };
+    if let Some(until_unix) = settings.lockout.locked(&record, now) {
+        return Err(IdentityError::LockedOut { user: name.to_owned(), until_unix });
+    }
+    if !verify_password(old.to_owned(), user.password_hash.clone()).await? {
+        let after = settings.lockout.after_failure(&record, now);
+        store.record_login(name, after.failures, after.locked_until_unix, now).await?;
+        return Err(IdentityError::WrongPassword);
+    }
+    let hash = hash_password(new.to_owned()).await?;
+    if !store.set_password(name, &hash, name, now).await? {
+        return Err(IdentityError::UnknownUser(name.to_owned()));
+    }
+    Ok(())
 }
 
 /// Revokes the token `id`; false when there is no unrevoked one by that id.

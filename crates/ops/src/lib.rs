@@ -34,6 +34,7 @@ pub mod session;
 pub use assess::{AssessConfig, AssessFailure, assess_host, assess_this_machine};
 pub use assess_fleet::{
     FleetAssessConfig, HostFailure, HostOutcome, OnHostDone, assess as assess_fleet, assess_hosts,
+    output as assess_output,
 };
 pub use clock::Clock;
 pub use connect::{ConnectConfig, ConnectFailure, connect};

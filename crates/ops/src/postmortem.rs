@@ -19,6 +19,18 @@ pub enum PostmortemError {
     Source(#[from] crate::SourceError),
 }
 
+impl PostmortemError {
+    /// Whether it says there is no postmortem by the id asked for.
+    pub fn names_no_postmortem(&self) -> bool {
+        matches!(self, PostmortemError::Store(store::StoreError::UnknownPostmortem { .. }))
+    }
+
+    /// Whether it says the postmortem was closed already.
+    pub fn already_closed(&self) -> bool {
+        matches!(self, PostmortemError::Store(store::StoreError::PostmortemClosed { .. }))
+    }
+}
+
 /// Opens a postmortem at `now`; returns it and whether it is new. One exists per subject: for
 /// a subject that has one, that one is returned unchanged (so automatic openers may call this
 /// every time they see the condition).

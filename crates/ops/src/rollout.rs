@@ -58,7 +58,7 @@ pub use queries::{
 };
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use start::{
-    Driven, Prepared, RunOptions, StartRequest, clean, drive_here, dry_run as dry_run_plan,
+    Driven, Prepared, RunOptions, StartRequest, begin, clean, drive_here, dry_run as dry_run_plan,
     prepare, reconcile, roll_back, start,
 };
 pub use steps::{SshSteps, StepReport, StepRunner, StepsConfig};

@@ -49,7 +49,10 @@ impl ApiError {
             LockedOut { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked-out", error.to_string())
             }
-            InvalidName(_) | RoleTooHigh { .. } => {
+            WrongPassword => {
+                ApiError::new(StatusCode::FORBIDDEN, "wrong-password", error.to_string())
+            }
+            InvalidName(_) | RoleTooHigh { .. } | WeakPassword(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", error.to_string())
             }
             UserExists(_) => ApiError::new(StatusCode::CONFLICT, "exists", error.to_string()),
@@ -121,6 +124,47 @@ impl ApiError {
                 ApiError::new(StatusCode::CONFLICT, "tampered", error.to_string())
             }
             _ => ApiError::internal(ctx, &error),
+        }
+    }
+}
+
+impl ApiError {
+    /// `plan create`: a selection or option the caller got wrong (400), a plan the promotion
+    /// gate refuses (409), or the server's own failure.
+    pub fn from_plan_create(ctx: &ops::Context, error: ops::plan::PlanCreateError) -> ApiError {
+        use ops::plan::PlanCreateError::*;
+        match error {
+            Source(source) => ApiError::from_source(ctx, source),
+            Plan(_) | Invalid(_) => ApiError::invalid(error.to_string()),
+            Gate(_) => ApiError::new(StatusCode::CONFLICT, "refused", error.to_string()),
+            Store(_) | Evidence(_) => ApiError::internal(ctx, &error),
+        }
+    }
+
+    /// `change list`: needs the policy (409 without one).
+    pub fn from_scheduler(ctx: &ops::Context, error: ops::scheduler::SchedulerError) -> ApiError {
+        use ops::scheduler::SchedulerError::*;
+        match error {
+            NoPolicy => ApiError::new(StatusCode::CONFLICT, "no-policy", error.to_string()),
+            Source(source) => ApiError::from_source(ctx, source),
+            _ => ApiError::internal(ctx, &error),
+        }
+    }
+
+    /// `postmortem open|close`: what the caller wrote is refused (400), or the server failed.
+    pub fn from_postmortem(
+        ctx: &ops::Context,
+        error: ops::postmortem::PostmortemError,
+    ) -> ApiError {
+        use ops::postmortem::PostmortemError::*;
+        match error {
+            Invalid(_) => ApiError::invalid(error.to_string()),
+            Source(source) => ApiError::from_source(ctx, source),
+            _ if error.names_no_postmortem() => ApiError::not_found(error.to_string()),
+            _ if error.already_closed() => {
+                ApiError::new(StatusCode::CONFLICT, "closed", error.to_string())
+            }
+            Store(_) => ApiError::internal(ctx, &error),
         }
     }
 }

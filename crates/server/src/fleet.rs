@@ -1,12 +1,16 @@
-//! The fleet's handlers: hosts, a host's history, compliance, CVE exposure, advisories. Each
+//! The fleet's handlers: hosts, a host's history, assessing, compliance, CVE exposure, advisories. Each
 //! parses its query, calls one function of `ops`, and answers the JSON form the CLI prints.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::body::Bytes;
+use axum::extract::{Extension, OriginalUri, Path, State};
 use axum::response::Response;
+use ops::identity::Identity;
+use protocol::api::AssessRequestV1;
 use protocol::output::advisory::{AdvisoryRecordV1, CveReportV1, HostExposureV1};
+use protocol::output::assess::AssessOutputV1;
 use protocol::output::compliance::ComplianceReportV1;
 use protocol::output::host::{HistoryEntryV1, HostV1};
 use serde::Deserialize;
@@ -179,4 +183,32 @@ pub(crate) async fn advisory(
         return Err(ApiError::not_found(format!("no advisory on record is or fixes {id}")));
     }
     Ok(Json(stored.iter().map(ops::advisories::record_output).collect()))
+}
+
+/// Assesses the selected hosts of the server's inventory now, over SSH with the pinned host
+/// keys (an unknown key refused): every attempt recorded; the hosts that could not be assessed
+/// said with their reason. Answers when the last host is done.
+#[utoipa::path(post, path = "/api/assessments", tag = "fleet",
+    request_body(content = Option<AssessRequestV1>, content_type = "application/json"),
+    responses((status = 200, description = "Each host's assessment with its summary, and the failures", body = AssessOutputV1)))]
+pub(crate) async fn assess(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Result<Json<AssessOutputV1>, ApiError> {
+    let request: AssessRequestV1 = crate::body::json_or_default(&body)?;
+    let ctx = &state.ctx;
+    let hosts = ctx
+        .hosts(&selectors(Some(&request.selectors.join(" "))))
+        .map_err(|e| ApiError::from_source(ctx, e))?;
+    let config = ops::FleetAssessConfig {
+        actor: identity.user.clone(),
+        refresh: request.refresh,
+        ..ops::FleetAssessConfig::default()
+    };
+    ctx.progress.notice(&format!("server: {} assesses {} hosts", identity.user, hosts.len()));
+    let outcomes = ops::assess_fleet(ctx, &hosts, config, &|_, _, _| {})
+        .await
+        .map_err(|e| ApiError::from_query(ctx, e))?;
+    Ok(Json(ops::assess_output(&outcomes)))
 }

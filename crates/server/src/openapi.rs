@@ -27,6 +27,8 @@ use crate::{api, fleet, live, metrics, plans, records, rollouts, users};
         rollouts::resume, rollouts::cancel, live::events,
         records::postmortems, records::postmortem, records::notifications, records::audit,
         users::create_user, users::create_token, users::revoke_token,
+        plans::create, plans::changes, rollouts::start, fleet::assess, records::open,
+        records::close, users::change_password, users::logout,
         openapi,
     ),
     modifiers(&Conventions)

@@ -1,4 +1,4 @@
-//! Plans and their changes: list, show, and the acts on a change (request, approve, reject),
+//! Plans and their changes: list, show, create, and the acts on a change (request, approve, reject),
 //! each as the authenticated caller, through the same use case as `patchctl change`, whose
 //! rules refuse the requester's own approval whatever role they hold.
 
@@ -7,17 +7,20 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, OriginalUri, Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use model::change::ChangeKind;
+use model::plan::{PlanOptions, Scope};
 use ops::change::Act;
 use ops::identity::Identity;
-use protocol::api::{ChangeDecisionV1, ChangeRequestV1};
-use protocol::output::change::ChangeShowV1;
+use protocol::api::{ChangeDecisionV1, ChangeRequestV1, NewPlanV1, PlanScopeV1};
+use protocol::output::change::{ChangeListingV1, ChangeShowV1};
 use protocol::output::plan::{PlanListingV1, PlanRecordV1, PlanShowV1};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::fleet::PageQuery;
 use crate::page::{Params, Window, page};
 
 type Shared = State<Arc<AppState>>;
@@ -165,4 +168,83 @@ async fn act(
         state.ctx.progress.notice(&format!("server: {problem}"));
     }
     Ok(Json(change.output()))
+}
+
+/// Plans the pending updates of the selected hosts, from their latest assessments: what
+/// `patchctl plan create` does, saved the same way.
+#[utoipa::path(post, path = "/api/plans", tag = "plans", request_body = NewPlanV1,
+    responses((status = 201, description = "The plan saved, with its record", body = PlanShowV1)))]
+pub(crate) async fn create(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PlanShowV1>), ApiError> {
+    let request: NewPlanV1 = crate::body::json(&body)?;
+    let options = plan_options(&request)?;
+    let ctx = &state.ctx;
+    let (plan, policy) = ops::plan::create(ctx, &request.selectors, options, &request.goals)
+        .await
+        .map_err(|e| ApiError::from_plan_create(ctx, e))?;
+    ctx.progress.notice(&format!("server: {} created plan {}", identity.user, plan.id));
+    let record = ops::plan::record(ctx, &plan, policy.as_ref())
+        .await
+        .map_err(|e| ApiError::from_change(ctx, e))?;
+    let shown = PlanShowV1 { plan: (&plan).into(), record: PlanRecordV1::from(&record) };
+    Ok((StatusCode::CREATED, Json(shown)))
+}
+
+/// `plan create`'s options from the body, each with the command's default.
+fn plan_options(request: &NewPlanV1) -> Result<PlanOptions, ApiError> {
+    if request.selectors.is_empty() {
+        return Err(ApiError::invalid("selectors: name at least one (`all` for every host)"));
+    }
+    let scope = match request.scope.unwrap_or(PlanScopeV1::All) {
+        PlanScopeV1::All if request.packages.is_empty() => Scope::All,
+        PlanScopeV1::Packages if !request.packages.is_empty() => {
+            Scope::Packages(request.packages.clone())
+        }
+        PlanScopeV1::SecurityOnly if request.packages.is_empty() => Scope::SecurityOnly,
+        PlanScopeV1::KernelOnly if request.packages.is_empty() => Scope::KernelOnly,
+        _ => {
+            return Err(ApiError::invalid(
+                "packages go with scope = packages, and scope = packages needs packages",
+            ));
+        }
+    };
+    fn parsed<T: std::str::FromStr>(name: &str, text: Option<&str>) -> Result<Option<T>, ApiError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        text.map(|text| {
+            text.parse::<T>().map_err(|e| ApiError::invalid(format!("{name} {text:?}: {e}")))
+        })
+        .transpose()
+    }
+    let mut options = PlanOptions { scope, ..PlanOptions::default() };
+    if let Some(reboot) = parsed("reboot", request.reboot.as_deref())? {
+        options.reboot = reboot;
+    }
+    options.strategy.canary = request.canary.map_or(1, |n| n as usize);
+    options.strategy.max_unavailable =
+        parsed("max_unavailable", Some(request.max_unavailable.as_deref().unwrap_or("25%")))?
+            .expect("given");
+    options.strategy.error_budget =
+        parsed("error_budget", Some(request.error_budget.as_deref().unwrap_or("0")))?
+            .expect("given");
+    options.keep_kernels = request.keep_kernels.map_or(2, |n| n as usize);
+    options.restart_services = parsed("restart_services", request.restart_services.as_deref())?;
+    Ok(options)
+}
+
+/// Every plan with hosts, with its change's state, newest first (`patchctl change list`).
+#[utoipa::path(get, path = "/api/changes", tag = "plans", params(PageQuery),
+    responses((status = 200, body = Vec<ChangeListingV1>)))]
+pub(crate) async fn changes(
+    State(state): Shared,
+    uri: OriginalUri,
+    Params(query): Params<PageQuery>,
+) -> Result<Response, ApiError> {
+    let candidates =
+        ops::change::list(&state.ctx).await.map_err(|e| ApiError::from_scheduler(&state.ctx, e))?;
+    page(candidates.iter().map(ops::change::listing_output).collect(), query.window(), &uri)
 }

@@ -1,10 +1,17 @@
-//! The record: postmortems, notification deliveries, and the evidence chains' verdict.
+//! The record: postmortems (list, show, open, close), notification deliveries, and the
+//! evidence chains' verdict.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::body::Bytes;
+use axum::extract::{Extension, OriginalUri, Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
+use model::postmortem::{DEFAULT_DUE_AFTER, Subject};
+use ops::identity::Identity;
+use ops::postmortem::NewPostmortemRequest;
+use protocol::api::{ClosePostmortemV1, NewPostmortemV1};
 use protocol::output::audit::AuditReportV1;
 use protocol::output::notification::DeliveryV1;
 use protocol::output::postmortem::PostmortemV1;
@@ -38,10 +45,7 @@ pub(crate) async fn postmortem(
     State(state): Shared,
     Path(id): Path<String>,
 ) -> Result<Json<PostmortemV1>, ApiError> {
-    let number = id.strip_prefix("PM-").unwrap_or(&id).parse::<i64>().ok().filter(|n| *n > 0);
-    let Some(number) = number else {
-        return Err(ApiError::invalid(format!("{id:?} is not a postmortem id: expected a number")));
-    };
+    let number = postmortem_number(&id)?;
     let found = ops::postmortem::show(&state.ctx, number)
         .await
         .map_err(|e| ApiError::from_query(&state.ctx, e))?;
@@ -76,4 +80,87 @@ pub(crate) async fn audit(State(state): Shared) -> Result<Json<AuditReportV1>, A
         .await
         .map_err(|e| ApiError::from_query(&state.ctx, e))?;
     Ok(Json(AuditReportV1::from(&report)))
+}
+
+/// Opens a postmortem by hand, as the caller; one per subject (a subject that has one is a
+/// conflict, naming it).
+#[utoipa::path(post, path = "/api/postmortems", tag = "records", request_body = NewPostmortemV1,
+    responses((status = 201, body = PostmortemV1)))]
+pub(crate) async fn open(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PostmortemV1>), ApiError> {
+    let request: NewPostmortemV1 = crate::body::json(&body)?;
+    let ctx = &state.ctx;
+    let subject = match (request.rollout, request.advisory, request.emergency) {
+        (Some(rollout), None, None) => Subject::Rollout(rollout),
+        (None, Some(advisory), None) => Subject::Advisory(advisory),
+        (None, None, Some(emergency)) => Subject::Emergency(emergency),
+        (None, None, None) => Subject::Other(request.title.clone()),
+        _ => return Err(ApiError::invalid("name at most one of rollout, advisory, emergency")),
+    };
+    let due_after = match request.due_hours {
+        Some(hours) if (1..=8784).contains(&hours) => chrono_hours(hours),
+        Some(_) => return Err(ApiError::invalid("due_hours is from 1 to 8784")),
+        None => ctx
+            .sources
+            .policy()
+            .map_err(|e| ApiError::from_source(ctx, e))?
+            .map_or(DEFAULT_DUE_AFTER, |p| p.compliance().postmortem_due),
+    };
+    let new = NewPostmortemRequest {
+        subject,
+        title: request.title,
+        hosts: request.hosts,
+        owner: request.owner,
+        due_after,
+        opened_by: identity.user,
+    };
+    let (opened, new) =
+        ops::postmortem::open(ctx, &new).await.map_err(|e| ApiError::from_postmortem(ctx, e))?;
+    let now = ctx.clock.now_seconds();
+    if !new {
+        let message = format!(
+            "postmortem {} is already about {} ({})",
+            opened.id,
+            opened.subject,
+            opened.status(now).as_str()
+        );
+        return Err(ApiError::new(StatusCode::CONFLICT, "exists", message));
+    }
+    Ok((StatusCode::CREATED, Json(opened.to_output(now))))
+}
+
+/// Closes a postmortem with its root cause, as the caller.
+#[utoipa::path(post, path = "/api/postmortems/{id}/close", tag = "records",
+    params(("id" = i64, Path, minimum = 1, description = "The postmortem's number")),
+    request_body = ClosePostmortemV1,
+    responses((status = 200, body = PostmortemV1)))]
+pub(crate) async fn close(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<PostmortemV1>, ApiError> {
+    let number = postmortem_number(&id)?;
+    let request: ClosePostmortemV1 = crate::body::json(&body)?;
+    let ctx = &state.ctx;
+    let closed =
+        ops::postmortem::close(ctx, number, &request.root_cause, &request.actions, &identity.user)
+            .await
+            .map_err(|e| ApiError::from_postmortem(ctx, e))?;
+    Ok(Json(closed.to_output(ctx.clock.now_seconds())))
+}
+
+fn chrono_hours(hours: u32) -> chrono::TimeDelta {
+    chrono::TimeDelta::hours(i64::from(hours))
+}
+
+/// `7`, or `PM-7`.
+fn postmortem_number(id: &str) -> Result<i64, ApiError> {
+    let number = id.strip_prefix("PM-").unwrap_or(id).parse::<i64>().ok().filter(|n| *n > 0);
+    number.ok_or_else(|| {
+        ApiError::invalid(format!("{id:?} is not a postmortem id: expected a number"))
+    })
 }

@@ -1,4 +1,4 @@
-//! Rollouts: list, status, report, and pause, resume, cancel. Pause and cancel are asked of
+//! Rollouts: list, status, report, start, and pause, resume, cancel. Pause and cancel are asked of
 //! whoever drives the rollout, through its journal (`ops::rollout::ask`); resume has this
 //! server drive it (`ops::rollout::drive_here` in a task of [`crate::drives::Drives`]), until it
 //! ends or the server stops, which pauses it with its lease released.
@@ -6,11 +6,13 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Extension, OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ops::identity::Identity;
 use ops::rollout::Input;
+use protocol::api::StartRolloutV1;
 use protocol::output::rollout::{
     RolloutActionV1, RolloutListingV1, RolloutReportV1, RolloutStatusV1,
 };
@@ -129,5 +131,32 @@ pub(crate) async fn resume(
     state.ctx.progress.notice(&format!("server: {} resumed rollout {id}", identity.user));
     state.drives.spawn(state.ctx.clone(), id.clone());
     let said = format!("rollout {id} is driven by this server from now");
+    Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
+}
+
+/// Starts a plan's rollout as the caller (its journal names them), checked as `patchctl
+/// rollout start` checks it (approval, windows, the forecast), then driven by this server
+/// until it ends or the server stops, which pauses it with its lease released.
+#[utoipa::path(post, path = "/api/rollouts", tag = "rollouts", request_body = StartRolloutV1,
+    responses((status = 202, description = "Created; the server drives it from now", body = RolloutActionV1)))]
+pub(crate) async fn start(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<RolloutActionV1>), ApiError> {
+    let request: StartRolloutV1 = crate::body::json(&body)?;
+    let request = ops::rollout::StartRequest {
+        plan: request.plan,
+        again: request.again,
+        override_window: request.override_window,
+        run: ops::rollout::RunOptions::default(),
+        actor: Some(identity.user.clone()),
+    };
+    let id = ops::rollout::begin(&state.ctx, &request)
+        .await
+        .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
+    state.ctx.progress.notice(&format!("server: {} started rollout {id}", identity.user));
+    state.drives.spawn(state.ctx.clone(), id.clone());
+    let said = format!("rollout {id} started; this server drives it");
     Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
 }

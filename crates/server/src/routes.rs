@@ -92,6 +92,15 @@ pub const ROUTES: &[Route] = &[
     Route { method: "POST", path: "/api/users", access: Access::Needs(UseCase::CreateUser) },
     Route { method: "POST", path: "/api/tokens", access: Access::Needs(UseCase::CreateToken) },
     Route { method: "DELETE", path: "/api/tokens/{id}", access: Access::Needs(UseCase::RevokeToken) },
+    Route { method: "POST", path: "/api/plans", access: Access::Needs(UseCase::CreatePlan) },
+    Route { method: "GET", path: "/api/changes", access: Access::Needs(UseCase::ListChanges) },
+    Route { method: "POST", path: "/api/rollouts", access: Access::Needs(UseCase::StartRollout) },
+    Route { method: "POST", path: "/api/assessments", access: Access::Needs(UseCase::Assess) },
+    Route { method: "POST", path: "/api/postmortems", access: Access::Needs(UseCase::OpenPostmortem) },
+    Route { method: "POST", path: "/api/postmortems/{id}/close", access: Access::Needs(UseCase::ClosePostmortem) },
+    Route { method: "POST", path: "/api/users/me/password", access: Access::Needs(UseCase::ChangeOwnPassword) },
+    Route { method: "POST", path: "/api/logout", access: Access::Needs(UseCase::Logout) },
+    Route { method: "POST", path: "/logout", access: Access::Needs(UseCase::Logout) },
 ];
 
 /// How a caller proves who they are: a bearer token (the CLI, scripts), or the dashboard's

@@ -1,15 +1,17 @@
-//! The admin's handlers for users and tokens: each calls one function of `ops::identity` with
-//! the authenticated admin as the actor on the identity record.
+//! The handlers for users and tokens: the admin's (users, tokens), and every caller's own
+//! (password, logout); each calls one function of `ops::identity` with the authenticated caller
+//! as the actor on the identity record.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use model::access::Role;
 use ops::identity::Identity;
-use protocol::api::{NewTokenV1, NewUserV1, TokenV1, UserCreatedV1};
+use protocol::api::{NewTokenV1, NewUserV1, PasswordChangeV1, TokenV1, UserCreatedV1};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -80,4 +82,62 @@ pub(crate) async fn revoke_token(
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not-found", message));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's own password, the old one given (a wrong one counts toward the
+/// lockout like a failed login). Tokens already issued stay valid.
+#[utoipa::path(post, path = "/api/users/me/password", tag = "identity",
+    request_body = PasswordChangeV1,
+    responses((status = 204, description = "Changed")))]
+pub(crate) async fn change_password(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let request: PasswordChangeV1 = crate::body::json(&body)?;
+    ops::identity::change_password(
+        &state.ctx,
+        &identity.user,
+        &request.old_password,
+        &request.new_password,
+        &state.login,
+    )
+    .await
+    .map_err(|e| ApiError::from_identity(&state.ctx, e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the token the caller used: it is refused from now on.
+#[utoipa::path(post, path = "/api/logout", tag = "identity",
+    responses((status = 204, description = "The token is revoked")))]
+pub(crate) async fn logout(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+) -> Result<StatusCode, ApiError> {
+    revoke_own(&state, &identity).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The dashboard's logout: the session's token revoked, its cookie cleared, the login page next.
+pub(crate) async fn logout_page(
+    State(state): Shared,
+    Extension(identity): Extension<Identity>,
+) -> Result<Response, ApiError> {
+    revoke_own(&state, &identity).await?;
+    let secure = if state.tls { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
+        crate::routes::SESSION_COOKIE
+    );
+    let mut response = Redirect::to("/login").into_response();
+    let value = HeaderValue::from_str(&cookie).map_err(|e| ApiError::internal(&state.ctx, &e))?;
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(response)
+}
+
+async fn revoke_own(state: &AppState, identity: &Identity) -> Result<(), ApiError> {
+    ops::identity::revoke_token(&state.ctx, &identity.user, &identity.token_id)
+        .await
+        .map_err(|e| ApiError::from_identity(&state.ctx, e))?;
+    Ok(())
 }

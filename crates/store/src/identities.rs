@@ -32,6 +32,16 @@ pub trait Identities: Send + Sync {
         at_unix: i64,
     ) -> Result<bool, StoreError>;
 
+    /// Replaces a user's password hash (`password-changed` on the record, by `actor`); false
+    /// when there is no such user.
+    async fn set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        actor: &str,
+        at_unix: i64,
+    ) -> Result<bool, StoreError>;
+
     /// Saves a token's hash; the token itself is never stored.
     async fn create_token(&self, token: &NewToken, actor: &str) -> Result<(), StoreError>;
 

@@ -12,12 +12,26 @@ fn each_use_case_is_allowed_from_its_minimum_role_up() {
         (CreateToken, [false, false, false, true]),
         (RevokeToken, [false, false, false, true]),
         (CreateUser, [false, false, false, true]),
+        (ListChanges, [true, true, true, true]),
+        (ShowSchedule, [true, true, true, true]),
+        (CreatePlan, [false, true, true, true]),
+        (StartRollout, [false, true, true, true]),
+        (Assess, [false, true, true, true]),
+        (OpenPostmortem, [false, true, true, true]),
+        (ClosePostmortem, [false, true, true, true]),
+        (ChangeOwnPassword, [true, true, true, true]),
+        (Logout, [true, true, true, true]),
     ];
     for (use_case, expected) in table {
         let allowed = Role::ALL.map(|role| use_case.allowed(role));
         assert_eq!(&allowed, expected, "{use_case:?}");
     }
     assert!(Admin.includes(Viewer) && !Viewer.includes(Operator));
+    let own: Vec<UseCase> = [ChangeOwnPassword, Logout, CreatePlan, ListChanges]
+        .into_iter()
+        .filter(|u| u.own_credentials())
+        .collect();
+    assert_eq!(own, [ChangeOwnPassword, Logout]);
 }
 
 #[test]

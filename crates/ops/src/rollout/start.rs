@@ -94,6 +94,9 @@ pub struct StartRequest {
     /// Why it starts outside its environments' windows (`--override-window --reason`).
     pub override_window: Option<String>,
     pub run: RunOptions,
+    /// Who starts it, for its journal; `None`: the context's actor (the CLI's user). The
+    /// server names its authenticated caller.
+    pub actor: Option<String>,
 }
 
 /// A start checked against the plan, its approval and its windows, ready to create.
@@ -137,7 +140,7 @@ pub async fn prepare(
         Ok(())
     };
     let mut start = StartRecord {
-        actor: ctx.actor.clone(),
+        actor: request.actor.clone().unwrap_or_else(|| ctx.actor.clone()),
         again: request.again.clone(),
         ..StartRecord::default()
     };
@@ -250,6 +253,13 @@ pub async fn start(
     request: &StartRequest,
     stop: impl Future<Output = ()>,
 ) -> Result<Driven, RolloutError> {
+    let id = begin(ctx, request).await?;
+    drive_here(ctx, &id, &request.run, stop).await
+}
+
+/// The first half of [`start`]: the rollout checked (refused as [`prepare`] says) and created,
+/// its id returned, for a caller that drives it elsewhere (the server, in a task of its own).
+pub async fn begin(ctx: &Context, request: &StartRequest) -> Result<String, RolloutError> {
     let mut prepared = prepare(ctx, request, false).await?;
     if let Some(at) = ctx.clock.virtual_start() {
         ctx.progress.notice(&format!(
@@ -270,7 +280,7 @@ pub async fn start(
     .await?;
     ctx.progress
         .notice(&format!("rollout {id} of plan {}", model::plan::short_id(&prepared.plan.id)));
-    drive_here(ctx, &id, &request.run, stop).await
+    Ok(id)
 }
 
 /// What driving a rollout here came to.

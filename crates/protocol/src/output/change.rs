@@ -59,3 +59,15 @@ pub enum ChangeKindV1 {
     Reject,
     AutoApprove,
 }
+
+/// `patchctl change list --format json`: a plan with hosts and its change's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeListingV1 {
+    pub plan: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub environments: Vec<String>,
+    pub state: ChangeStateV1,
+    pub rolled_out: bool,
+}

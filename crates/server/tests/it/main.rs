@@ -7,6 +7,7 @@ mod dashboard;
 mod lifecycle;
 mod oidc;
 mod schema;
+mod writes;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -125,7 +126,16 @@ pub async fn serve(ctx: Arc<ops::Context>, dir: tempfile::TempDir, config_text: 
     } else {
         format!("{config_text}\n[scheduler]\nenabled = false\n")
     };
-    let config = config(&text, dir.path());
+    start_with(ctx, dir, &text).await
+}
+
+/// Starts a server over `ctx`, whose sources are in `dir`, with `config_text`.
+pub async fn start_with(
+    ctx: Arc<ops::Context>,
+    dir: tempfile::TempDir,
+    config_text: &str,
+) -> Running {
+    let config = config(config_text, dir.path());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();

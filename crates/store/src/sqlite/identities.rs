@@ -175,6 +175,30 @@ impl Identities for Sqlite {
         Ok(true)
     }
 
+    async fn set_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        actor: &str,
+        at_unix: i64,
+    ) -> Result<bool, StoreError> {
+        let doing = || format!("changing the password of {name}");
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.doing(doing)?;
+        let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE name = $1")
+            .bind(name)
+            .bind(password_hash)
+            .execute(&mut *transaction)
+            .await
+            .doing(doing)?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        record(&mut transaction, at_unix, actor, "password-changed", name, &doing).await?;
+        transaction.commit().await.doing(doing)?;
+        Ok(true)
+    }
+
     async fn record_refusal(
         &self,
         actor: &str,
