@@ -19,6 +19,7 @@ mod compliance;
 pub mod config;
 mod drives;
 mod error;
+mod explorer;
 mod fleet;
 mod host_pages;
 mod live;
@@ -239,6 +240,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/users/me/password", post(users::change_password))
         .route("/api/logout", post(users::logout))
         .route("/logout", post(users::logout_page))
+        .route("/api/docs", get(explorer::page))
+        .route("/api/docs/explorer.css", get(explorer::stylesheet))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::authorize))
         .with_state(state)
 }

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, fleet, live, metrics, plans, records, rollouts, users};
+use crate::{api, explorer, fleet, live, metrics, plans, records, rollouts, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,7 @@ use crate::{api, fleet, live, metrics, plans, records, rollouts, users};
         users::create_user, users::create_token, users::revoke_token,
         plans::create, plans::changes, rollouts::start, fleet::assess, records::open,
         records::close, users::change_password, users::logout,
+        explorer::page, explorer::stylesheet,
         openapi,
     ),
     modifiers(&Conventions)

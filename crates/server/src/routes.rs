@@ -101,6 +101,8 @@ pub const ROUTES: &[Route] = &[
     Route { method: "POST", path: "/api/users/me/password", access: Access::Needs(UseCase::ChangeOwnPassword) },
     Route { method: "POST", path: "/api/logout", access: Access::Needs(UseCase::Logout) },
     Route { method: "POST", path: "/logout", access: Access::Needs(UseCase::Logout) },
+    Route { method: "GET", path: "/api/docs", access: Access::Needs(UseCase::ReadApiDocs) },
+    Route { method: "GET", path: "/api/docs/explorer.css", access: Access::Needs(UseCase::ReadApiDocs) },
 ];
 
 /// How a caller proves who they are: a bearer token (the CLI, scripts), or the dashboard's

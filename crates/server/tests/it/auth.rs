@@ -214,3 +214,38 @@ async fn the_openapi_document_is_the_route_table() {
     table.sort();
     assert_eq!(described, table);
 }
+
+/// The API explorer: a page for whoever is logged in, naming every operation of the document,
+/// with its stylesheet from the binary under a Content-Security-Policy that allows nothing else.
+#[tokio::test]
+async fn the_api_explorer_lists_every_operation_for_a_login_and_refuses_without_one() {
+    let server = start("").await;
+    let password = server.user("reader", Role::Viewer).await;
+    let token = server.login("reader", &password).await;
+    let get = |path: &str| server.http.get(format!("{}{path}", server.url));
+    assert_eq!(get("/api/docs").send().await.unwrap().status(), 401);
+    assert_eq!(get("/api/docs/explorer.css").send().await.unwrap().status(), 401);
+
+    let page = get("/api/docs").bearer_auth(&token).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.starts_with("default-src 'none'; style-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    for route in ROUTES.iter().filter(|r| !r.is_page()) {
+        let anchor: String =
+            route.path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let id = format!("id=\"{}-{anchor}\"", route.method.to_lowercase());
+        assert!(html.contains(&id), "{} {} is not on the page", route.method, route.path);
+    }
+    assert!(html.contains("id=\"schema-NewPlanV1\""), "the schemas are not on the page");
+    assert!(!html.contains("<script"), "the page has a script");
+    let start = html.find("href=\"/api/docs/explorer.css").unwrap() + "href=\"".len();
+    let stylesheet = &html[start..start + html[start..].find('"').unwrap()];
+    let css = get(stylesheet).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let cache = css.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert!(cache.contains("max-age=31536000"), "{cache}");
+    assert!(css.text().await.unwrap().contains("--accent"));
+    server.stop().await.unwrap();
+}
