@@ -441,3 +441,23 @@ fn bytes(n: u64) -> String {
     }
     if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
+
+/// `assess SELECTOR… --format json` against a server: its inventory's hosts assessed there,
+/// as the login; the document the local command prints.
+pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Result<ExitCode> {
+    use ops::protocol::api::AssessRequestV1;
+    use ops::protocol::output::assess::AssessOutputV1;
+    if args.selectors.is_empty() {
+        anyhow::bail!("against a server, `assess` needs selectors: the server's inventory's hosts");
+    }
+    if args.format != Format::Json {
+        anyhow::bail!("against a server, `assess` prints --format json (table and csv: soon)");
+    }
+    let request = AssessRequestV1 { selectors: args.selectors, refresh: args.refresh };
+    let assessed: AssessOutputV1 = client.post("/api/assessments", &request).await?;
+    println!("{}", ops::protocol::output::pretty_sorted(&assessed));
+    for failure in &assessed.failures {
+        eprintln!("patchctl: {}: {} ({})", failure.host, failure.message, failure.kind);
+    }
+    Ok(crate::exit::unless(!assessed.failures.is_empty()))
+}

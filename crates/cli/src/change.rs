@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use model::change::{ChangeKind, ChangeState};
 use ops::change::Act;
-use ops::protocol::output::change::ChangeShowV1;
+use ops::protocol::output::change::{ChangeListingV1, ChangeShowV1};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -88,7 +88,11 @@ pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Resul
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Command::List => return Err(crate::remote::not_remote("change list")),
+        Command::List => {
+            let listed: Vec<ChangeListingV1> = client.get_all("/api/changes").await?;
+            print_list(&listed);
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     crate::remote::refuse_as(&who.actor)?;
     let path = format!("/api/changes/{}/{act}", encode(&plan));
@@ -138,21 +142,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         }
         Command::List => {
             let candidates = ops::change::list(ctx).await?;
-            if candidates.is_empty() {
-                eprintln!(
-                    "patchctl: no plan with hosts on record: `patchctl plan create` makes one"
-                );
-            }
-            for candidate in candidates {
-                let ran = if candidate.rolled_out { ", rolled out" } else { "" };
-                println!(
-                    "{}  {}  {}  {}{ran}",
-                    model::plan::short_id(&candidate.plan_id),
-                    candidate.created_at.format("%Y-%m-%d %H:%M"),
-                    candidate.environments.join(","),
-                    candidate.change.state.as_str(),
-                );
-            }
+            print_list(&candidates.iter().map(ops::change::listing_output).collect::<Vec<_>>());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -167,15 +157,38 @@ pub(crate) fn show_json(
     ops::protocol::output::pretty_sorted(&ops::change::output(plan_id, status, actions))
 }
 
-fn print_text(change: &ChangeShowV1) {
-    use ops::protocol::output::change::{ChangeKindV1, ChangeStateV1};
-    let status = &change.status;
-    let state = match status.state {
+/// `change list`: a line per plan with hosts, newest first.
+fn print_list(listed: &[ChangeListingV1]) {
+    if listed.is_empty() {
+        eprintln!("patchctl: no plan with hosts on record: `patchctl plan create` makes one");
+    }
+    for change in listed {
+        let ran = if change.rolled_out { ", rolled out" } else { "" };
+        // RFC 3339 in UTC, shown to the minute: `2026-12-07 17:20`.
+        let made = change.created_at.get(..16).unwrap_or(&change.created_at).replace('T', " ");
+        println!(
+            "{}  {made}  {}  {}{ran}",
+            model::plan::short_id(&change.plan),
+            change.environments.join(","),
+            state(&change.state).as_str(),
+        );
+    }
+}
+
+fn state(state: &ops::protocol::output::change::ChangeStateV1) -> ChangeState {
+    use ops::protocol::output::change::ChangeStateV1;
+    match state {
         ChangeStateV1::NotRequested => ChangeState::NotRequested,
         ChangeStateV1::Pending => ChangeState::Pending,
         ChangeStateV1::Approved => ChangeState::Approved,
         ChangeStateV1::Rejected => ChangeState::Rejected,
-    };
+    }
+}
+
+fn print_text(change: &ChangeShowV1) {
+    use ops::protocol::output::change::ChangeKindV1;
+    let status = &change.status;
+    let state = state(&status.state);
     println!("change of plan {}: {}", model::plan::short_id(&change.plan), state.as_str());
     if let Some(requester) = &status.requested_by {
         let ticket = status.ticket.as_deref().map(|t| format!(", ticket {t}")).unwrap_or_default();

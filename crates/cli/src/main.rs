@@ -197,6 +197,8 @@ async fn remote_dispatch(command: Command, server: &str) -> anyhow::Result<ExitC
         Command::Plan(args) => plan::remote(args, &client).await,
         Command::Hosts(args) => hosts::remote(args, &client).await,
         Command::Report(args) => rollout::remote_report(args, &client).await,
+        Command::Postmortem(args) => postmortem::remote(args, &client).await,
+        Command::Assess(args) => assess::remote(args, &client).await,
         _ => {
             // The subcommand as typed, to name it.
             let name = std::env::args()

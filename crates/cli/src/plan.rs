@@ -206,9 +206,58 @@ pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Resul
         Command::Show(_) => {
             anyhow::bail!("against a server, `plan show` prints --format json (md and html: soon)")
         }
-        Command::Create(_) => return Err(crate::remote::not_remote("plan create")),
+        Command::Create(args) => {
+            let Format::Json = args.format else {
+                anyhow::bail!(
+                    "against a server, `plan create` prints --format json (md and html: soon)"
+                )
+            };
+            let created: ops::protocol::output::plan::PlanShowV1 =
+                client.post("/api/plans", &args.request()).await?;
+            println!("{}", ops::protocol::output::pretty_sorted(&created));
+            if created.plan.hosts.is_empty() {
+                eprintln!(
+                    "patchctl: nothing to do: no selected host has a pending update in scope"
+                );
+            } else {
+                eprintln!(
+                    "patchctl: plan {} saved; start it with `patchctl --server URL rollout start {}`",
+                    created.plan.id,
+                    short(&created.plan.id)
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl CreateArgs {
+    /// The body of `POST /api/plans`: the same inputs.
+    fn request(&self) -> ops::protocol::api::NewPlanV1 {
+        use ops::protocol::api::{NewPlanV1, PlanScopeV1};
+        let scope = if self.security_only {
+            PlanScopeV1::SecurityOnly
+        } else if self.kernel_only {
+            PlanScopeV1::KernelOnly
+        } else if !self.packages.is_empty() {
+            PlanScopeV1::Packages
+        } else {
+            PlanScopeV1::All
+        };
+        let strategy = &self.strategy;
+        NewPlanV1 {
+            selectors: self.selectors.clone(),
+            scope: Some(scope),
+            packages: self.packages.clone(),
+            goals: self.goals.clone(),
+            reboot: Some(strategy.reboot.to_string()),
+            canary: Some(strategy.canary.try_into().unwrap_or(u32::MAX)),
+            max_unavailable: Some(strategy.max_unavailable.to_string()),
+            error_budget: Some(strategy.error_budget.to_string()),
+            keep_kernels: Some(strategy.keep_kernels.try_into().unwrap_or(u32::MAX)),
+            restart_services: strategy.restart_services.map(|r| r.to_string()),
+        }
+    }
 }
 
 async fn create(args: CreateArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {

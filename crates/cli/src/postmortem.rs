@@ -68,9 +68,9 @@ struct OpenArgs {
     /// Hours until it is due; default the policy's `postmortem_due`, else 24.
     #[arg(long)]
     due_hours: Option<u32>,
-    /// Who opens it.
+    /// Who opens it (needed without --server; refused with it, where the login opens it).
     #[arg(long = "as", value_name = "USER")]
-    actor: String,
+    actor: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -81,9 +81,9 @@ struct CloseArgs {
     /// A follow-up action; repeat for several.
     #[arg(long)]
     action: Vec<String>,
-    /// Who closes it.
+    /// Who closes it (needed without --server; refused with it, where the login closes it).
     #[arg(long = "as", value_name = "USER")]
-    actor: String,
+    actor: Option<String>,
 }
 
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
@@ -179,7 +179,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
                 hosts: args.host,
                 owner: args.owner,
                 due_after,
-                opened_by: args.actor,
+                opened_by: actor(args.actor)?,
             };
             let (p, new) = ops::postmortem::open(ctx, &request).await?;
             if new {
@@ -197,12 +197,66 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         }
         Command::Close(args) => {
             let id = parse_id(&args.id)?;
-            let p = ops::postmortem::close(ctx, id, &args.root_cause, &args.action, &args.actor)
-                .await?;
-            eprintln!("patchctl: postmortem {} closed by {} at {}", p.id, args.actor, now);
+            let by = actor(args.actor)?;
+            let p = ops::postmortem::close(ctx, id, &args.root_cause, &args.action, &by).await?;
+            eprintln!("patchctl: postmortem {} closed by {by} at {now}", p.id);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `--as USER`, which the local state needs: it has no login of its own.
+fn actor(actor: Option<String>) -> anyhow::Result<String> {
+    actor.ok_or_else(|| crate::exit::usage("--as USER is needed: who does it"))
+}
+
+/// `open` and `close` against a server, as the login (`--as` refused); the lists and shows
+/// are read there with `--format json` too.
+pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Result<ExitCode> {
+    use ops::protocol::api::{ClosePostmortemV1, NewPostmortemV1};
+    use ops::protocol::output::postmortem::PostmortemV1;
+    match args.command {
+        Command::Open(args) => {
+            crate::remote::refuse_as(&args.actor)?;
+            let request = NewPostmortemV1 {
+                title: args.title,
+                rollout: args.rollout,
+                advisory: args.advisory,
+                emergency: args.emergency,
+                hosts: args.host,
+                owner: args.owner,
+                due_hours: args.due_hours,
+            };
+            let opened: PostmortemV1 = client.post("/api/postmortems", &request).await?;
+            eprintln!("patchctl: postmortem {} opened, due at {}", opened.id, opened.due_at);
+            println!("{}", opened.id);
+        }
+        Command::Close(args) => {
+            crate::remote::refuse_as(&args.actor)?;
+            let id = parse_id(&args.id)?;
+            let request = ClosePostmortemV1 { root_cause: args.root_cause, actions: args.action };
+            let closed: PostmortemV1 =
+                client.post(&format!("/api/postmortems/{id}/close"), &request).await?;
+            let by = closed.closed_by.unwrap_or_default();
+            let at = closed.closed_at.unwrap_or_default();
+            eprintln!("patchctl: postmortem {} closed by {by} at {at}", closed.id);
+        }
+        Command::List { format: Format::Json } => {
+            let all: Vec<PostmortemV1> = client.get_all("/api/postmortems").await?;
+            println!("{}", ops::protocol::output::pretty_sorted(&all));
+        }
+        Command::Show { id, format: Format::Json } => {
+            let id = parse_id(&id)?;
+            let shown: PostmortemV1 = client.get(&format!("/api/postmortems/{id}")).await?;
+            println!("{}", ops::protocol::output::pretty_sorted(&shown));
+        }
+        Command::List { .. } | Command::Show { .. } => {
+            anyhow::bail!(
+                "against a server, `postmortem list|show` print --format json (tables: soon)"
+            )
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `7`, or `PM-7` as messages write it.

@@ -298,7 +298,32 @@ pub async fn remote(args: Args, client: &crate::remote::Client) -> anyhow::Resul
         Command::Pause { rollout } => act(&rollout, "pause").await,
         Command::Cancel { rollout } => act(&rollout, "cancel").await,
         Command::Resume(args) => act(&args.rollout, "resume").await,
-        Command::Start(_) => Err(crate::remote::not_remote("rollout start")),
+        Command::Start(args) => {
+            if args.dry_run {
+                anyhow::bail!(
+                    "against a server, `rollout start` starts the rollout; --dry-run runs \
+                     without --server, where the hosts are reached"
+                );
+            }
+            if args.reason.is_some() && !args.again && !args.override_window {
+                anyhow::bail!(
+                    "--reason is the reason for --again or --override-window; neither was given"
+                );
+            }
+            let request = ops::protocol::api::StartRolloutV1 {
+                plan: args.plan,
+                again: args.again.then(|| args.reason.clone().unwrap_or_default()),
+                override_window: args.override_window.then(|| args.reason.unwrap_or_default()),
+            };
+            let started: RolloutActionV1 = client.post("/api/rollouts", &request).await?;
+            eprintln!("patchctl: {}", started.said);
+            eprintln!(
+                "patchctl: its progress: `patchctl --server URL rollout status {}`",
+                started.rollout
+            );
+            println!("{}", started.rollout);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Reconcile(_) => Err(crate::remote::not_remote("rollout reconcile")),
     }
 }

@@ -10,7 +10,9 @@ use assert_cmd::Command;
 
 fn setup(server_toml: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let inventory = "[hosts.deb1]\naddress = \"10.0.0.1\"\nenvironment = \"production\"\n";
+    // An address that refuses connections at once: what reaches the host fails fast.
+    let inventory =
+        "[hosts.deb1]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"production\"\n";
     std::fs::write(dir.path().join("patchctl.toml"), inventory).unwrap();
     std::fs::write(dir.path().join("server.toml"), server_toml).unwrap();
     dir
@@ -212,8 +214,27 @@ fn server_commands_act_as_the_login_and_never_as_someone_named() {
     assert!(ok && said.contains("approved by bob"), "{said}");
     let (ok, said) = run("bob", &["plan", "list"]);
     assert!(ok && said.contains("approved"), "{said}");
-    let (ok, said) = run("bob", &["rollout", "start", &plan]);
-    assert!(!ok && said.contains("does not run against a server yet"), "{said}");
+    let (ok, said) = run("bob", &["change", "list"]);
+    assert!(ok && said.contains(&plan[7..19]) && said.contains("approved"), "{said}");
+    // The server starts what it is asked to; a plan it does not know is its refusal, said.
+    let (ok, said) = run("bob", &["rollout", "start", "sha256:ffffffffffff"]);
+    assert!(!ok && said.contains("404 (not-found)"), "{said}");
+    let (ok, said) = run("bob", &["rollout", "start", &plan, "--dry-run"]);
+    assert!(!ok && said.contains("--dry-run runs without --server"), "{said}");
+    // deb1 was never assessed: the plan made there has no host, and says why.
+    let (ok, said) = run("alice", &["plan", "create", "all", "--format", "json"]);
+    assert!(ok && said.contains("\"excluded\"") && said.contains("nothing to do"), "{said}");
+    let (ok, said) = run("alice", &["assess", "deb1", "--format", "json"]);
+    assert!(!ok && said.contains("\"host\": \"deb1\"") && said.contains("(refused)"), "{said}");
+    let (ok, said) = run("alice", &["postmortem", "open", "a slow mirror", "--as", "bob"]);
+    assert!(!ok && said.contains("--as is refused with --server"), "{said}");
+    let (ok, said) = run("alice", &["postmortem", "open", "a slow mirror", "--host", "deb1"]);
+    assert!(ok && said.contains("opened, due at"), "{said}");
+    let id = said.split("postmortem ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let (ok, said) = run("bob", &["postmortem", "close", &id, "--root-cause", "no cache"]);
+    assert!(ok && said.contains(&format!("postmortem {id} closed by bob")), "{said}");
+    let (ok, said) = run("bob", &["postmortem", "show", &id, "--format", "json"]);
+    assert!(ok && said.contains("\"opened_by\": \"alice\""), "{said}");
     // No credentials for this server: a clear refusal, nothing sent.
     let (ok, said) = run("nobody", &["plan", "list"]);
     assert!(!ok && said.contains("not logged in to"), "{said}");
