@@ -147,6 +147,7 @@ impl ApiError {
         match error {
             NoPolicy => ApiError::new(StatusCode::CONFLICT, "no-policy", error.to_string()),
             Source(source) => ApiError::from_source(ctx, source),
+            Change(change) => ApiError::from_change(ctx, change),
             _ => ApiError::internal(ctx, &error),
         }
     }

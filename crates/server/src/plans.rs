@@ -220,6 +220,9 @@ fn plan_options(request: &NewPlanV1) -> Result<PlanOptions, ApiError> {
         })
         .transpose()
     }
+    if request.canary.is_some_and(|n| n > 1000) || request.keep_kernels.is_some_and(|n| n > 100) {
+        return Err(ApiError::invalid("canary is at most 1000, keep_kernels at most 100"));
+    }
     let mut options = PlanOptions { scope, ..PlanOptions::default() };
     if let Some(reboot) = parsed("reboot", request.reboot.as_deref())? {
         options.reboot = reboot;

@@ -98,10 +98,11 @@ pub async fn start(config_text: &str) -> Running {
 /// advisories and a postmortem, written by patchctl at 18d7299.
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/test_data/state-18d7299.db");
 
-/// The fixture's hosts.
-const FIXTURE_INVENTORY: &str = "[hosts.rpm1]\naddress = \"10.0.0.1\"\nenvironment = \"staging\"\n\
-                                 [hosts.rpm2]\naddress = \"10.0.0.2\"\nenvironment = \"staging\"\n\
-                                 [hosts.rpm3]\naddress = \"10.0.0.3\"\nenvironment = \"staging\"\n";
+/// The fixture's hosts, at an address that refuses connections at once: what reaches them (a
+/// fuzzed assessment) fails fast and touches no network.
+const FIXTURE_INVENTORY: &str = "[hosts.rpm1]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n\
+                                 [hosts.rpm2]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n\
+                                 [hosts.rpm3]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n";
 
 /// Starts a server over a copy of [`FIXTURE`], with no policy, the scheduler off.
 pub async fn start_on_fixture() -> Running {

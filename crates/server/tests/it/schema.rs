@@ -6,6 +6,10 @@
 //! Every check runs but `positive_data_acceptance`, which wants every request the schema allows
 //! to succeed: a selector that names no group, or a token with a role above its user's, is
 //! well-formed and still refused (400), which no schema can say.
+//! Two operations are not fuzzed: `POST /api/logout`, which would end the token the run uses,
+//! and `POST /api/rollouts`, which starts real work that the server then drives (tested in
+//! `writes.rs`). `POST /api/assessments` is fuzzed: the fixture's hosts refuse connections at
+//! once, so it reaches no network.
 //! Runs when `PATCHCTL_SCHEMATHESIS` names the schemathesis program (`cargo xtask ci` installs
 //! it in a venv and sets it).
 
@@ -38,6 +42,7 @@ async fn schemathesis_finds_no_server_error_and_every_answer_matches_the_documen
         .arg(format!("{url}/api/openapi.json"))
         .args(["--header", &format!("Authorization: Bearer {}", token.secret)])
         .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
+        .args(["--exclude-operation-id", "start", "--exclude-operation-id", "logout"])
         .args(["--max-examples", "25", "--workers", "1", "--seed", "1"])
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--request-timeout", "10", "--report", "junit", "--report-dir"])
