@@ -4,6 +4,7 @@
 //! 4 not compliant (`patchctl compliance`, for monitoring), 5 an evidence chain is broken
 //! (`patchctl audit verify`), 6 the installation has a problem (`patchctl doctor`).
 
+mod account;
 mod advisories;
 mod assess;
 mod audit;
@@ -79,6 +80,10 @@ enum Command {
     Serve(serve::Args),
     /// Log in to a team server; `--server URL` then acts as that user.
     Login(login::Args),
+    /// Log out of a team server: the stored token revoked there and forgotten here.
+    Logout(account::LogoutArgs),
+    /// Change your own password on a team server, the old one given.
+    Password(account::PasswordArgs),
     /// Long-running: starts approved rollouts in their windows; stops starting hosts at the
     /// cutoff. `--once` looks once and drives what started to its end.
     Scheduler(schedule::SchedulerArgs),
@@ -128,6 +133,8 @@ impl Command {
             | Command::Scheduler(_)
             | Command::Serve(_)
             | Command::Login(_)
+            | Command::Logout(_)
+            | Command::Password(_)
             | Command::Rollback(_)
             | Command::Emergency(_) => true,
             Command::Plan(args) => args.writes(),
@@ -187,8 +194,11 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 /// `--server URL`: the commands that run against a team server, as the logged-in user.
 async fn remote_dispatch(command: Command, server: &str) -> anyhow::Result<ExitCode> {
-    if let Command::Login(args) = command {
-        return login::run(args).await;
+    match command {
+        Command::Login(args) => return login::run(args).await,
+        Command::Logout(args) => return account::logout(args).await,
+        Command::Password(args) => return account::password(args).await,
+        _ => {}
     }
     let client = remote::Client::new(server)?;
     match command {
@@ -225,6 +235,8 @@ async fn dispatch(command: Command, ctx: &ops::Context) -> anyhow::Result<ExitCo
         Command::Scheduler(args) => schedule::scheduler(args, ctx).await,
         Command::Serve(args) => serve::run(args, ctx).await,
         Command::Login(args) => login::run(args).await,
+        Command::Logout(args) => account::logout(args).await,
+        Command::Password(args) => account::password(args).await,
         Command::Rollback(args) => rollout::rollback(args, ctx).await,
         Command::Report(args) => rollout::report(args, ctx).await,
         Command::Audit(args) => audit::run(args, ctx).await,

@@ -86,6 +86,15 @@ impl Client {
         read(response, path).await
     }
 
+    /// `POST path` with `body` as JSON, for an answer without a body (204).
+    pub async fn post_for_nothing(&self, path: &str, body: &impl Serialize) -> anyhow::Result<()> {
+        let response = self.send(self.http.post(self.url(path)).json(body)).await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        read::<serde_json::Value>(response, path).await.map(|_| ())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -188,6 +197,13 @@ impl Credentials {
         toml::from_str(&text).with_context(|| format!("{} does not parse", path.display()))
     }
 
+    /// Forgets the token stored for `server`; the file's path.
+    pub fn forget(server: &str) -> anyhow::Result<PathBuf> {
+        let mut credentials = Credentials::load()?;
+        credentials.servers.remove(&normalize(server)?);
+        credentials.save()
+    }
+
     fn token(&self, server: &str) -> Option<String> {
         self.servers.get(server).map(|stored| stored.token.clone())
     }
@@ -200,6 +216,13 @@ impl Credentials {
         credentials
             .servers
             .insert(server, Stored { user: user.to_owned(), token: token.to_owned() });
+        credentials.save()
+    }
+
+    /// Writes the file whole, mode 0600 from its creation, in a folder only its owner may
+    /// enter.
+    fn save(&self) -> anyhow::Result<PathBuf> {
+        let credentials = self;
         let path = Credentials::path()?;
         let dir = path.parent().expect("the credentials file is in a folder");
         std::fs::DirBuilder::new()

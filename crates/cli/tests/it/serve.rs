@@ -235,6 +235,26 @@ fn server_commands_act_as_the_login_and_never_as_someone_named() {
     assert!(ok && said.contains(&format!("postmortem {id} closed by bob")), "{said}");
     let (ok, said) = run("bob", &["postmortem", "show", &id, "--format", "json"]);
     assert!(ok && said.contains("\"opened_by\": \"alice\""), "{said}");
+    // alice's own password, then her logout: the token revoked there and forgotten here.
+    let mut password = as_user("alice");
+    password.args(["password", &url, "--password-stdin"]);
+    let new = "a new and longer passphrase";
+    let mut changed = Command::from_std(password);
+    changed.write_stdin(format!("{}\n{new}\n", passwords["alice"]));
+    let changed = changed.output().unwrap();
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    let alice = config_home.join("alice/patchctl/credentials.toml");
+    let stored = std::fs::read_to_string(&alice).unwrap();
+    let token = stored.split("token = \"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (ok, said) = run("alice", &["logout", &url]);
+    assert!(ok && said.contains("logged out of"), "{said}");
+    assert!(!std::fs::read_to_string(&alice).unwrap().contains(&token));
+    let refused = request_with(port, "GET /api/hosts", "", Some(&token)).unwrap();
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let (ok, said) = run("alice", &["plan", "list"]);
+    assert!(!ok && said.contains("not logged in to"), "{said}");
+    login("alice", new);
+
     // No credentials for this server: a clear refusal, nothing sent.
     let (ok, said) = run("nobody", &["plan", "list"]);
     assert!(!ok && said.contains("not logged in to"), "{said}");
