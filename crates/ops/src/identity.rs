@@ -222,7 +222,7 @@ pub async fn change_password(
     settings: &LoginSettings,
 ) -> Result<(), IdentityError> {
     let chars = new.chars().count();
-    if chars < MIN_PASSWORD || chars > 1024 {
+    if !(MIN_PASSWORD..=1024).contains(&chars) {
         return Err(IdentityError::WeakPassword(format!(
             "the new password has {chars} characters: it needs {MIN_PASSWORD} to 1024"
         )));

@@ -212,7 +212,7 @@ fn schema_name(schema: &Value) -> Option<(String, bool)> {
     ["oneOf", "anyOf", "allOf"]
         .iter()
         .flat_map(|key| schema[key].as_array().into_iter().flatten())
-        .find_map(|alternative| schema_name(alternative))
+        .find_map(schema_name)
 }
 
 fn compact(schema: &Value) -> String {
