@@ -209,6 +209,7 @@ async fn remote_dispatch(command: Command, server: &str) -> anyhow::Result<ExitC
         Command::Report(args) => rollout::remote_report(args, &client).await,
         Command::Postmortem(args) => postmortem::remote(args, &client).await,
         Command::Assess(args) => assess::remote(args, &client).await,
+        Command::Schedule(args) => schedule::remote(args, &client).await,
         _ => {
             // The subcommand as typed, to name it.
             let name = std::env::args()

@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use model::policy::Window;
-use model::scheduling::Runs;
+use ops::protocol::output::schedule::{RunsV1, ScheduleV1, WindowV1};
 use ops::scheduler::ServeOptions;
 
 use crate::rollout::RunArgs;
@@ -31,46 +31,71 @@ pub struct SchedulerArgs {
 /// `patchctl schedule`.
 pub async fn schedule(_args: ScheduleArgs, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let (policy, now, outlooks) = ops::scheduler::schedule(ctx).await?;
-    println!("at {}", now.format("%Y-%m-%d %H:%M:%S UTC"));
-    for (environment, outlook) in policy.environments().iter().zip(outlooks) {
-        let zone = environment.schedule.timezone();
+    print_schedule(&ops::scheduler::schedule_output(&policy, now, &outlooks))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patchctl --server URL schedule`: the server's schedule, printed the same.
+pub async fn remote(
+    _args: ScheduleArgs,
+    client: &crate::remote::Client,
+) -> anyhow::Result<ExitCode> {
+    print_schedule(&client.get("/api/schedule").await?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each environment with its windows in its own time zone, and what runs.
+fn print_schedule(schedule: &ScheduleV1) -> anyhow::Result<()> {
+    let instant = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .with_context(|| format!("{text:?} is not an RFC 3339 time"))
+    };
+    let window = |w: &WindowV1| -> anyhow::Result<Window> {
+        Ok(Window { start: instant(&w.start)?, cutoff: instant(&w.cutoff)?, end: instant(&w.end)? })
+    };
+    println!("at {}", instant(&schedule.at)?.format("%Y-%m-%d %H:%M:%S UTC"));
+    for environment in &schedule.environments {
+        let zone: Tz = environment
+            .timezone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{:?} is not a time zone", environment.timezone))?;
         println!(
             "{} ({:?} in {}, window {}, cutoff {})",
-            environment.name,
-            environment.schedule.pattern(),
+            environment.environment,
+            environment.pattern,
             zone.name(),
-            model::policy::format_duration(environment.schedule.duration()),
-            model::policy::format_duration(environment.schedule.cutoff()),
+            environment.window,
+            environment.cutoff,
         );
-        if let Some((window, hosts_may_start)) = outlook.open_now {
-            let start = if hosts_may_start { "hosts may start" } else { "past its cutoff" };
-            println!("  open now: {} ({start})", describe(&window, zone));
+        if let Some(open) = &environment.open_now {
+            let start = if open.hosts_may_start { "hosts may start" } else { "past its cutoff" };
+            println!("  open now: {} ({start})", describe(&window(&open.window)?, zone));
         }
-        match outlook.next {
-            Some(window) => println!("  next window: {}", describe(&window, zone)),
+        match &environment.next {
+            Some(next) => println!("  next window: {}", describe(&window(next)?, zone)),
             None => println!("  next window: none (the schedule never matches again)"),
         }
-        for (window, blackout) in &outlook.skipped {
-            let why = blackout.reason.as_deref().unwrap_or("no reason given");
+        for skipped in &environment.skipped {
+            let why = skipped.reason.as_deref().unwrap_or("no reason given");
             println!(
                 "  skipped: {} (blackout {} to {}: {why})",
-                local(window.start, zone),
-                blackout.from,
-                blackout.to
+                local(instant(&skipped.window.start)?, zone),
+                skipped.blackout_from,
+                skipped.blackout_to
             );
         }
-        match outlook.runs {
-            Ok(Runs::Plan(plan)) => {
-                println!("  runs: plan {} (approved)", model::plan::short_id(&plan))
+        match &environment.runs {
+            RunsV1::Plan { plan } => {
+                println!("  runs: plan {} (approved)", model::plan::short_id(plan))
             }
-            Ok(Runs::AssessAndPlan) => println!(
-                "  runs: approval = \"auto\": the scheduler assesses the hosts, plans what baseline {:?} approves, and starts it",
-                environment.baseline.name
+            RunsV1::AssessAndPlan { baseline } => println!(
+                "  runs: approval = \"auto\": the scheduler assesses the hosts, plans what baseline {baseline:?} approves, and starts it"
             ),
-            Err(idle) => println!("  runs: nothing: {}", idle.describe()),
+            RunsV1::Nothing { why } => println!("  runs: nothing: {why}"),
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn local(instant: DateTime<Utc>, zone: Tz) -> String {

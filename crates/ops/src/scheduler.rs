@@ -391,3 +391,56 @@ pub async fn schedule(
     let outlooks = outlooks(ctx.store().await?, &policy, now).await?;
     Ok((policy, now, outlooks))
 }
+
+/// `schedule`'s document: each environment of `policy` with its outlook at `now`.
+pub fn schedule_output(
+    policy: &Policy,
+    now: DateTime<Utc>,
+    outlooks: &[Outlook],
+) -> protocol::output::schedule::ScheduleV1 {
+    use model::dates::rfc3339;
+    use model::scheduling::Runs;
+    use protocol::output::schedule::{
+        EnvironmentOutlookV1, OpenWindowV1, RunsV1, ScheduleV1, SkippedWindowV1, WindowV1,
+    };
+    let window = |w: &model::policy::Window| WindowV1 {
+        start: rfc3339(w.start),
+        cutoff: rfc3339(w.cutoff),
+        end: rfc3339(w.end),
+    };
+    let environments = policy
+        .environments()
+        .iter()
+        .zip(outlooks)
+        .map(|(environment, outlook)| EnvironmentOutlookV1 {
+            environment: environment.name.clone(),
+            pattern: environment.schedule.pattern().to_owned(),
+            timezone: environment.schedule.timezone().name().to_owned(),
+            window: model::policy::format_duration(environment.schedule.duration()),
+            cutoff: model::policy::format_duration(environment.schedule.cutoff()),
+            open_now: outlook.open_now.as_ref().map(|(w, hosts_may_start)| OpenWindowV1 {
+                window: window(w),
+                hosts_may_start: *hosts_may_start,
+            }),
+            next: outlook.next.as_ref().map(window),
+            skipped: outlook
+                .skipped
+                .iter()
+                .map(|(w, blackout)| SkippedWindowV1 {
+                    window: window(w),
+                    blackout_from: blackout.from.to_string(),
+                    blackout_to: blackout.to.to_string(),
+                    reason: blackout.reason.clone(),
+                })
+                .collect(),
+            runs: match &outlook.runs {
+                Ok(Runs::Plan(plan)) => RunsV1::Plan { plan: plan.clone() },
+                Ok(Runs::AssessAndPlan) => {
+                    RunsV1::AssessAndPlan { baseline: environment.baseline.name.clone() }
+                }
+                Err(idle) => RunsV1::Nothing { why: idle.describe() },
+            },
+        })
+        .collect();
+    ScheduleV1 { at: rfc3339(now), environments }
+}

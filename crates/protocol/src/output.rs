@@ -23,6 +23,7 @@ pub mod plan;
 pub mod postmortem;
 pub mod problem;
 pub mod rollout;
+pub mod schedule;
 
 /// `document` as indented JSON, its object members in the order its form declares.
 pub fn pretty<T: Serialize>(document: &T) -> String {

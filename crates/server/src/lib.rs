@@ -242,6 +242,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/logout", post(users::logout_page))
         .route("/api/docs", get(explorer::page))
         .route("/api/docs/explorer.css", get(explorer::stylesheet))
+        .route("/api/schedule", get(plans::schedule))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), routes::authorize))
         .with_state(state)
 }

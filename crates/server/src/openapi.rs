@@ -29,7 +29,7 @@ use crate::{api, explorer, fleet, live, metrics, plans, records, rollouts, users
         users::create_user, users::create_token, users::revoke_token,
         plans::create, plans::changes, rollouts::start, fleet::assess, records::open,
         records::close, users::change_password, users::logout,
-        explorer::page, explorer::stylesheet,
+        explorer::page, explorer::stylesheet, plans::schedule,
         openapi,
     ),
     modifiers(&Conventions)

@@ -16,6 +16,7 @@ use ops::identity::Identity;
 use protocol::api::{ChangeDecisionV1, ChangeRequestV1, NewPlanV1, PlanScopeV1};
 use protocol::output::change::{ChangeListingV1, ChangeShowV1};
 use protocol::output::plan::{PlanListingV1, PlanRecordV1, PlanShowV1};
+use protocol::output::schedule::ScheduleV1;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -250,4 +251,15 @@ pub(crate) async fn changes(
     let candidates =
         ops::change::list(&state.ctx).await.map_err(|e| ApiError::from_scheduler(&state.ctx, e))?;
     page(candidates.iter().map(ops::change::listing_output).collect(), query.window(), &uri)
+}
+
+/// What runs next, where, when and why: each environment of the policy with its open and next
+/// windows, the windows blackouts take away, and the plan it runs (`patchctl schedule`).
+#[utoipa::path(get, path = "/api/schedule", tag = "plans",
+    responses((status = 200, body = ScheduleV1)))]
+pub(crate) async fn schedule(State(state): Shared) -> Result<Json<ScheduleV1>, ApiError> {
+    let (policy, now, outlooks) = ops::scheduler::schedule(&state.ctx)
+        .await
+        .map_err(|e| ApiError::from_scheduler(&state.ctx, e))?;
+    Ok(Json(ops::scheduler::schedule_output(&policy, now, &outlooks)))
 }

@@ -103,6 +103,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "POST", path: "/logout", access: Access::Needs(UseCase::Logout) },
     Route { method: "GET", path: "/api/docs", access: Access::Needs(UseCase::ReadApiDocs) },
     Route { method: "GET", path: "/api/docs/explorer.css", access: Access::Needs(UseCase::ReadApiDocs) },
+    Route { method: "GET", path: "/api/schedule", access: Access::Needs(UseCase::ShowSchedule) },
 ];
 
 /// How a caller proves who they are: a bearer token (the CLI, scripts), or the dashboard's

@@ -235,6 +235,15 @@ fn server_commands_act_as_the_login_and_never_as_someone_named() {
     assert!(ok && said.contains(&format!("postmortem {id} closed by bob")), "{said}");
     let (ok, said) = run("bob", &["postmortem", "show", &id, "--format", "json"]);
     assert!(ok && said.contains("\"opened_by\": \"alice\""), "{said}");
+    // The schedule from the server is the schedule here, printed the same (but its first
+    // line, the time it was made at).
+    let (ok, remote) = run("bob", &["schedule"]);
+    assert!(ok && remote.contains("production (\"0 22 * * *\" in UTC"), "{remote}");
+    let here = patchctl(&dir).arg("schedule").output().unwrap();
+    let here = String::from_utf8_lossy(&here.stdout).into_owned();
+    let after_first = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(after_first(&remote), after_first(&here));
+
     // alice's own password, then her logout: the token revoked there and forgotten here.
     let mut password = as_user("alice");
     password.args(["password", &url, "--password-stdin"]);

@@ -96,6 +96,11 @@ async fn an_operator_plans_an_approver_approves_and_the_operator_starts_it_on_th
     assert_eq!(status, 200);
     let (status, _) = f.post(&f.bob, &format!("/api/changes/{plan}/approve"), json!(null)).await;
     assert_eq!(status, 200);
+    let (status, schedule) = f.get(&f.vic.0, "/api/schedule").await;
+    assert_eq!(status, 200, "{schedule}");
+    assert_eq!(schedule["environments"][0]["environment"], "staging", "{schedule}");
+    assert_eq!(schedule["environments"][0]["runs"]["runs"], "plan", "{schedule}");
+    assert_eq!(schedule["environments"][0]["runs"]["plan"], plan.as_str(), "{schedule}");
     let (status, changes) = f.get(&f.vic.0, "/api/changes").await;
     assert_eq!(status, 200, "{changes}");
     let listed = changes.as_array().unwrap().iter().find(|c| c["plan"] == plan.as_str());
