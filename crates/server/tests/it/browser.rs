@@ -240,6 +240,7 @@ async fn a_rollout_on_the_fleet_shows_live_on_its_page_within_two_seconds() {
         again: None,
         override_window: None,
         run,
+        actor: None,
     };
     let driving = tokio::spawn({
         let ctx = ctx.clone();
