@@ -67,6 +67,13 @@ async fn log_in(client: &Client, url: &str, user: &str, password: &str) {
     client.find(Locator::Id("user")).await.unwrap().send_keys(user).await.unwrap();
     client.find(Locator::Id("password")).await.unwrap().send_keys(password).await.unwrap();
     client.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    // The click may return before the answer's page is shown: wait for it, logged in (the
+    // header names the user) or refused (an alert).
+    let started = Instant::now();
+    while client.find(Locator::Css("span.who, p.error")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the login never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn keep(name: &str, png: &[u8]) {
