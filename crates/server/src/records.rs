@@ -158,7 +158,7 @@ fn chrono_hours(hours: u32) -> chrono::TimeDelta {
 }
 
 /// `7`, or `PM-7`.
-fn postmortem_number(id: &str) -> Result<i64, ApiError> {
+pub(crate) fn postmortem_number(id: &str) -> Result<i64, ApiError> {
     let number = id.strip_prefix("PM-").unwrap_or(id).parse::<i64>().ok().filter(|n| *n > 0);
     number.ok_or_else(|| {
         ApiError::invalid(format!("{id:?} is not a postmortem id: expected a number"))
