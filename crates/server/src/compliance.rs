@@ -2,7 +2,8 @@
 //! updates over the last [`TREND_DAYS`] days, plotted on the server (`model::plot`), with the
 //! figures in a table beside each plot. It reads the daily rows `ops::compliance::snapshot`
 //! records, which [`record`] takes when the server starts and every [`EVERY`] after: a page
-//! costs a few rows whatever the fleet's size.
+//! costs a few rows whatever the fleet's size. Below them, the CVE exposure by severity that
+//! `cves.rs` keeps, evaluated as often.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -67,6 +68,8 @@ struct CompliancePage {
     compliance_plot: String,
     security_plot: String,
     age_plot: String,
+    /// The CVE exposure by severity, as `cves::record` last counted it.
+    exposure: Option<Arc<crate::cves::Exposure>>,
 }
 
 /// `GET /compliance`.
@@ -147,6 +150,7 @@ pub(crate) async fn page(
         compliance_plot,
         security_plot,
         age_plot,
+        exposure: state.cve_exposure.get(),
     };
     crate::web::render(page, ctx)
 }

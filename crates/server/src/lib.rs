@@ -9,7 +9,10 @@
 //! function (`api.rs`: health and login; `oidc.rs`: the OIDC login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
 //! `users.rs`), `page.rs` and `body.rs` (query and body parsing, pages of lists),
 //! `openapi.rs` (the OpenAPI document), `metrics.rs` (`/metrics`), `drives.rs` (rollouts resumed through the API),
-//! `web.rs` and `templates/` (the dashboard), `error.rs` (errors to problem documents, in one
+//! the dashboard's pages (`web.rs`: login, overview, plans, rollouts; `host_pages.rs`;
+//! `compliance.rs`; `cves.rs`: CVE exposure by severity; `report_page.rs`: a rollout's report;
+//! `record_pages.rs`: postmortems and the audit; `live.rs`: a rollout's event stream; their
+//! askama `templates/`), `error.rs` (errors to problem documents, in one
 //! place). The server reaches the state only
 //! through `ops`.
 
@@ -17,6 +20,7 @@ mod api;
 mod body;
 mod compliance;
 pub mod config;
+mod cves;
 mod drives;
 mod error;
 mod explorer;
@@ -29,7 +33,9 @@ pub mod openapi;
 mod page;
 mod peer;
 mod plans;
+mod record_pages;
 mod records;
+mod report_page;
 mod rollouts;
 pub mod routes;
 mod tls;
@@ -82,6 +88,8 @@ pub(crate) struct AppState {
     pub tls: bool,
     /// The OIDC provider, when server.toml has one.
     pub oidc: Option<ops::oidc::Provider>,
+    /// The fleet's CVE exposure, as `cves::record` last counted it.
+    pub cve_exposure: cves::Latest,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -121,6 +129,7 @@ pub async fn run(
         metrics: metrics::handle(),
         tls: acceptor.is_some(),
         oidc,
+        cve_exposure: Default::default(),
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<peer::Peer>();
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -163,7 +172,8 @@ pub async fn run(
         if config.tls.is_some() { "https" } else { "http" }
     ));
     let trend = compliance::record(ctx.clone(), stopped.clone());
-    let (served, scheduled, (), ()) = tokio::join!(http, scheduler, signal, trend);
+    let exposure = cves::record(state.clone(), stopped.clone());
+    let (served, scheduled, (), (), ()) = tokio::join!(http, scheduler, signal, trend, exposure);
     // Rollouts resumed through the API pause once told to stop: wait for them.
     state.drives.finish().await;
     served?;
@@ -199,6 +209,11 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/hosts/{host}", get(host_pages::host))
         .route("/plans/{plan}", get(web::plan))
         .route("/rollouts/{rollout}", get(web::rollout))
+        .route("/rollouts/{rollout}/report", get(report_page::report))
+        .route("/postmortems", get(record_pages::postmortems))
+        .route("/postmortems/{id}", get(record_pages::postmortem))
+        .route("/audit", get(record_pages::audit))
+        .route("/cves", get(cves::page))
         .route("/assets/live.js", get(web::live_js))
         .route("/plans/{plan}/approve", post(web::approve))
         .route("/plans/{plan}/reject", post(web::reject))
