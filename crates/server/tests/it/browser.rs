@@ -3,9 +3,10 @@
 //! change, and their forged posts (without the form token, and with it) are refused and on the
 //! identity record; another approver approves with the button. A rollout on the test fleet,
 //! driven beside the server, shows on its page live, each host's change within two seconds of
-//! its journal entry; the compliance page draws its plots. An OIDC user logs in through the
-//! provider (oidc-provider-mock, see `oidc.rs`). Screenshots are kept in
-//! `target/browser/` to be looked at. Runs with `PATCHCTL_INTEGRATION=1`.
+//! its journal entry; the compliance page draws its plots; the audit page says the change
+//! journal is intact. An OIDC user logs in through the provider (oidc-provider-mock, see
+//! `oidc.rs`). Screenshots are kept in `target/browser/` to be looked at. Runs with
+//! `PATCHCTL_INTEGRATION=1`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -156,6 +157,15 @@ async fn a_requester_cannot_approve_in_the_browser_and_another_approver_can() {
     let page = client.source().await.unwrap();
     assert!(page.contains("bob") && page.contains("approve"), "{page}");
     keep("plan-approved", &client.screenshot().await.unwrap());
+
+    // The audit, from the header's link: the change journal just written is intact.
+    client.find(Locator::LinkText("Audit")).await.unwrap().click().await.unwrap();
+    let verdict = client.wait().for_element(Locator::Id("verdict")).await.unwrap();
+    let said = verdict.text().await.unwrap();
+    assert!(said.starts_with("Intact"), "{said}");
+    let chain = client.find(Locator::LinkText(&format!("change:{plan}"))).await.unwrap();
+    assert_eq!(chain.attr("href").await.unwrap(), Some(format!("/plans/{plan}")));
+    keep("audit", &client.screenshot().await.unwrap());
     client.close().await.unwrap();
     server.stop().await.unwrap();
 }

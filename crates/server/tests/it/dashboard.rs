@@ -142,3 +142,124 @@ async fn the_rollout_page_lists_its_hosts_and_the_compliance_page_plots_the_tren
     assert!(overview.contains(&said) && overview.contains(ROLLOUT), "{said}: {overview}");
     server.stop().await.unwrap();
 }
+
+/// The pages added for the record, each logged out first: the login form, not the page.
+const RECORD_PAGES: [&str; 5] =
+    ["/rollouts/00aa11bb22cc33dd/report", "/postmortems", "/postmortems/1", "/audit", "/cves"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_postmortem_and_audit_pages_show_the_fixtures_record() {
+    let server = crate::start_on_fixture().await;
+    let viewer = server.user("vera", Role::Viewer).await;
+    let cookie = server.login("vera", &viewer).await;
+    for path in RECORD_PAGES {
+        let response = server.http.get(format!("{}{path}", server.url)).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<h1>Log in</h1>") && !html.contains("span class=\"who\""), "{html}");
+    }
+
+    // The rollout's report, linked from its page: every host with its outcome, every command.
+    let (_, live) = page(&server, &cookie, &format!("/rollouts/{ROLLOUT}")).await;
+    assert!(live.contains(&format!("href=\"/rollouts/{ROLLOUT}/report\"")), "{live}");
+    let (status, html) = page(&server, &cookie, &format!("/rollouts/{ROLLOUT}/report")).await;
+    assert_eq!(status, 200, "{html}");
+    let report = ops::rollout::report_for(&server.ctx, ROLLOUT).await.unwrap();
+    assert_eq!(report.hosts.len(), 3);
+    for host in &report.hosts {
+        let state =
+            serde_json::to_value(&host.state).unwrap()["state"].as_str().unwrap().to_owned();
+        let row = format!(
+            "<tr id=\"host-{0}\"><th scope=\"row\"><a href=\"/hosts/{0}\">{0}</a></th><td class=\"state {state}\">",
+            host.host
+        );
+        assert!(html.contains(&row), "{row}: {html}");
+    }
+    assert!(report.journal.intact && html.contains("<strong>Journal intact</strong>"), "{html}");
+    assert_eq!(html.matches("<details>").count(), report.outputs.len(), "{html}");
+    for id in &report.summary.open_postmortems {
+        assert!(html.contains(&format!("<a href=\"/postmortems/{id}\">PM-{id}</a>")), "{html}");
+    }
+    assert_eq!(page(&server, &cookie, "/rollouts/ffffffffffffffff/report").await.0, 404);
+
+    // The postmortems: the fixture's two, and one with its record.
+    let (status, html) = page(&server, &cookie, "/postmortems").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<tr id=\"pm-1\">") && html.contains("<tr id=\"pm-2\">"), "{html}");
+    assert!(html.contains("Emergency patch for ACME-2026:0001"), "{html}");
+    let (status, html) = page(&server, &cookie, "/postmortems/PM-2").await;
+    assert_eq!(status, 200, "{html}");
+    let title = "rollout 00aa11bb22cc33dd completed; failed or rolled back: rpm2, rpm3";
+    assert!(html.contains(&format!("<h1>PM-2: {title}</h1>")), "{html}");
+    assert!(html.contains(&format!("<a href=\"/rollouts/{ROLLOUT}/report\">")), "{html}");
+    let (_, events) = ops::postmortem::show(&server.ctx, 2).await.unwrap().unwrap();
+    assert!(!events.is_empty());
+    assert_eq!(html.matches("<tr><td>").count(), events.len(), "{html}");
+    assert_eq!(page(&server, &cookie, "/postmortems/99").await.0, 404);
+    assert_eq!(page(&server, &cookie, "/postmortems/x").await.0, 400);
+
+    // The audit: intact, every chain listed; then an anchor the journal does not match.
+    let (status, html) = page(&server, &cookie, "/audit").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<strong>Intact</strong>") && !html.contains("BROKEN"), "{html}");
+    let chain = format!("rollout:{ROLLOUT}");
+    let link = format!("<a href=\"/rollouts/{ROLLOUT}/report\">{chain}</a>");
+    assert!(html.contains(&link) && html.contains("<td class=\"ok\">intact</td>"), "{html}");
+    let anchors = server.dir.path().join("patchctl.db.anchors");
+    let mut text = std::fs::read_to_string(&anchors).unwrap();
+    text.push_str(&format!(
+        "{{\"at\":0,\"chain\":\"{chain}\",\"entries\":2,\"head\":\"forged\"}}\n"
+    ));
+    std::fs::write(&anchors, text).unwrap();
+    let (status, html) = page(&server, &cookie, "/audit").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<strong>BROKEN</strong>: 1 of "), "{html}");
+    assert!(html.contains(&format!("<li>{chain}: ")), "{html}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cve_exposure_is_counted_by_severity_on_the_compliance_and_cves_pages() {
+    let server = crate::start_on_fixture().await;
+    let viewer = server.user("vera", Role::Viewer).await;
+    let cookie = server.login("vera", &viewer).await;
+    // The server evaluates the exposure when it starts.
+    let started = Instant::now();
+    let html = loop {
+        let (status, html) = page(&server, &cookie, "/cves").await;
+        assert_eq!(status, 200, "{html}");
+        if html.contains("id=\"severity-critical\"") {
+            break html;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never evaluated: {html}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // CVE-2026-0001 (ACME-2026:0001, critical), told host by host by `patchctl cve`.
+    let all = ["all".to_owned()];
+    let (_, hosts) = ops::advisories::cve(&server.ctx, "CVE-2026-0001", &all).await.unwrap();
+    use ops::advisories::CveVerdict::{Affected, Undecided};
+    let affected = hosts.iter().filter(|h| matches!(h.verdict, Affected | Undecided)).count();
+    assert!(affected > 0, "{hosts:?}");
+    let row = format!(
+        "<tr><th scope=\"row\">CVE-2026-0001</th><td class=\"bad\">critical</td><td class=\"n\">{affected}</td><td>ACME-2026:0001</td></tr>"
+    );
+    assert!(html.contains(&row), "{row}: {html}");
+    let critical = format!(
+        "<tr id=\"severity-critical\"><th scope=\"row\">critical</th><td class=\"n bad\">{affected}</td><td class=\"n\">1</td></tr>"
+    );
+    assert!(html.contains(&critical), "{critical}: {html}");
+    for severity in ["medium", "low", "unknown"] {
+        let none = format!(
+            "<th scope=\"row\">{severity}</th><td class=\"n\">0</td><td class=\"n\">0</td>"
+        );
+        assert!(html.contains(&none), "{none}: {html}");
+    }
+    // The compliance page has the same counts, and links to the list.
+    let (status, compliance) = page(&server, &cookie, "/compliance").await;
+    assert_eq!(status, 200, "{compliance}");
+    assert!(
+        compliance.contains(&critical) && compliance.contains("href=\"/cves\""),
+        "{compliance}"
+    );
+    server.stop().await.unwrap();
+}
