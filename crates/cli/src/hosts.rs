@@ -67,12 +67,12 @@ fn list_table(hosts: &[HostV1]) -> String {
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::List => {
-            let inventory = ctx.sources.inventory()?;
+            let inventory = ctx.inventory()?;
             let hosts: Vec<HostV1> = inventory.hosts().iter().map(HostV1::from).collect();
             print!("{}", list_table(&hosts));
         }
         Command::Show { host } => {
-            let inventory = ctx.sources.inventory()?;
+            let inventory = ctx.inventory()?;
             let Some(host) = inventory.host(&host) else {
                 bail!("no host {host:?} in {}", ctx.sources.config.display());
             };

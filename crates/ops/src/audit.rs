@@ -323,8 +323,8 @@ fn append_anchors(path: &Path, heads: &[Anchor], syslog: bool) -> Result<(), Aud
 /// clock.
 pub async fn check(ctx: &crate::Context, scope: &Scope) -> Result<AuditReport, AuditError> {
     // The inventory names the anchor file when it sets one; audit works without one.
-    let inventory = ctx.sources.inventory().ok();
-    let anchor_file = ctx.sources.anchor_file(inventory.as_ref());
+    let inventory = ctx.inventory().ok();
+    let anchor_file = ctx.sources.anchor_file(inventory.as_deref());
     let syslog = inventory.as_ref().is_some_and(|i| i.audit().syslog);
     verify(ctx.store().await?, scope, &anchor_file, syslog, ctx.clock.real_unix()).await
 }

@@ -11,6 +11,7 @@ use model::policy::Policy;
 use store::Store;
 use tokio::sync::OnceCell;
 
+use crate::cache::{Cache, FileVersion};
 use crate::clock::Clock;
 use crate::session::{Connector, SshConnector};
 
@@ -87,14 +88,19 @@ impl Sources {
 
     /// Reads and parses the inventory; errors point at file, line and column.
     pub fn inventory(&self) -> Result<Inventory, SourceError> {
-        let text = std::fs::read_to_string(&self.config).map_err(|source| SourceError::Read {
+        let text = std::fs::read_to_string(&self.config)
+            .map_err(|source| self.inventory_unreadable(source))?;
+        crate::files::check_trusted(&self.config, "the inventory").map_err(SourceError::Invalid)?;
+        Inventory::parse(&self.config, &text).map_err(|e| SourceError::Invalid(e.to_string()))
+    }
+
+    fn inventory_unreadable(&self, source: std::io::Error) -> SourceError {
+        SourceError::Read {
             what: "the inventory",
             path: self.config.clone(),
             hint: " (run `patchctl init` to create one, or pass --config)",
             source,
-        })?;
-        crate::files::check_trusted(&self.config, "the inventory").map_err(SourceError::Invalid)?;
-        Inventory::parse(&self.config, &text).map_err(|e| SourceError::Invalid(e.to_string()))
+        }
     }
 
     /// The policy, when a file is named or `policy.toml` lies beside the config file.
@@ -169,6 +175,7 @@ pub struct Context {
     pub progress: Arc<dyn Progress>,
     store: OnceCell<Store>,
     connector: Option<Arc<dyn Connector>>,
+    pub(crate) cache: Cache,
 }
 
 impl Context {
@@ -180,6 +187,7 @@ impl Context {
             progress: Arc::new(NoProgress),
             store: OnceCell::new(),
             connector: None,
+            cache: Cache::default(),
         }
     }
 
@@ -227,10 +235,34 @@ impl Context {
         }
     }
 
+    /// The inventory, parsed again only when its file changed since the last call (the
+    /// server answers many requests from one parse).
+    pub fn inventory(&self) -> Result<Arc<Inventory>, SourceError> {
+        self.inventory_version().map(|(_, inventory)| inventory)
+    }
+
+    /// The inventory with the version of its file it was parsed from.
+    pub(crate) fn inventory_version(&self) -> Result<(FileVersion, Arc<Inventory>), SourceError> {
+        let metadata = std::fs::metadata(&self.sources.config)
+            .map_err(|source| self.sources.inventory_unreadable(source))?;
+        let version = FileVersion::of(&metadata);
+        Ok((version, self.cache.inventory(version, || self.sources.inventory())?))
+    }
+
     /// The hosts of the inventory that `selectors` (`all`, a host, a group, `env:NAME`,
     /// `tag:NAME`) pick; a selector that is malformed or picks nothing is an error that says so.
     pub fn hosts(&self, selectors: &[String]) -> Result<Vec<model::ResolvedHost>, SourceError> {
-        let inventory = self.sources.inventory()?;
+        self.with_hosts(selectors, |hosts| hosts.into_iter().cloned().collect())
+    }
+
+    /// What `read` makes of the hosts `selectors` pick, borrowed from the kept inventory: a
+    /// page of a large fleet copies only its own hosts.
+    pub fn with_hosts<R>(
+        &self,
+        selectors: &[String],
+        read: impl FnOnce(Vec<&model::ResolvedHost>) -> R,
+    ) -> Result<R, SourceError> {
+        let inventory = self.inventory()?;
         let selectors = selectors
             .iter()
             .map(|text| {
@@ -239,7 +271,7 @@ impl Context {
             .collect::<Result<Vec<_>, _>>()?;
         let hosts = model::select(&inventory, &selectors)
             .map_err(|e| SourceError::Selection(e.to_string()))?;
-        Ok(hosts.into_iter().cloned().collect())
+        Ok(read(hosts))
     }
 
     /// Creates the state database (0600, migrated) if it does not exist: `patchctl init`.

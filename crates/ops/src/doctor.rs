@@ -60,7 +60,7 @@ impl Check {
 /// Runs every check, in order. `ctx`'s sources are the ones the server would use.
 pub async fn check(ctx: &Context, install: &Install) -> Vec<Check> {
     let mut checks = vec![server_config(install)];
-    let inventory = ctx.sources.inventory();
+    let inventory = ctx.inventory();
     checks.push(match &inventory {
         Ok(inventory) => ok(
             "inventory",

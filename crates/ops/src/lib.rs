@@ -5,6 +5,7 @@ pub mod advisories;
 mod assess;
 mod assess_fleet;
 pub mod audit;
+mod cache;
 pub mod change;
 pub mod clock;
 pub mod compliance;

@@ -440,7 +440,7 @@ pub async fn record(
     policy: Option<&Policy>,
 ) -> Result<model::plan::PlanRecord, crate::change::ChangeError> {
     let change = crate::change::change_actions(ctx.store().await?, &plan.id).await?;
-    let steps = match ctx.sources.inventory() {
+    let steps = match ctx.inventory() {
         Ok(inventory) => {
             let mut steps = BTreeMap::new();
             for host in &plan.hosts {

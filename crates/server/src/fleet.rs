@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::page::{Params, Window, page, selectors};
+use crate::page::{Params, Window, page, page_of, selectors};
 
 type Shared = State<Arc<AppState>>;
 
@@ -51,8 +51,11 @@ pub(crate) async fn hosts(
     Params(query): Params<HostQuery>,
 ) -> Result<Response, ApiError> {
     let selectors = selectors(query.select.as_deref());
-    let hosts = state.ctx.hosts(&selectors).map_err(|e| ApiError::from_source(&state.ctx, e))?;
-    page(hosts.iter().map(HostV1::from).collect(), query.window(), &uri)
+    let window = query.window();
+    state
+        .ctx
+        .with_hosts(&selectors, |hosts| page_of(hosts, HostV1::from, window, &uri))
+        .map_err(|e| ApiError::from_source(&state.ctx, e))?
 }
 
 /// A page of a list that has no filter.

@@ -60,10 +60,8 @@ pub(crate) async fn hosts(
     let ctx = &state.ctx;
     let all = ops::fleet::hosts_latest(ctx).await.map_err(|e| ApiError::from_query(ctx, e))?;
     let environment = query.environment.unwrap_or_default();
-    let chosen: Vec<_> = all
-        .into_iter()
-        .filter(|h| environment.is_empty() || h.environment == environment)
-        .collect();
+    let chosen: Vec<_> =
+        all.iter().filter(|h| environment.is_empty() || h.environment == environment).collect();
     let total = chosen.len();
     let first = query.offset.unwrap_or(0).min(total);
     let hosts = chosen
@@ -81,8 +79,8 @@ pub(crate) async fn hosts(
                 updates: summary.map(|s| s.n_updates.to_string()).unwrap_or_default(),
                 security: summary.map(|s| s.n_security.to_string()).unwrap_or_default(),
                 reboot: summary.is_some_and(|s| s.reboot_required),
-                name: h.host,
-                environment: h.environment,
+                name: h.host.clone(),
+                environment: h.environment.clone(),
             }
         })
         .collect();
@@ -115,8 +113,8 @@ pub(crate) async fn host(
     Path(host): Path<String>,
 ) -> Result<Html<String>, ApiError> {
     let ctx = &state.ctx;
-    let known = ops::fleet::hosts_latest(ctx).await.map_err(|e| ApiError::from_query(ctx, e))?;
-    if !known.iter().any(|h| h.host == host) {
+    let inventory = ctx.inventory().map_err(|e| ApiError::from_source(ctx, e))?;
+    if inventory.host(&host).is_none() {
         return Err(ApiError::not_found(format!("no host {host} in the inventory")));
     }
     let rows = ops::history::history(ctx, &host, HISTORY)

@@ -67,11 +67,21 @@ pub fn page<T: Serialize>(
     window: Window,
     uri: &OriginalUri,
 ) -> Result<Response, ApiError> {
+    page_of(items, |item| item, window, uri)
+}
+
+/// [`page`] of what `output` makes of each item in the window, the others left as they are.
+pub fn page_of<T, U: Serialize>(
+    items: Vec<T>,
+    output: impl FnMut(T) -> U,
+    window: Window,
+    uri: &OriginalUri,
+) -> Result<Response, ApiError> {
     let limit = window.limit()?;
     let offset = window.offset()?;
     let total = items.len();
     let next = (offset.saturating_add(limit) < total).then(|| offset + limit);
-    let part: Vec<T> = items.into_iter().skip(offset).take(limit).collect();
+    let part: Vec<U> = items.into_iter().skip(offset).take(limit).map(output).collect();
     let mut response = Json(part).into_response();
     let headers = response.headers_mut();
     headers.insert("x-total-count", HeaderValue::from(total));

@@ -23,6 +23,11 @@ pub trait Assessments: Send + Sync {
         hosts: Option<&[String]>,
     ) -> Result<Vec<AssessmentSummaryRow>, StoreError>;
 
+    /// A number that grows with every attempt recorded, by any process, and changes with
+    /// nothing else: a reader that kept [`Assessments::latest_assessments`] knows it is still
+    /// the latest while the mark is unchanged. Attempts are never deleted.
+    async fn assessments_mark(&self) -> Result<i64, StoreError>;
+
     /// A host's attempts, newest first, at most `limit`.
     async fn history(
         &self,

@@ -117,7 +117,7 @@ pub async fn prepare(
     request: &StartRequest,
     collect_refusals: bool,
 ) -> Result<Prepared, RolloutError> {
-    let inventory = ctx.sources.inventory()?;
+    let inventory = ctx.inventory()?;
     let store = ctx.store().await?;
     let plan = crate::load_plan(store, &request.plan)
         .await
@@ -358,7 +358,7 @@ pub async fn drive_here(
     options: &RunOptions,
     stop: impl Future<Output = ()>,
 ) -> Result<Driven, RolloutError> {
-    let inventory = ctx.sources.inventory()?;
+    let inventory = ctx.inventory()?;
     let store = ctx.store().await?;
     let loaded = super::load(store, rollout).await?;
     let hosts = crate::scheduler::plan_hosts(&inventory, &loaded.plan);

@@ -39,7 +39,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<DriveResult>, SchedulerError> {
     let policy = ctx.sources.policy()?.ok_or(SchedulerError::NoPolicy)?;
-    let inventory = ctx.sources.inventory()?;
+    let inventory = ctx.inventory()?;
     let store = ctx.store().await?;
     let owner = crate::rollout::DriveConfig::default().owner;
     let say = |text: String| ctx.progress.notice(&format!("scheduler: {text}"));

@@ -88,3 +88,58 @@ async fn a_virtual_clock_may_write_only_to_a_rehearsal_copy() {
     ));
     rehearsal.close().await;
 }
+
+/// The server keeps the parsed inventory and each host's latest attempt between requests; an
+/// edit of the file or an attempt recorded by another process (here, the store written
+/// behind the context's back) must show on the next read, and nothing else may re-read.
+#[tokio::test]
+async fn the_kept_inventory_and_latest_attempts_follow_the_file_and_the_store() {
+    use store::{AssessmentOutcome, AssessmentRecord, Failure, HostRow, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("patchctl.toml");
+    write(&config, INVENTORY);
+    let ctx = Context::new(sources(dir.path()), Clock::real(), "alice".into());
+    let first = ctx.inventory().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &ctx.inventory().unwrap()), "kept, not parsed again");
+
+    let latest = ops::fleet::hosts_latest(&ctx).await.unwrap();
+    assert!(latest.iter().all(|h| h.latest.is_none()), "{latest:?}");
+    assert!(std::sync::Arc::ptr_eq(&latest, &ops::fleet::hosts_latest(&ctx).await.unwrap()));
+
+    // Another writer of the same database records an attempt for web1.
+    let other = Store::open(&dir.path().join("patchctl.db")).await.unwrap();
+    let host = HostRow {
+        name: "web1".into(),
+        address: "10.0.0.1".into(),
+        environment: "production".into(),
+        package_manager: None,
+        seen_at_unix: 1_800_000_000,
+    };
+    other.upsert_host(&host).await.unwrap();
+    let failure = Failure { kind: "timed_out".into(), message: "no answer".into() };
+    let record = AssessmentRecord {
+        host: "web1".into(),
+        taken_at_unix: 1_800_000_000,
+        duration_ms: 30_000,
+        outcome: AssessmentOutcome::Failed(failure),
+    };
+    other.record_assessment(&record).await.unwrap();
+    other.close().await;
+    let latest = ops::fleet::hosts_latest(&ctx).await.unwrap();
+    let web1 = latest.iter().find(|h| h.host == "web1").unwrap();
+    assert_eq!(web1.latest.as_ref().map(|l| l.taken_at_unix), Some(1_800_000_000));
+
+    // The same size, rewritten in place: a host renamed.
+    write(&config, &INVENTORY.replace("db1", "db2"));
+    let names: Vec<String> =
+        ctx.inventory().unwrap().hosts().iter().map(|h| h.name.clone()).collect();
+    assert_eq!(names, ["web1", "db2"]);
+    let latest = ops::fleet::hosts_latest(&ctx).await.unwrap();
+    assert_eq!(latest.iter().map(|h| h.host.as_str()).collect::<Vec<_>>(), ["web1", "db2"]);
+
+    // A file someone else could now write is refused, though its text did not change.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(ctx.inventory().unwrap_err().to_string().contains("can be written by anyone"));
+}

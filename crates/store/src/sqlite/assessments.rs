@@ -116,6 +116,16 @@ impl Assessments for Sqlite {
         Ok(summaries)
     }
 
+    async fn assessments_mark(&self) -> Result<i64, StoreError> {
+        // A new row's rowid is one more than the largest (no AUTOINCREMENT, and no row is ever
+        // deleted): the largest is the mark, read from the end of the table's b-tree.
+        let (mark,): (Option<i64>,) = sqlx::query_as("SELECT MAX(rowid) FROM assessments")
+            .fetch_one(&self.pool)
+            .await
+            .doing(|| "reading the assessments' mark".to_owned())?;
+        Ok(mark.unwrap_or(0))
+    }
+
     async fn history(
         &self,
         host: &str,
