@@ -230,6 +230,7 @@ impl RunArgs {
             download_ahead: !self.no_download_ahead,
             lease_seconds: self.lease_seconds,
             repair: true,
+            actor: None,
         }
     }
 }
@@ -348,7 +349,8 @@ fn segment(id: &str) -> String {
 }
 
 async fn request(rollout: &str, input: Input, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
-    eprintln!("patchctl: {}", run::ask(ctx, rollout, input).await?);
+    // The journal names the local operator, as every command run here does.
+    eprintln!("patchctl: {}", run::ask(ctx, rollout, input, &ctx.actor).await?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -30,6 +30,8 @@ pub struct ReportInputs<'a> {
     pub started_by: Option<String>,
     /// What its start overrode, each in a sentence (`--again`, `--override-window`, …).
     pub overrides: Vec<String>,
+    /// What people asked of it while it ran (pause, resume, cancel, a rollback), in order.
+    pub asked: Vec<AskedRun>,
     pub hosts: Vec<HostRun>,
     pub waves: Vec<WaveRun>,
     /// The plan's change journal, in order.
@@ -38,6 +40,16 @@ pub struct ReportInputs<'a> {
     pub postmortems: Vec<Postmortem>,
     /// The journal's hash chain, in words (`intact, 84 entries`).
     pub journal: String,
+}
+
+/// Something a person asked of the rollout, which it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AskedRun {
+    /// What came of it, in words: `paused`, `cancelled`, `deb2 rolled back`.
+    pub what: String,
+    /// Who asked: their login, or the server's authenticated caller.
+    pub actor: String,
+    pub at: DateTime<Utc>,
 }
 
 /// One host's run.
@@ -101,6 +113,8 @@ pub struct Summary {
     /// Per host: the services restarted because they ran replaced code.
     pub restarted: BTreeMap<String, Vec<String>>,
     pub open_postmortems: Vec<i64>,
+    /// What people asked of it, one line each: `paused by olga at Mon 7 Dec 2026 20:01:02 UTC`.
+    pub asked: Vec<String>,
 }
 
 /// The outcome of a host in words a reader without patchctl's vocabulary understands.
@@ -190,6 +204,11 @@ pub fn summary(inputs: &ReportInputs<'_>) -> Summary {
             .filter(|p| p.closed_at.is_none())
             .map(|p| p.id)
             .collect(),
+        asked: inputs
+            .asked
+            .iter()
+            .map(|a| format!("{} by {} at {}", a.what, a.actor, dates::utc_seconds(a.at)))
+            .collect(),
     }
 }
 
@@ -238,6 +257,9 @@ pub fn document(inputs: &ReportInputs<'_>) -> Document {
     ));
     for sentence in &inputs.overrides {
         facts.push(("Note".to_owned(), sentence.clone()));
+    }
+    if !summary.asked.is_empty() {
+        facts.push(("Asked of it".to_owned(), summary.asked.join("; ")));
     }
     facts.push((
         "Rolled back".to_owned(),

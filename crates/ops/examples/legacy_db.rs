@@ -24,8 +24,8 @@ use model::{
 use ops::change::{Act, act};
 use ops::emergency::{EmergencyRequest, emergency};
 use ops::rollout::{
-    ConcludeConfig, DriveConfig, DriveOutcome, OutputRecord, StartRecord, StepReport, StepRunner,
-    conclude, create_rollout, drive, request, rollout_config,
+    ConcludeConfig, DriveConfig, DriveOutcome, JournalRecord, OutputRecord, StartRecord,
+    StepReport, StepRunner, conclude, create_rollout, drive, rollout_config,
 };
 use rollout::{Input, Step, StepResult};
 use store::{AssessmentOutcome, AssessmentRecord, HostRow, Store};
@@ -182,6 +182,7 @@ fn drive_config(owner: &str) -> DriveConfig {
         wait_for_lease: false,
         request_poll: std::time::Duration::from_millis(50),
         clock_offset_ms: 0,
+        actor: None,
     }
 }
 
@@ -310,9 +311,16 @@ pub async fn write(path: &Path) {
     else {
         panic!("the rollout is free")
     };
+    // The request as 18d7299 journaled it, before requests named who asked (`request` now
+    // always does): an entry with no actor, which a reader must still take.
     let rollback = Input::RollBack { host: "rpm3".into() };
-    let asked = request(&store, ROLLOUT, rollback, "carol@fixture:2:bbbb").await.unwrap();
-    println!("{asked}");
+    let asked = JournalRecord::Request { input: rollback, actor: None };
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    store
+        .append_request(ROLLOUT, &[asked.to_entry(now_ms.as_millis() as u64, None)])
+        .await
+        .unwrap();
+    println!("asked dave@fixture:3:cccc (which drives rollout {ROLLOUT}) to roll rpm3 back");
     store.release_rollout(&lease).await.unwrap();
     let stop = std::future::pending();
     let again =

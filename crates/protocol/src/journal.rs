@@ -1,5 +1,5 @@
 //! The stored forms of a rollout's journal entries, by the entry's kind: `input` and `request`
-//! ([`InputV1`]), `event` ([`EventV1`]), `output` ([`OutputV1`]) and `start` ([`StartV1`]).
+//! ([`InputEntryV1`], an [`InputV1`] and who asked for it), `event` ([`EventV1`]), `output` ([`OutputV1`]) and `start` ([`StartV1`]).
 //! Member for member the JSON journals have held since they were written; each entry's body is
 //! covered by the journal's hash chain, so these bytes never change once written.
 
@@ -28,6 +28,19 @@ pub enum StepV1 {
     Verify,
     Cleanup,
     Reconcile,
+}
+
+/// The body of an `input` or `request` entry: the input, and who asked for it when a person
+/// did (a pause, resume, cancel, rollback or reconcile): the login of the patchctl that asked,
+/// or the server's authenticated caller. Entries written before `actor` have none, and an input
+/// the machine's own loop feeds it (a step's end, a tick) never has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InputEntryV1 {
+    #[serde(flatten)]
+    pub input: InputV1,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// An input the rollout's machine accepted (`input`), or one asked of it by another process

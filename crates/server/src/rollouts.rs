@@ -97,7 +97,8 @@ async fn ask(
     input: Input,
 ) -> Result<Json<RolloutActionV1>, ApiError> {
     let what = format!("{input:?}").to_lowercase();
-    let said = ops::rollout::ask(&state.ctx, &rollout, input)
+    // The journal names the login, never a name the request carries (it carries none).
+    let said = ops::rollout::ask(&state.ctx, &rollout, input, &identity.user)
         .await
         .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
     state
@@ -129,7 +130,7 @@ pub(crate) async fn resume(
         ));
     }
     state.ctx.progress.notice(&format!("server: {} resumed rollout {id}", identity.user));
-    state.drives.spawn(state.ctx.clone(), id.clone());
+    state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone());
     let said = format!("rollout {id} is driven by this server from now");
     Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
 }
@@ -156,7 +157,7 @@ pub(crate) async fn start(
         .await
         .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
     state.ctx.progress.notice(&format!("server: {} started rollout {id}", identity.user));
-    state.drives.spawn(state.ctx.clone(), id.clone());
+    state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone());
     let said = format!("rollout {id} started; this server drives it");
     Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
 }

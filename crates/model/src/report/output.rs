@@ -25,6 +25,7 @@ impl From<&Summary> for ReportSummaryV1 {
             rolled_back: summary.rolled_back.clone(),
             restarted: summary.restarted.clone(),
             open_postmortems: summary.open_postmortems.clone(),
+            asked: summary.asked.clone(),
         }
     }
 }

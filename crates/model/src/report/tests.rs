@@ -114,6 +114,18 @@ fn the_first_page_says_what_when_who_and_the_outcome_and_the_commands_wait_in_th
         stop: None,
         started_by: Some("alice".into()),
         overrides: vec![],
+        asked: vec![
+            AskedRun {
+                what: "paused".into(),
+                actor: "olga".into(),
+                at: utc("2026-12-08T10:02:00Z"),
+            },
+            AskedRun {
+                what: "resumed".into(),
+                actor: "otto".into(),
+                at: utc("2026-12-08T10:03:00Z"),
+            },
+        ],
         hosts: vec![
             HostRun {
                 remarks: vec!["failing before the patch: `/usr/local/bin/smoke` exited 1".into()],
@@ -144,6 +156,7 @@ fn the_first_page_says_what_when_who_and_the_outcome_and_the_commands_wait_in_th
         "> When: Tue 8 Dec 2026 10:00:05 UTC to Tue 8 Dec 2026 10:04:04 UTC (3 min 59 s).",
         "> Approved by: carol (Tue 8 Dec 2026 09:30 UTC); requested by alice, ticket CHG-42.",
         "- **Rolled back:** deb2 (to acme-web 1.0-1)",
+        "- **Asked of it:** paused by olga at Tue 8 Dec 2026 10:02:00 UTC; resumed by otto at Tue 8 Dec 2026 10:03:00 UTC",
         "- **Open postmortems:** #7 rollout r1 rolled back deb2 (open, due Wed 9 Dec 2026 10:05 UTC, owner team-web)",
         "| production | 1 | 0 | 1 | 0 | 0 | 0 | 0 |",
         "| deb1 | staging | patched and verified | acme-web 1.0-1 → 1.1-1 | failing before the patch: `/usr/local/bin/smoke` exited 1 |",
@@ -178,6 +191,7 @@ fn the_services_restarted_are_listed_per_host_on_the_first_page() {
         stop: None,
         started_by: Some("alice".into()),
         overrides: vec![],
+        asked: vec![],
         hosts: vec![deb1, deb2],
         waves: vec![],
         change: &[],

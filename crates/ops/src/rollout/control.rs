@@ -7,7 +7,7 @@ use store::{Claim, JournalCheck, PhaseUpdate, RolloutRow, Store};
 
 use super::RolloutError;
 use super::driver::{changed_hosts_verified, lost, now_ms, now_unix, stored_phase};
-use super::journal::{self, JournalRecord};
+use super::journal::{self, Asked, JournalRecord};
 
 /// A rollout, its plan, and its state rebuilt from the journal.
 pub struct Loaded {
@@ -18,6 +18,9 @@ pub struct Loaded {
     pub events: Vec<(i64, Event)>,
     /// Who created it, and what they overrode (rollouts created before this record: none).
     pub start: Option<journal::StartRecord>,
+    /// What people asked of it that it took (pause, resume, cancel, rollbacks), in order, and
+    /// who (journals written before the actor was kept: none).
+    pub asked: Vec<Asked>,
     /// The journal's hash chain, intact (a broken one is not loaded).
     pub journal_check: store::JournalCheck,
 }
@@ -84,25 +87,31 @@ pub async fn load(store: &Store, id: &str) -> Result<Loaded, RolloutError> {
     let mut outputs = Vec::new();
     let mut events = Vec::new();
     let mut start = None;
+    let mut asked = Vec::new();
     for entry in &entries {
         match JournalRecord::from_entry(&row.id, entry)? {
             JournalRecord::Output(output) => outputs.push((entry.host.clone(), output)),
             JournalRecord::Event(event) => events.push((entry.at_ms, event)),
             JournalRecord::Start(record) => start = Some(record),
+            JournalRecord::Input { input, actor: Some(actor) } => {
+                asked.push(Asked { at_ms: entry.at_ms.max(0) as u64, input, actor })
+            }
             _ => {}
         }
     }
-    Ok(Loaded { row, plan, machine, outputs, events, start, journal_check })
+    Ok(Loaded { row, plan, machine, outputs, events, start, asked, journal_check })
 }
 
-/// Pause, resume, cancel or roll back a host. When another process drives the rollout, the
-/// request is journaled for it to pick up; otherwise this process takes the lease, applies it
-/// and journals it under the lease, and gives the lease back.
+/// Pause, resume, cancel or roll back a host, as `actor` asks (the journal names them). When
+/// another process drives the rollout, the request is journaled for it to pick up; otherwise
+/// this process (`owner`, for the lease) takes the lease, applies it and journals it under the
+/// lease, and gives the lease back.
 pub async fn request(
     store: &Store,
     id: &str,
     input: Input,
     owner: &str,
+    actor: &str,
 ) -> Result<String, RolloutError> {
     let loaded = load(store, id).await?;
     let id = loaded.row.id.clone();
@@ -110,7 +119,8 @@ pub async fn request(
     let lease = match store.claim_rollout(&id, owner, now_unix(), 30).await? {
         Claim::Claimed(lease) => lease,
         Claim::HeldBy { owner: driver, .. } => {
-            let entry = JournalRecord::Request(input).to_entry(now, None);
+            let request = JournalRecord::Request { input, actor: Some(actor.to_owned()) };
+            let entry = request.to_entry(now, None);
             store.append_request(&id, &[entry]).await?;
             return Ok(format!(
                 "asked {driver} (which drives rollout {id}); it acts within a second"
@@ -124,7 +134,8 @@ pub async fn request(
             .machine
             .handle(now, input.clone())
             .map_err(|refused| RolloutError::Refused(refused.0))?;
-        let mut entries = vec![JournalRecord::Input(input).to_entry(now, None)];
+        let taken = JournalRecord::Input { input, actor: Some(actor.to_owned()) };
+        let mut entries = vec![taken.to_entry(now, None)];
         let mut events = Vec::new();
         while let Some(event) = loaded.machine.poll_event() {
             entries.push(JournalRecord::Event(event.clone()).to_entry(now, None));

@@ -31,6 +31,9 @@ pub struct DriveConfig {
     /// times, its cutoff): zero, except when a test or a rehearsal runs patchctl at a virtual
     /// time (`PATCHCTL_NOW`). Leases keep the real clock: they are about live processes.
     pub clock_offset_ms: i64,
+    /// Who has this process drive the rollout: a paused rollout's resume is journaled as
+    /// theirs. `None`: nobody in particular (a test's driver).
+    pub actor: Option<String>,
 }
 
 impl Default for DriveConfig {
@@ -41,6 +44,7 @@ impl Default for DriveConfig {
             wait_for_lease: false,
             request_poll: Duration::from_secs(1),
             clock_offset_ms: 0,
+            actor: None,
         }
     }
 }
@@ -152,8 +156,8 @@ async fn drive_claimed(
     let last_input = entries.iter().rposition(|e| e.kind == journal::INPUT);
     let mut pending = Vec::new();
     for entry in &entries[last_input.map_or(0, |i| i + 1)..] {
-        if let JournalRecord::Request(input) = JournalRecord::from_entry(id, entry)? {
-            pending.push(input);
+        if let JournalRecord::Request { input, actor } = JournalRecord::from_entry(id, entry)? {
+            pending.push((input, actor));
         }
     }
     let mut machine = Rollout::replay(config, &inputs);
@@ -177,11 +181,11 @@ async fn drive_claimed(
     }
     match driver.machine.phase() {
         Phase::NotStarted => driver.feed(Input::Start, Vec::new(), None).await?,
-        Phase::Paused => driver.feed(Input::Resume, Vec::new(), None).await?,
+        Phase::Paused => driver.feed_asked(Input::Resume, drive_config.actor.clone()).await?,
         _ => {}
     }
-    for input in pending {
-        driver.feed(input, Vec::new(), None).await?;
+    for (input, actor) in pending {
+        driver.feed_asked(input, actor).await?;
     }
 
     let mut tasks: JoinSet<(u64, String, StepReport)> = JoinSet::new();
@@ -248,8 +252,9 @@ async fn drive_claimed(
             _ = requests.tick() => {
                 for entry in store.journal_since(id, last_seq).await? {
                     last_seq = last_seq.max(entry.seq);
-                    if let JournalRecord::Request(input) = JournalRecord::from_entry(id, &entry)? {
-                        driver.feed(input, Vec::new(), None).await?;
+                    let record = JournalRecord::from_entry(id, &entry)?;
+                    if let JournalRecord::Request { input, actor } = record {
+                        driver.feed_asked(input, actor).await?;
                     }
                 }
             }
@@ -288,11 +293,30 @@ impl Driver<'_> {
         before: Vec<JournalRecord>,
         host: Option<&str>,
     ) -> Result<(), RolloutError> {
+        self.feed_as(input, None, before, host).await
+    }
+
+    /// [`Driver::feed`] for an input a person asked for: the journal names `actor`.
+    async fn feed_asked(
+        &mut self,
+        input: Input,
+        actor: Option<String>,
+    ) -> Result<(), RolloutError> {
+        self.feed_as(input, actor, Vec::new(), None).await
+    }
+
+    async fn feed_as(
+        &mut self,
+        input: Input,
+        actor: Option<String>,
+        before: Vec<JournalRecord>,
+        host: Option<&str>,
+    ) -> Result<(), RolloutError> {
         let now = shifted(now_ms(), self.offset);
         let accepted = self.machine.handle(now, input.clone()).is_ok();
         let mut entries: Vec<_> = before.iter().map(|r| r.to_entry(now, host)).collect();
         if accepted {
-            entries.push(JournalRecord::Input(input).to_entry(now, host));
+            entries.push(JournalRecord::Input { input, actor }.to_entry(now, host));
         }
         let mut events = Vec::new();
         while let Some(event) = self.machine.poll_event() {

@@ -1,9 +1,11 @@
 //! What a rollout's journal holds, and how it is read back.
 //!
-//! Kinds: `input` (a `rollout::Input` the machine accepted; replaying them rebuilds it),
+//! Kinds: `input` (a `rollout::Input` the machine accepted; replaying them rebuilds it; with
+//! who asked for it when a person did),
 //! `event` (a `rollout::Event` it emitted), `output` (a command a step ran on a host: argv, exit
 //! code, the tail of its output and a digest of all of it), `request` (a pause, resume, cancel or
-//! rollback asked by another patchctl process, for the one driving the rollout to pick up),
+//! rollback asked by another patchctl process, for the one driving the rollout to pick up; with
+//! who asked),
 //! `start` (the first entry: who created the rollout, and what they overrode to do so).
 //!
 //! Bodies are written and read in their stored forms, `protocol::journal` (version 1), never as
@@ -13,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use protocol::journal::{EventV1, InputV1, OutputV1, StartV1};
+use protocol::journal::{EventV1, InputEntryV1, InputV1, OutputV1, StartV1};
 use protocol::rollout::ConfigV1;
 use rollout::{Config, Event, Input, Millis, Step};
 use store::{JournalEntry, NewJournalEntry};
@@ -68,28 +70,53 @@ pub struct OutputRecord {
 /// A journal entry, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalRecord {
-    Input(Input),
+    /// `actor`: who asked for it, when a person did (see [`Asked`]).
+    Input {
+        input: Input,
+        actor: Option<String>,
+    },
     Event(Event),
     Output(OutputRecord),
-    Request(Input),
+    Request {
+        input: Input,
+        actor: Option<String>,
+    },
     Start(StartRecord),
 }
 
+/// An input a person asked for (a pause, resume, cancel, rollback), as the journal tells it:
+/// when the machine took it, and who asked: the login of the patchctl that asked, or the
+/// server's authenticated caller, never a name the request itself carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub at_ms: Millis,
+    pub input: Input,
+    pub actor: String,
+}
+
 impl JournalRecord {
+    /// An input no person asked for: the machine's own loop (a step's end, a tick).
+    pub fn input(input: Input) -> JournalRecord {
+        JournalRecord::Input { input, actor: None }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
-            JournalRecord::Input(_) => INPUT,
+            JournalRecord::Input { .. } => INPUT,
             JournalRecord::Event(_) => EVENT,
             JournalRecord::Output(_) => OUTPUT,
-            JournalRecord::Request(_) => REQUEST,
+            JournalRecord::Request { .. } => REQUEST,
             JournalRecord::Start(_) => START,
         }
     }
 
     pub fn to_entry(&self, at_ms: Millis, host: Option<&str>) -> NewJournalEntry {
         let body_json = match self {
-            JournalRecord::Input(input) | JournalRecord::Request(input) => {
-                serde_json::to_string(&InputV1::from(input))
+            JournalRecord::Input { input, actor } | JournalRecord::Request { input, actor } => {
+                serde_json::to_string(&InputEntryV1 {
+                    input: InputV1::from(input),
+                    actor: actor.clone(),
+                })
             }
             JournalRecord::Event(event) => serde_json::to_string(&EventV1::from(event)),
             JournalRecord::Output(output) => serde_json::to_string(&OutputV1::from(output)),
@@ -112,14 +139,14 @@ impl JournalRecord {
         };
         let body = entry.body_json.as_str();
         let record = match entry.kind.as_str() {
-            INPUT => serde_json::from_str::<InputV1>(body).map(|i| JournalRecord::Input(i.into())),
+            INPUT => serde_json::from_str::<InputEntryV1>(body)
+                .map(|i| JournalRecord::Input { input: i.input.into(), actor: i.actor }),
             EVENT => serde_json::from_str::<EventV1>(body).map(|e| JournalRecord::Event(e.into())),
             OUTPUT => {
                 serde_json::from_str::<OutputV1>(body).map(|o| JournalRecord::Output(o.into()))
             }
-            REQUEST => {
-                serde_json::from_str::<InputV1>(body).map(|i| JournalRecord::Request(i.into()))
-            }
+            REQUEST => serde_json::from_str::<InputEntryV1>(body)
+                .map(|i| JournalRecord::Request { input: i.input.into(), actor: i.actor }),
             START => serde_json::from_str::<StartV1>(body).map(|s| JournalRecord::Start(s.into())),
             other => return Err(bad(format!("unknown kind `{other}`"))),
         };
@@ -146,7 +173,7 @@ pub fn inputs(
 ) -> Result<Vec<(Millis, Input)>, RolloutError> {
     let mut inputs = Vec::new();
     for entry in entries.iter().filter(|e| e.kind == INPUT) {
-        if let JournalRecord::Input(input) = JournalRecord::from_entry(rollout, entry)? {
+        if let JournalRecord::Input { input, .. } = JournalRecord::from_entry(rollout, entry)? {
             inputs.push((entry.at_ms.max(0) as Millis, input));
         }
     }

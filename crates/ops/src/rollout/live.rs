@@ -74,7 +74,7 @@ impl Follower {
         for entry in entries {
             let at = entry.at_ms as Millis;
             match JournalRecord::from_entry(&self.rollout, entry)? {
-                JournalRecord::Input(input) => {
+                JournalRecord::Input { input, .. } => {
                     // Refused once, refused again: the driver journaled it all the same.
                     let _ = self.machine.handle(at, input);
                     // The events it causes are in the journal too, after it.
@@ -96,7 +96,9 @@ impl Follower {
                         lines.push(LiveLineV1 { at_ms: at, text, alarm });
                     }
                 }
-                JournalRecord::Output(_) | JournalRecord::Request(_) | JournalRecord::Start(_) => {}
+                JournalRecord::Output(_)
+                | JournalRecord::Request { .. }
+                | JournalRecord::Start(_) => {}
             }
             self.seq = entry.seq;
         }

@@ -52,14 +52,16 @@ pub async fn status(ctx: &Context, rollout: &str) -> Result<Loaded, RolloutError
     super::load(ctx.store().await?, rollout).await
 }
 
-/// Asks whoever drives `rollout` for `input` (pause, cancel), through the journal; returns
-/// what was asked, in words.
+/// Asks whoever drives `rollout` for `input` (pause, cancel), through the journal, as `actor`
+/// (the CLI's user, the server's authenticated caller: the journal names them); returns what
+/// was asked, in words.
 pub async fn ask(
     ctx: &Context,
     rollout: &str,
     input: rollout::Input,
+    actor: &str,
 ) -> Result<String, RolloutError> {
-    super::request(ctx.store().await?, rollout, input, &super::process_owner()).await
+    super::request(ctx.store().await?, rollout, input, &super::process_owner(), actor).await
 }
 
 /// The forms of a rollout's report.

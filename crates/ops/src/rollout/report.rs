@@ -7,8 +7,8 @@ use model::change::ChangeAction;
 use model::dates::from_unix_ms;
 use model::document::Document;
 use model::postmortem::{Postmortem, Subject};
-use model::report::{CommandRun, HostRun, ReportInputs, StepRun, WaveRun};
-use rollout::{HostState, StepOutcome};
+use model::report::{AskedRun, CommandRun, HostRun, ReportInputs, StepRun, WaveRun};
+use rollout::{HostState, Input, StepOutcome};
 use store::Store;
 
 use super::control::Loaded;
@@ -61,11 +61,31 @@ fn inputs<'a>(
     now: DateTime<Utc>,
 ) -> ReportInputs<'a> {
     let machine = &loaded.machine;
+    let cancelled_by = loaded.asked.iter().rev().find(|a| a.input == Input::Cancel);
     let stop = match machine.stop_reason() {
         Some(rollout::StopReason::Halted(why)) => Some(format!("halted: {why}")),
-        Some(rollout::StopReason::Cancelled) => Some("cancelled by an operator".to_owned()),
+        Some(rollout::StopReason::Cancelled) => Some(format!(
+            "cancelled by {}",
+            cancelled_by.map_or("an operator", |a| a.actor.as_str())
+        )),
         None => None,
     };
+    let asked = loaded
+        .asked
+        .iter()
+        .map(|asked| AskedRun {
+            what: match &asked.input {
+                Input::Pause => "paused".to_owned(),
+                Input::Resume => "resumed".to_owned(),
+                Input::Cancel => "cancelled".to_owned(),
+                Input::RollBack { host } => format!("{host} rolled back"),
+                Input::Reconcile { host } => format!("{host} reconciled"),
+                other => format!("{other:?}").to_lowercase(),
+            },
+            actor: asked.actor.clone(),
+            at: from_unix_ms(asked.at_ms as i64),
+        })
+        .collect();
     let mut overrides = Vec::new();
     if let Some(start) = &loaded.start {
         if let Some(reason) = &start.again {
@@ -172,6 +192,7 @@ fn inputs<'a>(
         stop,
         started_by: loaded.start.as_ref().map(|s| s.actor.clone()),
         overrides,
+        asked,
         hosts,
         waves,
         change: &context.change,

@@ -42,6 +42,9 @@ pub struct RunOptions {
     pub lease_seconds: u32,
     /// Run the package manager's repair when reconciling a lost host.
     pub repair: bool,
+    /// Who has it driven, for the journal (a paused rollout's resume is theirs): the server's
+    /// authenticated caller. `None`: the context's actor (the CLI's user).
+    pub actor: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -58,6 +61,7 @@ impl Default for RunOptions {
             download_ahead: true,
             lease_seconds: super::DEFAULT_LEASE_SECONDS,
             repair: true,
+            actor: None,
         }
     }
 }
@@ -395,6 +399,7 @@ pub async fn drive_here(
         clock_offset_ms: ctx.clock.offset_ms(),
         lease_seconds: options.lease_seconds,
         wait_for_lease: true,
+        actor: Some(options.actor.clone().unwrap_or_else(|| ctx.actor.clone())),
         ..DriveConfig::default()
     };
     // Start, halt, reboot warnings and the summary told as they happen; a failed delivery
@@ -558,7 +563,8 @@ async fn ask_each(
     }
     for host in hosts {
         let said =
-            super::request(store, &loaded.row.id, input(host), &super::process_owner()).await?;
+            super::request(store, &loaded.row.id, input(host), &super::process_owner(), &ctx.actor)
+                .await?;
         ctx.progress.notice(&said);
     }
     Ok(loaded.row.id)

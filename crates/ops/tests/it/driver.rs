@@ -70,6 +70,7 @@ fn drive_config(owner: &str) -> DriveConfig {
         wait_for_lease: true,
         request_poll: Duration::from_millis(100),
         clock_offset_ms: 0,
+        actor: None,
     }
 }
 

@@ -218,8 +218,8 @@ async fn a_cancel_from_another_process_sees_the_changing_host_through_and_skips_
         let store = store.clone();
         tokio::spawn(async move {
             runner.started.notified().await;
-            let entry = JournalRecord::Request(Input::Cancel).to_entry(now_ms(), None);
-            store.append_request(ROLLOUT, &[entry]).await.unwrap();
+            let asked = JournalRecord::Request { input: Input::Cancel, actor: Some("olga".into()) };
+            store.append_request(ROLLOUT, &[asked.to_entry(now_ms(), None)]).await.unwrap();
             tokio::time::sleep(Duration::from_millis(200)).await;
             runner.release.notify_one();
         })
@@ -235,6 +235,10 @@ async fn a_cancel_from_another_process_sees_the_changing_host_through_and_skips_
     );
     assert!(runner.runs().iter().all(|(h, _, _)| h == "deb1"), "{:?}", runner.runs());
     assert!(runner.runs().iter().any(|(_, s, _)| *s == Step::Postcheck), "{:?}", runner.runs());
+    // The driver took the cancel as the one who asked for it: the journal names her.
+    let asked = ops::rollout::load(&store, ROLLOUT).await.unwrap().asked;
+    let asked: Vec<(&Input, &str)> = asked.iter().map(|a| (&a.input, a.actor.as_str())).collect();
+    assert_eq!(asked, [(&Input::Cancel, "olga")]);
 }
 
 #[tokio::test]

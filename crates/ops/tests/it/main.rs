@@ -24,6 +24,7 @@ fn drive_config() -> ops::rollout::DriveConfig {
         wait_for_lease: false,
         request_poll: std::time::Duration::from_millis(50),
         clock_offset_ms: 0,
+        actor: None,
     }
 }
 

@@ -97,9 +97,15 @@ async fn the_evidence_kept_with_the_journals_equals_replaying_them() {
     )
     .await;
     // stage4 was done; an operator rolls it back by hand: it verifies nothing any more.
-    request(&store, "aaaaaa0000000003", Input::RollBack { host: "stage4".into() }, "alice")
-        .await
-        .unwrap();
+    request(
+        &store,
+        "aaaaaa0000000003",
+        Input::RollBack { host: "stage4".into() },
+        "alice@test:1",
+        "alice",
+    )
+    .await
+    .unwrap();
     let on =
         |host: &str, evidence: &[store::VerifiedVersion]| evidence.iter().any(|v| v.host == host);
     assert!(!on("stage4", &store.verified_versions().await.unwrap()), "gone with the request");

@@ -39,6 +39,10 @@ pub struct ReportSummaryV1 {
     /// Per host: the services restarted.
     pub restarted: BTreeMap<String, Vec<String>>,
     pub open_postmortems: Vec<i64>,
+    /// What people asked of the rollout that it took, in order, each naming who asked:
+    /// `paused by olga at Mon 7 Dec 2026 20:01:02 UTC`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asked: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

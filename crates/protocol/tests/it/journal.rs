@@ -1,6 +1,6 @@
 use protocol::change::ChangeBodyV1;
 use protocol::journal::{
-    EVENT, EventV1, INPUT, InputV1, OUTPUT, OutputV1, REQUEST, START, StartV1,
+    EVENT, EventV1, INPUT, InputEntryV1, InputV1, OUTPUT, OutputV1, REQUEST, START, StartV1,
 };
 use protocol::rollout::ConfigV1;
 
@@ -20,7 +20,7 @@ fn every_journal_entry_of_the_old_database_parses_and_writes_back_to_its_bytes()
     for line in journal.lines() {
         let (kind, body) = line.split_once('\t').unwrap();
         match kind {
-            INPUT | REQUEST => round_trip::<InputV1>(kind, body),
+            INPUT | REQUEST => round_trip::<InputEntryV1>(kind, body),
             EVENT => round_trip::<EventV1>(kind, body),
             OUTPUT => round_trip::<OutputV1>(kind, body),
             START => round_trip::<StartV1>(kind, body),
@@ -29,6 +29,23 @@ fn every_journal_entry_of_the_old_database_parses_and_writes_back_to_its_bytes()
         kinds.insert(kind);
     }
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), [EVENT, INPUT, OUTPUT, REQUEST, START]);
+}
+
+/// Who asked is an optional member after the input's own: an old entry reads with nobody, and
+/// an entry with nobody writes the old bytes.
+#[test]
+fn an_input_entry_names_who_asked_only_when_someone_did() {
+    let old: InputEntryV1 = serde_json::from_str(r#"{"input":"pause"}"#).unwrap();
+    assert_eq!(old, InputEntryV1 { input: InputV1::Pause, actor: None });
+    let asked = InputEntryV1 {
+        input: InputV1::RollBack { host: "web1".into() },
+        actor: Some("olga".into()),
+    };
+    let text = serde_json::to_string(&asked).unwrap();
+    assert_eq!(text, r#"{"input":"roll_back","host":"web1","actor":"olga"}"#);
+    assert_eq!(serde_json::from_str::<InputEntryV1>(&text).unwrap(), asked);
+    let tick = InputEntryV1 { input: InputV1::Tick, actor: None };
+    assert_eq!(serde_json::to_string(&tick).unwrap(), r#"{"input":"tick"}"#);
 }
 
 #[test]

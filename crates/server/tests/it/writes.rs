@@ -62,6 +62,24 @@ impl Fixture {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Olga plans every host: the plan's id.
+    async fn plan(&self) -> String {
+        let (status, created) =
+            self.post(&self.olga, "/api/plans", json!({ "selectors": ["all"] })).await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Olga asks for `plan`'s change, bob approves it.
+    async fn request_and_approve(&self, plan: &str) {
+        let (status, _) =
+            self.post(&self.olga, &format!("/api/changes/{plan}/request"), json!(null)).await;
+        assert_eq!(status, 200);
+        let (status, _) =
+            self.post(&self.bob, &format!("/api/changes/{plan}/approve"), json!(null)).await;
+        assert_eq!(status, 200);
+    }
+
     async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let request = self.server.http.get(format!("{}{path}", self.server.url));
         let response = request.bearer_auth(token).send().await.unwrap();
@@ -92,10 +110,7 @@ async fn an_operator_plans_an_approver_approves_and_the_operator_starts_it_on_th
     let (status, refused) = f.post(&f.olga, "/api/rollouts", start.clone()).await;
     assert_eq!((status, refused["code"].as_str()), (409, Some("refused")), "{refused}");
 
-    let (status, _) = f.post(&f.olga, &format!("/api/changes/{plan}/request"), json!(null)).await;
-    assert_eq!(status, 200);
-    let (status, _) = f.post(&f.bob, &format!("/api/changes/{plan}/approve"), json!(null)).await;
-    assert_eq!(status, 200);
+    f.request_and_approve(&plan).await;
     let (status, schedule) = f.get(&f.vic.0, "/api/schedule").await;
     assert_eq!(status, 200, "{schedule}");
     assert_eq!(schedule["environments"][0]["environment"], "staging", "{schedule}");
@@ -121,6 +136,78 @@ async fn an_operator_plans_an_approver_approves_and_the_operator_starts_it_on_th
     assert!(paused["said"].as_str().unwrap().contains("drives rollout"), "{paused}");
     // Its hosts refuse connections, and a step sees the unreachable grace (2 minutes) out
     // before the pause is taken: the server is not waited for here.
+    f.server.task.abort();
+}
+
+/// What people asked of `rollout` that it took, as its journal names them, once there are `n`.
+async fn asked(ctx: &ops::Context, rollout: &str, n: usize) -> Vec<(ops::rollout::Input, String)> {
+    for _ in 0..100 {
+        let asked = ops::rollout::status(ctx, rollout).await.unwrap().asked;
+        if asked.len() >= n {
+            return asked.into_iter().map(|a| (a.input, a.actor)).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("rollout {rollout}: fewer than {n} inputs asked by someone after 10 s");
+}
+
+#[tokio::test]
+async fn pause_resume_and_cancel_are_journaled_as_the_logged_in_caller_whatever_the_body_says() {
+    use ops::rollout::Input;
+    let f = fixture().await;
+    let otto = f.server.user("otto", Role::Operator).await;
+    let otto = f.server.login("otto", &otto).await;
+    let plan = f.plan().await;
+    f.request_and_approve(&plan).await;
+    // Started, then left running with nobody holding it, as a driver that died leaves it.
+    let start = ops::rollout::StartRequest {
+        plan,
+        again: None,
+        override_window: Some("test".into()),
+        run: Default::default(),
+        actor: Some("olga".into()),
+    };
+    let rollout = ops::rollout::begin(&f.server.ctx, &start).await.unwrap();
+    ops::rollout::ask(&f.server.ctx, &rollout, Input::Start, "olga").await.unwrap();
+    let path = |what: &str| format!("/api/rollouts/{rollout}/{what}");
+
+    // Nobody drives it: the server takes the pause itself. A name in the body is not who asked.
+    let (status, paused) = f.post(&f.olga, &path("pause"), json!({ "actor": "bob" })).await;
+    assert_eq!(status, 200, "{paused}");
+    assert!(paused["said"].as_str().unwrap().ends_with("is paused"), "{paused}");
+    // The server drives it from the resume on, and takes the cancel from its journal.
+    let (status, resumed) = f.post(&otto, &path("resume"), json!({ "actor": "bob" })).await;
+    assert_eq!(status, 202, "{resumed}");
+    asked(&f.server.ctx, &rollout, 3).await;
+    let (status, cancelled) = f.post(&f.olga, &path("cancel"), json!({ "actor": "bob" })).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert!(cancelled["said"].as_str().unwrap().contains("drives rollout"), "{cancelled}");
+    let asked = asked(&f.server.ctx, &rollout, 4).await;
+    let asked: Vec<(Input, &str)> = asked.iter().map(|(i, a)| (i.clone(), a.as_str())).collect();
+    assert_eq!(
+        asked,
+        [
+            (Input::Start, "olga"),
+            (Input::Pause, "olga"),
+            (Input::Resume, "otto"),
+            (Input::Cancel, "olga")
+        ]
+    );
+
+    // The report names them too, and never bob (who approved the change, and asked nothing).
+    let (status, report) = f.get(&f.vic.0, &path("report")).await;
+    assert_eq!(status, 200, "{report}");
+    let lines: Vec<&str> = report["summary"]["asked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let heads: Vec<&str> = lines.iter().map(|l| l.split(" at ").next().unwrap()).collect();
+    assert_eq!(heads, ["start by olga", "paused by olga", "resumed by otto", "cancelled by olga"]);
+    assert!(!lines.iter().any(|l| l.contains("bob")), "{report}");
+    // The hosts refuse connections, and a step sees the unreachable grace (2 minutes) out
+    // before the cancel ends the rollout: the server is not waited for here.
     f.server.task.abort();
 }
 
