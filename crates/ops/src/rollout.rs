@@ -47,7 +47,7 @@ pub use dry_run::{
     CANNOT_SEE, DryRunConfig, HostDryRun, Simulation as DryRunSimulation, Verdict as DryRunVerdict,
     dry_run, failure_words,
 };
-pub use journal::{JournalRecord, OutputRecord, StartRecord};
+pub use journal::{Asked, JournalRecord, OutputRecord, StartRecord};
 pub use lifecycle::Lifecycle;
 pub use live::{Follower, event_line, follow};
 /// What a package manager's simulated apply says, as a dry run returns it.

@@ -9,9 +9,7 @@
 //! `PATCHCTL_INTEGRATION=1`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -170,20 +168,6 @@ async fn a_requester_cannot_approve_in_the_browser_and_another_approver_can() {
     server.stop().await.unwrap();
 }
 
-/// Takes the fleet down when dropped, even when the test failed.
-struct FleetDown(String);
-
-impl Drop for FleetDown {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        let down = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(fleet::down(&name))
-        });
-        let _ = down.join();
-    }
-}
-
 /// Each host row's (journaled at, shown at, state), as the page keeps them.
 async fn rows(client: &Client) -> Vec<(String, u64, u64, String)> {
     let script = "return [...document.querySelectorAll('#hosts tr')].map(r => \
@@ -210,33 +194,8 @@ async fn a_rollout_on_the_fleet_shows_live_on_its_page_within_two_seconds() {
         eprintln!("skipped: set PATCHCTL_INTEGRATION=1 (needs Docker, chromium, chromium-driver)");
         return;
     }
-    let name = format!("t{}-live", std::process::id());
-    let _down = FleetDown(name.clone());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fleets").join(&name);
-    let spec = fleet::FleetSpec { name, dir, n_debian: 2, n_rpm: 0 };
-    let fleet = fleet::up_with_scenario(&spec).await.unwrap();
-
-    ops::notify::install_crypto_provider();
-    let state = tempfile::tempdir().unwrap();
-    // A container's reboot writes errors of its own to the journal: not the patch's.
-    let inventory = std::fs::read_to_string(&fleet.inventory).unwrap().replacen(
-        "[defaults]\n",
-        "[defaults.checks]\njournal_errors = false\n\n[defaults]\n",
-        1,
-    );
-    std::fs::write(state.path().join("inventory.toml"), inventory).unwrap();
-    let sources = ops::Sources {
-        config: state.path().join("inventory.toml"),
-        state: Some(state.path().join("patchctl.db")),
-        policy: None,
-        no_policy: true,
-    };
-    let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
-    ctx.create_state().await.unwrap();
+    let (_down, _fleet, ctx, state) = crate::assessed_fleet("live").await;
     let all = ["all".to_owned()];
-    let hosts = ctx.hosts(&all).unwrap();
-    let assess = ops::FleetAssessConfig { accept_new_host_keys: true, ..Default::default() };
-    ops::assess_fleet(&ctx, &hosts, assess, &|_, _, _| {}).await.unwrap();
     // The scenario's good updates, the kernel's among them: each host reboots.
     let good = ["acme-web", "acme-tools", "acme-kernel"].map(String::from).to_vec();
     let options = model::plan::PlanOptions {

@@ -7,9 +7,10 @@ mod dashboard;
 mod lifecycle;
 mod oidc;
 mod schema;
+mod shutdown_fleet;
 mod writes;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use model::access::Role;
@@ -151,4 +152,59 @@ pub async fn start_with(
     });
     let http = reqwest::Client::new();
     Running { ctx, url, http, dir, stop: Some(stop), task }
+}
+
+/// Takes the test fleet down when dropped, even when the test failed.
+pub struct FleetDown(String);
+
+impl Drop for FleetDown {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let down = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(fleet::down(&name))
+        });
+        let _ = down.join();
+    }
+}
+
+/// A fleet of two Debian hosts for the test `test` (on the scenario's packages; `up` them
+/// with `PATCHCTL_INTEGRATION=1` only), and a server's context over a new state with no
+/// policy, its hosts assessed: the guard that takes the fleet down, the fleet, the context
+/// and the folder of its state.
+pub async fn assessed_fleet(
+    test: &str,
+) -> (FleetDown, fleet::Fleet, Arc<ops::Context>, tempfile::TempDir) {
+    let name = format!("t{}-{test}", std::process::id());
+    let down = FleetDown(name.clone());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fleets").join(&name);
+    let spec = fleet::FleetSpec { name, dir, n_debian: 2, n_rpm: 0 };
+    let fleet = fleet::up_with_scenario(&spec).await.unwrap();
+
+    ops::notify::install_crypto_provider();
+    let state = tempfile::tempdir().unwrap();
+    // A container's reboot writes errors of its own to the journal: not the patch's.
+    let inventory = std::fs::read_to_string(&fleet.inventory).unwrap().replacen(
+        "[defaults]\n",
+        "[defaults.checks]\njournal_errors = false\n\n[defaults]\n",
+        1,
+    );
+    std::fs::write(state.path().join("inventory.toml"), inventory).unwrap();
+    let ctx = Arc::new(fleet_context(state.path()));
+    ctx.create_state().await.unwrap();
+    let hosts = ctx.hosts(&["all".to_owned()]).unwrap();
+    let assess = ops::FleetAssessConfig { accept_new_host_keys: true, ..Default::default() };
+    ops::assess_fleet(&ctx, &hosts, assess, &|_, _, _| {}).await.unwrap();
+    (down, fleet, ctx, state)
+}
+
+/// The context of a process over the state [`assessed_fleet`] made in `dir`.
+pub fn fleet_context(dir: &Path) -> ops::Context {
+    let sources = ops::Sources {
+        config: dir.join("inventory.toml"),
+        state: Some(dir.join("patchctl.db")),
+        policy: None,
+        no_policy: true,
+    };
+    ops::Context::new(sources, ops::Clock::real(), "admin".into())
 }
