@@ -26,7 +26,7 @@ fn updates(stream: &str) -> Vec<RolloutLiveV1> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_rollouts_stream_is_one_update_with_every_host_and_then_its_end() {
-    let server = crate::start_on_fixture().await;
+    let server = crate::start_on_fixture(None).await;
     let viewer = server.user("vera", Role::Viewer).await;
     let token = server.login("vera", &viewer).await;
     let url = format!("{}/api/rollouts/{ROLLOUT}/events", server.url);
@@ -70,7 +70,7 @@ async fn a_finished_rollouts_stream_is_one_update_with_every_host_and_then_its_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hosts_pages_list_the_inventory_and_a_hosts_history() {
-    let server = crate::start_on_fixture().await;
+    let server = crate::start_on_fixture(None).await;
     let viewer = server.user("vera", Role::Viewer).await;
     let cookie = server.login("vera", &viewer).await;
     let (status, html) = page(&server, &cookie, "/hosts?environment=staging").await;
@@ -106,7 +106,7 @@ async fn page(server: &crate::Running, cookie: &str, path: &str) -> (u16, String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rollout_page_lists_its_hosts_and_the_compliance_page_plots_the_trend() {
-    let server = crate::start_on_fixture().await;
+    let server = crate::start_on_fixture(None).await;
     let viewer = server.user("vera", Role::Viewer).await;
     let cookie = server.login("vera", &viewer).await;
 
@@ -149,7 +149,7 @@ const RECORD_PAGES: [&str; 5] =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_postmortem_and_audit_pages_show_the_fixtures_record() {
-    let server = crate::start_on_fixture().await;
+    let server = crate::start_on_fixture(None).await;
     let viewer = server.user("vera", Role::Viewer).await;
     let cookie = server.login("vera", &viewer).await;
     for path in RECORD_PAGES {
@@ -220,7 +220,7 @@ async fn the_report_postmortem_and_audit_pages_show_the_fixtures_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cve_exposure_is_counted_by_severity_on_the_compliance_and_cves_pages() {
-    let server = crate::start_on_fixture().await;
+    let server = crate::start_on_fixture(None).await;
     let viewer = server.user("vera", Role::Viewer).await;
     let cookie = server.login("vera", &viewer).await;
     // The server evaluates the exposure when it starts.

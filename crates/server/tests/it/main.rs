@@ -105,17 +105,21 @@ const FIXTURE_INVENTORY: &str = "[hosts.rpm1]\naddress = \"127.0.0.1\"\nport = 1
                                  [hosts.rpm2]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n\
                                  [hosts.rpm3]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n";
 
-/// Starts a server over a copy of [`FIXTURE`], with no policy, the scheduler off.
-pub async fn start_on_fixture() -> Running {
+/// Starts a server over a copy of [`FIXTURE`], with `policy` (the text of its `policy.toml`;
+/// `None`: no policy), the scheduler off.
+pub async fn start_on_fixture(policy: Option<&str>) -> Running {
     ops::notify::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(FIXTURE, dir.path().join("patchctl.db")).unwrap();
     std::fs::write(dir.path().join("patchctl.toml"), FIXTURE_INVENTORY).unwrap();
+    if let Some(policy) = policy {
+        std::fs::write(dir.path().join("policy.toml"), policy).unwrap();
+    }
     let sources = ops::Sources {
         config: dir.path().join("patchctl.toml"),
         state: Some(dir.path().join("patchctl.db")),
-        policy: None,
-        no_policy: true,
+        policy: policy.map(|_| dir.path().join("policy.toml")),
+        no_policy: policy.is_none(),
     };
     let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
     serve(ctx, dir, "").await

@@ -26,7 +26,7 @@ async fn schemathesis_finds_no_server_error_and_every_answer_matches_the_documen
         eprintln!("skipped: set PATCHCTL_SCHEMATHESIS to the schemathesis program");
         return;
     };
-    let server = crate::start_on_fixture().await;
+    let server = crate::start_on_fixture(None).await;
     let ctx = &server.ctx;
     // Fuzzed logins would lock the admin out: the token is made here, not by a login.
     ops::identity::create_user(ctx, "setup", "root", Role::Admin).await.unwrap();

@@ -3,17 +3,10 @@
 //! each does its job and puts the logged-in user on the record, never a name from the body.
 //! The hosts' address refuses connections at once, so what reaches them fails fast.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use model::access::Role;
 use serde_json::{Value, json};
-
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/test_data/state-18d7299.db");
-
-const INVENTORY: &str = "[hosts.rpm1]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n\
-                         [hosts.rpm2]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n\
-                         [hosts.rpm3]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n";
 
 /// Staging changes need one approver of role `cab`, which bob holds.
 const POLICY: &str = "[[environments]]\nname = \"staging\"\nschedule = \"0 22 * * *\"\n\
@@ -31,19 +24,7 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    ops::notify::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(FIXTURE, dir.path().join("patchctl.db")).unwrap();
-    std::fs::write(dir.path().join("patchctl.toml"), INVENTORY).unwrap();
-    std::fs::write(dir.path().join("policy.toml"), POLICY).unwrap();
-    let sources = ops::Sources {
-        config: dir.path().join("patchctl.toml"),
-        state: Some(dir.path().join("patchctl.db")),
-        policy: Some(dir.path().join("policy.toml")),
-        no_policy: false,
-    };
-    let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "server".into()));
-    let server = crate::start_with(ctx, dir, "[scheduler]\nenabled = false\n").await;
+    let server = crate::start_on_fixture(Some(POLICY)).await;
     let olga = server.user("olga", Role::Operator).await;
     let bob = server.user("bob", Role::Approver).await;
     let vic = server.user("vic", Role::Viewer).await;
