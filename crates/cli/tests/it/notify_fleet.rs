@@ -75,6 +75,15 @@ fn cancelling_during_the_reboot_delay_runs_shutdown_c_and_the_host_keeps_its_boo
 
     let report = run.report(&rollout);
     assert_eq!(report["phase"], "cancelled", "{report:#}");
+    // The journal names who cancelled: the operator who ran `rollout cancel` here (the user
+    // who ran sudo, else the login), not the driver's.
+    let operator = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown-user".to_owned());
+    let asked = report["summary"]["asked"].as_array().expect("what was asked, on record");
+    let by = format!("cancelled by {operator} at ");
+    assert!(asked.iter().any(|l| l.as_str().unwrap().starts_with(&by)), "{report:#}");
     let (state, detail) = &states(&report)[&host];
     assert_eq!(state, "failed", "{detail}");
     assert_eq!(detail["step"], "reboot", "{detail}");
