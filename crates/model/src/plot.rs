@@ -40,19 +40,7 @@ pub fn line_chart(
     };
     let y = |v: f64| TOP + plot_h * (1.0 - (v / y_max).clamp(0.0, 1.0));
     let mut svg = open(title);
-    for tick in 0..=4 {
-        let value = y_max * f64::from(tick) / 4.0;
-        let at = y(value);
-        let _ = write!(
-            svg,
-            r#"<line class="grid" x1="{LEFT}" y1="{at:.1}" x2="{:.1}" y2="{at:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}{}</text>"#,
-            LEFT + plot_w,
-            LEFT - 6.0,
-            at + 4.0,
-            trim(value),
-            escape(unit)
-        );
-    }
+    y_grid(&mut svg, y_max, unit, |v| v, y);
     for (i, label) in x_labels.iter().enumerate() {
         // The first, the last, and about six between.
         let every = x_labels.len().div_ceil(6).max(1);
@@ -119,18 +107,7 @@ pub fn bar_chart(title: &str, bars: &[(String, u64)]) -> String {
     let plot_h = HEIGHT - TOP - BOTTOM;
     let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
     let mut svg = open(title);
-    for tick in 0..=4 {
-        let value = (max * f64::from(tick) / 4.0).round();
-        let at = TOP + plot_h * (1.0 - value / max);
-        let _ = write!(
-            svg,
-            r#"<line class="grid" x1="{LEFT}" y1="{at:.1}" x2="{:.1}" y2="{at:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            LEFT + plot_w,
-            LEFT - 6.0,
-            at + 4.0,
-            trim(value)
-        );
-    }
+    y_grid(&mut svg, max, "", f64::round, |v| TOP + plot_h * (1.0 - v / max));
     let slot = plot_w / bars.len().max(1) as f64;
     for (i, (label, count)) in bars.iter().enumerate() {
         let h = plot_h * *count as f64 / max;
@@ -149,6 +126,24 @@ pub fn bar_chart(title: &str, bars: &[(String, u64)]) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Five horizontal grid lines from 0 to `max`, at `y` of each value (`tick` rounds it), with
+/// the value and `unit` beside.
+fn y_grid(svg: &mut String, max: f64, unit: &str, tick: fn(f64) -> f64, y: impl Fn(f64) -> f64) {
+    for step in 0..=4 {
+        let value = tick(max * f64::from(step) / 4.0);
+        let at = y(value);
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{LEFT}" y1="{at:.1}" x2="{:.1}" y2="{at:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{}{}</text>"#,
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            at + 4.0,
+            trim(value),
+            escape(unit)
+        );
+    }
 }
 
 fn open(title: &str) -> String {

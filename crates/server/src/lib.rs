@@ -4,17 +4,18 @@
 //! the loop of `patchctl scheduler`), and on `shutdown` stops both: requests in flight finish,
 //! running rollouts are paused with their leases released.
 //!
-//! Files: `config.rs` (server.toml), `tls.rs` (rustls and its listener), `routes.rs` (the
-//! route table and the authorization layer), the handlers by resource, each calling one `ops`
-//! function (`api.rs`: health and login; `oidc.rs`: the OIDC login; `fleet.rs`, `plans.rs`, `rollouts.rs`, `records.rs`,
-//! `users.rs`), `page.rs` and `body.rs` (query and body parsing, pages of lists),
-//! `openapi.rs` (the OpenAPI document), `metrics.rs` (`/metrics`), `drives.rs` (rollouts resumed through the API),
-//! the dashboard's pages (`web.rs`: login, overview, plans, rollouts; `host_pages.rs`;
-//! `compliance.rs`; `cves.rs`: CVE exposure by severity; `report_page.rs`: a rollout's report;
-//! `record_pages.rs`: postmortems and the audit; `live.rs`: a rollout's event stream; their
-//! askama `templates/`), `error.rs` (errors to problem documents, in one
-//! place). The server reaches the state only
-//! through `ops`.
+//! Files: `config.rs` (server.toml, and `config/oidc.rs`), `tls.rs` (rustls and its
+//! listener), `peer.rs` (who is on the other end), `routes.rs` (the route table and the
+//! authorization layer); the API's handlers by resource, each calling one `ops` function
+//! (`api.rs`: health and login; `oidc.rs`: the OIDC login; `fleet.rs`, `plans.rs`,
+//! `rollouts.rs`, `records.rs`, `users.rs`), `page.rs` and `body.rs` (query and body parsing,
+//! pages of lists), `openapi.rs` (the OpenAPI document) and `explorer.rs` (its offline
+//! explorer), `metrics.rs` (`/metrics`), `drives.rs` (rollouts driven through the API);
+//! the dashboard's pages (`web.rs`: login, overview, plans, rollouts; `host_pages.rs`; `compliance.rs`:
+//! the trend, recorded every 15 minutes; `cves.rs`: CVE exposure by severity, counted as
+//! often; `report_page.rs`: a rollout's report; `record_pages.rs`: postmortems and the audit;
+//! `live.rs`: a rollout's event stream; their askama `templates/`); `error.rs` (errors to
+//! problem documents, in one place). The server reaches the state only through `ops`.
 
 mod api;
 mod body;

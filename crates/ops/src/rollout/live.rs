@@ -71,10 +71,13 @@ impl Follower {
         let mut seen = before.clone();
         let mut changed_at: HashMap<String, Millis> = HashMap::new();
         let mut lines = Vec::new();
+        // Who asked for the input whose events follow it, to name them in its lines.
+        let mut asker: Option<String> = None;
         for entry in entries {
             let at = entry.at_ms as Millis;
             match JournalRecord::from_entry(&self.rollout, entry)? {
-                JournalRecord::Input { input, .. } => {
+                JournalRecord::Input { input, actor } => {
+                    asker = actor;
                     // Refused once, refused again: the driver journaled it all the same.
                     let _ = self.machine.handle(at, input);
                     // The events it causes are in the journal too, after it.
@@ -88,7 +91,12 @@ impl Follower {
                     }
                 }
                 JournalRecord::Event(event) => {
-                    if let Some(text) = event_line(&event) {
+                    if let Some(mut text) = event_line(&event) {
+                        let asked =
+                            matches!(event, Event::Paused | Event::Resumed | Event::Cancelled);
+                        if let Some(who) = asker.as_ref().filter(|_| asked) {
+                            text = format!("{text} by {who}");
+                        }
                         let alarm = matches!(
                             event,
                             Event::Halted { .. } | Event::CutoffPassed { .. } | Event::Cancelled

@@ -187,6 +187,12 @@ async fn pause_resume_and_cancel_are_journaled_as_the_logged_in_caller_whatever_
     let heads: Vec<&str> = lines.iter().map(|l| l.split(" at ").next().unwrap()).collect();
     assert_eq!(heads, ["start by olga", "paused by olga", "resumed by otto", "cancelled by olga"]);
     assert!(!lines.iter().any(|l| l.contains("bob")), "{report}");
+    // And so does the live page's stream, in its lines.
+    let (_, live) = ops::rollout::follow(&f.server.ctx, &rollout).await.unwrap();
+    let said: Vec<&str> = live.lines.iter().map(|l| l.text.as_str()).collect();
+    for line in ["paused by olga", "resumed by otto"] {
+        assert!(said.contains(&line), "{said:?}");
+    }
     // The hosts refuse connections, and a step sees the unreachable grace (2 minutes) out
     // before the cancel ends the rollout: the server is not waited for here.
     f.server.task.abort();
