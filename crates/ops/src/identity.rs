@@ -272,7 +272,12 @@ pub async fn authenticate(ctx: &Context, secret: &str) -> Result<Identity, Ident
     if token.expires_at_unix.is_some_and(|at| ctx.clock.now_unix() >= at) {
         return Err(IdentityError::TokenExpired(token.id));
     }
-    Ok(Identity { user: token.user, role: role(&token.role)?, token_id: token.id })
+    // A token acts with no more than its user holds now: a role lowered since it was issued
+    // (by an admin, or by the OIDC provider's groups at the next login) applies at once.
+    let store = ctx.store().await?;
+    let user = store.user(&token.user).await?.ok_or(IdentityError::UnknownToken)?;
+    let granted = role(&token.role)?.min(role(&user.role)?);
+    Ok(Identity { user: token.user, role: granted, token_id: token.id })
 }
 
 /// Puts on the identity record that `actor` was refused `subject` (what and why).

@@ -217,6 +217,15 @@ async fn the_role_follows_the_groups_at_every_oidc_login() {
     let events = ops::identity::events(&server.ctx).await.unwrap();
     let changed = events.iter().find(|e| e.kind == "role-changed").expect("a role change");
     assert_eq!((changed.actor.as_str(), changed.subject.as_str()), ("olga", "olga: approver"));
+    // Moved back: at her next login the session still open from before loses the board's role
+    // too, though its token was issued as an approver's.
+    let claims = serde_json::json!({ "preferred_username": "olga", "groups": ["ops"] });
+    let moved = client().put(format!("{}/users/olga-1", provider.url)).json(&claims);
+    assert_eq!(moved.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (olga, _, _) = log_in(&server, "olga-1").await;
+    session(&server, olga).await;
+    let identity = ops::identity::authenticate(&server.ctx, &second).await.unwrap();
+    assert_eq!(identity.role, Role::Operator, "the older session, capped at her role now");
     server.stop().await.unwrap();
 }
 
