@@ -129,6 +129,19 @@ pub(crate) async fn resume(
             format!("rollout {id} is {phase}: there is nothing to resume"),
         ));
     }
+    // Driven already, here or by another patchctl: a second drive would only wait for the
+    // lease and give up while the first goes on.
+    let leased = loaded.row.lease_expires_unix.filter(|until| *until > state.ctx.clock.real_unix());
+    if let (Some(owner), Some(until)) = (&loaded.row.owner, leased) {
+        let until = model::dates::rfc3339_unix(until);
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "driven",
+            format!(
+                "rollout {id} is driven by {owner} (its lease runs to {until}): it needs no resume"
+            ),
+        ));
+    }
     state.ctx.progress.notice(&format!("server: {} resumed rollout {id}", identity.user));
     state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone());
     let said = format!("rollout {id} is driven by this server from now");

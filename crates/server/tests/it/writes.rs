@@ -160,6 +160,9 @@ async fn pause_resume_and_cancel_are_journaled_as_the_logged_in_caller_whatever_
     let (status, resumed) = f.post(&otto, &path("resume"), json!({ "actor": "bob" })).await;
     assert_eq!(status, 202, "{resumed}");
     asked(&f.server.ctx, &rollout, 3).await;
+    // Driven now: a second resume is refused, not a second drive waiting on the lease.
+    let (status, again) = f.post(&otto, &path("resume"), json!({})).await;
+    assert_eq!((status, again["code"].as_str()), (409, Some("driven")), "{again}");
     let (status, cancelled) = f.post(&f.olga, &path("cancel"), json!({ "actor": "bob" })).await;
     assert_eq!(status, 200, "{cancelled}");
     assert!(cancelled["said"].as_str().unwrap().contains("drives rollout"), "{cancelled}");
