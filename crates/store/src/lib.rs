@@ -33,6 +33,7 @@ mod identities;
 mod journal_chain;
 mod notifications;
 mod plans;
+mod postgres;
 mod postmortems;
 mod rollouts;
 mod sqlite;
@@ -90,6 +91,12 @@ impl Store {
     /// tasks, or several patchctl processes) wait for each other instead of failing.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         Ok(Store { backend: Arc::new(sqlite::Sqlite::open(path).await?) })
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://user:password@host:port/database`),
+    /// which must exist, and migrates it. Several patchctl processes may share it.
+    pub async fn open_url(url: &str) -> Result<Store, StoreError> {
+        Ok(Store { backend: Arc::new(postgres::Postgres::open(url).await?) })
     }
 
     /// A private in-memory SQLite database, migrated: for tests.

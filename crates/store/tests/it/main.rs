@@ -3,6 +3,7 @@
 //! rollouts and their leases are in `rollouts.rs`, rollout journals in `journal.rs`.
 
 mod advisories;
+mod backends;
 mod changes;
 mod identities;
 mod interleavings;
@@ -10,6 +11,8 @@ mod journal;
 mod postmortems;
 mod rollouts;
 mod verified;
+
+use backends::test_dbs;
 
 use std::path::Path;
 
@@ -121,178 +124,200 @@ async fn open(path: &Path) -> Store {
 
 #[tokio::test]
 async fn what_is_written_is_read_back_after_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    let (ok_id, failed_id) = {
-        let store = open(&path).await;
-        store.upsert_host(&host("deb1", 100)).await.unwrap();
-        store.pin_host_key(&key("deb1", "AAAAkey1", "SHA256:one")).await.unwrap();
-        let ok_id = store.record_assessment(&assessed("deb1", 100)).await.unwrap();
-        let failed_id = store.record_assessment(&failed("deb1", 200, "timed_out")).await.unwrap();
-        store.close().await;
-        (ok_id, failed_id)
-    };
-    let store = open(&path).await;
-    let hosts = store.hosts().await.unwrap();
-    assert_eq!(hosts.len(), 1);
-    assert_eq!(
-        (hosts[0].name.as_str(), hosts[0].package_manager),
-        ("deb1", Some(PackageManagerKind::Apt))
-    );
-    assert_eq!(store.host_key("deb1").await.unwrap(), Some(key("deb1", "AAAAkey1", "SHA256:one")));
-    assert_eq!(store.host_key("deb2").await.unwrap(), None);
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let (ok_id, failed_id) = {
+            let store = db.open().await;
+            store.upsert_host(&host("deb1", 100)).await.unwrap();
+            store.pin_host_key(&key("deb1", "AAAAkey1", "SHA256:one")).await.unwrap();
+            let ok_id = store.record_assessment(&assessed("deb1", 100)).await.unwrap();
+            let failed_id =
+                store.record_assessment(&failed("deb1", 200, "timed_out")).await.unwrap();
+            store.close().await;
+            (ok_id, failed_id)
+        };
+        let store = db.open().await;
+        let hosts = store.hosts().await.unwrap();
+        assert_eq!(hosts.len(), 1);
+        assert_eq!(
+            (hosts[0].name.as_str(), hosts[0].package_manager),
+            ("deb1", Some(PackageManagerKind::Apt))
+        );
+        assert_eq!(
+            store.host_key("deb1").await.unwrap(),
+            Some(key("deb1", "AAAAkey1", "SHA256:one"))
+        );
+        assert_eq!(store.host_key("deb2").await.unwrap(), None);
 
-    let stored = store.assessment(&ok_id).await.unwrap().unwrap();
-    assert_eq!(stored.record, assessed("deb1", 100));
-    let stored = store.assessment(&failed_id).await.unwrap().unwrap();
-    assert_eq!(stored.record, failed("deb1", 200, "timed_out"));
-    assert_eq!(store.assessment("no-such-id").await.unwrap(), None);
+        let stored = store.assessment(&ok_id).await.unwrap().unwrap();
+        assert_eq!(stored.record, assessed("deb1", 100));
+        let stored = store.assessment(&failed_id).await.unwrap().unwrap();
+        assert_eq!(stored.record, failed("deb1", 200, "timed_out"));
+        assert_eq!(store.assessment("no-such-id").await.unwrap(), None);
 
-    let history = store.history("deb1", 10).await.unwrap();
-    assert_eq!(history.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [&failed_id, &ok_id]);
-    assert_eq!(
-        history[1].outcome,
-        SummaryOutcome::Assessed(Summary {
-            n_updates: 3,
-            n_security: 2,
-            n_kernel: 1,
-            reboot_required: true
-        })
-    );
-    assert_eq!(history[1].duration_ms, 1234);
-    // The package manager it found is kept with it; a failed attempt found none.
-    assert_eq!(history[1].package_manager, Some(PackageManagerKind::Apt));
-    assert!(matches!(&history[0].outcome, SummaryOutcome::Failed(f) if f.kind == "timed_out"));
-    assert_eq!(history[0].package_manager, None);
+        let history = store.history("deb1", 10).await.unwrap();
+        assert_eq!(history.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [&failed_id, &ok_id]);
+        assert_eq!(
+            history[1].outcome,
+            SummaryOutcome::Assessed(Summary {
+                n_updates: 3,
+                n_security: 2,
+                n_kernel: 1,
+                reboot_required: true
+            })
+        );
+        assert_eq!(history[1].duration_ms, 1234);
+        // The package manager it found is kept with it; a failed attempt found none.
+        assert_eq!(history[1].package_manager, Some(PackageManagerKind::Apt));
+        assert!(matches!(&history[0].outcome, SummaryOutcome::Failed(f) if f.kind == "timed_out"));
+        assert_eq!(history[0].package_manager, None);
+    }
 }
 
 #[tokio::test]
 async fn latest_is_per_host_and_history_is_newest_first() {
-    let store = Store::open_in_memory().await.unwrap();
-    for name in ["a", "b", "c"] {
-        store.upsert_host(&host(name, 1)).await.unwrap();
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let store = db.open().await;
+        for name in ["a", "b", "c"] {
+            store.upsert_host(&host(name, 1)).await.unwrap();
+        }
+        store.record_assessment(&assessed("a", 100)).await.unwrap();
+        store.record_assessment(&failed("a", 300, "refused")).await.unwrap();
+        store.record_assessment(&assessed("a", 200)).await.unwrap();
+        let b_first = store.record_assessment(&assessed("b", 100)).await.unwrap();
+        // Two attempts in the same second: the one recorded later is the latest.
+        let b_second = store.record_assessment(&failed("b", 100, "auth_failed")).await.unwrap();
+
+        let latest = store.latest_assessments(None).await.unwrap();
+        let view: Vec<(&str, i64)> =
+            latest.iter().map(|r| (r.host.as_str(), r.taken_at_unix)).collect();
+        // `c` was never assessed: absent.
+        assert_eq!(view, [("a", 300), ("b", 100)]);
+        assert_eq!(latest[1].id, b_second);
+        assert!(matches!(&latest[0].outcome, SummaryOutcome::Failed(f) if f.kind == "refused"));
+
+        let only_b =
+            store.latest_assessments(Some(&["b".to_owned(), "c".to_owned()])).await.unwrap();
+        assert_eq!(only_b.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), ["b"]);
+
+        let history = store.history("a", 2).await.unwrap();
+        assert_eq!(history.iter().map(|r| r.taken_at_unix).collect::<Vec<_>>(), [300, 200]);
+        let history = store.history("b", 10).await.unwrap();
+        assert_eq!(history.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [b_second, b_first]);
+        assert!(store.history("c", 10).await.unwrap().is_empty());
     }
-    store.record_assessment(&assessed("a", 100)).await.unwrap();
-    store.record_assessment(&failed("a", 300, "refused")).await.unwrap();
-    store.record_assessment(&assessed("a", 200)).await.unwrap();
-    let b_first = store.record_assessment(&assessed("b", 100)).await.unwrap();
-    // Two attempts in the same second: the one recorded later is the latest.
-    let b_second = store.record_assessment(&failed("b", 100, "auth_failed")).await.unwrap();
-
-    let latest = store.latest_assessments(None).await.unwrap();
-    let view: Vec<(&str, i64)> =
-        latest.iter().map(|r| (r.host.as_str(), r.taken_at_unix)).collect();
-    // `c` was never assessed: absent.
-    assert_eq!(view, [("a", 300), ("b", 100)]);
-    assert_eq!(latest[1].id, b_second);
-    assert!(matches!(&latest[0].outcome, SummaryOutcome::Failed(f) if f.kind == "refused"));
-
-    let only_b = store.latest_assessments(Some(&["b".to_owned(), "c".to_owned()])).await.unwrap();
-    assert_eq!(only_b.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), ["b"]);
-
-    let history = store.history("a", 2).await.unwrap();
-    assert_eq!(history.iter().map(|r| r.taken_at_unix).collect::<Vec<_>>(), [300, 200]);
-    let history = store.history("b", 10).await.unwrap();
-    assert_eq!(history.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [b_second, b_first]);
-    assert!(store.history("c", 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn hosts_are_upserted() {
-    let store = Store::open_in_memory().await.unwrap();
-    store.upsert_host(&host("deb1", 100)).await.unwrap();
-    // A later contact: new address, package manager unknown this time (kept), seen later.
-    let mut again = host("deb1", 500);
-    again.address = "10.0.0.9".to_owned();
-    again.package_manager = None;
-    store.upsert_host(&again).await.unwrap();
-    // An older observation arriving late does not move last_seen back.
-    store.upsert_host(&host("deb1", 300)).await.unwrap();
-    let hosts = store.hosts().await.unwrap();
-    assert_eq!(hosts.len(), 1);
-    let deb1 = &hosts[0];
-    assert_eq!(deb1.address, "deb1.example.com");
-    assert_eq!(deb1.package_manager, Some(PackageManagerKind::Apt));
-    assert_eq!((deb1.first_seen_unix, deb1.last_seen_unix), (100, 500));
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let store = db.open().await;
+        store.upsert_host(&host("deb1", 100)).await.unwrap();
+        // A later contact: new address, package manager unknown this time (kept), seen later.
+        let mut again = host("deb1", 500);
+        again.address = "10.0.0.9".to_owned();
+        again.package_manager = None;
+        store.upsert_host(&again).await.unwrap();
+        // An older observation arriving late does not move last_seen back.
+        store.upsert_host(&host("deb1", 300)).await.unwrap();
+        let hosts = store.hosts().await.unwrap();
+        assert_eq!(hosts.len(), 1);
+        let deb1 = &hosts[0];
+        assert_eq!(deb1.address, "deb1.example.com");
+        assert_eq!(deb1.package_manager, Some(PackageManagerKind::Apt));
+        assert_eq!((deb1.first_seen_unix, deb1.last_seen_unix), (100, 500));
+    }
 }
 
 #[tokio::test]
 async fn a_pinned_key_is_never_replaced_silently() {
-    let store = Store::open_in_memory().await.unwrap();
-    store.upsert_host(&host("deb1", 1)).await.unwrap();
-    let first = key("deb1", "AAAAkey1", "SHA256:one");
-    assert_eq!(store.pin_host_key(&first).await.unwrap(), PinOutcome::Pinned);
-    let mut later = first.clone();
-    later.pinned_at_unix += 1000;
-    later.pinned_by = "bob".to_owned();
-    assert_eq!(store.pin_host_key(&later).await.unwrap(), PinOutcome::AlreadyPinned);
-    assert_eq!(store.host_key("deb1").await.unwrap(), Some(first.clone()));
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let store = db.open().await;
+        store.upsert_host(&host("deb1", 1)).await.unwrap();
+        let first = key("deb1", "AAAAkey1", "SHA256:one");
+        assert_eq!(store.pin_host_key(&first).await.unwrap(), PinOutcome::Pinned);
+        let mut later = first.clone();
+        later.pinned_at_unix += 1000;
+        later.pinned_by = "bob".to_owned();
+        assert_eq!(store.pin_host_key(&later).await.unwrap(), PinOutcome::AlreadyPinned);
+        assert_eq!(store.host_key("deb1").await.unwrap(), Some(first.clone()));
 
-    let changed = key("deb1", "AAAAkey2", "SHA256:two");
-    let error = store.pin_host_key(&changed).await.unwrap_err();
-    assert!(matches!(error, StoreError::HostKeyMismatch { .. }), "{error}");
-    let message = error.to_string();
-    assert!(message.contains("SHA256:one") && message.contains("SHA256:two"), "{message}");
+        let changed = key("deb1", "AAAAkey2", "SHA256:two");
+        let error = store.pin_host_key(&changed).await.unwrap_err();
+        assert!(matches!(error, StoreError::HostKeyMismatch { .. }), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("SHA256:one") && message.contains("SHA256:two"), "{message}");
 
-    assert!(store.unpin_host_key("deb1").await.unwrap());
-    assert!(!store.unpin_host_key("deb1").await.unwrap());
-    assert_eq!(store.pin_host_key(&changed).await.unwrap(), PinOutcome::Pinned);
-    assert_eq!(store.host_key("deb1").await.unwrap(), Some(changed));
+        assert!(store.unpin_host_key("deb1").await.unwrap());
+        assert!(!store.unpin_host_key("deb1").await.unwrap());
+        assert_eq!(store.pin_host_key(&changed).await.unwrap(), PinOutcome::Pinned);
+        assert_eq!(store.host_key("deb1").await.unwrap(), Some(changed));
+    }
 }
 
 #[tokio::test]
 async fn nothing_is_recorded_about_an_unknown_host() {
-    let store = Store::open_in_memory().await.unwrap();
-    let error = store.record_assessment(&assessed("ghost", 1)).await.unwrap_err();
-    assert!(matches!(&error, StoreError::UnknownHost { host, .. } if host == "ghost"), "{error}");
-    assert_eq!(
-        error.to_string(),
-        "recording an assessment of ghost: host \"ghost\" is not in the state database (upsert it first)"
-    );
-    let error = store.pin_host_key(&key("ghost", "AAAA", "SHA256:x")).await.unwrap_err();
-    assert!(matches!(&error, StoreError::UnknownHost { .. }), "{error}");
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let store = db.open().await;
+        let error = store.record_assessment(&assessed("ghost", 1)).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::UnknownHost { host, .. } if host == "ghost"),
+            "{error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "recording an assessment of ghost: host \"ghost\" is not in the state database (upsert it first)"
+        );
+        let error = store.pin_host_key(&key("ghost", "AAAA", "SHA256:x")).await.unwrap_err();
+        assert!(matches!(&error, StoreError::UnknownHost { .. }), "{error}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_all_land() {
     const TASKS: usize = 8;
     const RECORDS: usize = 25;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    let first = open(&path).await;
-    // A second pool on the same file stands for a second patchctl process.
-    let second = open(&path).await;
-    for task in 0..TASKS {
-        first.upsert_host(&host(&format!("h{task}"), 1)).await.unwrap();
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let first = db.open().await;
+        // A second pool on the same file stands for a second patchctl process.
+        let second = db.open().await;
+        for task in 0..TASKS {
+            first.upsert_host(&host(&format!("h{task}"), 1)).await.unwrap();
+        }
+        let mut handles = Vec::new();
+        for task in 0..TASKS {
+            let store = if task % 2 == 0 { first.clone() } else { second.clone() };
+            handles.push(tokio::spawn(async move {
+                let name = format!("h{task}");
+                for i in 0..RECORDS {
+                    let taken_at = i64::try_from(i).unwrap();
+                    let record = if i % 3 == 0 {
+                        failed(&name, taken_at, "refused")
+                    } else {
+                        assessed(&name, taken_at)
+                    };
+                    store.record_assessment(&record).await.unwrap();
+                    store.upsert_host(&host(&name, taken_at)).await.unwrap();
+                }
+            }));
+        }
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        first.close().await;
+        second.close().await;
+        let store = db.open().await;
+        for task in 0..TASKS {
+            let history = store.history(&format!("h{task}"), 1000).await.unwrap();
+            assert_eq!(history.len(), RECORDS);
+        }
+        assert_eq!(store.latest_assessments(None).await.unwrap().len(), TASKS);
     }
-    let mut handles = Vec::new();
-    for task in 0..TASKS {
-        let store = if task % 2 == 0 { first.clone() } else { second.clone() };
-        handles.push(tokio::spawn(async move {
-            let name = format!("h{task}");
-            for i in 0..RECORDS {
-                let taken_at = i64::try_from(i).unwrap();
-                let record = if i % 3 == 0 {
-                    failed(&name, taken_at, "refused")
-                } else {
-                    assessed(&name, taken_at)
-                };
-                store.record_assessment(&record).await.unwrap();
-                store.upsert_host(&host(&name, taken_at)).await.unwrap();
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.unwrap();
-    }
-    first.close().await;
-    second.close().await;
-    let store = open(&path).await;
-    for task in 0..TASKS {
-        let history = store.history(&format!("h{task}"), 1000).await.unwrap();
-        assert_eq!(history.len(), RECORDS);
-    }
-    assert_eq!(store.latest_assessments(None).await.unwrap().len(), TASKS);
 }
 
 #[tokio::test]

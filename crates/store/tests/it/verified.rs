@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::backends::test_dbs;
 use store::{
     Lease, NewJournalEntry, NewRollout, PhaseUpdate, Store, StoreError, VerifiedHost,
     VerifiedVersion,
@@ -53,81 +54,97 @@ async fn rollout(store: &Store, id: &str, hosts: &[&str]) -> Lease {
 
 #[tokio::test]
 async fn verified_versions_are_written_with_the_entries_that_prove_them() {
-    let store = Store::open_in_memory().await.unwrap();
-    let lease = rollout(&store, "aaaaaa01", &["stage1", "stage2"]).await;
-    // Entries alone write no evidence.
-    store.append_journal(&lease, &[entry(1000, "stage1")], None).await.unwrap();
-    assert!(store.verified_versions().await.unwrap().is_empty());
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let store = db.open().await;
+        let lease = rollout(&store, "aaaaaa01", &["stage1", "stage2"]).await;
+        // Entries alone write no evidence.
+        store.append_journal(&lease, &[entry(1000, "stage1")], None).await.unwrap();
+        assert!(store.verified_versions().await.unwrap().is_empty());
 
-    let proof = verified("aaaaaa01", "stage1", &["acme-web", "acme-tools"], 2);
-    store.append_journal_verified(&lease, &[entry(2000, "stage1")], None, &[proof]).await.unwrap();
-    assert_eq!(store.journal("aaaaaa01").await.unwrap().len(), 2);
-    assert_eq!(
-        store.verified_versions().await.unwrap(),
-        [
-            version("aaaaaa01", "stage1", "acme-web", 2),
-            version("aaaaaa01", "stage1", "acme-tools", 2)
-        ]
-    );
+        let proof = verified("aaaaaa01", "stage1", &["acme-web", "acme-tools"], 2);
+        store
+            .append_journal_verified(&lease, &[entry(2000, "stage1")], None, &[proof])
+            .await
+            .unwrap();
+        assert_eq!(store.journal("aaaaaa01").await.unwrap().len(), 2);
+        assert_eq!(
+            store.verified_versions().await.unwrap(),
+            [
+                version("aaaaaa01", "stage1", "acme-web", 2),
+                version("aaaaaa01", "stage1", "acme-tools", 2)
+            ]
+        );
 
-    // Another host's evidence leaves stage1's alone; a host that is done no more has none.
-    let proof = verified("aaaaaa01", "stage2", &["acme-web"], 3);
-    store.append_journal_verified(&lease, &[entry(3000, "stage2")], None, &[proof]).await.unwrap();
-    let gone = verified("aaaaaa01", "stage1", &[], 0);
-    store.append_journal_verified(&lease, &[entry(4000, "stage1")], None, &[gone]).await.unwrap();
-    assert_eq!(
-        store.verified_versions().await.unwrap(),
-        [version("aaaaaa01", "stage2", "acme-web", 3)]
-    );
+        // Another host's evidence leaves stage1's alone; a host that is done no more has none.
+        let proof = verified("aaaaaa01", "stage2", &["acme-web"], 3);
+        store
+            .append_journal_verified(&lease, &[entry(3000, "stage2")], None, &[proof])
+            .await
+            .unwrap();
+        let gone = verified("aaaaaa01", "stage1", &[], 0);
+        store
+            .append_journal_verified(&lease, &[entry(4000, "stage1")], None, &[gone])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.verified_versions().await.unwrap(),
+            [version("aaaaaa01", "stage2", "acme-web", 3)]
+        );
 
-    // Evidence of another rollout or host than the one it is recorded under is refused.
-    let stray = VerifiedHost {
-        host: "stage1".into(),
-        versions: vec![version("bbbbbb01", "stage1", "acme-web", 5)],
-    };
-    let error = store
-        .append_journal_verified(&lease, &[entry(5000, "stage1")], None, &[stray])
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::InvalidValue { .. }), "{error}");
-    assert_eq!(store.journal("aaaaaa01").await.unwrap().len(), 4);
+        // Evidence of another rollout or host than the one it is recorded under is refused.
+        let stray = VerifiedHost {
+            host: "stage1".into(),
+            versions: vec![version("bbbbbb01", "stage1", "acme-web", 5)],
+        };
+        let error = store
+            .append_journal_verified(&lease, &[entry(5000, "stage1")], None, &[stray])
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::InvalidValue { .. }), "{error}");
+        assert_eq!(store.journal("aaaaaa01").await.unwrap().len(), 4);
+    }
 }
 
 #[tokio::test]
 async fn a_failed_append_writes_neither_entries_nor_evidence() {
-    let store = Store::open_in_memory().await.unwrap();
-    let lease = rollout(&store, "aaaaaa01", &["stage1"]).await;
-    let phase = |phase: &str, at_unix| PhaseUpdate { phase: phase.parse().unwrap(), at_unix };
-    store.append_journal(&lease, &[], Some(&phase("completed", 10))).await.unwrap();
-    // Another rollout claims stage1; reopening the first one (a rollback by hand) then fails
-    // inside the transaction, after its entries and evidence were written there.
-    let plan = plan_id("bb02");
-    store.save_plan(&plan, 100, "{}").await.unwrap();
-    let other = NewRollout { hosts: vec!["stage1".into()], ..new_rollout("bbbbbb01", &plan, 300) };
-    store.create_rollout(&other).await.unwrap();
-    let proof = verified("aaaaaa01", "stage1", &["acme-web"], 20);
-    let error = store
-        .append_journal_verified(
-            &lease,
-            &[entry(20_000, "stage1")],
-            Some(&phase("running", 20)),
-            std::slice::from_ref(&proof),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::HostsClaimed { .. }), "{error}");
-    assert!(store.journal("aaaaaa01").await.unwrap().is_empty());
-    assert!(store.verified_versions().await.unwrap().is_empty());
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let store = db.open().await;
+        let lease = rollout(&store, "aaaaaa01", &["stage1"]).await;
+        let phase = |phase: &str, at_unix| PhaseUpdate { phase: phase.parse().unwrap(), at_unix };
+        store.append_journal(&lease, &[], Some(&phase("completed", 10))).await.unwrap();
+        // Another rollout claims stage1; reopening the first one (a rollback by hand) then fails
+        // inside the transaction, after its entries and evidence were written there.
+        let plan = plan_id("bb02");
+        store.save_plan(&plan, 100, "{}").await.unwrap();
+        let other =
+            NewRollout { hosts: vec!["stage1".into()], ..new_rollout("bbbbbb01", &plan, 300) };
+        store.create_rollout(&other).await.unwrap();
+        let proof = verified("aaaaaa01", "stage1", &["acme-web"], 20);
+        let error = store
+            .append_journal_verified(
+                &lease,
+                &[entry(20_000, "stage1")],
+                Some(&phase("running", 20)),
+                std::slice::from_ref(&proof),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::HostsClaimed { .. }), "{error}");
+        assert!(store.journal("aaaaaa01").await.unwrap().is_empty());
+        assert!(store.verified_versions().await.unwrap().is_empty());
 
-    // A lease lost: nothing either.
-    let stale = Lease { token: lease.token - 1, ..lease.clone() };
-    let error = store
-        .append_journal_verified(&stale, &[entry(30_000, "stage1")], None, &[proof])
-        .await
-        .unwrap_err();
-    assert!(matches!(error, StoreError::LeaseLost { .. }), "{error}");
-    assert!(store.journal("aaaaaa01").await.unwrap().is_empty());
-    assert!(store.verified_versions().await.unwrap().is_empty());
+        // A lease lost: nothing either.
+        let stale = Lease { token: lease.token - 1, ..lease.clone() };
+        let error = store
+            .append_journal_verified(&stale, &[entry(30_000, "stage1")], None, &[proof])
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::LeaseLost { .. }), "{error}");
+        assert!(store.journal("aaaaaa01").await.unwrap().is_empty());
+        assert!(store.verified_versions().await.unwrap().is_empty());
+    }
 }
 
 /// A database at the schema before `verified_versions`, with a journaled rollout in it, then

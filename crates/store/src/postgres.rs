@@ -1,0 +1,190 @@
+//! The PostgreSQL backend: a connection pool on a `postgres://` URL, migrations from
+//! `migrations/postgres/` embedded in the binary. Every query binds its values (`$1`, …);
+//! nothing is ever formatted into SQL.
+//!
+//! One file per aggregate, each implementing its trait, mirroring `sqlite/` file for file. The
+//! SQL is SQLite's where it ports; where SQLite relies on its single writer (`BEGIN IMMEDIATE`)
+//! for correctness, PostgreSQL locks what the SQLite transaction would have waited for: the
+//! rollout's row (`SELECT … FOR UPDATE`) for a journal append, the claims table for a new
+//! rollout, and otherwise a transaction-scoped advisory lock per aggregate ([`Postgres::begin_serialized`]),
+//! which, unlike a session lock, holds behind a transaction-pooling PgBouncer. Leases are
+//! claimed, renewed and released by conditional UPDATEs whose `rows_affected` decides, under
+//! the same fencing token as on SQLite.
+
+mod advisories;
+mod assessments;
+mod changes;
+mod compliance;
+mod hosts;
+mod identities;
+mod notifications;
+mod plans;
+mod postmortems;
+mod rollouts;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use model::PackageManagerKind;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Row, Transaction};
+
+use crate::error::QueryContext;
+use crate::{Backend, StoreError};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a caller waits for a connection from the pool before giving up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections per pool: several server replicas share the database's connection limit.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The writers serialized by a transaction-scoped advisory lock, as SQLite's `BEGIN IMMEDIATE`
+/// serializes every writer: each aggregate's own key, so that they do not wait for each other.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Serialized {
+    Changes = 1,
+    Postmortems = 2,
+    Notifications = 3,
+    Identities = 4,
+    Advisories = 5,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Postgres {
+    pool: PgPool,
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and migrates.
+    pub(crate) async fn open(url: &str) -> Result<Postgres, StoreError> {
+        let shown = redacted(url);
+        let open_error = |source| StoreError::Open { path: shown.clone(), source };
+        let options = PgConnectOptions::from_str(url).map_err(open_error)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        MIGRATOR.run(&pool).await.map_err(|source| match source {
+            sqlx::migrate::MigrateError::VersionMissing(version) => {
+                StoreError::NewerSchema { path: shown.clone(), version }
+            }
+            source => StoreError::Migrate { path: shown.clone(), source },
+        })?;
+        let postgres = Postgres { pool };
+        Ok(postgres)
+    }
+
+    /// A transaction in which no other writer of `what` runs until it ends.
+    pub(crate) async fn begin_serialized(
+        &self,
+        what: Serialized,
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> Result<Transaction<'static, sqlx::Postgres>, StoreError> {
+        let mut transaction = self.pool.begin().await.doing(doing)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(LOCK_SPACE)
+            .bind(what as i32)
+            .execute(&mut *transaction)
+            .await
+            .doing(doing)?;
+        Ok(transaction)
+    }
+}
+
+/// The first key of patchctl's advisory locks ("pc" in ASCII), so that they do not collide
+/// with another application's on the same database.
+const LOCK_SPACE: i32 = 0x7063;
+
+#[async_trait::async_trait]
+impl Backend for Postgres {
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn rehearsal(&self) -> Result<Option<(String, i64)>, StoreError> {
+        let doing = || "reading whether the state is a rehearsal copy".to_owned();
+        let row = sqlx::query("SELECT copied_from, created_at FROM rehearsal WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .doing(doing)?;
+        row.map(|row| Ok((get(&row, "copied_from", &doing)?, get(&row, "created_at", &doing)?)))
+            .transpose()
+    }
+
+    async fn copy_for_rehearsal(
+        &self,
+        path: &Path,
+        _copied_from: &str,
+        _now_unix: i64,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::InvalidValue {
+            doing: format!("copying the state to {} for a rehearsal", path.display()),
+            message: "not supported on PostgreSQL yet: rehearse on an SQLite state".to_owned(),
+        })
+    }
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> PathBuf {
+    let shown = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    };
+    PathBuf::from(shown)
+}
+
+/// A row's `package_manager` column ('apt', 'dnf' or NULL).
+fn package_manager_column(
+    row: &PgRow,
+    doing: &dyn Fn() -> String,
+) -> Result<Option<PackageManagerKind>, StoreError> {
+    let text: Option<String> = get(row, "package_manager", doing)?;
+    text.map(|p| p.parse::<PackageManagerKind>())
+        .transpose()
+        .map_err(|message| StoreError::CorruptRow { doing: doing(), message })
+}
+
+/// One column of a row, or an error saying which and while doing what.
+fn get<'r, T>(row: &'r PgRow, column: &str, doing: &dyn Fn() -> String) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(column).doing(doing)
+}
+
+/// A failed write's foreign key violation: the host has no row.
+fn unknown_host(kind: sqlx::error::ErrorKind, doing: String, host: &str) -> Option<StoreError> {
+    (kind == sqlx::error::ErrorKind::ForeignKeyViolation)
+        .then(|| StoreError::UnknownHost { doing, host: host.to_owned() })
+}
+
+/// Fails with [`StoreError::AmbiguousId`] when the row's `n_matches` says the prefix matched
+/// more than one id.
+fn check_unique(
+    row: &PgRow,
+    kind: &'static str,
+    prefix: &str,
+    doing: &dyn Fn() -> String,
+) -> Result<(), StoreError> {
+    let n_matches: i64 = get(row, "n_matches", doing)?;
+    if n_matches > 1 {
+        return Err(StoreError::AmbiguousId {
+            kind,
+            prefix: prefix.to_owned(),
+            n_matches: n_matches.unsigned_abs(),
+        });
+    }
+    Ok(())
+}
