@@ -1,6 +1,6 @@
 //! What a database behind [`crate::Store`] implements: the trait of every aggregate, and what
-//! concerns the database as a whole (rehearsal copies, closing). SQLite (`sqlite.rs`) is the
-//! one so far; a PostgreSQL backend is another implementation of the same traits.
+//! concerns the database as a whole (rehearsal copies, closing). SQLite (`sqlite.rs`) and
+//! PostgreSQL (`postgres.rs`) implement it.
 
 use std::fmt::Debug;
 use std::path::Path;

@@ -6,7 +6,8 @@ use crate::RolloutPhase;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file could not be opened or created, or is not an SQLite database.
+    /// The file could not be opened or created, or is not an SQLite database; or the
+    /// PostgreSQL server (`path`: its URL without the password) could not be reached.
     #[error("opening the state database {path}: {source}")]
     Open {
         path: PathBuf,

@@ -8,11 +8,14 @@
 //! `plans.rs`, `changes.rs`, `compliance.rs`, `rollouts.rs` with `rollouts/journal.rs` and
 //! `rollouts/verified.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
 //! `identities.rs`) and holds its records and its trait: what every database implements for
-//! it. [`Backend`] (`backend.rs`) is all of them together, with what concerns the database as a whole. Each database is a
-//! module implementing them, with a file per aggregate under it: `sqlite/` now, PostgreSQL
-//! later, each with its own migrations under `migrations/<database>/` and no `AnyPool` (the
-//! SQL is written to port: TEXT ids, INTEGER Unix times, BOOLEAN flags, JSON as TEXT, but each
-//! database keeps its own, tested queries).
+//! it. [`Backend`] (`backend.rs`) is all of them together, with what concerns the database as a
+//! whole. Each database is a module implementing them, with a file per aggregate under it:
+//! `sqlite.rs` with `sqlite/`, and `postgres.rs` with `postgres/` (the same files), each with
+//! its own migrations under `migrations/<database>/` (same numbers, same meaning) and no
+//! `AnyPool`: the SQL is written to port (TEXT ids, integer Unix times, BOOLEAN flags, JSON as
+//! TEXT), but each database keeps its own, tested queries, and PostgreSQL locks rows, the host
+//! claims or an advisory lock where SQLite relies on its single writer. The store's tests run
+//! on both.
 //!
 //! [`Store`] is what the application holds: the backend, reached through `Deref` for every
 //! call that needs no check, and the methods that check their arguments first
@@ -58,6 +61,9 @@ pub use hosts::{HostRow, Hosts, PinOutcome, PinnedHostKey, StoredHost};
 pub use identities::{Identities, IdentityEvent, NewToken, NewUser, StoredToken, StoredUser};
 pub use notifications::{NotificationRecord, Notifications, StoredNotification};
 pub use plans::{Plans, StoredPlan, StoredPlanSummary};
+/// PostgreSQL's hot-path queries, for the test that `EXPLAIN`s them.
+#[doc(hidden)]
+pub use postgres::hot_queries as postgres_hot_queries;
 pub use postmortems::{
     NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Postmortems, StoredPostmortem,
 };

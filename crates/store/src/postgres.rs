@@ -22,6 +22,12 @@ mod plans;
 mod postmortems;
 mod rollouts;
 
+/// The queries of the hot paths, for the test that checks that their plans use an index.
+pub mod hot_queries {
+    pub use super::assessments::LATEST_ASSESSMENTS;
+    pub use super::rollouts::{CLAIM_ROLLOUT, JOURNAL_SINCE};
+}
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;

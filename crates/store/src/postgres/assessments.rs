@@ -21,6 +21,17 @@ macro_rules! summary_columns {
     };
 }
 
+/// Each host's latest assessment, its summary only (the documents are large).
+pub const LATEST_ASSESSMENTS: &str = concat!(
+    "SELECT latest.* FROM hosts CROSS JOIN LATERAL (
+         SELECT ",
+    summary_columns!(),
+    " FROM assessments WHERE assessments.host = hosts.name
+         ORDER BY taken_at DESC, id DESC LIMIT 1
+     ) latest
+     ORDER BY hosts.name"
+);
+
 #[async_trait::async_trait]
 impl Assessments for Postgres {
     async fn record_assessment(&self, record: &AssessmentRecord) -> Result<String, StoreError> {
@@ -89,18 +100,7 @@ impl Assessments for Postgres {
         // (host, taken_at, id) index: a few pages per host, never the whole table (SQLite's
         // window function makes PostgreSQL scan and sort every row). Every assessment's host
         // has a row in `hosts` (a foreign key), so none is missed.
-        let rows = sqlx::query(concat!(
-            "SELECT latest.* FROM hosts CROSS JOIN LATERAL (
-                 SELECT ",
-            summary_columns!(),
-            " FROM assessments WHERE assessments.host = hosts.name
-                 ORDER BY taken_at DESC, id DESC LIMIT 1
-             ) latest
-             ORDER BY hosts.name"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .doing(doing)?;
+        let rows = sqlx::query(LATEST_ASSESSMENTS).fetch_all(&self.pool).await.doing(doing)?;
         let mut summaries =
             rows.iter().map(|row| summary_row(row, &doing)).collect::<Result<Vec<_>, _>>()?;
         if let Some(hosts) = hosts {

@@ -7,6 +7,8 @@
 mod journal;
 mod verified;
 
+pub use journal::JOURNAL_SINCE;
+
 use sqlx::error::ErrorKind;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres as Db, Transaction};
@@ -24,6 +26,13 @@ macro_rules! rollout_columns {
          chain_version"
     };
 }
+
+/// Takes rollout `$1`'s lease for `$2` until `$3` when nobody holds it at `$4`, bumping its
+/// fencing token; returns the token, or no row when the lease is held.
+pub const CLAIM_ROLLOUT: &str =
+    "UPDATE rollouts SET owner = $2, lease_expires = $3, fence = fence + 1
+     WHERE id = $1 AND (owner IS NULL OR lease_expires <= $4)
+     RETURNING fence";
 
 /// How often a claim or renewal that lost to another writer looks again: the row it lost to
 /// may be released in between, which one more try settles.
@@ -161,18 +170,14 @@ impl Rollouts for Postgres {
             // condition again on the row the first wrote, and the second changes nothing. A lease ends at `lease_expires`, so `<=` lets a claim take it
             // from that second on. Whether the holder still runs is never asked: a process
             // that stalled, or runs in another PID namespace, is told by its lease alone.
-            let claimed: Option<i64> = sqlx::query_scalar(
-                "UPDATE rollouts SET owner = $2, lease_expires = $3, fence = fence + 1
-                 WHERE id = $1 AND (owner IS NULL OR lease_expires <= $4)
-                 RETURNING fence",
-            )
-            .bind(id)
-            .bind(owner)
-            .bind(until_unix)
-            .bind(now_unix)
-            .fetch_optional(&self.pool)
-            .await
-            .doing(doing)?;
+            let claimed: Option<i64> = sqlx::query_scalar(CLAIM_ROLLOUT)
+                .bind(id)
+                .bind(owner)
+                .bind(until_unix)
+                .bind(now_unix)
+                .fetch_optional(&self.pool)
+                .await
+                .doing(doing)?;
             if let Some(token) = claimed {
                 return Ok(Claim::Claimed(Lease {
                     rollout_id: id.to_owned(),

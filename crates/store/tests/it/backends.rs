@@ -35,6 +35,18 @@ impl TestDb {
         self.location.name()
     }
 
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.location, Location::Postgres(_))
+    }
+
+    /// The database's URL, on PostgreSQL.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.location {
+            Location::Postgres(url) => Some(url),
+            Location::Sqlite(_) => None,
+        }
+    }
+
     pub fn location(&self) -> Location {
         self.location.clone()
     }

@@ -269,7 +269,7 @@ async fn two_processes_never_break_the_trust_rules() {
     }
     // On PostgreSQL, one database emptied between seeds (TRUNCATE fires no row trigger), and
     // fewer seeds: a fresh database per seed would take a third of a second each.
-    for db in test_dbs().await.into_iter().filter(|db| db.name() == "postgres") {
+    for db in test_dbs().await.into_iter().filter(|db| db.is_postgres()) {
         let store = db.open().await;
         for &seed in seeds.iter().take(PG_SEEDS) {
             db.execute(

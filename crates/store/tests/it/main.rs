@@ -5,6 +5,8 @@
 mod advisories;
 mod backends;
 mod changes;
+mod compliance;
+mod explain;
 mod identities;
 mod interleavings;
 mod journal;
@@ -182,9 +184,13 @@ async fn latest_is_per_host_and_history_is_newest_first() {
         for name in ["a", "b", "c"] {
             store.upsert_host(&host(name, 1)).await.unwrap();
         }
+        assert_eq!(store.assessments_mark().await.unwrap(), 0);
         store.record_assessment(&assessed("a", 100)).await.unwrap();
         store.record_assessment(&failed("a", 300, "refused")).await.unwrap();
+        // The mark grows with every attempt recorded, whatever its time.
+        let mark = store.assessments_mark().await.unwrap();
         store.record_assessment(&assessed("a", 200)).await.unwrap();
+        assert!(store.assessments_mark().await.unwrap() > mark);
         let b_first = store.record_assessment(&assessed("b", 100)).await.unwrap();
         // Two attempts in the same second: the one recorded later is the latest.
         let b_second = store.record_assessment(&failed("b", 100, "auth_failed")).await.unwrap();

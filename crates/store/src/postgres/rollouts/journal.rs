@@ -17,6 +17,10 @@ use crate::{
     VerifiedHost,
 };
 
+/// A rollout's journal after entry `$2`: what a driver or a watcher polls.
+pub const JOURNAL_SINCE: &str = "SELECT seq, at_ms, kind, host, body, prev_hash, hash
+     FROM rollout_journal WHERE rollout_id = $1 AND seq > $2 ORDER BY seq";
+
 #[async_trait::async_trait]
 impl RolloutJournals for Postgres {
     async fn append_journal(
@@ -106,15 +110,12 @@ impl RolloutJournals for Postgres {
     ) -> Result<Vec<JournalEntry>, StoreError> {
         let doing =
             || format!("reading the journal of rollout {rollout_id} after entry {after_seq}");
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, kind, host, body, prev_hash, hash FROM rollout_journal
-             WHERE rollout_id = $1 AND seq > $2 ORDER BY seq",
-        )
-        .bind(rollout_id)
-        .bind(after_seq)
-        .fetch_all(&self.pool)
-        .await
-        .doing(doing)?;
+        let rows = sqlx::query(JOURNAL_SINCE)
+            .bind(rollout_id)
+            .bind(after_seq)
+            .fetch_all(&self.pool)
+            .await
+            .doing(doing)?;
         rows.iter().map(|row| journal_entry(row, &doing)).collect()
     }
 
