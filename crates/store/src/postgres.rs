@@ -5,11 +5,13 @@
 //! One file per aggregate, each implementing its trait, mirroring `sqlite/` file for file. The
 //! SQL is SQLite's where it ports; where SQLite relies on its single writer (`BEGIN IMMEDIATE`)
 //! for correctness, PostgreSQL locks what the SQLite transaction would have waited for: the
-//! rollout's row (`SELECT … FOR UPDATE`) for a journal append, the claims table for a new
-//! rollout, and otherwise a transaction-scoped advisory lock per aggregate ([`Postgres::begin_serialized`]),
-//! which, unlike a session lock, holds behind a transaction-pooling PgBouncer. Leases are
-//! claimed, renewed and released by conditional UPDATEs whose `rows_affected` decides, under
-//! the same fencing token as on SQLite.
+//! rollout's row (`SELECT … FOR UPDATE`) for a journal append, the host claims table for a new
+//! or reopened rollout, and otherwise a transaction-scoped advisory lock per aggregate
+//! ([`Postgres::begin_serialized`]), which, unlike a session lock, holds behind a
+//! transaction-pooling PgBouncer. Leases are claimed, renewed and released by conditional
+//! UPDATEs whose `rows_affected` decides, under the same fencing token as on SQLite.
+//!
+//! Copying the state for a rehearsal is SQLite's alone for now: it returns an error here.
 
 mod advisories;
 mod assessments;

@@ -67,10 +67,9 @@ impl Advisories for Postgres {
 }
 
 impl Postgres {
-    /// One transaction. The bodies are written as JSON before it begins, so the write lock is
-    /// held for the statements alone, and it begins IMMEDIATE: the lock is taken before the
-    /// reads that count, as a read lock upgraded later could be refused outright by a writer
-    /// that came in between.
+    /// One transaction. The bodies are written as JSON before it begins, so the importers' lock
+    /// is held for the statements alone, and it is taken before the reads that count: another
+    /// importer cannot change a row between its read and its write.
     async fn import_batch(
         &self,
         advisories: &[NewAdvisory<'_>],

@@ -1,7 +1,8 @@
-//! Change journals and change windows in PostgreSQL. A change entry is appended in a write
-//! transaction taken up front, after the caller's check of the journal as it is then, so two
-//! people acting at once are checked one after the other (two requests cannot both pass). A
-//! window is claimed by insert-if-absent: exactly one scheduler gets it.
+//! Change journals and change windows in PostgreSQL. A change entry is appended in a
+//! transaction holding the change journals' advisory lock from its start, after the caller's
+//! check of the journal as it is then, so two people acting at once (on one replica or two) are
+//! checked one after the other (two requests cannot both pass). A window is claimed by
+//! insert-if-absent: exactly one scheduler gets it.
 
 use sqlx::error::ErrorKind;
 use sqlx::postgres::PgRow;

@@ -1,6 +1,8 @@
 //! Notification deliveries and notices in PostgreSQL. Each delivery is a row chained to the one
-//! before in one hash chain, appended in a write transaction taken up front; a notice is
-//! claimed by insert-if-absent, so exactly one scheduler sends it.
+//! before in one hash chain, appended in a transaction holding the notifications' advisory lock
+//! from its start; a notice is claimed by insert-if-absent, so exactly one scheduler sends it.
+//! Webhook targets arrive redacted; there are no rows from before redaction to redact on open,
+//! as SQLite's backend has.
 
 use sqlx::postgres::PgRow;
 

@@ -1,6 +1,7 @@
-//! Rollouts and their leases in PostgreSQL: a rollout is created in one write transaction with its
-//! host claims and first journal entries; a lease is claimed, renewed and released by
-//! statements whose condition decides, under a fencing token. Ids and JSON arrive checked
+//! Rollouts and their leases in PostgreSQL: a rollout is created in one transaction with its
+//! host claims and first journal entries, under a lock on the claims; a lease is claimed,
+//! renewed and released by conditional UPDATEs whose `rows_affected` (or returned row) decides,
+//! under a fencing token. Ids and JSON arrive checked
 //! (`validate.rs`); lookups by prefix arrive as lowercase hex prefixes. The journal is in
 //! `rollouts/journal.rs`, the verified versions in `rollouts/verified.rs`.
 
@@ -165,11 +166,12 @@ impl Rollouts for Postgres {
     ) -> Result<Claim, StoreError> {
         let doing = || format!("claiming rollout {id} for {owner}");
         for _ in 0..LEASE_ATTEMPTS {
-            // The condition and the change are one statement: of two processes claiming at
-            // once, the second waits for the first's row lock, PostgreSQL evaluates the
-            // condition again on the row the first wrote, and the second changes nothing. A lease ends at `lease_expires`, so `<=` lets a claim take it
-            // from that second on. Whether the holder still runs is never asked: a process
-            // that stalled, or runs in another PID namespace, is told by its lease alone.
+            // The condition and the change are one statement: of two processes claiming at once,
+            // the second waits for the first's row lock, PostgreSQL evaluates the condition again
+            // on the row the first wrote, and the second changes nothing. A lease ends at
+            // `lease_expires`, so `<=` lets a claim take it from that second on. Whether the holder
+            // still runs is never asked: a process that stalled, or runs in another PID namespace,
+            // is told by its lease alone.
             let claimed: Option<i64> = sqlx::query_scalar(CLAIM_ROLLOUT)
                 .bind(id)
                 .bind(owner)

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use store::{JournalBreak, JournalCheck, Lease, NewJournalEntry, StoreError};
+use store::{Claim, JournalBreak, JournalCheck, Lease, NewJournalEntry, StoreError};
 
 use crate::backends::test_dbs;
 use crate::rollouts::{leased, plan_id, store_with_rollout};
@@ -344,5 +344,59 @@ async fn a_journal_copied_under_another_rollout_does_not_verify() {
             store.verify_journal(ROLLOUT).await.unwrap(),
             JournalCheck::Broken { seq: 1, reason: JournalBreak::PrevHashMismatch }
         );
+    }
+}
+
+/// A process whose lease ran out appends while another claims the rollout and reads its
+/// journal: whatever the timing, the old holder's entry either landed before the claim (and
+/// the new holder reads it) or not at all. Nothing is written under a token after it lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_holder_racing_a_takeover_writes_nothing_after_it() {
+    const ROUNDS: usize = 30;
+    for db in test_dbs().await {
+        eprintln!("on {}", db.name());
+        let stale = db.open().await;
+        let taker = db.open().await;
+        let (mut landed, mut fenced) = (0, 0);
+        for round in 0..ROUNDS {
+            let id = format!("{round:016x}");
+            store_with_rollout(&stale, &id).await;
+            // Held until 1060, and it is 2000 now: anyone may take it.
+            let Claim::Claimed(old) = stale.claim_rollout(&id, "stale", 1000, 60).await.unwrap()
+            else {
+                panic!("round {round}: the first claim was refused")
+            };
+            let append = {
+                let stale = stale.clone();
+                tokio::spawn(async move {
+                    stale.append_journal(&old, &[entry(1, "late", None, "{}")], None).await
+                })
+            };
+            let takeover = {
+                let (taker, id) = (taker.clone(), id.clone());
+                tokio::spawn(async move {
+                    let Claim::Claimed(_) = taker.claim_rollout(&id, "taker", 2000, 60).await?
+                    else {
+                        panic!("the takeover was refused")
+                    };
+                    taker.journal(&id).await
+                })
+            };
+            let appended = append.await.unwrap();
+            let seen_at_takeover = takeover.await.unwrap().unwrap();
+            let journal = taker.journal(&id).await.unwrap();
+            match appended {
+                Ok(_) => {
+                    landed += 1;
+                    assert_eq!(seen_at_takeover.len(), 1, "round {round}: landed after the claim");
+                }
+                Err(StoreError::LeaseLost { .. }) => {
+                    fenced += 1;
+                    assert!(journal.is_empty(), "round {round}: {journal:?}");
+                }
+                Err(error) => panic!("round {round}: {error}"),
+            }
+        }
+        eprintln!("{landed} appends landed before the takeover, {fenced} were fenced off");
     }
 }

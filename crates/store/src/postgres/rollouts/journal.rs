@@ -1,7 +1,8 @@
-//! Rollout journals in PostgreSQL: appended in write transactions taken up front, so concurrent
-//! appenders queue instead of forking the chain, and only under the lease whose fencing token
-//! the row still carries (requests from other processes excepted); read in seq order. The
-//! chain itself is `journal_chain.rs`. Entries arrive checked (`validate.rs`).
+//! Rollout journals in PostgreSQL: appended in transactions that lock the rollout's row first
+//! (`SELECT … FOR UPDATE`), so concurrent appenders queue instead of forking the chain, and only
+//! under the lease whose fencing token the row still carries (requests from other processes
+//! excepted); read in seq order. The chain itself is `journal_chain.rs`. Entries arrive checked
+//! (`validate.rs`).
 
 use sqlx::error::ErrorKind;
 use sqlx::postgres::PgRow;
