@@ -59,6 +59,7 @@ pub(crate) enum Serialized {
     Notifications = 3,
     Identities = 4,
     Advisories = 5,
+    Assessments = 6,
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use model::{Assessment, Summary};
 use protocol::assessment::AssessmentV1;
 use sqlx::postgres::PgRow;
 
-use super::{Postgres, get, package_manager_column, unknown_host};
+use super::{Postgres, Serialized, get, package_manager_column, unknown_host};
 use crate::error::QueryContext;
 use crate::{
     ASSESSMENT_FORMAT, AssessmentOutcome, AssessmentRecord, AssessmentSummaryRow, Assessments,
@@ -84,10 +84,15 @@ impl Assessments for Postgres {
                 .bind(None::<bool>)
                 .bind(None::<&str>),
         };
+        // Under the assessments' lock, so that rows commit in `seq` order: the mark (the
+        // largest `seq`) then never passes an assessment not yet visible (see
+        // `assessments_mark`). The lock is held for this one insert.
+        let mut transaction = self.begin_serialized(Serialized::Assessments, &doing).await?;
         query
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await
             .doing_unless(doing, |kind| unknown_host(kind, doing(), &record.host))?;
+        transaction.commit().await.doing(doing)?;
         Ok(id)
     }
 
@@ -114,9 +119,10 @@ impl Assessments for Postgres {
 
     async fn assessments_mark(&self) -> Result<i64, StoreError> {
         // `seq` is an identity column (SQLite's rowid): the largest is the mark, read from the
-        // end of its unique index. A sequence hands out numbers before commit, so two
-        // assessments committed out of order can show one mark for both: the later reader sees
-        // the higher, and the lower commits unseen until the next assessment moves it again.
+        // end of its unique index. A sequence hands out numbers before commit, so two inserts
+        // at once could commit out of order, and a mark read between would already count the
+        // one still invisible; `record_assessment` takes the assessments' lock around its
+        // insert, so that they commit in `seq` order.
         let (mark,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM assessments")
             .fetch_one(&self.pool)
             .await

@@ -431,3 +431,41 @@ async fn sqlite_count(path: &Path, sql: &'static str) -> i64 {
     connection.close().await.unwrap();
     n
 }
+
+/// The assessments' mark never counts an assessment a reader cannot see yet, however many are
+/// recorded at once: a cache keyed by it would otherwise keep missing that one. PostgreSQL's
+/// ids come from a sequence, handed out before commit (SQLite's one writer cannot race).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_assessments_mark_never_passes_an_invisible_assessment() {
+    const WRITERS: usize = 4;
+    const EACH: i64 = 40;
+    let Some(db) = test_dbs().await.into_iter().find(|db| db.is_postgres()) else { return };
+    let store = db.open().await;
+    store.upsert_host(&host("deb1", 1)).await.unwrap();
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..WRITERS {
+        let store = db.open().await;
+        writers.spawn(async move {
+            for t in 0..EACH {
+                store.record_assessment(&failed("deb1", t, "timed_out")).await.unwrap();
+            }
+        });
+    }
+    let url = db.postgres_url().unwrap().to_owned();
+    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let mut checks = 0;
+    while !writers.is_empty() {
+        let mark = store.assessments_mark().await.unwrap();
+        let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assessments WHERE seq <= $1")
+            .bind(mark)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        // No insert fails here, so the sequence has no gaps: seqs 1..=mark are all there.
+        assert_eq!(visible, mark, "the mark counts assessments not yet visible");
+        checks += 1;
+        while writers.try_join_next().is_some() {}
+    }
+    assert!(checks > 1);
+    assert_eq!(store.assessments_mark().await.unwrap(), WRITERS as i64 * EACH);
+}
