@@ -438,7 +438,7 @@ async fn sqlite_count(path: &Path, sql: &'static str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_assessments_mark_never_passes_an_invisible_assessment() {
     const WRITERS: usize = 4;
-    const EACH: i64 = 40;
+    const EACH: i64 = 100;
     let Some(db) = test_dbs().await.into_iter().find(|db| db.is_postgres()) else { return };
     let store = db.open().await;
     store.upsert_host(&host("deb1", 1)).await.unwrap();
