@@ -101,21 +101,10 @@ impl Identities for Postgres {
         at_unix: i64,
     ) -> Result<bool, StoreError> {
         let doing = || format!("giving user {name} the role {role}");
-        let mut transaction = self.begin_serialized(Serialized::Identities, &doing).await?;
-        let changed = sqlx::query("UPDATE users SET role = $2 WHERE name = $1 AND role <> $2")
-            .bind(name)
-            .bind(role)
-            .execute(&mut *transaction)
-            .await
-            .doing(doing)?
-            .rows_affected();
-        if changed == 0 {
-            return Ok(false);
-        }
         let subject = format!("{name}: {role}");
-        record(&mut transaction, at_unix, actor, "role-changed", &subject, &doing).await?;
-        transaction.commit().await.doing(doing)?;
-        Ok(true)
+        let entry = Entry { at_unix, actor, kind: "role-changed", subject: &subject };
+        let update = "UPDATE users SET role = $2 WHERE name = $1 AND role <> $2";
+        self.update_user_on_record(update, name, role, entry, &doing).await
     }
 
     async fn create_token(&self, token: &NewToken, actor: &str) -> Result<(), StoreError> {
@@ -183,20 +172,9 @@ impl Identities for Postgres {
         at_unix: i64,
     ) -> Result<bool, StoreError> {
         let doing = || format!("changing the password of {name}");
-        let mut transaction = self.begin_serialized(Serialized::Identities, &doing).await?;
-        let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE name = $1")
-            .bind(name)
-            .bind(password_hash)
-            .execute(&mut *transaction)
-            .await
-            .doing(doing)?
-            .rows_affected();
-        if changed == 0 {
-            return Ok(false);
-        }
-        record(&mut transaction, at_unix, actor, "password-changed", name, &doing).await?;
-        transaction.commit().await.doing(doing)?;
-        Ok(true)
+        let entry = Entry { at_unix, actor, kind: "password-changed", subject: name };
+        let update = "UPDATE users SET password_hash = $2 WHERE name = $1";
+        self.update_user_on_record(update, name, password_hash, entry, &doing).await
     }
 
     async fn record_refusal(
@@ -227,6 +205,43 @@ impl Identities for Postgres {
                 })
             })
             .collect()
+    }
+}
+
+/// An entry of the identity record.
+struct Entry<'a> {
+    at_unix: i64,
+    actor: &'a str,
+    kind: &'a str,
+    subject: &'a str,
+}
+
+impl Postgres {
+    /// Runs `update` of user `name` (`$1`) to `value` (`$2`) and, when it changed the user, puts
+    /// `entry` on the record: one transaction. Whether it changed the user.
+    async fn update_user_on_record(
+        &self,
+        update: &'static str,
+        name: &str,
+        value: &str,
+        entry: Entry<'_>,
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.begin_serialized(Serialized::Identities, &doing).await?;
+        let changed = sqlx::query(update)
+            .bind(name)
+            .bind(value)
+            .execute(&mut *transaction)
+            .await
+            .doing(doing)?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        let Entry { at_unix, actor, kind, subject } = entry;
+        record(&mut transaction, at_unix, actor, kind, subject, doing).await?;
+        transaction.commit().await.doing(doing)?;
+        Ok(true)
     }
 }
 
