@@ -111,10 +111,7 @@ async fn list(ctx: &ops::Context) -> anyhow::Result<ExitCode> {
 async fn show(id: &str, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let found = ops::advisories::find(ctx, id).await?;
     if found.is_empty() {
-        anyhow::bail!(
-            "no advisory {id:?} (nor one fixing it) in {}",
-            ctx.sources.state().display()
-        );
+        anyhow::bail!("no advisory {id:?} (nor one fixing it) in {}", ctx.sources.state_name());
     }
     for stored in found {
         let a = &stored.advisory;

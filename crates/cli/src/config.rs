@@ -13,6 +13,17 @@ pub struct Paths {
     /// The state database (SQLite); by default `patchctl.db` beside the config file.
     #[arg(long, global = true, env = "PATCHCTL_STATE")]
     pub state: Option<PathBuf>,
+    /// The state on PostgreSQL instead (`postgres://user:password@host:port/database`), which
+    /// several `patchctl serve` replicas may share; prefer the environment variable, which
+    /// other users cannot read in the process list.
+    #[arg(
+        long,
+        global = true,
+        env = "PATCHCTL_DATABASE_URL",
+        conflicts_with = "state",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// The policy file (environments, windows, approvals, the promotion gate); by default
     /// `policy.toml` beside the config file, when there is one.
     #[arg(long, global = true, env = "PATCHCTL_POLICY")]
@@ -44,6 +55,7 @@ impl Paths {
             state: self.state.clone(),
             policy: self.policy.clone(),
             no_policy: self.no_policy,
+            database_url: self.database_url.clone(),
         }
     }
 

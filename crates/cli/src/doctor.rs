@@ -26,7 +26,7 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
         }),
     });
     // The sources the server would use; the CLI's when its configuration does not parse.
-    let served = loaded.as_ref().ok().map(|config| crate::serve::context_for(config, ctx));
+    let served = loaded.as_ref().ok().map(|config| server::context_for(config, ctx));
     let checked_ctx = served.as_ref().unwrap_or(ctx);
     let install = Install { server_config: args.server_config, parsed };
     let checks = ops::doctor::check(checked_ctx, &install).await;

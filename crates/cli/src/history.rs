@@ -17,7 +17,7 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let rows = ops::history::history(ctx, &args.host, args.limit).await?;
     if rows.is_empty() {
-        anyhow::bail!("no assessment of {:?} in {}", args.host, ctx.sources.state().display());
+        anyhow::bail!("no assessment of {:?} in {}", args.host, ctx.sources.state_name());
     }
     let mut table = Table::new([
         "TAKEN (UTC)",

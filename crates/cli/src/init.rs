@@ -178,12 +178,11 @@ pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     }
     std::fs::write(&ctx.sources.config, TEMPLATE)
         .with_context(|| format!("writing {}", ctx.sources.config.display()))?;
-    let state = ctx.sources.state();
     ctx.create_state().await?;
     println!(
         "wrote {} and created the state database {}",
         ctx.sources.config.display(),
-        state.display()
+        ctx.sources.state_name()
     );
     if args.with_policy {
         write_policy(&policy)?;

@@ -13,6 +13,7 @@ mod compliance;
 mod config;
 mod cve;
 mod cves;
+mod db;
 mod doctor;
 mod dry_run;
 mod emergency;
@@ -118,6 +119,8 @@ enum Command {
     /// Check this installation: configuration, database, TLS files, SSH keys, scheduler; exit
     /// code 6 on a problem.
     Doctor(doctor::Args),
+    /// The state database: migrate it.
+    Db(db::Args),
     /// Write the man pages and shell completions (for packaging).
     #[command(hide = true)]
     GenerateDocs(generate_docs::Args),
@@ -136,6 +139,7 @@ impl Command {
             | Command::Logout(_)
             | Command::Password(_)
             | Command::Rollback(_)
+            | Command::Db(_)
             | Command::Emergency(_) => true,
             Command::Plan(args) => args.writes(),
             Command::Rollout(args) => args.writes(),
@@ -252,6 +256,7 @@ async fn dispatch(command: Command, ctx: &ops::Context) -> anyhow::Result<ExitCo
         Command::VerifyIntegrity(args) => verify_integrity::run(args, ctx).await,
         Command::Rehearsal(args) => rehearsal::run(args, ctx).await,
         Command::Doctor(args) => doctor::run(args, ctx).await,
+        Command::Db(args) => db::run(args, ctx).await,
         Command::GenerateDocs(args) => {
             generate_docs::run(args, <Cli as clap::CommandFactory>::command())
         }

@@ -21,20 +21,10 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &ops::Context) -> anyhow::Result<ExitCode> {
     let config = server::config::load(&args.server_config)?;
-    let served = Arc::new(context_for(&config, ctx));
+    let served = Arc::new(server::context_for(&config, ctx));
     let result = serve(args, &config, served.clone()).await;
     served.close().await;
     result
-}
-
-/// The context the server runs in: the configuration's database, else the CLI's (`--state`,
-/// or beside the inventory). `patchctl doctor` checks the same.
-pub fn context_for(config: &server::ServerConfig, ctx: &ops::Context) -> ops::Context {
-    let sources = ops::Sources {
-        state: config.database.clone().or_else(|| ctx.sources.state.clone()),
-        ..ctx.sources.clone()
-    };
-    ops::Context::new(sources, ctx.clock, ctx.actor.clone()).with_progress(ctx.progress.clone())
 }
 
 async fn serve(

@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod grub;
 pub mod images;
 mod inventory;
+pub mod postgres;
 pub mod scenario;
 
 use std::path::PathBuf;

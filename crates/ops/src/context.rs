@@ -26,6 +26,9 @@ pub struct Sources {
     pub policy: Option<PathBuf>,
     /// Run without a policy, knowingly.
     pub no_policy: bool,
+    /// The state on PostgreSQL (`postgres://user:password@host/database`) instead of the
+    /// SQLite file `state`: several servers may share it.
+    pub database_url: Option<String>,
 }
 
 /// What went wrong reading the inventory, the policy or the state database.
@@ -77,6 +80,16 @@ impl Sources {
             .to_owned()
     }
 
+    /// The state database as messages name it: the SQLite file, or the PostgreSQL URL
+    /// without its password.
+    pub fn state_name(&self) -> String {
+        match &self.database_url {
+            Some(url) => store::redact_url(url),
+            None => self.state().display().to_string(),
+        }
+    }
+
+    /// The SQLite state file (see [`Sources::database_url`]).
     pub fn state(&self) -> PathBuf {
         self.state.clone().unwrap_or_else(|| self.dir().join("patchctl.db"))
     }
@@ -131,11 +144,14 @@ impl Sources {
     }
 
     /// Where the heads of the evidence chains are exported: `[audit] anchor_file` of the
-    /// inventory (relative to its folder), else the state database's path with `.anchors`.
+    /// inventory (relative to its folder), else the state database's path with `.anchors`
+    /// (for PostgreSQL, `patchctl-postgres.anchors` beside the inventory).
     pub fn anchor_file(&self, inventory: Option<&Inventory>) -> PathBuf {
         match inventory.and_then(|i| i.audit().anchor_file.clone()) {
             Some(path) if path.is_relative() => self.dir().join(path),
             Some(path) => path,
+            // Beside the inventory for a state on PostgreSQL, outside the database as ever.
+            None if self.database_url.is_some() => self.dir().join("patchctl-postgres.anchors"),
             None => {
                 let mut name = self.state().into_os_string();
                 name.push(".anchors");
@@ -214,6 +230,12 @@ impl Context {
     pub async fn store(&self) -> Result<&Store, SourceError> {
         self.store
             .get_or_try_init(|| async {
+                if let Some(url) = &self.sources.database_url {
+                    return Store::open_url(url).await.map_err(|source| SourceError::OpenState {
+                        path: PathBuf::from(store::redact_url(url)),
+                        source: Box::new(source),
+                    });
+                }
                 let path = self.sources.state();
                 let warning = crate::files::prepare_private_file(&path)
                     .map_err(|source| SourceError::CreateState { path: path.clone(), source })?;

@@ -127,6 +127,17 @@ fn server_config(install: &Install) -> Check {
 /// there is one, opens for writing, and it answers a query. A missing database is fine: it is
 /// created on first use.
 async fn database(ctx: &Context) -> Check {
+    if ctx.sources.database_url.is_some() {
+        let name = ctx.sources.state_name();
+        return match crate::health::ready(ctx).await {
+            Ok(()) => ok("database", format!("{name} is migrated and answers")),
+            Err(error) => problem(
+                "database",
+                format!("{name} does not answer: {error}"),
+                "check that PostgreSQL runs, the URL, and that its user may connect".into(),
+            ),
+        };
+    }
     let path = ctx.sources.state();
     let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let fix = format!(

@@ -44,17 +44,19 @@ pub async fn check_clock(ctx: &Context, writes: bool) -> Result<(), RehearsalErr
     if !writes {
         return Ok(());
     }
-    let state = ctx.sources.state();
-    let rehearsal = if state.exists() { ctx.store().await?.rehearsal().await? } else { None };
+    let state = ctx.sources.state_name();
+    let exists = ctx.sources.database_url.is_some() || ctx.sources.state().exists();
+    let rehearsal = if exists { ctx.store().await?.rehearsal().await? } else { None };
     match rehearsal {
         Some(_) => {
             ctx.progress.notice(&format!(
-                "REHEARSAL at the virtual time {at}: {} is a rehearsal copy, not evidence",
-                state.display()
+                "REHEARSAL at the virtual time {at}: {state} is a rehearsal copy, not evidence"
             ));
             Ok(())
         }
-        None => Err(RehearsalError::VirtualClockOnRealState { at: at.to_string(), state }),
+        None => {
+            Err(RehearsalError::VirtualClockOnRealState { at: at.to_string(), state: state.into() })
+        }
     }
 }
 

@@ -93,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         state: Some(state),
         policy: None,
         no_policy: true,
+        database_url: None,
     };
     let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "bench".into()));
     ops::identity::create_user(&ctx, "bench", "root", Role::Admin).await?;

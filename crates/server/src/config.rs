@@ -30,6 +30,9 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// The state database; the CLI's (`--state`, else beside the inventory) when `None`.
     pub database: Option<PathBuf>,
+    /// The state on PostgreSQL (`database_url = "postgres://…"`), instead of `database`; the
+    /// environment's `PATCHCTL_DATABASE_URL` takes its place when the file names none.
+    pub database_url: Option<String>,
     pub login: LoginSettings,
     /// Failed logins allowed from one client address per minute.
     pub rate_limit: RateLimit,
@@ -71,6 +74,7 @@ struct File {
     listen: Option<Spanned<String>>,
     tls: Option<Spanned<TlsFile>>,
     database: Option<PathBuf>,
+    database_url: Option<Spanned<String>>,
     #[serde(default)]
     login: LoginFile,
     #[serde(default)]
@@ -173,6 +177,17 @@ impl ServerConfig {
         );
         let poll = bounded(&file.scheduler.poll_seconds, 60, 1..86401, "poll_seconds");
         let oidc = file.oidc.as_ref().and_then(|table| oidc::parse(table, dir, &mut problem));
+        if let Some(url) = &file.database_url {
+            let scheme = url.get_ref().split_once("://").map(|(scheme, _)| scheme);
+            if !matches!(scheme, Some("postgres" | "postgresql")) {
+                let message = "database_url must be a PostgreSQL URL, \
+                               postgres://user:password@host:port/database";
+                problem(url.span(), message.to_owned());
+            } else if file.database.is_some() {
+                let message = "database_url and database both name the state: keep one";
+                problem(url.span(), message.to_owned());
+            }
+        }
         if !problems.is_empty() {
             return Err(InvalidConfig::new(problems));
         }
@@ -184,6 +199,7 @@ impl ServerConfig {
             listen,
             tls,
             database: file.database.map(|database| dir.join(database)),
+            database_url: file.database_url.map(Spanned::into_inner),
             login: LoginSettings {
                 lockout: Lockout {
                     max_failures: u32::try_from(max_failures).expect("checked above"),

@@ -58,6 +58,19 @@ use tokio::sync::watch;
 pub use config::{ServerConfig, TlsFiles};
 pub use error::ApiError;
 
+/// The context the server runs in: the configuration's database (a PostgreSQL URL, or an
+/// SQLite file), else the command line's (`--database-url`, `--state`, or beside the
+/// inventory). `patchctl doctor` checks the same.
+pub fn context_for(config: &ServerConfig, ctx: &ops::Context) -> ops::Context {
+    let (state, database_url) = match (&config.database_url, &config.database) {
+        (Some(url), _) => (None, Some(url.clone())),
+        (None, Some(path)) => (Some(path.clone()), None),
+        (None, None) => (ctx.sources.state.clone(), ctx.sources.database_url.clone()),
+    };
+    let sources = ops::Sources { state, database_url, ..ctx.sources.clone() };
+    ops::Context::new(sources, ctx.clock, ctx.actor.clone()).with_progress(ctx.progress.clone())
+}
+
 /// Why the server could not start, or stopped on its own.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

@@ -141,7 +141,14 @@ impl Backend for Postgres {
 
 /// The URL without its password, for messages.
 fn redacted(url: &str) -> PathBuf {
-    let shown = match url.split_once("://") {
+    PathBuf::from(redact_url(url))
+}
+
+/// A PostgreSQL URL as messages may show it: without the password, in its user part or in
+/// a `password=` parameter.
+pub fn redact_url(url: &str) -> String {
+    let (url, query) = url.split_once('?').map_or((url, None), |(u, q)| (u, Some(q)));
+    let mut shown = match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((credentials, host)) => {
                 let user = credentials.split(':').next().unwrap_or("");
@@ -151,7 +158,16 @@ fn redacted(url: &str) -> PathBuf {
         },
         None => url.to_owned(),
     };
-    PathBuf::from(shown)
+    if let Some(query) = query {
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.to_ascii_lowercase().starts_with("password="))
+            .collect();
+        if !kept.is_empty() {
+            shown = format!("{shown}?{}", kept.join("&"));
+        }
+    }
+    shown
 }
 
 /// A row's `package_manager` column ('apt', 'dnf' or NULL).
@@ -196,4 +212,29 @@ fn check_unique(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn a_url_is_shown_without_its_password_wherever_it_is() {
+        let cases = [
+            (
+                "postgres://patchctl:s3cr:et@db.example:5432/patch",
+                "postgres://patchctl@db.example:5432/patch",
+            ),
+            ("postgres://patchctl@db/patch", "postgres://patchctl@db/patch"),
+            (
+                "postgresql://db/patch?user=p&password=s3cret&sslmode=require",
+                "postgresql://db/patch?user=p&sslmode=require",
+            ),
+            ("postgres://db/patch?PASSWORD=x", "postgres://db/patch"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+            assert!(!redact_url(url).contains("s3c"), "{url}");
+        }
+    }
 }

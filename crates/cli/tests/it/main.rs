@@ -15,6 +15,7 @@ mod inventory;
 mod notify_fleet;
 mod notify_scheduler;
 mod policy_fleet;
+mod postgres;
 mod records_fleet;
 mod restarts_fleet;
 mod rollout_fleet;

@@ -19,7 +19,13 @@ fn write(path: &Path, text: &str) {
 }
 
 fn sources(dir: &Path) -> Sources {
-    Sources { config: dir.join("patchctl.toml"), state: None, policy: None, no_policy: false }
+    Sources {
+        config: dir.join("patchctl.toml"),
+        state: None,
+        policy: None,
+        no_policy: false,
+        database_url: None,
+    }
 }
 
 #[test]

@@ -10,8 +10,13 @@ use ops::doctor::{Check, Install, ServerSettings, Verdict};
 use ops::{Clock, Context, Sources};
 
 fn context(dir: &Path) -> Context {
-    let sources =
-        Sources { config: dir.join("patchctl.toml"), state: None, policy: None, no_policy: false };
+    let sources = Sources {
+        config: dir.join("patchctl.toml"),
+        state: None,
+        policy: None,
+        no_policy: false,
+        database_url: None,
+    };
     Context::new(sources, Clock::real(), "tester".into())
 }
 

@@ -30,6 +30,8 @@ fn an_empty_file_is_plain_http_on_loopback_with_the_defaults() {
     assert!(config.listen.ip().is_loopback() && config.tls.is_none());
     assert_eq!(config.login.lockout, Lockout::default());
     assert_eq!(check("[scheduler]\nenabled = false\n").unwrap().scheduler, None);
+    let shared = check("database_url = \"postgres://patchctl@db.example/patch\"\n").unwrap();
+    assert_eq!(shared.database_url.as_deref(), Some("postgres://patchctl@db.example/patch"));
 }
 
 #[test]
@@ -51,6 +53,16 @@ fn problems_point_at_their_line_and_column() {
              /etc/patchctl/server.toml:3:15: token_hours must be from 1 to 8760",
         ),
         ("[tls]\ncert = \"c.pem\"\n", "/etc/patchctl/server.toml:1:1: missing field \"key\""),
+        (
+            "database_url = \"mysql://db/patch\"\n",
+            "/etc/patchctl/server.toml:1:16: database_url must be a PostgreSQL URL, \
+             postgres://user:password@host:port/database",
+        ),
+        (
+            "database = \"s.db\"\ndatabase_url = \"postgres://db/patch\"\n",
+            "/etc/patchctl/server.toml:2:16: database_url and database both name the state: \
+             keep one",
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(check(text).unwrap_err(), expected, "{text}");

@@ -6,6 +6,7 @@ mod browser;
 mod dashboard;
 mod lifecycle;
 mod oidc;
+mod postgres;
 mod schema;
 mod shutdown_fleet;
 mod writes;
@@ -83,6 +84,7 @@ pub async fn context() -> (Arc<ops::Context>, tempfile::TempDir) {
         state: Some(dir.path().join("patchctl.db")),
         policy: Some(dir.path().join("policy.toml")),
         no_policy: false,
+        database_url: None,
     };
     let ctx = ops::Context::new(sources, ops::Clock::real(), "admin".into());
     ctx.create_state().await.unwrap();
@@ -120,6 +122,7 @@ pub async fn start_on_fixture(policy: Option<&str>) -> Running {
         state: Some(dir.path().join("patchctl.db")),
         policy: policy.map(|_| dir.path().join("policy.toml")),
         no_policy: policy.is_none(),
+        database_url: None,
     };
     let ctx = Arc::new(ops::Context::new(sources, ops::Clock::real(), "admin".into()));
     serve(ctx, dir, "").await
@@ -209,6 +212,7 @@ pub fn fleet_context(dir: &Path) -> ops::Context {
         state: Some(dir.join("patchctl.db")),
         policy: None,
         no_policy: true,
+        database_url: None,
     };
     ops::Context::new(sources, ops::Clock::real(), "admin".into())
 }
