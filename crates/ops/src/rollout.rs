@@ -53,8 +53,8 @@ pub use live::{Follower, event_line, follow};
 /// What a package manager's simulated apply says, as a dry run returns it.
 pub use pkgmgr::apply::{ChangeKind, FailureReason, PackageChange, PinnedPackage, SimulatedApply};
 pub use queries::{
-    ReportFormat, ask, list, listing_output, report_for, report_json, report_output, report_text,
-    status, status_output,
+    ReportFormat, ask, list, listing_output, orphaned, report_for, report_json, report_output,
+    report_text, status, status_output,
 };
 pub use report::{ReportContext, ReportError, report, report_context, report_summary};
 pub use start::{

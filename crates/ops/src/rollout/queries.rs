@@ -2,7 +2,7 @@
 //! cancel) and `report` in its three forms.
 
 use chrono::{DateTime, Utc};
-use store::RolloutRow;
+use store::{RolloutPhase, RolloutRow};
 
 use super::{Loaded, RolloutError};
 use crate::Context;
@@ -10,6 +10,21 @@ use crate::Context;
 /// Every rollout on record, newest first.
 pub async fn list(ctx: &Context) -> Result<Vec<RolloutRow>, RolloutError> {
     Ok(ctx.store().await?.rollouts().await?)
+}
+
+/// Rollouts under way whose driver is gone: running or stopping, last claimed by a process
+/// whose lease has run out (on the real clock; leases are about live processes). Any
+/// process may take one over (`drive_here` waits for the lease and claims it; its fencing
+/// token lets one claimant through).
+pub async fn orphaned(ctx: &Context) -> Result<Vec<String>, RolloutError> {
+    let now = ctx.clock.real_unix();
+    let rows = ctx.store().await?.rollouts().await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| matches!(row.phase, RolloutPhase::Running | RolloutPhase::Stopping))
+        .filter(|row| row.owner.is_some() && row.lease_expires_unix.is_some_and(|t| t <= now))
+        .map(|row| row.id)
+        .collect())
 }
 
 /// A rollout of [`list`] in its JSON form.

@@ -25,6 +25,10 @@ pub struct ServeOptions {
     pub run: RunOptions,
 }
 
+/// How often the scheduler looks for rollouts whose driver died, to take them over: their
+/// lease plus this at most after the driver's last renewal.
+pub const TAKEOVER_EVERY: Duration = Duration::from_secs(2);
+
 /// A rollout the scheduler drove, and how that ended.
 pub type DriveResult = (String, Result<Driven, RolloutError>);
 
@@ -58,10 +62,15 @@ pub async fn serve(
     let mut done = Vec::new();
     // Rollouts a previous scheduler started and did not see to the end: continued from their
     // journals, never started again.
+    // The rollouts driven here, so that a takeover does not drive one twice.
+    let mut driving = std::collections::HashSet::new();
     for rollout in unfinished_rollouts(store).await? {
         say(format!("continuing rollout {rollout}, started before a restart"));
+        driving.insert(rollout.clone());
         drives.push(drive(rollout));
     }
+    let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
+    takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let adjust = |config: &mut rollout::Config| options.run.adjust(config);
     let mut last_said: std::collections::HashMap<String, String> = Default::default();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -99,6 +108,7 @@ pub async fn serve(
                         model::plan::short_id(&plan_id),
                         window.cutoff
                     ));
+                    driving.insert(rollout_id.clone());
                     drives.push(drive(rollout_id));
                 }
                 Passed::NothingToStart { window, reason } => {
@@ -133,7 +143,26 @@ pub async fn serve(
         loop {
             tokio::select! {
                 _ = &mut sleep => break,
+                _ = takeover.tick(), if !options.once => {
+                    // A driver that died (a replica killed, a patchctl killed) leaves its
+                    // rollout running under a lease that runs out: continued here, from its
+                    // journal, as `resume` does. Of several replicas, the lease lets one.
+                    let orphans = match crate::rollout::orphaned(ctx).await {
+                        Ok(orphans) => orphans,
+                        Err(error) => {
+                            say(format!("looking for rollouts whose driver died: {error}"));
+                            Vec::new()
+                        }
+                    };
+                    for rollout in orphans {
+                        if driving.insert(rollout.clone()) {
+                            say(format!("taking over rollout {rollout}: its driver's lease ran out"));
+                            drives.push(drive(rollout));
+                        }
+                    }
+                }
                 Some((rollout, result)) = drives.next(), if !drives.is_empty() => {
+                    driving.remove(&rollout);
                     match &result {
                         Ok(driven) => driven.lines().into_iter().for_each(&say),
                         Err(error) => say(format!("driving rollout {rollout}: {error}")),

@@ -128,6 +128,16 @@ fn a_driver_stalled_past_its_lease_writes_nothing_more_and_the_taker_finishes() 
             assert!(tokio::time::Instant::now() < deadline, "A never stalled past its lease");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        // What a server's scheduler looks for to take over: this rollout, now.
+        let sources = ops::Sources {
+            config: dir.path().join("patchctl.toml"),
+            state: Some(path.clone()),
+            policy: None,
+            no_policy: true,
+            database_url: None,
+        };
+        let ctx = ops::Context::new(sources, ops::Clock::real(), "b".into());
+        assert_eq!(ops::rollout::orphaned(&ctx).await.unwrap(), [ROLLOUT]);
         let runner_b = Arc::new(FakeHosts { stall: None, runs: Mutex::new(Vec::new()) });
         let outcome = drive(
             &store,
@@ -140,6 +150,7 @@ fn a_driver_stalled_past_its_lease_writes_nothing_more_and_the_taker_finishes() 
         .await;
         let entries = store.journal(ROLLOUT).await.unwrap().len();
         let runs = runner_b.runs.lock().unwrap().clone();
+        assert!(ops::rollout::orphaned(&ctx).await.unwrap().is_empty(), "over: nothing to take");
         (entries, outcome, runs)
     });
     assert!(matches!(outcome, Ok(DriveOutcome::Finished(Phase::Completed))), "{outcome:?}");
