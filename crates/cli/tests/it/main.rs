@@ -17,6 +17,7 @@ mod notify_scheduler;
 mod policy_fleet;
 mod postgres;
 mod records_fleet;
+mod replicas_fleet;
 mod restarts_fleet;
 mod rollout_fleet;
 mod runbook_fleet;

@@ -1,0 +1,152 @@
+//! Two `patchctl serve` replicas on one PostgreSQL, on the test fleet: the scheduler of one
+//! starts an approved plan in its window; that replica is killed with SIGKILL mid-rollout;
+//! the other takes the rollout over once the dead one's lease (30 s) runs out, within 5 s
+//! more, and finishes it; no host got the package twice, by the hosts' own dpkg logs.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::rollout_fleet::with_checks;
+use crate::support::{PATCHCTL, text};
+use crate::test_fleet::TestFleet;
+
+/// `patchctl` on the fleet's inventory and policy in `dir`, on the PostgreSQL state `url`.
+fn patchctl(dir: &Path, url: &str) -> Command {
+    let mut command = Command::new(PATCHCTL);
+    command
+        .arg("--config")
+        .arg(dir.join("patchctl.toml"))
+        .env("PATCHCTL_DATABASE_URL", url)
+        .env_remove("PATCHCTL_STATE")
+        .env_remove("SSH_AUTH_SOCK");
+    command
+}
+
+fn ok(dir: &Path, url: &str, args: &[&str]) -> Output {
+    let output = patchctl(dir, url).args(args).output().unwrap();
+    assert!(output.status.success(), "patchctl {args:?}: {}", text(&output.stderr));
+    output
+}
+
+/// A replica serving on a free loopback port, its scheduler looking every second.
+fn replica(dir: &Path, url: &str, name: &str) -> Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:{port}\"\n[scheduler]\npoll_seconds = 1\n"),
+    )
+    .unwrap();
+    patchctl(dir, url)
+        .args(["serve", "--server-config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.stderr"))).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The rollout on record with its phase and its driver's PID (`patchctl@machine:PID:nonce`).
+fn rollout(dir: &Path, url: &str) -> Option<(String, String, Option<u32>)> {
+    let listed = text(&ok(dir, url, &["rollout", "list"]).stdout);
+    let line = listed.lines().next()?;
+    let mut words = line.split_whitespace();
+    let id = words.next()?.to_owned();
+    let phase = words.nth(2)?.to_owned();
+    let pid = line
+        .split("driven by ")
+        .nth(1)
+        .and_then(|owner| owner.split(':').nth(1))
+        .and_then(|pid| pid.parse().ok());
+    Some((id, phase, pid))
+}
+
+/// The lines of `host`'s dpkg log that put acme-tools 1.1-1 on it.
+fn applies(fleet: &TestFleet, host: &str) -> Vec<String> {
+    let script = "grep -E ' (install|upgrade) acme-tools:[^ ]+ [^ ]+ 1\\.1-1$' /var/log/dpkg.log";
+    let (code, out) = fleet.exec(host, &["sh", "-c", script]);
+    assert!(code <= 1, "{host}: {out}");
+    out.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patched_twice() {
+    let Some(fleet) = TestFleet::up("replicas", 2, 0) else { return };
+    let postgres = fleet::postgres::PgServer::start().expect("PostgreSQL for the replicas");
+    let url = postgres.create_database().unwrap();
+    let dir = fleet.fleet.dir.join("replicas");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Both hosts in staging, whose window opened a minute ago; bob approves for the board.
+    let inventory = with_checks(std::fs::read_to_string(&fleet.fleet.inventory).unwrap())
+        .replace("environment = \"dev\"", "environment = \"staging\"");
+    std::fs::write(dir.join("patchctl.toml"), inventory).unwrap();
+    let opened = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let schedule = opened.format("%M %H * * *");
+    std::fs::write(
+        dir.join("policy.toml"),
+        format!(
+            "[roles]\ncab = [\"bob\"]\n\n[[environments]]\nname = \"staging\"\n\
+             schedule = \"{schedule}\"\ntimezone = \"UTC\"\nwindow = \"2h\"\n\
+             approval = {{ approvers = 1, role = \"cab\" }}\n"
+        ),
+    )
+    .unwrap();
+
+    ok(&dir, &url, &["assess", "all"]);
+    let planned = ok(
+        &dir,
+        &url,
+        &["plan", "create", "all", "--packages", "acme-tools", "--canary", "0", "--format", "json"],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let plan = plan["id"].as_str().unwrap();
+    ok(&dir, &url, &["change", "request", plan, "--as", "alice"]);
+    ok(&dir, &url, &["change", "approve", plan, "--as", "bob"]);
+
+    let mut replicas = [replica(&dir, &url, "a"), replica(&dir, &url, "b")];
+    // One scheduler claims the window and drives the rollout.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (id, driver) = loop {
+        if let Some((id, phase, Some(pid))) = rollout(&dir, &url)
+            && phase == "running"
+        {
+            break (id, pid);
+        }
+        assert!(Instant::now() < deadline, "no replica started the rollout");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let (killed, survivor) = match replicas.iter().position(|r| r.id() == driver) {
+        Some(0) => (0, 1),
+        Some(1) => (1, 0),
+        _ => panic!("rollout {id} is driven by PID {driver}, neither replica"),
+    };
+    replicas[killed].kill().unwrap();
+    replicas[killed].wait().unwrap();
+    let killed_at = Instant::now();
+
+    // The survivor takes it over within the lease and 5 s, and finishes it.
+    let survivor_pid = replicas[survivor].id();
+    let mut taken_after = None;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let phase = loop {
+        let (_, phase, pid) = rollout(&dir, &url).unwrap();
+        if taken_after.is_none() && pid == Some(survivor_pid) {
+            taken_after = Some(killed_at.elapsed());
+        }
+        if !["running", "stopping", "not started", "created"].contains(&phase.as_str()) {
+            break phase;
+        }
+        assert!(Instant::now() < deadline, "rollout {id} never ended: {phase}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let taken_after = taken_after.expect("the survivor never drove the rollout");
+    assert!(taken_after <= Duration::from_secs(35), "taken over after {taken_after:?}");
+    assert_eq!(phase, "completed", "{}", text(&ok(&dir, &url, &["report", &id]).stdout));
+    for host in ["deb1", "deb2"] {
+        assert_eq!(applies(&fleet, host).len(), 1, "{host}: {:?}", applies(&fleet, host));
+    }
+    eprintln!("rollout {id} taken over {taken_after:?} after its driver was killed");
+    replicas[survivor].kill().unwrap();
+    let _ = replicas[survivor].wait();
+}
