@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub rate_limit: RateLimit,
     /// Whether the scheduler runs inside the server, and how often it looks.
     pub scheduler: Option<Duration>,
+    /// The lease this server holds on each rollout it drives (`[scheduler] lease_seconds`),
+    /// renewed every third of it: how long a rollout waits for another replica when this one
+    /// dies.
+    pub lease_seconds: u32,
     /// The OIDC provider users may log in through, besides their passwords.
     pub oidc: Option<OidcConfig>,
 }
@@ -103,6 +107,7 @@ struct LoginFile {
 struct SchedulerFile {
     enabled: Option<bool>,
     poll_seconds: Option<Spanned<i64>>,
+    lease_seconds: Option<Spanned<i64>>,
 }
 
 /// Listened on when the file names no address: loopback, so plain HTTP is allowed.
@@ -176,6 +181,8 @@ impl ServerConfig {
             "failures_per_minute",
         );
         let poll = bounded(&file.scheduler.poll_seconds, 60, 1..86401, "poll_seconds");
+        let default_lease = i64::from(ops::rollout::DEFAULT_LEASE_SECONDS);
+        let lease = bounded(&file.scheduler.lease_seconds, default_lease, 3..3601, "lease_seconds");
         let oidc = file.oidc.as_ref().and_then(|table| oidc::parse(table, dir, &mut problem));
         if let Some(url) = &file.database_url {
             let scheme = url.get_ref().split_once("://").map(|(scheme, _)| scheme);
@@ -217,6 +224,7 @@ impl ServerConfig {
                 .unwrap_or(true)
                 .then(|| Duration::from_secs(poll.unsigned_abs())),
             oidc,
+            lease_seconds: u32::try_from(lease).expect("checked above"),
         })
     }
 }

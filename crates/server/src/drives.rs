@@ -25,13 +25,19 @@ impl Drives {
     /// Drives `rollout` here, for `actor` (the caller who started or resumed it, whom the
     /// journal names for its resume), until it ends or the server stops; its end is told to
     /// the log.
-    pub fn spawn(&self, ctx: Arc<ops::Context>, rollout: String, actor: String) {
+    pub fn spawn(
+        &self,
+        ctx: Arc<ops::Context>,
+        rollout: String,
+        actor: String,
+        run: &ops::rollout::RunOptions,
+    ) {
+        let options = ops::rollout::RunOptions { actor: Some(actor), ..run.clone() };
         let mut stopped = self.stopped.clone();
         let task = async move {
             let stop = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            let options = ops::rollout::RunOptions { actor: Some(actor), ..Default::default() };
             match ops::rollout::drive_here(&ctx, &rollout, &options, stop).await {
                 Ok(_) => ctx.progress.notice(&format!("server: rollout {rollout} driven")),
                 Err(error) => {

@@ -71,6 +71,11 @@ pub fn context_for(config: &ServerConfig, ctx: &ops::Context) -> ops::Context {
     ops::Context::new(sources, ctx.clock, ctx.actor.clone()).with_progress(ctx.progress.clone())
 }
 
+/// How the rollouts this server drives run: the defaults, with the configured lease.
+fn run_options(config: &ServerConfig) -> ops::rollout::RunOptions {
+    ops::rollout::RunOptions { lease_seconds: config.lease_seconds, ..Default::default() }
+}
+
 /// Why the server could not start, or stopped on its own.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -104,6 +109,8 @@ pub(crate) struct AppState {
     pub oidc: Option<ops::oidc::Provider>,
     /// The fleet's CVE exposure, as `cves::record` last counted it.
     pub cve_exposure: cves::Latest,
+    /// How the rollouts this server drives run (their lease, from server.toml).
+    pub run: ops::rollout::RunOptions,
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
@@ -144,6 +151,7 @@ pub async fn run(
         tls: acceptor.is_some(),
         oidc,
         cve_exposure: Default::default(),
+        run: run_options(config),
     });
     let app = router(state.clone()).into_make_service_with_connect_info::<peer::Peer>();
     let until_stopped = |mut stopped: watch::Receiver<bool>| async move {
@@ -165,7 +173,7 @@ pub async fn run(
     let scheduler = async {
         let result = match config.scheduler {
             Some(poll) => {
-                let options = ServeOptions { once: false, poll, run: Default::default() };
+                let options = ServeOptions { once: false, poll, run: run_options(config) };
                 scheduled(&ctx, &options, until_stopped(stopped.clone())).await
             }
             None => Ok(()),

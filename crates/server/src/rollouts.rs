@@ -143,7 +143,7 @@ pub(crate) async fn resume(
         ));
     }
     state.ctx.progress.notice(&format!("server: {} resumed rollout {id}", identity.user));
-    state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone());
+    state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone(), &state.run);
     let said = format!("rollout {id} is driven by this server from now");
     Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
 }
@@ -163,14 +163,14 @@ pub(crate) async fn start(
         plan: request.plan,
         again: request.again,
         override_window: request.override_window,
-        run: ops::rollout::RunOptions::default(),
+        run: state.run.clone(),
         actor: Some(identity.user.clone()),
     };
     let id = ops::rollout::begin(&state.ctx, &request)
         .await
         .map_err(|e| ApiError::from_rollout(&state.ctx, e))?;
     state.ctx.progress.notice(&format!("server: {} started rollout {id}", identity.user));
-    state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone());
+    state.drives.spawn(state.ctx.clone(), id.clone(), identity.user.clone(), &state.run);
     let said = format!("rollout {id} started; this server drives it");
     Ok((StatusCode::ACCEPTED, Json(RolloutActionV1 { rollout: id, said })))
 }

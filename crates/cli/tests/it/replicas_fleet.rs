@@ -1,6 +1,6 @@
 //! Two `patchctl serve` replicas on one PostgreSQL, on the test fleet: the scheduler of one
 //! starts an approved plan in its window; that replica is killed with SIGKILL mid-rollout;
-//! the other takes the rollout over once the dead one's lease (30 s) runs out, within 5 s
+//! the other takes the rollout over once the dead one's lease (10 s here) runs out, within 5 s
 //! more, and finishes it; no host got the package twice, by the hosts' own dpkg logs.
 
 use std::path::Path;
@@ -29,13 +29,16 @@ fn ok(dir: &Path, url: &str, args: &[&str]) -> Output {
     output
 }
 
+/// The replicas' lease on the rollouts they drive (server.toml's `lease_seconds`).
+const LEASE: u64 = 10;
+
 /// A replica serving on a free loopback port, its scheduler looking every second.
 fn replica(dir: &Path, url: &str, name: &str) -> Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
         &config,
-        format!("listen = \"127.0.0.1:{port}\"\n[scheduler]\npoll_seconds = 1\n"),
+        format!("listen = \"127.0.0.1:{port}\"\n[scheduler]\npoll_seconds = 1\nlease_seconds = {LEASE}\n"),
     )
     .unwrap();
     patchctl(dir, url)
@@ -141,7 +144,8 @@ fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patche
         std::thread::sleep(Duration::from_millis(250));
     };
     let taken_after = taken_after.expect("the survivor never drove the rollout");
-    assert!(taken_after <= Duration::from_secs(35), "taken over after {taken_after:?}");
+    let within = Duration::from_secs(LEASE + 5);
+    assert!(taken_after <= within, "taken over after {taken_after:?}");
     assert_eq!(phase, "completed", "{}", text(&ok(&dir, &url, &["report", &id]).stdout));
     for host in ["deb1", "deb2"] {
         assert_eq!(applies(&fleet, host).len(), 1, "{host}: {:?}", applies(&fleet, host));

@@ -10,7 +10,7 @@ fn a_full_file_parses_with_paths_beside_it() {
         "listen = \"0.0.0.0:443\"\ndatabase = \"state.db\"\n\
          [tls]\ncert = \"tls/cert.pem\"\nkey = \"/secret/key.pem\"\n\
          [login]\nmax_failures = 3\nlockout_minutes = 2\ntoken_hours = 1\nfailures_per_minute = 7\n\
-         [scheduler]\npoll_seconds = 5\n",
+         [scheduler]\npoll_seconds = 5\nlease_seconds = 9\n",
     )
     .unwrap();
     assert_eq!(config.listen, "0.0.0.0:443".parse().unwrap());
@@ -22,6 +22,7 @@ fn a_full_file_parses_with_paths_beside_it() {
     assert_eq!(config.login.token_seconds, 3600);
     assert_eq!(config.rate_limit, RateLimit { max_failures: 7, window_seconds: 60 });
     assert_eq!(config.scheduler, Some(Duration::from_secs(5)));
+    assert_eq!(config.lease_seconds, 9);
 }
 
 #[test]
