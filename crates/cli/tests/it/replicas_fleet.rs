@@ -73,9 +73,18 @@ fn applies(fleet: &TestFleet, host: &str) -> Vec<String> {
     out.lines().map(str::to_owned).collect()
 }
 
-#[test]
-fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patched_twice() {
-    let Some(fleet) = TestFleet::up("replicas", 2, 0) else { return };
+/// The fleet's two hosts in staging, whose window opened a minute ago, on a new PostgreSQL
+/// database: assessed, and a plan of acme-tools requested by alice and approved by bob (the
+/// board), for a scheduler to start.
+struct Setup {
+    fleet: TestFleet,
+    postgres: fleet::postgres::PgServer,
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+fn setup(stem: &str) -> Option<Setup> {
+    let fleet = TestFleet::up(stem, 2, 0)?;
     let postgres = fleet::postgres::PgServer::start().expect("PostgreSQL for the replicas");
     let url = postgres.create_database().unwrap();
     let dir = fleet.fleet.dir.join("replicas");
@@ -107,18 +116,46 @@ fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patche
     ok(&dir, &url, &["change", "request", plan, "--as", "alice"]);
     ok(&dir, &url, &["change", "approve", plan, "--as", "bob"]);
 
-    let mut replicas = [replica(&dir, &url, "a"), replica(&dir, &url, "b")];
-    // One scheduler claims the window and drives the rollout.
+    Some(Setup { fleet, postgres, url, dir })
+}
+
+/// Waits for a scheduler to start the rollout: its id and its driver's PID.
+fn started(dir: &Path, url: &str) -> (String, u32) {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let (id, driver) = loop {
-        if let Some((id, phase, Some(pid))) = rollout(&dir, &url)
+    loop {
+        if let Some((id, phase, Some(pid))) = rollout(dir, url)
             && phase == "running"
         {
-            break (id, pid);
+            return (id, pid);
         }
         assert!(Instant::now() < deadline, "no replica started the rollout");
         std::thread::sleep(Duration::from_millis(200));
-    };
+    }
+}
+
+/// Waits for the rollout's end: its phase, and when `pid` was first seen driving it.
+fn ended(dir: &Path, url: &str, pid: u32, since: Instant) -> (String, Option<Duration>) {
+    let mut seen_after = None;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (id, phase, driver) = rollout(dir, url).unwrap();
+        if seen_after.is_none() && driver == Some(pid) {
+            seen_after = Some(since.elapsed());
+        }
+        if !["running", "stopping", "not_started", "created"].contains(&phase.as_str()) {
+            return (phase, seen_after);
+        }
+        assert!(Instant::now() < deadline, "rollout {id} never ended: {phase}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patched_twice() {
+    let Some(Setup { fleet, postgres: _postgres, url, dir }) = setup("replicas") else { return };
+    let mut replicas = [replica(&dir, &url, "a"), replica(&dir, &url, "b")];
+    // One scheduler claims the window and drives the rollout.
+    let (id, driver) = started(&dir, &url);
     let (killed, survivor) = match replicas.iter().position(|r| r.id() == driver) {
         Some(0) => (0, 1),
         Some(1) => (1, 0),
@@ -130,19 +167,7 @@ fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patche
 
     // The survivor takes it over within the lease and 5 s, and finishes it.
     let survivor_pid = replicas[survivor].id();
-    let mut taken_after = None;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let phase = loop {
-        let (_, phase, pid) = rollout(&dir, &url).unwrap();
-        if taken_after.is_none() && pid == Some(survivor_pid) {
-            taken_after = Some(killed_at.elapsed());
-        }
-        if !["running", "stopping", "not started", "created"].contains(&phase.as_str()) {
-            break phase;
-        }
-        assert!(Instant::now() < deadline, "rollout {id} never ended: {phase}");
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let (phase, taken_after) = ended(&dir, &url, survivor_pid, killed_at);
     let taken_after = taken_after.expect("the survivor never drove the rollout");
     let within = Duration::from_secs(LEASE + 5);
     assert!(taken_after <= within, "taken over after {taken_after:?}");
@@ -153,4 +178,30 @@ fn a_replica_killed_mid_rollout_is_taken_over_by_the_other_and_no_host_is_patche
     eprintln!("rollout {id} taken over {taken_after:?} after its driver was killed");
     replicas[survivor].kill().unwrap();
     let _ = replicas[survivor].wait();
+}
+
+#[test]
+fn postgresql_restarted_mid_rollout_loses_and_repeats_nothing() {
+    let Some(Setup { fleet, postgres, url, dir }) = setup("pg-restart") else { return };
+    let mut server = replica(&dir, &url, "only");
+    let (id, _) = started(&dir, &url);
+    // Down for longer than a lease, shorter than the pool's wait for a connection (30 s): the
+    // driver's next write waits for the database and goes on once it is back; its lease ran
+    // out meanwhile, but nobody took it, so its fencing token still holds.
+    postgres.stop().unwrap();
+    std::thread::sleep(Duration::from_secs(LEASE + 2));
+    postgres.restart().unwrap();
+    let (phase, _) = ended(&dir, &url, server.id(), Instant::now());
+    assert_eq!(phase, "completed", "{}", text(&ok(&dir, &url, &["report", &id]).stdout));
+    for host in ["deb1", "deb2"] {
+        assert_eq!(applies(&fleet, host).len(), 1, "{host}: {:?}", applies(&fleet, host));
+        assert_eq!(
+            fleet.exec(host, &["dpkg-query", "-W", "-f", "${Version}", "acme-tools"]).1,
+            "1.1-1"
+        );
+    }
+    let audit = patchctl(&dir, &url).args(["audit", "verify", "--all"]).output().unwrap();
+    assert!(audit.status.success(), "{}{}", text(&audit.stdout), text(&audit.stderr));
+    server.kill().unwrap();
+    let _ = server.wait();
 }
