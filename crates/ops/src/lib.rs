@@ -11,6 +11,7 @@ pub mod clock;
 pub mod compliance;
 pub mod connect;
 mod context;
+pub mod db;
 pub mod doctor;
 pub mod emergency;
 pub mod files;

@@ -97,6 +97,13 @@ pub enum StoreError {
     /// Hosts of a new rollout (or of one reopened) are claimed by another unfinished rollout.
     #[error("{doing}: {}", claims_text(.claims))]
     HostsClaimed { doing: String, claims: Vec<HostClaim> },
+    /// The PostgreSQL database a copy was to go into holds rows already: copying over a live
+    /// state would mix two histories.
+    #[error(
+        "copying the state into {target}: table {table} holds rows already; a state is copied \
+         into an empty database only, since copying over one would mix two histories"
+    )]
+    CopyTargetNotEmpty { target: PathBuf, table: String },
     /// No postmortem has this id.
     #[error("no postmortem has the id {id}")]
     UnknownPostmortem { id: i64 },

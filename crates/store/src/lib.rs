@@ -15,7 +15,7 @@
 //! `AnyPool`: the SQL is written to port (TEXT ids, integer Unix times, BOOLEAN flags, JSON as
 //! TEXT), but each database keeps its own, tested queries, and PostgreSQL locks rows, the host
 //! claims or an advisory lock where SQLite relies on its single writer. The store's tests run
-//! on both.
+//! on both. `copy.rs` copies an SQLite state, whole, into an empty PostgreSQL database.
 //!
 //! [`Store`] is what the application holds: the backend, reached through `Deref` for every
 //! call that needs no check, and the methods that check their arguments first
@@ -30,6 +30,7 @@ mod assessments;
 mod backend;
 mod changes;
 mod compliance;
+mod copy;
 mod error;
 mod hosts;
 mod identities;
@@ -56,6 +57,7 @@ pub use assessments::{
 pub use backend::Backend;
 pub use changes::{AcceptChange, ChangeEntry, Changes, NewChangeEntry, WindowClaim};
 pub use compliance::{ComplianceDay, ComplianceDays};
+pub use copy::{CopyReport, TableCopied, copy_sqlite_to_postgres};
 pub use error::{HostClaim, StoreError};
 pub use hosts::{HostRow, Hosts, PinOutcome, PinnedHostKey, StoredHost};
 pub use identities::{Identities, IdentityEvent, NewToken, NewUser, StoredToken, StoredUser};

@@ -89,6 +89,11 @@ impl Postgres {
         Ok(postgres)
     }
 
+    /// The connection pool, for the copy from SQLite (`copy.rs`), which writes every table.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// A transaction in which no other writer of `what` runs until it ends.
     pub(crate) async fn begin_serialized(
         &self,
@@ -140,7 +145,7 @@ impl Backend for Postgres {
 }
 
 /// The URL without its password, for messages.
-fn redacted(url: &str) -> PathBuf {
+pub(crate) fn redacted(url: &str) -> PathBuf {
     PathBuf::from(redact_url(url))
 }
 

@@ -100,6 +100,11 @@ impl Sqlite {
         Ok(sqlite)
     }
 
+    /// The connection pool, for the copy to PostgreSQL (`copy.rs`), which reads every table.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub(crate) async fn mark_rehearsal(
         &self,
         copied_from: &str,

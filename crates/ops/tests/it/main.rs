@@ -6,6 +6,7 @@ mod assess_local;
 mod audit;
 mod baselines;
 mod context;
+mod db_copy;
 mod doctor;
 mod driver;
 mod driver_outcomes;
@@ -16,6 +17,12 @@ mod postmortem;
 mod receivers;
 mod session_local;
 mod verified;
+
+/// The store's test databases: an SQLite file, and a PostgreSQL database on a server started
+/// for the test (or named by `PATCHCTL_POSTGRES_URL`), for the copy from one to the other.
+#[allow(dead_code)]
+#[path = "../../../store/tests/it/backends.rs"]
+mod backends;
 /// A driver that owns its rollout for 30 s and looks for requests every 50 ms.
 fn drive_config() -> ops::rollout::DriveConfig {
     ops::rollout::DriveConfig {

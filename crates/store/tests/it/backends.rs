@@ -6,6 +6,8 @@
 //!
 //! Without PostgreSQL a test runs on SQLite alone, saying so on stderr; with
 //! `PATCHCTL_INTEGRATION=1` (CI) it fails instead.
+//!
+//! `ops`'s tests include this file too, for the copy from SQLite to PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,7 +60,7 @@ impl TestDb {
     /// Runs statements by hand, outside the store (as a person with a SQL shell would).
     pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
         match &self.location {
-            Location::Sqlite(path) => crate::sqlite_execute(path, sql).await,
+            Location::Sqlite(path) => sqlite_execute(path, sql).await,
             Location::Postgres(url) => {
                 let mut connection = sqlx::PgConnection::connect(url).await?;
                 let result = sqlx::raw_sql(sql).execute(&mut connection).await;
@@ -71,7 +73,7 @@ impl TestDb {
     /// The one number a query by hand returns.
     pub async fn count(&self, sql: &'static str) -> i64 {
         match &self.location {
-            Location::Sqlite(path) => crate::sqlite_count(path, sql).await,
+            Location::Sqlite(path) => sqlite_count(path, sql).await,
             Location::Postgres(url) => {
                 let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
                 let n = sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap();
@@ -107,6 +109,28 @@ impl Location {
         };
         opened.unwrap_or_else(|e| panic!("opening the {} test database: {e}", self.name()))
     }
+}
+
+/// Runs statements on the file, outside the store, as someone with the sqlite3 shell would:
+/// the tests' way to tamper with what the store wrote.
+pub async fn sqlite_execute(path: &Path, sql: &str) -> Result<u64, sqlx::Error> {
+    use sqlx::Connection;
+    let mut connection =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await?;
+    let result = sqlx::raw_sql(sql).execute(&mut connection).await;
+    connection.close().await?;
+    Ok(result?.rows_affected())
+}
+
+/// Runs one statement returning one integer on the file, outside the store: a look under the
+/// hood.
+pub async fn sqlite_count(path: &Path, sql: &'static str) -> i64 {
+    use sqlx::Connection;
+    let mut connection =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap();
+    connection.close().await.unwrap();
+    n
 }
 
 /// An SQLite database, then a PostgreSQL one when there is a server (see the module's doc).

@@ -6,6 +6,7 @@ mod advisories;
 mod backends;
 mod changes;
 mod compliance;
+mod copy;
 mod explain;
 mod identities;
 mod interleavings;
@@ -14,7 +15,7 @@ mod postmortems;
 mod rollouts;
 mod verified;
 
-use backends::test_dbs;
+use backends::{sqlite_count, sqlite_execute, test_dbs};
 
 use std::path::Path;
 
@@ -408,28 +409,6 @@ async fn the_journal_is_wal() {
         sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut connection).await.unwrap()
     };
     assert_eq!(mode, "wal");
-}
-
-/// Runs statements on the file, outside the store, as someone with the sqlite3 shell would:
-/// the tests' way to tamper with what the store wrote.
-async fn sqlite_execute(path: &Path, sql: &str) -> Result<u64, sqlx::Error> {
-    use sqlx::Connection;
-    let mut connection =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await?;
-    let result = sqlx::raw_sql(sql).execute(&mut connection).await;
-    connection.close().await?;
-    Ok(result?.rows_affected())
-}
-
-/// Runs one statement returning one integer on the file, outside the store: a look under the
-/// hood.
-async fn sqlite_count(path: &Path, sql: &'static str) -> i64 {
-    use sqlx::Connection;
-    let mut connection =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut connection).await.unwrap();
-    connection.close().await.unwrap();
-    n
 }
 
 /// The assessments' mark never counts an assessment a reader cannot see yet, however many are
