@@ -70,6 +70,9 @@ async fn verify(from: &Path, copy: Store) -> Result<AuditReport, AuditError> {
         state: Some(from.to_path_buf()),
         policy: None,
         no_policy: true,
+        // The SQLite state's anchors, not those of a state on PostgreSQL: the copy must
+        // match what was exported from the state it was copied from.
+        database_url: None,
     };
     let ctx = Context::new(sources, Clock::real(), "patchctl db copy".to_owned()).with_store(copy);
     crate::audit::check(&ctx, &Scope::All).await
