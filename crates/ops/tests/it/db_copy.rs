@@ -2,7 +2,8 @@
 //! journals, postmortems) into a fresh PostgreSQL database: every table's rows, every chain
 //! intact on the copy, the same answers through the store on both; a second copy into the now
 //! full database refused; a copy that fails halfway leaves nothing; and a journal row changed
-//! by hand on PostgreSQL afterwards is found by the audit.
+//! by hand on PostgreSQL afterwards is found by the audit, and a state whose journal was
+//! rewritten before the copy makes the copy an error.
 
 use std::path::{Path, PathBuf};
 
@@ -198,4 +199,28 @@ async fn a_copy_that_fails_halfway_leaves_the_target_empty() {
         assert_eq!(postgres_rows(url, &table).await, 0, "{table}");
     }
     assert!(sqlite_rows(&path, "rollout_journal").await > 0);
+}
+
+#[tokio::test]
+async fn a_copy_of_a_broken_state_is_an_error_naming_the_chain() {
+    let Some(pg) = postgres().await else { return };
+    let url = pg.postgres_url().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture(dir.path());
+    crate::backends::sqlite_execute(
+        &path,
+        &format!(
+            "DROP TRIGGER rollout_journal_refuses_update;
+             UPDATE rollout_journal SET body = replace(body, 'rpm2', 'rpm9')
+             WHERE rollout_id = '{ROLLOUT}' AND seq = 9;"
+        ),
+    )
+    .await
+    .unwrap();
+
+    let error = ops::db::copy(&path, url).await.unwrap_err();
+    let DbError::NotIntact { audit, .. } = &error else { panic!("{error}") };
+    assert!(!audit.is_intact());
+    let message = error.to_string();
+    assert!(message.contains(&format!("rollout:{ROLLOUT}: entry 9")), "{message}");
 }
