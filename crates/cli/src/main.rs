@@ -119,7 +119,7 @@ enum Command {
     /// Check this installation: configuration, database, TLS files, SSH keys, scheduler; exit
     /// code 6 on a problem.
     Doctor(doctor::Args),
-    /// The state database: migrate it.
+    /// The state database: migrate it; copy an SQLite state into PostgreSQL.
     Db(db::Args),
     /// Write the man pages and shell completions (for packaging).
     #[command(hide = true)]

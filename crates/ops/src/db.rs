@@ -9,6 +9,11 @@ use store::{CopyReport, Store, StoreError};
 use crate::audit::{AuditError, AuditReport, Scope};
 use crate::{Clock, Context, Sources};
 
+/// A PostgreSQL URL as messages show it: without its password.
+pub fn shown_url(url: &str) -> String {
+    store::redact_url(url)
+}
+
 /// A copy made and verified.
 #[derive(Debug, Clone)]
 pub struct Copied {

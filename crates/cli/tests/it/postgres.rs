@@ -60,3 +60,46 @@ fn the_cli_migrates_and_uses_a_postgresql_state() {
     let both = patchctl(dir.path(), &url, &["--state", "x.db", "db", "migrate"]);
     assert_eq!(both.status.code(), Some(2), "{}", text(&both.stderr));
 }
+
+/// A laptop's state moved to PostgreSQL: the real 18d7299 fixture (rollouts, journals,
+/// changes, postmortems) copied by `db copy`, then `audit verify --all` on PostgreSQL.
+#[test]
+fn db_copy_moves_a_sqlite_state_to_postgresql_with_its_evidence_intact() {
+    let postgres = match fleet::postgres::PgServer::start() {
+        Ok(server) => server,
+        Err(error) if std::env::var("PATCHCTL_INTEGRATION").as_deref() == Ok("1") => {
+            panic!("PATCHCTL_INTEGRATION=1 and no PostgreSQL: {error:#}")
+        }
+        Err(error) => return eprintln!("skipped, no PostgreSQL: {error:#}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/test_data/state-18d7299.db");
+    let laptop = dir.path().join("laptop.db");
+    std::fs::copy(fixture, &laptop).unwrap();
+    std::fs::write(dir.path().join("patchctl.toml"), "").unwrap();
+    let url = postgres.create_database().unwrap().replace("patchctl@", "patchctl:hunter2@");
+    let copy = |url: &str| {
+        Command::new(PATCHCTL)
+            .current_dir(dir.path())
+            .args(["db", "copy", "--from", &format!("sqlite:{}", laptop.display()), "--to", url])
+            .output()
+            .unwrap()
+    };
+
+    let copied = copy(&url);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    let said = text(&copied.stdout);
+    assert!(said.contains("rollout_journal") && said.contains("verified intact"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+
+    let audit = patchctl(dir.path(), &url, &["audit", "verify", "--all"]);
+    assert!(audit.status.success(), "{}{}", text(&audit.stdout), text(&audit.stderr));
+    assert!(!text(&audit.stdout).contains("BROKEN"), "{}", text(&audit.stdout));
+
+    // Copied once: a second copy into the same database is refused, naming a table.
+    let again = copy(&url);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
+    let message = text(&again.stderr);
+    assert!(message.contains("holds rows") || message.contains("not empty"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
