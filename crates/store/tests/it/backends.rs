@@ -10,8 +10,9 @@
 //! `ops`'s tests include this file too, for the copy from SQLite to PostgreSQL.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
+
+use fleet::postgres::PgServer;
 
 use sqlx::Connection;
 use store::Store;
@@ -150,15 +151,17 @@ pub async fn test_dbs() -> Vec<TestDb> {
     dbs
 }
 
-/// A fresh database's URL, on the given server or on one started for this test.
+/// A fresh database's URL, on the given server or on one started for this test
+/// (`fleet::postgres`).
 async fn postgres_database() -> Result<(String, Option<Arc<PgServer>>), String> {
-    let (server_url, server) = match std::env::var("PATCHCTL_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => (url, None),
-        _ => {
-            let server =
-                tokio::task::spawn_blocking(PgServer::start).await.map_err(|e| e.to_string())??;
-            (server.url("postgres"), Some(Arc::new(server)))
-        }
+    let given = std::env::var("PATCHCTL_POSTGRES_URL").ok().filter(|url| !url.trim().is_empty());
+    let Some(server_url) = given else {
+        let server = tokio::task::spawn_blocking(PgServer::start)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{e:#}"))?;
+        let url = server.create_database().map_err(|e| format!("{e:#}"))?;
+        return Ok((url, Some(Arc::new(server))));
     };
     let name = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut connection = sqlx::PgConnection::connect(&server_url)
@@ -173,138 +176,5 @@ async fn postgres_database() -> Result<(String, Option<Arc<PgServer>>), String> 
         Some((base, _)) if base.contains("//") && !base.ends_with('/') => format!("{base}/{name}"),
         _ => return Err(format!("{server_url} does not end with a database name")),
     };
-    Ok((url, server))
-}
-
-/// A PostgreSQL server in a temporary directory, stopped and removed when dropped.
-pub struct PgServer {
-    dir: tempfile::TempDir,
-    port: u16,
-    bin: PathBuf,
-}
-
-impl PgServer {
-    fn start() -> Result<PgServer, String> {
-        let bin = postgres_bin()?;
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let data = dir.path().join("data");
-        if is_root() {
-            // initdb refuses root; the server's files belong to the user that runs it.
-            let postgres = user_ids("postgres")?;
-            std::os::unix::fs::chown(dir.path(), Some(postgres.0), Some(postgres.1))
-                .map_err(|e| format!("handing {} to postgres: {e}", dir.path().display()))?;
-        }
-        run(
-            &bin,
-            "initdb",
-            &["-D", path_str(&data)?, "--no-sync", "-A", "trust", "-U", "patchctl"],
-        )?;
-        let mut last_error = String::new();
-        // The free port found is free until the server binds it, unless another process takes
-        // it in between: a few tries settle that.
-        for _ in 0..5 {
-            let port = free_port()?;
-            let options = format!(
-                "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} \
-                 -c fsync=off -c max_connections=200",
-                path_str(dir.path())?
-            );
-            let log = dir.path().join("log");
-            let started = run(
-                &bin,
-                "pg_ctl",
-                &["-D", path_str(&data)?, "-w", "-l", path_str(&log)?, "-o", &options, "start"],
-            );
-            match started {
-                Ok(()) => return Ok(PgServer { dir, port, bin }),
-                Err(error) => {
-                    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-                    last_error = format!("{error}\n{log_text}");
-                }
-            }
-        }
-        Err(last_error)
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://patchctl@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-impl Drop for PgServer {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        if let Some(data) = data.to_str() {
-            let _ = run(&self.bin, "pg_ctl", &["-D", data, "-m", "immediate", "stop"]);
-        }
-    }
-}
-
-/// Where the PostgreSQL programs are: `PATCHCTL_POSTGRES_BIN`, else Debian's newest
-/// `/usr/lib/postgresql/<version>/bin`.
-fn postgres_bin() -> Result<PathBuf, String> {
-    if let Ok(bin) = std::env::var("PATCHCTL_POSTGRES_BIN") {
-        return Ok(PathBuf::from(bin));
-    }
-    let versions = std::fs::read_dir("/usr/lib/postgresql")
-        .map_err(|e| format!("reading /usr/lib/postgresql (is `postgresql` installed?): {e}"))?;
-    versions
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| {
-            let version: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
-        })
-        .max()
-        .map(|(_, bin)| bin)
-        .ok_or_else(|| "no /usr/lib/postgresql/<version>/bin/initdb".to_owned())
-}
-
-/// Runs one of PostgreSQL's programs, as `postgres` when we are root.
-fn run(bin: &Path, program: &str, args: &[&str]) -> Result<(), String> {
-    let program_path = bin.join(program);
-    let mut command = if is_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(&program_path);
-        command
-    } else {
-        Command::new(&program_path)
-    };
-    let output = command
-        .args(args)
-        .output()
-        .map_err(|e| format!("running {}: {e}", program_path.display()))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "{program} {}: {}\n{}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    ))
-}
-
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-}
-
-/// A user's uid and gid, from /etc/passwd.
-fn user_ids(name: &str) -> Result<(u32, u32), String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").map_err(|e| e.to_string())?;
-    passwd
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.first() == Some(&name) && fields.len() > 3)
-        .and_then(|fields| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
-        .ok_or_else(|| format!("no user {name} to run PostgreSQL as (initdb refuses root)"))
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-fn path_str(path: &Path) -> Result<&str, String> {
-    path.to_str().ok_or_else(|| format!("{} is not UTF-8", path.display()))
+    Ok((url, None))
 }
