@@ -66,7 +66,7 @@ pub use plans::{Plans, StoredPlan, StoredPlanSummary};
 /// PostgreSQL's hot-path queries, for the test that `EXPLAIN`s them.
 #[doc(hidden)]
 pub use postgres::hot_queries as postgres_hot_queries;
-pub use postgres::redact_url;
+pub use postgres::{IDLE_IN_TRANSACTION, connect_options as postgres_connect_options, redact_url};
 pub use postmortems::{
     NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Postmortems, StoredPostmortem,
 };

@@ -50,6 +50,18 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections per pool: several server replicas share the database's connection limit.
 const MAX_CONNECTIONS: u32 = 8;
 
+/// How long a session of patchctl's may sit idle inside a transaction before PostgreSQL ends
+/// it: a process stopped (SIGSTOP, a VM frozen) in the middle of a write would otherwise keep
+/// its row locks, and the replica taking its rollout over would wait on them for ever.
+/// patchctl's own transactions never wait on anything but the database.
+pub const IDLE_IN_TRANSACTION: &str = "15s";
+
+/// The options patchctl connects with: `url`'s, and [`IDLE_IN_TRANSACTION`].
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(PgConnectOptions::from_str(url)?
+        .options([("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION)]))
+}
+
 /// The writers serialized by a transaction-scoped advisory lock, as SQLite's `BEGIN IMMEDIATE`
 /// serializes every writer: each aggregate's own key, so that they do not wait for each other.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +84,7 @@ impl Postgres {
     pub(crate) async fn open(url: &str) -> Result<Postgres, StoreError> {
         let shown = redacted(url);
         let open_error = |source| StoreError::Open { path: shown.clone(), source };
-        let options = PgConnectOptions::from_str(url).map_err(open_error)?;
+        let options = connect_options(url).map_err(open_error)?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)

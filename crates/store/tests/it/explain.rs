@@ -83,3 +83,42 @@ fn assert_indexed(what: &str, plan: &[String], tables: &[&str]) {
         assert!(indexed, "{what}: no index read for {table}:\n{text}");
     }
 }
+
+/// A patchctl process stopped inside a transaction (SIGSTOP, a frozen VM) must not hold its
+/// row locks for ever: on a connection made as the store makes them, a transaction that
+/// locked a rollout and then went idle is ended by PostgreSQL after `IDLE_IN_TRANSACTION`,
+/// and another session can then lock the row at once.
+#[tokio::test]
+async fn a_transaction_left_idle_releases_its_locks() {
+    use sqlx::{ConnectOptions, Connection};
+
+    let Some(db) = test_dbs().await.into_iter().find(|db| db.is_postgres()) else {
+        return;
+    };
+    let store = db.open().await;
+    store.close().await;
+    db.execute(
+        "INSERT INTO plans (id, created_at, body) VALUES ('sha256:' || repeat('b', 64), 1, '{}');
+         INSERT INTO rollouts (id, plan_id, created_at, config, phase, updated_at)
+         VALUES ('r000001', 'sha256:' || repeat('b', 64), 1, '{}', 'running', 1);",
+    )
+    .await
+    .unwrap();
+    let url = db.postgres_url().unwrap();
+    let mut stopped = store::postgres_connect_options(url).unwrap().connect().await.unwrap();
+    let mut transaction = stopped.begin().await.unwrap();
+    sqlx::query("SELECT id FROM rollouts WHERE id = 'r000001' FOR UPDATE")
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+    // The process stops here. Another one cannot lock the row meanwhile...
+    let mut other = sqlx::PgConnection::connect(url).await.unwrap();
+    let lock = "SELECT id FROM rollouts WHERE id = 'r000001' FOR UPDATE NOWAIT";
+    assert!(sqlx::query(lock).execute(&mut other).await.is_err(), "locked while in use");
+    // ...until the idle transaction's session is ended.
+    let limit: u64 = store::IDLE_IN_TRANSACTION.trim_end_matches('s').parse().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(limit + 2)).await;
+    let mut other = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(lock).execute(&mut other).await.expect("the idle transaction's locks released");
+    assert!(transaction.commit().await.is_err(), "the stopped session was ended");
+}
