@@ -171,3 +171,18 @@ fn free_port() -> anyhow::Result<u16> {
 fn path_str(path: &Path) -> anyhow::Result<&str> {
     path.to_str().with_context(|| format!("{} is not UTF-8", path.display()))
 }
+
+/// A server for one test, or `None` (said on stderr) when none can start outside CI; with
+/// `PATCHCTL_INTEGRATION=1` a server that cannot start fails the test.
+pub fn for_test() -> Option<PgServer> {
+    match PgServer::start() {
+        Ok(server) => Some(server),
+        Err(error) if std::env::var("PATCHCTL_INTEGRATION").as_deref() == Ok("1") => {
+            panic!("PATCHCTL_INTEGRATION=1 and no PostgreSQL: {error:#}")
+        }
+        Err(error) => {
+            eprintln!("skipped, no PostgreSQL: {error:#}");
+            None
+        }
+    }
+}

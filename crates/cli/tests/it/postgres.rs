@@ -18,13 +18,7 @@ fn patchctl(dir: &std::path::Path, url: &str, args: &[&str]) -> Output {
 
 #[test]
 fn the_cli_migrates_and_uses_a_postgresql_state() {
-    let postgres = match fleet::postgres::PgServer::start() {
-        Ok(server) => server,
-        Err(error) if std::env::var("PATCHCTL_INTEGRATION").as_deref() == Ok("1") => {
-            panic!("PATCHCTL_INTEGRATION=1 and no PostgreSQL: {error:#}")
-        }
-        Err(error) => return eprintln!("skipped, no PostgreSQL: {error:#}"),
-    };
+    let Some(postgres) = fleet::postgres::for_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("patchctl.toml"),
@@ -65,13 +59,7 @@ fn the_cli_migrates_and_uses_a_postgresql_state() {
 /// changes, postmortems) copied by `db copy`, then `audit verify --all` on PostgreSQL.
 #[test]
 fn db_copy_moves_a_sqlite_state_to_postgresql_with_its_evidence_intact() {
-    let postgres = match fleet::postgres::PgServer::start() {
-        Ok(server) => server,
-        Err(error) if std::env::var("PATCHCTL_INTEGRATION").as_deref() == Ok("1") => {
-            panic!("PATCHCTL_INTEGRATION=1 and no PostgreSQL: {error:#}")
-        }
-        Err(error) => return eprintln!("skipped, no PostgreSQL: {error:#}"),
-    };
+    let Some(postgres) = fleet::postgres::for_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../ops/test_data/state-18d7299.db");
     let laptop = dir.path().join("laptop.db");

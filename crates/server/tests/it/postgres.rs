@@ -6,24 +6,10 @@ use std::sync::Arc;
 
 use model::access::Role;
 
-/// A PostgreSQL server for this test, or `None` (said) when it cannot start outside CI.
-fn postgres() -> Option<fleet::postgres::PgServer> {
-    match fleet::postgres::PgServer::start() {
-        Ok(server) => Some(server),
-        Err(error) if std::env::var("PATCHCTL_INTEGRATION").as_deref() == Ok("1") => {
-            panic!("PATCHCTL_INTEGRATION=1 and no PostgreSQL: {error:#}")
-        }
-        Err(error) => {
-            eprintln!("skipped, no PostgreSQL: {error:#}");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_runs_on_postgresql_and_is_unready_while_it_is_down() {
     ops::notify::install_crypto_provider();
-    let Some(postgres) = postgres() else { return };
+    let Some(postgres) = fleet::postgres::for_test() else { return };
     let url = postgres.create_database().unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("patchctl.toml"), super::INVENTORY).unwrap();
