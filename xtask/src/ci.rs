@@ -53,6 +53,10 @@ pub fn run() -> anyhow::Result<()> {
     test.env(OIDC_PROVIDER_ENV, &provider);
     // The rollout simulation runs 500 seeds by default; CI runs thousands (a few seconds).
     test.env("PATCHCTL_SIM_SEEDS", "5000");
+    // Kill-and-failover trials of the real driver (`ops/tests/it/failover_sim.rs`): 100 by
+    // default, 1,000 on each database in CI (about 7 minutes on PostgreSQL, where a process
+    // frozen inside a transaction holds the next one up for the 15 s PostgreSQL takes to end it).
+    test.env("PATCHCTL_FAILOVER_TRIALS", "1000");
     run_command(&mut test).context("tests failed")
 }
 

@@ -1,7 +1,9 @@
 //! Two `patchctl serve` replicas on one PostgreSQL, on the test fleet: the scheduler of one
 //! starts an approved plan in its window; that replica is killed with SIGKILL mid-rollout;
 //! the other takes the rollout over once the dead one's lease (10 s here) runs out, within 5 s
-//! more, and finishes it; no host got the package twice, by the hosts' own dpkg logs.
+//! more, and finishes it; no host got the package twice, by the hosts' own dpkg logs. The same
+//! with a replica stopped (SIGSTOP) that wakes after losing its lease, mid-rollout: it writes
+//! nothing, by PostgreSQL's own record of who committed what.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -32,8 +34,10 @@ fn ok(dir: &Path, url: &str, args: &[&str]) -> Output {
 /// The replicas' lease on the rollouts they drive (server.toml's `lease_seconds`).
 const LEASE: u64 = 10;
 
-/// A replica serving on a free loopback port, its scheduler looking every second.
+/// A replica serving on a free loopback port, its scheduler looking every second. Its
+/// connections carry its `name` as their `application_name`.
 fn replica(dir: &Path, url: &str, name: &str) -> Child {
+    let url = &format!("{url}?application_name=replica-{name}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
@@ -204,4 +208,148 @@ fn postgresql_restarted_mid_rollout_loses_and_repeats_nothing() {
     assert!(audit.status.success(), "{}{}", text(&audit.stdout), text(&audit.stderr));
     server.kill().unwrap();
     let _ = server.wait();
+}
+
+/// `sql` run by `psql` on `url`; its rows, unaligned.
+fn psql(url: &str, sql: &str) -> String {
+    let psql = fleet::postgres::postgres_bin().unwrap().join("psql");
+    let output = Command::new(psql)
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "psql {sql}: {}", text(&output.stderr));
+    text(&output.stdout).trim().to_owned()
+}
+
+/// A trigger on every table of patchctl's that records, in `test_writes`, the application of
+/// each row written: only transactions that commit leave one.
+const RECORD_WRITERS: &str = "
+CREATE TABLE test_writes (id BIGSERIAL PRIMARY KEY, app TEXT NOT NULL, tab TEXT NOT NULL, op TEXT NOT NULL);
+CREATE FUNCTION test_record_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO test_writes (app, tab, op)
+    VALUES (current_setting('application_name'), TG_TABLE_NAME, TG_OP);
+    RETURN NULL;
+END $$;
+DO $$ DECLARE t record; BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+             WHERE schemaname = 'public' AND tablename NOT IN ('test_writes', '_sqlx_migrations')
+    LOOP
+        EXECUTE format('CREATE TRIGGER test_writer AFTER INSERT OR UPDATE OR DELETE ON %I '
+                       'FOR EACH ROW EXECUTE FUNCTION test_record_writer()', t.tablename);
+    END LOOP;
+END $$;";
+
+/// `kill -SIGNAL pid`.
+fn signal(signal: &str, pid: u32) {
+    let status = Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+#[test]
+fn a_stopped_replica_that_wakes_after_losing_its_lease_writes_nothing() {
+    let Some(Setup { fleet, postgres: _postgres, url, dir }) = setup("replicas-stop") else {
+        return;
+    };
+    psql(&url, RECORD_WRITERS);
+    let mut replicas = [replica(&dir, &url, "a"), replica(&dir, &url, "b")];
+    let names = ["replica-a", "replica-b"];
+    let (id, driver) = started(&dir, &url);
+    let (stopped, survivor) = match replicas.iter().position(|r| r.id() == driver) {
+        Some(0) => (0, 1),
+        Some(1) => (1, 0),
+        _ => panic!("rollout {id} is driven by PID {driver}, neither replica"),
+    };
+    // Frozen mid-rollout, its steps in flight: its lease runs out and the survivor takes over.
+    signal("-STOP", driver);
+    let stopped_at = Instant::now();
+    let survivor_pid = replicas[survivor].id();
+    let deadline = stopped_at + Duration::from_secs(LEASE + 60);
+    loop {
+        let (_, phase, pid) = rollout(&dir, &url).unwrap();
+        if pid == Some(survivor_pid) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the survivor never took rollout {id} over: {phase}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let taken_after = stopped_at.elapsed();
+    assert!(taken_after <= Duration::from_secs(LEASE + 5), "taken over after {taken_after:?}");
+
+    // Woken while the survivor drives: everything it had in flight runs into the fence.
+    let before_waking: i64 =
+        psql(&url, "SELECT coalesce(max(id), 0) FROM test_writes").parse().unwrap();
+    signal("-CONT", driver);
+    let woken_at = Instant::now();
+    let (phase, _) = ended(&dir, &url, survivor_pid, woken_at);
+    assert_eq!(phase, "completed", "{}", text(&ok(&dir, &url, &["report", &id]).stdout));
+    // Time for the woken one's renewals and steps to try, whatever the rollout's pace.
+    std::thread::sleep(Duration::from_secs(LEASE).saturating_sub(woken_at.elapsed()));
+    for replica in &mut replicas {
+        replica.kill().unwrap();
+        let _ = replica.wait();
+    }
+
+    let woken = names[stopped];
+    let writes = psql(
+        &url,
+        &format!(
+            "SELECT coalesce(string_agg(tab || ' ' || op, ', ' ORDER BY id), '') FROM test_writes \
+             WHERE id > {before_waking} AND app = '{woken}'"
+        ),
+    );
+    assert_eq!(writes, "", "{woken} wrote after waking without its lease");
+    // The trigger saw the writes it should: the survivor's, and the woken one's before its stop.
+    let survivor_writes: i64 = psql(
+        &url,
+        &format!(
+            "SELECT count(*) FROM test_writes WHERE id > {before_waking} AND app = '{}'",
+            names[survivor]
+        ),
+    )
+    .parse()
+    .unwrap();
+    assert!(survivor_writes > 0, "no write of the survivor's was recorded");
+    let woken_log = std::fs::read_to_string(dir.join(format!("{}.stderr", &woken[8..]))).unwrap();
+    assert!(woken_log.contains("lost the lease"), "{woken} said: {woken_log}");
+    for host in ["deb1", "deb2"] {
+        assert_eq!(applies(&fleet, host).len(), 1, "{host}: {:?}", applies(&fleet, host));
+    }
+    let audit = patchctl(&dir, &url).args(["audit", "verify", "--all"]).output().unwrap();
+    assert!(audit.status.success(), "{}{}", text(&audit.stdout), text(&audit.stderr));
+    eprintln!("rollout {id} taken over {taken_after:?} after its driver was stopped");
+
+    // The host itself refuses a second start of the rollout's apply unit, as a patchctl that
+    // stalled after its last write under its lease would ask for when it woke: nothing runs.
+    let stale = start_once(&fleet, &id, "deb1-apply-0", "/tmp/stale-apply");
+    assert_eq!(stale, pkgmgr::apply::UnitStart::RanBefore);
+    assert_eq!(fleet.exec("deb1", &["test", "-e", "/tmp/stale-apply"]).0, 1, "the stale apply ran");
+    // A unit that never ran starts.
+    let fresh = start_once(&fleet, &id, "deb1-fresh-0", "/tmp/fresh-unit");
+    assert_eq!(fresh, pkgmgr::apply::UnitStart::Started);
+    assert_eq!(
+        fleet.exec("deb1", &["test", "-e", "/tmp/fresh-unit"]).0,
+        0,
+        "the fresh unit never ran"
+    );
+}
+
+/// Starts unit `host_step` of rollout `id` on deb1, running `touch PATH`, as an apply's unit is
+/// started (never twice): what the host's script said.
+fn start_once(
+    fleet: &TestFleet,
+    id: &str,
+    host_step: &str,
+    path: &str,
+) -> pkgmgr::apply::UnitStart {
+    use pkgmgr::apply::{
+        Rerun, UnitName, parse_start_and_wait, run_as_unit, start_and_wait_command,
+    };
+    let unit = UnitName::new(id, host_step).unwrap();
+    let touch = pkgmgr::CommandSpec::new(["/bin/touch", path]);
+    let command =
+        start_and_wait_command(&unit, run_as_unit(&unit, &touch).unwrap(), 5, Rerun::Refuse);
+    let argv: Vec<&str> = command.argv.iter().map(String::as_str).collect();
+    let (code, stdout) = fleet.exec("deb1", &argv);
+    parse_start_and_wait(code as i32, &stdout, "").0
 }

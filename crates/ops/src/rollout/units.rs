@@ -17,6 +17,9 @@ use super::steps::{HostContext, Log, OK, failed, lossy, unreachable};
 /// The units of a reconcile's repair are told by this name.
 const REPAIR: &str = "repair";
 
+/// The units of an apply: never started twice on a host in one rollout (`Rerun::Refuse`).
+const APPLY: &str = "apply";
+
 impl HostContext<'_> {
     pub(super) async fn apply(&self, log: &mut Log, resume: bool) -> StepResult {
         let targets = self.targets();
@@ -35,11 +38,11 @@ impl HostContext<'_> {
         // dnf host asking for it means starting dnf.
         let reboot_planned = self.plan.reboot == PlannedReboot::Yes;
         let depth = if reboot_planned { Depth::Installed } else { Depth::Health };
-        let assessment =
-            match self.run_unit_then_state(log, "apply", &[command], resume, depth).await {
-                Ok(assessment) => assessment,
-                Err(result) => return result,
-            };
+        let assessment = match self.run_unit_then_state(log, APPLY, &[command], resume, depth).await
+        {
+            Ok(assessment) => assessment,
+            Err(result) => return result,
+        };
         let mismatches =
             apply::verify_installed(self.plan.package_manager, &assessment.installed, &targets);
         if !mismatches.is_empty() {
@@ -142,7 +145,7 @@ impl HostContext<'_> {
     /// the plan's. At the plan's versions and healthy it is a success (its postchecks follow);
     /// otherwise a failure that names what differs (the machine rolls the host back).
     pub(super) async fn reconcile(&self, log: &mut Log, resume: bool) -> StepResult {
-        for (what, index) in [("apply", 0), ("rollback", 0), ("rollback", 1)] {
+        for (what, index) in [(APPLY, 0), ("rollback", 0), ("rollback", 1)] {
             let name = format!("{}-{what}-{index}", unit_safe(&self.host.name));
             let unit = match UnitName::new(&self.steps.config.rollout_id, &name) {
                 Ok(unit) => unit,
@@ -269,7 +272,12 @@ impl HostContext<'_> {
                 };
                 let unit = UnitName::new(&self.steps.config.rollout_id, &step_name)
                     .map_err(|e| failed(e.to_string()))?;
-                let Some(ran) = self.run_one_unit(log, &unit, command, resume, after).await? else {
+                // The apply's unit, started once: a patchctl that stalled past its lease and
+                // woke cannot apply again what the one that took over applied. A repair or a
+                // rollback by hand may run again.
+                let rerun = if what == APPLY { apply::Rerun::Refuse } else { apply::Rerun::Allow };
+                let ran = self.run_one_unit(log, &unit, command, resume, rerun, after).await?;
+                let Some(ran) = ran else {
                     break;
                 };
                 let (code, stdout, stderr) = (ran.code, &ran.stdout, &ran.stderr);
@@ -312,6 +320,7 @@ impl HostContext<'_> {
         unit: &UnitName,
         command: &CommandSpec,
         resume: bool,
+        rerun: apply::Rerun,
         after: Option<Depth>,
     ) -> Result<Option<UnitRun>, StepResult> {
         let (mut state, mut ran_for) =
@@ -321,7 +330,7 @@ impl HostContext<'_> {
                 return Ok(None);
             }
             let start = apply::run_as_unit(unit, command).map_err(|e| failed(e.to_string()))?;
-            let start = apply::start_and_wait_command(unit, start, UNIT_WAIT_SECONDS);
+            let start = apply::start_and_wait_command(unit, start, UNIT_WAIT_SECONDS, rerun);
             // Write-ahead: the start is on record before it happens, so that a patchctl killed
             // in between leaves it in the journal (the resumed step looks for the unit itself).
             log.note(&format!("{STARTING} {unit}"));
@@ -335,6 +344,17 @@ impl HostContext<'_> {
                 }
                 // Started, its status not read: the loop below asks again.
                 (UnitStart::Started | UnitStart::AlreadyExists, _) => state = UnitState::Running,
+                // Another patchctl of this rollout started it: what became of it, as a resume
+                // finds out.
+                (UnitStart::RanBefore, _) => {
+                    log.note(&format!(
+                        "{unit} ran before, started by another patchctl of this rollout: not started again"
+                    ));
+                    (state, ran_for) = self.unit_state(log, unit).await?;
+                    if state == UnitState::NotFound {
+                        return Ok(None);
+                    }
+                }
                 (UnitStart::Failed { message }, _) => {
                     return Err(failed(format!("starting {unit}: {message}")));
                 }

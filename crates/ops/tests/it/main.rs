@@ -10,6 +10,7 @@ mod db_copy;
 mod doctor;
 mod driver;
 mod driver_outcomes;
+mod failover_sim;
 mod legacy_db;
 mod lifecycle;
 mod notify;

@@ -97,7 +97,7 @@ pub use rollback::{
 pub use simulate::{SimulatedApply, parse_simulation, simulate_command};
 pub use trace::{DEFAULT_HOST_LOG, TraceLine, trace_command};
 pub use unit::{
-    UNIT_OUTPUT_DIR, UNIT_STDERR, UNIT_STDOUT, UnitName, UnitStart, UnitState,
+    Rerun, UNIT_OUTPUT_DIR, UNIT_STDERR, UNIT_STDOUT, UnitName, UnitStart, UnitState,
     parse_start_and_wait, parse_unit_run_time, parse_unit_start, parse_unit_status,
     release_unit_command, run_as_unit, start_and_wait_command, unit_output_probes,
     unit_outputs_cleanup_command, unit_status_command, unit_wait_command,

@@ -142,6 +142,10 @@ pub enum UnitStart {
     Started,
     /// A unit of that name is loaded: an earlier patchctl started it. Ask its status instead.
     AlreadyExists,
+    /// A unit of that name ran before (its output file exists), started by another patchctl of
+    /// the same rollout, and was not started again ([`Rerun::Refuse`]). Ask its status; when it
+    /// is no longer loaded, only the host's packages tell what it did.
+    RanBefore,
     /// systemd-run's own message (the program does not exist, systemd is not running, …).
     Failed {
         message: String,
@@ -190,13 +194,41 @@ pub fn unit_wait_command(name: &UnitName, seconds: u32) -> CommandSpec {
 /// unit, before the unit's status.
 const STARTED: &str = "patchctl: started";
 
+/// The line [`start_and_wait_command`] prints instead when the unit ran before and
+/// [`Rerun::Refuse`] kept it from starting again.
+const RAN_BEFORE: &str = "patchctl: ran before, not started again";
+
+/// Whether [`start_and_wait_command`] may start a unit whose name ran before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerun {
+    /// Never: the host itself refuses a second start of the unit, whoever asks. A patchctl
+    /// that stalled (stopped, frozen) after its last write under its lease and woke after
+    /// another took its rollout over cannot apply a second time what the other one applied,
+    /// even after the unit was unloaded: its output file stays.
+    Refuse,
+    /// Yes: a step a person may ask for again (a repair, a rollback by hand).
+    Allow,
+}
+
 /// `start` ([`run_as_unit`]'s systemd-run) and then [`unit_wait_command`]'s watch, in one round
 /// trip, once the unit output directory exists (the unit fails before running anything
-/// without it). Read by [`parse_start_and_wait`]. The unit's name and the argv are arguments
-/// of the script, never part of its text.
-pub fn start_and_wait_command(name: &UnitName, start: CommandSpec, seconds: u32) -> CommandSpec {
+/// without it). With [`Rerun::Refuse`], a unit whose output file exists is not started again
+/// ([`UnitStart::RanBefore`]). Read by [`parse_start_and_wait`]. The unit's name and the argv
+/// are arguments of the script, never part of its text.
+pub fn start_and_wait_command(
+    name: &UnitName,
+    start: CommandSpec,
+    seconds: u32,
+    rerun: Rerun,
+) -> CommandSpec {
+    let once = match rerun {
+        Rerun::Refuse => format!(
+            "if [ -e \"{UNIT_OUTPUT_DIR}/${{0%.service}}.stdout\" ]; then echo '{RAN_BEFORE}'; exit 0; fi && "
+        ),
+        Rerun::Allow => String::new(),
+    };
     let script = format!(
-        "mkdir -p -m 0700 -- {UNIT_OUTPUT_DIR} && \"$@\" || exit; echo '{STARTED}'; {}",
+        "mkdir -p -m 0700 -- {UNIT_OUTPUT_DIR} && {once}\"$@\" || exit; echo '{STARTED}'; {}",
         wait_script(seconds)
     );
     let mut argv = vec!["sh".to_owned(), "-c".to_owned(), script, name.service()];
@@ -211,6 +243,9 @@ pub fn parse_start_and_wait<'a>(
     stdout: &'a str,
     stderr: &str,
 ) -> (UnitStart, Option<&'a str>) {
+    if exit_code == 0 && stdout.trim_end() == RAN_BEFORE {
+        return (UnitStart::RanBefore, None);
+    }
     match stdout.strip_prefix(STARTED).and_then(|rest| rest.strip_prefix('\n')) {
         Some(status) => (UnitStart::Started, (exit_code == 0).then_some(status)),
         // A host that says it succeeded without saying it started the unit.

@@ -60,15 +60,7 @@ impl TestDb {
 
     /// Runs statements by hand, outside the store (as a person with a SQL shell would).
     pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite_execute(path, sql).await,
-            Location::Postgres(url) => {
-                let mut connection = sqlx::PgConnection::connect(url).await?;
-                let result = sqlx::raw_sql(sql).execute(&mut connection).await;
-                let _ = connection.close().await;
-                Ok(result?.rows_affected())
-            }
-        }
+        self.location.execute(sql).await
     }
 
     /// The one number a query by hand returns.
@@ -94,6 +86,19 @@ impl TestDb {
 }
 
 impl Location {
+    /// Runs statements by hand, outside the store (as a person with a SQL shell would).
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match self {
+            Location::Sqlite(path) => sqlite_execute(path, sql).await,
+            Location::Postgres(url) => {
+                let mut connection = sqlx::PgConnection::connect(url).await?;
+                let result = sqlx::raw_sql(sql).execute(&mut connection).await;
+                let _ = connection.close().await;
+                Ok(result?.rows_affected())
+            }
+        }
+    }
+
     /// Which database, for a failing test's output.
     pub fn name(&self) -> &'static str {
         match self {

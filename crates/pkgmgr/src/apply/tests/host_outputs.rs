@@ -107,12 +107,25 @@ fn unit_start_and_wait() {
     // unit's name and the argv are arguments of the script, never part of its text.
     let name = UnitName::new("capture", "deb1-quick").unwrap();
     let start = run_as_unit(&name, &crate::CommandSpec::new(["/bin/sleep", "0.3"])).unwrap();
-    let command = start_and_wait_command(&name, start.clone(), 5);
+    let command = start_and_wait_command(&name, start.clone(), 5, Rerun::Allow);
     assert_eq!(command.argv, captured_argv!("start-and-wait-ok"));
     assert_eq!(command.argv[3], "patchctl-capture-deb1-quick.service");
     assert_eq!(command.argv[4..], start.argv);
     assert!(!command.argv[2].contains("patchctl-capture"), "{}", command.argv[2]);
     assert!(command.argv[2].ends_with(&unit_wait_command(&name, 5).argv[2]));
+
+    // Started once: the same script behind a check of the unit's output file, named from `$0`.
+    let once = start_and_wait_command(&name, start.clone(), 5, Rerun::Refuse);
+    assert_eq!(once.argv[3..], command.argv[3..]);
+    assert!(!once.argv[2].contains("patchctl-capture"), "{}", once.argv[2]);
+    assert!(once.argv[2].contains("/var/lib/patchctl/units/${0%.service}.stdout"));
+    assert!(once.argv[2].ends_with(&command.argv[2][command.argv[2].find(" \"$@\"").unwrap()..]));
+    // (What the host answers when it refuses is read from a real host by the fleet test
+    // `replicas_fleet::a_stopped_replica_that_wakes_after_losing_its_lease_writes_nothing`.)
+    assert_eq!(
+        parse_start_and_wait(0, "patchctl: ran before, not started again\n", ""),
+        (UnitStart::RanBefore, None)
+    );
 
     let parse = |c: super::Captured| parse_start_and_wait(c.rc, c.stdout, c.stderr);
     // Started and ended within the wait: the status the watch ended with.
