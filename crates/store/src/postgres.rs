@@ -27,7 +27,7 @@ mod rollouts;
 /// The queries of the hot paths, for the test that checks that their plans use an index.
 pub mod hot_queries {
     pub use super::assessments::LATEST_ASSESSMENTS;
-    pub use super::rollouts::{CLAIM_ROLLOUT, JOURNAL_SINCE};
+    pub use super::rollouts::{CLAIM_ROLLOUT, JOURNAL_SINCE, ORPHANED_ROLLOUTS};
 }
 
 use std::path::{Path, PathBuf};

@@ -54,6 +54,11 @@ pub trait Rollouts: Send + Sync {
     /// Gives up a lease. True when the rollout still carried its token, false when someone
     /// else had claimed it since.
     async fn release_rollout(&self, lease: &Lease) -> Result<bool, StoreError>;
+
+    /// The ids of the rollouts under way (running, stopping) whose driver's lease ran out by
+    /// `now_unix`, oldest first: what a replica takes over. Read through an index of the
+    /// unfinished rollouts alone, so that years of finished ones cost it nothing.
+    async fn orphaned_rollouts(&self, now_unix: i64) -> Result<Vec<String>, StoreError>;
 }
 
 /// Where a rollout stands, as its row keeps it: [`RolloutPhase::Created`] until the

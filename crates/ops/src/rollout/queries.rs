@@ -2,7 +2,7 @@
 //! cancel) and `report` in its three forms.
 
 use chrono::{DateTime, Utc};
-use store::{RolloutPhase, RolloutRow};
+use store::RolloutRow;
 
 use super::{Loaded, RolloutError};
 use crate::Context;
@@ -18,13 +18,7 @@ pub async fn list(ctx: &Context) -> Result<Vec<RolloutRow>, RolloutError> {
 /// token lets one claimant through).
 pub async fn orphaned(ctx: &Context) -> Result<Vec<String>, RolloutError> {
     let now = ctx.clock.real_unix();
-    let rows = ctx.store().await?.rollouts().await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| matches!(row.phase, RolloutPhase::Running | RolloutPhase::Stopping))
-        .filter(|row| row.owner.is_some() && row.lease_expires_unix.is_some_and(|t| t <= now))
-        .map(|row| row.id)
-        .collect())
+    Ok(ctx.store().await?.orphaned_rollouts(now).await?)
 }
 
 /// A rollout of [`list`] in its JSON form.

@@ -35,6 +35,12 @@ pub const CLAIM_ROLLOUT: &str =
      WHERE id = $1 AND (owner IS NULL OR lease_expires <= $4)
      RETURNING fence";
 
+/// The rollouts whose driver's lease ran out, through the partial index
+/// `rollouts_under_way` (migration 0019).
+pub const ORPHANED_ROLLOUTS: &str = "SELECT id FROM rollouts
+     WHERE phase IN ('running', 'stopping') AND owner IS NOT NULL AND lease_expires <= $1
+     ORDER BY lease_expires, id";
+
 /// How often a claim or renewal that lost to another writer looks again: the row it lost to
 /// may be released in between, which one more try settles.
 const LEASE_ATTEMPTS: usize = 3;
@@ -255,6 +261,14 @@ impl Rollouts for Postgres {
                 rollout_id: lease.rollout_id.clone(),
             }),
         }
+    }
+
+    async fn orphaned_rollouts(&self, now_unix: i64) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(ORPHANED_ROLLOUTS)
+            .bind(now_unix)
+            .fetch_all(&self.pool)
+            .await
+            .doing(|| "listing the rollouts whose driver's lease ran out".to_owned())
     }
 }
 

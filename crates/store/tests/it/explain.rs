@@ -2,12 +2,14 @@
 //! of thousands of rows just analyzed, has no sequential scan of the tables that grow (each
 //! host's latest assessment, a rollout's journal after an entry, a lease claim).
 
-use store::postgres_hot_queries::{CLAIM_ROLLOUT, JOURNAL_SINCE, LATEST_ASSESSMENTS};
+use store::postgres_hot_queries::{
+    CLAIM_ROLLOUT, JOURNAL_SINCE, LATEST_ASSESSMENTS, ORPHANED_ROLLOUTS,
+};
 
 use crate::backends::test_dbs;
 
 /// Thousands of rows in the tables the hot paths read: 300 hosts with 20 assessments each,
-/// 500 rollouts with 40 journal entries each.
+/// 500 rollouts with 40 journal entries each, three of them under way.
 const FILL: &str = "
     INSERT INTO hosts (name, address, environment, first_seen, last_seen)
     SELECT 'h' || n, 'h' || n || '.example.com', 'dev', 1, 1 FROM generate_series(1, 300) n;
@@ -18,6 +20,10 @@ const FILL: &str = "
     INSERT INTO rollouts (id, plan_id, created_at, config, phase, updated_at)
     SELECT 'r' || lpad(n::text, 6, '0'), 'sha256:' || repeat('a', 64), n, '{}', 'done', n
     FROM generate_series(1, 500) n;
+    UPDATE rollouts SET phase = 'running', owner = 'patchctl@gone:1:aaaa', lease_expires = 900
+    WHERE id IN ('r000499', 'r000500');
+    UPDATE rollouts SET phase = 'running', owner = 'patchctl@alive:1:bbbb', lease_expires = 2000
+    WHERE id = 'r000498';
     INSERT INTO rollout_journal (rollout_id, seq, at_ms, kind, host, body, prev_hash, hash)
     SELECT 'r' || lpad(r::text, 6, '0'), s, s, 'step_done', 'h1', '{}', repeat('0', 64),
            repeat('0', 64)
@@ -59,9 +65,17 @@ async fn hot_path_queries_use_an_index_on_postgres() {
         .unwrap();
     assert_indexed("a lease claim", &claim, &["rollouts"]);
 
+    let orphans: Vec<String> = sqlx::query_scalar(&explain(ORPHANED_ROLLOUTS))
+        .bind(1_000_i64)
+        .fetch_all(&mut connection)
+        .await
+        .unwrap();
+    assert_indexed("the rollouts whose driver's lease ran out", &orphans, &["rollouts"]);
+
     // The queries are the store's own: they run, and find what was filled in.
     assert_eq!(store.latest_assessments(None).await.unwrap().len(), 300);
     assert_eq!(store.journal_since("r000250", 30).await.unwrap().len(), 10);
+    assert_eq!(store.orphaned_rollouts(1_000).await.unwrap(), ["r000499", "r000500"]);
 }
 
 /// Fails unless `plan` reads each of `tables` through an index and scans none of them whole.
