@@ -23,6 +23,7 @@ use crate::change::{ChangeError, auto_approve, change, plan_environments, requir
 use crate::plan::{LoadPlanError, PlanCreateError, gate_and_save, load_plan, make_plan};
 use crate::rollout::{RolloutError, StartRecord, create_rollout, rollout_config};
 
+mod leader;
 mod serve;
 pub use serve::{DriveResult, ServeOptions, serve};
 

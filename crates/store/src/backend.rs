@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::{
     Advisories, Assessments, Changes, ComplianceDays, Hosts, Identities, Notifications, Plans,
-    Postmortems, RolloutJournals, Rollouts, StoreError, VerifiedVersions,
+    Postmortems, RolloutJournals, Rollouts, SchedulerLeader, StoreError, VerifiedVersions,
 };
 
 /// A state database: every aggregate, and the database as a whole.
@@ -25,6 +25,7 @@ pub trait Backend:
     + Postmortems
     + Notifications
     + Identities
+    + SchedulerLeader
     + Debug
     + Send
     + Sync

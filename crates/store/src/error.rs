@@ -88,6 +88,14 @@ pub enum StoreError {
         token: i64,
         holder: Option<String>,
     },
+    /// The scheduler's leadership the caller renews is no longer its own: another process
+    /// claimed it since (or a claim by this one replaced the token). The caller must stop
+    /// starting anything at once.
+    #[error(
+        "renewing {owner}'s leadership of the scheduler (token {token}): {}",
+        lease_holder(.holder)
+    )]
+    LeadershipLost { owner: String, token: i64, holder: Option<String> },
     /// The plan has a rollout already, and running it again was not asked for.
     #[error(
         "plan {plan_id} was run already by rollout {rollout_id} ({phase}): a plan runs once; \

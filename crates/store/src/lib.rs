@@ -7,7 +7,7 @@
 //! It is laid out by aggregate. Each file at the top names one (`hosts.rs`, `assessments.rs`,
 //! `plans.rs`, `changes.rs`, `compliance.rs`, `rollouts.rs` with `rollouts/journal.rs` and
 //! `rollouts/verified.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
-//! `identities.rs`) and holds its records and its trait: what every database implements for
+//! `identities.rs`, `leader.rs`: the scheduler's leadership) and holds its records and its trait: what every database implements for
 //! it. [`Backend`] (`backend.rs`) is all of them together, with what concerns the database as a
 //! whole. Each database is a module implementing them, with a file per aggregate under it:
 //! `sqlite.rs` with `sqlite/`, and `postgres.rs` with `postgres/` (the same files), each with
@@ -35,6 +35,7 @@ mod error;
 mod hosts;
 mod identities;
 mod journal_chain;
+mod leader;
 mod notifications;
 mod plans;
 mod postgres;
@@ -61,6 +62,7 @@ pub use copy::{CopyReport, TableCopied, copy_sqlite_to_postgres};
 pub use error::{HostClaim, StoreError};
 pub use hosts::{HostRow, Hosts, PinOutcome, PinnedHostKey, StoredHost};
 pub use identities::{Identities, IdentityEvent, NewToken, NewUser, StoredToken, StoredUser};
+pub use leader::{LeaderClaim, Leadership, SchedulerLeader};
 pub use notifications::{NotificationRecord, Notifications, StoredNotification};
 pub use plans::{Plans, StoredPlan, StoredPlanSummary};
 /// PostgreSQL's hot-path queries, for the test that `EXPLAIN`s them.
@@ -219,6 +221,37 @@ impl Store {
         let doing = || format!("renewing the lease on rollout {}", lease.rollout_id);
         let until_unix = validate::lease_end(doing, now_unix, lease_seconds)?;
         self.backend.renew_rollout_lease(CHECKED, lease, until_unix).await
+    }
+
+    /// Takes the scheduler's leadership for `lease_seconds` from `now_unix`, so that of the
+    /// processes sharing this state one starts what is due and sends the notices: granted
+    /// when nobody leads or when the leader's lease has run out, never because it seems dead;
+    /// a leader claiming again is told it holds it. Every grant bumps the fencing token, which the returned
+    /// [`Leadership`] carries. Of several processes claiming at once, exactly one leads.
+    pub async fn claim_leadership(
+        &self,
+        owner: &str,
+        now_unix: i64,
+        lease_seconds: u32,
+    ) -> Result<LeaderClaim, StoreError> {
+        let doing = || format!("claiming the scheduler's leadership for {owner}");
+        let until_unix = validate::lease_end(doing, now_unix, lease_seconds)?;
+        self.backend.claim_leadership(CHECKED, owner, now_unix, until_unix).await
+    }
+
+    /// Extends the leadership to `lease_seconds` from `now_unix`. Fails with
+    /// [`StoreError::LeadershipLost`] when the row no longer carries its token (another
+    /// process claimed it, even if it released it since): the caller must stop starting
+    /// things at once. A lease that ran out but that nobody else claimed is renewed.
+    pub async fn renew_leadership(
+        &self,
+        leadership: &Leadership,
+        now_unix: i64,
+        lease_seconds: u32,
+    ) -> Result<Leadership, StoreError> {
+        let doing = || format!("renewing the scheduler's leadership for {}", leadership.owner);
+        let until_unix = validate::lease_end(doing, now_unix, lease_seconds)?;
+        self.backend.renew_leadership(CHECKED, leadership, until_unix).await
     }
 
     /// Appends entries to a rollout's journal, and sets its phase when `phase` is given, all

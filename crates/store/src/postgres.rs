@@ -19,6 +19,7 @@ mod changes;
 mod compliance;
 mod hosts;
 mod identities;
+mod leader;
 mod notifications;
 mod plans;
 mod postmortems;

@@ -1,16 +1,21 @@
-//! `scheduler::serve`: the scheduler's loop, the same in `patchctl scheduler` and (next) in
-//! the server. Each pass starts what is due (`run_pass`), sends the notices due, and drives
-//! every rollout it started, side by side, in this task; a shutdown pauses them (their leases
-//! released, resumable) and returns.
+//! `scheduler::serve`: the scheduler's loop, the same in `patchctl scheduler` and in the
+//! server. The process that leads (`leader.rs`) starts what is due on each pass (`run_pass`)
+//! and sends the notices due; every process drives the rollouts it started or took over (those
+//! whose driver's lease ran out), side by side, in this task; a shutdown pauses them (their
+//! leases released, resumable), gives the leadership up, and returns.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use model::Inventory;
+use model::policy::Policy;
 
-use super::{Pass, Passed, SchedulerError, run_pass, unfinished_rollouts};
+use super::leader::{self, Leading};
+use super::{Pass, PassResult, Passed, SchedulerError, run_pass, unfinished_rollouts};
 use crate::Context;
 use crate::rollout::{Driven, RolloutError, RunOptions, drive_here};
 
@@ -37,6 +42,10 @@ type Drive<'a> = Pin<Box<dyn Future<Output = DriveResult> + Send + 'a>>;
 /// Runs the scheduler until `shutdown` (or, with `once`, until one pass's rollouts end).
 /// What it does is told to `ctx.progress` as notices, each rollout's end as it comes (with
 /// `once`, the caller says them). Returns the rollouts it drove to their end or pause.
+///
+/// Only the process leading the scheduler passes (`leader.rs`). With `once`, it waits for the
+/// leadership at most as long as a leader that died would keep it, and passes nothing when
+/// another process still leads then; it gives the leadership up once its pass is done.
 pub async fn serve(
     ctx: &Context,
     options: &ServeOptions,
@@ -58,6 +67,10 @@ pub async fn serve(
             (rollout, result)
         })
     };
+    let lease_seconds = options.run.lease_seconds;
+    let (leading, _) = tokio::sync::watch::channel(None);
+    let keeper = leader::keep_leading(store, ctx.clock, &owner, lease_seconds, &leading, &say);
+    let mut keeper = std::pin::pin!(keeper);
     let mut drives: FuturesUnordered<Drive<'_>> = FuturesUnordered::new();
     let mut done = Vec::new();
     // Rollouts a previous scheduler started and did not see to the end: continued from their
@@ -69,13 +82,9 @@ pub async fn serve(
         driving.insert(rollout.clone());
         drives.push(drive(rollout));
     }
-    let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
-    takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let adjust = |config: &mut rollout::Config| options.run.adjust(config);
     let mut last_said: std::collections::HashMap<String, String> = Default::default();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let now = ctx.clock.now();
+    let pass_at = |now: DateTime<Utc>| {
         let pass = Pass {
             store,
             policy: &policy,
@@ -84,10 +93,140 @@ pub async fn serve(
             assess: crate::FleetAssessConfig { actor: owner.clone(), ..Default::default() },
             adjust: &adjust,
         };
+        (pass, now)
+    };
+    let lead = |now| lead_pass(pass_at(now), &policy, &inventory, &leading, &say);
+    if options.once {
+        // A leader that died keeps the leadership this long at most; one alive renews it.
+        let wait = leader::claim_every(lease_seconds) * 4 + Duration::from_secs(2);
+        let mut led = leading.subscribe();
+        let passed = tokio::select! {
+            passed = async {
+                if tokio::time::timeout(wait, led.wait_for(Option::is_some)).await.is_err() {
+                    say("another process leads: this pass starts nothing".to_owned());
+                    return Ok(None);
+                }
+                lead(ctx.clock.now()).await
+            } => passed,
+            never = &mut keeper => match never {},
+        };
+        leader::release(store, &leading, &say).await;
+        for result in passed?.unwrap_or_default() {
+            if let Some(rollout) = said(result, &mut last_said, &say) {
+                driving.insert(rollout.clone());
+                drives.push(drive(rollout));
+            }
+        }
+        while let Some(result) = drives.next().await {
+            done.push(result);
+        }
+        return Ok(done);
+    }
+    let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
+    takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut became_leader = leading.subscribe();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let served = async {
+        loop {
+            let now = ctx.clock.now();
+            for result in lead(now).await?.unwrap_or_default() {
+                if let Some(rollout) = said(result, &mut last_said, &say) {
+                    driving.insert(rollout.clone());
+                    drives.push(drive(rollout));
+                }
+            }
+            let next = policy
+                .environments()
+                .iter()
+                .filter_map(|e| e.next_windows(now, 1).into_iter().next())
+                .map(|w| (w.start - now).to_std().unwrap_or_default())
+                .min();
+            let nap =
+                next.map_or(options.poll, |n| n.min(options.poll)).max(Duration::from_millis(200));
+            let sleep = tokio::time::sleep(nap);
+            tokio::pin!(sleep);
+            // Until the next look, the rollouts run; one that ends is said at once.
+            loop {
+                tokio::select! {
+                    _ = &mut sleep => break,
+                    // Leading now (the leader stopped, or this process claimed first): a pass
+                    // at once, not at the next look.
+                    Ok(()) = became_leader.changed() => {
+                        if became_leader.borrow_and_update().is_some() {
+                            break;
+                        }
+                    }
+                    _ = takeover.tick() => {
+                        // A driver that died (a replica killed, a patchctl killed) leaves its
+                        // rollout running under a lease that runs out: continued here, from its
+                        // journal, as `resume` does. Of several replicas, the lease lets one.
+                        let orphans = match crate::rollout::orphaned(ctx).await {
+                            Ok(orphans) => orphans,
+                            Err(error) => {
+                                say(format!("looking for rollouts whose driver died: {error}"));
+                                Vec::new()
+                            }
+                        };
+                        for rollout in orphans {
+                            if driving.insert(rollout.clone()) {
+                                say(format!("taking over rollout {rollout}: its driver's lease ran out"));
+                                drives.push(drive(rollout));
+                            }
+                        }
+                    }
+                    Some((rollout, result)) = drives.next(), if !drives.is_empty() => {
+                        driving.remove(&rollout);
+                        match &result {
+                            Ok(driven) => driven.lines().into_iter().for_each(&say),
+                            Err(error) => say(format!("driving rollout {rollout}: {error}")),
+                        }
+                        say(format!("rollout {rollout} is over"));
+                        done.push((rollout, result));
+                    }
+                    _ = &mut shutdown => {
+                        say("shutting down: running steps finish, rollouts pause".to_owned());
+                        return Ok::<(), SchedulerError>(());
+                    }
+                }
+            }
+        }
+    };
+    let served = tokio::select! {
+        served = served => served,
+        never = &mut keeper => match never {},
+    };
+    leader::release(store, &leading, &say).await;
+    let _ = stop_all.send(true);
+    while let Some((rollout, result)) = drives.next().await {
+        if let Ok(driven) = &result {
+            driven.lines().into_iter().for_each(&say);
+        }
+        done.push((rollout, result));
+    }
+    served.map(|()| done)
+}
+
+/// One pass and the notices due at its time, while this process leads: `None` when it does
+/// not, or stopped leading before the pass ended (what the pass did until then stands, as if
+/// this process had died there: a claimed window is left unused, never started twice).
+async fn lead_pass(
+    (pass, now): (Pass<'_>, DateTime<Utc>),
+    policy: &Policy,
+    inventory: &Inventory,
+    leading: &Leading,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<Option<Vec<PassResult>>, SchedulerError> {
+    let mut lost = leading.subscribe();
+    if lost.borrow_and_update().is_none() {
+        return Ok(None);
+    }
+    let work = async {
         let results = run_pass(&pass, now).await?;
         // Announcements, postmortem reminders, escalations: each sent once. A notification
         // never stops the scheduler.
-        match crate::notices::send_due_notices(store, &policy, &inventory, &owner, now).await {
+        match crate::notices::send_due_notices(pass.store, policy, inventory, &pass.owner, now)
+            .await
+        {
             Ok(sent) => {
                 for notice in sent {
                     say(format!("notified: {}", notice.notice.key()));
@@ -98,90 +237,45 @@ pub async fn serve(
             }
             Err(error) => say(format!("sending the notices due: {error}")),
         }
-        for result in results {
-            let environment = &result.environment;
-            match result.what {
-                Passed::Started { window, plan_id, rollout_id } => {
-                    say(format!(
-                        "{environment}: window opened at {}, rollout {rollout_id} of plan {} started; no host starts after {}",
-                        window.start,
-                        model::plan::short_id(&plan_id),
-                        window.cutoff
-                    ));
-                    driving.insert(rollout_id.clone());
-                    drives.push(drive(rollout_id));
-                }
-                Passed::NothingToStart { window, reason } => {
-                    say(format!("{environment}: window opened at {}: {reason}", window.start));
-                }
-                Passed::Waiting(idle) => {
-                    // In the long-running loop, only what changed since the last look.
-                    let line = idle.describe();
-                    if last_said.insert(environment.clone(), line.clone()).as_ref() != Some(&line) {
-                        say(format!("{environment}: {line}"));
-                    }
-                }
-            }
+        Ok::<_, SchedulerError>(results)
+    };
+    tokio::select! {
+        results = work => results.map(Some),
+        _ = lost.wait_for(Option::is_none) => {
+            say("stopped leading in the middle of a pass: it starts nothing more".to_owned());
+            Ok(None)
         }
-        if options.once {
-            while let Some(result) = drives.next().await {
-                done.push(result);
-            }
-            return Ok(done);
+    }
+}
+
+/// Says what a pass did for an environment (in the long-running loop, a wait only when it
+/// changed); returns the rollout it started, to be driven.
+fn said(
+    result: PassResult,
+    last_said: &mut std::collections::HashMap<String, String>,
+    say: &(dyn Fn(String) + Sync),
+) -> Option<String> {
+    let environment = &result.environment;
+    match result.what {
+        Passed::Started { window, plan_id, rollout_id } => {
+            say(format!(
+                "{environment}: window opened at {}, rollout {rollout_id} of plan {} started; no host starts after {}",
+                window.start,
+                model::plan::short_id(&plan_id),
+                window.cutoff
+            ));
+            Some(rollout_id)
         }
-        let next = policy
-            .environments()
-            .iter()
-            .filter_map(|e| e.next_windows(now, 1).into_iter().next())
-            .map(|w| (w.start - now).to_std().unwrap_or_default())
-            .min();
-        let nap =
-            next.map_or(options.poll, |n| n.min(options.poll)).max(Duration::from_millis(200));
-        let sleep = tokio::time::sleep(nap);
-        tokio::pin!(sleep);
-        // Until the next look, the rollouts run; one that ends is said at once.
-        loop {
-            tokio::select! {
-                _ = &mut sleep => break,
-                _ = takeover.tick(), if !options.once => {
-                    // A driver that died (a replica killed, a patchctl killed) leaves its
-                    // rollout running under a lease that runs out: continued here, from its
-                    // journal, as `resume` does. Of several replicas, the lease lets one.
-                    let orphans = match crate::rollout::orphaned(ctx).await {
-                        Ok(orphans) => orphans,
-                        Err(error) => {
-                            say(format!("looking for rollouts whose driver died: {error}"));
-                            Vec::new()
-                        }
-                    };
-                    for rollout in orphans {
-                        if driving.insert(rollout.clone()) {
-                            say(format!("taking over rollout {rollout}: its driver's lease ran out"));
-                            drives.push(drive(rollout));
-                        }
-                    }
-                }
-                Some((rollout, result)) = drives.next(), if !drives.is_empty() => {
-                    driving.remove(&rollout);
-                    match &result {
-                        Ok(driven) => driven.lines().into_iter().for_each(&say),
-                        Err(error) => say(format!("driving rollout {rollout}: {error}")),
-                    }
-                    say(format!("rollout {rollout} is over"));
-                    done.push((rollout, result));
-                }
-                _ = &mut shutdown => {
-                    say("shutting down: running steps finish, rollouts pause".to_owned());
-                    let _ = stop_all.send(true);
-                    while let Some((rollout, result)) = drives.next().await {
-                        if let Ok(driven) = &result {
-                            driven.lines().into_iter().for_each(&say);
-                        }
-                        done.push((rollout, result));
-                    }
-                    return Ok(done);
-                }
+        Passed::NothingToStart { window, reason } => {
+            say(format!("{environment}: window opened at {}: {reason}", window.start));
+            None
+        }
+        Passed::Waiting(idle) => {
+            let line = idle.describe();
+            if last_said.insert(environment.clone(), line.clone()).as_ref() != Some(&line) {
+                say(format!("{environment}: {line}"));
             }
+            None
         }
     }
 }

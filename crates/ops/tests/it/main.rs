@@ -16,6 +16,7 @@ mod lifecycle;
 mod notify;
 mod postmortem;
 mod receivers;
+mod scheduler_leader;
 mod session_local;
 mod verified;
 

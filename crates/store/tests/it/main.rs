@@ -11,6 +11,7 @@ mod explain;
 mod identities;
 mod interleavings;
 mod journal;
+mod leader;
 mod postmortems;
 mod rollouts;
 mod verified;
