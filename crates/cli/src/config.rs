@@ -24,6 +24,25 @@ pub struct Paths {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Connections to PostgreSQL this process opens at most, 1 to 1000 (8 by default);
+    /// `patchctl serve` takes server.toml's `[database] max_connections` first.
+    #[arg(
+        long,
+        global = true,
+        env = "PATCHCTL_DB_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub db_max_connections: Option<u32>,
+    /// Seconds a use of PostgreSQL waits for a free connection before failing, 1 to 3600 (30
+    /// by default); `patchctl serve` takes server.toml's `[database] acquire_timeout_seconds`
+    /// first.
+    #[arg(
+        long,
+        global = true,
+        env = "PATCHCTL_DB_ACQUIRE_TIMEOUT_SECONDS",
+        value_parser = clap::value_parser!(u32).range(1..=3600)
+    )]
+    pub db_acquire_timeout_seconds: Option<u32>,
     /// The policy file (environments, windows, approvals, the promotion gate); by default
     /// `policy.toml` beside the config file, when there is one.
     #[arg(long, global = true, env = "PATCHCTL_POLICY")]
@@ -56,6 +75,17 @@ impl Paths {
             policy: self.policy.clone(),
             no_policy: self.no_policy,
             database_url: self.database_url.clone(),
+        }
+    }
+
+    /// The PostgreSQL pool: the defaults, with what the command line or its environment sets.
+    pub fn pool_settings(&self) -> ops::PoolSettings {
+        let defaults = ops::PoolSettings::default();
+        ops::PoolSettings {
+            max_connections: self.db_max_connections.unwrap_or(defaults.max_connections),
+            acquire_timeout: self
+                .db_acquire_timeout_seconds
+                .map_or(defaults.acquire_timeout, |s| std::time::Duration::from_secs(s.into())),
         }
     }
 

@@ -176,7 +176,8 @@ fn main() -> ExitCode {
     }
     let result = config::runtime().and_then(|runtime| {
         let ctx = ops::Context::new(cli.paths.sources(), cli.paths.clock(), config::operator())
-            .with_progress(std::sync::Arc::new(progress::Printed::default()));
+            .with_progress(std::sync::Arc::new(progress::Printed::default()))
+            .with_pool_settings(cli.paths.pool_settings());
         runtime.block_on(async {
             let result = dispatch(cli.command, &ctx).await;
             ctx.close().await;

@@ -190,6 +190,8 @@ pub struct Context {
     pub actor: String,
     pub progress: Arc<dyn Progress>,
     store: OnceCell<Store>,
+    /// The PostgreSQL pool the store opens with.
+    pool: store::PoolSettings,
     connector: Option<Arc<dyn Connector>>,
     pub(crate) cache: Cache,
 }
@@ -202,6 +204,7 @@ impl Context {
             actor,
             progress: Arc::new(NoProgress),
             store: OnceCell::new(),
+            pool: store::PoolSettings::default(),
             connector: None,
             cache: Cache::default(),
         }
@@ -211,6 +214,18 @@ impl Context {
     pub fn with_store(mut self, store: Store) -> Context {
         self.store = OnceCell::new_with(Some(store));
         self
+    }
+
+    /// A state on PostgreSQL opened with a pool of `pool` (its size, its wait for a
+    /// connection) instead of the default one; the store, if open already, keeps its own.
+    pub fn with_pool_settings(mut self, pool: store::PoolSettings) -> Context {
+        self.pool = pool;
+        self
+    }
+
+    /// The pool a state on PostgreSQL opens with.
+    pub fn pool_settings(&self) -> store::PoolSettings {
+        self.pool
     }
 
     /// Progress told to `progress` as it happens.
@@ -231,9 +246,11 @@ impl Context {
         self.store
             .get_or_try_init(|| async {
                 if let Some(url) = &self.sources.database_url {
-                    return Store::open_url(url).await.map_err(|source| SourceError::OpenState {
-                        path: PathBuf::from(store::redact_url(url)),
-                        source: Box::new(source),
+                    return Store::open_url_with(url, self.pool).await.map_err(|source| {
+                        SourceError::OpenState {
+                            path: PathBuf::from(store::redact_url(url)),
+                            source: Box::new(source),
+                        }
                     });
                 }
                 let path = self.sources.state();

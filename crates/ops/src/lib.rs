@@ -46,3 +46,4 @@ pub use plan::{
 };
 /// The stored and wire forms, for the shells that write them out (`plan show --format json`).
 pub use protocol;
+pub use store::PoolSettings;

@@ -1,6 +1,6 @@
 //! `server.toml` (by default `/etc/patchctl/server.toml`): where to listen, the TLS
-//! certificate and key, the state database, the login settings and the OIDC provider
-//! (`config/oidc.rs`); parsed strictly (an
+//! certificate and key, the state database and its connection pool (`config/database.rs`),
+//! the login settings and the OIDC provider (`config/oidc.rs`); parsed strictly (an
 //! unknown key is an error) and checked, each problem at file:line:column. Parsing reads no
 //! file: `load` does, then calls `parse`.
 
@@ -17,6 +17,7 @@ use toml::Spanned;
 
 pub use oidc::{ClientSecret, OidcConfig};
 
+mod database;
 mod oidc;
 
 /// Where the server's configuration is when none is named.
@@ -29,6 +30,7 @@ pub struct ServerConfig {
     /// Plain HTTP when `None`, which only a loopback address may serve.
     pub tls: Option<TlsFiles>,
     /// The state database; the CLI's (`--state`, else beside the inventory) when `None`.
+    /// `database = "path"`, or `path` in a `[database]` table.
     pub database: Option<PathBuf>,
     /// The state on PostgreSQL (`database_url = "postgres://…"`), instead of `database`; the
     /// environment's `PATCHCTL_DATABASE_URL` takes its place when the file names none.
@@ -44,7 +46,36 @@ pub struct ServerConfig {
     pub lease_seconds: u32,
     /// The OIDC provider users may log in through, besides their passwords.
     pub oidc: Option<OidcConfig>,
+    /// The PostgreSQL pool's size and wait (`[database] max_connections`,
+    /// `acquire_timeout_seconds`); each `None` leaves the command line's (its environment's).
+    pub pool: PoolConfig,
 }
+
+/// What `[database]` sets of the PostgreSQL connection pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Connections this server opens at most (1 to 1000).
+    pub max_connections: Option<u32>,
+    /// Seconds a request waits for a connection before failing (1 to 3600).
+    pub acquire_timeout_seconds: Option<u32>,
+}
+
+impl PoolConfig {
+    /// `pool` with what this sets in its place.
+    pub fn over(&self, pool: ops::PoolSettings) -> ops::PoolSettings {
+        ops::PoolSettings {
+            max_connections: self.max_connections.unwrap_or(pool.max_connections),
+            acquire_timeout: self
+                .acquire_timeout_seconds
+                .map_or(pool.acquire_timeout, |s| Duration::from_secs(u64::from(s))),
+        }
+    }
+}
+
+/// `[database] max_connections`'s range.
+pub const MAX_CONNECTIONS: std::ops::RangeInclusive<i64> = 1..=1000;
+/// `[database] acquire_timeout_seconds`'s range.
+pub const ACQUIRE_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=3600;
 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -77,7 +108,8 @@ pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
 struct File {
     listen: Option<Spanned<String>>,
     tls: Option<Spanned<TlsFile>>,
-    database: Option<PathBuf>,
+    /// A path, or a `[database]` table (`database.rs`).
+    database: Option<Spanned<toml::Value>>,
     database_url: Option<Spanned<String>>,
     #[serde(default)]
     login: LoginFile,
@@ -184,13 +216,17 @@ impl ServerConfig {
         let default_lease = i64::from(ops::rollout::DEFAULT_LEASE_SECONDS);
         let lease = bounded(&file.scheduler.lease_seconds, default_lease, 3..3601, "lease_seconds");
         let oidc = file.oidc.as_ref().and_then(|table| oidc::parse(table, dir, &mut problem));
+        let (database, pool) = match &file.database {
+            Some(value) => database::parse(value, &mut problem),
+            None => (None, PoolConfig::default()),
+        };
         if let Some(url) = &file.database_url {
             let scheme = url.get_ref().split_once("://").map(|(scheme, _)| scheme);
             if !matches!(scheme, Some("postgres" | "postgresql")) {
                 let message = "database_url must be a PostgreSQL URL, \
                                postgres://user:password@host:port/database";
                 problem(url.span(), message.to_owned());
-            } else if file.database.is_some() {
+            } else if database.is_some() {
                 let message = "database_url and database both name the state: keep one";
                 problem(url.span(), message.to_owned());
             }
@@ -205,7 +241,7 @@ impl ServerConfig {
         Ok(ServerConfig {
             listen,
             tls,
-            database: file.database.map(|database| dir.join(database)),
+            database: database.map(|database| dir.join(database)),
             database_url: file.database_url.map(Spanned::into_inner),
             login: LoginSettings {
                 lockout: Lockout {
@@ -225,6 +261,7 @@ impl ServerConfig {
                 .then(|| Duration::from_secs(poll.unsigned_abs())),
             oidc,
             lease_seconds: u32::try_from(lease).expect("checked above"),
+            pool,
         })
     }
 }

@@ -60,7 +60,8 @@ pub use error::ApiError;
 
 /// The context the server runs in: the configuration's database (a PostgreSQL URL, or an
 /// SQLite file), else the command line's (`--database-url`, `--state`, or beside the
-/// inventory). `patchctl doctor` checks the same.
+/// inventory). Its PostgreSQL pool is `[database]`'s, else the command line's. `patchctl
+/// doctor` checks the same.
 pub fn context_for(config: &ServerConfig, ctx: &ops::Context) -> ops::Context {
     let (state, database_url) = match (&config.database_url, &config.database) {
         (Some(url), _) => (None, Some(url.clone())),
@@ -68,7 +69,9 @@ pub fn context_for(config: &ServerConfig, ctx: &ops::Context) -> ops::Context {
         (None, None) => (ctx.sources.state.clone(), ctx.sources.database_url.clone()),
     };
     let sources = ops::Sources { state, database_url, ..ctx.sources.clone() };
-    ops::Context::new(sources, ctx.clock, ctx.actor.clone()).with_progress(ctx.progress.clone())
+    ops::Context::new(sources, ctx.clock, ctx.actor.clone())
+        .with_progress(ctx.progress.clone())
+        .with_pool_settings(config.pool.over(ctx.pool_settings()))
 }
 
 /// How the rollouts this server drives run: the defaults, with the configured lease.

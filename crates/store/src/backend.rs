@@ -43,6 +43,9 @@ pub trait Backend:
         now_unix: i64,
     ) -> Result<(), StoreError>;
 
+    /// The connection pool's size and wait, as the pool has them.
+    fn pool_settings(&self) -> crate::PoolSettings;
+
     /// Closes every connection, after the writes in flight; the file is complete afterwards.
     async fn close(&self);
 }

@@ -51,7 +51,7 @@ pub async fn copy_sqlite_to_postgres(
     mut progress: impl FnMut(&str, u64),
 ) -> Result<CopyReport, StoreError> {
     let source = Sqlite::open(from).await?;
-    let target = match Postgres::open(to_url).await {
+    let target = match Postgres::open(to_url, crate::PoolSettings::default()).await {
         Ok(target) => target,
         Err(error) => {
             source.pool().close().await;

@@ -68,7 +68,9 @@ pub use plans::{Plans, StoredPlan, StoredPlanSummary};
 /// PostgreSQL's hot-path queries, for the test that `EXPLAIN`s them.
 #[doc(hidden)]
 pub use postgres::hot_queries as postgres_hot_queries;
-pub use postgres::{IDLE_IN_TRANSACTION, connect_options as postgres_connect_options, redact_url};
+pub use postgres::{
+    IDLE_IN_TRANSACTION, PoolSettings, connect_options as postgres_connect_options, redact_url,
+};
 pub use postmortems::{
     NewPostmortem, Opened, PostmortemClosure, PostmortemEvent, Postmortems, StoredPostmortem,
 };
@@ -107,7 +109,12 @@ impl Store {
     /// Connects to a PostgreSQL database (`postgres://user:password@host:port/database`),
     /// which must exist, and migrates it. Several patchctl processes may share it.
     pub async fn open_url(url: &str) -> Result<Store, StoreError> {
-        Ok(Store { backend: Arc::new(postgres::Postgres::open(url).await?) })
+        Store::open_url_with(url, PoolSettings::default()).await
+    }
+
+    /// [`Store::open_url`] with a pool of `settings` (its size, its wait for a connection).
+    pub async fn open_url_with(url: &str, settings: PoolSettings) -> Result<Store, StoreError> {
+        Ok(Store { backend: Arc::new(postgres::Postgres::open(url, settings).await?) })
     }
 
     /// A private in-memory SQLite database, migrated: for tests.

@@ -45,11 +45,24 @@ use crate::{Backend, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
-/// How long a caller waits for a connection from the pool before giving up.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many connections a process's pool opens at most, and how long a caller waits for one
+/// before giving up: `server.toml`'s `[database]` table or the command line's environment
+/// (`PATCHCTL_DB_MAX_CONNECTIONS`, `PATCHCTL_DB_ACQUIRE_TIMEOUT_SECONDS`) set them. Several
+/// replicas share the database's connection limit, so the default is small. SQLite keeps its
+/// own (one file, one writer): it ignores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// At least 1.
+    pub max_connections: u32,
+    /// At least a second.
+    pub acquire_timeout: Duration,
+}
 
-/// Connections per pool: several server replicas share the database's connection limit.
-const MAX_CONNECTIONS: u32 = 8;
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings { max_connections: 8, acquire_timeout: Duration::from_secs(30) }
+    }
+}
 
 /// How long a session of patchctl's may sit idle inside a transaction before PostgreSQL ends
 /// it: a process stopped (SIGSTOP, a VM frozen) in the middle of a write would otherwise keep
@@ -81,14 +94,25 @@ pub(crate) struct Postgres {
 }
 
 impl Postgres {
-    /// Connects to `url` (`postgres://user:password@host:port/database`) and migrates.
-    pub(crate) async fn open(url: &str) -> Result<Postgres, StoreError> {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) with a pool of
+    /// `settings` and migrates.
+    pub(crate) async fn open(url: &str, settings: PoolSettings) -> Result<Postgres, StoreError> {
         let shown = redacted(url);
+        if settings.max_connections == 0 || settings.acquire_timeout < Duration::from_secs(1) {
+            return Err(StoreError::InvalidValue {
+                doing: format!("opening the state database {}", shown.display()),
+                message: format!(
+                    "a pool of {} connections waiting {:?} for one: it needs a connection at \
+                     least, and a second's wait at least",
+                    settings.max_connections, settings.acquire_timeout
+                ),
+            });
+        }
         let open_error = |source| StoreError::Open { path: shown.clone(), source };
         let options = connect_options(url).map_err(open_error)?;
         let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await
             .map_err(open_error)?;
@@ -132,6 +156,14 @@ const LOCK_SPACE: i32 = 0x7063;
 impl Backend for Postgres {
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn pool_settings(&self) -> PoolSettings {
+        let options = self.pool.options();
+        PoolSettings {
+            max_connections: options.get_max_connections(),
+            acquire_timeout: options.get_acquire_timeout(),
+        }
     }
 
     async fn rehearsal(&self) -> Result<Option<(String, i64)>, StoreError> {

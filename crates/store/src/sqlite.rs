@@ -132,6 +132,14 @@ impl Backend for Sqlite {
         self.pool.close().await;
     }
 
+    fn pool_settings(&self) -> crate::PoolSettings {
+        let options = self.pool.options();
+        crate::PoolSettings {
+            max_connections: options.get_max_connections(),
+            acquire_timeout: options.get_acquire_timeout(),
+        }
+    }
+
     async fn rehearsal(&self) -> Result<Option<(String, i64)>, StoreError> {
         let doing = || "reading whether the state is a rehearsal copy".to_owned();
         let row = sqlx::query("SELECT copied_from, created_at FROM rehearsal WHERE id = 1")

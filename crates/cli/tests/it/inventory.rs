@@ -115,3 +115,25 @@ fn import_ansible_reads_the_vars_folders_beside_the_inventory() {
     assert!(show("db1").contains("192.0.2.11:2203"), "{toml}");
     assert!(stderr.contains("host_vars/ghost.yml:1:1: warning"), "{stderr}");
 }
+
+/// The PostgreSQL pool's settings from the environment are checked before anything runs,
+/// the message naming the setting and its range.
+#[test]
+fn a_pool_setting_out_of_range_is_refused_naming_it() {
+    let dir = temp_dir("pool");
+    let cases = [
+        ("PATCHCTL_DB_MAX_CONNECTIONS", "0", "--db-max-connections", "1..=1000"),
+        ("PATCHCTL_DB_ACQUIRE_TIMEOUT_SECONDS", "9999", "--db-acquire-timeout-seconds", "1..=3600"),
+    ];
+    for (variable, value, flag, range) in cases {
+        let output = std::process::Command::new(crate::support::PATCHCTL)
+            .current_dir(&dir)
+            .env(variable, value)
+            .args(["hosts"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = crate::support::text(&output.stderr);
+        assert!(stderr.contains(flag) && stderr.contains(range), "{stderr}");
+    }
+}

@@ -149,3 +149,30 @@ async fn the_kept_inventory_and_latest_attempts_follow_the_file_and_the_store() 
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
     assert!(ctx.inventory().unwrap_err().to_string().contains("can be written by anyone"));
 }
+
+/// The pool a context is given is the one its state on PostgreSQL opens with, and a pool
+/// without a connection is refused, saying so.
+#[tokio::test]
+async fn the_state_on_postgresql_opens_with_the_pool_settings_given() {
+    let Some(db) = crate::backends::test_dbs().await.into_iter().find(|db| db.is_postgres()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let given = ops::PoolSettings {
+        max_connections: 3,
+        acquire_timeout: std::time::Duration::from_secs(7),
+    };
+    let at = |pool| {
+        let sources =
+            Sources { database_url: db.postgres_url().map(str::to_owned), ..sources(dir.path()) };
+        Context::new(sources, Clock::real(), "alice".into()).with_pool_settings(pool)
+    };
+    let ctx = at(given);
+    assert_eq!(ctx.store().await.unwrap().pool_settings(), given);
+    ctx.close().await;
+    let ctx = at(ops::PoolSettings::default());
+    assert_eq!(ctx.store().await.unwrap().pool_settings().max_connections, 8);
+    ctx.close().await;
+    let error = at(ops::PoolSettings { max_connections: 0, ..given }).store().await.unwrap_err();
+    assert!(error.to_string().contains("a pool of 0 connections"), "{error}");
+}

@@ -186,3 +186,69 @@ fn oidc_problems_point_at_their_line_and_column() {
     let unknown = check("[oidc]\nissuer = \"https://sso\"\nclient = \"p\"\n").unwrap_err();
     assert!(unknown.starts_with("/etc/patchctl/server.toml:3:1: unknown field"), "{unknown}");
 }
+
+#[test]
+fn the_database_table_sets_the_pool_within_its_ranges() {
+    // The plain path, as ever: the pool is the command line's.
+    let plain = check("database = \"s.db\"\n").unwrap();
+    assert_eq!(plain.database.unwrap(), Path::new("/etc/patchctl/s.db"));
+    assert_eq!(plain.pool, PoolConfig::default());
+    let table = check(
+        "database_url = \"postgres://db/patch\"\n\
+         [database]\nmax_connections = 16\nacquire_timeout_seconds = 5\n",
+    )
+    .unwrap();
+    assert_eq!(
+        table.pool,
+        PoolConfig { max_connections: Some(16), acquire_timeout_seconds: Some(5) }
+    );
+    assert_eq!(table.database, None);
+    // What the file sets wins over the command line's; what it leaves is kept.
+    let cli = ops::PoolSettings { max_connections: 3, acquire_timeout: Duration::from_secs(60) };
+    assert_eq!(
+        table.pool.over(cli),
+        ops::PoolSettings { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    );
+    let some = check("[database]\npath = \"s.db\"\nmax_connections = 2\n").unwrap();
+    assert_eq!(some.database.unwrap(), Path::new("/etc/patchctl/s.db"));
+    assert_eq!(
+        some.pool.over(cli),
+        ops::PoolSettings { max_connections: 2, acquire_timeout: Duration::from_secs(60) }
+    );
+
+    let cases = [
+        (
+            "[database]\nmax_connections = 0\n",
+            "/etc/patchctl/server.toml:1:1: [database] max_connections must be a whole number \
+             from 1 to 1000",
+        ),
+        (
+            "[database]\nacquire_timeout_seconds = 86400\n",
+            "/etc/patchctl/server.toml:1:1: [database] acquire_timeout_seconds must be a whole \
+             number from 1 to 3600",
+        ),
+        (
+            "[database]\nmax_connections = \"many\"\n",
+            "/etc/patchctl/server.toml:1:1: [database] max_connections must be a whole number \
+             from 1 to 1000",
+        ),
+        (
+            "[database]\nmax_conections = 4\n",
+            "/etc/patchctl/server.toml:1:1: unknown key \"max_conections\" in [database]: \
+             expected path, max_connections or acquire_timeout_seconds",
+        ),
+        (
+            "database = 5\n",
+            "/etc/patchctl/server.toml:1:12: database must be the SQLite file's path, or a \
+             [database] table",
+        ),
+        (
+            "database_url = \"postgres://db/patch\"\n[database]\npath = \"s.db\"\n",
+            "/etc/patchctl/server.toml:1:16: database_url and database both name the state: \
+             keep one",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(check(text).unwrap_err(), expected, "{text}");
+    }
+}
