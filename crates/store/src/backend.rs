@@ -43,6 +43,11 @@ pub trait Backend:
         now_unix: i64,
     ) -> Result<(), StoreError>;
 
+    /// A waiter woken when any process sharing this database journals a request to a rollout's
+    /// driver or creates a rollout, several at once waking it once: on PostgreSQL (LISTEN and
+    /// NOTIFY); on SQLite never. It only hastens polling, which stays the rule.
+    fn wake_ups(&self) -> crate::WakeUps;
+
     /// The connection pool's size and wait, as the pool has them.
     fn pool_settings(&self) -> crate::PoolSettings;
 

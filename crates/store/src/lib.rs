@@ -43,6 +43,7 @@ mod postmortems;
 mod rollouts;
 mod sqlite;
 mod validate;
+mod wake_ups;
 
 use std::ops::Deref;
 use std::path::Path;
@@ -79,6 +80,8 @@ pub use rollouts::journal::{
 };
 pub use rollouts::verified::{VerifiedHost, VerifiedVersion, VerifiedVersions};
 pub use rollouts::{Claim, Lease, NewRollout, RolloutPhase, RolloutRow, Rollouts};
+
+pub use wake_ups::WakeUps;
 
 use validate::CHECKED;
 

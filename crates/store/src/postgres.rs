@@ -24,6 +24,7 @@ mod notifications;
 mod plans;
 mod postmortems;
 mod rollouts;
+mod wake;
 
 /// The queries of the hot paths, for the test that checks that their plans use an index.
 pub mod hot_queries {
@@ -91,6 +92,8 @@ pub(crate) enum Serialized {
 #[derive(Debug, Clone)]
 pub(crate) struct Postgres {
     pool: PgPool,
+    /// The process's wake-up listener (`postgres/wake.rs`).
+    wake: std::sync::Arc<wake::Wake>,
 }
 
 impl Postgres {
@@ -110,6 +113,7 @@ impl Postgres {
         }
         let open_error = |source| StoreError::Open { path: shown.clone(), source };
         let options = connect_options(url).map_err(open_error)?;
+        let wake = std::sync::Arc::new(wake::Wake::new(options.clone()));
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
@@ -122,13 +126,29 @@ impl Postgres {
             }
             source => StoreError::Migrate { path: shown.clone(), source },
         })?;
-        let postgres = Postgres { pool };
+        let postgres = Postgres { pool, wake };
         Ok(postgres)
     }
 
     /// The connection pool, for the copy from SQLite (`copy.rs`), which writes every table.
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Wakes every process's waiters (`postgres/wake.rs`) once `transaction` commits: rollout
+    /// `rollout_id` was asked something, or created.
+    pub(crate) async fn notify_wake(
+        transaction: &mut Transaction<'static, sqlx::Postgres>,
+        rollout_id: &str,
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(wake::CHANNEL)
+            .bind(rollout_id)
+            .execute(&mut **transaction)
+            .await
+            .doing(doing)?;
+        Ok(())
     }
 
     /// A transaction in which no other writer of `what` runs until it ends.
@@ -155,7 +175,12 @@ const LOCK_SPACE: i32 = 0x7063;
 #[async_trait::async_trait]
 impl Backend for Postgres {
     async fn close(&self) {
+        self.wake.stop();
         self.pool.close().await;
+    }
+
+    fn wake_ups(&self) -> crate::WakeUps {
+        self.wake.wake_ups()
     }
 
     fn pool_settings(&self) -> PoolSettings {

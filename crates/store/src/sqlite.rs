@@ -132,6 +132,11 @@ impl Backend for Sqlite {
         self.pool.close().await;
     }
 
+    fn wake_ups(&self) -> crate::WakeUps {
+        // One file, no channel between processes: polling does it all.
+        crate::WakeUps::never()
+    }
+
     fn pool_settings(&self) -> crate::PoolSettings {
         let options = self.pool.options();
         crate::PoolSettings {

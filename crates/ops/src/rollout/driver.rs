@@ -25,7 +25,8 @@ pub struct DriveConfig {
     /// When another process holds the lease: wait until it runs out, and take it over unless
     /// the holder renewed it meanwhile (it is alive). Otherwise refuse at once.
     pub wait_for_lease: bool,
-    /// How often requests from other processes (pause, cancel) are looked for.
+    /// How often requests from other processes (pause, cancel) are looked for; on PostgreSQL
+    /// also at once when one is journaled (`Store::wake_ups`).
     pub request_poll: Duration,
     /// Milliseconds added to this machine's clock for the rollout's own time (its steps'
     /// times, its cutoff): zero, except when a test or a rehearsal runs patchctl at a virtual
@@ -193,6 +194,9 @@ async fn drive_claimed(
     let mut stop = std::pin::pin!(stop);
     let mut stop_requested = false;
     let mut requests = tokio::time::interval(drive_config.request_poll);
+    // On PostgreSQL, a request journaled by any process wakes this loop at once; the polling
+    // stays, for SQLite and for a wake-up missed.
+    let mut wake_ups = store.wake_ups();
     let mut renewals = tokio::time::interval(Duration::from_secs(
         (u64::from(drive_config.lease_seconds) / 3).max(1),
     ));
@@ -249,7 +253,12 @@ async fn drive_claimed(
                     driver.feed(Input::Pause, Vec::new(), None).await?;
                 }
             }
-            _ = requests.tick() => {
+            () = async {
+                tokio::select! {
+                    _ = requests.tick() => {}
+                    () = wake_ups.woken() => {}
+                }
+            } => {
                 for entry in store.journal_since(id, last_seq).await? {
                     last_seq = last_seq.max(entry.seq);
                     let record = JournalRecord::from_entry(id, &entry)?;

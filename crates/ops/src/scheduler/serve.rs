@@ -125,6 +125,8 @@ pub async fn serve(
     let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
     takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut became_leader = leading.subscribe();
+    // On PostgreSQL, a rollout created or asked something anywhere looks at once.
+    let mut wake_ups = store.wake_ups();
     let mut shutdown = std::pin::pin!(shutdown);
     let served = async {
         loop {
@@ -156,7 +158,12 @@ pub async fn serve(
                             break;
                         }
                     }
-                    _ = takeover.tick() => {
+                    () = async {
+                        tokio::select! {
+                            _ = takeover.tick() => {}
+                            () = wake_ups.woken() => {}
+                        }
+                    } => {
                         // A driver that died (a replica killed, a patchctl killed) leaves its
                         // rollout running under a lease that runs out: continued here, from its
                         // journal, as `resume` does. Of several replicas, the lease lets one.

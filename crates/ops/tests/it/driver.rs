@@ -182,3 +182,77 @@ fn a_driver_stalled_past_its_lease_writes_nothing_more_and_the_taker_finishes() 
     assert!(fresh_applies.values().all(|n| *n == 1), "{fresh_applies:?} {runs_a:?} {runs_b:?}");
     assert!(runs_b.iter().any(|(_, step, resume)| *step == Step::Apply && *resume), "{runs_b:?}");
 }
+
+/// Answers every step after `each`, as slow hosts would.
+struct SlowHosts {
+    each: Duration,
+}
+
+#[async_trait::async_trait]
+impl StepRunner for SlowHosts {
+    async fn run(&self, _host: &str, _step: Step, _resume: bool) -> StepReport {
+        tokio::time::sleep(self.each).await;
+        StepReport { result: StepResult::Succeeded { reboot_required: false }, outputs: Vec::new() }
+    }
+}
+
+/// On PostgreSQL, a pause another process journals (`rollout pause` on another replica) wakes
+/// the driver at once through LISTEN/NOTIFY: acted on within a second or two, although the
+/// driver polls for requests every 20 s only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_asked_by_another_process_wakes_the_driver_on_postgresql() {
+    let Some(db) = crate::backends::test_dbs().await.into_iter().find(|db| db.is_postgres()) else {
+        return;
+    };
+    let setup = db.open().await;
+    let plan = crate::saved_plan(&setup, "staging", &["deb1", "deb2"], &[], 1).await;
+    let rollout = NewRollout {
+        id: ROLLOUT.into(),
+        plan_id: plan.id,
+        created_at_unix: 1,
+        config_json: serde_json::to_string(&protocol::rollout::ConfigV1::from(&config())).unwrap(),
+        hosts: vec!["deb1".into(), "deb2".into()],
+        again: false,
+        first_entries: Vec::new(),
+    };
+    setup.create_rollout(&rollout).await.unwrap();
+
+    // Process A: drives, looking for requests every 20 s; each step takes a second.
+    let driver = db.open().await;
+    let paused_at: Arc<Mutex<Option<std::time::Instant>>> = Arc::default();
+    let on_pause = paused_at.clone();
+    let driving = tokio::spawn(async move {
+        let config = DriveConfig {
+            lease_seconds: 30,
+            request_poll: Duration::from_secs(20),
+            ..drive_config("patchctl@a:1:aaaa")
+        };
+        let runner = Arc::new(SlowHosts { each: Duration::from_secs(1) });
+        let on_event = move |_: &rollout::Event, machine: &rollout::Rollout| {
+            if machine.phase() == Phase::Paused {
+                on_pause.lock().unwrap().get_or_insert_with(std::time::Instant::now);
+            }
+        };
+        drive(&driver, ROLLOUT, runner, &config, std::future::pending(), &on_event).await
+    });
+    // Running, and past the first look for requests, which comes at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while setup.rollout(ROLLOUT).await.unwrap().unwrap().phase != store::RolloutPhase::Running {
+        assert!(std::time::Instant::now() < deadline, "the rollout never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // Process B asks for a pause: journaled for A, which holds the lease.
+    let asker = db.open().await;
+    let asked = std::time::Instant::now();
+    let said =
+        ops::rollout::request(&asker, ROLLOUT, rollout::Input::Pause, "patchctl@b:1:bbbb", "alice")
+            .await
+            .unwrap();
+    assert!(said.starts_with("asked patchctl@a:1:aaaa"), "{said}");
+    let outcome = tokio::time::timeout(Duration::from_secs(15), driving).await.unwrap().unwrap();
+    assert!(matches!(outcome, Ok(DriveOutcome::Paused)), "{outcome:?}");
+    let took = paused_at.lock().unwrap().expect("paused").duration_since(asked);
+    assert!(took < Duration::from_secs(2), "paused {took:?} after the request");
+}

@@ -122,6 +122,7 @@ impl Rollouts for Postgres {
             let entries = journal_chain::chain(0, &genesis, &rollout.first_entries);
             journal::insert_entries(&mut transaction, &rollout.id, &entries, &doing).await?;
         }
+        Postgres::notify_wake(&mut transaction, &rollout.id, &doing).await?;
         transaction.commit().await.doing(doing)?;
         Ok(())
     }

@@ -15,6 +15,7 @@ mod leader;
 mod postmortems;
 mod rollouts;
 mod verified;
+mod wake_ups;
 
 use backends::{sqlite_count, sqlite_execute, test_dbs};
 

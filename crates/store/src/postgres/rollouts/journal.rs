@@ -100,6 +100,8 @@ impl RolloutJournals for Postgres {
         let mut transaction = self.pool.begin().await.doing(doing)?;
         lock_rollout(&mut transaction, rollout_id, &doing).await?;
         let seqs = append_in(&mut transaction, rollout_id, entries, &doing).await?;
+        // The driver, wherever it runs, looks at once rather than at its next poll.
+        Postgres::notify_wake(&mut transaction, rollout_id, &doing).await?;
         transaction.commit().await.doing(doing)?;
         Ok(seqs)
     }
