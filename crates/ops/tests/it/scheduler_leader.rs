@@ -1,7 +1,7 @@
 //! Two schedulers (`ops::scheduler::serve`) on one SQLite state, as two replicas would run:
-//! one leads, and only it passes and sends the notices due, once; the leader dropped without
-//! giving the leadership up (as a killed process would), the other leads once its lease has run
-//! out, and sends what is due next.
+//! one leads, and only it passes, starting a due rollout and sending the notices due, once;
+//! the leader dropped without giving the leadership up (as a killed process would), the other
+//! leads once its lease has run out, and sends what is due next.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -55,7 +55,12 @@ fn replica(dir: &Path, store: Store) -> (Arc<Said>, tokio::task::JoinHandle<()>)
     let options = ServeOptions {
         once: false,
         poll: Duration::from_secs(1),
-        run: ops::rollout::RunOptions { lease_seconds: LEASE_SECONDS, ..Default::default() },
+        // A host that cannot be reached fails within a second or two.
+        run: ops::rollout::RunOptions {
+            lease_seconds: LEASE_SECONDS,
+            unreachable_grace: Duration::from_secs(1),
+            ..Default::default()
+        },
     };
     let task = tokio::spawn(async move {
         ops::scheduler::serve(&ctx, &options, std::future::pending()).await.unwrap();
@@ -146,4 +151,63 @@ async fn one_replica_leads_and_the_other_takes_over_once_the_leaders_lease_runs_
     assert!(other.any(&format!("notified: escalation:{second}:1")), "{:?}", other.lines());
     assert!(!leader.any(&format!("escalation:{second}")), "{:?}", leader.lines());
     other_task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_replicas_only_the_leader_starts_a_due_rollout() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // A host nobody answers for, on this machine: its rollout fails there, which is no matter.
+    std::fs::write(
+        dir.join("patchctl.toml"),
+        "[hosts.deb1]\naddress = \"127.0.0.1\"\nport = 1\nenvironment = \"staging\"\n",
+    )
+    .unwrap();
+    // Staging's daily window opened a minute ago; one approver.
+    let now = ops::Clock::real().now();
+    let opened = now - TimeDelta::minutes(1);
+    let policy = format!(
+        "[[environments]]\nname = \"staging\"\nschedule = \"{}\"\ntimezone = \"UTC\"\n\
+         window = \"2h\"\napproval = {{ approvers = 1 }}\n",
+        opened.format("%M %H * * *")
+    );
+    std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+    let state = dir.join("state.db");
+    let setup = Store::open(&state).await.unwrap();
+    let plan = crate::saved_plan(
+        &setup,
+        "staging",
+        &["deb1"],
+        &[("acme-tools", "1.1-1")],
+        now.timestamp() - 3600,
+    )
+    .await;
+    let policy = model::policy::Policy::parse(&dir.join("policy.toml"), &policy).unwrap();
+    for (kind, actor) in
+        [(model::change::ChangeKind::Request, "alice"), (model::change::ChangeKind::Approve, "bob")]
+    {
+        let act = ops::change::Act { kind, actor: actor.into(), ticket: None, comment: None };
+        ops::change::act(&setup, &policy, &plan.id, act, now).await.unwrap();
+    }
+
+    let (a, a_task) = replica(dir, Store::open(&state).await.unwrap());
+    let (b, b_task) = replica(dir, Store::open(&state).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while setup.rollouts().await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no replica started the rollout");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both have looked several times since: one rollout, one claim of the window.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rollouts = setup.rollouts().await.unwrap();
+    assert_eq!(rollouts.len(), 1, "{rollouts:?}");
+    assert_eq!(setup.window_claims().await.unwrap().len(), 1);
+    let started = format!("rollout {} of plan", rollouts[0].id);
+    let (leader, other) = if a.any(&started) { (&a, &b) } else { (&b, &a) };
+    assert!(leader.any(&started) && leader.any("scheduler: leading"), "{:?}", leader.lines());
+    // The other never passed: not even to find the window handled already.
+    let others = other.lines();
+    assert!(!others.iter().any(|l| l.contains("leading") || l.contains("staging")), "{others:?}");
+    a_task.abort();
+    b_task.abort();
 }
