@@ -108,3 +108,111 @@ pub(crate) fn kept_changing(owner: &str) -> StoreError {
         message: "the leadership kept changing hands while claiming".to_owned(),
     }
 }
+
+/// The leadership's implementation, the same statements on every backend: expanded in
+/// `sqlite/leader.rs` and `postgres/leader.rs` for their pool, with their `get`.
+macro_rules! impl_scheduler_leader {
+    ($backend:ty, $get:path) => {
+        #[async_trait::async_trait]
+        impl $crate::SchedulerLeader for $backend {
+            async fn claim_leadership(
+                &self,
+                _: $crate::validate::Checked,
+                owner: &str,
+                now_unix: i64,
+                until_unix: i64,
+            ) -> Result<$crate::LeaderClaim, $crate::StoreError> {
+                let doing = || format!("claiming the scheduler's leadership for {owner}");
+                for _ in 0..$crate::leader::CLAIM_ATTEMPTS {
+                    let claimed: Option<i64> = sqlx::query_scalar($crate::leader::CLAIM_LEADERSHIP)
+                        .bind(owner)
+                        .bind(until_unix)
+                        .bind(now_unix)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .doing(doing)?;
+                    if let Some(token) = claimed {
+                        return Ok($crate::LeaderClaim::Leader($crate::Leadership {
+                            owner: owner.to_owned(),
+                            token,
+                            until_unix,
+                        }));
+                    }
+                    if let Some(claim) =
+                        $crate::leader::held(self.leader_row(&doing).await?, now_unix)
+                    {
+                        return Ok(claim);
+                    }
+                }
+                Err($crate::leader::kept_changing(owner))
+            }
+
+            async fn renew_leadership(
+                &self,
+                _: $crate::validate::Checked,
+                leadership: &$crate::Leadership,
+                until_unix: i64,
+            ) -> Result<$crate::Leadership, $crate::StoreError> {
+                let doing =
+                    || format!("renewing the scheduler's leadership for {}", leadership.owner);
+                let renewed = sqlx::query($crate::leader::RENEW_LEADERSHIP)
+                    .bind(&leadership.owner)
+                    .bind(leadership.token)
+                    .bind(until_unix)
+                    .execute(&self.pool)
+                    .await
+                    .doing(doing)?;
+                if renewed.rows_affected() == 1 {
+                    return Ok($crate::Leadership { until_unix, ..leadership.clone() });
+                }
+                let holder = self.leader_row(&doing).await?.and_then(|(owner, _)| owner);
+                Err($crate::StoreError::LeadershipLost {
+                    owner: leadership.owner.clone(),
+                    token: leadership.token,
+                    holder,
+                })
+            }
+
+            async fn release_leadership(
+                &self,
+                leadership: &$crate::Leadership,
+            ) -> Result<bool, $crate::StoreError> {
+                let doing =
+                    || format!("releasing the scheduler's leadership of {}", leadership.owner);
+                let released = sqlx::query($crate::leader::RELEASE_LEADERSHIP)
+                    .bind(&leadership.owner)
+                    .bind(leadership.token)
+                    .execute(&self.pool)
+                    .await
+                    .doing(doing)?;
+                Ok(released.rows_affected() == 1)
+            }
+
+            async fn leader(&self) -> Result<Option<(String, i64)>, $crate::StoreError> {
+                let doing = || "reading who leads the scheduler".to_owned();
+                Ok(match self.leader_row(&doing).await? {
+                    Some((Some(owner), Some(until_unix))) => Some((owner, until_unix)),
+                    _ => None,
+                })
+            }
+        }
+
+        impl $backend {
+            /// The leadership's row: its owner and lease end, or `None` when nobody ever claimed it.
+            async fn leader_row(
+                &self,
+                doing: &(dyn Fn() -> String + Sync),
+            ) -> Result<Option<(Option<String>, Option<i64>)>, $crate::StoreError> {
+                let row = sqlx::query($crate::leader::LEADER)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .doing(doing)?;
+                row.map(|row| {
+                    Ok(($get(&row, "owner", doing)?, $get(&row, "lease_expires", doing)?))
+                })
+                .transpose()
+            }
+        }
+    };
+}
+pub(crate) use impl_scheduler_leader;
