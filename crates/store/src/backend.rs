@@ -6,8 +6,8 @@ use std::fmt::Debug;
 use std::path::Path;
 
 use crate::{
-    Advisories, Assessments, Changes, ComplianceDays, Hosts, Identities, Notifications, Plans,
-    Postmortems, RolloutJournals, Rollouts, SchedulerLeader, StoreError, VerifiedVersions,
+    Advisories, Assessments, Changes, ComplianceDays, HostSteps, Hosts, Identities, Notifications,
+    Plans, Postmortems, RolloutJournals, Rollouts, SchedulerLeader, StoreError, VerifiedVersions,
 };
 
 /// A state database: every aggregate, and the database as a whole.
@@ -21,6 +21,7 @@ pub trait Backend:
     + Rollouts
     + RolloutJournals
     + VerifiedVersions
+    + HostSteps
     + Advisories
     + Postmortems
     + Notifications

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::RolloutPhase;
+use crate::{RolloutPhase, StepState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,6 +96,15 @@ pub enum StoreError {
         lease_holder(.holder)
     )]
     LeadershipLost { owner: String, token: i64, holder: Option<String> },
+    /// The lease on a host step the caller writes under (renewing it, completing the step) is
+    /// no longer its own: another process claimed the step since (its lease ran out), or the
+    /// rollout's driver abandoned it, or it was completed already. The caller must stop working
+    /// on the step: nothing was written.
+    #[error("{doing}: {step}; nothing was written")]
+    StepLost { doing: String, step: Box<LostStep> },
+    /// The step has no row.
+    #[error("{doing}: rollout {rollout_id} has no step {token}")]
+    UnknownStep { doing: String, rollout_id: String, token: i64 },
     /// The plan has a rollout already, and running it again was not asked for.
     #[error(
         "plan {plan_id} was run already by rollout {rollout_id} ({phase}): a plan runs once; \
@@ -145,6 +154,42 @@ fn lease_holder(holder: &Option<String>) -> String {
     match holder {
         Some(holder) => format!("it is held by {holder} now"),
         None => "it was released".to_owned(),
+    }
+}
+
+/// A host step whose lease was lost ([`StoreError::StepLost`]): the lease, and where the step
+/// stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostStep {
+    pub rollout_id: String,
+    pub token: i64,
+    pub host: String,
+    /// Whose lease it was, and its fencing token.
+    pub owner: String,
+    pub fence: i64,
+    /// Where the step stands now, who claimed it last, and that claim's fencing token.
+    pub state: StepState,
+    pub holder: Option<String>,
+    pub current_fence: i64,
+}
+
+impl std::fmt::Display for LostStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let LostStep { rollout_id, token, host, owner, fence, .. } = self;
+        write!(
+            f,
+            "step {token} ({host}) of rollout {rollout_id} is no longer {owner}'s (fence {fence}): "
+        )?;
+        let holder = self.holder.as_deref().unwrap_or("nobody");
+        let current = self.current_fence;
+        match self.state {
+            StepState::Claimed => write!(f, "{holder} claimed it since (fence {current})"),
+            StepState::Done => {
+                write!(f, "it was completed already, by {holder} (fence {current})")
+            }
+            StepState::Abandoned => f.write_str("the rollout's driver abandoned it"),
+            StepState::Queued => f.write_str("it is queued, never claimed"),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! It is laid out by aggregate. Each file at the top names one (`hosts.rs`, `assessments.rs`,
 //! `plans.rs`, `changes.rs`, `compliance.rs`, `rollouts.rs` with `rollouts/journal.rs` and
-//! `rollouts/verified.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
+//! `rollouts/verified.rs`, `host_steps.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
 //! `identities.rs`, `leader.rs`: the scheduler's leadership) and holds its records and its trait: what every database implements for
 //! it. [`Backend`] (`backend.rs`) is all of them together, with what concerns the database as a
 //! whole. Each database is a module implementing them, with a file per aggregate under it:
@@ -32,6 +32,7 @@ mod changes;
 mod compliance;
 mod copy;
 mod error;
+mod host_steps;
 mod hosts;
 mod identities;
 mod journal_chain;
@@ -60,7 +61,10 @@ pub use backend::Backend;
 pub use changes::{AcceptChange, ChangeEntry, Changes, NewChangeEntry, WindowClaim};
 pub use compliance::{ComplianceDay, ComplianceDays};
 pub use copy::{CopyReport, TableCopied, copy_sqlite_to_postgres};
-pub use error::{HostClaim, StoreError};
+pub use error::{HostClaim, LostStep, StoreError};
+pub use host_steps::{
+    ClaimedStep, HostStepRow, HostSteps, NewHostStep, StepClaim, StepLease, StepScope, StepState,
+};
 pub use hosts::{HostRow, Hosts, PinOutcome, PinnedHostKey, StoredHost};
 pub use identities::{Identities, IdentityEvent, NewToken, NewUser, StoredToken, StoredUser};
 pub use leader::{LeaderClaim, Leadership, SchedulerLeader};

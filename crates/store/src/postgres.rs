@@ -17,6 +17,7 @@ mod advisories;
 mod assessments;
 mod changes;
 mod compliance;
+mod host_steps;
 mod hosts;
 mod identities;
 mod leader;
@@ -29,6 +30,7 @@ mod wake;
 /// The queries of the hot paths, for the test that checks that their plans use an index.
 pub mod hot_queries {
     pub use super::assessments::LATEST_ASSESSMENTS;
+    pub use super::host_steps::CLAIM_STEPS;
     pub use super::rollouts::{CLAIM_ROLLOUT, JOURNAL_SINCE, ORPHANED_ROLLOUTS};
 }
 

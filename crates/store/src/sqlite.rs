@@ -4,7 +4,7 @@
 //!
 //! One file per aggregate, each implementing its trait: `hosts.rs`, `assessments.rs`,
 //! `plans.rs`, `changes.rs`, `compliance.rs`, `rollouts.rs` (with `rollouts/journal.rs` and
-//! `rollouts/verified.rs`), `advisories.rs`, `postmortems.rs`, `notifications.rs`,
+//! `rollouts/verified.rs`), `host_steps.rs`, `advisories.rs`, `postmortems.rs`, `notifications.rs`,
 //! `identities.rs`. This file opens and migrates the database, does what concerns it as a
 //! whole ([`Backend`]), and holds the helpers every file reads rows with.
 
@@ -12,6 +12,7 @@ mod advisories;
 mod assessments;
 mod changes;
 mod compliance;
+mod host_steps;
 mod hosts;
 mod identities;
 mod leader;

@@ -1,9 +1,9 @@
 //! What the store checks before any query, the same for every backend: the syntax of plan and
 //! rollout ids, that JSON documents parse, that leases last and verified versions belong where
-//! they are recorded. Lookups by prefix compare a bound substring (no `LIKE`, so no wildcard
+//! they are recorded, that host steps name a host and a step and claims take 1 to 1,000. Lookups by prefix compare a bound substring (no `LIKE`, so no wildcard
 //! can sneak in), and only hex digits reach them.
 
-use crate::{NewJournalEntry, StoreError, VerifiedHost};
+use crate::{NewHostStep, NewJournalEntry, StepClaim, StepScope, StoreError, VerifiedHost};
 
 /// Proof that [`crate::Store`] ran these checks on a call's arguments. A backend method that
 /// takes one is reached through the `Store` method of the same name, which checks first: no
@@ -123,6 +123,52 @@ pub(crate) fn check_verified(
         }
     }
     Ok(())
+}
+
+/// Host steps to enqueue name a host and a step, and no token twice.
+pub(crate) fn check_steps(
+    steps: &[NewHostStep],
+    doing: impl Fn() -> String,
+) -> Result<(), StoreError> {
+    let mut tokens = std::collections::BTreeSet::new();
+    for step in steps {
+        let refuse = |message: String| StoreError::InvalidValue { doing: doing(), message };
+        if step.host.trim().is_empty() {
+            return Err(refuse(format!("step {} names no host", step.token)));
+        }
+        if step.step.trim().is_empty() {
+            return Err(refuse(format!("step {} on {} names no step", step.token, step.host)));
+        }
+        if !tokens.insert(step.token) {
+            return Err(refuse(format!("step {} is given twice", step.token)));
+        }
+    }
+    Ok(())
+}
+
+/// A claim of host steps names its owner, takes 1 to [`StepClaim::MAX_LIMIT`] steps, and
+/// scopes them to a well-formed rollout id, if any.
+pub(crate) fn check_step_claim(
+    claim: &StepClaim,
+    doing: impl Fn() -> String,
+) -> Result<(), StoreError> {
+    let refuse = |message: String| StoreError::InvalidValue { doing: doing(), message };
+    if claim.owner.trim().is_empty() {
+        return Err(refuse("the claimer has no name".to_owned()));
+    }
+    if !(1..=StepClaim::MAX_LIMIT).contains(&claim.limit) {
+        return Err(refuse(format!(
+            "a claim takes 1 to {} steps, not {}",
+            StepClaim::MAX_LIMIT,
+            claim.limit
+        )));
+    }
+    match &claim.scope {
+        StepScope::Any => Ok(()),
+        StepScope::Rollout(rollout_id) | StepScope::Step { rollout_id, .. } => {
+            check_rollout_id(rollout_id)
+        }
+    }
 }
 
 fn hex_prefix(hex: &str, max_digits: usize) -> Option<String> {

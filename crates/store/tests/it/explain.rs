@@ -1,15 +1,17 @@
 //! Every hot-path query of the PostgreSQL backend reads through an index: its plan, on tables
 //! of thousands of rows just analyzed, has no sequential scan of the tables that grow (each
-//! host's latest assessment, a rollout's journal after an entry, a lease claim).
+//! host's latest assessment, a rollout's journal after an entry, a lease claim, a claim of host
+//! steps through the partial index of unfinished ones, with many finished ones beside them).
 
 use store::postgres_hot_queries::{
-    CLAIM_ROLLOUT, JOURNAL_SINCE, LATEST_ASSESSMENTS, ORPHANED_ROLLOUTS,
+    CLAIM_ROLLOUT, CLAIM_STEPS, JOURNAL_SINCE, LATEST_ASSESSMENTS, ORPHANED_ROLLOUTS,
 };
 
 use crate::backends::test_dbs;
 
 /// Thousands of rows in the tables the hot paths read: 300 hosts with 20 assessments each,
-/// 500 rollouts with 40 journal entries each, three of them under way.
+/// 500 rollouts with 40 journal entries each, three of them under way, and 40 host steps
+/// each, all done but the last 140 steps (a queue's long history and its short head).
 const FILL: &str = "
     INSERT INTO hosts (name, address, environment, first_seen, last_seen)
     SELECT 'h' || n, 'h' || n || '.example.com', 'dev', 1, 1 FROM generate_series(1, 300) n;
@@ -28,6 +30,14 @@ const FILL: &str = "
     SELECT 'r' || lpad(r::text, 6, '0'), s, s, 'step_done', 'h1', '{}', repeat('0', 64),
            repeat('0', 64)
     FROM generate_series(1, 500) r, generate_series(1, 40) s;
+    INSERT INTO host_steps (rollout_id, token, host, step, resume, state, owner, fence, attempts,
+                            created_at, finished_at, result)
+    SELECT 'r' || lpad(r::text, 6, '0'), s, 'h' || s, 'apply', FALSE, 'done', 'w', 1, 1, r, r,
+           '{}'
+    FROM generate_series(1, 500) r, generate_series(1, 40) s;
+    UPDATE host_steps SET state = 'queued', owner = NULL, fence = 0, attempts = 0,
+                          finished_at = NULL, result = NULL
+    WHERE rollout_id >= 'r000498' OR (rollout_id = 'r000497' AND token > 20);
     ANALYZE;
 ";
 
@@ -71,11 +81,36 @@ async fn hot_path_queries_use_an_index_on_postgres() {
         .await
         .unwrap();
     assert_indexed("the rollouts whose driver's lease ran out", &orphans, &["rollouts"]);
+    let steps: Vec<String> = sqlx::query_scalar(&explain(CLAIM_STEPS))
+        .bind("patchctl@a:1")
+        .bind(130_i64)
+        .bind(100_i64)
+        .bind(None::<String>)
+        .bind(None::<i64>)
+        .bind(10_i64)
+        .fetch_all(&mut connection)
+        .await
+        .unwrap();
+    assert_indexed("a claim of host steps", &steps, &["host_steps"]);
+    let text = steps.join("\n");
+    assert!(
+        text.contains("using host_steps_unfinished on host_steps"),
+        "a claim of host steps reads the partial index of unfinished steps:\n{text}"
+    );
 
     // The queries are the store's own: they run, and find what was filled in.
     assert_eq!(store.latest_assessments(None).await.unwrap().len(), 300);
     assert_eq!(store.journal_since("r000250", 30).await.unwrap().len(), 10);
     assert_eq!(store.orphaned_rollouts(1_000).await.unwrap(), ["r000499", "r000500"]);
+    let claim = store::StepClaim {
+        owner: "patchctl@a:1".to_owned(),
+        limit: 1000,
+        scope: store::StepScope::Any,
+        lease_seconds: 30,
+    };
+    let claimed = store.claim_steps(&claim, 100).await.unwrap();
+    assert_eq!(claimed.len(), 140);
+    assert!(claimed.iter().all(|c| c.lease.fence == 1 && !c.retaken), "{claimed:?}");
 }
 
 /// Fails unless `plan` reads each of `tables` through an index and scans none of them whole.

@@ -8,6 +8,7 @@ mod changes;
 mod compliance;
 mod copy;
 mod explain;
+mod host_steps;
 mod identities;
 mod interleavings;
 mod journal;

@@ -1,0 +1,359 @@
+//! The host-step queue in PostgreSQL: steps are enqueued and abandoned in transactions that
+//! lock the rollout's row first (`FOR SHARE`: a claim of the rollout waits) and check its
+//! lease; a claim is one statement that locks the oldest ready rows it can, skipping those
+//! another claim holds (`FOR UPDATE SKIP LOCKED`, through the partial index of unfinished
+//! steps), and takes them; renewals and completions are conditional UPDATEs under the step's
+//! fencing token. Arguments arrive checked (`validate.rs`).
+
+use sqlx::postgres::PgRow;
+
+use super::{Postgres, get};
+use crate::error::QueryContext;
+use crate::validate::Checked;
+use crate::{
+    ClaimedStep, HostStepRow, HostSteps, Lease, LostStep, NewHostStep, StepClaim, StepLease,
+    StepScope, StepState, StoreError,
+};
+
+/// The columns `step_row` reads; a macro so that every query stays a `&'static str`.
+macro_rules! step_columns {
+    () => {
+        "rollout_id, token, host, step, resume, state, owner, fence, lease_expires, attempts, \
+         created_at, finished_at, result"
+    };
+}
+
+/// Claims up to `$6` ready steps (of rollout `$4` and token `$5` when not NULL) for `$1` until
+/// `$2`, at `$3`: queued ones and claimed ones whose lease ran out, oldest first, skipping rows
+/// another claim has locked; bumps their fencing token and returns them.
+pub const CLAIM_STEPS: &str = "WITH ready AS (
+         SELECT id FROM host_steps
+         WHERE state IN ('queued', 'claimed')
+           AND (state = 'queued' OR lease_expires <= $3)
+           AND ($4::TEXT IS NULL OR rollout_id = $4)
+           AND ($5::BIGINT IS NULL OR token = $5)
+         ORDER BY id LIMIT $6
+         FOR UPDATE SKIP LOCKED)
+     UPDATE host_steps
+     SET state = 'claimed', owner = $1, lease_expires = $2, fence = host_steps.fence + 1,
+         attempts = host_steps.attempts + 1
+     FROM ready WHERE host_steps.id = ready.id
+     RETURNING host_steps.id, rollout_id, token, host, step, resume, fence, attempts";
+
+#[async_trait::async_trait]
+impl HostSteps for Postgres {
+    async fn enqueue_steps(
+        &self,
+        _: Checked,
+        lease: &Lease,
+        steps: &[NewHostStep],
+        now_unix: i64,
+    ) -> Result<u64, StoreError> {
+        let doing = || format!("enqueueing host steps of rollout {}", lease.rollout_id);
+        // The rollout's row locked first, then its lease read: no claim of the rollout can
+        // come in between.
+        let mut transaction = self.pool.begin().await.doing(doing)?;
+        if !self.holds(&mut transaction, lease, &doing).await? {
+            drop(transaction);
+            return Err(self.lease_lost(lease, &doing).await);
+        }
+        let tokens: Vec<i64> = steps.iter().map(|s| s.token).collect();
+        let hosts: Vec<&str> = steps.iter().map(|s| s.host.as_str()).collect();
+        let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+        let resumes: Vec<bool> = steps.iter().map(|s| s.resume).collect();
+        let added = sqlx::query(
+            "INSERT INTO host_steps (rollout_id, token, host, step, resume, state, created_at)
+             SELECT $1, token, host, step, resume, 'queued', $6
+             FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BOOLEAN[])
+                  AS given (token, host, step, resume)
+             ON CONFLICT (rollout_id, token) DO NOTHING",
+        )
+        .bind(&lease.rollout_id)
+        .bind(&tokens)
+        .bind(&hosts)
+        .bind(&names)
+        .bind(&resumes)
+        .bind(now_unix)
+        .execute(&mut *transaction)
+        .await
+        .doing(doing)?
+        .rows_affected();
+        transaction.commit().await.doing(doing)?;
+        Ok(added)
+    }
+
+    async fn claim_steps(
+        &self,
+        _: Checked,
+        claim: &StepClaim,
+        now_unix: i64,
+        until_unix: i64,
+    ) -> Result<Vec<ClaimedStep>, StoreError> {
+        let doing = || format!("claiming host steps for {}", claim.owner);
+        let (rollout_id, token) = scope_binds(&claim.scope);
+        // One statement: the oldest ready rows are locked, those another claim has locked
+        // skipped rather than waited for, and taken. A row claimed by someone else between
+        // this statement's snapshot and its lock is read again as it is now, and left when no
+        // longer ready. A step is queued once and never again, so a claim finding it claimed
+        // before (attempts above 1 after this one) retakes it from a process whose lease ran
+        // out.
+        let rows = sqlx::query(CLAIM_STEPS)
+            .bind(&claim.owner)
+            .bind(until_unix)
+            .bind(now_unix)
+            .bind(rollout_id)
+            .bind(token)
+            .bind(claim.limit)
+            .fetch_all(&self.pool)
+            .await
+            .doing(doing)?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let id: i64 = get(row, "id", &doing)?;
+                let attempts: i64 = get(row, "attempts", &doing)?;
+                let step = ClaimedStep {
+                    lease: StepLease {
+                        rollout_id: get(row, "rollout_id", &doing)?,
+                        token: get(row, "token", &doing)?,
+                        host: get(row, "host", &doing)?,
+                        owner: claim.owner.clone(),
+                        fence: get(row, "fence", &doing)?,
+                        until_unix,
+                    },
+                    step: get(row, "step", &doing)?,
+                    resume: get(row, "resume", &doing)?,
+                    retaken: attempts > 1,
+                };
+                Ok((id, step))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // RETURNING comes in no promised order.
+        claimed.sort_by_key(|(id, _)| *id);
+        Ok(claimed.into_iter().map(|(_, step)| step).collect())
+    }
+
+    async fn renew_step_leases(
+        &self,
+        _: Checked,
+        leases: &[StepLease],
+        until_unix: i64,
+    ) -> Result<Vec<Result<StepLease, StoreError>>, StoreError> {
+        let mut renewals = Vec::with_capacity(leases.len());
+        for lease in leases {
+            let doing = || renewing(lease);
+            let renewed = sqlx::query(
+                "UPDATE host_steps SET lease_expires = $5
+                 WHERE rollout_id = $1 AND token = $2 AND owner = $3 AND fence = $4
+                   AND state = 'claimed'",
+            )
+            .bind(&lease.rollout_id)
+            .bind(lease.token)
+            .bind(&lease.owner)
+            .bind(lease.fence)
+            .bind(until_unix)
+            .execute(&self.pool)
+            .await
+            .doing(doing)?;
+            renewals.push(if renewed.rows_affected() == 1 {
+                Ok(StepLease { until_unix, ..lease.clone() })
+            } else {
+                Err(self.step_lost(lease, &doing).await?)
+            });
+        }
+        Ok(renewals)
+    }
+
+    async fn complete_step(
+        &self,
+        _: Checked,
+        lease: &StepLease,
+        now_unix: i64,
+        result_json: &str,
+    ) -> Result<(), StoreError> {
+        let doing = || format!("completing step {} of rollout {}", lease.token, lease.rollout_id);
+        let completed = sqlx::query(
+            "UPDATE host_steps
+             SET state = 'done', lease_expires = NULL, finished_at = $5, result = $6
+             WHERE rollout_id = $1 AND token = $2 AND owner = $3 AND fence = $4
+               AND state = 'claimed'",
+        )
+        .bind(&lease.rollout_id)
+        .bind(lease.token)
+        .bind(&lease.owner)
+        .bind(lease.fence)
+        .bind(now_unix)
+        .bind(result_json)
+        .execute(&self.pool)
+        .await
+        .doing(doing)?;
+        if completed.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(self.step_lost(lease, &doing).await?)
+    }
+
+    async fn abandon_steps(
+        &self,
+        _: Checked,
+        lease: &Lease,
+        tokens: &[i64],
+        now_unix: i64,
+    ) -> Result<u64, StoreError> {
+        let doing = || format!("abandoning host steps of rollout {}", lease.rollout_id);
+        let mut transaction = self.pool.begin().await.doing(doing)?;
+        if !self.holds(&mut transaction, lease, &doing).await? {
+            drop(transaction);
+            return Err(self.lease_lost(lease, &doing).await);
+        }
+        let abandoned = sqlx::query(
+            "UPDATE host_steps
+             SET state = 'abandoned', lease_expires = NULL, finished_at = $3
+             WHERE rollout_id = $1 AND token = ANY($2) AND state IN ('queued', 'claimed')",
+        )
+        .bind(&lease.rollout_id)
+        .bind(tokens)
+        .bind(now_unix)
+        .execute(&mut *transaction)
+        .await
+        .doing(doing)?
+        .rows_affected();
+        transaction.commit().await.doing(doing)?;
+        Ok(abandoned)
+    }
+
+    async fn unfinished_steps(&self, rollout_id: &str) -> Result<Vec<HostStepRow>, StoreError> {
+        let doing = || format!("listing the unfinished host steps of rollout {rollout_id}");
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM host_steps WHERE rollout_id = $1 AND state IN ('queued', 'claimed')
+             ORDER BY token"
+        ))
+        .bind(rollout_id)
+        .fetch_all(&self.pool)
+        .await
+        .doing(doing)?;
+        rows.iter().map(|row| step_row(row, &doing)).collect()
+    }
+
+    async fn host_steps(&self, rollout_id: &str) -> Result<Vec<HostStepRow>, StoreError> {
+        let doing = || format!("listing the host steps of rollout {rollout_id}");
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM host_steps WHERE rollout_id = $1 ORDER BY token"
+        ))
+        .bind(rollout_id)
+        .fetch_all(&self.pool)
+        .await
+        .doing(doing)?;
+        rows.iter().map(|row| step_row(row, &doing)).collect()
+    }
+}
+
+impl Postgres {
+    /// Whether the rollout still carries `lease`'s token, read inside `transaction`.
+    async fn holds(
+        &self,
+        transaction: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        lease: &Lease,
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT owner, fence FROM rollouts WHERE id = $1 FOR SHARE")
+            .bind(&lease.rollout_id)
+            .fetch_optional(&mut **transaction)
+            .await
+            .doing(doing)?;
+        let Some(row) = row else {
+            return Err(StoreError::UnknownRollout {
+                doing: doing(),
+                rollout_id: lease.rollout_id.clone(),
+            });
+        };
+        let owner: Option<String> = get(&row, "owner", doing)?;
+        let fence: i64 = get(&row, "fence", doing)?;
+        Ok(owner.as_deref() == Some(lease.owner.as_str()) && fence == lease.token)
+    }
+
+    /// The error for a write under a step `lease` that the row no longer carries: lost, with
+    /// where the step stands now.
+    async fn step_lost(
+        &self,
+        lease: &StepLease,
+        doing: &(dyn Fn() -> String + Sync),
+    ) -> Result<StoreError, StoreError> {
+        let row = sqlx::query(
+            "SELECT state, owner, fence FROM host_steps WHERE rollout_id = $1 AND token = $2",
+        )
+        .bind(&lease.rollout_id)
+        .bind(lease.token)
+        .fetch_optional(&self.pool)
+        .await
+        .doing(doing)?;
+        let Some(row) = row else {
+            return Ok(StoreError::UnknownStep {
+                doing: doing(),
+                rollout_id: lease.rollout_id.clone(),
+                token: lease.token,
+            });
+        };
+        let step = LostStep {
+            rollout_id: lease.rollout_id.clone(),
+            token: lease.token,
+            host: lease.host.clone(),
+            owner: lease.owner.clone(),
+            fence: lease.fence,
+            state: state_column(&row, lease.token, doing)?,
+            holder: get(&row, "owner", doing)?,
+            current_fence: get(&row, "fence", doing)?,
+        };
+        Ok(StoreError::StepLost { doing: doing(), step: Box::new(step) })
+    }
+}
+
+/// What renewing a step's lease is called in errors.
+fn renewing(lease: &StepLease) -> String {
+    format!("renewing the lease on step {} of rollout {}", lease.token, lease.rollout_id)
+}
+
+/// A claim's scope as the binds `$4` (rollout) and `$5` (token), NULL for any.
+fn scope_binds(scope: &StepScope) -> (Option<&str>, Option<i64>) {
+    match scope {
+        StepScope::Any => (None, None),
+        StepScope::Rollout(rollout_id) => (Some(rollout_id), None),
+        StepScope::Step { rollout_id, token } => (Some(rollout_id), Some(*token)),
+    }
+}
+
+fn step_row(row: &PgRow, doing: &dyn Fn() -> String) -> Result<HostStepRow, StoreError> {
+    let token: i64 = get(row, "token", doing)?;
+    Ok(HostStepRow {
+        rollout_id: get(row, "rollout_id", doing)?,
+        state: state_column(row, token, doing)?,
+        token,
+        host: get(row, "host", doing)?,
+        step: get(row, "step", doing)?,
+        resume: get(row, "resume", doing)?,
+        owner: get(row, "owner", doing)?,
+        fence: get(row, "fence", doing)?,
+        lease_expires_unix: get(row, "lease_expires", doing)?,
+        attempts: get(row, "attempts", doing)?,
+        created_at_unix: get(row, "created_at", doing)?,
+        finished_at_unix: get(row, "finished_at", doing)?,
+        result_json: get(row, "result", doing)?,
+    })
+}
+
+/// A row's `state` column, of step `token`: text this patchctl does not know is a corrupt row.
+fn state_column(
+    row: &PgRow,
+    token: i64,
+    doing: &dyn Fn() -> String,
+) -> Result<StepState, StoreError> {
+    let text: String = get(row, "state", doing)?;
+    text.parse().map_err(|message| StoreError::CorruptRow {
+        doing: doing(),
+        message: format!("host step {token}: {message}"),
+    })
+}
