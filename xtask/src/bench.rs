@@ -19,6 +19,10 @@
 //! - `import-contention`: a 100,000-record advisory import on one pool while another appends
 //!   to a rollout's journal every 20 ms, as a driver does: how long those appends wait
 //!   (`crates/store/examples/import_contention.rs`).
+//! - `steps [throughput | takeover | xmin [SECONDS]]`: the host-step queue on PostgreSQL (and
+//!   SQLite for comparison): claim/complete throughput with 1, 2 and 4 workers, a lease's
+//!   take-over time, and throughput while a transaction holds back the xmin horizon for
+//!   SECONDS, 600 by default (`crates/store/examples/step_queue.rs`).
 
 use std::process::Command;
 
@@ -68,6 +72,11 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             "--example",
             "import_contention",
         ])),
+        ["steps", rest @ ..] => run_command(
+            Command::new("cargo")
+                .args(["run", "--release", "-p", "store", "--example", "step_queue", "--"])
+                .args(rest),
+        ),
         ["fleet-assess"] => crate::bench_fleet::run(5),
         ["fleet-assess", runs] => {
             crate::bench_fleet::run(runs.parse().context("RUNS must be a number")?)
@@ -85,7 +94,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
             crate::bench_dashboard::run(&sizes.context("HOSTS must be numbers")?)
         }
         _ => bail!(
-            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories | import-contention | dashboard [HOSTS...]"
+            "usage: cargo xtask bench parse | assess [RUNS] | fleet-assess [RUNS] | rollout [ROUNDS] [--patchctl-only] | advisories | import-contention | steps [throughput | takeover | xmin [SECONDS]] | dashboard [HOSTS...]"
         ),
     }
 }
