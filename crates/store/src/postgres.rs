@@ -96,6 +96,8 @@ pub(crate) struct Postgres {
     pool: PgPool,
     /// The process's wake-up listener (`postgres/wake.rs`).
     wake: std::sync::Arc<wake::Wake>,
+    /// Where this process's claims of host steps start looking (`host_steps.rs`).
+    step_queue: std::sync::Arc<host_steps::QueueHead>,
 }
 
 impl Postgres {
@@ -128,7 +130,7 @@ impl Postgres {
             }
             source => StoreError::Migrate { path: shown.clone(), source },
         })?;
-        let postgres = Postgres { pool, wake };
+        let postgres = Postgres { pool, wake, step_queue: Default::default() };
         Ok(postgres)
     }
 

@@ -4,6 +4,19 @@
 //! another claim holds (`FOR UPDATE SKIP LOCKED`, through the partial index of unfinished
 //! steps), and takes them; renewals and completions are conditional UPDATEs under the step's
 //! fencing token. Arguments arrive checked (`validate.rs`).
+//!
+//! The queue's head. A transaction left open elsewhere (a report, a backup, a replica's
+//! feedback) holds back the xmin horizon: no row version dead since it began can be vacuumed,
+//! and the partial index keeps an entry for every version a step had while unfinished. A claim
+//! reading the index from its start walks past all of them, more with every step done: in a
+//! benchmark of 40 s, claims fell to a third of their rate (BENCHMARKS.md, "Host-step queue").
+//! So each process remembers where its last claim found the oldest ready step
+//! ([`QueueHead`]) and starts there (`id >= $7`), which skips the dead prefix. What lies
+//! behind the head (a claim whose lease ran out, a step whose enqueueing committed after a
+//! younger one was claimed, a claim rolled back) is found by a claim from the start at most
+//! once a second ([`SWEEP_SECONDS`]), and by every claim scoped to a rollout.
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::postgres::PgRow;
 
@@ -26,9 +39,10 @@ macro_rules! step_columns {
 /// Claims up to `$6` ready steps (of rollout `$4` and token `$5` when not NULL) for `$1` until
 /// `$2`, at `$3`: queued ones and claimed ones whose lease ran out, oldest first, skipping rows
 /// another claim has locked; bumps their fencing token and returns them.
+/// Only steps from id `$7` on are looked at: the queue's head, or 0 for all.
 pub const CLAIM_STEPS: &str = "WITH ready AS (
          SELECT id FROM host_steps
-         WHERE state IN ('queued', 'claimed')
+         WHERE state IN ('queued', 'claimed') AND id >= $7
            AND (state = 'queued' OR lease_expires <= $3)
            AND ($4::TEXT IS NULL OR rollout_id = $4)
            AND ($5::BIGINT IS NULL OR token = $5)
@@ -39,6 +53,50 @@ pub const CLAIM_STEPS: &str = "WITH ready AS (
          attempts = host_steps.attempts + 1
      FROM ready WHERE host_steps.id = ready.id
      RETURNING host_steps.id, rollout_id, token, host, step, resume, fence, attempts";
+
+/// How often, in seconds of the claims' own time, a process's claims look at the whole queue
+/// rather than from its head on.
+pub(crate) const SWEEP_SECONDS: i64 = 1;
+
+/// Where a process's unscoped claims of host steps start: the oldest step its last claim took,
+/// and when it next looks at the whole queue. Shared by the clones of one store.
+#[derive(Debug, Default)]
+pub(crate) struct QueueHead {
+    /// The lowest step id that may still be ready, as far as this process saw.
+    from_id: AtomicI64,
+    /// The claim time from which the next claim looks from the start.
+    sweep_at_unix: AtomicI64,
+}
+
+impl QueueHead {
+    /// Where a claim at `now_unix` starts: the head, or 0 once a second.
+    fn start(&self, scope: &StepScope, now_unix: i64) -> i64 {
+        if !matches!(scope, StepScope::Any) {
+            return 0;
+        }
+        let sweep_at = self.sweep_at_unix.load(Ordering::Relaxed);
+        if now_unix >= sweep_at
+            && self
+                .sweep_at_unix
+                .compare_exchange(
+                    sweep_at,
+                    now_unix + SWEEP_SECONDS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return 0;
+        }
+        self.from_id.load(Ordering::Relaxed)
+    }
+
+    /// Moves the head up to the oldest step a claim took: every step between it and the
+    /// previous head was finished, claimed or being claimed when the claim looked.
+    fn advance(&self, oldest_claimed: i64) {
+        self.from_id.fetch_max(oldest_claimed, Ordering::Relaxed);
+    }
+}
 
 #[async_trait::async_trait]
 impl HostSteps for Postgres {
@@ -97,6 +155,7 @@ impl HostSteps for Postgres {
         // longer ready. A step is queued once and never again, so a claim finding it claimed
         // before (attempts above 1 after this one) retakes it from a process whose lease ran
         // out.
+        let from_id = self.step_queue.start(&claim.scope, now_unix);
         let rows = sqlx::query(CLAIM_STEPS)
             .bind(&claim.owner)
             .bind(until_unix)
@@ -104,6 +163,7 @@ impl HostSteps for Postgres {
             .bind(rollout_id)
             .bind(token)
             .bind(claim.limit)
+            .bind(from_id)
             .fetch_all(&self.pool)
             .await
             .doing(doing)?;
@@ -130,6 +190,9 @@ impl HostSteps for Postgres {
             .collect::<Result<Vec<_>, StoreError>>()?;
         // RETURNING comes in no promised order.
         claimed.sort_by_key(|(id, _)| *id);
+        if let (Some((oldest, _)), StepScope::Any) = (claimed.first(), &claim.scope) {
+            self.step_queue.advance(*oldest);
+        }
         Ok(claimed.into_iter().map(|(_, step)| step).collect())
     }
 

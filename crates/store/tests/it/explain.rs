@@ -88,6 +88,7 @@ async fn hot_path_queries_use_an_index_on_postgres() {
         .bind(None::<String>)
         .bind(None::<i64>)
         .bind(10_i64)
+        .bind(0_i64)
         .fetch_all(&mut connection)
         .await
         .unwrap();
