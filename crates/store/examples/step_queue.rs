@@ -245,7 +245,7 @@ async fn xmin(url: &str, seconds: u64, hold: bool) -> Result<(), Error> {
     let leases = fill(&store, WORKERS as i64, 0).await?;
 
     let mut holder = sqlx::PgConnection::connect(url).await?;
-    let mut txid = 0;
+    let mut txid: i64 = 0;
     if hold {
         sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ").execute(&mut holder).await?;
         txid = sqlx::query_scalar("SELECT txid_current()").fetch_one(&mut holder).await?;
@@ -282,8 +282,10 @@ async fn xmin(url: &str, seconds: u64, hold: bool) -> Result<(), Error> {
         "## xmin horizon {held} for {seconds} s; {WORKERS} workers: enqueue 10, claim up to \
          10, complete each"
     );
-    println!("| interval | until s | steps completed | steps/s | n_dead_tup | n_live_tup |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| interval | until s | steps completed | steps/s | n_dead_tup | n_live_tup | load average |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let started = Instant::now();
     let mut rates = Vec::new();
     let mut before = 0;
@@ -296,7 +298,14 @@ async fn xmin(url: &str, seconds: u64, hold: bool) -> Result<(), Error> {
         .fetch_one(&mut watcher)
         .await?;
         let rate = (count - before) as f64 / interval as f64;
-        println!("| {n} | {} | {} | {rate:.0} | {dead} | {live} |", n * interval, count - before);
+        // The machine's load, since other work on it slows the loop as much as the database.
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load.split(' ').next().unwrap_or("?").to_owned();
+        println!(
+            "| {n} | {} | {} | {rate:.0} | {dead} | {live} | {load} |",
+            n * interval,
+            count - before
+        );
         rates.push(rate);
         before = count;
     }

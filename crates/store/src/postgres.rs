@@ -89,6 +89,8 @@ pub(crate) enum Serialized {
     Identities = 4,
     Advisories = 5,
     Assessments = 6,
+    /// Enqueueing host steps: their ids are then given in the order they become visible.
+    HostSteps = 7,
 }
 
 #[derive(Debug, Clone)]

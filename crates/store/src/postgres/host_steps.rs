@@ -8,19 +8,26 @@
 //! The queue's head. A transaction left open elsewhere (a report, a backup, a replica's
 //! feedback) holds back the xmin horizon: no row version dead since it began can be vacuumed,
 //! and the partial index keeps an entry for every version a step had while unfinished. A claim
-//! reading the index from its start walks past all of them, more with every step done: in a
-//! benchmark of 40 s, claims fell to a third of their rate (BENCHMARKS.md, "Host-step queue").
-//! So each process remembers where its last claim found the oldest ready step
-//! ([`QueueHead`]) and starts there (`id >= $7`), which skips the dead prefix. What lies
-//! behind the head (a claim whose lease ran out, a step whose enqueueing committed after a
-//! younger one was claimed, a claim rolled back) is found by a claim from the start at most
-//! once a second ([`SWEEP_SECONDS`]), and by every claim scoped to a rollout.
+//! reading the index from its start walks past all of them, more with every step done: in the
+//! benchmark (BENCHMARKS.md, "Host-step queue") such claims fell to a fifth of their rate in
+//! ten minutes. So each process keeps, in [`QueueHead`], where its claims start:
+//!
+//! - the head: the oldest step its last claim took. Every step between the previous head and
+//!   it was finished, claimed, or being claimed by another process when the claim looked, and
+//!   enqueueing is serialized (an advisory lock), so that ids are given in the order steps
+//!   become visible: no step can appear behind the head later, except one whose claim rolled
+//!   back, or whose lease runs out;
+//! - the floor: the oldest unfinished step, measured after each sweep. Once a second a claim
+//!   sweeps from the floor, which finds the claims whose lease ran out; once a minute from the
+//!   start, which finds whatever else (a claim rolled back) and measures the floor anew.
+//!
+//! Claims scoped to a rollout or a step always look from the start.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::postgres::PgRow;
 
-use super::{Postgres, get};
+use super::{Postgres, Serialized, get};
 use crate::error::QueryContext;
 use crate::validate::Checked;
 use crate::{
@@ -54,48 +61,62 @@ pub const CLAIM_STEPS: &str = "WITH ready AS (
      FROM ready WHERE host_steps.id = ready.id
      RETURNING host_steps.id, rollout_id, token, host, step, resume, fence, attempts";
 
-/// How often, in seconds of the claims' own time, a process's claims look at the whole queue
-/// rather than from its head on.
-pub(crate) const SWEEP_SECONDS: i64 = 1;
+/// The oldest unfinished step from id `$1` on.
+const OLDEST_UNFINISHED: &str = "SELECT id FROM host_steps
+     WHERE state IN ('queued', 'claimed') AND id >= $1 ORDER BY id LIMIT 1";
 
-/// Where a process's unscoped claims of host steps start: the oldest step its last claim took,
-/// and when it next looks at the whole queue. Shared by the clones of one store.
+/// How often, in seconds of the claims' own time, a process's claims sweep from the floor
+/// (finding the claims whose lease ran out), and from the very start.
+const SWEEP_SECONDS: i64 = 1;
+const FULL_SWEEP_SECONDS: i64 = 60;
+
+/// Where a process's unscoped claims of host steps start (see the module's doc). Shared by the
+/// clones of one store.
 #[derive(Debug, Default)]
 pub(crate) struct QueueHead {
-    /// The lowest step id that may still be ready, as far as this process saw.
-    from_id: AtomicI64,
-    /// The claim time from which the next claim looks from the start.
+    /// The oldest step the last claim took.
+    head: AtomicI64,
+    /// The oldest unfinished step, as last measured.
+    floor: AtomicI64,
+    /// The claim times from which the next claim sweeps from the floor, and from the start.
     sweep_at_unix: AtomicI64,
+    full_sweep_at_unix: AtomicI64,
+}
+
+/// Where one claim starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// From the head on.
+    Head(i64),
+    /// From here on, then measuring the floor from here.
+    Sweep(i64),
+    /// From the start, for a claim scoped to a rollout or step.
+    Scoped,
 }
 
 impl QueueHead {
-    /// Where a claim at `now_unix` starts: the head, or 0 once a second.
-    fn start(&self, scope: &StepScope, now_unix: i64) -> i64 {
+    /// Where a claim in `scope` at `now_unix` starts.
+    fn start(&self, scope: &StepScope, now_unix: i64) -> Start {
         if !matches!(scope, StepScope::Any) {
-            return 0;
+            return Start::Scoped;
         }
-        let sweep_at = self.sweep_at_unix.load(Ordering::Relaxed);
-        if now_unix >= sweep_at
-            && self
-                .sweep_at_unix
-                .compare_exchange(
-                    sweep_at,
-                    now_unix + SWEEP_SECONDS,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-        {
-            return 0;
+        if due(&self.full_sweep_at_unix, now_unix, FULL_SWEEP_SECONDS) {
+            return Start::Sweep(0);
         }
-        self.from_id.load(Ordering::Relaxed)
+        let floor = self.floor.load(Ordering::Relaxed);
+        if due(&self.sweep_at_unix, now_unix, SWEEP_SECONDS) {
+            return Start::Sweep(floor);
+        }
+        Start::Head(self.head.load(Ordering::Relaxed).max(floor))
     }
+}
 
-    /// Moves the head up to the oldest step a claim took: every step between it and the
-    /// previous head was finished, claimed or being claimed when the claim looked.
-    fn advance(&self, oldest_claimed: i64) {
-        self.from_id.fetch_max(oldest_claimed, Ordering::Relaxed);
-    }
+/// Whether `at` has come by `now_unix`; if so, moves it `every` seconds on, for this caller
+/// alone.
+fn due(at: &AtomicI64, now_unix: i64, every: i64) -> bool {
+    let when = at.load(Ordering::Relaxed);
+    now_unix >= when
+        && at.compare_exchange(when, now_unix + every, Ordering::Relaxed, Ordering::Relaxed).is_ok()
 }
 
 #[async_trait::async_trait]
@@ -108,9 +129,10 @@ impl HostSteps for Postgres {
         now_unix: i64,
     ) -> Result<u64, StoreError> {
         let doing = || format!("enqueueing host steps of rollout {}", lease.rollout_id);
-        // The rollout's row locked first, then its lease read: no claim of the rollout can
-        // come in between.
-        let mut transaction = self.pool.begin().await.doing(doing)?;
+        // One enqueuer at a time, so that step ids are given in the order they become visible
+        // (the claims' head relies on it); then the rollout's row is locked and its lease
+        // read: no claim of the rollout can come in between.
+        let mut transaction = self.begin_serialized(Serialized::HostSteps, &doing).await?;
         if !self.holds(&mut transaction, lease, &doing).await? {
             drop(transaction);
             return Err(self.lease_lost(lease, &doing).await);
@@ -155,7 +177,11 @@ impl HostSteps for Postgres {
         // longer ready. A step is queued once and never again, so a claim finding it claimed
         // before (attempts above 1 after this one) retakes it from a process whose lease ran
         // out.
-        let from_id = self.step_queue.start(&claim.scope, now_unix);
+        let start = self.step_queue.start(&claim.scope, now_unix);
+        let from_id = match start {
+            Start::Head(id) | Start::Sweep(id) => id,
+            Start::Scoped => 0,
+        };
         let rows = sqlx::query(CLAIM_STEPS)
             .bind(&claim.owner)
             .bind(until_unix)
@@ -191,7 +217,18 @@ impl HostSteps for Postgres {
         // RETURNING comes in no promised order.
         claimed.sort_by_key(|(id, _)| *id);
         if let (Some((oldest, _)), StepScope::Any) = (claimed.first(), &claim.scope) {
-            self.step_queue.advance(*oldest);
+            self.step_queue.head.fetch_max(*oldest, Ordering::Relaxed);
+        }
+        if let Start::Sweep(from_id) = start {
+            let oldest: Option<i64> = sqlx::query_scalar(OLDEST_UNFINISHED)
+                .bind(from_id)
+                .fetch_optional(&self.pool)
+                .await
+                .doing(doing)?;
+            // Nothing unfinished: the floor stays, since a step being enqueued may come next.
+            if let Some(oldest) = oldest {
+                self.step_queue.floor.store(oldest, Ordering::Relaxed);
+            }
         }
         Ok(claimed.into_iter().map(|(_, step)| step).collect())
     }
@@ -419,4 +456,34 @@ fn state_column(
         doing: doing(),
         message: format!("host step {token}: {message}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::{QueueHead, Start};
+    use crate::StepScope;
+
+    #[test]
+    fn claims_start_at_the_head_and_sweep_from_the_floor_each_second_and_from_zero_each_minute() {
+        let queue = QueueHead::default();
+        let scoped = StepScope::Rollout("abcdef".to_owned());
+        assert_eq!(queue.start(&scoped, 100), Start::Scoped);
+        // A new process sweeps from the start first, then from its floor, then claims from
+        // the head until the next second.
+        assert_eq!(queue.start(&StepScope::Any, 100), Start::Sweep(0));
+        assert_eq!(queue.start(&StepScope::Any, 100), Start::Sweep(0));
+        queue.head.store(50, Ordering::Relaxed);
+        queue.floor.store(40, Ordering::Relaxed);
+        assert_eq!(queue.start(&StepScope::Any, 100), Start::Head(50));
+        assert_eq!(queue.start(&StepScope::Any, 101), Start::Sweep(40));
+        assert_eq!(queue.start(&StepScope::Any, 101), Start::Head(50));
+        // A floor measured above the head (the steps behind it all finished) wins.
+        queue.floor.store(70, Ordering::Relaxed);
+        assert_eq!(queue.start(&StepScope::Any, 101), Start::Head(70));
+        assert_eq!(queue.start(&StepScope::Any, 160), Start::Sweep(0));
+        assert_eq!(queue.start(&StepScope::Any, 160), Start::Sweep(70));
+        assert_eq!(queue.start(&scoped, 160), Start::Scoped);
+    }
 }
