@@ -22,6 +22,12 @@
 //!   start, which finds whatever else (a claim rolled back) and measures the floor anew.
 //!
 //! Claims scoped to a rollout or a step always look from the start.
+//!
+//! Only claims read the partial index. The other statements find a step by its key and test
+//! `lease_expires IS NOT NULL` or `finished_at IS NULL`, the same as its state by the table's
+//! CHECKs, rather than the state itself, which would let the planner pick the partial index
+//! for them: small by its statistics (few live rows), long with dead entries while the horizon
+//! is held. A completion took 99 ms that way, read in full, after an autoanalyze.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -245,7 +251,7 @@ impl HostSteps for Postgres {
             let renewed = sqlx::query(
                 "UPDATE host_steps SET lease_expires = $5
                  WHERE rollout_id = $1 AND token = $2 AND owner = $3 AND fence = $4
-                   AND state = 'claimed'",
+                   AND lease_expires IS NOT NULL",
             )
             .bind(&lease.rollout_id)
             .bind(lease.token)
@@ -276,7 +282,7 @@ impl HostSteps for Postgres {
             "UPDATE host_steps
              SET state = 'done', lease_expires = NULL, finished_at = $5, result = $6
              WHERE rollout_id = $1 AND token = $2 AND owner = $3 AND fence = $4
-               AND state = 'claimed'",
+               AND lease_expires IS NOT NULL",
         )
         .bind(&lease.rollout_id)
         .bind(lease.token)
@@ -309,7 +315,7 @@ impl HostSteps for Postgres {
         let abandoned = sqlx::query(
             "UPDATE host_steps
              SET state = 'abandoned', lease_expires = NULL, finished_at = $3
-             WHERE rollout_id = $1 AND token = ANY($2) AND state IN ('queued', 'claimed')",
+             WHERE rollout_id = $1 AND token = ANY($2) AND finished_at IS NULL",
         )
         .bind(&lease.rollout_id)
         .bind(tokens)
@@ -327,7 +333,7 @@ impl HostSteps for Postgres {
         let rows = sqlx::query(concat!(
             "SELECT ",
             step_columns!(),
-            " FROM host_steps WHERE rollout_id = $1 AND state IN ('queued', 'claimed')
+            " FROM host_steps WHERE rollout_id = $1 AND finished_at IS NULL
              ORDER BY token"
         ))
         .bind(rollout_id)

@@ -2,8 +2,9 @@
 //! up front that check the rollout's lease first; a claim is one UPDATE of the oldest ready
 //! rows, read through the partial index of unfinished steps, under `BEGIN IMMEDIATE`, so that
 //! SQLite's single writer hands each step to one claimer; renewals and completions are
-//! conditional UPDATEs under the step's fencing token. Arguments arrive checked
-//! (`validate.rs`).
+//! conditional UPDATEs under the step's fencing token, which find the step by its key and test
+//! `lease_expires` or `finished_at` rather than the state, as on PostgreSQL (see there).
+//! Arguments arrive checked (`validate.rs`).
 
 use sqlx::sqlite::SqliteRow;
 
@@ -136,7 +137,7 @@ impl HostSteps for Sqlite {
             let renewed = sqlx::query(
                 "UPDATE host_steps SET lease_expires = $5
                  WHERE rollout_id = $1 AND token = $2 AND owner = $3 AND fence = $4
-                   AND state = 'claimed'",
+                   AND lease_expires IS NOT NULL",
             )
             .bind(&lease.rollout_id)
             .bind(lease.token)
@@ -167,7 +168,7 @@ impl HostSteps for Sqlite {
             "UPDATE host_steps
              SET state = 'done', lease_expires = NULL, finished_at = $5, result = $6
              WHERE rollout_id = $1 AND token = $2 AND owner = $3 AND fence = $4
-               AND state = 'claimed'",
+               AND lease_expires IS NOT NULL",
         )
         .bind(&lease.rollout_id)
         .bind(lease.token)
@@ -202,7 +203,7 @@ impl HostSteps for Sqlite {
             let changed = sqlx::query(
                 "UPDATE host_steps
                  SET state = 'abandoned', lease_expires = NULL, finished_at = $3
-                 WHERE rollout_id = $1 AND token = $2 AND state IN ('queued', 'claimed')",
+                 WHERE rollout_id = $1 AND token = $2 AND finished_at IS NULL",
             )
             .bind(&lease.rollout_id)
             .bind(token)
@@ -221,7 +222,7 @@ impl HostSteps for Sqlite {
         let rows = sqlx::query(concat!(
             "SELECT ",
             step_columns!(),
-            " FROM host_steps WHERE rollout_id = $1 AND state IN ('queued', 'claimed')
+            " FROM host_steps WHERE rollout_id = $1 AND finished_at IS NULL
              ORDER BY token"
         ))
         .bind(rollout_id)
