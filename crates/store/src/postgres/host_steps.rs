@@ -8,9 +8,9 @@
 //! The queue's head. A transaction left open elsewhere (a report, a backup, a replica's
 //! feedback) holds back the xmin horizon: no row version dead since it began can be vacuumed,
 //! and the partial index keeps an entry for every version a step had while unfinished. A claim
-//! reading the index from its start walks past all of them, more with every step done: in the
-//! benchmark (BENCHMARKS.md, "Host-step queue") such claims fell to a fifth of their rate in
-//! ten minutes. So each process keeps, in [`QueueHead`], where its claims start:
+//! reading the index from its start walks past all of them, more with every step done (in the
+//! benchmark, BENCHMARKS.md "Host-step queue", the queue fell to a fifth of its rate in ten
+//! minutes that way). So each process keeps, in [`QueueHead`], where its claims start:
 //!
 //! - the head: the oldest step its last claim took. Every step between the previous head and
 //!   it was finished, claimed, or being claimed by another process when the claim looked, and
