@@ -15,6 +15,7 @@ mod dry_run;
 mod http;
 mod integrity;
 mod journal;
+mod ledger;
 mod lifecycle;
 mod live;
 mod prechecks;

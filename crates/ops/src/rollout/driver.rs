@@ -12,6 +12,7 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use super::RolloutError;
 use super::journal::{self, JournalRecord};
+use super::ledger::Ledger;
 use super::steps::{StepReport, StepRunner};
 
 #[derive(Debug, Clone)]
@@ -177,6 +178,8 @@ async fn drive_claimed(
         runner: runner.clone(),
     };
 
+    // Steps a previous driver left unfinished are given up: the recovery runs each again.
+    let mut ledger = Ledger::take_over(store, &driver.lease).await?;
     if !driver.machine.is_quiet() {
         driver.feed(Input::Recover, Vec::new(), None).await?;
     }
@@ -201,7 +204,22 @@ async fn drive_claimed(
         (u64::from(drive_config.lease_seconds) / 3).max(1),
     ));
     loop {
-        while let Some(action) = driver.machine.poll_action() {
+        let actions: Vec<Action> = std::iter::from_fn(|| driver.machine.poll_action()).collect();
+        // Every step asked for is on record as the driver's, leased, before any of them starts.
+        let runs: Vec<_> = actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Run { host, step, token, resume, .. } => {
+                    Some((*token, host.as_str(), *step, *resume))
+                }
+                Action::Abandon { .. } => None,
+            })
+            .collect();
+        if !runs.is_empty() {
+            let lease_seconds = drive_config.lease_seconds;
+            ledger.start(store, &driver.lease, &drive_config.owner, lease_seconds, &runs).await?;
+        }
+        for action in actions {
             match action {
                 Action::Run { host, step, token, resume, .. } => {
                     let runner = runner.clone();
@@ -217,6 +235,7 @@ async fn drive_claimed(
                     if let Some(handle) = running.remove(&token) {
                         handle.abort();
                     }
+                    ledger.abandon(store, &driver.lease, token).await?;
                 }
             }
         }
@@ -242,6 +261,7 @@ async fn drive_claimed(
                 // in patchctl, and the step's deadline takes care of the host.
                 let Ok((token, host, report)) = joined else { continue };
                 running.remove(&token);
+                ledger.finish(store, token, &report.result).await?;
                 let input = Input::StepFinished { token, result: report.result };
                 let outputs = report.outputs.into_iter().map(JournalRecord::Output).collect();
                 driver.feed(input, outputs, Some(&host)).await?;
@@ -274,6 +294,7 @@ async fn drive_claimed(
                     .map_err(lost)?;
                 runner.lease(&renewed);
                 driver.lease = renewed;
+                ledger.renew(store, drive_config.lease_seconds).await?;
             }
         }
     }
