@@ -55,13 +55,14 @@ impl Ledger {
                 scope: StepScope::Step { rollout_id: lease.rollout_id.clone(), token: step.token },
                 lease_seconds,
             };
-            let claimed = store.claim_steps(&claim, now_unix()).await.map_err(lost_step)?;
+            let claimed = match store.claim_steps(&claim, now_unix()).await {
+                Ok(claimed) => claimed,
+                Err(error) => return Err(lost_step(store, &lease.rollout_id, error).await),
+            };
             let Some(claimed) = claimed.into_iter().next() else {
-                return Err(RolloutError::Refused(format!(
-                    "step {} ({}) of rollout {} was enqueued but could not be claimed: another \
-                     process holds it",
-                    step.token, step.host, lease.rollout_id
-                )));
+                // Only the rollout's driver enqueues, claims and abandons its steps: a step
+                // another took or gave up means the rollout was taken over.
+                return Err(taken_over(store, &lease.rollout_id).await);
             };
             self.leases.insert(step.token as u64, claimed.lease);
         }
@@ -78,7 +79,10 @@ impl Ledger {
         let Some(lease) = self.leases.remove(&token) else { return Ok(()) };
         let json = serde_json::to_string(&protocol::journal::StepResultV1::from(result))
             .map_err(|e| RolloutError::Refused(format!("writing a step's result: {e}")))?;
-        store.complete_step(&lease, now_unix(), &json).await.map_err(lost_step)
+        match store.complete_step(&lease, now_unix(), &json).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(lost_step(store, &lease.rollout_id, error).await),
+        }
     }
 
     /// Gives up step `token` (the machine abandoned it).
@@ -102,8 +106,13 @@ impl Ledger {
     ) -> Result<(), RolloutError> {
         let leases: Vec<StepLease> = self.leases.values().cloned().collect();
         for renewed in store.renew_step_leases(&leases, now_unix(), lease_seconds).await? {
-            let renewed = renewed.map_err(lost_step)?;
-            self.leases.insert(renewed.token as u64, renewed);
+            match renewed {
+                Ok(renewed) => self.leases.insert(renewed.token as u64, renewed),
+                Err(error) => {
+                    let rollout = leases.first().map_or("", |l| l.rollout_id.as_str());
+                    return Err(lost_step(store, rollout, error).await);
+                }
+            };
         }
         Ok(())
     }
@@ -115,11 +124,18 @@ fn stored_token(token: u64) -> i64 {
 }
 
 /// A step lost to another process means the rollout was taken over: the driver stops.
-fn lost_step(error: StoreError) -> RolloutError {
+async fn lost_step(store: &Store, rollout_id: &str, error: StoreError) -> RolloutError {
     match error {
-        StoreError::StepLost { step, .. } => {
-            RolloutError::LeaseLost { rollout: step.rollout_id, holder: step.holder }
-        }
+        StoreError::StepLost { .. } => taken_over(store, rollout_id).await,
         error => lost(error),
     }
+}
+
+/// The rollout was taken over: by whom, as its row says now.
+async fn taken_over(store: &Store, rollout_id: &str) -> RolloutError {
+    let holder = match store.rollout(rollout_id).await {
+        Ok(Some(row)) => row.owner,
+        _ => None,
+    };
+    RolloutError::LeaseLost { rollout: rollout_id.to_owned(), holder }
 }
