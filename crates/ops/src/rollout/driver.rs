@@ -100,7 +100,12 @@ pub async fn drive(
     let result = drive_claimed(store, lease, &row, runner, config, stop, on_event).await;
     // A lease left behind expires by itself; releasing it is a courtesy to the next process.
     // A lease lost meanwhile is not released: the token moved on, and this changes nothing.
-    let _ = store.release_rollout(&released).await;
+    // After a store error (the database down, failing over) the lease is left to run out: the
+    // rollout is then one whose driver died, and a scheduler (this process's, another
+    // replica's) continues it once the database answers.
+    if !matches!(result, Err(RolloutError::Store(_))) {
+        let _ = store.release_rollout(&released).await;
+    }
     result
 }
 

@@ -131,7 +131,13 @@ pub async fn serve(
     let served = async {
         loop {
             let now = ctx.clock.now();
-            for result in lead(now).await?.unwrap_or_default() {
+            // A pass that fails (the database down or failing over) is said and tried again at
+            // the next look: the scheduler never stops on it.
+            let passed = lead(now).await.unwrap_or_else(|error| {
+                say(format!("a pass failed; trying again at the next look: {error}"));
+                None
+            });
+            for result in passed.unwrap_or_default() {
                 if let Some(rollout) = said(result, &mut last_said, &say) {
                     driving.insert(rollout.clone());
                     drives.push(drive(rollout));
@@ -184,10 +190,18 @@ pub async fn serve(
                     Some((rollout, result)) = drives.next(), if !drives.is_empty() => {
                         driving.remove(&rollout);
                         match &result {
-                            Ok(driven) => driven.lines().into_iter().for_each(&say),
-                            Err(error) => say(format!("driving rollout {rollout}: {error}")),
+                            Ok(driven) => {
+                                driven.lines().into_iter().for_each(&say);
+                                say(format!("rollout {rollout} is over"));
+                            }
+                            // After a store error its lease runs out, and the look for
+                            // rollouts whose driver died (this process's too) continues it.
+                            Err(error @ RolloutError::Store(_)) => say(format!(
+                                "driving rollout {rollout} stopped: {error}; it is taken over \
+                                 once its lease runs out and the database answers"
+                            )),
+                            Err(error) => say(format!("driving rollout {rollout} stopped: {error}")),
                         }
-                        say(format!("rollout {rollout} is over"));
                         done.push((rollout, result));
                     }
                     _ = &mut shutdown => {
