@@ -295,6 +295,30 @@ impl Store {
     }
 }
 
+/// The columns the backends' `step_row` reads; a macro so that every query stays a
+/// `&'static str`.
+macro_rules! step_columns {
+    () => {
+        "rollout_id, token, host, step, resume, state, owner, fence, lease_expires, attempts, \
+         created_at, finished_at, result"
+    };
+}
+pub(crate) use step_columns;
+
+/// What renewing a step's lease is called in errors.
+pub(crate) fn renewing(lease: &StepLease) -> String {
+    format!("renewing the lease on step {} of rollout {}", lease.token, lease.rollout_id)
+}
+
+/// A claim's scope as the binds `$4` (rollout) and `$5` (token), NULL for any.
+pub(crate) fn scope_binds(scope: &StepScope) -> (Option<&str>, Option<i64>) {
+    match scope {
+        StepScope::Any => (None, None),
+        StepScope::Rollout(rollout_id) => (Some(rollout_id), None),
+        StepScope::Step { rollout_id, token } => (Some(rollout_id), Some(*token)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::StepState;

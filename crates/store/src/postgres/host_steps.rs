@@ -35,19 +35,12 @@ use sqlx::postgres::PgRow;
 
 use super::{Postgres, Serialized, get};
 use crate::error::QueryContext;
+use crate::host_steps::{renewing, scope_binds, step_columns};
 use crate::validate::Checked;
 use crate::{
     ClaimedStep, HostStepRow, HostSteps, Lease, LostStep, NewHostStep, StepClaim, StepLease,
     StepScope, StepState, StoreError,
 };
-
-/// The columns `step_row` reads; a macro so that every query stays a `&'static str`.
-macro_rules! step_columns {
-    () => {
-        "rollout_id, token, host, step, resume, state, owner, fence, lease_expires, attempts, \
-         created_at, finished_at, result"
-    };
-}
 
 /// Claims up to `$6` ready steps (of rollout `$4` and token `$5` when not NULL) for `$1` until
 /// `$2`, at `$3`: queued ones and claimed ones whose lease ran out, oldest first, skipping rows
@@ -415,20 +408,6 @@ impl Postgres {
             current_fence: get(&row, "fence", doing)?,
         };
         Ok(StoreError::StepLost { doing: doing(), step: Box::new(step) })
-    }
-}
-
-/// What renewing a step's lease is called in errors.
-fn renewing(lease: &StepLease) -> String {
-    format!("renewing the lease on step {} of rollout {}", lease.token, lease.rollout_id)
-}
-
-/// A claim's scope as the binds `$4` (rollout) and `$5` (token), NULL for any.
-fn scope_binds(scope: &StepScope) -> (Option<&str>, Option<i64>) {
-    match scope {
-        StepScope::Any => (None, None),
-        StepScope::Rollout(rollout_id) => (Some(rollout_id), None),
-        StepScope::Step { rollout_id, token } => (Some(rollout_id), Some(*token)),
     }
 }
 

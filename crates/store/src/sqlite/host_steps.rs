@@ -10,19 +10,12 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, get};
 use crate::error::QueryContext;
+use crate::host_steps::{renewing, scope_binds, step_columns};
 use crate::validate::Checked;
 use crate::{
     ClaimedStep, HostStepRow, HostSteps, Lease, LostStep, NewHostStep, StepClaim, StepLease,
-    StepScope, StepState, StoreError,
+    StepState, StoreError,
 };
-
-/// The columns `step_row` reads; a macro so that every query stays a `&'static str`.
-macro_rules! step_columns {
-    () => {
-        "rollout_id, token, host, step, resume, state, owner, fence, lease_expires, attempts, \
-         created_at, finished_at, result"
-    };
-}
 
 #[async_trait::async_trait]
 impl HostSteps for Sqlite {
@@ -304,20 +297,6 @@ impl Sqlite {
             current_fence: get(&row, "fence", doing)?,
         };
         Ok(StoreError::StepLost { doing: doing(), step: Box::new(step) })
-    }
-}
-
-/// What renewing a step's lease is called in errors.
-fn renewing(lease: &StepLease) -> String {
-    format!("renewing the lease on step {} of rollout {}", lease.token, lease.rollout_id)
-}
-
-/// A claim's scope as the binds `$4` (rollout) and `$5` (token), NULL for any.
-fn scope_binds(scope: &StepScope) -> (Option<&str>, Option<i64>) {
-    match scope {
-        StepScope::Any => (None, None),
-        StepScope::Rollout(rollout_id) => (Some(rollout_id), None),
-        StepScope::Step { rollout_id, token } => (Some(rollout_id), Some(*token)),
     }
 }
 
